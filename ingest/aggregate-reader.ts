@@ -1,0 +1,75 @@
+/** Answers the query API from the aggregates alone (never from raw samples). */
+import type { PartitionKeys } from '../shared/keys';
+import type { RedisClient } from '../shared/redis';
+import { parseBucket, selectBuckets, summarize, type BucketStats, type WindowSummary } from '../shared/window';
+
+type ChunkKey = (resolution: 'fine' | 'coarse', chunk: number) => string;
+
+export interface ProcessWindow extends WindowSummary {
+  instances: number;
+}
+
+export class AggregateReader {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly partitions: readonly PartitionKeys[],
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Latest score of a sorted set across partitions (the T of SPEC §2.1). */
+  private async latest(keyOf: (p: PartitionKeys) => string): Promise<number | null> {
+    const tops = await Promise.all(this.partitions.map((p) => this.redis.zrange(keyOf(p), -1, -1, 'WITHSCORES')));
+    let latest: number | null = null;
+    for (const top of tops) {
+      if (top.length === 2) latest = Math.max(latest ?? -Infinity, Number(top[1]));
+    }
+    return latest;
+  }
+
+  /** Reads the window's buckets from every partition, one HMGET per chunk key. */
+  private async readWindow(chunkKeyOf: (p: PartitionKeys) => ChunkKey, latestMs: number, windowSeconds: number): Promise<WindowSummary> {
+    const selection = selectBuckets(latestMs, windowSeconds, this.now());
+    const pipeline = this.redis.pipeline();
+    for (const p of this.partitions) {
+      const keyOf = chunkKeyOf(p);
+      for (const range of selection) pipeline.hmget(keyOf(range.resolution, range.chunk), ...range.buckets.map(String));
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const buckets: (BucketStats | undefined)[] = [];
+    for (const [error, values] of replies) {
+      if (error) throw error;
+      for (const value of values as (string | null)[]) if (value !== null) buckets.push(parseBucket(value));
+    }
+    return summarize(buckets, latestMs, windowSeconds);
+  }
+
+  async fleetAverage(windowSeconds: number): Promise<WindowSummary | null> {
+    const latest = await this.latest((p) => p.nodes);
+    if (latest === null) return null;
+    return this.readWindow((p) => (res, chunk) => (res === 'fine' ? p.fleetFine(chunk) : p.fleetCoarse(chunk)), latest, windowSeconds);
+  }
+
+  /** The processes with a sample in the window, sorted, and the time span they cover. */
+  async processList(windowSeconds: number): Promise<{ timeslice: number; names: string[] }> {
+    const latest = await this.latest((p) => p.processes);
+    if (latest === null) return { timeslice: 0, names: [] };
+    const edge = latest - windowSeconds * 1000;
+    const [lists, summary] = await Promise.all([
+      Promise.all(this.partitions.map((p) => this.redis.zrangebyscore(p.processes, `(${edge}`, '+inf'))),
+      this.readWindow((p) => (res, chunk) => (res === 'fine' ? p.allProcessesFine(chunk) : p.allProcessesCoarse(chunk)), latest, windowSeconds),
+    ]);
+    return { timeslice: summary.timeslice, names: [...new Set(lists.flat())].sort() };
+  }
+
+  async processWindow(process: string, windowSeconds: number): Promise<ProcessWindow | null> {
+    const latest = await this.latest((p) => p.processNodes(process));
+    if (latest === null) return null;
+    const edge = latest - windowSeconds * 1000;
+    const [summary, counts] = await Promise.all([
+      this.readWindow((p) => (res, chunk) => (res === 'fine' ? p.processFine(chunk, process) : p.processCoarse(chunk, process)), latest, windowSeconds),
+      Promise.all(this.partitions.map((p) => this.redis.zcount(p.processNodes(process), `(${edge}`, '+inf'))),
+    ]);
+    if (summary.samples === 0) return null;
+    return { ...summary, instances: counts.reduce((a, b) => a + b, 0) };
+  }
+}

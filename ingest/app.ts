@@ -1,0 +1,65 @@
+/** Builds the ingest Koa app: middleware order in one place, no listen. */
+import Koa from 'koa';
+import Router from '@koa/router';
+import { AppError, DependencyUnavailableError } from '../shared/errors';
+import { healthRouter } from '../shared/health-routes';
+import { checkReadiness } from '../shared/readiness';
+import type { IngestDeps } from './deps';
+import { errorMiddleware } from './error-middleware';
+import { analyticsRouter } from './routes/analytics';
+import { metricsRouter } from './routes/metrics';
+import { nodesRouter } from './routes/nodes';
+import { pipelineRouter } from './routes/pipeline';
+import { samplesRouter } from './routes/samples';
+
+/** Redis failures surface as 503 with Retry-After, never as 500. */
+function redisFailuresAre503(): Koa.Middleware {
+  return async (_ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      if (error instanceof AppError || !isRedisFailure(error)) throw error;
+      throw new DependencyUnavailableError('Redis is unavailable; retry later.', error);
+    }
+  };
+}
+
+function isRedisFailure(error: unknown): boolean {
+  const e = error as { name?: string; message?: string; code?: string };
+  return (
+    e?.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Command timed out|Stream isn't writeable|ECONNREFUSED|ECONNRESET|LOADING|enableOfflineQueue/i.test(e?.message ?? '')
+  );
+}
+
+export function createApp(deps: IngestDeps): Koa {
+  const app = new Koa();
+  app.proxy = true;
+  app.silent = true;
+
+  const health = healthRouter({
+    alive: () => true,
+    readiness: () => checkReadiness(deps.redis, deps.partitions, deps.config.consumerGroup, deps.isDraining()),
+    registry: deps.metrics.registry,
+  });
+
+  const api = new Router();
+  for (const router of [metricsRouter(deps), samplesRouter(deps), analyticsRouter(deps), nodesRouter(deps), pipelineRouter(deps), health]) {
+    api.use(router.routes());
+  }
+
+  app.use(errorMiddleware(deps.logger));
+  app.use(deps.metrics.middleware);
+  app.use(redisFailuresAre503());
+  app.use(async (ctx, next) => {
+    if (deps.isDraining() && ctx.method === 'POST') {
+      ctx.set('Connection', 'close');
+      throw new DependencyUnavailableError('The service is shutting down; retry on another instance.');
+    }
+    await next();
+  });
+  app.use(api.routes());
+  // Sets 405 with an Allow header; the error middleware renders the body.
+  app.use(api.allowedMethods());
+  return app;
+}

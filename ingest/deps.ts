@@ -1,0 +1,24 @@
+/** What the ingest routes need, passed explicitly (no globals). */
+import type { Config } from '../shared/config';
+import type { PartitionKeys } from '../shared/keys';
+import type { Logger } from '../shared/logger';
+import type { RedisClient } from '../shared/redis';
+import type { AggregateReader } from './aggregate-reader';
+import type { ConsistencyWaiter } from './consistency-waiter';
+import type { IngestMetrics } from './metrics';
+import type { NodeReader } from './node-reader';
+import type { SampleWriter } from './sample-writer';
+
+export interface IngestDeps {
+  config: Config;
+  redis: RedisClient;
+  logger: Logger;
+  partitions: readonly PartitionKeys[];
+  writer: SampleWriter;
+  reader: AggregateReader;
+  nodes: NodeReader;
+  waiter: ConsistencyWaiter;
+  metrics: IngestMetrics;
+  /** True once SIGTERM arrived: readiness fails and new writes are refused. */
+  isDraining(): boolean;
+}

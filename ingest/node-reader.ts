@@ -1,0 +1,144 @@
+/** The per-node views of SPEC §3, read from the per-node aggregates. */
+import type { PartitionKeys } from '../shared/keys';
+import { fineBucketOf, fineChunkOf, FINE_BUCKET_MS } from '../shared/keys';
+import { partitionOf } from '../shared/partition';
+import type { RedisClient } from '../shared/redis';
+import { parseBucket, summarize, type BucketStats, type WindowSummary } from '../shared/window';
+
+export interface NodeOverview {
+  name: string;
+  first_seen: string | null;
+  last_seen: string | null;
+  latest: { at: string; timeslice: number; cpu: number; mem: number } | null;
+}
+
+export interface SeriesPoint {
+  t: string;
+  cpu: number | null;
+  mem: number | null;
+  samples: number;
+}
+
+const iso = (ms: string | number | undefined) => (ms === undefined || ms === null ? null : new Date(Number(ms)).toISOString());
+
+function overview(name: string, summary: Record<string, string>): NodeOverview {
+  return {
+    name,
+    first_seen: iso(summary.first_at),
+    last_seen: iso(summary.last_at),
+    latest:
+      summary.last_at === undefined
+        ? null
+        : { at: iso(summary.last_at)!, timeslice: Number(summary.timeslice), cpu: Number(summary.cpu), mem: Number(summary.mem) },
+  };
+}
+
+export class NodeReader {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly partitions: readonly PartitionKeys[],
+  ) {}
+
+  private keysOf(node: string): PartitionKeys {
+    return this.partitions[partitionOf(node, this.partitions.length)]!;
+  }
+
+  async list(): Promise<NodeOverview[]> {
+    const perPartition = await Promise.all(this.partitions.map((p) => this.redis.zrange(p.nodes, 0, -1)));
+    const pipeline = this.redis.pipeline();
+    const names: string[] = [];
+    perPartition.forEach((nodes, p) => {
+      for (const node of nodes) {
+        names.push(node);
+        pipeline.hgetall(this.partitions[p]!.nodeSummary(node));
+      }
+    });
+    const replies = (await pipeline.exec()) ?? [];
+    return names
+      .map((name, i) => overview(name, (replies[i]?.[1] ?? {}) as Record<string, string>))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Summary over 1, 5 and 15 minutes before the node's latest sample; null if unknown. */
+  async detail(node: string): Promise<(NodeOverview & { windows: Record<string, WindowView>; processes: { name: string; last_seen: string }[] }) | null> {
+    const keys = this.keysOf(node);
+    const [summary, processes] = await Promise.all([
+      this.redis.hgetall(keys.nodeSummary(node)),
+      this.redis.zrange(keys.nodeProcesses(node), 0, -1, 'WITHSCORES'),
+    ]);
+    if (summary.last_at === undefined) return null;
+    const latest = Number(summary.last_at);
+    const windows: Record<string, WindowView> = {};
+    for (const [label, seconds] of [['1m', 60], ['5m', 300], ['15m', 900]] as const) {
+      windows[label] = view(await this.nodeWindow(keys, node, latest, seconds));
+    }
+    const procs: { name: string; last_seen: string }[] = [];
+    for (let i = 0; i + 1 < processes.length; i += 2) procs.push({ name: processes[i]!, last_seen: iso(processes[i + 1])! });
+    procs.sort((a, b) => (a.name < b.name ? -1 : 1));
+    return { ...overview(node, summary), windows, processes: procs };
+  }
+
+  private async nodeWindow(keys: PartitionKeys, node: string, latest: number, seconds: number): Promise<WindowSummary> {
+    // Per-node data is kept at 1-second resolution only, so the whole window reads it.
+    const first = fineBucketOf(latest - seconds * 1000);
+    const last = fineBucketOf(latest);
+    const buckets = await this.readFine(keys, node, Array.from({ length: last - first + 1 }, (_, i) => first + i));
+    return summarize(buckets, latest, seconds);
+  }
+
+  private async readFine(keys: PartitionKeys, node: string, buckets: number[]): Promise<(BucketStats | undefined)[]> {
+    const byChunk = new Map<number, number[]>();
+    for (const b of buckets) {
+      const chunk = fineChunkOf(b);
+      byChunk.set(chunk, [...(byChunk.get(chunk) ?? []), b]);
+    }
+    const pipeline = this.redis.pipeline();
+    for (const [chunk, list] of byChunk) pipeline.hmget(keys.nodeFine(chunk, node), ...list.map(String));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.flatMap(([, values]) => (values as (string | null)[]).map((v) => (v === null ? undefined : parseBucket(v))));
+  }
+
+  /** A time series of `step`-second points over the `windowSeconds` before the latest sample. */
+  async series(node: string, windowSeconds: number, stepSeconds: number): Promise<{ points: SeriesPoint[] } | null> {
+    const keys = this.keysOf(node);
+    const last = await this.redis.hget(keys.nodeSummary(node), 'last_at');
+    if (last === null) return null;
+    const end = fineBucketOf(Number(last));
+    const start = end - Math.ceil(windowSeconds) + 1;
+    const all = Array.from({ length: end - start + 1 }, (_, i) => start + i);
+    const stats = await this.readFine(keys, node, all);
+    const points: SeriesPoint[] = [];
+    const step = Math.max(1, Math.round(stepSeconds));
+    for (let i = 0; i < all.length; i += step) {
+      let v1s = 0;
+      let v2s = 0;
+      let s = 0;
+      let n = 0;
+      for (const b of stats.slice(i, i + step)) {
+        if (!b) continue;
+        v1s += b.v1s;
+        v2s += b.v2s;
+        s += b.s;
+        n += b.n;
+      }
+      points.push({ t: iso(all[i]! * FINE_BUCKET_MS)!, cpu: s > 0 ? v1s / s : null, mem: s > 0 ? v2s / s : null, samples: n });
+    }
+    return { points };
+  }
+}
+
+export interface WindowView {
+  timeslice: number;
+  samples: number;
+  cpu: { mean: number | null; min: number | null; max: number | null };
+  mem: { mean: number | null; min: number | null; max: number | null };
+}
+
+function view(w: WindowSummary): WindowView {
+  return {
+    timeslice: w.timeslice,
+    samples: w.samples,
+    cpu: { mean: w.mean1, min: w.min1, max: w.max1 },
+    mem: { mean: w.mean2, min: w.min2, max: w.max2 },
+  };
+}

@@ -1,0 +1,59 @@
+/** The original service's query routes (SPEC §2), answered from the aggregates. */
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { NotFoundError, ValidationError } from '../../shared/errors';
+import { nameDetails } from '../../shared/samples';
+import { MAX_QUERY_WINDOW_SECONDS } from '../../shared/window';
+import { decodeToken } from '../consistency-token';
+import type { IngestDeps } from '../deps';
+import { numberParam, stringParam } from '../query-params';
+
+const DEFAULT_WINDOW_SECONDS = 60;
+
+export function analyticsRouter(deps: IngestDeps): Router {
+  const router = new Router();
+  const windowOf = (ctx: Context) => numberParam(ctx, 'timeslice', DEFAULT_WINDOW_SECONDS, 0, MAX_QUERY_WINDOW_SECONDS);
+
+  /** ?after=TOKEN: answer only once the token's samples are aggregated. */
+  async function readAfterWrite(ctx: Context, next: Next): Promise<void> {
+    const token = stringParam(ctx, 'after');
+    if (token !== undefined) await deps.waiter.waitFor(decodeToken(token, deps.partitions.length));
+    await next();
+  }
+
+  router.get('/v1/analytics/nodes/average', readAfterWrite, async (ctx) => {
+    const windowSeconds = windowOf(ctx);
+    const summary = await deps.reader.fleetAverage(windowSeconds);
+    ctx.body =
+      summary === null || summary.samples === 0
+        ? { timeslice: 0, cpu_used: null, mem_used: null }
+        : { timeslice: summary.timeslice, cpu_used: summary.mean1, mem_used: summary.mean2 };
+  });
+
+  router.get('/v1/analytics/processes', readAfterWrite, async (ctx) => {
+    const windowSeconds = windowOf(ctx);
+    const { timeslice, names } = await deps.reader.processList(windowSeconds);
+    ctx.body = {
+      timeslice,
+      processes: names.map((name) => ({ name, url: `/v1/analytics/processes/${encodeURIComponent(name)}/` })),
+    };
+  });
+
+  router.get('/v1/analytics/processes/:processname', readAfterWrite, async (ctx) => {
+    const windowSeconds = windowOf(ctx);
+    const name = ctx.params.processname!;
+    const invalid = nameDetails('processname', name);
+    if (invalid.length > 0) throw new ValidationError('The process name is not valid.', invalid);
+    const summary = await deps.reader.processWindow(name, windowSeconds);
+    if (summary === null) {
+      throw new NotFoundError('PROCESS_NOT_FOUND', `No sample of process "${name}" in the last ${windowSeconds} s of its history.`);
+    }
+    ctx.body = {
+      timeslice: summary.timeslice,
+      cpu_used: summary.mean1,
+      mem_used: summary.mean2,
+      num_instances: summary.instances,
+    };
+  });
+  return router;
+}

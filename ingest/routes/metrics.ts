@@ -1,0 +1,32 @@
+/** The original service's single-sample POST routes (SPEC §2). */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { parseNodeBody, parseProcessBody } from '../../shared/samples';
+import type { IngestDeps } from '../deps';
+import { readJsonBody } from '../request-body';
+import type { Sample } from '../../shared/samples';
+
+export function metricsRouter(deps: IngestDeps): Router {
+  const router = new Router();
+  const context = () => ({ receivedAt: Date.now(), maxFutureSkewMs: deps.config.maxFutureSkewMs });
+
+  async function accept(ctx: Context, sample: Sample): Promise<void> {
+    const result = await deps.writer.write([sample]);
+    deps.metrics.samplesAccepted.inc(1);
+    ctx.status = 202;
+    ctx.body = { id: result.ids[0], token: result.token };
+  }
+
+  router.post('/v1/metrics/node/:nodename', async (ctx) => {
+    const body = await readJsonBody(ctx, deps.config.maxBodyBytes);
+    await accept(ctx, parseNodeBody(ctx.params.nodename!, body, context()));
+  });
+
+  for (const path of ['/v1/metrics/nodes/:nodename/process/:processname', '/v1/metrics/node/:nodename/process/:processname']) {
+    router.post(path, async (ctx) => {
+      const body = await readJsonBody(ctx, deps.config.maxBodyBytes);
+      await accept(ctx, parseProcessBody(ctx.params.nodename!, ctx.params.processname!, body, context()));
+    });
+  }
+  return router;
+}

@@ -1,0 +1,23 @@
+/** POST /v1/samples: a batch as a JSON array or NDJSON, maybe gzip; all or nothing (SPEC §3). */
+import Router from '@koa/router';
+import { PayloadTooLargeError, ValidationError } from '../../shared/errors';
+import { parseBatch } from '../../shared/samples';
+import type { IngestDeps } from '../deps';
+import { readItems } from '../request-body';
+
+export function samplesRouter(deps: IngestDeps): Router {
+  const router = new Router();
+  router.post('/v1/samples', async (ctx) => {
+    const items = await readItems(ctx, deps.config.maxBodyBytes);
+    if (items.length > deps.config.maxBatchItems) {
+      throw new PayloadTooLargeError(`A batch holds at most ${deps.config.maxBatchItems} samples; this one has ${items.length}. Split it.`);
+    }
+    if (items.length === 0) throw new ValidationError('The batch is empty; send at least one sample.', [{ message: 'no samples' }]);
+    const samples = parseBatch(items, { receivedAt: Date.now(), maxFutureSkewMs: deps.config.maxFutureSkewMs });
+    const result = await deps.writer.write(samples);
+    deps.metrics.samplesAccepted.inc(samples.length);
+    ctx.status = 202;
+    ctx.body = { accepted: result.accepted, ids: result.ids, token: result.token };
+  });
+  return router;
+}

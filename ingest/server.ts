@@ -1,0 +1,67 @@
+/** Starts the ingest service on a port (0 = any) and stops it with a bounded drain. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../shared/config';
+import { allPartitionKeys } from '../shared/keys';
+import type { Logger } from '../shared/logger';
+import { connectOrFail, createRedisClient } from '../shared/redis';
+import { ensureGroups } from '../shared/stream-groups';
+import { AggregateReader } from './aggregate-reader';
+import { createApp } from './app';
+import { ConsistencyWaiter } from './consistency-waiter';
+import { createIngestMetrics } from './metrics';
+import { NodeReader } from './node-reader';
+import { SampleWriter } from './sample-writer';
+
+export interface RunningIngest {
+  server: Server;
+  url: string;
+  /** Drains: stops accepting, finishes in-flight requests, closes Redis. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export async function startIngest(config: Config, logger: Logger): Promise<RunningIngest> {
+  const redis = createRedisClient(config, { connectionName: 'ingest', failFastWhenDisconnected: true });
+  await connectOrFail(redis, 10_000);
+  const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
+  await ensureGroups(redis, partitions, config.consumerGroup);
+  let draining = false;
+  const app = createApp({
+    config,
+    redis,
+    logger,
+    partitions,
+    writer: new SampleWriter(redis, partitions),
+    reader: new AggregateReader(redis, partitions),
+    nodes: new NodeReader(redis, partitions),
+    waiter: new ConsistencyWaiter(redis, partitions, config.consumerGroup, config.consistencyWaitMs),
+    metrics: createIngestMetrics(),
+    isDraining: () => draining,
+  });
+  const server = createServer(app.callback());
+  server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.ingestPort, config.ingestHost, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.ingestHost === '0.0.0.0' ? '127.0.0.1' : config.ingestHost;
+  logger.info({ port, partitions: partitions.length }, 'ingest listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await stopped;
+      clearTimeout(deadline);
+      await redis.quit().catch(() => redis.disconnect());
+      logger.info('ingest stopped');
+    })();
+    return closing;
+  };
+  return { server, url: `http://${host}:${port}`, close };
+}

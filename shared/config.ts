@@ -1,0 +1,108 @@
+/** Configuration: documented defaults, read once from the environment, validated, frozen. */
+import { hostname } from 'node:os';
+
+export interface Config {
+  readonly redisUrl: string;
+  readonly keyPrefix: string;
+  readonly streamPartitions: number;
+  readonly consumerGroup: string;
+  readonly ingestHost: string;
+  readonly ingestPort: number;
+  readonly workerHealthPort: number;
+  readonly workerConsumerName: string;
+  readonly workerBatchSize: number;
+  readonly workerBlockMs: number;
+  readonly workerClaimIdleMs: number;
+  readonly workerClaimIntervalMs: number;
+  readonly maxBodyBytes: number;
+  readonly maxBatchItems: number;
+  readonly maxFutureSkewMs: number;
+  readonly consistencyWaitMs: number;
+  readonly redisCommandTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly logLevel: string;
+}
+
+type Parser = (raw: string) => unknown;
+
+interface Setting {
+  key: keyof Config;
+  defaultValue: string | (() => string);
+  parse: Parser;
+  accepts: string;
+  doc: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function integer(min: number, max: number): Parser {
+  return (raw) => {
+    if (!/^\d+$/.test(raw)) return undefined;
+    const value = Number(raw);
+    return value >= min && value <= max ? value : undefined;
+  };
+}
+
+function text(pattern: RegExp): Parser {
+  return (raw) => (pattern.test(raw) ? raw : undefined);
+}
+
+function redisUrl(raw: string): unknown {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'redis:' || url.protocol === 'rediss:' ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every variable the services read, with its default. The README's table mirrors this. */
+export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
+  REDIS_URL: { key: 'redisUrl', defaultValue: 'redis://127.0.0.1:6379', parse: redisUrl, accepts: 'a redis:// or rediss:// URL', doc: 'Redis to use; a password goes in the URL (redis://:secret@host:6379).' },
+  KEY_PREFIX: { key: 'keyPrefix', defaultValue: 'na', parse: text(/^[A-Za-z0-9_.-]{1,64}$/), accepts: '1-64 characters of A-Z a-z 0-9 _ . -', doc: 'Prefix of every Redis key, so several pipelines can share one Redis.' },
+  STREAM_PARTITIONS: { key: 'streamPartitions', defaultValue: '4', parse: integer(1, 1024), accepts: 'an integer from 1 to 1024', doc: 'Number of partition streams; samples are routed by a hash of the node name. Must be the same for every service.' },
+  CONSUMER_GROUP: { key: 'consumerGroup', defaultValue: 'aggregators', parse: text(/^[A-Za-z0-9_.-]{1,64}$/), accepts: '1-64 characters of A-Z a-z 0-9 _ . -', doc: 'Consumer group the workers share.' },
+  INGEST_HOST: { key: 'ingestHost', defaultValue: '0.0.0.0', parse: text(/^\S+$/), accepts: 'a host name or address', doc: 'Address the ingest service listens on.' },
+  INGEST_PORT: { key: 'ingestPort', defaultValue: '8080', parse: integer(0, 65535), accepts: 'a port from 0 to 65535', doc: 'Port of the ingest HTTP API.' },
+  WORKER_HEALTH_PORT: { key: 'workerHealthPort', defaultValue: '8081', parse: integer(0, 65535), accepts: 'a port from 0 to 65535', doc: 'Port of the worker\'s /livez, /readyz, /health and /metrics.' },
+  WORKER_CONSUMER_NAME: { key: 'workerConsumerName', defaultValue: () => `${hostname()}-${process.pid}`, parse: text(/^[A-Za-z0-9_.:-]{1,128}$/), accepts: '1-128 characters of A-Z a-z 0-9 _ . : -', doc: 'Consumer name in the group; defaults to host name and pid, unique per pod.' },
+  WORKER_BATCH_SIZE: { key: 'workerBatchSize', defaultValue: '200', parse: integer(1, 1000), accepts: 'an integer from 1 to 1000', doc: 'Stream entries read and applied per batch.' },
+  WORKER_BLOCK_MS: { key: 'workerBlockMs', defaultValue: '1000', parse: integer(10, 60000), accepts: 'an integer from 10 to 60000', doc: 'Longest blocking read; also bounds how long shutdown waits for a read.' },
+  WORKER_CLAIM_IDLE_MS: { key: 'workerClaimIdleMs', defaultValue: '30000', parse: integer(100, 86400000), accepts: 'an integer from 100 to 86400000', doc: 'An entry pending this long on another consumer is taken over.' },
+  WORKER_CLAIM_INTERVAL_MS: { key: 'workerClaimIntervalMs', defaultValue: '5000', parse: integer(50, 3600000), accepts: 'an integer from 50 to 3600000', doc: 'How often each worker looks for entries to take over.' },
+  MAX_BODY_BYTES: { key: 'maxBodyBytes', defaultValue: '5242880', parse: integer(1024, 1073741824), accepts: 'an integer from 1024 to 1073741824', doc: 'Largest request body, after decompression; larger answers 413.' },
+  MAX_BATCH_ITEMS: { key: 'maxBatchItems', defaultValue: '10000', parse: integer(1, 1000000), accepts: 'an integer from 1 to 1000000', doc: 'Most samples in one POST /v1/samples; more answers 413.' },
+  MAX_FUTURE_SKEW_MS: { key: 'maxFutureSkewMs', defaultValue: '300000', parse: integer(0, 86400000), accepts: 'an integer from 0 to 86400000', doc: 'How far in the future a sample\'s "at" may be (clock skew allowance).' },
+  CONSISTENCY_WAIT_MS: { key: 'consistencyWaitMs', defaultValue: '5000', parse: integer(0, 120000), accepts: 'an integer from 0 to 120000', doc: 'Longest wait of a query with ?after= before it answers 504.' },
+  REDIS_COMMAND_TIMEOUT_MS: { key: 'redisCommandTimeoutMs', defaultValue: '2000', parse: integer(50, 120000), accepts: 'an integer from 50 to 120000', doc: 'A Redis command not answered in this time fails (ingest answers 503).' },
+  SHUTDOWN_TIMEOUT_MS: { key: 'shutdownTimeoutMs', defaultValue: '20000', parse: integer(100, 600000), accepts: 'an integer from 100 to 600000', doc: 'Longest drain on SIGTERM before the process exits anyway.' },
+  LOG_LEVEL: { key: 'logLevel', defaultValue: 'info', parse: text(new RegExp(`^(${LOG_LEVELS.join('|')})$`)), accepts: LOG_LEVELS.join(', '), doc: 'Log level of the JSON logs on stdout.' },
+});
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads every setting from `env`; reports every bad variable at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(SETTINGS)) {
+    const given = env[name];
+    const raw = given === undefined || given === '' ? resolveDefault(setting) : given.trim();
+    const value = setting.parse(raw);
+    if (value === undefined) {
+      problems.push(`${name}=${JSON.stringify(given)} is not valid: expected ${setting.accepts}.`);
+    }
+    values[setting.key] = value;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(values) as unknown as Config;
+}
+
+function resolveDefault(setting: Setting): string {
+  return typeof setting.defaultValue === 'function' ? setting.defaultValue() : setting.defaultValue;
+}

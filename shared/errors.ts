@@ -1,0 +1,79 @@
+/** Errors as data: a stable code, an HTTP status, and whether the message may be shown. */
+
+export interface ErrorDetail {
+  /** Index of the offending item in a batch. */
+  index?: number;
+  /** The field, query parameter or path parameter at fault. */
+  field?: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetail[],
+    options?: { cause?: unknown; expose?: boolean; headers?: Record<string, string> },
+  ) {
+    super(message, { cause: options?.cause });
+    this.name = new.target.name;
+    this.expose = options?.expose ?? (status < 500 || status === 503 || status === 504);
+    this.headers = options?.headers ?? {};
+  }
+  readonly expose: boolean;
+  readonly headers: Record<string, string>;
+}
+
+export class BadRequestError extends AppError {
+  constructor(code: string, message: string, details?: ErrorDetail[]) {
+    super(400, code, message, details);
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(message: string, details: ErrorDetail[]) {
+    super(422, 'VALIDATION_FAILED', message, details);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(code: string, message: string) {
+    super(404, code, message);
+  }
+}
+
+export class MethodNotAllowedError extends AppError {
+  constructor(method: string, allowed: string[]) {
+    super(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allowed.join(', ')}.`, undefined, {
+      headers: { Allow: allowed.join(', ') },
+    });
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(message: string) {
+    super(413, 'PAYLOAD_TOO_LARGE', message);
+  }
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(message: string) {
+    super(415, 'UNSUPPORTED_MEDIA_TYPE', message);
+  }
+}
+
+export class DependencyUnavailableError extends AppError {
+  constructor(message: string, cause?: unknown, retryAfterSeconds = 1) {
+    super(503, 'SERVICE_UNAVAILABLE', message, undefined, {
+      cause,
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    });
+  }
+}
+
+export class ConsistencyTimeoutError extends AppError {
+  constructor(waitedMs: number) {
+    super(504, 'CONSISTENCY_TIMEOUT', `The samples of the "after" token were not all aggregated within ${waitedMs} ms; retry the query.`);
+  }
+}

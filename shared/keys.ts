@@ -1,0 +1,91 @@
+/**
+ * The only place a Redis key is built. Every key of a partition carries the hash tag
+ * `{pN}`, so one partition's atomic update stays in one Redis Cluster slot.
+ */
+
+/** Fine buckets are 1 s wide and grouped into one hash per hour. */
+export const FINE_BUCKET_MS = 1000;
+export const FINE_CHUNK_MS = 3600 * 1000;
+/** Coarse buckets are 1 min wide and grouped into one hash per day. */
+export const COARSE_BUCKET_MS = 60 * 1000;
+export const COARSE_CHUNK_MS = 24 * 3600 * 1000;
+
+/** How long buckets live after their chunk ends (SPEC §2.1: 1 s for 1 h, 1 min for 24 h). */
+export const FINE_RETENTION_MS = 2 * 3600 * 1000;
+export const COARSE_RETENTION_MS = 25 * 3600 * 1000;
+
+export interface PartitionKeys {
+  readonly partition: number;
+  readonly stream: string;
+  /** node name -> latest node sample time (ms) */
+  readonly nodes: string;
+  /** process name -> latest process sample time (ms) */
+  readonly processes: string;
+  /** partition bookkeeping: last applied time */
+  readonly meta: string;
+  fleetFine(chunk: number): string;
+  fleetCoarse(chunk: number): string;
+  /** all processes together: the time span the process list covers */
+  allProcessesFine(chunk: number): string;
+  allProcessesCoarse(chunk: number): string;
+  processFine(chunk: number, process: string): string;
+  processCoarse(chunk: number, process: string): string;
+  /** node name -> latest sample time of that process on that node */
+  processNodes(process: string): string;
+  nodeFine(chunk: number, node: string): string;
+  nodeSummary(node: string): string;
+  /** process name -> latest sample time on that node */
+  nodeProcesses(node: string): string;
+}
+
+export function partitionKeys(prefix: string, partition: number): PartitionKeys {
+  const base = `${prefix}:{p${partition}}`;
+  return {
+    partition,
+    stream: `${base}:stream`,
+    nodes: `${base}:nodes`,
+    processes: `${base}:procs`,
+    meta: `${base}:meta`,
+    fleetFine: (chunk) => `${base}:fleet:s:${chunk}`,
+    fleetCoarse: (chunk) => `${base}:fleet:m:${chunk}`,
+    allProcessesFine: (chunk) => `${base}:procs:s:${chunk}`,
+    allProcessesCoarse: (chunk) => `${base}:procs:m:${chunk}`,
+    processFine: (chunk, process) => `${base}:proc:s:${chunk}:${process}`,
+    processCoarse: (chunk, process) => `${base}:proc:m:${chunk}:${process}`,
+    processNodes: (process) => `${base}:proc:nodes:${process}`,
+    nodeFine: (chunk, node) => `${base}:node:s:${chunk}:${node}`,
+    nodeSummary: (node) => `${base}:node:sum:${node}`,
+    nodeProcesses: (node) => `${base}:node:procs:${node}`,
+  };
+}
+
+export function allPartitionKeys(prefix: string, partitions: number): PartitionKeys[] {
+  return Array.from({ length: partitions }, (_, p) => partitionKeys(prefix, p));
+}
+
+export function fineBucketOf(timeMs: number): number {
+  return Math.floor(timeMs / FINE_BUCKET_MS);
+}
+export function coarseBucketOf(timeMs: number): number {
+  return Math.floor(timeMs / COARSE_BUCKET_MS);
+}
+export function fineChunkOf(fineBucket: number): number {
+  return Math.floor((fineBucket * FINE_BUCKET_MS) / FINE_CHUNK_MS);
+}
+export function coarseChunkOf(coarseBucket: number): number {
+  return Math.floor((coarseBucket * COARSE_BUCKET_MS) / COARSE_CHUNK_MS);
+}
+/** Unix seconds at which a fine chunk's key may expire. */
+export function fineChunkExpiry(chunk: number): number {
+  return Math.ceil(((chunk + 1) * FINE_CHUNK_MS + FINE_RETENTION_MS) / 1000);
+}
+export function coarseChunkExpiry(chunk: number): number {
+  return Math.ceil(((chunk + 1) * COARSE_CHUNK_MS + COARSE_RETENTION_MS) / 1000);
+}
+
+/** Non-partitioned keys (never touched by a partition's atomic update). */
+export function globalKeys(prefix: string) {
+  return {
+    idempotency: (key: string) => `${prefix}:idem:${key}`,
+  };
+}

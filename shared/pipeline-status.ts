@@ -1,0 +1,68 @@
+/** The pipeline view (SPEC §3): per partition stream length, lag, pending, consumers. */
+import type { PartitionKeys } from './keys';
+import type { RedisClient } from './redis';
+import { replyToRecord } from './redis-replies';
+
+export interface ConsumerStatus {
+  name: string;
+  pending: number;
+  idle_ms: number;
+}
+
+export interface PartitionStatus {
+  partition: number;
+  stream: string;
+  length: number;
+  /** Entries not yet delivered to the group (null when Redis cannot tell). */
+  lag: number | null;
+  pending: number;
+  last_delivered_id: string | null;
+  consumers: ConsumerStatus[];
+  last_applied: string | null;
+}
+
+export interface PipelineStatus {
+  partitions: PartitionStatus[];
+  totals: { length: number; lag: number; pending: number; consumers: number };
+  last_applied: string | null;
+}
+
+export async function readPipelineStatus(redis: RedisClient, partitions: readonly PartitionKeys[], group: string): Promise<PipelineStatus> {
+  const statuses = await Promise.all(partitions.map((p) => readPartition(redis, p, group)));
+  const consumers = new Set(statuses.flatMap((s) => s.consumers.map((c) => c.name)));
+  const applied = statuses.map((s) => s.last_applied).filter((x): x is string => x !== null).sort();
+  return {
+    partitions: statuses,
+    totals: {
+      length: statuses.reduce((a, s) => a + s.length, 0),
+      lag: statuses.reduce((a, s) => a + (s.lag ?? 0), 0),
+      pending: statuses.reduce((a, s) => a + s.pending, 0),
+      consumers: consumers.size,
+    },
+    last_applied: applied[applied.length - 1] ?? null,
+  };
+}
+
+async function readPartition(redis: RedisClient, keys: PartitionKeys, group: string): Promise<PartitionStatus> {
+  const [length, groups, lastApplied] = await Promise.all([
+    redis.xlen(keys.stream),
+    (redis.xinfo('GROUPS', keys.stream) as Promise<unknown[][]>).catch(() => [] as unknown[][]),
+    redis.hget(keys.meta, 'last_applied_ms'),
+  ]);
+  const info = groups.map(replyToRecord).find((g) => g.name === group);
+  let consumers: ConsumerStatus[] = [];
+  if (info) {
+    const raw = (await redis.xinfo('CONSUMERS', keys.stream, group)) as unknown[][];
+    consumers = raw.map(replyToRecord).map((c) => ({ name: String(c.name), pending: Number(c.pending), idle_ms: Number(c.idle) }));
+  }
+  return {
+    partition: keys.partition,
+    stream: keys.stream,
+    length,
+    lag: info?.lag === undefined || info.lag === null ? (info ? null : length) : Number(info.lag),
+    pending: info ? Number(info.pending) : 0,
+    last_delivered_id: info ? String(info['last-delivered-id']) : null,
+    consumers,
+    last_applied: lastApplied === null ? null : new Date(Number(lastApplied)).toISOString(),
+  };
+}

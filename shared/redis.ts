@@ -1,0 +1,48 @@
+/** Creates Redis connections from REDIS_URL (redis:// or rediss://, password in the URL). */
+import Redis, { type RedisOptions } from 'ioredis';
+import type { Config } from './config';
+
+export type RedisClient = Redis;
+
+export interface RedisClientOptions {
+  /** Name shown by CLIENT LIST, to tell connections apart. */
+  connectionName: string;
+  /** Blocking readers need a timeout longer than their BLOCK argument. */
+  commandTimeoutMs?: number;
+  /** Commands issued while disconnected fail at once instead of queueing without bound. */
+  failFastWhenDisconnected?: boolean;
+}
+
+export function createRedisClient(config: Config, options: RedisClientOptions): RedisClient {
+  const redisOptions: RedisOptions = {
+    connectionName: options.connectionName,
+    lazyConnect: true,
+    commandTimeout: options.commandTimeoutMs ?? config.redisCommandTimeoutMs,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: !options.failFastWhenDisconnected,
+    connectTimeout: Math.max(1000, config.redisCommandTimeoutMs),
+    // Keep retrying forever with a capped backoff: Redis coming back must heal the service.
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+  };
+  const client = new Redis(config.redisUrl, redisOptions);
+  // Connection errors are reported through readiness and failed commands; an unhandled
+  // 'error' event must not crash the process.
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Connects a lazy client, rejecting after `timeoutMs` instead of retrying forever. */
+export async function connectOrFail(client: RedisClient, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Folds a batch of samples into per-bucket deltas and packs them as the operations of
+ * apply-batch.lua. Pure: no Redis. Work is per bucket, not per sample, in the script.
+ */
+import {
+  coarseBucketOf,
+  coarseChunkExpiry,
+  coarseChunkOf,
+  COARSE_RETENTION_MS,
+  fineBucketOf,
+  fineChunkExpiry,
+  fineChunkOf,
+  type PartitionKeys,
+} from '../shared/keys';
+import type { NodeSample, Sample } from '../shared/samples';
+
+/** cs ms s n lo tmax, then cmin cmax mmin mmax for buckets that keep extremes. */
+type Delta = number[];
+
+export interface ApplyPlan {
+  /** Aggregate keys, in the order the operations index them (from KEYS[2]). */
+  keys: string[];
+  ops: (string | number)[];
+}
+
+class PlanBuilder {
+  private readonly keyIndex = new Map<string, number>();
+  private readonly buckets = new Map<string, { key: string; field: string; delta: Delta }>();
+  private readonly latest = new Map<string, { key: string; member: string; score: number }>();
+  private readonly nodeSeen = new Map<string, { last: NodeSample; firstAt: number }>();
+  private readonly expiries = new Map<string, number>();
+  private readonly prunes = new Map<string, number>();
+
+  addToBucket(key: string, field: number, value1: number, value2: number, sample: Sample, extremes: boolean): void {
+    const id = `${key}\n${field}`;
+    const s = sample.timeslice;
+    const bucket = this.buckets.get(id);
+    if (bucket === undefined) {
+      const delta = [value1 * s, value2 * s, s, 1, sample.at - s * 1000, sample.at];
+      if (extremes) delta.push(value1, value1, value2, value2);
+      this.buckets.set(id, { key, field: String(field), delta });
+      return;
+    }
+    const d = bucket.delta;
+    d[0]! += value1 * s;
+    d[1]! += value2 * s;
+    d[2]! += s;
+    d[3]! += 1;
+    d[4] = Math.min(d[4]!, sample.at - s * 1000);
+    d[5] = Math.max(d[5]!, sample.at);
+    if (extremes) {
+      d[6] = Math.min(d[6]!, value1);
+      d[7] = Math.max(d[7]!, value1);
+      d[8] = Math.min(d[8]!, value2);
+      d[9] = Math.max(d[9]!, value2);
+    }
+  }
+
+  latestTime(key: string, member: string, score: number): void {
+    const id = `${key}\n${member}`;
+    const current = this.latest.get(id);
+    if (current === undefined) this.latest.set(id, { key, member, score });
+    else if (score > current.score) current.score = score;
+  }
+
+  nodeSample(key: string, sample: NodeSample): void {
+    const seen = this.nodeSeen.get(key);
+    if (seen === undefined) {
+      this.nodeSeen.set(key, { last: sample, firstAt: sample.at });
+      return;
+    }
+    if (sample.at >= seen.last.at) seen.last = sample;
+    if (sample.at < seen.firstAt) seen.firstAt = sample.at;
+  }
+
+  expireAt(key: string, unixSeconds: number): void {
+    const current = this.expiries.get(key);
+    if (current === undefined || unixSeconds > current) this.expiries.set(key, unixSeconds);
+  }
+
+  private readonly fields: [string, string, string | number][] = [];
+
+  setField(key: string, field: string, value: string | number): void {
+    this.fields.push([key, field, value]);
+  }
+
+  prune(key: string, maxScore: number): void {
+    this.prunes.set(key, maxScore);
+  }
+
+  private index(key: string): number {
+    let i = this.keyIndex.get(key);
+    if (i === undefined) {
+      i = this.keyIndex.size + 2; // KEYS[1] is the stream
+      this.keyIndex.set(key, i);
+    }
+    return i;
+  }
+
+  build(): ApplyPlan {
+    const ops: (string | number)[] = [];
+    for (const { key, field, delta } of this.buckets.values()) {
+      ops.push(delta.length === 6 ? 'B' : 'M', this.index(key), field, ...delta);
+    }
+    for (const { key, member, score } of this.latest.values()) ops.push('Z', this.index(key), member, score);
+    for (const [key, { last, firstAt }] of this.nodeSeen) {
+      ops.push('L', this.index(key), last.at, last.cpu, last.mem, last.timeslice, firstAt);
+    }
+    for (const [key, maxScore] of this.prunes) ops.push('R', this.index(key), maxScore);
+    for (const [key, at] of this.expiries) ops.push('E', this.index(key), at);
+    for (const [key, field, value] of this.fields) ops.push('H', this.index(key), field, value);
+    return { keys: [...this.keyIndex.keys()], ops };
+  }
+}
+
+/** Plans the update of one partition's aggregates for a batch of its samples. */
+export function planBatch(samples: readonly Sample[], keys: PartitionKeys, nowMs: number): ApplyPlan {
+  const plan = new PlanBuilder();
+  const keepUntil = Math.ceil((nowMs + COARSE_RETENTION_MS) / 1000);
+  const forgetBefore = nowMs - COARSE_RETENTION_MS;
+  for (const sample of samples) {
+    const fine = fineBucketOf(sample.at);
+    const coarse = coarseBucketOf(sample.at);
+    const fineChunk = fineChunkOf(fine);
+    const coarseChunk = coarseChunkOf(coarse);
+    if (sample.kind === 'node') {
+      const fleetFine = keys.fleetFine(fineChunk);
+      const fleetCoarse = keys.fleetCoarse(coarseChunk);
+      const nodeFine = keys.nodeFine(fineChunk, sample.node);
+      const summary = keys.nodeSummary(sample.node);
+      plan.addToBucket(fleetFine, fine, sample.cpu, sample.mem, sample, false);
+      plan.addToBucket(fleetCoarse, coarse, sample.cpu, sample.mem, sample, false);
+      plan.addToBucket(nodeFine, fine, sample.cpu, sample.mem, sample, true);
+      plan.nodeSample(summary, sample);
+      plan.latestTime(keys.nodes, sample.node, sample.at);
+      plan.expireAt(fleetFine, fineChunkExpiry(fineChunk));
+      plan.expireAt(fleetCoarse, coarseChunkExpiry(coarseChunk));
+      plan.expireAt(nodeFine, fineChunkExpiry(fineChunk));
+      plan.expireAt(summary, keepUntil);
+      plan.prune(keys.nodes, forgetBefore);
+    } else {
+      const processFine = keys.processFine(fineChunk, sample.process);
+      const processCoarse = keys.processCoarse(coarseChunk, sample.process);
+      const processNodes = keys.processNodes(sample.process);
+      const nodeProcesses = keys.nodeProcesses(sample.node);
+      const allFine = keys.allProcessesFine(fineChunk);
+      const allCoarse = keys.allProcessesCoarse(coarseChunk);
+      plan.addToBucket(processFine, fine, sample.cpu_used, sample.mem_used, sample, false);
+      plan.addToBucket(processCoarse, coarse, sample.cpu_used, sample.mem_used, sample, false);
+      plan.addToBucket(allFine, fine, sample.cpu_used, sample.mem_used, sample, false);
+      plan.addToBucket(allCoarse, coarse, sample.cpu_used, sample.mem_used, sample, false);
+      plan.latestTime(processNodes, sample.node, sample.at);
+      plan.latestTime(keys.processes, sample.process, sample.at);
+      plan.latestTime(nodeProcesses, sample.process, sample.at);
+      plan.expireAt(processFine, fineChunkExpiry(fineChunk));
+      plan.expireAt(processCoarse, coarseChunkExpiry(coarseChunk));
+      plan.expireAt(allFine, fineChunkExpiry(fineChunk));
+      plan.expireAt(allCoarse, coarseChunkExpiry(coarseChunk));
+      plan.expireAt(processNodes, keepUntil);
+      plan.expireAt(nodeProcesses, keepUntil);
+      plan.prune(processNodes, forgetBefore);
+      plan.prune(keys.processes, forgetBefore);
+      plan.prune(nodeProcesses, forgetBefore);
+    }
+  }
+  plan.setField(keys.meta, 'last_applied_ms', nowMs);
+  return plan.build();
+}

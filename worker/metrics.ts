@@ -1,0 +1,27 @@
+/** Prometheus metrics of the worker. */
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface WorkerMetrics {
+  registry: Registry;
+  entriesApplied: Counter;
+  samplesApplied: Counter;
+  entriesSkipped: Counter;
+  entriesReclaimed: Counter;
+  poisonEntries: Counter;
+  readErrors: Counter;
+}
+
+export function createWorkerMetrics(): WorkerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'nodeagg_worker_' });
+  const counter = (name: string, help: string) => new Counter({ name, help, registers: [registry] });
+  return {
+    registry,
+    entriesApplied: counter('nodeagg_entries_applied_total', 'Stream entries applied and acknowledged.'),
+    samplesApplied: counter('nodeagg_samples_applied_total', 'Samples folded into the aggregates.'),
+    entriesSkipped: counter('nodeagg_entries_skipped_total', 'Deliveries of entries another delivery had already applied.'),
+    entriesReclaimed: counter('nodeagg_entries_reclaimed_total', 'Entries taken over from consumers that left them idle.'),
+    poisonEntries: counter('nodeagg_poison_entries_total', 'Deliveries of entries that could not be decoded.'),
+    readErrors: counter('nodeagg_read_errors_total', 'Failed reads or applies (Redis errors); retried with backoff.'),
+  };
+}
