@@ -39,7 +39,9 @@ async function readText(ctx: Context, limit: number): Promise<string> {
   } catch (error) {
     const type = (error as { type?: string }).type;
     if (type === 'entity.too.large') {
-      source.destroy();
+      // The rest of the body is not read: close the connection after answering.
+      if (source !== ctx.req) source.destroy();
+      ctx.set('Connection', 'close');
       throw new PayloadTooLargeError(`The request body is larger than ${limit} bytes (after decompression).`);
     }
     if ((error as { code?: string }).code?.startsWith('Z_')) {

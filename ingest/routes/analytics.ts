@@ -1,12 +1,12 @@
 /** The original service's query routes (SPEC §2), answered from the aggregates. */
 import Router from '@koa/router';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { NotFoundError, ValidationError } from '../../shared/errors';
 import { nameDetails } from '../../shared/samples';
 import { MAX_QUERY_WINDOW_SECONDS } from '../../shared/window';
-import { decodeToken } from '../consistency-token';
 import type { IngestDeps } from '../deps';
-import { numberParam, stringParam } from '../query-params';
+import { numberParam } from '../query-params';
+import { readAfterWrite } from '../read-after-write';
 
 const DEFAULT_WINDOW_SECONDS = 60;
 
@@ -14,14 +14,9 @@ export function analyticsRouter(deps: IngestDeps): Router {
   const router = new Router();
   const windowOf = (ctx: Context) => numberParam(ctx, 'timeslice', DEFAULT_WINDOW_SECONDS, 0, MAX_QUERY_WINDOW_SECONDS);
 
-  /** ?after=TOKEN: answer only once the token's samples are aggregated. */
-  async function readAfterWrite(ctx: Context, next: Next): Promise<void> {
-    const token = stringParam(ctx, 'after');
-    if (token !== undefined) await deps.waiter.waitFor(decodeToken(token, deps.partitions.length));
-    await next();
-  }
+  router.use(readAfterWrite(deps));
 
-  router.get('/v1/analytics/nodes/average', readAfterWrite, async (ctx) => {
+  router.get('/v1/analytics/nodes/average', async (ctx) => {
     const windowSeconds = windowOf(ctx);
     const summary = await deps.reader.fleetAverage(windowSeconds);
     ctx.body =
@@ -30,7 +25,7 @@ export function analyticsRouter(deps: IngestDeps): Router {
         : { timeslice: summary.timeslice, cpu_used: summary.mean1, mem_used: summary.mean2 };
   });
 
-  router.get('/v1/analytics/processes', readAfterWrite, async (ctx) => {
+  router.get('/v1/analytics/processes', async (ctx) => {
     const windowSeconds = windowOf(ctx);
     const { timeslice, names } = await deps.reader.processList(windowSeconds);
     ctx.body = {
@@ -39,7 +34,7 @@ export function analyticsRouter(deps: IngestDeps): Router {
     };
   });
 
-  router.get('/v1/analytics/processes/:processname', readAfterWrite, async (ctx) => {
+  router.get('/v1/analytics/processes/:processname', async (ctx) => {
     const windowSeconds = windowOf(ctx);
     const name = ctx.params.processname!;
     const invalid = nameDetails('processname', name);

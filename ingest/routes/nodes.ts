@@ -3,10 +3,12 @@ import Router from '@koa/router';
 import { NotFoundError, ValidationError } from '../../shared/errors';
 import { nameDetails } from '../../shared/samples';
 import type { IngestDeps } from '../deps';
+import { readAfterWrite } from '../read-after-write';
 import { numberParam } from '../query-params';
 
 export function nodesRouter(deps: IngestDeps): Router {
   const router = new Router();
+  router.use(readAfterWrite(deps));
 
   function nodeName(raw: string): string {
     const invalid = nameDetails('nodename', raw);

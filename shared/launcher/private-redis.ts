@@ -1,10 +1,9 @@
 /** Starts a private redis-server on a free port (for `npm start` without a Redis, and tests). */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 
 export interface PrivateRedis {
   url: string;
@@ -40,19 +39,25 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForPing(url: string, timeoutMs: number): Promise<void> {
+/** One PING over a plain socket: no client library timers outlive the check. */
+function pingOnce(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
+
+async function waitForPing(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      if ((await client.ping()) === 'PONG') return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not start within ${timeoutMs} ms`);
-    } finally {
-      client.disconnect();
-    }
+  while (!(await pingOnce(port))) {
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -69,8 +74,10 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   let child: ChildProcess;
   const launch = async () => {
     child = spawn('redis-server', args, { stdio: 'ignore' });
+    // The owner decides when it stops; it must not keep the owner's event loop alive.
+    child.unref();
     handle.process = child;
-    await waitForPing(url, 10_000);
+    await waitForPing(port, 10_000);
   };
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode !== null || child.signalCode !== null) return;

@@ -1,0 +1,50 @@
+/** SPEC §3 per-node views: the list, one node's 1/5/15-minute summary, its series. */
+import { baseTime } from '../helpers/build-sample';
+import { postJson, request } from '../helpers/http';
+import { startPipeline, type TestPipeline } from '../helpers/pipeline';
+import { testConfig } from '../helpers/test-config';
+
+describe('node views', () => {
+  let pipeline: TestPipeline;
+  beforeAll(async () => {
+    pipeline = await startPipeline(testConfig());
+  });
+  afterAll(async () => {
+    await pipeline.stop();
+  });
+
+  test('list, summary windows, processes and series come from the aggregates', async () => {
+    const t = baseTime();
+    // db-1: one sample a minute for 20 minutes, cpu = minute index, mem = 50.
+    const items: Record<string, unknown>[] = Array.from({ length: 20 }, (_, i) => ({ node: 'db-1', at: t - i * 60_000, timeslice: 60, cpu: i, mem: 50 }));
+    items.push({ node: 'web-1', at: t, timeslice: 10, cpu: 99, mem: 1 });
+    items.push({ node: 'db-1', process: 'postgres', at: t, timeslice: 60, cpu_used: 80, mem_used: 900 });
+    const posted = await postJson(`${pipeline.url}/v1/samples`, items);
+    expect(posted.status).toBe(202);
+
+    const list = await request(`${pipeline.url}/v1/nodes?after=${posted.body.token}`);
+    expect(list.body.count).toBe(2);
+    expect(list.body.nodes.map((n: { name: string }) => n.name)).toEqual(['db-1', 'web-1']);
+    expect(list.body.nodes[0]).toMatchObject({
+      first_seen: new Date(t - 19 * 60_000).toISOString(),
+      last_seen: new Date(t).toISOString(),
+      latest: { cpu: 0, mem: 50, timeslice: 60 },
+      url: '/v1/nodes/db-1/',
+    });
+
+    const detail = await request(`${pipeline.url}/v1/nodes/db-1/`);
+    expect(detail.status).toBe(200);
+    // 1 minute: only the latest sample (t - 60 s is outside (T - 60, T]).
+    expect(detail.body.windows['1m']).toEqual({ timeslice: 60, samples: 1, cpu: { mean: 0, min: 0, max: 0 }, mem: { mean: 50, min: 50, max: 50 } });
+    // 5 minutes: minutes 0..4.
+    expect(detail.body.windows['5m']).toMatchObject({ timeslice: 300, samples: 5, cpu: { mean: 2, min: 0, max: 4 } });
+    expect(detail.body.windows['15m']).toMatchObject({ timeslice: 900, samples: 15, cpu: { mean: 7, min: 0, max: 14 } });
+    expect(detail.body.processes).toEqual([{ name: 'postgres', last_seen: new Date(t).toISOString() }]);
+
+    const series = await request(`${pipeline.url}/v1/nodes/db-1/series?window=600&step=60`);
+    expect(series.status).toBe(200);
+    expect(series.body.points).toHaveLength(10);
+    expect(series.body.points.map((p: { samples: number }) => p.samples)).toEqual(Array(10).fill(1));
+    expect(series.body.points[9].cpu).toBe(0);
+  });
+});

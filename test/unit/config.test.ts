@@ -1,0 +1,27 @@
+import { ConfigError, loadConfig } from '../../shared/config';
+
+describe('configuration', () => {
+  test('defaults need no environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379', streamPartitions: 4, ingestPort: 8080 });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test('every bad variable is named at once, with what it accepts', () => {
+    try {
+      loadConfig({ STREAM_PARTITIONS: 'many', REDIS_URL: 'http://x', INGEST_PORT: '70000' });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as Error).message;
+      expect(message).toContain('STREAM_PARTITIONS="many"');
+      expect(message).toContain('REDIS_URL');
+      expect(message).toContain('INGEST_PORT');
+      expect(message).toContain('an integer from 1 to 1024');
+    }
+  });
+
+  test('rediss:// with a password is accepted', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://:s3cret@redis.example:6380' }).redisUrl).toBe('rediss://:s3cret@redis.example:6380');
+  });
+});

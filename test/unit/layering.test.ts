@@ -1,0 +1,30 @@
+/** The layout's arrows: shared/ imports nothing from ingest/ or worker/, and they never import each other. */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/from '(\.[^']+)'/g)].map((m) => relative(root, join(file, '..', m[1]!)));
+}
+
+test.each([
+  ['shared', ['ingest', 'worker']],
+  ['ingest', ['worker']],
+  ['worker', ['ingest']],
+])('%s/ does not import from %j', (folder, forbidden) => {
+  const offenders = sources(join(root, folder)).flatMap((file) =>
+    importsOf(file)
+      .filter((target) => forbidden.some((f) => target.startsWith(`${f}/`)))
+      .map((target) => `${relative(root, file)} -> ${target}`),
+  );
+  expect(offenders).toEqual([]);
+});
