@@ -7,6 +7,7 @@ import { checkReadiness } from '../shared/readiness';
 import type { IngestDeps } from './deps';
 import { errorMiddleware } from './error-middleware';
 import { analyticsRouter } from './routes/analytics';
+import { deadLettersRouter } from './routes/dead-letters';
 import { metricsRouter } from './routes/metrics';
 import { nodesRouter } from './routes/nodes';
 import { pipelineRouter } from './routes/pipeline';
@@ -44,7 +45,7 @@ export function createApp(deps: IngestDeps): Koa {
   });
 
   const api = new Router();
-  for (const router of [metricsRouter(deps), samplesRouter(deps), analyticsRouter(deps), nodesRouter(deps), pipelineRouter(deps), health]) {
+  for (const router of [metricsRouter(deps), samplesRouter(deps), analyticsRouter(deps), nodesRouter(deps), pipelineRouter(deps), deadLettersRouter(deps), health]) {
     api.use(router.routes());
   }
 

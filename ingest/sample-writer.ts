@@ -18,6 +18,8 @@ export class SampleWriter {
   constructor(
     private readonly redis: RedisClient,
     private readonly partitions: readonly PartitionKeys[],
+    /** Called with the partitions a request writes to; throws to refuse it (backpressure). */
+    private readonly admit: (partitions: readonly number[]) => void = () => undefined,
   ) {}
 
   async write(samples: readonly Sample[]): Promise<WriteResult> {
@@ -29,6 +31,7 @@ export class SampleWriter {
       else byPartition.set(p, [sample]);
     }
     const order = [...byPartition.keys()].sort((a, b) => a - b);
+    this.admit(order);
     const pipeline = this.redis.multi();
     for (const p of order) pipeline.xadd(this.partitions[p]!.stream, '*', ENTRY_FIELD, encodeSamples(byPartition.get(p)!));
     let replies: [Error | null, unknown][] | null;

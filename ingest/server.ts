@@ -6,7 +6,10 @@ import { allPartitionKeys } from '../shared/keys';
 import type { Logger } from '../shared/logger';
 import { connectOrFail, createRedisClient } from '../shared/redis';
 import { ensureGroups } from '../shared/stream-groups';
+import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateReader } from './aggregate-reader';
+import { BackpressureMonitor } from './backpressure';
+import { IdempotencyStore } from './idempotency';
 import { createApp } from './app';
 import { ConsistencyWaiter } from './consistency-waiter';
 import { createIngestMetrics } from './metrics';
@@ -26,16 +29,22 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
   await ensureGroups(redis, partitions, config.consumerGroup);
   let draining = false;
+  const metrics = createIngestMetrics();
+  const backpressure = new BackpressureMonitor(redis, partitions, config.consumerGroup, config.maxPartitionLag, config.backpressureRefreshMs, metrics.registry);
+  backpressure.start();
+  const deadLetters = new DeadLetterQueue(config, redis);
   const app = createApp({
     config,
     redis,
     logger,
     partitions,
-    writer: new SampleWriter(redis, partitions),
+    writer: new SampleWriter(redis, partitions, (touched) => backpressure.check(touched)),
+    idempotency: new IdempotencyStore(redis, config.keyPrefix, config.idempotencyTtlSeconds),
+    deadLetters,
     reader: new AggregateReader(redis, partitions),
     nodes: new NodeReader(redis, partitions),
     waiter: new ConsistencyWaiter(redis, partitions, config.consumerGroup, config.consistencyWaitMs),
-    metrics: createIngestMetrics(),
+    metrics,
     isDraining: () => draining,
   });
   const server = createServer(app.callback());
@@ -58,6 +67,8 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
       const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await stopped;
       clearTimeout(deadline);
+      backpressure.stop();
+      await deadLetters.close().catch(() => undefined);
       await redis.quit().catch(() => redis.disconnect());
       logger.info('ingest stopped');
     })();

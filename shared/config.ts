@@ -21,6 +21,12 @@ export interface Config {
   readonly redisCommandTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
+  readonly idempotencyTtlSeconds: number;
+  readonly maxPartitionLag: number;
+  readonly backpressureRefreshMs: number;
+  readonly deadLetterAfterDeliveries: number;
+  readonly maintenanceIntervalMs: number;
+  readonly consumerExpiryMs: number;
 }
 
 type Parser = (raw: string) => unknown;
@@ -76,6 +82,12 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
   CONSISTENCY_WAIT_MS: { key: 'consistencyWaitMs', defaultValue: '5000', parse: integer(0, 120000), accepts: 'an integer from 0 to 120000', doc: 'Longest wait of a query with ?after= before it answers 504.' },
   REDIS_COMMAND_TIMEOUT_MS: { key: 'redisCommandTimeoutMs', defaultValue: '2000', parse: integer(50, 120000), accepts: 'an integer from 50 to 120000', doc: 'A Redis command not answered in this time fails (ingest answers 503).' },
   SHUTDOWN_TIMEOUT_MS: { key: 'shutdownTimeoutMs', defaultValue: '20000', parse: integer(100, 600000), accepts: 'an integer from 100 to 600000', doc: 'Longest drain on SIGTERM before the process exits anyway.' },
+  IDEMPOTENCY_TTL_SECONDS: { key: 'idempotencyTtlSeconds', defaultValue: '86400', parse: integer(1, 604800), accepts: 'an integer from 1 to 604800', doc: 'How long an Idempotency-Key is remembered; a retry within it appends nothing.' },
+  MAX_PARTITION_LAG: { key: 'maxPartitionLag', defaultValue: '100000', parse: integer(1, 100000000), accepts: 'an integer from 1 to 100000000', doc: 'Unacknowledged entries a partition may hold before ingest answers 503 with Retry-After.' },
+  BACKPRESSURE_REFRESH_MS: { key: 'backpressureRefreshMs', defaultValue: '500', parse: integer(10, 60000), accepts: 'an integer from 10 to 60000', doc: 'How often ingest re-reads partition lag for backpressure (never per request).' },
+  DEAD_LETTER_AFTER_DELIVERIES: { key: 'deadLetterAfterDeliveries', defaultValue: '5', parse: integer(1, 1000), accepts: 'an integer from 1 to 1000', doc: 'An entry that fails this many deliveries moves to the dead-letter queue.' },
+  MAINTENANCE_INTERVAL_MS: { key: 'maintenanceIntervalMs', defaultValue: '5000', parse: integer(100, 3600000), accepts: 'an integer from 100 to 3600000', doc: 'Period of the maintenance job (safe trimming, consumer cleanup); one replica runs each tick.' },
+  CONSUMER_EXPIRY_MS: { key: 'consumerExpiryMs', defaultValue: '300000', parse: integer(1000, 604800000), accepts: 'an integer from 1000 to 604800000', doc: 'A consumer idle this long with nothing pending (a removed pod) is deleted from the group.' },
   LOG_LEVEL: { key: 'logLevel', defaultValue: 'info', parse: text(new RegExp(`^(${LOG_LEVELS.join('|')})$`)), accepts: LOG_LEVELS.join(', '), doc: 'Log level of the JSON logs on stdout.' },
 });
 

@@ -23,6 +23,8 @@ export interface PartitionKeys {
   readonly processes: string;
   /** partition bookkeeping: last applied time */
   readonly meta: string;
+  /** marks a dead-lettered entry as replayed, so a retried replay appends nothing */
+  replayed(entryId: string): string;
   fleetFine(chunk: number): string;
   fleetCoarse(chunk: number): string;
   /** all processes together: the time span the process list covers */
@@ -46,6 +48,7 @@ export function partitionKeys(prefix: string, partition: number): PartitionKeys 
     nodes: `${base}:nodes`,
     processes: `${base}:procs`,
     meta: `${base}:meta`,
+    replayed: (entryId) => `${base}:replayed:${entryId}`,
     fleetFine: (chunk) => `${base}:fleet:s:${chunk}`,
     fleetCoarse: (chunk) => `${base}:fleet:m:${chunk}`,
     allProcessesFine: (chunk) => `${base}:procs:s:${chunk}`,
@@ -86,6 +89,8 @@ export function coarseChunkExpiry(chunk: number): number {
 /** Non-partitioned keys (never touched by a partition's atomic update). */
 export function globalKeys(prefix: string) {
   return {
-    idempotency: (key: string) => `${prefix}:idem:${key}`,
+    idempotency: (keyHash: string) => `${prefix}:idem:${keyHash}`,
+    /** BullMQ's prefix: one hash tag keeps each queue in one cluster slot. */
+    bullPrefix: `${prefix}:{bull}`,
   };
 }

@@ -46,3 +46,20 @@ export async function connectOrFail(client: RedisClient, timeoutMs: number): Pro
     clearTimeout(timer);
   }
 }
+
+/**
+ * Connection options for BullMQ, which opens its own connections (blocking ones need
+ * `maxRetriesPerRequest: null`, which BullMQ sets itself).
+ */
+export function bullConnectionOptions(config: Config): RedisOptions {
+  const url = new URL(config.redisUrl);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
+    tls: url.protocol === 'rediss:' ? {} : undefined,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+  };
+}

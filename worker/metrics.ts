@@ -8,6 +8,7 @@ export interface WorkerMetrics {
   entriesSkipped: Counter;
   entriesReclaimed: Counter;
   poisonEntries: Counter;
+  deadLettered: Counter;
   readErrors: Counter;
 }
 
@@ -21,7 +22,8 @@ export function createWorkerMetrics(): WorkerMetrics {
     samplesApplied: counter('nodeagg_samples_applied_total', 'Samples folded into the aggregates.'),
     entriesSkipped: counter('nodeagg_entries_skipped_total', 'Deliveries of entries another delivery had already applied.'),
     entriesReclaimed: counter('nodeagg_entries_reclaimed_total', 'Entries taken over from consumers that left them idle.'),
-    poisonEntries: counter('nodeagg_poison_entries_total', 'Deliveries of entries that could not be decoded.'),
+    poisonEntries: counter('nodeagg_failed_deliveries_total', 'Deliveries of entries that could not be decoded or applied.'),
+    deadLettered: counter('nodeagg_dead_lettered_total', 'Entries moved to the dead-letter queue.'),
     readErrors: counter('nodeagg_read_errors_total', 'Failed reads or applies (Redis errors); retried with backoff.'),
   };
 }

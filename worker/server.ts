@@ -9,7 +9,9 @@ import type { Logger } from '../shared/logger';
 import { checkReadiness } from '../shared/readiness';
 import { connectOrFail, createRedisClient, type RedisClient } from '../shared/redis';
 import { ensureGroups } from '../shared/stream-groups';
+import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateStore } from './aggregate-store';
+import { Maintenance } from './maintenance';
 import { createWorkerMetrics } from './metrics';
 import { StreamConsumer } from './stream-consumer';
 
@@ -27,6 +29,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   await ensureGroups(redis, partitions, config.consumerGroup);
   const metrics = createWorkerMetrics();
   const store = new AggregateStore(redis, config.consumerGroup, config.workerConsumerName);
+  const deadLetters = new DeadLetterQueue(config, redis);
+  const maintenance = new Maintenance(config, redis, partitions, logger);
   const readers: RedisClient[] = [];
   const consumers = partitions.map((keys) => {
     const reader = createRedisClient(config, {
@@ -34,10 +38,11 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       commandTimeoutMs: config.workerBlockMs + config.redisCommandTimeoutMs,
     });
     readers.push(reader);
-    return new StreamConsumer(keys, { config, redis, reader, store, metrics, logger });
+    return new StreamConsumer(keys, { config, redis, reader, store, deadLetters, metrics, logger });
   });
   await Promise.all(readers.map((r) => connectOrFail(r, 10_000)));
   for (const consumer of consumers) consumer.start();
+  await maintenance.start();
 
   let draining = false;
   const staleAfterMs = Math.max(30_000, config.workerBlockMs * 5);
@@ -64,6 +69,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       draining = true;
       const steps: (() => Promise<unknown>)[] = [
         () => Promise.all(consumers.map((c) => c.stop())),
+        () => maintenance.close(),
+        () => deadLetters.close(),
         () => leaveGroupIfIdle(redis, partitions.map((p) => p.stream), config, logger),
         () => Promise.all(readers.map((r) => r.quit().catch(() => r.disconnect()))),
         () => redis.quit().catch(() => redis.disconnect()),

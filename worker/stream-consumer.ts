@@ -9,6 +9,7 @@ import type { PartitionKeys } from '../shared/keys';
 import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';
 import { ensureGroup } from '../shared/stream-groups';
+import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { AggregateStore, DecodedEntry } from './aggregate-store';
 import type { WorkerMetrics } from './metrics';
 
@@ -24,6 +25,7 @@ export interface ConsumerDeps {
   /** This consumer's own connection for blocking reads. */
   reader: RedisClient;
   store: AggregateStore;
+  deadLetters: DeadLetterQueue;
   metrics: WorkerMetrics;
   logger: Logger;
 }
@@ -121,15 +123,11 @@ export class StreamConsumer {
   }
 
   private async process(raw: RawEntry[]): Promise<void> {
-    const { metrics, logger, store } = this.deps;
     let batch: DecodedEntry[] = [];
+    const fieldsOf = new Map<string, string[]>();
     let samples = 0;
     const flush = async () => {
-      if (batch.length === 0) return;
-      const outcome = await store.apply(this.keys, batch);
-      metrics.entriesApplied.inc(outcome.applied);
-      metrics.samplesApplied.inc(outcome.samples);
-      metrics.entriesSkipped.inc(outcome.skipped);
+      if (batch.length > 0) await this.applyOrIsolate(batch, fieldsOf);
       batch = [];
       samples = 0;
     };
@@ -140,15 +138,54 @@ export class StreamConsumer {
         decoded = { id, samples: decodeEntry(fields) };
       } catch (error) {
         if (!(error instanceof EntryDecodeError)) throw error;
-        metrics.poisonEntries.inc();
-        logger.error({ partition: this.keys.partition, id, reason: error.message }, 'entry cannot be decoded; left pending');
+        await this.failed(id, fields, `cannot decode: ${error.message}`);
         continue;
       }
       if (samples > 0 && samples + decoded.samples.length > MAX_SAMPLES_PER_APPLY) await flush();
       batch.push(decoded);
+      fieldsOf.set(id, fields);
       samples += decoded.samples.length;
     }
     await flush();
+  }
+
+  /** Applies a batch; when Redis rejects it (not a connection problem), finds the entry at fault. */
+  private async applyOrIsolate(batch: DecodedEntry[], fieldsOf: Map<string, string[]>): Promise<void> {
+    const { metrics, store } = this.deps;
+    try {
+      const outcome = await store.apply(this.keys, batch);
+      metrics.entriesApplied.inc(outcome.applied);
+      metrics.samplesApplied.inc(outcome.samples);
+      metrics.entriesSkipped.inc(outcome.skipped);
+    } catch (error) {
+      if ((error as Error).name !== 'ReplyError') throw error;
+      if (batch.length === 1) {
+        await this.failed(batch[0]!.id, fieldsOf.get(batch[0]!.id) ?? [], `apply failed: ${(error as Error).message}`);
+        return;
+      }
+      for (const entry of batch) await this.applyOrIsolate([entry], fieldsOf);
+    }
+  }
+
+  /**
+   * An entry that failed: left pending for redelivery until it has been delivered
+   * DEAD_LETTER_AFTER_DELIVERIES times, then moved to the dead-letter queue and acknowledged.
+   */
+  private async failed(id: string, fields: string[], reason: string): Promise<void> {
+    const { config, metrics, logger, redis, deadLetters } = this.deps;
+    metrics.poisonEntries.inc();
+    const pending = (await redis.xpending(this.keys.stream, config.consumerGroup, id, id, 1)) as [string, string, number, number][];
+    const deliveries = Number(pending[0]?.[3] ?? 0);
+    if (pending.length === 0) return; // handled by another consumer meanwhile
+    if (deliveries < config.deadLetterAfterDeliveries) {
+      logger.warn({ partition: this.keys.partition, id, deliveries, reason }, 'entry failed; left pending for redelivery');
+      return;
+    }
+    // The job id is the entry: if we crash before XACK, the redelivery adds nothing new.
+    await deadLetters.add({ partition: this.keys.partition, entry_id: id, fields, reason, deliveries, failed_at: new Date().toISOString() });
+    await redis.xack(this.keys.stream, config.consumerGroup, id);
+    metrics.deadLettered.inc();
+    logger.error({ partition: this.keys.partition, id, deliveries, reason }, 'entry moved to the dead-letter queue');
   }
 }
 

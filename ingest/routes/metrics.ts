@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { parseNodeBody, parseProcessBody } from '../../shared/samples';
 import type { IngestDeps } from '../deps';
+import { acceptSamples } from '../accept-samples';
 import { readJsonBody } from '../request-body';
 import type { Sample } from '../../shared/samples';
 
@@ -10,22 +11,18 @@ export function metricsRouter(deps: IngestDeps): Router {
   const router = new Router();
   const context = () => ({ receivedAt: Date.now(), maxFutureSkewMs: deps.config.maxFutureSkewMs });
 
-  async function accept(ctx: Context, sample: Sample): Promise<void> {
-    const result = await deps.writer.write([sample]);
-    deps.metrics.samplesAccepted.inc(1);
-    ctx.status = 202;
-    ctx.body = { id: result.ids[0], token: result.token };
-  }
+  const accept = (ctx: Context, body: unknown, sample: Sample) =>
+    acceptSamples(ctx, deps, body, [sample], (result) => ({ id: result.ids[0], token: result.token }));
 
   router.post('/v1/metrics/node/:nodename', async (ctx) => {
     const body = await readJsonBody(ctx, deps.config.maxBodyBytes);
-    await accept(ctx, parseNodeBody(ctx.params.nodename!, body, context()));
+    await accept(ctx, body, parseNodeBody(ctx.params.nodename!, body, context()));
   });
 
   for (const path of ['/v1/metrics/nodes/:nodename/process/:processname', '/v1/metrics/node/:nodename/process/:processname']) {
     router.post(path, async (ctx) => {
       const body = await readJsonBody(ctx, deps.config.maxBodyBytes);
-      await accept(ctx, parseProcessBody(ctx.params.nodename!, ctx.params.processname!, body, context()));
+      await accept(ctx, body, parseProcessBody(ctx.params.nodename!, ctx.params.processname!, body, context()));
     });
   }
   return router;

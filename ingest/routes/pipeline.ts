@@ -6,7 +6,11 @@ import type { IngestDeps } from '../deps';
 export function pipelineRouter(deps: IngestDeps): Router {
   const router = new Router();
   router.get('/v1/pipeline', async (ctx) => {
-    ctx.body = await readPipelineStatus(deps.redis, deps.partitions, deps.config.consumerGroup);
+    const [status, deadLetters] = await Promise.all([
+      readPipelineStatus(deps.redis, deps.partitions, deps.config.consumerGroup),
+      deps.deadLetters.count(),
+    ]);
+    ctx.body = { ...status, dead_letters: deadLetters };
   });
   return router;
 }

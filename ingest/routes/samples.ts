@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import { PayloadTooLargeError, ValidationError } from '../../shared/errors';
 import { parseBatch } from '../../shared/samples';
 import type { IngestDeps } from '../deps';
+import { acceptSamples } from '../accept-samples';
 import { readItems } from '../request-body';
 
 export function samplesRouter(deps: IngestDeps): Router {
@@ -14,10 +15,7 @@ export function samplesRouter(deps: IngestDeps): Router {
     }
     if (items.length === 0) throw new ValidationError('The batch is empty; send at least one sample.', [{ message: 'no samples' }]);
     const samples = parseBatch(items, { receivedAt: Date.now(), maxFutureSkewMs: deps.config.maxFutureSkewMs });
-    const result = await deps.writer.write(samples);
-    deps.metrics.samplesAccepted.inc(samples.length);
-    ctx.status = 202;
-    ctx.body = { accepted: result.accepted, ids: result.ids, token: result.token };
+    await acceptSamples(ctx, deps, items, samples, (result) => ({ accepted: result.accepted, ids: result.ids, token: result.token }));
   });
   return router;
 }

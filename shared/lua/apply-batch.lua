@@ -1,3 +1,4 @@
+#!lua
 --[[
   apply-batch: applies one batch's aggregate deltas and acknowledges its stream entries,
   atomically, and only if every entry of the batch is still pending in the group.
@@ -23,6 +24,8 @@
   done); {1, id...} when only those ids are still pending (nothing done: the caller folds
   just those and calls again).
 ]]
+-- The "#!lua" line makes Redis 7 refuse the whole script up front when it is out of
+-- memory, instead of failing on a write halfway through.
 local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
 local CHUNK = 500
@@ -40,6 +43,28 @@ if #claimed == 0 then return { 0 } end
 if #claimed < n then
   table.insert(claimed, 1, 1)
   return claimed
+end
+
+-- Check every key's type before writing anything: an error halfway would leave a
+-- partial apply that a redelivery would then count twice.
+local OP_WIDTH = { B = 9, M = 13, Z = 4, L = 7, E = 3, R = 3, H = 4 }
+local OP_TYPE = { B = 'hash', M = 'hash', L = 'hash', H = 'hash', Z = 'zset', R = 'zset' }
+do
+  local i, last = 4 + n, #ARGV
+  while i <= last do
+    local op = ARGV[i]
+    local width = OP_WIDTH[op]
+    if not width then return redis.error_reply('apply-batch: unknown operation ' .. tostring(op)) end
+    local expected = OP_TYPE[op]
+    if expected then
+      local key = KEYS[tonumber(ARGV[i + 1])]
+      local actual = redis.call('TYPE', key)['ok']
+      if actual ~= 'none' and actual ~= expected then
+        return redis.error_reply('WRONGTYPE apply-batch: ' .. key .. ' is a ' .. actual .. ', expected a ' .. expected)
+      end
+    end
+    i = i + width
+  end
 end
 
 local function fmt(x) return string.format('%.17g', x) end

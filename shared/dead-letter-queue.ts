@@ -1,0 +1,84 @@
+/**
+ * The dead-letter queue (a BullMQ queue nobody consumes): entries that failed too many
+ * deliveries wait here with their payload and reason until they are replayed or purged.
+ */
+import { Queue, type Job } from 'bullmq';
+import type { Config } from './config';
+import { globalKeys, partitionKeys } from './keys';
+import { loadLuaScript } from './lua-scripts';
+import { bullConnectionOptions, type RedisClient } from './redis';
+
+export interface DeadLetter {
+  partition: number;
+  entry_id: string;
+  /** The stream entry's field/value pairs, as read. */
+  fields: string[];
+  reason: string;
+  deliveries: number;
+  failed_at: string;
+}
+
+export interface DeadLetterView extends DeadLetter {
+  id: string;
+}
+
+const QUEUE = 'dead-letters';
+const REPLAY_MARK_TTL_SECONDS = 7 * 86400;
+const REPLAY_SCRIPT = loadLuaScript('replay-entry');
+
+type ReplayCommand = (stream: string, marker: string, ttl: number, ...fields: string[]) => Promise<string | null>;
+
+export class DeadLetterQueue {
+  private readonly queue: Queue<DeadLetter>;
+
+  constructor(
+    private readonly config: Config,
+    private readonly redis: RedisClient,
+  ) {
+    this.queue = new Queue<DeadLetter>(QUEUE, { connection: bullConnectionOptions(config), prefix: globalKeys(config.keyPrefix).bullPrefix });
+    this.queue.on('error', () => undefined); // connection trouble surfaces through the callers
+    if (!('replayEntry' in redis)) redis.defineCommand('replayEntry', { numberOfKeys: 2, lua: REPLAY_SCRIPT });
+  }
+
+  /** Adds a letter; the job id is the entry, so a repeated add (after a crash) is a no-op. */
+  async add(letter: DeadLetter): Promise<void> {
+    await this.queue.add('dead-letter', letter, { jobId: `${letter.partition}-${letter.entry_id}` });
+  }
+
+  async count(): Promise<number> {
+    return this.queue.getWaitingCount();
+  }
+
+  async list(limit: number): Promise<DeadLetterView[]> {
+    const jobs = await this.queue.getWaiting(0, limit - 1);
+    return jobs.map((job) => ({ id: String(job.id), ...job.data }));
+  }
+
+  private async jobs(ids?: readonly string[]): Promise<Job<DeadLetter>[]> {
+    if (ids === undefined) return this.queue.getWaiting(0, -1);
+    const found = await Promise.all(ids.map((id) => this.queue.getJob(id)));
+    return found.filter((job): job is Job<DeadLetter> => job !== undefined && job !== null);
+  }
+
+  /** Appends each letter's entry to its stream again (once), then removes the letter. */
+  async replay(ids?: readonly string[]): Promise<number> {
+    const replay = (this.redis as unknown as { replayEntry: ReplayCommand }).replayEntry.bind(this.redis);
+    let replayed = 0;
+    for (const job of await this.jobs(ids)) {
+      const keys = partitionKeys(this.config.keyPrefix, job.data.partition);
+      if ((await replay(keys.stream, keys.replayed(job.data.entry_id), REPLAY_MARK_TTL_SECONDS, ...job.data.fields)) !== null) replayed++;
+      await job.remove();
+    }
+    return replayed;
+  }
+
+  async purge(ids?: readonly string[]): Promise<number> {
+    const jobs = await this.jobs(ids);
+    for (const job of jobs) await job.remove();
+    return jobs.length;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The maintenance job: a BullMQ job scheduler emits one job per interval and each job goes
+ * to exactly one worker replica, however many are scaled out. A tick trims the partition
+ * streams safely and removes consumers that left for good (pending entries of dead
+ * consumers are taken over by the live ones' XAUTOCLAIM).
+ */
+import { Queue, Worker } from 'bullmq';
+import type { Config } from '../shared/config';
+import { globalKeys, type PartitionKeys } from '../shared/keys';
+import type { Logger } from '../shared/logger';
+import { bullConnectionOptions, type RedisClient } from '../shared/redis';
+import { tidyPartition, type JanitorReport } from './stream-janitor';
+
+const QUEUE = 'maintenance';
+const SCHEDULER_ID = 'pipeline-maintenance';
+
+export class Maintenance {
+  private readonly queue: Queue;
+  private readonly worker: Worker;
+  /** Ticks this replica ran (for tests and logs). */
+  readonly ticks: { jobId: string; reports: JanitorReport[] }[] = [];
+
+  constructor(
+    private readonly config: Config,
+    private readonly redis: RedisClient,
+    private readonly partitions: readonly PartitionKeys[],
+    private readonly logger: Logger,
+  ) {
+    const connection = bullConnectionOptions(config);
+    const prefix = globalKeys(config.keyPrefix).bullPrefix;
+    this.queue = new Queue(QUEUE, { connection, prefix });
+    this.worker = new Worker(QUEUE, async (job) => this.tick(String(job.id)), {
+      connection,
+      prefix,
+      concurrency: 1,
+      autorun: false,
+    });
+    this.queue.on('error', (error) => logger.warn({ err: error.message }, 'maintenance queue error'));
+    this.worker.on('error', (error) => logger.warn({ err: error.message }, 'maintenance worker error'));
+  }
+
+  async start(): Promise<void> {
+    // Upserting is idempotent: every replica declares the same scheduler.
+    await this.queue.upsertJobScheduler(
+      SCHEDULER_ID,
+      { every: this.config.maintenanceIntervalMs },
+      { name: 'tick', opts: { removeOnComplete: 50, removeOnFail: 50 } },
+    );
+    void this.worker.run();
+  }
+
+  async tick(jobId: string): Promise<JanitorReport[]> {
+    const reports: JanitorReport[] = [];
+    for (const keys of this.partitions) {
+      reports.push(await tidyPartition(this.redis, keys, this.config.consumerGroup, this.config.consumerExpiryMs));
+    }
+    this.ticks.push({ jobId, reports });
+    const trimmed = reports.reduce((n, r) => n + r.trimmed, 0);
+    const removed = reports.flatMap((r) => r.removedConsumers);
+    if (trimmed > 0 || removed.length > 0) this.logger.info({ trimmed, removedConsumers: removed }, 'maintenance');
+    return reports;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.worker.close(), this.queue.close()]);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Keeps partition streams bounded without losing anything: trims only below the oldest
+ * entry any group still needs, and removes consumers that left with nothing pending.
+ */
+import type { PartitionKeys } from '../shared/keys';
+import type { RedisClient } from '../shared/redis';
+import { replyToRecord } from '../shared/redis-replies';
+
+export interface JanitorReport {
+  partition: number;
+  trimmed: number;
+  minId: string | null;
+  removedConsumers: string[];
+}
+
+function nextId(id: string): string {
+  const [ms, seq] = id.split('-');
+  return `${ms}-${BigInt(seq ?? '0') + 1n}`;
+}
+
+function lowerId(a: string, b: string): string {
+  const [aMs, aSeq] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bMs, bSeq] = b.split('-').map(BigInt) as [bigint, bigint];
+  return aMs < bMs || (aMs === bMs && aSeq <= bSeq) ? a : b;
+}
+
+/**
+ * The lowest id that must be kept: for every group, its oldest pending entry, or else the
+ * first entry it has not been delivered. Redis 7.0's XTRIM would delete pending entries
+ * too, so the bound is computed from the groups, never assumed.
+ */
+export async function safeTrimBound(redis: RedisClient, stream: string): Promise<string | null> {
+  const groups = ((await redis.xinfo('GROUPS', stream)) as unknown[][]).map(replyToRecord);
+  if (groups.length === 0) return null; // nobody has read anything: keep everything
+  let bound: string | null = null;
+  for (const group of groups) {
+    const summary = (await redis.xpending(stream, String(group.name))) as [number, string | null, string | null, unknown];
+    const needed = summary[0] > 0 && summary[1] ? summary[1] : nextId(String(group['last-delivered-id']));
+    bound = bound === null ? needed : lowerId(bound, needed);
+  }
+  return bound;
+}
+
+export async function tidyPartition(redis: RedisClient, keys: PartitionKeys, group: string, consumerExpiryMs: number): Promise<JanitorReport> {
+  const report: JanitorReport = { partition: keys.partition, trimmed: 0, minId: null, removedConsumers: [] };
+  const bound = await safeTrimBound(redis, keys.stream);
+  if (bound !== null) {
+    report.minId = bound;
+    report.trimmed = Number(await redis.xtrim(keys.stream, 'MINID', bound));
+  }
+  const consumers = ((await redis.xinfo('CONSUMERS', keys.stream, group).catch(() => [])) as unknown[][]).map(replyToRecord);
+  for (const consumer of consumers) {
+    if (Number(consumer.pending) === 0 && Number(consumer.idle) > consumerExpiryMs) {
+      // DELCONSUMER returns the pending count it dropped; re-check it is still zero.
+      const dropped = Number(await redis.xgroup('DELCONSUMER', keys.stream, group, String(consumer.name)));
+      if (dropped === 0) report.removedConsumers.push(String(consumer.name));
+    }
+  }
+  return report;
+}
