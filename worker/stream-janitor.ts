@@ -30,7 +30,11 @@ function lowerId(a: string, b: string): string {
  * too, so the bound is computed from the groups, never assumed.
  */
 export async function safeTrimBound(redis: RedisClient, stream: string): Promise<string | null> {
-  const groups = ((await redis.xinfo('GROUPS', stream)) as unknown[][]).map(replyToRecord);
+  const reply = (await redis.xinfo('GROUPS', stream).catch((error: Error) => {
+    if (/no such key/i.test(error.message)) return []; // the stream does not exist yet
+    throw error;
+  })) as unknown[][];
+  const groups = reply.map(replyToRecord);
   if (groups.length === 0) return null; // nobody has read anything: keep everything
   let bound: string | null = null;
   for (const group of groups) {

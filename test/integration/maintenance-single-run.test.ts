@@ -1,0 +1,23 @@
+/** The maintenance job runs once per tick, however many worker replicas are scaled out. */
+import { allPartitionKeys } from '../../shared/keys';
+import { Maintenance } from '../../worker/maintenance';
+import { deletePrefix, quietLogger, testConfig, testRedis } from '../helpers/test-config';
+
+test('two replicas scheduling the same maintenance job never run the same tick', async () => {
+  const config = testConfig({ MAINTENANCE_INTERVAL_MS: '100' });
+  const redis = testRedis(config);
+  await redis.connect();
+  const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
+  const replicas = [new Maintenance(config, redis, partitions, quietLogger), new Maintenance(config, redis, partitions, quietLogger)];
+  try {
+    await Promise.all(replicas.map((r) => r.start()));
+    await new Promise((r) => setTimeout(r, 2000));
+  } finally {
+    await Promise.all(replicas.map((r) => r.close()));
+    await deletePrefix(redis, config.keyPrefix);
+    await redis.quit();
+  }
+  const ran = replicas.flatMap((r) => r.ticks.map((t) => t.jobId));
+  expect(ran.length).toBeGreaterThanOrEqual(5);
+  expect(new Set(ran).size).toBe(ran.length);
+});
