@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import { allPartitionKeys } from '../shared/keys';
+import { registerPipelineGauges } from '../shared/pipeline-gauges';
 import type { Logger } from '../shared/logger';
 import { connectOrFail, createRedisClient } from '../shared/redis';
 import { ensureGroups } from '../shared/stream-groups';
@@ -30,6 +31,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   await ensureGroups(redis, partitions, config.consumerGroup);
   let draining = false;
   const metrics = createIngestMetrics();
+  registerPipelineGauges(metrics.registry, redis, config.keyPrefix);
   const backpressure = new BackpressureMonitor(redis, partitions, config.consumerGroup, config.maxPartitionLag, config.backpressureRefreshMs, metrics.registry);
   backpressure.start();
   const deadLetters = new DeadLetterQueue(config, redis);

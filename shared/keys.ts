@@ -90,6 +90,8 @@ export function coarseChunkExpiry(chunk: number): number {
 export function globalKeys(prefix: string) {
   return {
     idempotency: (keyHash: string) => `${prefix}:idem:${keyHash}`,
+    /** The pipeline figures the maintenance job last recorded (JSON). */
+    pipelineFigures: `${prefix}:pipeline:figures`,
     /** BullMQ's prefix: one hash tag keeps each queue in one cluster slot. */
     bullPrefix: `${prefix}:{bull}`,
   };

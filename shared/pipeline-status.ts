@@ -16,6 +16,8 @@ export interface PartitionStatus {
   /** Entries not yet delivered to the group (null when Redis cannot tell). */
   lag: number | null;
   pending: number;
+  /** Age of the oldest entry still pending (ms since it was appended), null when none. */
+  oldest_pending_age_ms: number | null;
   last_delivered_id: string | null;
   consumers: ConsumerStatus[];
   last_applied: string | null;
@@ -23,7 +25,7 @@ export interface PartitionStatus {
 
 export interface PipelineStatus {
   partitions: PartitionStatus[];
-  totals: { length: number; lag: number; pending: number; consumers: number };
+  totals: { length: number; lag: number; pending: number; consumers: number; oldest_pending_age_ms: number | null };
   last_applied: string | null;
 }
 
@@ -38,6 +40,7 @@ export async function readPipelineStatus(redis: RedisClient, partitions: readonl
       lag: statuses.reduce((a, s) => a + (s.lag ?? 0), 0),
       pending: statuses.reduce((a, s) => a + s.pending, 0),
       consumers: consumers.size,
+      oldest_pending_age_ms: statuses.reduce<number | null>((a, s) => (s.oldest_pending_age_ms === null ? a : Math.max(a ?? 0, s.oldest_pending_age_ms)), null),
     },
     last_applied: applied[applied.length - 1] ?? null,
   };
@@ -51,9 +54,15 @@ async function readPartition(redis: RedisClient, keys: PartitionKeys, group: str
   ]);
   const info = groups.map(replyToRecord).find((g) => g.name === group);
   let consumers: ConsumerStatus[] = [];
+  let oldestPendingAge: number | null = null;
   if (info) {
-    const raw = (await redis.xinfo('CONSUMERS', keys.stream, group)) as unknown[][];
+    const [raw, summary] = await Promise.all([
+      redis.xinfo('CONSUMERS', keys.stream, group) as Promise<unknown[][]>,
+      redis.xpending(keys.stream, group) as Promise<[number, string | null, ...unknown[]]>,
+    ]);
     consumers = raw.map(replyToRecord).map((c) => ({ name: String(c.name), pending: Number(c.pending), idle_ms: Number(c.idle) }));
+    // An entry id starts with the millisecond it was appended.
+    if (summary[0] > 0 && summary[1]) oldestPendingAge = Math.max(0, Date.now() - Number(summary[1].split('-')[0]));
   }
   return {
     partition: keys.partition,
@@ -61,6 +70,7 @@ async function readPartition(redis: RedisClient, keys: PartitionKeys, group: str
     length,
     lag: info?.lag === undefined || info.lag === null ? (info ? null : length) : Number(info.lag),
     pending: info ? Number(info.pending) : 0,
+    oldest_pending_age_ms: oldestPendingAge,
     last_delivered_id: info ? String(info['last-delivered-id']) : null,
     consumers,
     last_applied: lastApplied === null ? null : new Date(Number(lastApplied)).toISOString(),

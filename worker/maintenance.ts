@@ -2,12 +2,16 @@
  * The maintenance job: a BullMQ job scheduler emits one job per interval and each job goes
  * to exactly one worker replica, however many are scaled out. A tick trims the partition
  * streams safely and removes consumers that left for good (pending entries of dead
- * consumers are taken over by the live ones' XAUTOCLAIM).
+ * consumers are taken over by the live ones' XAUTOCLAIM), then records the pipeline
+ * figures that /metrics exports.
  */
 import { Queue, Worker } from 'bullmq';
 import type { Config } from '../shared/config';
 import { globalKeys, type PartitionKeys } from '../shared/keys';
+import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { Logger } from '../shared/logger';
+import { figuresOf } from '../shared/pipeline-figures';
+import { readPipelineStatus } from '../shared/pipeline-status';
 import { bullConnectionOptions, type RedisClient } from '../shared/redis';
 import { tidyPartition, type JanitorReport } from './stream-janitor';
 
@@ -24,6 +28,7 @@ export class Maintenance {
     private readonly config: Config,
     private readonly redis: RedisClient,
     private readonly partitions: readonly PartitionKeys[],
+    private readonly deadLetters: DeadLetterQueue,
     private readonly logger: Logger,
   ) {
     const connection = bullConnectionOptions(config);
@@ -54,6 +59,9 @@ export class Maintenance {
     for (const keys of this.partitions) {
       reports.push(await tidyPartition(this.redis, keys, this.config.consumerGroup, this.config.consumerExpiryMs));
     }
+    const status = await readPipelineStatus(this.redis, this.partitions, this.config.consumerGroup);
+    const figures = figuresOf(status, await this.deadLetters.count(), new Date());
+    await this.redis.set(globalKeys(this.config.keyPrefix).pipelineFigures, JSON.stringify(figures), 'PX', this.config.maintenanceIntervalMs * 10);
     this.ticks.push({ jobId, reports });
     const trimmed = reports.reduce((n, r) => n + r.trimmed, 0);
     const removed = reports.flatMap((r) => r.removedConsumers);

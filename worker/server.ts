@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import { healthRouter } from '../shared/health-routes';
+import { registerPipelineGauges } from '../shared/pipeline-gauges';
 import { allPartitionKeys } from '../shared/keys';
 import type { Logger } from '../shared/logger';
 import { checkReadiness } from '../shared/readiness';
@@ -30,7 +31,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const metrics = createWorkerMetrics();
   const store = new AggregateStore(redis, config.consumerGroup, config.workerConsumerName);
   const deadLetters = new DeadLetterQueue(config, redis);
-  const maintenance = new Maintenance(config, redis, partitions, logger);
+  const maintenance = new Maintenance(config, redis, partitions, deadLetters, logger);
+  registerPipelineGauges(metrics.registry, redis, config.keyPrefix);
   const readers: RedisClient[] = [];
   const consumers = partitions.map((keys) => {
     const reader = createRedisClient(config, {

@@ -1,5 +1,6 @@
 /** The maintenance job runs once per tick, however many worker replicas are scaled out. */
 import { allPartitionKeys } from '../../shared/keys';
+import { DeadLetterQueue } from '../../shared/dead-letter-queue';
 import { Maintenance } from '../../worker/maintenance';
 import { deletePrefix, quietLogger, testConfig, testRedis } from '../helpers/test-config';
 
@@ -8,12 +9,14 @@ test('two replicas scheduling the same maintenance job never run the same tick',
   const redis = testRedis(config);
   await redis.connect();
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
-  const replicas = [new Maintenance(config, redis, partitions, quietLogger), new Maintenance(config, redis, partitions, quietLogger)];
+  const deadLetters = new DeadLetterQueue(config, redis);
+  const replicas = [new Maintenance(config, redis, partitions, deadLetters, quietLogger), new Maintenance(config, redis, partitions, deadLetters, quietLogger)];
   try {
     await Promise.all(replicas.map((r) => r.start()));
     await new Promise((r) => setTimeout(r, 2000));
   } finally {
     await Promise.all(replicas.map((r) => r.close()));
+    await deadLetters.close();
     await deletePrefix(redis, config.keyPrefix);
     await redis.quit();
   }
