@@ -2,7 +2,7 @@
 export interface JsonResponse {
   status: number;
   headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
 }
 
 export async function request(url: string, init: RequestInit = {}): Promise<JsonResponse> {
