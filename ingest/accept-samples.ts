@@ -2,7 +2,7 @@
 import type { Context } from 'koa';
 import type { Sample } from '../shared/samples';
 import type { IngestDeps } from './deps';
-import { fingerprintOf } from './idempotency';
+import { idempotencyClaim } from './idempotency';
 import type { WriteResult } from './sample-writer';
 
 export async function acceptSamples(
@@ -12,13 +12,10 @@ export async function acceptSamples(
   samples: readonly Sample[],
   answer: (result: WriteResult) => unknown,
 ): Promise<void> {
-  const key = ctx.get('Idempotency-Key') || undefined;
-  const { response, replayed } = await deps.idempotency.run(key, fingerprintOf(ctx.path.replace(/\/$/, ''), body), async () => {
-    const result = await deps.writer.write(samples);
-    deps.metrics.samplesAccepted.inc(samples.length);
-    return answer(result);
-  });
-  if (replayed) ctx.set('Idempotent-Replayed', 'true');
+  const claim = idempotencyClaim(deps.config.keyPrefix, ctx.get('Idempotency-Key') || undefined, ctx.path.replace(/\/$/, ''), body);
+  const result = await deps.writer.write(samples, claim);
+  if (result.replayed) ctx.set('Idempotent-Replayed', 'true');
+  else deps.metrics.samplesAccepted.inc(samples.length);
   ctx.status = 202;
-  ctx.body = response;
+  ctx.body = answer(result);
 }

@@ -5,7 +5,6 @@ import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { AggregateReader } from './aggregate-reader';
-import type { IdempotencyStore } from './idempotency';
 import type { ConsistencyWaiter } from './consistency-waiter';
 import type { IngestMetrics } from './metrics';
 import type { NodeReader } from './node-reader';
@@ -17,7 +16,6 @@ export interface IngestDeps {
   logger: Logger;
   partitions: readonly PartitionKeys[];
   writer: SampleWriter;
-  idempotency: IdempotencyStore;
   deadLetters: DeadLetterQueue;
   reader: AggregateReader;
   nodes: NodeReader;

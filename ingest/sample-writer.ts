@@ -1,28 +1,49 @@
-/** Appends validated samples: one entry per partition per request, one pipeline per request. */
+/**
+ * Appends validated samples: one entry per partition per request, and the request's
+ * idempotency record, in one atomic script call (append-samples.lua).
+ */
 import { ENTRY_FIELD, encodeSamples } from '../shared/entry-codec';
-import { DependencyUnavailableError } from '../shared/errors';
+import { AppError, DependencyUnavailableError } from '../shared/errors';
 import type { PartitionKeys } from '../shared/keys';
+import { loadLuaScript } from '../shared/lua-scripts';
 import { partitionOf } from '../shared/partition';
 import type { RedisClient } from '../shared/redis';
 import type { Sample } from '../shared/samples';
 import { encodeToken, type PartitionPosition } from './consistency-token';
+import type { IdempotencyClaim } from './idempotency';
 
 export interface WriteResult {
   /** One stream entry id per partition written, in partition order. */
   ids: string[];
   token: string;
   accepted: number;
+  /** True when an Idempotency-Key retry was answered from the first request's record. */
+  replayed: boolean;
 }
 
+interface StoredRecord {
+  ids: string[];
+  accepted: number;
+}
+
+type AppendCommand = (numKeys: number, ...args: (string | number)[]) => Promise<string[]>;
+const SCRIPT = loadLuaScript('append-samples');
+
 export class SampleWriter {
+  private readonly append: AppendCommand;
+
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly partitions: readonly PartitionKeys[],
+    private readonly idempotencyTtlSeconds: number,
     /** Called with the partitions a request writes to; throws to refuse it (backpressure). */
     private readonly admit: (partitions: readonly number[]) => void = () => undefined,
-  ) {}
+  ) {
+    if (!('appendSamples' in redis)) redis.defineCommand('appendSamples', { lua: SCRIPT });
+    this.append = (redis as unknown as { appendSamples: AppendCommand }).appendSamples.bind(redis);
+  }
 
-  async write(samples: readonly Sample[]): Promise<WriteResult> {
+  async write(samples: readonly Sample[], idempotency?: IdempotencyClaim): Promise<WriteResult> {
     const byPartition = new Map<number, Sample[]>();
     for (const sample of samples) {
       const p = partitionOf(sample.node, this.partitions.length);
@@ -32,23 +53,35 @@ export class SampleWriter {
     }
     const order = [...byPartition.keys()].sort((a, b) => a - b);
     this.admit(order);
-    const pipeline = this.redis.multi();
-    for (const p of order) pipeline.xadd(this.partitions[p]!.stream, '*', ENTRY_FIELD, encodeSamples(byPartition.get(p)!));
-    let replies: [Error | null, unknown][] | null;
+    const keys = order.map((p) => this.partitions[p]!.stream);
+    if (idempotency) keys.push(idempotency.recordKey);
+    let reply: string[];
     try {
-      // MULTI keeps a request all or nothing on one Redis (per slot on a cluster).
-      replies = await pipeline.exec();
+      reply = await this.append(
+        keys.length,
+        ...keys,
+        order.length,
+        idempotency?.fingerprint ?? '',
+        this.idempotencyTtlSeconds,
+        samples.length,
+        ENTRY_FIELD,
+        ...order.map((p) => encodeSamples(byPartition.get(p)!)),
+      );
     } catch (error) {
       throw new DependencyUnavailableError('Redis is unavailable; the samples were not stored. Retry later.', error);
     }
-    const positions: PartitionPosition[] = [];
-    for (let i = 0; i < order.length; i++) {
-      const [error, id] = replies?.[i] ?? [new Error('no reply'), null];
-      if (error || typeof id !== 'string') {
-        throw new DependencyUnavailableError('Redis did not store the samples; retry later.', error);
-      }
-      positions.push({ partition: order[i]!, id });
+    if (reply[0] === 'conflict') {
+      throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for new samples.');
     }
-    return { ids: positions.map((p) => p.id), token: encodeToken(positions), accepted: samples.length };
+    if (reply[0] === 'replay') {
+      const stored = JSON.parse(reply[1]!) as StoredRecord;
+      return this.result(order, stored.ids, stored.accepted, true);
+    }
+    return this.result(order, reply.slice(1), samples.length, false);
+  }
+
+  private result(order: number[], ids: string[], accepted: number, replayed: boolean): WriteResult {
+    const positions: PartitionPosition[] = ids.map((id, i) => ({ partition: order[i]!, id }));
+    return { ids, token: encodeToken(positions), accepted, replayed };
   }
 }

@@ -10,7 +10,6 @@ import { ensureGroups } from '../shared/stream-groups';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateReader } from './aggregate-reader';
 import { BackpressureMonitor } from './backpressure';
-import { IdempotencyStore } from './idempotency';
 import { createApp } from './app';
 import { ConsistencyWaiter } from './consistency-waiter';
 import { createIngestMetrics } from './metrics';
@@ -40,8 +39,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     redis,
     logger,
     partitions,
-    writer: new SampleWriter(redis, partitions, (touched) => backpressure.check(touched)),
-    idempotency: new IdempotencyStore(redis, config.keyPrefix, config.idempotencyTtlSeconds),
+    writer: new SampleWriter(redis, partitions, config.idempotencyTtlSeconds, (touched) => backpressure.check(touched)),
     deadLetters,
     reader: new AggregateReader(redis, partitions),
     nodes: new NodeReader(redis, partitions),

@@ -44,6 +44,16 @@ describe('idempotent retries', () => {
     expect(await entries()).toBe(before + 1);
   });
 
+  test('concurrent retries with one key append once and all get the same answer', async () => {
+    const before = await entries();
+    const items = [{ node: 'c1', timeslice: 1, cpu: 1, mem: 1 }, { node: 'c2', timeslice: 1, cpu: 1, mem: 1 }, { node: 'c3', timeslice: 1, cpu: 1, mem: 1 }];
+    const answers = await Promise.all(Array.from({ length: 8 }, () => postJson(`${pipeline.url}/v1/samples`, items, { 'Idempotency-Key': 'storm' })));
+    expect(answers.every((a) => a.status === 202)).toBe(true);
+    expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).toBe(1);
+    expect(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true')).toHaveLength(7);
+    expect(await entries()).toBe(before + answers[0]!.body.ids.length);
+  });
+
   test('the same key with a different body is refused with 422', async () => {
     await postJson(`${pipeline.url}/v1/metrics/node/n1`, { timeslice: 10, cpu: 5, mem: 5 }, { 'Idempotency-Key': 'reused' });
     const before = await entries();

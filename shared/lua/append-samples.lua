@@ -1,0 +1,39 @@
+#!lua
+--[[
+  append-samples: appends one request's entries (one per partition) and, when the request
+  carries an Idempotency-Key, records its answer, all in one atomic step. A retry with the
+  same key finds the record and appends nothing, even if the first answer was lost on the
+  way back; a retry racing the first waits behind it in Redis.
+
+  KEYS[1 .. n]  the partition streams written to
+  KEYS[n + 1]   the idempotency record (only when ARGV[2] is not empty)
+  ARGV[1]       n
+  ARGV[2]       request fingerprint ('' without an Idempotency-Key)
+  ARGV[3]       record time to live, seconds
+  ARGV[4]       samples in the request
+  ARGV[5 .. 4+n]      entry field name, then payloads: ARGV[5] is the field, ARGV[6 .. 5+n] the payloads
+
+  Returns {'new', id1, .. idn}, {'replay', record} or {'conflict'} (same key, other request).
+]]
+local n = tonumber(ARGV[1])
+local fingerprint = ARGV[2]
+local record = KEYS[n + 1]
+
+if fingerprint ~= '' then
+  local stored = redis.call('GET', record)
+  if stored then
+    if cjson.decode(stored).fingerprint ~= fingerprint then return { 'conflict' } end
+    return { 'replay', stored }
+  end
+end
+
+local ids = {}
+for i = 1, n do
+  ids[i] = redis.call('XADD', KEYS[i], '*', ARGV[5], ARGV[5 + i])
+end
+if fingerprint ~= '' then
+  redis.call('SET', record, cjson.encode({ fingerprint = fingerprint, ids = ids, accepted = tonumber(ARGV[4]) }), 'EX', ARGV[3])
+end
+local reply = { 'new' }
+for i = 1, n do reply[i + 1] = ids[i] end
+return reply
