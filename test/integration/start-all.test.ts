@@ -1,0 +1,46 @@
+/** `npm start`: with no Redis answering, the launcher starts a private one and runs both services. */
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { freePort } from '../../shared/launcher/private-redis';
+import { postJson, request } from '../helpers/http';
+import { exited } from '../helpers/worker-process';
+
+const LAUNCHER = join(__dirname, '..', '..', 'dist', 'shared', 'launcher', 'start-all.js');
+
+test('without a Redis it starts a private one, serves the API, and Ctrl-C stops everything', async () => {
+  const [deadRedisPort, ingestPort, workerPort] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(process.execPath, [LAUNCHER], {
+    env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${deadRedisPort}`, INGEST_PORT: String(ingestPort), WORKER_HEALTH_PORT: String(workerPort), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  try {
+    const url = `http://127.0.0.1:${ingestPort}`;
+    let ready = false;
+    for (let i = 0; i < 100 && !ready; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ready = await request(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    }
+    expect(ready).toBe(true);
+    expect(output).toMatch(/started a private redis-server at redis:\/\/127\.0\.0\.1:\d+/);
+    expect((await request(`http://127.0.0.1:${workerPort}/readyz`)).status).toBe(200);
+    const posted = await postJson(`${url}/v1/metrics/node/laptop`, { timeslice: 10, cpu: 12, mem: 34 });
+    expect(posted.status).toBe(202);
+    const average = await request(`${url}/v1/analytics/nodes/average?after=${posted.body.token}`);
+    expect(average.body).toMatchObject({ cpu_used: 12, mem_used: 34 });
+  } finally {
+    const done = exited(child);
+    child.kill('SIGINT');
+    expect(await done).toEqual({ code: 0, signal: null });
+  }
+  const redisPort = /127\.0\.0\.1:(\d+)/.exec(output)?.[1];
+  // The private Redis went away with it: its port refuses connections.
+  const refused = await new Promise<boolean>((resolve) => {
+    const socket = connect(Number(redisPort), '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(true));
+  });
+  expect(refused).toBe(true);
+}, 30_000);
