@@ -14,11 +14,14 @@ export function onStopSignal(onFirst?: () => void): StopSignal {
   let stopped = false;
   let resolveStop!: () => void;
   const whenStopped = new Promise<void>((resolve) => (resolveStop = resolve));
+  // Sleepers wake on stop; each removes itself when its timer fires, so long runs hold nothing.
+  const sleepers = new Set<() => void>();
   const handler = () => {
     if (stopped) process.exit(130);
     stopped = true;
     onFirst?.();
     resolveStop();
+    for (const wake of sleepers) wake();
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
@@ -29,11 +32,14 @@ export function onStopSignal(onFirst?: () => void): StopSignal {
     whenStopped,
     sleep: (ms) =>
       new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        void whenStopped.then(() => {
+        if (stopped) return resolve();
+        const wake = () => {
           clearTimeout(timer);
+          sleepers.delete(wake);
           resolve();
-        });
+        };
+        const timer = setTimeout(wake, ms);
+        sleepers.add(wake);
       }),
     dispose: () => {
       process.off('SIGINT', handler);

@@ -32,7 +32,12 @@ export class ProcessSampler {
   private lastAt = performance.now();
 
   constructor() {
-    this.scan();
+    this.remember(this.scan());
+  }
+
+  private remember(current: Map<string, { ticks: number }>): void {
+    this.last = new Map([...current].map(([key, s]) => [key, { ticks: s.ticks }]));
+    this.lastAt = performance.now();
   }
 
   private scan(): Map<string, { comm: string; ticks: number; rssPages: number }> {
@@ -67,8 +72,7 @@ export class ProcessSampler {
       reading.count += 1;
       byName.set(name, reading);
     }
-    this.last = new Map([...current].map(([key, s]) => [key, { ticks: s.ticks }]));
-    this.lastAt = now;
+    this.remember(current);
     return [...byName.values()]
       .map((r) => ({ ...r, cpu: Math.round(r.cpu * 100) / 100, memMb: Math.round(r.memMb * 100) / 100 }))
       .sort((a, b) => b.cpu - a.cpu || b.memMb - a.memMb || (a.name < b.name ? -1 : 1))

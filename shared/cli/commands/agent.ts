@@ -10,7 +10,7 @@ import { HostSampler, procAvailable, type HostReading } from '../agent/host-samp
 import { Outbox } from '../agent/outbox';
 import { ProcessSampler, type ProcessReading } from '../agent/process-sampler';
 import { integerIn, nodeName, numberIn } from '../arg-parsers';
-import { CliError } from '../cli-error';
+import { CliError, EXIT } from '../cli-error';
 import { clientOf } from '../global-options';
 import { num, printJson, printLine } from '../output';
 import { onStopSignal } from '../stop-signal';
@@ -123,15 +123,17 @@ export function agentCommand(): Command {
           if (options.dryRun) return;
           outbox.add(readingToItems(reading));
           await outbox.flush({ ignoreBackoff: true });
-          if (outbox.size > 0 || lastError) throw lastError ?? new CliError('the reading was not delivered', 1);
+          if (outbox.size > 0 || lastError) throw lastError ?? new CliError('the reading was not delivered', EXIT.serviceError);
           return;
         }
 
         // Sender: wakes when a batch is queued or a retry is due.
         let wake = () => {};
+        void stop.whenStopped.then(() => wake());
         const sender = (async () => {
           while (!stop.stopped) {
             if (outbox.size > 0 && Date.now() >= outbox.dueAt) await outbox.flush();
+            if (stop.stopped) break;
             const waitMs = outbox.size > 0 ? Math.max(10, outbox.dueAt - Date.now()) : 60_000;
             await new Promise<void>((resolve) => {
               const timer = setTimeout(resolve, waitMs);
@@ -139,7 +141,6 @@ export function agentCommand(): Command {
                 clearTimeout(timer);
                 resolve();
               };
-              void stop.whenStopped.then(wake);
             });
           }
         })();

@@ -13,7 +13,16 @@ interface DeadLetter {
   entry_id: string;
   reason: string;
   failed_at: string | number | null;
-  payload: unknown;
+  deliveries?: number;
+  /** The stream entry as read: field/value pairs. */
+  fields?: string[];
+  payload?: unknown;
+}
+
+/** The entry's content: its field values (the sample lines), or a payload if the service sends one. */
+function content(d: DeadLetter): unknown {
+  if (Array.isArray(d.fields)) return d.fields.filter((_, i) => i % 2 === 1).join(' ');
+  return d.payload;
 }
 
 /** A 404 for the route itself (not for one id) means the service predates the dead-letter queue. */
@@ -47,8 +56,16 @@ function listCommand(): Command {
       const answer = await admin(() => client.request<{ count: number; items: DeadLetter[] }>(`${ROUTE}?limit=${options.limit}`));
       if (globals.json) return printJson(answer);
       if (answer.items.length === 0) return printLine('the dead-letter queue is empty');
-      const rows = answer.items.map((d) => [d.id, String(d.partition), d.entry_id, short(d.reason, 40), failedAt(d.failed_at), short(d.payload, 50)]);
-      printLine(table(['ID', 'PARTITION', 'ENTRY', 'REASON', 'FAILED AT', 'PAYLOAD'], rows));
+      const rows = answer.items.map((d) => [
+        d.id,
+        String(d.partition),
+        d.entry_id,
+        d.deliveries === undefined ? '-' : String(d.deliveries),
+        short(d.reason, 48),
+        failedAt(d.failed_at),
+        short(content(d), 40),
+      ]);
+      printLine(table(['ID', 'PARTITION', 'ENTRY', 'DELIVERIES', 'REASON', 'FAILED AT', 'CONTENT'], rows));
       printLine(`${num(answer.items.length, 0)} shown of ${num(answer.count, 0)}`);
     });
 }

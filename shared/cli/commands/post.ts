@@ -36,7 +36,7 @@ export function postCommand(): Command {
     .addHelpText('after', '\nExamples:\n  nodeagg post web-1 --cpu 20 --mem 30 --timeslice 10\n  nodeagg post web-1 --process nginx --cpu-used 130 --mem-used 512')
     .action(async (node: string, options: PostOptions, command: Command) => {
       const { client, globals } = clientOf(command);
-      const headers = options.idempotencyKey ? { 'Idempotency-Key': options.idempotencyKey } : {};
+      const headers: Record<string, string> = options.idempotencyKey ? { 'Idempotency-Key': options.idempotencyKey } : {};
       const at = options.at === undefined ? {} : { at: atValue(options.at) };
       let path: string;
       let body: Record<string, unknown>;

@@ -24,27 +24,43 @@ export interface PipelineView {
     consumers: Consumer[];
     last_applied: string | null;
     dead_letters?: number;
+    /** Age of the oldest delivered, unacknowledged entry (newer services). */
+    oldest_pending_age_ms?: number | null;
   }[];
-  totals: { length: number; lag: number; pending: number; consumers: number };
+  totals: { length: number; lag: number; pending: number; consumers: number; oldest_pending_age_ms?: number | null };
   last_applied: string | null;
   /** Added by newer services; absent on older ones. */
   dead_letters?: number;
 }
 
 export function renderStatus(view: PipelineView, now = Date.now()): string {
+  // Columns only newer services report are shown when present.
   const perPartitionDead = view.partitions.some((p) => typeof p.dead_letters === 'number');
+  const oldest = view.partitions.some((p) => 'oldest_pending_age_ms' in p);
   const rows = view.partitions.map((p) => [
     String(p.partition),
     p.stream,
     num(p.length, 0),
     p.lag === null ? '?' : num(p.lag, 0),
     num(p.pending, 0),
+    ...(oldest ? [ms(p.oldest_pending_age_ms)] : []),
     num(p.consumers.length, 0),
     ...(perPartitionDead ? [num(p.dead_letters ?? 0, 0)] : []),
     when(p.last_applied, now),
   ]);
-  rows.push(['total', '', num(view.totals.length, 0), num(view.totals.lag, 0), num(view.totals.pending, 0), num(view.totals.consumers, 0), ...(perPartitionDead ? [num(view.dead_letters ?? 0, 0)] : []), when(view.last_applied, now)]);
-  const out = [table(['PARTITION', 'STREAM', 'LENGTH', 'LAG', 'PENDING', 'CONSUMERS', ...(perPartitionDead ? ['DEAD'] : []), 'LAST APPLIED'], rows), ''];
+  rows.push([
+    'total',
+    '',
+    num(view.totals.length, 0),
+    num(view.totals.lag, 0),
+    num(view.totals.pending, 0),
+    ...(oldest ? [ms(view.totals.oldest_pending_age_ms)] : []),
+    num(view.totals.consumers, 0),
+    ...(perPartitionDead ? [num(view.dead_letters ?? 0, 0)] : []),
+    when(view.last_applied, now),
+  ]);
+  const headers = ['PARTITION', 'STREAM', 'LENGTH', 'LAG', 'PENDING', ...(oldest ? ['OLDEST PENDING'] : []), 'CONSUMERS', ...(perPartitionDead ? ['DEAD'] : []), 'LAST APPLIED'];
+  const out = [table(headers, rows), ''];
   out.push(typeof view.dead_letters === 'number' ? `dead letters: ${num(view.dead_letters, 0)}${view.dead_letters > 0 ? ' (see: nodeagg dlq list)' : ''}` : 'dead letters: not reported by this service');
 
   // One row per consumer, across the partitions it reads.

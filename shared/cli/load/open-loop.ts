@@ -80,6 +80,7 @@ export async function runOpenLoop(client: ApiClient, options: LoadOptions, onTic
     void p.finally(() => outstanding.delete(p));
   };
   const start = performance.now();
+  lastSendAt = start;
 
   const probe = (token: string) => {
     probesInFlight += 1;
@@ -100,6 +101,7 @@ export async function runOpenLoop(client: ApiClient, options: LoadOptions, onTic
   const sendBatch = (n: number, now: number) => {
     const slice = fleet.next(n);
     scheduled += n;
+    lastSendAt = now;
     if (inFlight >= options.maxInFlight) {
       rejected += n;
       add(rejectedBy, 'not-sent', n);
@@ -110,7 +112,6 @@ export async function runOpenLoop(client: ApiClient, options: LoadOptions, onTic
     inFlight += 1;
     sent += n;
     requestsSent += 1;
-    lastSendAt = now;
     track(
       client
         .send('/v1/samples', { method: 'POST', body: slice.body, contentType: 'application/json', timeoutMs: options.requestTimeoutMs })

@@ -1,0 +1,150 @@
+/** One benchmark configuration (workers x fleet size), phase by phase, each figure with its baseline. */
+import Redis from 'ioredis';
+import { ApiClient } from '../shared/cli/api-client';
+import { runOpenLoop, type LoadReport } from '../shared/cli/load/open-loop';
+import { SyntheticFleet } from '../shared/cli/load/synthetic-fleet';
+import { CpuShareMeter, type CpuShare } from './cpu-share';
+import { aggregatedSamples, closedLoop, drain, redisMemory } from './measure';
+import { peakRssMb, startServices } from './services';
+import { wrk, xaddPerSecond, type WrkResult } from './tools';
+
+export interface BenchConfig {
+  label: string;
+  workers: number;
+  /** Fleet size of the ingest phases. */
+  nodes: number;
+  /** Nodes loaded before the query phase. */
+  queryNodes: number;
+}
+
+export interface ConfigResult {
+  config: BenchConfig;
+  singlePost: { service: WrkResult; bare: WrkResult; ratio: number };
+  batch: { samplesPerSecond: number; accepted: number; elapsedS: number; statuses: Record<string, number>; exact: boolean; xaddPerSecond: number; ratio: number };
+  freshness: { rate: number; report: LoadReport; lowRate: number; lowReport: LoadReport };
+  query: { average: WrkResult; process: WrkResult; bareGet: WrkResult; ingestRate: number; ingestAccepted: number; ingestOffered: number };
+  memory: { perNodeBytes: number; perNodeAggregateBytes: number; perSampleBytes: number; samplesRetained: number; usedBytes: number; streamBytes: number };
+  rss: { ingestMb: number | null; workerMb: (number | null)[]; bareMb: number | null };
+  cpu: CpuShare | null;
+}
+
+const PROCESSES = 5;
+const BATCH = 1000;
+const CONNECTIONS = 32;
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+export async function runConfiguration(config: BenchConfig, seconds: number): Promise<ConfigResult> {
+  log(`${config.label}: starting Redis, ingest, ${config.workers} worker(s), bare Koa`);
+  const redisPid = { pid: 0 };
+  const meter = new CpuShareMeter(() => [redisPid.pid, services.ingest.pid ?? 0, services.bare.pid ?? 0, ...services.workers.map((w) => w.pid ?? 0)]);
+  const services = await startServices(config.workers);
+  redisPid.pid = services.redis.process.pid ?? 0;
+  const redis = new Redis(services.redis.url);
+  const client = new ApiClient(services.ingestUrl);
+  try {
+    const empty = await redisMemory(redis);
+
+    // Memory per node: one node sample and its process samples for every node of the query fleet.
+    log(`loading ${config.queryNodes} nodes x ${1 + PROCESSES} samples`);
+    const queryFleet = new SyntheticFleet({ nodes: config.queryNodes, processes: PROCESSES, timeslice: 10, prefix: 'q' });
+    await closedLoop(services.ingestUrl, queryFleet, { concurrency: 4, batch: BATCH, total: config.queryNodes * (1 + PROCESSES) });
+    await drain(services.ingestUrl);
+    const loaded = await redisMemory(redis);
+
+    // Single-sample POSTs: the same wrk script against the service and against the bare handler.
+    log(`single POSTs: wrk -c${CONNECTIONS}, ${seconds} s each (after a 2 s warm-up)`);
+    await wrk(services.bareUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua' });
+    const bare = await wrk(services.bareUrl, { connections: CONNECTIONS, seconds, script: 'post.lua' });
+    await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua' });
+    const service = await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds, script: 'post.lua' });
+    await drain(services.ingestUrl);
+
+    // Pipelined XADD on the same Redis, then the batch path end to end (accepted until drained).
+    log('redis-benchmark pipelined XADD');
+    const xadd = await xaddPerSecond(services.redis.port, 1_000_000);
+    await redis.del('bench-baseline:xadd');
+    log(`batch ingest: 4 senders x ${BATCH} samples, ${seconds} s, then until drained`);
+    const before = await aggregatedSamples(redis, 'node');
+    const batchFleet = new SyntheticFleet({ nodes: config.nodes, processes: PROCESSES, timeslice: 10, prefix: 'b' });
+    const t0 = performance.now();
+    const batch = await closedLoop(services.ingestUrl, batchFleet, { concurrency: 4, batch: BATCH, seconds });
+    const drained = await drain(services.ingestUrl);
+    const exact = (await aggregatedSamples(redis, 'node')) - before === batch.acceptedNode;
+    const elapsedS = (drained - t0) / 1000;
+    const samplesPerSecond = Math.round(batch.accepted / elapsedS);
+
+    // Freshness at half the maximum (the goal's figure), and at a tenth of it (the floor), open loop.
+    const halfRate = Math.max(100, Math.round(samplesPerSecond / 2));
+    const lowRate = Math.max(100, Math.round(samplesPerSecond / 10));
+    const freshnessAt = async (rate: number) => {
+      log(`freshness: open loop at ${rate} samples/s for ${seconds} s`);
+      const report = await runOpenLoop(client, {
+        nodes: config.nodes,
+        processes: PROCESSES,
+        timeslice: 10,
+        prefix: 'f',
+        rate,
+        durationMs: seconds * 1000,
+        batch: 500,
+        maxInFlight: 256,
+        lingerMs: 100,
+        freshnessEveryMs: 20,
+        requestTimeoutMs: 30_000,
+      });
+      await drain(services.ingestUrl);
+      return report;
+    };
+    const freshness = await freshnessAt(halfRate);
+    const lowFreshness = await freshnessAt(lowRate);
+
+    // Queries with the query fleet loaded, while ingest runs at a quarter of the maximum.
+    const ingestRate = Math.max(100, Math.round(samplesPerSecond / 4));
+    const querySeconds = Math.max(3, Math.round(seconds / 2));
+    log(`queries: wrk -c1, ${querySeconds} s each, while ingest runs at ${ingestRate} samples/s`);
+    const background = runOpenLoop(client, {
+      nodes: config.nodes,
+      processes: PROCESSES,
+      timeslice: 10,
+      prefix: 'b',
+      rate: ingestRate,
+      durationMs: (querySeconds * 3 + 2) * 1000,
+      batch: 500,
+      maxInFlight: 256,
+      lingerMs: 100,
+      freshnessEveryMs: 0,
+      requestTimeoutMs: 30_000,
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const average = await wrk(`${services.ingestUrl}/v1/analytics/nodes/average?timeslice=3600`, { connections: 1, seconds: querySeconds });
+    const process_ = await wrk(`${services.ingestUrl}/v1/analytics/processes/nginx`, { connections: 1, seconds: querySeconds });
+    const bareGet = await wrk(`${services.bareUrl}/v1/analytics/nodes/average?timeslice=3600`, { connections: 1, seconds: querySeconds });
+    const ingestReport = await background;
+    await drain(services.ingestUrl);
+
+    const end = await redisMemory(redis);
+    const samplesRetained = (await aggregatedSamples(redis, 'node')) + (await aggregatedSamples(redis, 'process'));
+    const aggregateBytes = (m: { usedBytes: number; streamBytes: number }) => m.usedBytes - m.streamBytes;
+    const result: ConfigResult = {
+      config,
+      singlePost: { service, bare, ratio: service.requestsPerSecond / bare.requestsPerSecond },
+      batch: { samplesPerSecond, accepted: batch.accepted, elapsedS, statuses: batch.statuses, exact, xaddPerSecond: xadd, ratio: samplesPerSecond / xadd },
+      freshness: { rate: halfRate, report: freshness, lowRate, lowReport: lowFreshness },
+      query: { average, process: process_, bareGet, ingestRate, ingestAccepted: ingestReport.samples.accepted, ingestOffered: ingestReport.samples.offered },
+      memory: {
+        perNodeBytes: Math.round((loaded.usedBytes - empty.usedBytes) / config.queryNodes),
+        perNodeAggregateBytes: Math.round((aggregateBytes(loaded) - aggregateBytes(empty)) / config.queryNodes),
+        perSampleBytes: Math.round((aggregateBytes(end) - aggregateBytes(empty)) / samplesRetained),
+        samplesRetained,
+        usedBytes: end.usedBytes,
+        streamBytes: end.streamBytes,
+      },
+      rss: { ingestMb: peakRssMb(services.ingest), workerMb: services.workers.map(peakRssMb), bareMb: peakRssMb(services.bare) },
+      cpu: meter.finish(),
+    };
+    log(`${config.label}: done (batch ${samplesPerSecond} samples/s, exact: ${exact})`);
+    return result;
+  } finally {
+    redis.disconnect();
+    await services.stop();
+  }
+}

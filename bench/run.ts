@@ -1,0 +1,77 @@
+/**
+ * `npm run bench`: starts a private Redis, ingest and workers per configuration, measures every
+ * figure of docs/BENCHMARKS.md next to its baseline, and prints the results as Markdown.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { renderMarkdown } from './report';
+import { runConfiguration, type BenchConfig, type ConfigResult } from './configuration';
+import { waitForQuietMachine } from './cpu-share';
+import { ROOT } from './services';
+import { requireTools } from './tools';
+
+const CONFIGS: Record<string, BenchConfig> = {
+  base: { label: '1 worker, 1,000 nodes', workers: 1, nodes: 1000, queryNodes: 10_000 },
+  workers2: { label: '2 workers, 1,000 nodes', workers: 2, nodes: 1000, queryNodes: 10_000 },
+  nodes100k: { label: '1 worker, 100,000 nodes', workers: 1, nodes: 100_000, queryNodes: 100_000 },
+};
+
+function version(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
+  } catch (error) {
+    // `wrk -v` prints its version and exits 1.
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    return `${stdout ?? ''}${stderr ?? ''}`.split('\n')[0]!.trim() || 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const program = new Command('bench')
+    .description('node-aggregation benchmark: every figure beside its baseline, on this machine')
+    .addOption(new Option('--seconds <n>', 'length of each measured phase').default(10).argParser(Number))
+    .addOption(new Option('--quiet-wait <seconds>', 'before each configuration, wait up to this long for the machine to be under 10 % busy (0 = do not wait)').default(300).argParser(Number))
+    .addOption(new Option('--configs <list>', `configurations to run (${Object.keys(CONFIGS).join(', ')})`).default(Object.keys(CONFIGS).join(',')))
+    .parse(process.argv);
+  const options = program.opts<{ seconds: number; configs: string; quietWait: number }>();
+  requireTools();
+  const chosen = options.configs.split(',').map((name) => {
+    const config = CONFIGS[name.trim()];
+    if (!config) throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(', ')}`);
+    return config;
+  });
+  const machine = {
+    cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    kernel: release(),
+    node: process.version,
+    redis: version('redis-server', ['--version']),
+    wrk: version('wrk', ['-v']),
+    'load average before the run (1/5/15 min)': loadavg().map((l) => l.toFixed(2)).join(' / '),
+  };
+  const started = new Date().toISOString();
+  const results: ConfigResult[] = [];
+  for (const config of chosen) {
+    if (options.quietWait > 0) {
+      const busy = await waitForQuietMachine(10, options.quietWait * 1000);
+      if (busy !== null && busy >= 10) process.stderr.write(`[bench] the machine is still ${busy} % busy with other work; measuring anyway (see the CPU rows)\n`);
+    }
+    results.push(await runConfiguration(config, options.seconds));
+  }
+  const output = { started, seconds: options.seconds, machine, results };
+  mkdirSync(join(ROOT, 'dist', 'bench'), { recursive: true });
+  writeFileSync(join(ROOT, 'dist', 'bench', 'results.json'), JSON.stringify(output, null, 2));
+  process.stdout.write(renderMarkdown(output));
+  process.stderr.write(`\nraw figures: dist/bench/results.json\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`bench: ${error.message}\n`);
+    process.exit(1);
+  },
+);

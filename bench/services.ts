@@ -1,0 +1,89 @@
+/** Starts what a benchmark configuration measures: a private Redis, ingest, N workers, and the bare Koa baseline. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, startPrivateRedis, type PrivateRedis } from '../shared/launcher/private-redis';
+
+export const ROOT = join(__dirname, '..', '..');
+
+export interface Services {
+  redis: PrivateRedis;
+  ingestUrl: string;
+  bareUrl: string;
+  env: Record<string, string>;
+  ingest: ChildProcess;
+  workers: ChildProcess[];
+  bare: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function waitHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not become ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function node(script: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  child.stdout!.resume(); // warn-level logs only; never let a full pipe stall the service
+  return child;
+}
+
+export async function startServices(workers: number): Promise<Services> {
+  const redis = await startPrivateRedis();
+  const ingestPort = await freePort();
+  const env = { REDIS_URL: redis.url, KEY_PREFIX: 'bench', INGEST_HOST: '127.0.0.1', INGEST_PORT: String(ingestPort), LOG_LEVEL: 'warn' };
+  const ingest = node('ingest/main.js', { ...env, WORKER_HEALTH_PORT: '0' });
+  const ingestUrl = `http://127.0.0.1:${ingestPort}`;
+  await waitHttp(`${ingestUrl}/readyz`, 20_000);
+  const workerProcesses: ChildProcess[] = [];
+  for (let i = 0; i < workers; i++) {
+    const healthPort = await freePort();
+    workerProcesses.push(node('worker/main.js', { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` }));
+    await waitHttp(`http://127.0.0.1:${healthPort}/readyz`, 20_000);
+  }
+  const bare = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-koa.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const barePort = await new Promise<string>((resolve) => bare.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  const stopChild = (child: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return {
+    redis,
+    ingestUrl,
+    bareUrl: `http://127.0.0.1:${barePort}`,
+    env,
+    ingest,
+    workers: workerProcesses,
+    bare,
+    stop: async () => {
+      // The private redis-server is unref'd: hold the event loop open until it has exited.
+      const hold = setInterval(() => undefined, 1000);
+      try {
+        await Promise.all([stopChild(bare), stopChild(ingest), ...workerProcesses.map(stopChild)]);
+        await redis.destroy();
+      } finally {
+        clearInterval(hold);
+      }
+    },
+  };
+}
+
+/** Peak resident set of a process so far (VmHWM), in MB; Linux only. */
+export function peakRssMb(child: ChildProcess): number | null {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+    return match ? Math.round(Number(match[1]) / 102.4) / 10 : null;
+  } catch {
+    return null;
+  }
+}

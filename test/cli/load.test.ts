@@ -1,0 +1,109 @@
+/** `nodeagg load`: exact accounting (offered = accepted + rejected) and the aggregates count exactly the accepted. */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LoadReport } from '../../shared/cli/load/open-loop';
+import { SyntheticFleet } from '../../shared/cli/load/synthetic-fleet';
+import { distribution } from '../../shared/cli/load/percentile';
+import type { RedisClient } from '../../shared/redis';
+import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
+import { startPipeline, type TestPipeline } from '../helpers/pipeline';
+import { testConfig, testRedis } from '../helpers/test-config';
+import { processSampleCount } from './helpers/process-totals';
+import { runCli } from './helpers/run-cli';
+
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+function expectBalanced(report: LoadReport): void {
+  const s = report.samples;
+  expect(s.offered).toBe(s.accepted + s.rejected);
+  expect(s.rejected).toBe(sum(s.rejected_by_status));
+  expect(s.sent).toBe(s.offered - (s.rejected_by_status['not-sent'] ?? 0));
+  expect(s.accepted).toBe(s.accepted_node_samples + s.accepted_process_samples);
+}
+
+describe('synthetic fleet', () => {
+  test('node and process samples are counted per slice, across the wrap of the cycle', () => {
+    const fleet = new SyntheticFleet({ nodes: 3, processes: 2, timeslice: 10, prefix: 'f' });
+    const slices = [4, 5, 7, 2].map((n) => fleet.next(n));
+    const items = slices.flatMap((s) => JSON.parse(s.body) as { process?: string }[]);
+    expect(items).toHaveLength(18);
+    slices.forEach((s) => expect(s.nodeSamples).toBe((JSON.parse(s.body) as { process?: string }[]).filter((i) => i.process === undefined).length));
+    expect(items.slice(0, 9)).toEqual(items.slice(9));
+  });
+
+  test('percentiles are nearest-rank', () => {
+    expect(distribution([5, 1, 4, 2, 3])).toEqual({ count: 5, p50: 3, p99: 5, max: 5 });
+    expect(distribution([])).toEqual({ count: 0, p50: null, p99: null, max: null });
+  });
+});
+
+describe('against the pipeline', () => {
+  const config = testConfig({ STREAM_PARTITIONS: '3' });
+  let pipeline: TestPipeline;
+  let redis: RedisClient;
+  beforeAll(async () => {
+    pipeline = await startPipeline(config);
+    redis = testRedis(config);
+    await redis.connect();
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await pipeline.stop();
+  });
+
+  test('a short run: offered = accepted + rejected, and the aggregates hold exactly the accepted', async () => {
+    const result = await runCli(['--url', pipeline.url, '--json', 'load', '--nodes', '20', '--rate', '600', '--duration', '2s', '--batch', '50', '--processes', '2', '--freshness-every', '100ms']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as LoadReport;
+    expect(report.samples.offered).toBe(1200);
+    expectBalanced(report);
+    expect(report.samples.accepted).toBe(1200);
+    expect(report.samples.accepted_node_samples).toBe(400);
+    expect(report.latency_ms.count).toBe(report.requests.sent);
+    expect(report.freshness_ms.count).toBeGreaterThan(0);
+
+    await waitForDrain(redis, config.keyPrefix, 3, config.consumerGroup, 15_000);
+    expect((await fleetTotals(redis, config.keyPrefix, 3)).samples).toBe(report.samples.accepted_node_samples);
+    expect(await processSampleCount(redis, config.keyPrefix, 3)).toBe(report.samples.accepted_process_samples);
+  });
+
+  test('the human report names every figure', async () => {
+    const result = await runCli(['--url', pipeline.url, 'load', '--nodes', '5', '--rate', '100', '--duration', '1s', '--batch', '20', '--processes', '0']);
+    expect(result.code).toBe(0);
+    for (const label of ['target', 'offered', 'sent', 'accepted', 'rejected', 'achieved', 'latency', 'freshness']) {
+      expect(result.stdout).toMatch(new RegExp(`^${label}\\s+\\S`, 'm'));
+    }
+    expect(result.stdout).toMatch(/^offered\s+100 samples$/m);
+  });
+});
+
+describe('open loop against a struggling server', () => {
+  test('rejections by status and batches over --max-in-flight are counted, and the offered rate holds', async () => {
+    let requests = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      if (req.url === '/health') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"alive":true}');
+      requests += 1;
+      // Slow, and every other batch refused: an open-loop generator keeps its timetable anyway.
+      const n = requests;
+      setTimeout(() => {
+        if (n % 2 === 0) res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"error":{"code":"BACKPRESSURE","message":"busy"}}');
+        else res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":1,"ids":[],"token":"0_1-0"}');
+      }, 150);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const result = await runCli(['--url', url, '--json', 'load', '--nodes', '10', '--rate', '200', '--duration', '1s', '--batch', '10', '--max-in-flight', '2', '--freshness-every', '0']);
+      expect(result.code).toBe(0);
+      const report = JSON.parse(result.stdout) as LoadReport;
+      expect(report.samples.offered).toBe(200);
+      expectBalanced(report);
+      expect(report.samples.rejected_by_status['not-sent']).toBeGreaterThan(0);
+      expect(report.samples.rejected_by_status['503']).toBeGreaterThan(0);
+      expect(report.requests.sent).toBe(requests);
+    } finally {
+      server.close();
+    }
+  });
+});
