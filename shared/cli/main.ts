@@ -4,6 +4,12 @@ import { CommanderError } from 'commander';
 import { CliError, EXIT } from './cli-error';
 import { createProgram } from './program';
 
+// Output piped into `head` and closed early is not an error of ours.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 async function main(argv: string[]): Promise<number> {
   const program = createProgram();
   try {
