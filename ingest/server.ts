@@ -24,7 +24,7 @@ export interface RunningIngest {
 }
 
 export async function startIngest(config: Config, logger: Logger): Promise<RunningIngest> {
-  const redis = createRedisClient(config, { connectionName: 'ingest', failFastWhenDisconnected: true });
+  const redis = createRedisClient(config, { connectionName: 'ingest', failFastWhenDisconnected: true, autoPipelining: true });
   await connectOrFail(redis, 10_000);
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
   await ensureGroups(redis, partitions, config.consumerGroup);

@@ -11,6 +11,8 @@ export interface RedisClientOptions {
   commandTimeoutMs?: number;
   /** Commands issued while disconnected fail at once instead of queueing without bound. */
   failFastWhenDisconnected?: boolean;
+  /** Sends the commands of concurrent requests in one write (ingest under many connections). */
+  autoPipelining?: boolean;
 }
 
 export function createRedisClient(config: Config, options: RedisClientOptions): RedisClient {
@@ -20,6 +22,7 @@ export function createRedisClient(config: Config, options: RedisClientOptions): 
     commandTimeout: options.commandTimeoutMs ?? config.redisCommandTimeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: !options.failFastWhenDisconnected,
+    enableAutoPipelining: options.autoPipelining ?? false,
     connectTimeout: Math.max(1000, config.redisCommandTimeoutMs),
     // Keep retrying forever with a capped backoff: Redis coming back must heal the service.
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
