@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import { AppError, DependencyUnavailableError } from '../shared/errors';
 import { healthRouter } from '../shared/health-routes';
 import { checkReadiness } from '../shared/readiness';
+import { TimeoutWatchdog } from '../shared/timeout-watchdog';
 import type { IngestDeps } from './deps';
 import { errorMiddleware } from './error-middleware';
 import { analyticsRouter } from './routes/analytics';
@@ -13,12 +14,14 @@ import { nodesRouter } from './routes/nodes';
 import { pipelineRouter } from './routes/pipeline';
 import { samplesRouter } from './routes/samples';
 
-/** Redis failures surface as 503 with Retry-After, never as 500. */
-function redisFailuresAre503(): Koa.Middleware {
+/** Redis failures surface as 503 with Retry-After, never as 500; timeouts feed the watchdog. */
+function redisFailuresAre503(watchdog: TimeoutWatchdog): Koa.Middleware {
   return async (_ctx, next) => {
     try {
       await next();
+      watchdog.observe(undefined);
     } catch (error) {
+      watchdog.observe((error as { cause?: unknown }).cause ?? error);
       if (error instanceof AppError || !isRedisFailure(error)) throw error;
       throw new DependencyUnavailableError('Redis is unavailable; retry later.', error);
     }
@@ -51,7 +54,7 @@ export function createApp(deps: IngestDeps): Koa {
 
   app.use(errorMiddleware(deps.logger));
   app.use(deps.metrics.middleware);
-  app.use(redisFailuresAre503());
+  app.use(redisFailuresAre503(new TimeoutWatchdog([deps.redis], () => deps.logger.warn('Redis keeps timing out; reconnecting'))));
   app.use(async (ctx, next) => {
     if (deps.isDraining() && ctx.method === 'POST') {
       ctx.set('Connection', 'close');

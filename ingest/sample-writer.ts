@@ -3,7 +3,8 @@
  * idempotency record, in one atomic script call (append-samples.lua).
  */
 import { ENTRY_FIELD, encodeSamples } from '../shared/entry-codec';
-import { AppError, DependencyUnavailableError } from '../shared/errors';
+import { randomBytes } from 'node:crypto';
+import { AppError, DependencyUnavailableError, OutcomeUnknownError } from '../shared/errors';
 import type { PartitionKeys } from '../shared/keys';
 import { loadLuaScript } from '../shared/lua-scripts';
 import { partitionOf } from '../shared/partition';
@@ -11,6 +12,7 @@ import type { RedisClient } from '../shared/redis';
 import type { Sample } from '../shared/samples';
 import { encodeToken, type PartitionPosition } from './consistency-token';
 import type { IdempotencyClaim } from './idempotency';
+import { settleLostWrite } from './lost-write-settler';
 
 export interface WriteResult {
   /** One stream entry id per partition written, in partition order. */
@@ -29,13 +31,20 @@ interface StoredRecord {
 type AppendCommand = (numKeys: number, ...args: (string | number)[]) => Promise<string[]>;
 const SCRIPT = loadLuaScript('append-samples');
 
+/** The client refused to send (disconnected, no offline queue): the script surely did not run. */
+function neverSent(error: unknown): boolean {
+  return /enableOfflineQueue/.test((error as Error)?.message ?? '');
+}
+
 export class SampleWriter {
   private readonly append: AppendCommand;
 
   constructor(
-    redis: RedisClient,
+    private readonly redis: RedisClient,
     private readonly partitions: readonly PartitionKeys[],
     private readonly idempotencyTtlSeconds: number,
+    /** How long a write with a lost reply may wait for Redis to settle its outcome. */
+    private readonly settleWithinMs: number,
     /** Called with the partitions a request writes to; throws to refuse it (backpressure). */
     private readonly admit: (partitions: readonly number[]) => void = () => undefined,
   ) {
@@ -55,6 +64,8 @@ export class SampleWriter {
     this.admit(order);
     const keys = order.map((p) => this.partitions[p]!.stream);
     if (idempotency) keys.push(idempotency.recordKey);
+    const requestId = randomBytes(12).toString('base64url');
+    const startedAt = Date.now();
     let reply: string[];
     try {
       reply = await this.append(
@@ -64,11 +75,18 @@ export class SampleWriter {
         idempotency?.fingerprint ?? '',
         this.idempotencyTtlSeconds,
         samples.length,
+        requestId,
         ENTRY_FIELD,
         ...order.map((p) => encodeSamples(byPartition.get(p)!)),
       );
     } catch (error) {
-      throw new DependencyUnavailableError('Redis is unavailable; the samples were not stored. Retry later.', error);
+      if (neverSent(error)) throw new DependencyUnavailableError('Redis is unavailable; the samples were not stored. Retry later.', error);
+      // The script may have run: find out before answering, within a bound.
+      const streams = order.map((p) => this.partitions[p]!.stream);
+      const outcome = await settleLostWrite(this.redis, streams, requestId, startedAt, Date.now() + this.settleWithinMs);
+      if (outcome.kind === 'stored') return this.result(order, outcome.ids, samples.length, false);
+      if (outcome.kind === 'absent') throw new DependencyUnavailableError('Redis lost the connection; the samples were not stored. Retry later.', error);
+      throw new OutcomeUnknownError(error);
     }
     if (reply[0] === 'conflict') {
       throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for new samples.');

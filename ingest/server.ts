@@ -39,7 +39,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     redis,
     logger,
     partitions,
-    writer: new SampleWriter(redis, partitions, config.idempotencyTtlSeconds, (touched) => backpressure.check(touched)),
+    writer: new SampleWriter(redis, partitions, config.idempotencyTtlSeconds, 2 * config.redisCommandTimeoutMs, (touched) => backpressure.check(touched)),
     deadLetters,
     reader: new AggregateReader(redis, partitions),
     nodes: new NodeReader(redis, partitions),

@@ -77,3 +77,15 @@ export class ConsistencyTimeoutError extends AppError {
     super(504, 'CONSISTENCY_TIMEOUT', `The samples of the "after" token were not all aggregated within ${waitedMs} ms; retry the query.`);
   }
 }
+
+export class OutcomeUnknownError extends AppError {
+  constructor(cause?: unknown) {
+    super(
+      503,
+      'OUTCOME_UNKNOWN',
+      'Redis stopped answering while the samples were being stored: they may or may not be stored. Retry with the same Idempotency-Key so they count once.',
+      undefined,
+      { cause, headers: { 'Retry-After': '1' } },
+    );
+  }
+}

@@ -22,6 +22,9 @@ export function createRedisClient(config: Config, options: RedisClientOptions): 
     commandTimeout: options.commandTimeoutMs ?? config.redisCommandTimeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: !options.failFastWhenDisconnected,
+    // A command whose reply was lost must not be sent again on reconnect: for a write that
+    // would store it twice. Callers decide (ingest settles the outcome; workers retry).
+    autoResendUnfulfilledCommands: false,
     enableAutoPipelining: options.autoPipelining ?? false,
     connectTimeout: Math.max(1000, config.redisCommandTimeoutMs),
     // Keep retrying forever with a capped backoff: Redis coming back must heal the service.

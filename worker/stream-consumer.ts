@@ -9,6 +9,7 @@ import type { PartitionKeys } from '../shared/keys';
 import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';
 import { ensureGroup } from '../shared/stream-groups';
+import { TimeoutWatchdog } from '../shared/timeout-watchdog';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { AggregateStore, DecodedEntry } from './aggregate-store';
 import type { WorkerMetrics } from './metrics';
@@ -37,11 +38,16 @@ export class StreamConsumer {
   private nextClaimAt = 0;
   /** Last time the loop went round; the liveness probe reads it. */
   heartbeat = Date.now();
+  private readonly watchdog: TimeoutWatchdog;
 
   constructor(
     private readonly keys: PartitionKeys,
     private readonly deps: ConsumerDeps,
-  ) {}
+  ) {
+    this.watchdog = new TimeoutWatchdog([deps.reader, deps.redis], () =>
+      deps.logger.warn({ partition: keys.partition }, 'Redis keeps timing out; reconnecting'),
+    );
+  }
 
   start(): void {
     this.running ??= this.loop();
@@ -72,17 +78,20 @@ export class StreamConsumer {
         )) as [string, RawEntry[]][] | null;
         if (reply?.[0]) await this.process(reply[0][1]);
         backoff = 50;
+        this.watchdog.observe(undefined);
       } catch (error) {
         if (this.stopping) break;
         metrics.readErrors.inc();
         const message = (error as Error).message ?? '';
+        // Entries read just before the failure may be pending on us: re-read them first.
+        ownPendingDone = false;
         if (message.startsWith('NOGROUP')) {
           // Redis lost the stream (restart without persistence): recreate and go on.
           await ensureGroup(this.deps.redis, this.keys.stream, config.consumerGroup).catch(() => undefined);
-          ownPendingDone = false;
         } else {
           logger.warn({ partition: this.keys.partition, err: message }, 'stream read or apply failed; retrying');
         }
+        this.watchdog.observe(error);
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 2000);
       }

@@ -11,7 +11,8 @@
   ARGV[2]       request fingerprint ('' without an Idempotency-Key)
   ARGV[3]       record time to live, seconds
   ARGV[4]       samples in the request
-  ARGV[5 .. 4+n]      entry field name, then payloads: ARGV[5] is the field, ARGV[6 .. 5+n] the payloads
+  ARGV[5]       request id, stored in each entry's field "r" so a lost reply can be settled
+  ARGV[6]       the payload field name; ARGV[7 .. 6+n] the payloads
 
   Returns {'new', id1, .. idn}, {'replay', record} or {'conflict'} (same key, other request).
 ]]
@@ -29,7 +30,7 @@ end
 
 local ids = {}
 for i = 1, n do
-  ids[i] = redis.call('XADD', KEYS[i], '*', ARGV[5], ARGV[5 + i])
+  ids[i] = redis.call('XADD', KEYS[i], '*', ARGV[6], ARGV[6 + i], 'r', ARGV[5])
 end
 if fingerprint ~= '' then
   redis.call('SET', record, cjson.encode({ fingerprint = fingerprint, ids = ids, accepted = tonumber(ARGV[4]) }), 'EX', ARGV[3])

@@ -1,6 +1,7 @@
 /** Reads totals straight from the aggregate buckets, to count every sample after a fault. */
 import { allPartitionKeys } from '../../shared/keys';
 import type { RedisClient } from '../../shared/redis';
+import { replyToRecord } from '../../shared/redis-replies';
 import { parseBucket } from '../../shared/window';
 
 export interface Totals {
@@ -53,21 +54,27 @@ export async function perNodeCounts(redis: RedisClient, prefix: string, partitio
   return counts;
 }
 
-/** Waits until every partition's entries are delivered and acknowledged. */
+/**
+ * Waits until every partition's entries are delivered and acknowledged. Lag is not
+ * trusted (Redis 7.0 reports it as nil after a restart): the group must have been
+ * delivered the stream's last entry and hold nothing pending.
+ */
 export async function waitForDrain(redis: RedisClient, prefix: string, partitions: number, group: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let busy = 0;
     for (const p of allPartitionKeys(prefix, partitions)) {
-      const groups = (await redis.xinfo('GROUPS', p.stream)) as unknown[][];
-      for (const g of groups) {
-        const info: Record<string, unknown> = {};
-        for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1];
-        if (info.name === group) busy += Number(info.pending) + Number(info.lag ?? 0);
-      }
+      const [stream, groups] = await Promise.all([
+        redis.xinfo('STREAM', p.stream) as Promise<unknown[]>,
+        redis.xinfo('GROUPS', p.stream) as Promise<unknown[][]>,
+      ]);
+      const lastId = String(replyToRecord(stream)['last-generated-id']);
+      const info = groups.map(replyToRecord).find((g) => g.name === group);
+      if (!info) busy += 1;
+      else if (Number(info.pending) > 0 || String(info['last-delivered-id']) !== lastId) busy += 1;
     }
     if (busy === 0) return;
-    if (Date.now() > deadline) throw new Error(`stream not drained after ${timeoutMs} ms (${busy} entries left)`);
+    if (Date.now() > deadline) throw new Error(`stream not drained after ${timeoutMs} ms (${busy} partitions busy)`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
