@@ -20,10 +20,25 @@ export interface BenchConfig {
 export interface ConfigResult {
   config: BenchConfig;
   singlePost: { service: WrkResult; bare: WrkResult; ratio: number };
-  batch: { samplesPerSecond: number; accepted: number; elapsedS: number; statuses: Record<string, number>; exact: boolean; xaddPerSecond: number; ratio: number };
+  batch: {
+    samplesPerSecond: number;
+    accepted: number;
+    elapsedS: number;
+    statuses: Record<string, number>;
+    exact: boolean;
+    xaddPerSecond: number;
+    ratio: number;
+  };
   freshness: { rate: number; report: LoadReport; lowRate: number; lowReport: LoadReport };
   query: { average: WrkResult; process: WrkResult; bareGet: WrkResult; ingestRate: number; ingestAccepted: number; ingestOffered: number };
-  memory: { perNodeBytes: number; perNodeAggregateBytes: number; perSampleBytes: number; samplesRetained: number; usedBytes: number; streamBytes: number };
+  memory: {
+    perNodeBytes: number;
+    perNodeAggregateBytes: number;
+    perSampleBytes: number;
+    samplesRetained: number;
+    usedBytes: number;
+    streamBytes: number;
+  };
   rss: { ingestMb: number | null; workerMb: (number | null)[]; bareMb: number | null };
   cpu: CpuShare | null;
 }
@@ -36,7 +51,12 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 export async function runConfiguration(config: BenchConfig, seconds: number): Promise<ConfigResult> {
   log(`${config.label}: starting Redis, ingest, ${config.workers} worker(s), bare Koa`);
   const redisPid = { pid: 0 };
-  const meter = new CpuShareMeter(() => [redisPid.pid, services.ingest.pid ?? 0, services.bare.pid ?? 0, ...services.workers.map((w) => w.pid ?? 0)]);
+  const meter = new CpuShareMeter(() => [
+    redisPid.pid,
+    services.ingest.pid ?? 0,
+    services.bare.pid ?? 0,
+    ...services.workers.map((w) => w.pid ?? 0),
+  ]);
   const services = await startServices(config.workers);
   redisPid.pid = services.redis.process.pid ?? 0;
   const redis = new Redis(services.redis.url);
@@ -127,9 +147,24 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
     const result: ConfigResult = {
       config,
       singlePost: { service, bare, ratio: service.requestsPerSecond / bare.requestsPerSecond },
-      batch: { samplesPerSecond, accepted: batch.accepted, elapsedS, statuses: batch.statuses, exact, xaddPerSecond: xadd, ratio: samplesPerSecond / xadd },
+      batch: {
+        samplesPerSecond,
+        accepted: batch.accepted,
+        elapsedS,
+        statuses: batch.statuses,
+        exact,
+        xaddPerSecond: xadd,
+        ratio: samplesPerSecond / xadd,
+      },
       freshness: { rate: halfRate, report: freshness, lowRate, lowReport: lowFreshness },
-      query: { average, process: process_, bareGet, ingestRate, ingestAccepted: ingestReport.samples.accepted, ingestOffered: ingestReport.samples.offered },
+      query: {
+        average,
+        process: process_,
+        bareGet,
+        ingestRate,
+        ingestAccepted: ingestReport.samples.accepted,
+        ingestOffered: ingestReport.samples.offered,
+      },
       memory: {
         perNodeBytes: Math.round((loaded.usedBytes - empty.usedBytes) / config.queryNodes),
         perNodeAggregateBytes: Math.round((aggregateBytes(loaded) - aggregateBytes(empty)) / config.queryNodes),

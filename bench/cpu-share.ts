@@ -9,7 +9,10 @@ import { parseProcStat } from '../shared/cli/agent/proc-parsers';
 function pidTicks(pid: number | 'self', withChildren: boolean): number {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
+    const rest = text
+      .slice(text.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     return rest[11]! + rest[12]! + (withChildren ? rest[13]! + rest[14]! : 0);
   } catch {
     return 0;

@@ -18,7 +18,8 @@ export async function drain(url: string, timeoutMs = 300_000): Promise<number> {
   for (;;) {
     const view = (await (await fetch(`${url}/v1/pipeline`)).json()) as { totals: PipelineTotals };
     if (view.totals.lag === 0 && view.totals.pending === 0) return performance.now();
-    if (Date.now() > deadline) throw new Error(`the pipeline did not drain within ${timeoutMs} ms (lag ${view.totals.lag}, pending ${view.totals.pending})`);
+    if (Date.now() > deadline)
+      throw new Error(`the pipeline did not drain within ${timeoutMs} ms (lag ${view.totals.lag}, pending ${view.totals.pending})`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -49,7 +50,8 @@ export async function redisMemory(redis: Redis): Promise<RedisMemory> {
   const info = await redis.info('memory');
   const usedBytes = Number(/used_memory:(\d+)/.exec(info)?.[1]);
   let streamBytes = 0;
-  for (const p of allPartitionKeys(PREFIX, PARTITIONS)) streamBytes += Number((await redis.call('MEMORY', 'USAGE', p.stream, 'SAMPLES', '0')) ?? 0);
+  for (const p of allPartitionKeys(PREFIX, PARTITIONS))
+    streamBytes += Number((await redis.call('MEMORY', 'USAGE', p.stream, 'SAMPLES', '0')) ?? 0);
   return { usedBytes, streamBytes, keys: await redis.dbsize() };
 }
 
@@ -62,7 +64,11 @@ export interface ClosedLoopResult {
 }
 
 /** `concurrency` senders, each posting the next batch as soon as the previous one is answered. */
-export async function closedLoop(url: string, fleet: SyntheticFleet, options: { concurrency: number; batch: number; seconds?: number; total?: number }): Promise<ClosedLoopResult> {
+export async function closedLoop(
+  url: string,
+  fleet: SyntheticFleet,
+  options: { concurrency: number; batch: number; seconds?: number; total?: number },
+): Promise<ClosedLoopResult> {
   const result: ClosedLoopResult = { accepted: 0, acceptedNode: 0, rejected: 0, requests: 0, statuses: {} };
   const end = options.seconds === undefined ? Infinity : performance.now() + options.seconds * 1000;
   let remaining = options.total ?? Infinity;
@@ -72,7 +78,11 @@ export async function closedLoop(url: string, fleet: SyntheticFleet, options: { 
       remaining -= n;
       const slice = fleet.next(n);
       for (;;) {
-        const response = await fetch(`${url}/v1/samples`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: slice.body });
+        const response = await fetch(`${url}/v1/samples`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: slice.body,
+        });
         await response.arrayBuffer();
         result.requests += 1;
         result.statuses[response.status] = (result.statuses[response.status] ?? 0) + 1;

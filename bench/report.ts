@@ -9,7 +9,9 @@ export interface BenchOutput {
 }
 
 const n = (v: number | null | undefined, digits = 0) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  v === null || v === undefined || !Number.isFinite(v)
+    ? '-'
+    : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${n(v, v < 10 ? 2 : 1)}`);
 const pair = (a: number | null | undefined, b: number | null | undefined) => `${ms(a)} / ${ms(b)} ms`;
 
@@ -22,27 +24,87 @@ interface Row {
 }
 
 const ROWS: Row[] = [
-  { figure: 'single-sample POSTs/s (service)', goal: '', value: (r) => n(r.singlePost.service.requestsPerSecond), key: (r) => r.singlePost.service.requestsPerSecond },
+  {
+    figure: 'single-sample POSTs/s (service)',
+    goal: '',
+    value: (r) => n(r.singlePost.service.requestsPerSecond),
+    key: (r) => r.singlePost.service.requestsPerSecond,
+  },
   { figure: '  baseline: bare Koa JSON handler, same wrk script', goal: '', value: (r) => n(r.singlePost.bare.requestsPerSecond) },
   { figure: '  ratio', goal: '>= 0.7', value: (r) => n(r.singlePost.ratio, 2) },
-  { figure: '  non-2xx / socket errors (service)', goal: '0', value: (r) => `${r.singlePost.service.non2xx} / ${r.singlePost.service.errors}` },
-  { figure: 'batch ingest, samples/s aggregated end to end', goal: '', value: (r) => n(r.batch.samplesPerSecond), key: (r) => r.batch.samplesPerSecond },
+  {
+    figure: '  non-2xx / socket errors (service)',
+    goal: '0',
+    value: (r) => `${r.singlePost.service.non2xx} / ${r.singlePost.service.errors}`,
+  },
+  {
+    figure: 'batch ingest, samples/s aggregated end to end',
+    goal: '',
+    value: (r) => n(r.batch.samplesPerSecond),
+    key: (r) => r.batch.samplesPerSecond,
+  },
   { figure: '  baseline: redis-benchmark pipelined XADD/s', goal: '', value: (r) => n(r.batch.xaddPerSecond) },
   { figure: '  ratio', goal: '>= 0.3', value: (r) => n(r.batch.ratio, 2) },
   { figure: '  aggregates count exactly the accepted', goal: 'yes', value: (r) => (r.batch.exact ? 'yes' : '**NO**') },
-  { figure: 'freshness p50 / p99 at half the maximum', goal: 'p99 < 50 ms', value: (r) => pair(r.freshness.report.freshness_ms.p50, r.freshness.report.freshness_ms.p99), key: (r) => r.freshness.report.freshness_ms.p99 },
-  { figure: '  offered rate (accepted / offered samples)', goal: '', value: (r) => `${n(r.freshness.rate)}/s (${n(r.freshness.report.samples.accepted)} / ${n(r.freshness.report.samples.offered)})` },
-  { figure: '  batch POST latency p50 / p99 at that rate', goal: '', value: (r) => pair(r.freshness.report.latency_ms.p50, r.freshness.report.latency_ms.p99) },
-  { figure: '  freshness p50 / p99 at a tenth of the maximum', goal: '', value: (r) => `${pair(r.freshness.lowReport.freshness_ms.p50, r.freshness.lowReport.freshness_ms.p99)} at ${n(r.freshness.lowRate)}/s` },
-  { figure: 'query `nodes/average?timeslice=3600` p50 / p99', goal: 'p99 < 5 ms', value: (r) => pair(r.query.average.p50Ms, r.query.average.p99Ms), key: (r) => r.query.average.p99Ms },
-  { figure: 'query `processes/nginx` p50 / p99', goal: 'p99 < 5 ms', value: (r) => pair(r.query.process.p50Ms, r.query.process.p99Ms), key: (r) => r.query.process.p99Ms },
+  {
+    figure: 'freshness p50 / p99 at half the maximum',
+    goal: 'p99 < 50 ms',
+    value: (r) => pair(r.freshness.report.freshness_ms.p50, r.freshness.report.freshness_ms.p99),
+    key: (r) => r.freshness.report.freshness_ms.p99,
+  },
+  {
+    figure: '  offered rate (accepted / offered samples)',
+    goal: '',
+    value: (r) => `${n(r.freshness.rate)}/s (${n(r.freshness.report.samples.accepted)} / ${n(r.freshness.report.samples.offered)})`,
+  },
+  {
+    figure: '  batch POST latency p50 / p99 at that rate',
+    goal: '',
+    value: (r) => pair(r.freshness.report.latency_ms.p50, r.freshness.report.latency_ms.p99),
+  },
+  {
+    figure: '  freshness p50 / p99 at a tenth of the maximum',
+    goal: '',
+    value: (r) => `${pair(r.freshness.lowReport.freshness_ms.p50, r.freshness.lowReport.freshness_ms.p99)} at ${n(r.freshness.lowRate)}/s`,
+  },
+  {
+    figure: 'query `nodes/average?timeslice=3600` p50 / p99',
+    goal: 'p99 < 5 ms',
+    value: (r) => pair(r.query.average.p50Ms, r.query.average.p99Ms),
+    key: (r) => r.query.average.p99Ms,
+  },
+  {
+    figure: 'query `processes/nginx` p50 / p99',
+    goal: 'p99 < 5 ms',
+    value: (r) => pair(r.query.process.p50Ms, r.query.process.p99Ms),
+    key: (r) => r.query.process.p99Ms,
+  },
   { figure: '  baseline: bare Koa GET p50 / p99', goal: '', value: (r) => pair(r.query.bareGet.p50Ms, r.query.bareGet.p99Ms) },
-  { figure: '  nodes loaded; ingest meanwhile (accepted / offered)', goal: '', value: (r) => `${n(r.config.queryNodes)}; ${n(r.query.ingestRate)}/s (${n(r.query.ingestAccepted)} / ${n(r.query.ingestOffered)})` },
-  { figure: 'Redis bytes per node (all keys, stream included)', goal: '', value: (r) => n(r.memory.perNodeBytes), key: (r) => r.memory.perNodeBytes },
+  {
+    figure: '  nodes loaded; ingest meanwhile (accepted / offered)',
+    goal: '',
+    value: (r) => `${n(r.config.queryNodes)}; ${n(r.query.ingestRate)}/s (${n(r.query.ingestAccepted)} / ${n(r.query.ingestOffered)})`,
+  },
+  {
+    figure: 'Redis bytes per node (all keys, stream included)',
+    goal: '',
+    value: (r) => n(r.memory.perNodeBytes),
+    key: (r) => r.memory.perNodeBytes,
+  },
   { figure: '  without the stream (aggregates only)', goal: '', value: (r) => n(r.memory.perNodeAggregateBytes) },
-  { figure: 'Redis bytes per retained sample (aggregates)', goal: '', value: (r) => `${n(r.memory.perSampleBytes, 1)} (${n(r.memory.samplesRetained)} samples)`, key: (r) => r.memory.perSampleBytes },
+  {
+    figure: 'Redis bytes per retained sample (aggregates)',
+    goal: '',
+    value: (r) => `${n(r.memory.perSampleBytes, 1)} (${n(r.memory.samplesRetained)} samples)`,
+    key: (r) => r.memory.perSampleBytes,
+  },
   { figure: 'ingest peak RSS', goal: '', value: (r) => `${n(r.rss.ingestMb, 1)} MB`, key: (r) => r.rss.ingestMb },
-  { figure: 'worker peak RSS', goal: '', value: (r) => r.rss.workerMb.map((m) => `${n(m, 1)} MB`).join(', '), key: (r) => Math.max(...r.rss.workerMb.map((m) => m ?? 0)) },
+  {
+    figure: 'worker peak RSS',
+    goal: '',
+    value: (r) => r.rss.workerMb.map((m) => `${n(m, 1)} MB`).join(', '),
+    key: (r) => Math.max(...r.rss.workerMb.map((m) => m ?? 0)),
+  },
   { figure: '  baseline: bare Koa peak RSS', goal: '', value: (r) => `${n(r.rss.bareMb, 1)} MB` },
   { figure: 'CPU busy during the configuration (all cores)', goal: '', value: (r) => (r.cpu ? `${n(r.cpu.machineBusy, 1)} %` : '-') },
   { figure: '  of which other processes (not the benchmark)', goal: 'near 0', value: (r) => (r.cpu ? `${n(r.cpu.foreign, 1)} %` : '-') },

@@ -21,7 +21,9 @@ const CONFIGS: Record<string, BenchConfig> = {
 
 function version(command: string, args: string[]): string {
   try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      .split('\n')[0]!
+      .trim();
   } catch (error) {
     // `wrk -v` prints its version and exits 1.
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
@@ -33,8 +35,17 @@ async function main(): Promise<void> {
   const program = new Command('bench')
     .description('node-aggregation benchmark: every figure beside its baseline, on this machine')
     .addOption(new Option('--seconds <n>', 'length of each measured phase').default(10).argParser(Number))
-    .addOption(new Option('--quiet-wait <seconds>', 'before each configuration, wait up to this long for the machine to be under 10 % busy (0 = do not wait)').default(300).argParser(Number))
-    .addOption(new Option('--configs <list>', `configurations to run (${Object.keys(CONFIGS).join(', ')})`).default(Object.keys(CONFIGS).join(',')))
+    .addOption(
+      new Option(
+        '--quiet-wait <seconds>',
+        'before each configuration, wait up to this long for the machine to be under 10 % busy (0 = do not wait)',
+      )
+        .default(300)
+        .argParser(Number),
+    )
+    .addOption(
+      new Option('--configs <list>', `configurations to run (${Object.keys(CONFIGS).join(', ')})`).default(Object.keys(CONFIGS).join(',')),
+    )
     .parse(process.argv);
   const options = program.opts<{ seconds: number; configs: string; quietWait: number }>();
   requireTools();
@@ -50,14 +61,17 @@ async function main(): Promise<void> {
     node: process.version,
     redis: version('redis-server', ['--version']),
     wrk: version('wrk', ['-v']),
-    'load average before the run (1/5/15 min)': loadavg().map((l) => l.toFixed(2)).join(' / '),
+    'load average before the run (1/5/15 min)': loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / '),
   };
   const started = new Date().toISOString();
   const results: ConfigResult[] = [];
   for (const config of chosen) {
     if (options.quietWait > 0) {
       const busy = await waitForQuietMachine(10, options.quietWait * 1000);
-      if (busy !== null && busy >= 10) process.stderr.write(`[bench] the machine is still ${busy} % busy with other work; measuring anyway (see the CPU rows)\n`);
+      if (busy !== null && busy >= 10)
+        process.stderr.write(`[bench] the machine is still ${busy} % busy with other work; measuring anyway (see the CPU rows)\n`);
     }
     results.push(await runConfiguration(config, options.seconds));
   }

@@ -31,7 +31,10 @@ async function waitHttp(url: string, timeoutMs: number): Promise<void> {
 }
 
 function node(script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   child.stdout!.resume(); // warn-level logs only; never let a full pipe stall the service
   return child;
 }
@@ -46,7 +49,9 @@ export async function startServices(workers: number): Promise<Services> {
   const workerProcesses: ChildProcess[] = [];
   for (let i = 0; i < workers; i++) {
     const healthPort = await freePort();
-    workerProcesses.push(node('worker/main.js', { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` }));
+    workerProcesses.push(
+      node('worker/main.js', { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` }),
+    );
     await waitHttp(`http://127.0.0.1:${healthPort}/readyz`, 20_000);
   }
   const bare = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-koa.js')], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -36,7 +36,12 @@ export function parseWrk(text: string): WrkResult {
     requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/),
     requests: number(/(\d+) requests in/),
     non2xx: number(/Non-2xx or 3xx responses: (\d+)/),
-    errors: errors ? errors.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0,
+    errors: errors
+      ? errors
+          .slice(1)
+          .map(Number)
+          .reduce((a, b) => a + b, 0)
+      : 0,
     p50Ms: toMs(/^\s+50%\s+(\S+)$/m.exec(text)?.[1] ?? ''),
     p99Ms: toMs(/^\s+99%\s+(\S+)$/m.exec(text)?.[1] ?? ''),
   };
@@ -44,7 +49,14 @@ export function parseWrk(text: string): WrkResult {
 
 /** wrk with one thread; `script` is a file in bench/ (POST bodies), or none for GETs. */
 export async function wrk(url: string, options: { connections: number; seconds: number; script?: string }): Promise<WrkResult> {
-  const args = ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency', ...(options.script ? ['-s', join(ROOT, 'bench', options.script)] : []), url];
+  const args = [
+    '-t1',
+    `-c${options.connections}`,
+    `-d${options.seconds}s`,
+    '--latency',
+    ...(options.script ? ['-s', join(ROOT, 'bench', options.script)] : []),
+    url,
+  ];
   const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20 });
   return parseWrk(stdout);
 }

@@ -56,7 +56,11 @@ export class AggregateReader {
     const edge = latest - windowSeconds * 1000;
     const [lists, summary] = await Promise.all([
       Promise.all(this.partitions.map((p) => this.redis.zrangebyscore(p.processes, `(${edge}`, '+inf'))),
-      this.readWindow((p) => (res, chunk) => (res === 'fine' ? p.allProcessesFine(chunk) : p.allProcessesCoarse(chunk)), latest, windowSeconds),
+      this.readWindow(
+        (p) => (res, chunk) => (res === 'fine' ? p.allProcessesFine(chunk) : p.allProcessesCoarse(chunk)),
+        latest,
+        windowSeconds,
+      ),
     ]);
     return { timeslice: summary.timeslice, names: [...new Set(lists.flat())].sort() };
   }
@@ -66,7 +70,11 @@ export class AggregateReader {
     if (latest === null) return null;
     const edge = latest - windowSeconds * 1000;
     const [summary, counts] = await Promise.all([
-      this.readWindow((p) => (res, chunk) => (res === 'fine' ? p.processFine(chunk, process) : p.processCoarse(chunk, process)), latest, windowSeconds),
+      this.readWindow(
+        (p) => (res, chunk) => (res === 'fine' ? p.processFine(chunk, process) : p.processCoarse(chunk, process)),
+        latest,
+        windowSeconds,
+      ),
       Promise.all(this.partitions.map((p) => this.redis.zcount(p.processNodes(process), `(${edge}`, '+inf'))),
     ]);
     if (summary.samples === 0) return null;

@@ -32,7 +32,9 @@ function isRedisFailure(error: unknown): boolean {
   const e = error as { name?: string; message?: string; code?: string };
   return (
     e?.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Command timed out|Stream isn't writeable|ECONNREFUSED|ECONNRESET|LOADING|enableOfflineQueue/i.test(e?.message ?? '')
+    /Connection is closed|Command timed out|Stream isn't writeable|ECONNREFUSED|ECONNRESET|LOADING|enableOfflineQueue/i.test(
+      e?.message ?? '',
+    )
   );
 }
 
@@ -48,7 +50,15 @@ export function createApp(deps: IngestDeps): Koa {
   });
 
   const api = new Router();
-  for (const router of [metricsRouter(deps), samplesRouter(deps), analyticsRouter(deps), nodesRouter(deps), pipelineRouter(deps), deadLettersRouter(deps), health]) {
+  for (const router of [
+    metricsRouter(deps),
+    samplesRouter(deps),
+    analyticsRouter(deps),
+    nodesRouter(deps),
+    pipelineRouter(deps),
+    deadLettersRouter(deps),
+    health,
+  ]) {
     api.use(router.routes());
   }
 

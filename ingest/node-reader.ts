@@ -60,7 +60,9 @@ export class NodeReader {
   }
 
   /** Summary over 1, 5 and 15 minutes before the node's latest sample; null if unknown. */
-  async detail(node: string): Promise<(NodeOverview & { windows: Record<string, WindowView>; processes: { name: string; last_seen: string }[] }) | null> {
+  async detail(
+    node: string,
+  ): Promise<(NodeOverview & { windows: Record<string, WindowView>; processes: { name: string; last_seen: string }[] }) | null> {
     const keys = this.keysOf(node);
     const [summary, processes] = await Promise.all([
       this.redis.hgetall(keys.nodeSummary(node)),
@@ -69,7 +71,11 @@ export class NodeReader {
     if (summary.last_at === undefined) return null;
     const latest = Number(summary.last_at);
     const windows: Record<string, WindowView> = {};
-    for (const [label, seconds] of [['1m', 60], ['5m', 300], ['15m', 900]] as const) {
+    for (const [label, seconds] of [
+      ['1m', 60],
+      ['5m', 300],
+      ['15m', 900],
+    ] as const) {
       windows[label] = view(await this.nodeWindow(keys, node, latest, seconds));
     }
     const procs: { name: string; last_seen: string }[] = [];
@@ -82,7 +88,11 @@ export class NodeReader {
     // Per-node data is kept at 1-second resolution only, so the whole window reads it.
     const first = fineBucketOf(latest - seconds * 1000);
     const last = fineBucketOf(latest);
-    const buckets = await this.readFine(keys, node, Array.from({ length: last - first + 1 }, (_, i) => first + i));
+    const buckets = await this.readFine(
+      keys,
+      node,
+      Array.from({ length: last - first + 1 }, (_, i) => first + i),
+    );
     return summarize(buckets, latest, seconds);
   }
 

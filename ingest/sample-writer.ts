@@ -85,11 +85,16 @@ export class SampleWriter {
       const streams = order.map((p) => this.partitions[p]!.stream);
       const outcome = await settleLostWrite(this.redis, streams, requestId, startedAt, Date.now() + this.settleWithinMs);
       if (outcome.kind === 'stored') return this.result(order, outcome.ids, samples.length, false);
-      if (outcome.kind === 'absent') throw new DependencyUnavailableError('Redis lost the connection; the samples were not stored. Retry later.', error);
+      if (outcome.kind === 'absent')
+        throw new DependencyUnavailableError('Redis lost the connection; the samples were not stored. Retry later.', error);
       throw new OutcomeUnknownError(error);
     }
     if (reply[0] === 'conflict') {
-      throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for new samples.');
+      throw new AppError(
+        422,
+        'IDEMPOTENCY_KEY_REUSED',
+        'This Idempotency-Key was used for a different request; use a new key for new samples.',
+      );
     }
     if (reply[0] === 'replay') {
       const stored = JSON.parse(reply[1]!) as StoredRecord;

@@ -31,7 +31,14 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   let draining = false;
   const metrics = createIngestMetrics();
   registerPipelineGauges(metrics.registry, redis, config.keyPrefix);
-  const backpressure = new BackpressureMonitor(redis, partitions, config.consumerGroup, config.maxPartitionLag, config.backpressureRefreshMs, metrics.registry);
+  const backpressure = new BackpressureMonitor(
+    redis,
+    partitions,
+    config.consumerGroup,
+    config.maxPartitionLag,
+    config.backpressureRefreshMs,
+    metrics.registry,
+  );
   backpressure.start();
   const deadLetters = new DeadLetterQueue(config, redis);
   const app = createApp({
@@ -39,7 +46,9 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     redis,
     logger,
     partitions,
-    writer: new SampleWriter(redis, partitions, config.idempotencyTtlSeconds, 2 * config.redisCommandTimeoutMs, (touched) => backpressure.check(touched)),
+    writer: new SampleWriter(redis, partitions, config.idempotencyTtlSeconds, 2 * config.redisCommandTimeoutMs, (touched) =>
+      backpressure.check(touched),
+    ),
     deadLetters,
     reader: new AggregateReader(redis, partitions),
     nodes: new NodeReader(redis, partitions),

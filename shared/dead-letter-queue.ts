@@ -35,7 +35,10 @@ export class DeadLetterQueue {
     private readonly config: Config,
     private readonly redis: RedisClient,
   ) {
-    this.queue = new Queue<DeadLetter>(QUEUE, { connection: bullConnectionOptions(config), prefix: globalKeys(config.keyPrefix).bullPrefix });
+    this.queue = new Queue<DeadLetter>(QUEUE, {
+      connection: bullConnectionOptions(config),
+      prefix: globalKeys(config.keyPrefix).bullPrefix,
+    });
     this.queue.on('error', () => undefined); // connection trouble surfaces through the callers
     if (!('replayEntry' in redis)) redis.defineCommand('replayEntry', { numberOfKeys: 2, lua: REPLAY_SCRIPT });
   }

@@ -45,9 +45,24 @@ export function decodeEntry(fields: readonly string[]): Sample[] {
   for (let n = 0; n < lines.length; n++) {
     const parts = lines[n]!.split('\t');
     if (parts[0] === 'N' && parts.length === 6) {
-      samples.push({ kind: 'node', node: parts[1]!, at: numberAt(parts, 2, n), timeslice: numberAt(parts, 3, n), cpu: numberAt(parts, 4, n), mem: numberAt(parts, 5, n) });
+      samples.push({
+        kind: 'node',
+        node: parts[1]!,
+        at: numberAt(parts, 2, n),
+        timeslice: numberAt(parts, 3, n),
+        cpu: numberAt(parts, 4, n),
+        mem: numberAt(parts, 5, n),
+      });
     } else if (parts[0] === 'P' && parts.length === 7) {
-      samples.push({ kind: 'process', node: parts[1]!, process: parts[2]!, at: numberAt(parts, 3, n), timeslice: numberAt(parts, 4, n), cpu_used: numberAt(parts, 5, n), mem_used: numberAt(parts, 6, n) });
+      samples.push({
+        kind: 'process',
+        node: parts[1]!,
+        process: parts[2]!,
+        at: numberAt(parts, 3, n),
+        timeslice: numberAt(parts, 4, n),
+        cpu_used: numberAt(parts, 5, n),
+        mem_used: numberAt(parts, 6, n),
+      });
     } else {
       throw new EntryDecodeError(`line ${n}: not a node or process sample`);
     }

@@ -36,7 +36,11 @@ export function registerPipelineGauges(registry: Registry, redis: RedisClient, p
   perPartition('nodeagg_stream_length', 'Entries in the partition stream.', (p) => p.length);
   perPartition('nodeagg_stream_lag', 'Entries not yet delivered to the consumer group.', (p) => p.lag);
   perPartition('nodeagg_stream_pending', 'Entries delivered but not yet acknowledged.', (p) => p.pending);
-  perPartition('nodeagg_oldest_pending_age_seconds', 'Age of the oldest pending entry (0 when none).', (p) => (p.oldest_pending_age_ms ?? 0) / 1000);
+  perPartition(
+    'nodeagg_oldest_pending_age_seconds',
+    'Age of the oldest pending entry (0 when none).',
+    (p) => (p.oldest_pending_age_ms ?? 0) / 1000,
+  );
   new Gauge({
     name: 'nodeagg_dead_letters',
     help: 'Entries waiting in the dead-letter queue.',

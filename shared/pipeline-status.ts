@@ -32,7 +32,10 @@ export interface PipelineStatus {
 export async function readPipelineStatus(redis: RedisClient, partitions: readonly PartitionKeys[], group: string): Promise<PipelineStatus> {
   const statuses = await Promise.all(partitions.map((p) => readPartition(redis, p, group)));
   const consumers = new Set(statuses.flatMap((s) => s.consumers.map((c) => c.name)));
-  const applied = statuses.map((s) => s.last_applied).filter((x): x is string => x !== null).sort();
+  const applied = statuses
+    .map((s) => s.last_applied)
+    .filter((x): x is string => x !== null)
+    .sort();
   return {
     partitions: statuses,
     totals: {
@@ -40,7 +43,10 @@ export async function readPipelineStatus(redis: RedisClient, partitions: readonl
       lag: statuses.reduce((a, s) => a + (s.lag ?? 0), 0),
       pending: statuses.reduce((a, s) => a + s.pending, 0),
       consumers: consumers.size,
-      oldest_pending_age_ms: statuses.reduce<number | null>((a, s) => (s.oldest_pending_age_ms === null ? a : Math.max(a ?? 0, s.oldest_pending_age_ms)), null),
+      oldest_pending_age_ms: statuses.reduce<number | null>(
+        (a, s) => (s.oldest_pending_age_ms === null ? a : Math.max(a ?? 0, s.oldest_pending_age_ms)),
+        null,
+      ),
     },
     last_applied: applied[applied.length - 1] ?? null,
   };

@@ -164,10 +164,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Body of `POST /v1/metrics/node/{nodename}`. */
 export function parseNodeBody(node: string, body: unknown, ctx: ValidationContext): NodeSample {
-  const details = [
-    ...nameDetails('nodename', node),
-    ...check(validators.nodeBody(body), validators.nodeBody),
-  ];
+  const details = [...nameDetails('nodename', node), ...check(validators.nodeBody(body), validators.nodeBody)];
   const b = body as { timeslice: number; cpu: number; mem: number; at?: unknown };
   const at = finish(details, b?.at, ctx);
   return { kind: 'node', node, at, timeslice: b.timeslice, cpu: b.cpu, mem: b.mem };
@@ -207,11 +204,29 @@ export function parseBatch(items: unknown[], ctx: ValidationContext): Sample[] {
       continue;
     }
     samples[index] = isProcess
-      ? { kind: 'process', node: item.node as string, process: item.process as string, at: atMs, timeslice: item.timeslice as number, cpu_used: item.cpu_used as number, mem_used: item.mem_used as number }
-      : { kind: 'node', node: item.node as string, at: atMs, timeslice: item.timeslice as number, cpu: item.cpu as number, mem: item.mem as number };
+      ? {
+          kind: 'process',
+          node: item.node as string,
+          process: item.process as string,
+          at: atMs,
+          timeslice: item.timeslice as number,
+          cpu_used: item.cpu_used as number,
+          mem_used: item.mem_used as number,
+        }
+      : {
+          kind: 'node',
+          node: item.node as string,
+          at: atMs,
+          timeslice: item.timeslice as number,
+          cpu: item.cpu as number,
+          mem: item.mem as number,
+        };
   }
   if (details.length > 0) {
-    throw new ValidationError(`${new Set(details.map((d) => d.index)).size} of ${items.length} samples are invalid; nothing was stored.`, details.slice(0, 100));
+    throw new ValidationError(
+      `${new Set(details.map((d) => d.index)).size} of ${items.length} samples are invalid; nothing was stored.`,
+      details.slice(0, 100),
+    );
   }
   return samples;
 }

@@ -61,7 +61,12 @@ export class Maintenance {
     }
     const status = await readPipelineStatus(this.redis, this.partitions, this.config.consumerGroup);
     const figures = figuresOf(status, await this.deadLetters.count(), new Date());
-    await this.redis.set(globalKeys(this.config.keyPrefix).pipelineFigures, JSON.stringify(figures), 'PX', this.config.maintenanceIntervalMs * 10);
+    await this.redis.set(
+      globalKeys(this.config.keyPrefix).pipelineFigures,
+      JSON.stringify(figures),
+      'PX',
+      this.config.maintenanceIntervalMs * 10,
+    );
     this.ticks.push({ jobId, reports });
     const trimmed = reports.reduce((n, r) => n + r.trimmed, 0);
     const removed = reports.flatMap((r) => r.removedConsumers);

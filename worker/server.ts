@@ -73,7 +73,13 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
         () => Promise.all(consumers.map((c) => c.stop())),
         () => maintenance.close(),
         () => deadLetters.close(),
-        () => leaveGroupIfIdle(redis, partitions.map((p) => p.stream), config, logger),
+        () =>
+          leaveGroupIfIdle(
+            redis,
+            partitions.map((p) => p.stream),
+            config,
+            logger,
+          ),
         () => Promise.all(readers.map((r) => r.quit().catch(() => r.disconnect()))),
         () => redis.quit().catch(() => redis.disconnect()),
         () => new Promise<void>((resolve) => server.close(() => resolve())),

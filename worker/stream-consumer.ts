@@ -72,9 +72,16 @@ export class StreamConsumer {
         }
         if (Date.now() >= this.nextClaimAt) await this.reclaimIdle();
         const reply = (await this.deps.reader.xreadgroup(
-          'GROUP', config.consumerGroup, config.workerConsumerName,
-          'COUNT', config.workerBatchSize, 'BLOCK', config.workerBlockMs,
-          'STREAMS', this.keys.stream, '>',
+          'GROUP',
+          config.consumerGroup,
+          config.workerConsumerName,
+          'COUNT',
+          config.workerBatchSize,
+          'BLOCK',
+          config.workerBlockMs,
+          'STREAMS',
+          this.keys.stream,
+          '>',
         )) as [string, RawEntry[]][] | null;
         if (reply?.[0]) await this.process(reply[0][1]);
         backoff = 50;
@@ -104,8 +111,14 @@ export class StreamConsumer {
     let after = '0';
     for (;;) {
       const reply = (await this.deps.redis.xreadgroup(
-        'GROUP', config.consumerGroup, config.workerConsumerName,
-        'COUNT', config.workerBatchSize, 'STREAMS', this.keys.stream, after,
+        'GROUP',
+        config.consumerGroup,
+        config.workerConsumerName,
+        'COUNT',
+        config.workerBatchSize,
+        'STREAMS',
+        this.keys.stream,
+        after,
       )) as [string, RawEntry[]][] | null;
       const entries = reply?.[0]?.[1] ?? [];
       if (entries.length === 0) return true;
@@ -119,8 +132,13 @@ export class StreamConsumer {
   private async reclaimIdle(): Promise<void> {
     const { config, metrics } = this.deps;
     const [cursor, entries] = (await this.deps.redis.xautoclaim(
-      this.keys.stream, config.consumerGroup, config.workerConsumerName,
-      config.workerClaimIdleMs, this.claimCursor, 'COUNT', config.workerBatchSize,
+      this.keys.stream,
+      config.consumerGroup,
+      config.workerConsumerName,
+      config.workerClaimIdleMs,
+      this.claimCursor,
+      'COUNT',
+      config.workerBatchSize,
     )) as [string, RawEntry[], string[]];
     this.claimCursor = cursor;
     // A full pass ended: wait for the next interval; otherwise continue on the next round.
@@ -191,7 +209,14 @@ export class StreamConsumer {
       return;
     }
     // The job id is the entry: if we crash before XACK, the redelivery adds nothing new.
-    await deadLetters.add({ partition: this.keys.partition, entry_id: id, fields, reason, deliveries, failed_at: new Date().toISOString() });
+    await deadLetters.add({
+      partition: this.keys.partition,
+      entry_id: id,
+      fields,
+      reason,
+      deliveries,
+      failed_at: new Date().toISOString(),
+    });
     await redis.xack(this.keys.stream, config.consumerGroup, id);
     metrics.deadLettered.inc();
     logger.error({ partition: this.keys.partition, id, deliveries, reason }, 'entry moved to the dead-letter queue');

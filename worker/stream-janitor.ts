@@ -45,7 +45,12 @@ export async function safeTrimBound(redis: RedisClient, stream: string): Promise
   return bound;
 }
 
-export async function tidyPartition(redis: RedisClient, keys: PartitionKeys, group: string, consumerExpiryMs: number): Promise<JanitorReport> {
+export async function tidyPartition(
+  redis: RedisClient,
+  keys: PartitionKeys,
+  group: string,
+  consumerExpiryMs: number,
+): Promise<JanitorReport> {
   const report: JanitorReport = { partition: keys.partition, trimmed: 0, minId: null, removedConsumers: [] };
   const bound = await safeTrimBound(redis, keys.stream);
   if (bound !== null) {

@@ -10,7 +10,9 @@ function idsFrom(body: unknown): string[] | undefined {
   const ids = (body as { ids?: unknown }).ids;
   if (ids === undefined) return undefined;
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string' && id.length > 0 && id.length < 200)) {
-    throw new BadRequestError('INVALID_BODY', 'ids must be an array of dead-letter ids (strings), or left out for all.', [{ field: 'ids', message: 'not an array of strings' }]);
+    throw new BadRequestError('INVALID_BODY', 'ids must be an array of dead-letter ids (strings), or left out for all.', [
+      { field: 'ids', message: 'not an array of strings' },
+    ]);
   }
   return ids;
 }

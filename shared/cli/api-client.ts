@@ -78,7 +78,11 @@ export function serviceError(response: ApiResponse): CliError {
   const error = (response.body as ServiceErrorBody | undefined)?.error;
   if (!error || typeof error !== 'object') {
     const text = typeof response.body === 'string' ? response.body.trim().split('\n')[0]!.slice(0, 200) : '';
-    return new CliError(`the service answered ${response.status}${text ? `: ${text}` : ' with no error message'}`, EXIT.serviceError, response.status);
+    return new CliError(
+      `the service answered ${response.status}${text ? `: ${text}` : ' with no error message'}`,
+      EXIT.serviceError,
+      response.status,
+    );
   }
   const details = (error.details ?? [])
     .slice(0, 3)
@@ -97,7 +101,10 @@ export function serviceError(response: ApiResponse): CliError {
 export function unreachable(baseUrl: string, caught: unknown, timeoutMs: number): CliError {
   const error = caught as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (error?.name === 'TimeoutError' || error?.name === 'AbortError') {
-    return new CliError(`the service at ${baseUrl} did not answer within ${timeoutMs / 1000} s; check that it is healthy (GET /readyz)`, EXIT.unreachable);
+    return new CliError(
+      `the service at ${baseUrl} did not answer within ${timeoutMs / 1000} s; check that it is healthy (GET /readyz)`,
+      EXIT.unreachable,
+    );
   }
   const code = error?.cause?.code ?? '';
   const reason =
@@ -110,5 +117,8 @@ export function unreachable(baseUrl: string, caught: unknown, timeoutMs: number)
           : code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT'
             ? 'connection timed out'
             : (error?.cause?.message ?? error?.message ?? 'unknown network error');
-  return new CliError(`cannot reach the service at ${baseUrl} (${reason}); start it (npm start) or point --url / NODEAGG_URL at it`, EXIT.unreachable);
+  return new CliError(
+    `cannot reach the service at ${baseUrl} (${reason}); start it (npm start) or point --url / NODEAGG_URL at it`,
+    EXIT.unreachable,
+  );
 }

@@ -10,7 +10,9 @@ export function numberIn(min: number, max: number, options: { exclusiveMin?: boo
     const value = Number(raw);
     const tooLow = options.exclusiveMin ? value <= min : value < min;
     if (raw.trim() === '' || !Number.isFinite(value) || tooLow || value > max) {
-      throw new InvalidArgumentError(`Expected a number ${options.exclusiveMin ? 'above' : 'from'} ${min} ${options.exclusiveMin ? 'up to' : 'to'} ${max}.`);
+      throw new InvalidArgumentError(
+        `Expected a number ${options.exclusiveMin ? 'above' : 'from'} ${min} ${options.exclusiveMin ? 'up to' : 'to'} ${max}.`,
+      );
     }
     return value;
   };
@@ -31,7 +33,8 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 export function durationMs(raw: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
   const ms = match ? Number(match[1]) * UNITS[match[2] ?? 's']! : NaN;
-  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError('Expected a duration like 30s, 500ms, 2m or 1h (a bare number is seconds).');
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new InvalidArgumentError('Expected a duration like 30s, 500ms, 2m or 1h (a bare number is seconds).');
   return ms;
 }
 

@@ -66,8 +66,18 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'nodeagg-redis-'));
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', options.appendOnly ? 'yes' : 'no', '--appendfsync', 'always',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    options.appendOnly ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
     ...(options.extraArgs ?? []),
   ];
   const url = `redis://127.0.0.1:${port}`;

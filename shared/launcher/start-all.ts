@@ -43,13 +43,17 @@ async function main(): Promise<void> {
     }
     privateRedis = await startPrivateRedis({ appendOnly: true });
     env.REDIS_URL = privateRedis.url;
-    console.log(`No Redis answers at ${config.redisUrl}: started a private redis-server at ${privateRedis.url} for this session (data in ${privateRedis.dir}).`);
+    console.log(
+      `No Redis answers at ${config.redisUrl}: started a private redis-server at ${privateRedis.url} for this session (data in ${privateRedis.dir}).`,
+    );
   }
   const dist = join(__dirname, '..', '..');
   const children: ChildProcess[] = ['ingest', 'worker'].map((role) =>
     spawn(process.execPath, [join(dist, role, 'main.js')], { env, stdio: 'inherit' }),
   );
-  console.log(`ingest: http://127.0.0.1:${config.ingestPort}  worker health: http://127.0.0.1:${config.workerHealthPort}/readyz  (Ctrl-C stops both)`);
+  console.log(
+    `ingest: http://127.0.0.1:${config.ingestPort}  worker health: http://127.0.0.1:${config.workerHealthPort}/readyz  (Ctrl-C stops both)`,
+  );
 
   let stopping = false;
   const stopAll = async (code: number) => {

@@ -39,14 +39,20 @@ describe('agent', () => {
   test('--once against a service that is down: exit 3, one line', async () => {
     const result = await runCli(['agent', '--once', '--interval', '0.2', '--url', `http://127.0.0.1:${port}`]);
     expect(result.code).toBe(3);
-    expect(result.stderr).toBe(`error: cannot reach the service at http://127.0.0.1:${port} (connection refused); start it (npm start) or point --url / NODEAGG_URL at it\n`);
+    expect(result.stderr).toBe(
+      `error: cannot reach the service at http://127.0.0.1:${port} (connection refused); start it (npm start) or point --url / NODEAGG_URL at it\n`,
+    );
   });
 
   test('an outage is buffered and retried; after Ctrl-C every reading is counted exactly once', async () => {
     const node = `agent-${randomBytes(3).toString('hex')}`;
     const agent = startCli(['agent', '--json', '--interval', '0.25', '--top', '3', '--node', node, '--url', `http://127.0.0.1:${port}`]);
     // Readings pile up while nothing listens on the port.
-    await waitFor(() => readings(agent.stdout()).length >= 3 && /delivery failed: cannot reach/.test(agent.stderr()), 10_000, 'buffered readings');
+    await waitFor(
+      () => readings(agent.stdout()).length >= 3 && /delivery failed: cannot reach/.test(agent.stderr()),
+      10_000,
+      'buffered readings',
+    );
 
     pipeline = await startPipeline(testConfig({ INGEST_PORT: String(port) }));
     redis = testRedis(config());
@@ -89,9 +95,24 @@ describe('agent', () => {
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const node = `lost-${randomBytes(3).toString('hex')}`;
-    const agent = startCli(['agent', '--json', '--interval', '0.25', '--top', '2', '--node', node, '--url', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`]);
+    const agent = startCli([
+      'agent',
+      '--json',
+      '--interval',
+      '0.25',
+      '--top',
+      '2',
+      '--node',
+      node,
+      '--url',
+      `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    ]);
     try {
-      await waitFor(() => /delivered: the service is accepting again/.test(agent.stderr()) && readings(agent.stdout()).length >= 3, 15_000, 'the retry to succeed');
+      await waitFor(
+        () => /delivered: the service is accepting again/.test(agent.stderr()) && readings(agent.stdout()).length >= 3,
+        15_000,
+        'the retry to succeed',
+      );
       agent.child.kill('SIGINT');
       expect(await agent.exited).toBe(0);
     } finally {

@@ -15,12 +15,41 @@ describe('/proc parsers', () => {
   });
 
   test('/proc/meminfo: MemAvailable, or free + buffers + cached on old kernels', () => {
-    expect(parseMeminfo('MemTotal:       1000 kB\nMemFree:         100 kB\nMemAvailable:    600 kB\n')).toEqual({ totalKb: 1000, availableKb: 600 });
-    expect(parseMeminfo('MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 250 kB\n')).toEqual({ totalKb: 1000, availableKb: 400 });
+    expect(parseMeminfo('MemTotal:       1000 kB\nMemFree:         100 kB\nMemAvailable:    600 kB\n')).toEqual({
+      totalKb: 1000,
+      availableKb: 600,
+    });
+    expect(parseMeminfo('MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 250 kB\n')).toEqual({
+      totalKb: 1000,
+      availableKb: 400,
+    });
   });
 
   test('/proc/[pid]/stat: a name with spaces and parentheses', () => {
-    const fields = ['S', '1', '2', '3', '0', '-1', '4194560', '100', '0', '0', '0', '700', '300', '0', '0', '20', '0', '4', '0', '123456', '99999999', '2500'];
+    const fields = [
+      'S',
+      '1',
+      '2',
+      '3',
+      '0',
+      '-1',
+      '4194560',
+      '100',
+      '0',
+      '0',
+      '0',
+      '700',
+      '300',
+      '0',
+      '0',
+      '20',
+      '0',
+      '4',
+      '0',
+      '123456',
+      '99999999',
+      '2500',
+    ];
     expect(parsePidStat(`42 (my (odd) name) ${fields.join(' ')} 18446744073709551615 1 1 0`)).toEqual({
       comm: 'my (odd) name',
       ticks: 1000,
@@ -64,7 +93,12 @@ const procps = ['vmstat', 'free', 'ps', 'top'].every((cmd) => spawnSync(cmd, ['-
       ]);
       const [ps, free] = await Promise.all([exec('ps', ['-o', 'rss=', '-p', String(burner.pid)]), exec('free', ['-b'])]);
       expect(agent.code).toBe(0);
-      const reading = JSON.parse(agent.stdout) as { cpu: number; mem: number; timeslice: number; processes: { name: string; cpu: number; mem_mb: number; count: number }[] };
+      const reading = JSON.parse(agent.stdout) as {
+        cpu: number;
+        mem: number;
+        timeslice: number;
+        processes: { name: string; cpu: number; mem_mb: number; count: number }[];
+      };
       expect(reading.timeslice).toBeGreaterThan(1.5);
 
       // vmstat's last line covers the interval: us sy id wa st are its last five columns.
@@ -74,7 +108,12 @@ const procps = ['vmstat', 'free', 'ps', 'top'].every((cmd) => spawnSync(cmd, ['-
       expect(Math.abs(reading.cpu - vmstatBusy)).toBeLessThan(25);
 
       // free: used = total - available.
-      const mem = free.stdout.split('\n').find((l) => l.startsWith('Mem:'))!.trim().split(/\s+/).map(Number);
+      const mem = free.stdout
+        .split('\n')
+        .find((l) => l.startsWith('Mem:'))!
+        .trim()
+        .split(/\s+/)
+        .map(Number);
       const freeUsed = ((mem[1]! - mem[6]!) / mem[1]!) * 100;
       expect(Math.abs(reading.mem - freeUsed)).toBeLessThan(2);
 

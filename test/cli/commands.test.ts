@@ -110,7 +110,18 @@ describe('posting and querying', () => {
 test('status renders a service that reports neither dead letters nor pending age', () => {
   const text = renderStatus(
     {
-      partitions: [{ partition: 0, stream: 'na:{p0}:stream', length: 3, lag: null, pending: 1, last_delivered_id: '1-0', consumers: [{ name: 'w1', pending: 1, idle_ms: 5 }], last_applied: null }],
+      partitions: [
+        {
+          partition: 0,
+          stream: 'na:{p0}:stream',
+          length: 3,
+          lag: null,
+          pending: 1,
+          last_delivered_id: '1-0',
+          consumers: [{ name: 'w1', pending: 1, idle_ms: 5 }],
+          last_applied: null,
+        },
+      ],
       totals: { length: 3, lag: 0, pending: 1, consumers: 1 },
       last_applied: null,
     },
@@ -135,24 +146,37 @@ describe('errors: one line on stderr and a distinct exit code', () => {
       const result = await runCli(['--url', closed, ...args]);
       expect(result.code).toBe(3);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toBe(`error: cannot reach the service at ${closed} (connection refused); start it (npm start) or point --url / NODEAGG_URL at it\n`);
+      expect(result.stderr).toBe(
+        `error: cannot reach the service at ${closed} (connection refused); start it (npm start) or point --url / NODEAGG_URL at it\n`,
+      );
     }
   });
 
   test.each([
-    [['post', 'web-1', '--cpu', '200', '--mem', '1'], /^error: option '--cpu <pct>' argument '200' is invalid\. Expected a number from 0 to 100\. \(see --help\)\n$/],
-    [['post', 'bad name!', '--cpu', '1', '--mem', '1'], /^error: command-argument value 'bad name!' is invalid for argument 'node'\. A node name is 1-253 characters/],
+    [
+      ['post', 'web-1', '--cpu', '200', '--mem', '1'],
+      /^error: option '--cpu <pct>' argument '200' is invalid\. Expected a number from 0 to 100\. \(see --help\)\n$/,
+    ],
+    [
+      ['post', 'bad name!', '--cpu', '1', '--mem', '1'],
+      /^error: command-argument value 'bad name!' is invalid for argument 'node'\. A node name is 1-253 characters/,
+    ],
     [['post', 'web-1', '--cpu', '1'], /^error: a node sample needs both --cpu <pct> and --mem <pct>/],
-    [['post', 'web-1', '--process', 'nginx', '--cpu', '1', '--mem', '1'], /^error: a process sample takes --cpu-used and --mem-used, not --cpu\/--mem\n$/],
+    [
+      ['post', 'web-1', '--process', 'nginx', '--cpu', '1', '--mem', '1'],
+      /^error: a process sample takes --cpu-used and --mem-used, not --cpu\/--mem\n$/,
+    ],
     [['average', '--timeslice', 'abc'], /^error: option '--timeslice <s>' argument 'abc' is invalid/],
     [['load', '--duration', 'soon'], /^error: option '--duration <time>' argument 'soon' is invalid\. Expected a duration like 30s/],
     [['frobnicate'], /^error: unknown command 'frobnicate' \(see --help\)\n$/],
     [['average', '--bogus'], /^error: unknown option '--bogus' \(see --help\)\n$/],
   ])('bad input %j: exit 2, nothing sent', async (args, message) => {
     let requests = 0;
-    const server = createServer((_req, res) => void (requests += 1, res.writeHead(500).end()));
+    const server = createServer((_req, res) => void ((requests += 1), res.writeHead(500).end()));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const result = await runCli(['--url', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ...args]).finally(() => server.close());
+    const result = await runCli(['--url', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ...args]).finally(() =>
+      server.close(),
+    );
     expect(requests).toBe(0);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
@@ -169,7 +193,9 @@ describe('errors: one line on stderr and a distinct exit code', () => {
   test("4xx: exit 1 with the service's code and message", async () => {
     const missing = await run('process', 'no-such-process');
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe('error: the service answered 404 PROCESS_NOT_FOUND: No sample of process "no-such-process" in the last 60 s of its history.\n');
+    expect(missing.stderr).toBe(
+      'error: the service answered 404 PROCESS_NOT_FOUND: No sample of process "no-such-process" in the last 60 s of its history.\n',
+    );
     const old = await run('post', 'web-1', '--cpu', '1', '--mem', '1', '--at', '2000-01-01T00:00:00Z');
     expect(old.code).toBe(1);
     expect(old.stderr).toMatch(/^error: the service answered 422 VALIDATION_FAILED: .+ \(at: .+\)\n$/);
@@ -210,7 +236,22 @@ describe('options', () => {
   });
 
   test('--help on every command, exit 0', async () => {
-    const commands = [[], ['post'], ['average'], ['processes'], ['process'], ['nodes'], ['node'], ['status'], ['dlq'], ['dlq', 'list'], ['dlq', 'replay'], ['dlq', 'purge'], ['agent'], ['load']];
+    const commands = [
+      [],
+      ['post'],
+      ['average'],
+      ['processes'],
+      ['process'],
+      ['nodes'],
+      ['node'],
+      ['status'],
+      ['dlq'],
+      ['dlq', 'list'],
+      ['dlq', 'replay'],
+      ['dlq', 'purge'],
+      ['agent'],
+      ['load'],
+    ];
     const results = await Promise.all(commands.map((c) => runCli([...c, '--help'])));
     results.forEach((result, i) => {
       expect({ command: commands[i], code: result.code }).toEqual({ command: commands[i], code: 0 });

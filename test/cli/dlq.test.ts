@@ -7,7 +7,12 @@ import { startPipeline, type TestPipeline } from '../helpers/pipeline';
 import { testConfig, testRedis } from '../helpers/test-config';
 import { runCli, startCli, waitFor } from './helpers/run-cli';
 
-const config = testConfig({ STREAM_PARTITIONS: '2', DEAD_LETTER_AFTER_DELIVERIES: '2', WORKER_CLAIM_IDLE_MS: '100', WORKER_CLAIM_INTERVAL_MS: '50' });
+const config = testConfig({
+  STREAM_PARTITIONS: '2',
+  DEAD_LETTER_AFTER_DELIVERIES: '2',
+  WORKER_CLAIM_IDLE_MS: '100',
+  WORKER_CLAIM_INTERVAL_MS: '50',
+});
 let pipeline: TestPipeline;
 let redis: RedisClient;
 const run = (...args: string[]) => runCli(['--url', pipeline.url, ...args]);

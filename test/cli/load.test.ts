@@ -27,7 +27,9 @@ describe('synthetic fleet', () => {
     const slices = [4, 5, 7, 2].map((n) => fleet.next(n));
     const items = slices.flatMap((s) => JSON.parse(s.body) as { process?: string }[]);
     expect(items).toHaveLength(18);
-    slices.forEach((s) => expect(s.nodeSamples).toBe((JSON.parse(s.body) as { process?: string }[]).filter((i) => i.process === undefined).length));
+    slices.forEach((s) =>
+      expect(s.nodeSamples).toBe((JSON.parse(s.body) as { process?: string }[]).filter((i) => i.process === undefined).length),
+    );
     expect(items.slice(0, 9)).toEqual(items.slice(9));
   });
 
@@ -52,7 +54,24 @@ describe('against the pipeline', () => {
   });
 
   test('a short run: offered = accepted + rejected, and the aggregates hold exactly the accepted', async () => {
-    const result = await runCli(['--url', pipeline.url, '--json', 'load', '--nodes', '20', '--rate', '600', '--duration', '2s', '--batch', '50', '--processes', '2', '--freshness-every', '100ms']);
+    const result = await runCli([
+      '--url',
+      pipeline.url,
+      '--json',
+      'load',
+      '--nodes',
+      '20',
+      '--rate',
+      '600',
+      '--duration',
+      '2s',
+      '--batch',
+      '50',
+      '--processes',
+      '2',
+      '--freshness-every',
+      '100ms',
+    ]);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as LoadReport;
     expect(report.samples.offered).toBe(1200);
@@ -68,7 +87,21 @@ describe('against the pipeline', () => {
   });
 
   test('the human report names every figure', async () => {
-    const result = await runCli(['--url', pipeline.url, 'load', '--nodes', '5', '--rate', '100', '--duration', '1s', '--batch', '20', '--processes', '0']);
+    const result = await runCli([
+      '--url',
+      pipeline.url,
+      'load',
+      '--nodes',
+      '5',
+      '--rate',
+      '100',
+      '--duration',
+      '1s',
+      '--batch',
+      '20',
+      '--processes',
+      '0',
+    ]);
     expect(result.code).toBe(0);
     for (const label of ['target', 'offered', 'sent', 'accepted', 'rejected', 'achieved', 'latency', 'freshness']) {
       expect(result.stdout).toMatch(new RegExp(`^${label}\\s+\\S`, 'm'));
@@ -87,14 +120,34 @@ describe('open loop against a struggling server', () => {
       // Slow, and every other batch refused: an open-loop generator keeps its timetable anyway.
       const n = requests;
       setTimeout(() => {
-        if (n % 2 === 0) res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"error":{"code":"BACKPRESSURE","message":"busy"}}');
+        if (n % 2 === 0)
+          res
+            .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
+            .end('{"error":{"code":"BACKPRESSURE","message":"busy"}}');
         else res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":1,"ids":[],"token":"0_1-0"}');
       }, 150);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const result = await runCli(['--url', url, '--json', 'load', '--nodes', '10', '--rate', '200', '--duration', '1s', '--batch', '10', '--max-in-flight', '2', '--freshness-every', '0']);
+      const result = await runCli([
+        '--url',
+        url,
+        '--json',
+        'load',
+        '--nodes',
+        '10',
+        '--rate',
+        '200',
+        '--duration',
+        '1s',
+        '--batch',
+        '10',
+        '--max-in-flight',
+        '2',
+        '--freshness-every',
+        '0',
+      ]);
       expect(result.code).toBe(0);
       const report = JSON.parse(result.stdout) as LoadReport;
       expect(report.samples.offered).toBe(200);

@@ -68,7 +68,7 @@ function editDockerfile(b: Bundle, from: string | RegExp, to: string): void {
 }
 
 function triggers(b: Bundle): { metadata: Record<string, string> }[] {
-  return (object<{ spec: { triggers: { metadata: Record<string, string> }[] } }>(b, 'ScaledObject', 'worker')).spec.triggers;
+  return object<{ spec: { triggers: { metadata: Record<string, string> }[] } }>(b, 'ScaledObject', 'worker').spec.triggers;
 }
 
 interface Mutation {
@@ -81,160 +81,535 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   // probe paths and ports
-  { what: 'ingest readinessProbe path -> /nope', check: 'checkProbes', reported: 'readinessProbe path /nope is not served',
-    mutate: (b) => { container(b, 'ingest').readinessProbe!.httpGet!.path = '/nope'; } },
-  { what: 'worker livenessProbe path -> /nope', check: 'checkProbes', reported: 'livenessProbe path /nope is not served',
-    mutate: (b) => { container(b, 'worker').livenessProbe!.httpGet!.path = '/nope'; } },
-  { what: 'ingest startupProbe path -> /nope', check: 'checkProbes', reported: 'startupProbe path /nope is not served',
-    mutate: (b) => { container(b, 'ingest').startupProbe!.httpGet!.path = '/nope'; } },
-  { what: 'livenessProbe on /readyz', check: 'checkProbes', reported: 'livenessProbe uses /readyz',
-    mutate: (b) => { container(b, 'ingest').livenessProbe!.httpGet!.path = '/readyz'; } },
-  { what: 'worker probe on the ingest port number', check: 'checkProbes', reported: 'readinessProbe port 8080 is not WORKER_HEALTH_PORT=8081',
-    mutate: (b) => { container(b, 'worker').readinessProbe!.httpGet!.port = 8080; } },
-  { what: 'probe port name that the container lacks', check: 'checkProbes', reported: 'livenessProbe port metrics is not a port of the container',
-    mutate: (b) => { container(b, 'ingest').livenessProbe!.httpGet!.port = 'metrics'; } },
-  { what: 'INGEST_PORT in the ConfigMap no longer the containerPort', check: 'checkProbes', reported: 'no containerPort is 9090, the INGEST_PORT',
-    mutate: (b) => { configMap(b).INGEST_PORT = '9090'; } },
-  { what: 'a missing readinessProbe', check: 'checkProbes', reported: 'has no readinessProbe',
-    mutate: (b) => { delete container(b, 'worker').readinessProbe; } },
-  { what: 'scrape annotation on the wrong port', check: 'checkMetricsAnnotations', reported: 'prometheus.io/port 9100 is not WORKER_HEALTH_PORT=8081',
-    mutate: (b) => { object<IDeployment>(b, 'Deployment', 'worker').spec!.template.metadata!.annotations!['prometheus.io/port'] = '9100'; } },
+  {
+    what: 'ingest readinessProbe path -> /nope',
+    check: 'checkProbes',
+    reported: 'readinessProbe path /nope is not served',
+    mutate: (b) => {
+      container(b, 'ingest').readinessProbe!.httpGet!.path = '/nope';
+    },
+  },
+  {
+    what: 'worker livenessProbe path -> /nope',
+    check: 'checkProbes',
+    reported: 'livenessProbe path /nope is not served',
+    mutate: (b) => {
+      container(b, 'worker').livenessProbe!.httpGet!.path = '/nope';
+    },
+  },
+  {
+    what: 'ingest startupProbe path -> /nope',
+    check: 'checkProbes',
+    reported: 'startupProbe path /nope is not served',
+    mutate: (b) => {
+      container(b, 'ingest').startupProbe!.httpGet!.path = '/nope';
+    },
+  },
+  {
+    what: 'livenessProbe on /readyz',
+    check: 'checkProbes',
+    reported: 'livenessProbe uses /readyz',
+    mutate: (b) => {
+      container(b, 'ingest').livenessProbe!.httpGet!.path = '/readyz';
+    },
+  },
+  {
+    what: 'worker probe on the ingest port number',
+    check: 'checkProbes',
+    reported: 'readinessProbe port 8080 is not WORKER_HEALTH_PORT=8081',
+    mutate: (b) => {
+      container(b, 'worker').readinessProbe!.httpGet!.port = 8080;
+    },
+  },
+  {
+    what: 'probe port name that the container lacks',
+    check: 'checkProbes',
+    reported: 'livenessProbe port metrics is not a port of the container',
+    mutate: (b) => {
+      container(b, 'ingest').livenessProbe!.httpGet!.port = 'metrics';
+    },
+  },
+  {
+    what: 'INGEST_PORT in the ConfigMap no longer the containerPort',
+    check: 'checkProbes',
+    reported: 'no containerPort is 9090, the INGEST_PORT',
+    mutate: (b) => {
+      configMap(b).INGEST_PORT = '9090';
+    },
+  },
+  {
+    what: 'a missing readinessProbe',
+    check: 'checkProbes',
+    reported: 'has no readinessProbe',
+    mutate: (b) => {
+      delete container(b, 'worker').readinessProbe;
+    },
+  },
+  {
+    what: 'scrape annotation on the wrong port',
+    check: 'checkMetricsAnnotations',
+    reported: 'prometheus.io/port 9100 is not WORKER_HEALTH_PORT=8081',
+    mutate: (b) => {
+      object<IDeployment>(b, 'Deployment', 'worker').spec!.template.metadata!.annotations!['prometheus.io/port'] = '9100';
+    },
+  },
 
   // variable names
-  { what: 'ConfigMap key LOG_LEVEL -> NOT_A_SETTING', check: 'checkEnvNames', reported: 'key NOT_A_SETTING is not a setting',
-    mutate: (b) => renameKey(configMap(b), 'LOG_LEVEL', 'NOT_A_SETTING') },
-  { what: 'Deployment env REDIS_URL -> NOT_A_SETTING', check: 'checkEnvNames', reported: 'NOT_A_SETTING (from env) is not a setting',
-    mutate: (b) => { container(b, 'worker').env![0]!.name = 'NOT_A_SETTING'; } },
-  { what: 'compose environment KEY_PREFIX -> NOT_A_SETTING', check: 'checkEnvNames', reported: 'service worker: NOT_A_SETTING is not a setting',
-    mutate: (b) => renameKey(composeEnv(b, 'worker'), 'KEY_PREFIX', 'NOT_A_SETTING') },
-  { what: 'Dockerfile HEALTHCHECK reads a renamed port variable', check: 'checkDockerfile', reported: 'HEALTHCHECK reads NOT_A_SETTING',
-    mutate: (b) => editDockerfile(b, 'process.env.WORKER_HEALTH_PORT', 'process.env.NOT_A_SETTING') },
+  {
+    what: 'ConfigMap key LOG_LEVEL -> NOT_A_SETTING',
+    check: 'checkEnvNames',
+    reported: 'key NOT_A_SETTING is not a setting',
+    mutate: (b) => renameKey(configMap(b), 'LOG_LEVEL', 'NOT_A_SETTING'),
+  },
+  {
+    what: 'Deployment env REDIS_URL -> NOT_A_SETTING',
+    check: 'checkEnvNames',
+    reported: 'NOT_A_SETTING (from env) is not a setting',
+    mutate: (b) => {
+      container(b, 'worker').env![0]!.name = 'NOT_A_SETTING';
+    },
+  },
+  {
+    what: 'compose environment KEY_PREFIX -> NOT_A_SETTING',
+    check: 'checkEnvNames',
+    reported: 'service worker: NOT_A_SETTING is not a setting',
+    mutate: (b) => renameKey(composeEnv(b, 'worker'), 'KEY_PREFIX', 'NOT_A_SETTING'),
+  },
+  {
+    what: 'Dockerfile HEALTHCHECK reads a renamed port variable',
+    check: 'checkDockerfile',
+    reported: 'HEALTHCHECK reads NOT_A_SETTING',
+    mutate: (b) => editDockerfile(b, 'process.env.WORKER_HEALTH_PORT', 'process.env.NOT_A_SETTING'),
+  },
 
   // variable values
-  { what: 'STREAM_PARTITIONS=0 in the ConfigMap', check: 'checkConfigValues', reported: 'STREAM_PARTITIONS="0" is not valid',
-    mutate: (b) => { configMap(b).STREAM_PARTITIONS = '0'; } },
-  { what: 'LOG_LEVEL=loud in compose', check: 'checkConfigValues', reported: 'LOG_LEVEL="loud" is not valid',
-    mutate: (b) => { composeEnv(b, 'ingest').LOG_LEVEL = 'loud'; } },
-  { what: 'REDIS_URL in the Secret is not a redis URL', check: 'checkConfigValues', reported: 'REDIS_URL="http://redis:6379" is not valid',
-    mutate: (b) => { object<ISecret>(b, 'Secret', 'redis-auth').stringData!.REDIS_URL = 'http://redis:6379'; } },
-  { what: 'WORKER_CONSUMER_NAME in the ConfigMap', check: 'checkConsumerNameUnset', reported: 'WORKER_CONSUMER_NAME is set',
-    mutate: (b) => { configMap(b).WORKER_CONSUMER_NAME = 'worker'; } },
-  { what: 'WORKER_CONSUMER_NAME in compose', check: 'checkConsumerNameUnset', reported: 'service worker: WORKER_CONSUMER_NAME is set',
-    mutate: (b) => { composeEnv(b, 'worker').WORKER_CONSUMER_NAME = 'worker'; } },
-  { what: 'envFrom a ConfigMap that does not exist', check: 'checkReferences', reported: 'missing ConfigMap "nope"',
-    mutate: (b) => { container(b, 'ingest').envFrom![0]!.configMapRef!.name = 'nope'; } },
-  { what: 'secretKeyRef to a missing key', check: 'checkReferences', reported: 'missing Secret key redis-auth/NOPE',
-    mutate: (b) => { container(b, 'ingest').env![0]!.valueFrom!.secretKeyRef!.key = 'NOPE'; } },
+  {
+    what: 'STREAM_PARTITIONS=0 in the ConfigMap',
+    check: 'checkConfigValues',
+    reported: 'STREAM_PARTITIONS="0" is not valid',
+    mutate: (b) => {
+      configMap(b).STREAM_PARTITIONS = '0';
+    },
+  },
+  {
+    what: 'LOG_LEVEL=loud in compose',
+    check: 'checkConfigValues',
+    reported: 'LOG_LEVEL="loud" is not valid',
+    mutate: (b) => {
+      composeEnv(b, 'ingest').LOG_LEVEL = 'loud';
+    },
+  },
+  {
+    what: 'REDIS_URL in the Secret is not a redis URL',
+    check: 'checkConfigValues',
+    reported: 'REDIS_URL="http://redis:6379" is not valid',
+    mutate: (b) => {
+      object<ISecret>(b, 'Secret', 'redis-auth').stringData!.REDIS_URL = 'http://redis:6379';
+    },
+  },
+  {
+    what: 'WORKER_CONSUMER_NAME in the ConfigMap',
+    check: 'checkConsumerNameUnset',
+    reported: 'WORKER_CONSUMER_NAME is set',
+    mutate: (b) => {
+      configMap(b).WORKER_CONSUMER_NAME = 'worker';
+    },
+  },
+  {
+    what: 'WORKER_CONSUMER_NAME in compose',
+    check: 'checkConsumerNameUnset',
+    reported: 'service worker: WORKER_CONSUMER_NAME is set',
+    mutate: (b) => {
+      composeEnv(b, 'worker').WORKER_CONSUMER_NAME = 'worker';
+    },
+  },
+  {
+    what: 'envFrom a ConfigMap that does not exist',
+    check: 'checkReferences',
+    reported: 'missing ConfigMap "nope"',
+    mutate: (b) => {
+      container(b, 'ingest').envFrom![0]!.configMapRef!.name = 'nope';
+    },
+  },
+  {
+    what: 'secretKeyRef to a missing key',
+    check: 'checkReferences',
+    reported: 'missing Secret key redis-auth/NOPE',
+    mutate: (b) => {
+      container(b, 'ingest').env![0]!.valueFrom!.secretKeyRef!.key = 'NOPE';
+    },
+  },
 
   // entry points
-  { what: 'worker command runs a file the build does not produce', check: 'checkEntrypoints', reported: 'does not run an entry point',
-    mutate: (b) => { container(b, 'worker').command = ['node', 'dist/worker/nope.js']; } },
-  { what: 'command through a shell', check: 'checkEntrypoints', reported: 'does not start node directly',
-    mutate: (b) => { container(b, 'ingest').command = ['sh', '-c', 'node dist/ingest/main.js']; } },
-  { what: 'dist/ not built', check: 'checkEntrypoints', reported: 'run `npm run build` before the deploy tests',
-    mutate: () => undefined, context: { entryExists: () => false } },
-  { what: 'Dockerfile CMD names a missing entry point', check: 'checkEntrypoints', reported: 'Dockerfile CMD: command ["node","dist/nope.js"]',
-    mutate: (b) => editDockerfile(b, 'CMD ["node", "dist/ingest/main.js"]', 'CMD ["node", "dist/nope.js"]') },
-  { what: 'Dockerfile CMD in shell form', check: 'checkEntrypoints', reported: 'CMD must be exec form',
-    mutate: (b) => editDockerfile(b, 'CMD ["node", "dist/ingest/main.js"]', 'CMD node dist/ingest/main.js') },
-  { what: 'compose worker command typo', check: 'checkEntrypoints', reported: 'service worker: command ["node","dist/worker/main.ts"]',
-    mutate: (b) => { service(b, 'worker').command = ['node', 'dist/worker/main.ts']; } },
+  {
+    what: 'worker command runs a file the build does not produce',
+    check: 'checkEntrypoints',
+    reported: 'does not run an entry point',
+    mutate: (b) => {
+      container(b, 'worker').command = ['node', 'dist/worker/nope.js'];
+    },
+  },
+  {
+    what: 'command through a shell',
+    check: 'checkEntrypoints',
+    reported: 'does not start node directly',
+    mutate: (b) => {
+      container(b, 'ingest').command = ['sh', '-c', 'node dist/ingest/main.js'];
+    },
+  },
+  {
+    what: 'dist/ not built',
+    check: 'checkEntrypoints',
+    reported: 'run `npm run build` before the deploy tests',
+    mutate: () => undefined,
+    context: { entryExists: () => false },
+  },
+  {
+    what: 'Dockerfile CMD names a missing entry point',
+    check: 'checkEntrypoints',
+    reported: 'Dockerfile CMD: command ["node","dist/nope.js"]',
+    mutate: (b) => editDockerfile(b, 'CMD ["node", "dist/ingest/main.js"]', 'CMD ["node", "dist/nope.js"]'),
+  },
+  {
+    what: 'Dockerfile CMD in shell form',
+    check: 'checkEntrypoints',
+    reported: 'CMD must be exec form',
+    mutate: (b) => editDockerfile(b, 'CMD ["node", "dist/ingest/main.js"]', 'CMD node dist/ingest/main.js'),
+  },
+  {
+    what: 'compose worker command typo',
+    check: 'checkEntrypoints',
+    reported: 'service worker: command ["node","dist/worker/main.ts"]',
+    mutate: (b) => {
+      service(b, 'worker').command = ['node', 'dist/worker/main.ts'];
+    },
+  },
 
   // labels, selectors, ports
-  { what: 'Deployment selector not matching its template', check: 'checkLabelsAndSelectors', reported: 'does not match its pod template labels',
-    mutate: (b) => { object<IDeployment>(b, 'Deployment', 'ingest').spec!.selector.matchLabels!['app.kubernetes.io/component'] = 'api'; } },
-  { what: 'Service selecting no pods', check: 'checkLabelsAndSelectors', reported: 'Service/ingest: selector',
-    mutate: (b) => { object<IService>(b, 'Service', 'ingest').spec!.selector!['app.kubernetes.io/component'] = 'api'; } },
-  { what: 'PDB selecting no pods', check: 'checkLabelsAndSelectors', reported: 'PodDisruptionBudget/worker: selector selects no pod template',
-    mutate: (b) => { object<IPodDisruptionBudget>(b, 'PodDisruptionBudget', 'worker').spec!.selector!.matchLabels!['app.kubernetes.io/component'] = 'workers'; } },
-  { what: 'HPA targeting a missing Deployment', check: 'checkLabelsAndSelectors', reported: 'scaleTargetRef Deployment/ingest-api is not a workload',
-    mutate: (b) => { object<IHorizontalPodAutoscaler>(b, 'HorizontalPodAutoscaler', 'ingest').spec!.scaleTargetRef.name = 'ingest-api'; } },
-  { what: 'ScaledObject targeting a missing Deployment', check: 'checkLabelsAndSelectors', reported: 'ScaledObject/worker: scaleTargetRef Deployment/workers',
-    mutate: (b) => { object<{ spec: { scaleTargetRef: { name: string } } }>(b, 'ScaledObject', 'worker').spec.scaleTargetRef.name = 'workers'; } },
-  { what: 'a pod template without the component label', check: 'checkLabelsAndSelectors', reported: 'pod template label app.kubernetes.io/component is missing',
-    mutate: (b) => { delete object<IDeployment>(b, 'Deployment', 'worker').spec!.template.metadata!.labels!['app.kubernetes.io/component']; } },
-  { what: 'Service targetPort naming no containerPort', check: 'checkServicePorts', reported: 'targetPort web is not a containerPort',
-    mutate: (b) => { object<IService>(b, 'Service', 'ingest').spec!.ports![0]!.targetPort = 'web'; } },
-  { what: 'containerPort renamed under the Service', check: 'checkServicePorts', reported: 'targetPort http is not a containerPort',
-    mutate: (b) => { container(b, 'ingest').ports![0]!.name = 'api'; } },
+  {
+    what: 'Deployment selector not matching its template',
+    check: 'checkLabelsAndSelectors',
+    reported: 'does not match its pod template labels',
+    mutate: (b) => {
+      object<IDeployment>(b, 'Deployment', 'ingest').spec!.selector.matchLabels!['app.kubernetes.io/component'] = 'api';
+    },
+  },
+  {
+    what: 'Service selecting no pods',
+    check: 'checkLabelsAndSelectors',
+    reported: 'Service/ingest: selector',
+    mutate: (b) => {
+      object<IService>(b, 'Service', 'ingest').spec!.selector!['app.kubernetes.io/component'] = 'api';
+    },
+  },
+  {
+    what: 'PDB selecting no pods',
+    check: 'checkLabelsAndSelectors',
+    reported: 'PodDisruptionBudget/worker: selector selects no pod template',
+    mutate: (b) => {
+      object<IPodDisruptionBudget>(b, 'PodDisruptionBudget', 'worker').spec!.selector!.matchLabels!['app.kubernetes.io/component'] =
+        'workers';
+    },
+  },
+  {
+    what: 'HPA targeting a missing Deployment',
+    check: 'checkLabelsAndSelectors',
+    reported: 'scaleTargetRef Deployment/ingest-api is not a workload',
+    mutate: (b) => {
+      object<IHorizontalPodAutoscaler>(b, 'HorizontalPodAutoscaler', 'ingest').spec!.scaleTargetRef.name = 'ingest-api';
+    },
+  },
+  {
+    what: 'ScaledObject targeting a missing Deployment',
+    check: 'checkLabelsAndSelectors',
+    reported: 'ScaledObject/worker: scaleTargetRef Deployment/workers',
+    mutate: (b) => {
+      object<{ spec: { scaleTargetRef: { name: string } } }>(b, 'ScaledObject', 'worker').spec.scaleTargetRef.name = 'workers';
+    },
+  },
+  {
+    what: 'a pod template without the component label',
+    check: 'checkLabelsAndSelectors',
+    reported: 'pod template label app.kubernetes.io/component is missing',
+    mutate: (b) => {
+      delete object<IDeployment>(b, 'Deployment', 'worker').spec!.template.metadata!.labels!['app.kubernetes.io/component'];
+    },
+  },
+  {
+    what: 'Service targetPort naming no containerPort',
+    check: 'checkServicePorts',
+    reported: 'targetPort web is not a containerPort',
+    mutate: (b) => {
+      object<IService>(b, 'Service', 'ingest').spec!.ports![0]!.targetPort = 'web';
+    },
+  },
+  {
+    what: 'containerPort renamed under the Service',
+    check: 'checkServicePorts',
+    reported: 'targetPort http is not a containerPort',
+    mutate: (b) => {
+      container(b, 'ingest').ports![0]!.name = 'api';
+    },
+  },
 
   // shutdown
-  { what: 'ingest grace period shorter than preStop + drain', check: 'checkGracePeriods', reported: 'terminationGracePeriodSeconds 20 is not more than preStop 5 s + drain 20 s',
-    mutate: (b) => { object<IDeployment>(b, 'Deployment', 'ingest').spec!.template.spec!.terminationGracePeriodSeconds = 20; } },
-  { what: 'SHUTDOWN_TIMEOUT_MS raised past the grace periods', check: 'checkGracePeriods', reported: /worker.*terminationGracePeriodSeconds 30 is not more than preStop 0 s \+ drain 61 s/,
-    mutate: (b) => { configMap(b).SHUTDOWN_TIMEOUT_MS = '60000'; } },
-  { what: 'ingest without preStop sleep', check: 'checkGracePeriods', reported: 'no preStop sleep',
-    mutate: (b) => { delete container(b, 'ingest').lifecycle; } },
-  { what: 'compose worker stop_grace_period at the docker default', check: 'checkGracePeriods', reported: 'service worker: stop_grace_period 10s',
-    mutate: (b) => { service(b, 'worker').stop_grace_period = '10s'; } },
+  {
+    what: 'ingest grace period shorter than preStop + drain',
+    check: 'checkGracePeriods',
+    reported: 'terminationGracePeriodSeconds 20 is not more than preStop 5 s + drain 20 s',
+    mutate: (b) => {
+      object<IDeployment>(b, 'Deployment', 'ingest').spec!.template.spec!.terminationGracePeriodSeconds = 20;
+    },
+  },
+  {
+    what: 'SHUTDOWN_TIMEOUT_MS raised past the grace periods',
+    check: 'checkGracePeriods',
+    reported: /worker.*terminationGracePeriodSeconds 30 is not more than preStop 0 s \+ drain 61 s/,
+    mutate: (b) => {
+      configMap(b).SHUTDOWN_TIMEOUT_MS = '60000';
+    },
+  },
+  {
+    what: 'ingest without preStop sleep',
+    check: 'checkGracePeriods',
+    reported: 'no preStop sleep',
+    mutate: (b) => {
+      delete container(b, 'ingest').lifecycle;
+    },
+  },
+  {
+    what: 'compose worker stop_grace_period at the docker default',
+    check: 'checkGracePeriods',
+    reported: 'service worker: stop_grace_period 10s',
+    mutate: (b) => {
+      service(b, 'worker').stop_grace_period = '10s';
+    },
+  },
 
   // security
-  { what: 'writable root filesystem', check: 'checkSecurity', reported: 'container ingest: readOnlyRootFilesystem is not true',
-    mutate: (b) => { container(b, 'ingest').securityContext!.readOnlyRootFilesystem = false; } },
-  { what: 'capabilities kept', check: 'checkSecurity', reported: 'container worker: capabilities do not drop ALL',
-    mutate: (b) => { container(b, 'worker').securityContext!.capabilities = {}; } },
-  { what: 'no memory limit', check: 'checkSecurity', reported: 'resources.limits.memory is not set',
-    mutate: (b) => { delete container(b, 'worker').resources!.limits!.memory; } },
-  { what: 'runAsNonRoot dropped', check: 'checkSecurity', reported: 'container redis: runAsNonRoot is not true',
+  {
+    what: 'writable root filesystem',
+    check: 'checkSecurity',
+    reported: 'container ingest: readOnlyRootFilesystem is not true',
+    mutate: (b) => {
+      container(b, 'ingest').securityContext!.readOnlyRootFilesystem = false;
+    },
+  },
+  {
+    what: 'capabilities kept',
+    check: 'checkSecurity',
+    reported: 'container worker: capabilities do not drop ALL',
+    mutate: (b) => {
+      container(b, 'worker').securityContext!.capabilities = {};
+    },
+  },
+  {
+    what: 'no memory limit',
+    check: 'checkSecurity',
+    reported: 'resources.limits.memory is not set',
+    mutate: (b) => {
+      delete container(b, 'worker').resources!.limits!.memory;
+    },
+  },
+  {
+    what: 'runAsNonRoot dropped',
+    check: 'checkSecurity',
+    reported: 'container redis: runAsNonRoot is not true',
     mutate: (b) => {
       const pod = object<IDeployment>(b, 'StatefulSet', 'redis').spec!.template.spec!;
       delete pod.securityContext!.runAsNonRoot;
       delete pod.containers[0]!.securityContext!.runAsNonRoot;
-    } },
+    },
+  },
 
   // Redis connection and KEDA
-  { what: 'Redis password changed in one place only', check: 'checkRedisConnection', reported: 'password in REDIS_URL is not the one',
-    mutate: (b) => { object<ISecret>(b, 'Secret', 'redis-auth').stringData!.REDIS_PASSWORD = 'another'; } },
-  { what: 'REDIS_URL host that is no Service', check: 'checkRedisConnection', reported: 'REDIS_URL host redis-master is not a Service',
-    mutate: (b) => { object<ISecret>(b, 'Secret', 'redis-auth').stringData!.REDIS_URL = 'redis://:CHANGE-ME-redis-password@redis-master:6379'; } },
-  { what: 'KEDA trigger for the last partition removed', check: 'checkKeda', reported: 'no redis-streams trigger for stream na:{p3}:stream',
-    mutate: (b) => { triggers(b).pop(); } },
-  { what: 'STREAM_PARTITIONS raised without new triggers', check: 'checkKeda', reported: 'no redis-streams trigger for stream na:{p7}:stream',
-    mutate: (b) => { configMap(b).STREAM_PARTITIONS = '8'; } },
-  { what: 'KEY_PREFIX changed without the triggers', check: 'checkKeda', reported: 'no redis-streams trigger for stream agg:{p0}:stream',
-    mutate: (b) => { configMap(b).KEY_PREFIX = 'agg'; } },
-  { what: 'trigger on another consumer group', check: 'checkKeda', reported: 'consumerGroup workers is not CONSUMER_GROUP=aggregators',
-    mutate: (b) => { triggers(b)[0]!.metadata.consumerGroup = 'workers'; } },
-  { what: 'trigger on another Redis', check: 'checkKeda', reported: 'trigger address redis.other.svc.cluster.local:6379 is not the Redis',
-    mutate: (b) => { triggers(b)[1]!.metadata.address = 'redis.other.svc.cluster.local:6379'; } },
+  {
+    what: 'Redis password changed in one place only',
+    check: 'checkRedisConnection',
+    reported: 'password in REDIS_URL is not the one',
+    mutate: (b) => {
+      object<ISecret>(b, 'Secret', 'redis-auth').stringData!.REDIS_PASSWORD = 'another';
+    },
+  },
+  {
+    what: 'REDIS_URL host that is no Service',
+    check: 'checkRedisConnection',
+    reported: 'REDIS_URL host redis-master is not a Service',
+    mutate: (b) => {
+      object<ISecret>(b, 'Secret', 'redis-auth').stringData!.REDIS_URL = 'redis://:CHANGE-ME-redis-password@redis-master:6379';
+    },
+  },
+  {
+    what: 'KEDA trigger for the last partition removed',
+    check: 'checkKeda',
+    reported: 'no redis-streams trigger for stream na:{p3}:stream',
+    mutate: (b) => {
+      triggers(b).pop();
+    },
+  },
+  {
+    what: 'STREAM_PARTITIONS raised without new triggers',
+    check: 'checkKeda',
+    reported: 'no redis-streams trigger for stream na:{p7}:stream',
+    mutate: (b) => {
+      configMap(b).STREAM_PARTITIONS = '8';
+    },
+  },
+  {
+    what: 'KEY_PREFIX changed without the triggers',
+    check: 'checkKeda',
+    reported: 'no redis-streams trigger for stream agg:{p0}:stream',
+    mutate: (b) => {
+      configMap(b).KEY_PREFIX = 'agg';
+    },
+  },
+  {
+    what: 'trigger on another consumer group',
+    check: 'checkKeda',
+    reported: 'consumerGroup workers is not CONSUMER_GROUP=aggregators',
+    mutate: (b) => {
+      triggers(b)[0]!.metadata.consumerGroup = 'workers';
+    },
+  },
+  {
+    what: 'trigger on another Redis',
+    check: 'checkKeda',
+    reported: 'trigger address redis.other.svc.cluster.local:6379 is not the Redis',
+    mutate: (b) => {
+      triggers(b)[1]!.metadata.address = 'redis.other.svc.cluster.local:6379';
+    },
+  },
 
   // compose
-  { what: 'depends_on without service_healthy', check: 'checkCompose', reported: 'service ingest: depends_on redis is not condition: service_healthy',
-    mutate: (b) => { service(b, 'ingest').depends_on = { redis: { condition: 'service_started' } }; } },
-  { what: 'depends_on as a plain list', check: 'checkCompose', reported: 'service worker: depends_on must use condition: service_healthy',
-    mutate: (b) => { service(b, 'worker').depends_on = ['redis']; } },
-  { what: 'Redis without a healthcheck', check: 'checkCompose', reported: 'redis has no healthcheck to wait for',
-    mutate: (b) => { delete service(b, 'redis').healthcheck; } },
-  { what: 'Redis without append-only persistence', check: 'checkCompose', reported: 'Redis runs without --appendonly yes',
-    mutate: (b) => { service(b, 'redis').command = ['redis-server']; } },
-  { what: 'worker with a fixed host port', check: 'checkCompose', reported: 'a fixed host port keeps `--scale worker=3`',
-    mutate: (b) => { service(b, 'worker').ports = ['8081:8081']; } },
-  { what: 'worker with a container_name', check: 'checkCompose', reported: 'container_name keeps `--scale worker=3` from working',
-    mutate: (b) => { service(b, 'worker').container_name = 'worker'; } },
-  { what: 'ingest port mapped to another container port', check: 'checkCompose', reported: 'service ingest: port 3000 is not INGEST_PORT=8080',
-    mutate: (b) => { service(b, 'ingest').ports = ['8080:3000']; } },
-  { what: 'REDIS_URL host that is no compose service', check: 'checkCompose', reported: 'REDIS_URL host cache is not a compose service',
-    mutate: (b) => { composeEnv(b, 'worker').REDIS_URL = 'redis://cache:6379'; } },
+  {
+    what: 'depends_on without service_healthy',
+    check: 'checkCompose',
+    reported: 'service ingest: depends_on redis is not condition: service_healthy',
+    mutate: (b) => {
+      service(b, 'ingest').depends_on = { redis: { condition: 'service_started' } };
+    },
+  },
+  {
+    what: 'depends_on as a plain list',
+    check: 'checkCompose',
+    reported: 'service worker: depends_on must use condition: service_healthy',
+    mutate: (b) => {
+      service(b, 'worker').depends_on = ['redis'];
+    },
+  },
+  {
+    what: 'Redis without a healthcheck',
+    check: 'checkCompose',
+    reported: 'redis has no healthcheck to wait for',
+    mutate: (b) => {
+      delete service(b, 'redis').healthcheck;
+    },
+  },
+  {
+    what: 'Redis without append-only persistence',
+    check: 'checkCompose',
+    reported: 'Redis runs without --appendonly yes',
+    mutate: (b) => {
+      service(b, 'redis').command = ['redis-server'];
+    },
+  },
+  {
+    what: 'worker with a fixed host port',
+    check: 'checkCompose',
+    reported: 'a fixed host port keeps `--scale worker=3`',
+    mutate: (b) => {
+      service(b, 'worker').ports = ['8081:8081'];
+    },
+  },
+  {
+    what: 'worker with a container_name',
+    check: 'checkCompose',
+    reported: 'container_name keeps `--scale worker=3` from working',
+    mutate: (b) => {
+      service(b, 'worker').container_name = 'worker';
+    },
+  },
+  {
+    what: 'ingest port mapped to another container port',
+    check: 'checkCompose',
+    reported: 'service ingest: port 3000 is not INGEST_PORT=8080',
+    mutate: (b) => {
+      service(b, 'ingest').ports = ['8080:3000'];
+    },
+  },
+  {
+    what: 'REDIS_URL host that is no compose service',
+    check: 'checkCompose',
+    reported: 'REDIS_URL host cache is not a compose service',
+    mutate: (b) => {
+      composeEnv(b, 'worker').REDIS_URL = 'redis://cache:6379';
+    },
+  },
 
   // Dockerfile
-  { what: 'HEALTHCHECK path -> /nope', check: 'checkDockerfile', reported: 'HEALTHCHECK path /nope is not served',
-    mutate: (b) => editDockerfile(b, "path:'/livez'", "path:'/nope'") },
-  { what: 'HEALTHCHECK default port not the setting default', check: 'checkDockerfile', reported: 'falls back to INGEST_PORT=3000',
-    mutate: (b) => editDockerfile(b, 'process.env.INGEST_PORT||8080', 'process.env.INGEST_PORT||3000') },
-  { what: 'no USER (root)', check: 'checkDockerfile', reported: 'the final stage runs as root',
-    mutate: (b) => editDockerfile(b, /^USER .*$/m, '') },
-  { what: 'USER by name', check: 'checkDockerfile', reported: 'USER node is not numeric',
-    mutate: (b) => editDockerfile(b, /^USER .*$/m, 'USER node') },
-  { what: 'NODE_ENV not production', check: 'checkDockerfile', reported: 'NODE_ENV is not production',
-    mutate: (b) => editDockerfile(b, 'NODE_ENV=production', 'NODE_ENV=development') },
-  { what: 'the build output left out of the image', check: 'checkDockerfile', reported: 'the final stage does not copy dist',
-    mutate: (b) => editDockerfile(b, 'COPY --from=build /app/dist ./dist\n', '') },
-  { what: 'sources copied before npm ci', check: 'checkDockerfile', reported: 'copies sources before npm ci',
-    mutate: (b) => editDockerfile(b, 'COPY package.json package-lock.json ./\nRUN npm ci --ignore-scripts --no-audit', 'COPY . .\nRUN npm ci --ignore-scripts --no-audit') },
-  { what: '.dockerignore excluding sources', check: 'checkDockerignore', reported: '.dockerignore excludes shared',
-    mutate: (b) => { b.dockerignore.push('shared'); } },
-  { what: '.dockerignore letting node_modules in', check: 'checkDockerignore', reported: '.dockerignore does not exclude node_modules',
-    mutate: (b) => { b.dockerignore = b.dockerignore.filter((p) => p !== 'node_modules'); } },
+  {
+    what: 'HEALTHCHECK path -> /nope',
+    check: 'checkDockerfile',
+    reported: 'HEALTHCHECK path /nope is not served',
+    mutate: (b) => editDockerfile(b, "path:'/livez'", "path:'/nope'"),
+  },
+  {
+    what: 'HEALTHCHECK default port not the setting default',
+    check: 'checkDockerfile',
+    reported: 'falls back to INGEST_PORT=3000',
+    mutate: (b) => editDockerfile(b, 'process.env.INGEST_PORT||8080', 'process.env.INGEST_PORT||3000'),
+  },
+  {
+    what: 'no USER (root)',
+    check: 'checkDockerfile',
+    reported: 'the final stage runs as root',
+    mutate: (b) => editDockerfile(b, /^USER .*$/m, ''),
+  },
+  {
+    what: 'USER by name',
+    check: 'checkDockerfile',
+    reported: 'USER node is not numeric',
+    mutate: (b) => editDockerfile(b, /^USER .*$/m, 'USER node'),
+  },
+  {
+    what: 'NODE_ENV not production',
+    check: 'checkDockerfile',
+    reported: 'NODE_ENV is not production',
+    mutate: (b) => editDockerfile(b, 'NODE_ENV=production', 'NODE_ENV=development'),
+  },
+  {
+    what: 'the build output left out of the image',
+    check: 'checkDockerfile',
+    reported: 'the final stage does not copy dist',
+    mutate: (b) => editDockerfile(b, 'COPY --from=build /app/dist ./dist\n', ''),
+  },
+  {
+    what: 'sources copied before npm ci',
+    check: 'checkDockerfile',
+    reported: 'copies sources before npm ci',
+    mutate: (b) =>
+      editDockerfile(
+        b,
+        'COPY package.json package-lock.json ./\nRUN npm ci --ignore-scripts --no-audit',
+        'COPY . .\nRUN npm ci --ignore-scripts --no-audit',
+      ),
+  },
+  {
+    what: '.dockerignore excluding sources',
+    check: 'checkDockerignore',
+    reported: '.dockerignore excludes shared',
+    mutate: (b) => {
+      b.dockerignore.push('shared');
+    },
+  },
+  {
+    what: '.dockerignore letting node_modules in',
+    check: 'checkDockerignore',
+    reported: '.dockerignore does not exclude node_modules',
+    mutate: (b) => {
+      b.dockerignore = b.dockerignore.filter((p) => p !== 'node_modules');
+    },
+  },
 ];
 
 describe('each check fails when one thing is changed', () => {

@@ -6,11 +6,13 @@ import { ROOT, loadKustomization, loadManifests, parseYamlFile, rel, type K8sObj
 import { checkKustomization, validateManifest } from './helpers/schema';
 
 function yamlFilesUnder(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((name) => {
-    const file = path.join(dir, name);
-    if (statSync(file).isDirectory()) return yamlFilesUnder(file);
-    return /\.ya?ml$/.test(name) ? [file] : [];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const file = path.join(dir, name);
+      if (statSync(file).isDirectory()) return yamlFilesUnder(file);
+      return /\.ya?ml$/.test(name) ? [file] : [];
+    });
 }
 
 const K8S = path.join(ROOT, 'k8s');
@@ -68,25 +70,28 @@ describe('kustomizations', () => {
   test('the images: entry names the image the app containers use, so operators can override it', () => {
     const names = base.images.map((i) => i.name);
     expect(names.length).toBeGreaterThan(0);
-    const used = new Set(workloads(loadManifests(base)).flatMap((w) =>
-      (w.template.spec?.containers ?? []).map((c) => imageRepository(c.image))));
+    const used = new Set(
+      workloads(loadManifests(base)).flatMap((w) => (w.template.spec?.containers ?? []).map((c) => imageRepository(c.image))),
+    );
     for (const name of names) expect(used.has(name)).toBe(true);
   });
 
   test('has the objects a deployment needs, at their current API versions', () => {
     const kinds = new Set([...loadManifests(base), ...loadManifests(keda)].map((m) => `${m.doc.apiVersion ?? ''} ${m.doc.kind ?? ''}`));
-    expect([...kinds]).toEqual(expect.arrayContaining([
-      'apps/v1 Deployment',
-      'apps/v1 StatefulSet',
-      'autoscaling/v2 HorizontalPodAutoscaler',
-      'keda.sh/v1alpha1 ScaledObject',
-      'keda.sh/v1alpha1 TriggerAuthentication',
-      'policy/v1 PodDisruptionBudget',
-      'v1 ConfigMap',
-      'v1 Namespace',
-      'v1 Secret',
-      'v1 Service',
-    ]));
+    expect([...kinds]).toEqual(
+      expect.arrayContaining([
+        'apps/v1 Deployment',
+        'apps/v1 StatefulSet',
+        'autoscaling/v2 HorizontalPodAutoscaler',
+        'keda.sh/v1alpha1 ScaledObject',
+        'keda.sh/v1alpha1 TriggerAuthentication',
+        'policy/v1 PodDisruptionBudget',
+        'v1 ConfigMap',
+        'v1 Namespace',
+        'v1 Secret',
+        'v1 Service',
+      ]),
+    );
   });
 });
 
@@ -125,8 +130,13 @@ describe('the validation itself rejects broken manifests', () => {
 
   test('a redis-streams trigger without stream, a numeric metadata value', () => {
     const doc: K8sObject = {
-      apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'worker' },
-      spec: { scaleTargetRef: { name: 'worker' }, triggers: [{ type: 'redis-streams', metadata: { address: 'redis:6379', lagCount: 10 } }] },
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'ScaledObject',
+      metadata: { name: 'worker' },
+      spec: {
+        scaleTargetRef: { name: 'worker' },
+        triggers: [{ type: 'redis-streams', metadata: { address: 'redis:6379', lagCount: 10 } }],
+      },
     };
     const problems = validateManifest(doc).join('\n');
     expect(problems).toMatch(/stream is required/);
@@ -135,7 +145,9 @@ describe('the validation itself rejects broken manifests', () => {
 
   test('a TriggerAuthentication secretTargetRef without key', () => {
     const doc: K8sObject = {
-      apiVersion: 'keda.sh/v1alpha1', kind: 'TriggerAuthentication', metadata: { name: 'redis-auth' },
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'TriggerAuthentication',
+      metadata: { name: 'redis-auth' },
       spec: { secretTargetRef: [{ parameter: 'password', name: 'redis-auth' }] },
     };
     expect(validateManifest(doc)).toEqual(['spec.secretTargetRef[0].key is required']);

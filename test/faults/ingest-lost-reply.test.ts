@@ -6,7 +6,15 @@ import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/priv
 import { waitForStatus } from './helpers/http-client';
 import { LoadGenerator, nodeNames } from './helpers/load';
 import { Cleanup } from './helpers/cleanup';
-import { auditStreams, connectAdmin, countAggregates, entriesAdded, explainUnreported, storedWithUnknownOutcome, waitForDrained } from './helpers/redis-audit';
+import {
+  auditStreams,
+  connectAdmin,
+  countAggregates,
+  entriesAdded,
+  explainUnreported,
+  storedWithUnknownOutcome,
+  waitForDrained,
+} from './helpers/redis-audit';
 import { startIngestProcess, startWorkerProcess } from './helpers/services';
 import { SCRIPT_ON_STREAM, TcpProxy } from './helpers/tcp-proxy';
 
@@ -47,7 +55,16 @@ describe('ingest write whose reply is lost', () => {
     const worker = await startWorkerProcess(env, `${label}-worker`);
     cleanup.add(() => worker.kill());
 
-    const load = new LoadGenerator({ url: ingest.url, concurrency: 1, samplesPerRequest: 12, nodes: NODES, paceMs: 20, timeoutMs: 5000, agent, idempotencyKeys });
+    const load = new LoadGenerator({
+      url: ingest.url,
+      concurrency: 1,
+      samplesPerRequest: 12,
+      nodes: NODES,
+      paceMs: 20,
+      timeoutMs: 5000,
+      agent,
+      idempotencyKeys,
+    });
     load.start();
     cleanup.add(() => load.abort());
     await load.waitFor(() => load.count(202) >= 20, 20_000, '20 accepted requests before the fault');

@@ -7,7 +7,16 @@ import type { RedisClient } from '../../shared/redis';
 import { send, waitForStatus, type Outcome } from './helpers/http-client';
 import { LoadGenerator, nodeNames } from './helpers/load';
 import { Cleanup } from './helpers/cleanup';
-import { auditStreams, connectAdmin, connectionsByName, countAggregates, explainUnreported, pendingOf, sameCounts, waitForDrained } from './helpers/redis-audit';
+import {
+  auditStreams,
+  connectAdmin,
+  connectionsByName,
+  countAggregates,
+  explainUnreported,
+  pendingOf,
+  sameCounts,
+  waitForDrained,
+} from './helpers/redis-audit';
 import { startIngestProcess, startWorkerProcess } from './helpers/services';
 import { APPLIED_REPLY, SCRIPT_ON_STREAM, STREAM_ENTRIES_REPLY, TcpProxy } from './helpers/tcp-proxy';
 
@@ -73,7 +82,15 @@ describe('worker network cut from Redis', () => {
     cleanup.add(() => worker.kill());
     const workerConnections = (name: string) => name.startsWith(`worker:${consumer}`);
 
-    const load = new LoadGenerator({ url: ingest.url, concurrency: 2, samplesPerRequest: 40, nodes: NODES, paceMs: 5, timeoutMs: 5000, agent });
+    const load = new LoadGenerator({
+      url: ingest.url,
+      concurrency: 2,
+      samplesPerRequest: 40,
+      nodes: NODES,
+      paceMs: 5,
+      timeoutMs: 5000,
+      agent,
+    });
     load.start();
     cleanup.add(() => load.abort());
     await load.waitFor(() => load.count(202) >= 30, 20_000, '30 accepted requests before the cut');

@@ -6,7 +6,16 @@ import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/priv
 import { send, waitForStatus, type Outcome } from './helpers/http-client';
 import { LoadGenerator, nodeNames } from './helpers/load';
 import { Cleanup } from './helpers/cleanup';
-import { auditStreams, connectAdmin, connectionsByName, countAggregates, explainUnreported, sameCounts, storedWithUnknownOutcome, waitForDrained } from './helpers/redis-audit';
+import {
+  auditStreams,
+  connectAdmin,
+  connectionsByName,
+  countAggregates,
+  explainUnreported,
+  sameCounts,
+  storedWithUnknownOutcome,
+  waitForDrained,
+} from './helpers/redis-audit';
 import { startIngestProcess, startWorkerProcess } from './helpers/services';
 
 const PARTITIONS = 4;
@@ -52,7 +61,15 @@ describe('Redis crash and restart under load', () => {
     const pids = services.map((s) => s.pid);
     const serviceConnections = (name: string) => name.startsWith('ingest') || name.startsWith('worker:');
 
-    const load = new LoadGenerator({ url: ingest.url, concurrency: 8, samplesPerRequest: 10, nodes: NODES, paceMs: 5, timeoutMs: 5000, agent });
+    const load = new LoadGenerator({
+      url: ingest.url,
+      concurrency: 8,
+      samplesPerRequest: 10,
+      nodes: NODES,
+      paceMs: 5,
+      timeoutMs: 5000,
+      agent,
+    });
     load.start();
     cleanup.add(() => load.abort());
     await load.waitFor(() => load.count(202) >= 60, 20_000, '60 accepted requests before the crash');
@@ -121,13 +138,20 @@ describe('Redis crash and restart under load', () => {
     // Every request answered 202 or 503; none hung, none failed otherwise.
     const allowed = (o: Outcome) => o.kind === 'response' && (o.status === 202 || o.status === 503);
     expect(load.unexpected(allowed)).toEqual([]);
-    const without = load.records.filter((r) => r.outcome.kind === 'response' && r.outcome.status === 503 && !/^[1-9]\d*$/.test(String(r.outcome.headers['retry-after'] ?? '')));
+    const without = load.records.filter(
+      (r) =>
+        r.outcome.kind === 'response' && r.outcome.status === 503 && !/^[1-9]\d*$/.test(String(r.outcome.headers['retry-after'] ?? '')),
+    );
     expect(without.map((r) => `#${r.seq} has no Retry-After`)).toEqual([]);
     // The outage really happened and the service came back on its own.
     expect(load.count(503, crashedAt)).toBeGreaterThanOrEqual(5);
     expect(load.count(202, restartedAt)).toBeGreaterThanOrEqual(60);
     // Alive all along, not ready while Redis was down.
-    const probeAnswers = (suffix: string) => [...new Set(probes.filter((p) => p.target.endsWith(suffix)).map((p) => `${p.target.replace(/^http:\/\/[^/]+/, '')} ${statusOf(p.outcome)}`))];
+    const probeAnswers = (suffix: string) => [
+      ...new Set(
+        probes.filter((p) => p.target.endsWith(suffix)).map((p) => `${p.target.replace(/^http:\/\/[^/]+/, '')} ${statusOf(p.outcome)}`),
+      ),
+    ];
     expect(probeAnswers('/livez')).toEqual(['/livez 200']);
     expect(probeAnswers('/readyz')).toEqual(['/readyz 503']);
     expect(services.map((s) => (s.running ? s.pid : `exited ${JSON.stringify(s.exit)}`))).toEqual(pids);

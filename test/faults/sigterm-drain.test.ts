@@ -6,7 +6,15 @@ import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/priv
 import type { Outcome } from './helpers/http-client';
 import { LoadGenerator, nodeNames, type RequestRecord } from './helpers/load';
 import { Cleanup } from './helpers/cleanup';
-import { auditStreams, connectAdmin, countAggregates, explainUnreported, groupConsumers, pendingOf, waitForDrained } from './helpers/redis-audit';
+import {
+  auditStreams,
+  connectAdmin,
+  countAggregates,
+  explainUnreported,
+  groupConsumers,
+  pendingOf,
+  waitForDrained,
+} from './helpers/redis-audit';
 import { startIngestProcess, startWorkerProcess } from './helpers/services';
 
 const PARTITIONS = 4;
@@ -72,13 +80,23 @@ describe('graceful shutdown on SIGTERM under load', () => {
     cleanup.add(() => load.abort());
     await load.waitFor(() => load.count(202) >= 80, 20_000, '80 accepted requests before SIGTERM');
     // Signal while a slow upload is under way with a good part still to come: the drain must let it finish.
-    const slowUnderWay = () => [...load.unanswered.values()].some((r) => r.poster === SLOW_POSTER && Date.now() - r.startedAt >= SLOW_UPLOAD_MS / 3 && Date.now() - r.startedAt <= (SLOW_UPLOAD_MS * 2) / 3);
+    const slowUnderWay = () =>
+      [...load.unanswered.values()].some(
+        (r) =>
+          r.poster === SLOW_POSTER &&
+          Date.now() - r.startedAt >= SLOW_UPLOAD_MS / 3 &&
+          Date.now() - r.startedAt <= (SLOW_UPLOAD_MS * 2) / 3,
+      );
     await load.waitFor(slowUnderWay, 10_000, 'a slow upload in flight');
     const inFlightAtSignal = [...load.unanswered.entries()];
     const signalledAt = Date.now();
     const exit = await ingest.signalAndWait('SIGTERM', SHUTDOWN_TIMEOUT_MS + 3000);
     // Keep posting after the exit: nothing listens any more.
-    await load.waitFor(() => load.records.some((r) => r.startedAt > (exit?.at ?? Infinity) && r.outcome.kind === 'refused'), 10_000, 'a refused connection after the exit');
+    await load.waitFor(
+      () => load.records.some((r) => r.startedAt > (exit?.at ?? Infinity) && r.outcome.kind === 'refused'),
+      10_000,
+      'a refused connection after the exit',
+    );
     await load.stop();
     await waitForDrained(admin, env.KEY_PREFIX, PARTITIONS, config.consumerGroup, 30_000);
 
@@ -106,7 +124,7 @@ describe('graceful shutdown on SIGTERM under load', () => {
     expect(describeAll(load.records.filter((r) => r.endedAt < signalledAt && !isAccepted(r.outcome)))).toEqual([]);
     // The slow upload under way at SIGTERM finished with 202: the drain waited for it.
     const slowInFlight = inFlight.filter((r) => r.poster === SLOW_POSTER);
-    expect(slowInFlight.map((r) => r.outcome.kind === 'response' ? r.outcome.status : r.outcome.kind)).toEqual([202]);
+    expect(slowInFlight.map((r) => (r.outcome.kind === 'response' ? r.outcome.status : r.outcome.kind))).toEqual([202]);
     // From SIGTERM on: 202 (in flight), 503 with Retry-After and Connection: close, or no connection.
     expect(describeAll(afterSignal.filter((r) => !isAllowedDuringDrain(r.outcome)))).toEqual([]);
     expect(describeAll(load.records.filter((r) => r.startedAt > exit!.at && r.outcome.kind === 'response'))).toEqual([]);
@@ -133,7 +151,10 @@ describe('graceful shutdown on SIGTERM under load', () => {
     // Signal it while it holds delivered, unacknowledged entries (mid-batch) if that moment comes soon.
     const deadline = Date.now() + 5000;
     let heldAtSignal = 0;
-    while (Date.now() < deadline && (heldAtSignal = await pendingOf(admin, env.KEY_PREFIX, PARTITIONS, config.consumerGroup, 'drain-victim')) === 0);
+    while (
+      Date.now() < deadline &&
+      (heldAtSignal = await pendingOf(admin, env.KEY_PREFIX, PARTITIONS, config.consumerGroup, 'drain-victim')) === 0
+    );
     const signalledAt = Date.now();
     const exit = await victim.signalAndWait('SIGTERM', WORKER_BLOCK_MS + SHUTDOWN_TIMEOUT_MS + 3000);
     const consumersAfterExit = await groupConsumers(admin, env.KEY_PREFIX, PARTITIONS, config.consumerGroup);
@@ -188,7 +209,9 @@ function isAllowedDuringDrain(outcome: Outcome): boolean {
   if (outcome.kind === 'closed') return outcome.code === 'ECONNRESET';
   if (outcome.kind !== 'response') return false;
   if (outcome.status === 202) return true;
-  return outcome.status === 503 && /^[1-9]\d*$/.test(String(outcome.headers['retry-after'] ?? '')) && outcome.headers.connection === 'close';
+  return (
+    outcome.status === 503 && /^[1-9]\d*$/.test(String(outcome.headers['retry-after'] ?? '')) && outcome.headers.connection === 'close'
+  );
 }
 
 function closedCodes(records: RequestRecord[]): string {
@@ -197,5 +220,10 @@ function closedCodes(records: RequestRecord[]): string {
 }
 
 function describeAll(records: RequestRecord[]): string[] {
-  return records.slice(0, 8).map((r) => `#${r.seq} (poster ${r.poster}, ${r.endedAt - r.startedAt} ms): ${r.outcome.kind === 'response' ? r.outcome.status : r.outcome.kind}`);
+  return records
+    .slice(0, 8)
+    .map(
+      (r) =>
+        `#${r.seq} (poster ${r.poster}, ${r.endedAt - r.startedAt} ms): ${r.outcome.kind === 'response' ? r.outcome.status : r.outcome.kind}`,
+    );
 }

@@ -25,7 +25,13 @@ async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> 
 export async function fleetTotals(redis: RedisClient, prefix: string, partitions: number): Promise<Totals> {
   const totals: Totals = { samples: 0, cpuSeconds: 0, memSeconds: 0 };
   for (const p of allPartitionKeys(prefix, partitions)) {
-    const keys = await scanKeys(redis, p.fleetFine(0).replace(/0$/, '*').replace(/[{}]/g, (c) => `\\${c}`));
+    const keys = await scanKeys(
+      redis,
+      p
+        .fleetFine(0)
+        .replace(/0$/, '*')
+        .replace(/[{}]/g, (c) => `\\${c}`),
+    );
     for (const key of keys) {
       for (const packed of Object.values(await redis.hgetall(key))) {
         const b = parseBucket(packed);
@@ -44,7 +50,10 @@ export async function perNodeCounts(redis: RedisClient, prefix: string, partitio
   const { partitionOf } = await import('../../shared/partition');
   for (const node of nodes) {
     const p = allPartitionKeys(prefix, partitions)[partitionOf(node, partitions)]!;
-    const pattern = p.nodeFine(0, node).replace(/:0:/, ':*:').replace(/[{}]/g, (c) => `\\${c}`);
+    const pattern = p
+      .nodeFine(0, node)
+      .replace(/:0:/, ':*:')
+      .replace(/[{}]/g, (c) => `\\${c}`);
     let n = 0;
     for (const key of await scanKeys(redis, pattern)) {
       for (const packed of Object.values(await redis.hgetall(key))) n += parseBucket(packed).n;
@@ -59,7 +68,13 @@ export async function perNodeCounts(redis: RedisClient, prefix: string, partitio
  * trusted (Redis 7.0 reports it as nil after a restart): the group must have been
  * delivered the stream's last entry and hold nothing pending.
  */
-export async function waitForDrain(redis: RedisClient, prefix: string, partitions: number, group: string, timeoutMs: number): Promise<void> {
+export async function waitForDrain(
+  redis: RedisClient,
+  prefix: string,
+  partitions: number,
+  group: string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let busy = 0;

@@ -20,7 +20,9 @@ describe('backpressure', () => {
     let refused = 0;
     let retryAfter: string | null = null;
     const post = async (i: number) => {
-      const response = await postJson(`${pipeline.url}/v1/samples`, [{ node: `n${i % 10}`, at: t - (i % 600) * 1000, timeslice: 1, cpu: 1, mem: 1 }]);
+      const response = await postJson(`${pipeline.url}/v1/samples`, [
+        { node: `n${i % 10}`, at: t - (i % 600) * 1000, timeslice: 1, cpu: 1, mem: 1 },
+      ]);
       if (response.status === 202) accepted++;
       else {
         expect(response.status).toBe(503);

@@ -69,7 +69,12 @@ describe('the compatibility API', () => {
 
     const nginx = await request(`${pipeline.url}/v1/analytics/processes/nginx/?timeslice=60`);
     expect(nginx.status).toBe(200);
-    expect(nginx.body).toEqual({ timeslice: 21, cpu_used: (150 * 10 + 50 * 20) / 30, mem_used: (512 * 10 + 256 * 20) / 30, num_instances: 2 });
+    expect(nginx.body).toEqual({
+      timeslice: 21,
+      cpu_used: (150 * 10 + 50 * 20) / 30,
+      mem_used: (512 * 10 + 256 * 20) / 30,
+      num_instances: 2,
+    });
 
     const list = await request(`${pipeline.url}/v1/analytics/processes/`);
     expect(list.body.processes).toEqual([
@@ -104,7 +109,9 @@ describe('the compatibility API', () => {
     const t = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
     const samples: RawNodeSample[] = [];
     for (let i = 0; i < 50; i++) {
-      samples.push(buildNodeSample({ node: `n${i % 7}`, at: t - i * 150_000, timeslice: 30 + (i % 5), cpu: (i * 7) % 100, mem: (i * 13) % 100 }));
+      samples.push(
+        buildNodeSample({ node: `n${i % 7}`, at: t - i * 150_000, timeslice: 30 + (i % 5), cpu: (i * 7) % 100, mem: (i * 13) % 100 }),
+      );
     }
     const token = await postBatch(pipeline.url, samples.map(asNodeItem));
     for (const q of [5400, 7230, 10_000]) {

@@ -29,7 +29,10 @@ describe('dead letters', () => {
   });
 
   async function deadLetters() {
-    return (await request(`${pipeline.url}/v1/admin/dead-letters`)).body as { count: number; items: { id: string; reason: string; entry_id: string; deliveries: number }[] };
+    return (await request(`${pipeline.url}/v1/admin/dead-letters`)).body as {
+      count: number;
+      items: { id: string; reason: string; entry_id: string; deliveries: number }[];
+    };
   }
 
   async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
@@ -95,7 +98,11 @@ describe('dead letters', () => {
   });
 
   test('admin routes reject a malformed replay body', async () => {
-    const bad = await request(`${pipeline.url}/v1/admin/dead-letters/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ids": 5}' });
+    const bad = await request(`${pipeline.url}/v1/admin/dead-letters/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"ids": 5}',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('INVALID_BODY');
   });

@@ -79,7 +79,8 @@ describe('exactly once under worker crashes', () => {
     let midBatchKills = 0;
     const heldBy = async (consumer: string) => {
       const pipeline = redis.pipeline();
-      for (let p = 0; p < PARTITIONS; p++) pipeline.xpending(`${env.KEY_PREFIX}:{p${p}}:stream`, config.consumerGroup, '-', '+', 10, consumer);
+      for (let p = 0; p < PARTITIONS; p++)
+        pipeline.xpending(`${env.KEY_PREFIX}:{p${p}}:stream`, config.consumerGroup, '-', '+', 10, consumer);
       const replies = (await pipeline.exec()) ?? [];
       return replies.reduce((n, [, pending]) => n + (pending as unknown[]).length, 0);
     };
@@ -117,7 +118,9 @@ describe('exactly once under worker crashes', () => {
     for (let round = 0; round < 3; round++) {
       const result = await runScenario(round);
       midBatch += result.midBatchKills;
-      report.push(`round ${round}: sent ${result.sent}, counted ${result.counted}, kills ${result.kills} (${result.midBatchKills} mid-batch)`);
+      report.push(
+        `round ${round}: sent ${result.sent}, counted ${result.counted}, kills ${result.kills} (${result.midBatchKills} mid-batch)`,
+      );
     }
     console.log(report.join('\n'));
     // The kills must really land while the victim held un-acknowledged entries.

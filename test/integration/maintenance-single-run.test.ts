@@ -10,7 +10,10 @@ test('two replicas scheduling the same maintenance job never run the same tick',
   await redis.connect();
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
   const deadLetters = new DeadLetterQueue(config, redis);
-  const replicas = [new Maintenance(config, redis, partitions, deadLetters, quietLogger), new Maintenance(config, redis, partitions, deadLetters, quietLogger)];
+  const replicas = [
+    new Maintenance(config, redis, partitions, deadLetters, quietLogger),
+    new Maintenance(config, redis, partitions, deadLetters, quietLogger),
+  ];
   try {
     await Promise.all(replicas.map((r) => r.start()));
     await new Promise((r) => setTimeout(r, 2000));

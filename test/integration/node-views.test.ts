@@ -16,7 +16,13 @@ describe('node views', () => {
   test('list, summary windows, processes and series come from the aggregates', async () => {
     const t = baseTime();
     // db-1: one sample a minute for 20 minutes, cpu = minute index, mem = 50.
-    const items: Record<string, unknown>[] = Array.from({ length: 20 }, (_, i) => ({ node: 'db-1', at: t - i * 60_000, timeslice: 60, cpu: i, mem: 50 }));
+    const items: Record<string, unknown>[] = Array.from({ length: 20 }, (_, i) => ({
+      node: 'db-1',
+      at: t - i * 60_000,
+      timeslice: 60,
+      cpu: i,
+      mem: 50,
+    }));
     items.push({ node: 'web-1', at: t, timeslice: 10, cpu: 99, mem: 1 });
     items.push({ node: 'db-1', process: 'postgres', at: t, timeslice: 60, cpu_used: 80, mem_used: 900 });
     const posted = await postJson(`${pipeline.url}/v1/samples`, items);
@@ -35,7 +41,12 @@ describe('node views', () => {
     const detail = await request(`${pipeline.url}/v1/nodes/db-1/`);
     expect(detail.status).toBe(200);
     // 1 minute: only the latest sample (t - 60 s is outside (T - 60, T]).
-    expect(detail.body.windows['1m']).toEqual({ timeslice: 60, samples: 1, cpu: { mean: 0, min: 0, max: 0 }, mem: { mean: 50, min: 50, max: 50 } });
+    expect(detail.body.windows['1m']).toEqual({
+      timeslice: 60,
+      samples: 1,
+      cpu: { mean: 0, min: 0, max: 0 },
+      mem: { mean: 50, min: 50, max: 50 },
+    });
     // 5 minutes: minutes 0..4.
     expect(detail.body.windows['5m']).toMatchObject({ timeslice: 300, samples: 5, cpu: { mean: 2, min: 0, max: 4 } });
     expect(detail.body.windows['15m']).toMatchObject({ timeslice: 900, samples: 15, cpu: { mean: 7, min: 0, max: 14 } });

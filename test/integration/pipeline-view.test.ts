@@ -20,7 +20,13 @@ describe('pipeline view', () => {
     expect(view.body.partitions).toHaveLength(2);
     for (const p of view.body.partitions) {
       expect(p).toEqual(
-        expect.objectContaining({ length: expect.any(Number), lag: 0, pending: 0, oldest_pending_age_ms: null, consumers: [expect.objectContaining({ pending: 0 })] }),
+        expect.objectContaining({
+          length: expect.any(Number),
+          lag: 0,
+          pending: 0,
+          oldest_pending_age_ms: null,
+          consumers: [expect.objectContaining({ pending: 0 })],
+        }),
       );
     }
     expect(view.body.dead_letters).toBe(0);

@@ -31,7 +31,12 @@ describe('two consumers racing for the same pending entries', () => {
     const t = baseTime();
     for (let e = 0; e < count; e++) {
       const samples: NodeSample[] = Array.from({ length: samplesEach }, (_, i) => ({
-        kind: 'node', node: `n${i % 5}`, at: t - ((e * samplesEach + i) % 600) * 1000, timeslice: 5, cpu: (e + i) % 100, mem: 50,
+        kind: 'node',
+        node: `n${i % 5}`,
+        at: t - ((e * samplesEach + i) % 600) * 1000,
+        timeslice: 5,
+        cpu: (e + i) % 100,
+        mem: 50,
       }));
       const id = (await redis.xadd(keys.stream, '*', ENTRY_FIELD, encodeSamples(samples)))!;
       entries.push({ id, samples });
@@ -51,7 +56,11 @@ describe('two consumers racing for the same pending entries', () => {
       const entries = await appendEntries(30, 10);
       expected += 30 * 10;
       // a takes the first two thirds, b the last two thirds: the middle third is contested.
-      const results = await Promise.all([a.apply(keys, entries.slice(0, 20)), b.apply(keys, entries.slice(10)), a.apply(keys, entries.slice(5, 25))]);
+      const results = await Promise.all([
+        a.apply(keys, entries.slice(0, 20)),
+        b.apply(keys, entries.slice(10)),
+        a.apply(keys, entries.slice(5, 25)),
+      ]);
       for (const r of results) {
         applied += r.applied;
         skipped += r.skipped;

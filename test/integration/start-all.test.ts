@@ -11,7 +11,13 @@ const LAUNCHER = join(__dirname, '..', '..', 'dist', 'shared', 'launcher', 'star
 test('without a Redis it starts a private one, serves the API, and Ctrl-C stops everything', async () => {
   const [deadRedisPort, ingestPort, workerPort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, [LAUNCHER], {
-    env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${deadRedisPort}`, INGEST_PORT: String(ingestPort), WORKER_HEALTH_PORT: String(workerPort), LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      REDIS_URL: `redis://127.0.0.1:${deadRedisPort}`,
+      INGEST_PORT: String(ingestPort),
+      WORKER_HEALTH_PORT: String(workerPort),
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -21,7 +27,10 @@ test('without a Redis it starts a private one, serves the API, and Ctrl-C stops 
     let ready = false;
     for (let i = 0; i < 100 && !ready; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      ready = await request(`${url}/readyz`).then((r) => r.status === 200, () => false);
+      ready = await request(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
     }
     expect(ready).toBe(true);
     expect(output).toMatch(/started a private redis-server at redis:\/\/127\.0\.0\.1:\d+/);

@@ -53,7 +53,13 @@ describe('safe trimming', () => {
       let sent = 0;
       let maxLength = 0;
       for (let request = 0; request < 300; request++) {
-        const items = Array.from({ length: 10 }, (_, i) => ({ node: `n${(request + i) % 17}`, at: t - ((request * 10 + i) % 1800) * 1000, timeslice: 2, cpu: 3, mem: 4 }));
+        const items = Array.from({ length: 10 }, (_, i) => ({
+          node: `n${(request + i) % 17}`,
+          at: t - ((request * 10 + i) % 1800) * 1000,
+          timeslice: 2,
+          cpu: 3,
+          mem: 4,
+        }));
         expect((await postJson(`${pipeline.url}/v1/samples`, items)).status).toBe(202);
         sent += items.length;
         if (request % 20 === 0) {

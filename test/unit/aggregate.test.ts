@@ -18,7 +18,8 @@ describe('batch planning', () => {
     );
     const fleetOps = [];
     for (let i = 0; i < plan.ops.length; i++) {
-      if (plan.ops[i] === 'B' && plan.keys[(plan.ops[i + 1] as number) - 2] === keys.fleetFine(Math.floor(at / 3600000))) fleetOps.push(plan.ops.slice(i, i + 9));
+      if (plan.ops[i] === 'B' && plan.keys[(plan.ops[i + 1] as number) - 2] === keys.fleetFine(Math.floor(at / 3600000)))
+        fleetOps.push(plan.ops.slice(i, i + 9));
     }
     expect(fleetOps).toEqual([['B', expect.any(Number), String(at / 1000), 10 * 10 + 50 * 30, 20 * 10 + 60 * 30, 40, 2, at - 30_000, at]]);
     expect(plan.keys.every((k) => k.startsWith('na:{p2}:'))).toBe(true);
@@ -33,7 +34,10 @@ describe('partitioning and tokens', () => {
   });
 
   test('tokens round-trip and ids compare numerically', () => {
-    const positions = [{ partition: 0, id: '1700000000000-12' }, { partition: 3, id: '5-0' }];
+    const positions = [
+      { partition: 0, id: '1700000000000-12' },
+      { partition: 3, id: '5-0' },
+    ];
     expect(decodeToken(encodeToken(positions), 4)).toEqual(positions);
     expect(compareIds('10-0', '9-5')).toBe(1);
     expect(compareIds('9-10', '9-9')).toBe(1);

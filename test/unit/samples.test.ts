@@ -6,7 +6,14 @@ const ctx = { receivedAt: Date.UTC(2026, 0, 1), maxFutureSkewMs: 60_000 };
 
 describe('sample validation', () => {
   test('a node body without "at" takes the receive time', () => {
-    expect(parseNodeBody('n1', { timeslice: 10, cpu: 1, mem: 2 }, ctx)).toEqual({ kind: 'node', node: 'n1', at: ctx.receivedAt, timeslice: 10, cpu: 1, mem: 2 });
+    expect(parseNodeBody('n1', { timeslice: 10, cpu: 1, mem: 2 }, ctx)).toEqual({
+      kind: 'node',
+      node: 'n1',
+      at: ctx.receivedAt,
+      timeslice: 10,
+      cpu: 1,
+      mem: 2,
+    });
   });
 
   test('"at" may be epoch ms or RFC 3339', () => {

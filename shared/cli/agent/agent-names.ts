@@ -2,7 +2,10 @@
 
 /** Host name -> node name: letters, digits, . _ : - (starting with a letter or digit), at most 253. */
 export function toNodeName(raw: string): string {
-  const name = raw.replace(/[^A-Za-z0-9._:-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 253);
+  const name = raw
+    .replace(/[^A-Za-z0-9._:-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 253);
   return name === '' ? 'localhost' : name;
 }
 

@@ -109,7 +109,9 @@ export class Outbox {
     return Math.round(full / 2 + (Math.random() * full) / 2);
   }
 
-  private async attempt(batch: Batch): Promise<{ ok: true; status: number } | { ok: false; retryable: boolean; error: CliError; retryAfterMs?: number }> {
+  private async attempt(
+    batch: Batch,
+  ): Promise<{ ok: true; status: number } | { ok: false; retryable: boolean; error: CliError; retryAfterMs?: number }> {
     try {
       const response = await this.client.send('/v1/samples', {
         method: 'POST',

@@ -10,7 +10,11 @@ export interface CpuTimes {
 export function parseProcStat(text: string): CpuTimes {
   const line = text.split('\n').find((l) => l.startsWith('cpu '));
   if (!line) throw new Error('/proc/stat has no aggregate "cpu" line');
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   const total = user + nice + system + idle + iowait + irq + softirq + steal;
   return { busy: total - idle - iowait, total };
 }
@@ -29,7 +33,8 @@ export function parseMeminfo(text: string): MemInfo {
   const totalKb = values.get('MemTotal');
   if (!totalKb) throw new Error('/proc/meminfo has no MemTotal');
   // MemAvailable exists since Linux 3.14; before it, free + buffers + page cache is the usual estimate.
-  const availableKb = values.get('MemAvailable') ?? (values.get('MemFree') ?? 0) + (values.get('Buffers') ?? 0) + (values.get('Cached') ?? 0);
+  const availableKb =
+    values.get('MemAvailable') ?? (values.get('MemFree') ?? 0) + (values.get('Buffers') ?? 0) + (values.get('Cached') ?? 0);
   return { totalKb, availableKb };
 }
 

@@ -49,11 +49,15 @@ const warn = (line: string) => process.stderr.write(`${line}\n`);
 
 export function agentCommand(): Command {
   return new Command('agent')
-    .description("report this machine: CPU and memory percentages and the top processes by CPU, every interval, until Ctrl-C")
+    .description('report this machine: CPU and memory percentages and the top processes by CPU, every interval, until Ctrl-C')
     .addOption(new Option('--interval <s>', 'seconds between readings').argParser(numberIn(0.1, 86400)).default(10))
     .addOption(new Option('--node <name>', 'node name to report as (default: this host name, made valid)').argParser(nodeName))
     .addOption(new Option('--top <n>', 'how many processes to report, busiest first (0 = none)').argParser(integerIn(0, 1000)).default(5))
-    .addOption(new Option('--buffer <batches>', 'batches kept while the service is unreachable; the oldest go first').argParser(integerIn(1, 1_000_000)).default(8640))
+    .addOption(
+      new Option('--buffer <batches>', 'batches kept while the service is unreachable; the oldest go first')
+        .argParser(integerIn(1, 1_000_000))
+        .default(8640),
+    )
     .option('--once', 'take one reading over one interval, send it, and exit (non-zero if it was not accepted)')
     .option('--dry-run', 'print the readings without sending them')
     .addHelpText(
@@ -68,7 +72,10 @@ export function agentCommand(): Command {
       const intervalMs = options.interval * 1000;
       const host = new HostSampler();
       const processes = procAvailable() && options.top > 0 ? new ProcessSampler() : undefined;
-      if (!procAvailable() && options.top > 0) warn(`note: process readings are supported on Linux only (they come from /proc); on ${process.platform} only node CPU and memory are sent`);
+      if (!procAvailable() && options.top > 0)
+        warn(
+          `note: process readings are supported on Linux only (they come from /proc); on ${process.platform} only node CPU and memory are sent`,
+        );
 
       let lastAt = performance.now();
       const read = (): Reading => {
@@ -94,19 +101,24 @@ export function agentCommand(): Command {
         client,
         {
           delivered: () => {
-            if (failing) warn(`delivered: the service is accepting again (${outbox.size} batch${outbox.size === 1 ? '' : 'es'} still queued)`);
+            if (failing)
+              warn(`delivered: the service is accepting again (${outbox.size} batch${outbox.size === 1 ? '' : 'es'} still queued)`);
             failing = false;
           },
           deferred: (error, retryInMs, queued) => {
             lastError = error;
             failing = true;
-            if (!options.once) warn(`delivery failed: ${error.message}; retrying in ${num(retryInMs / 1000, 1)} s (${queued} batch${queued === 1 ? '' : 'es'} buffered)`);
+            if (!options.once)
+              warn(
+                `delivery failed: ${error.message}; retrying in ${num(retryInMs / 1000, 1)} s (${queued} batch${queued === 1 ? '' : 'es'} buffered)`,
+              );
           },
           rejected: (batch, error) => {
             lastError = error;
             warn(`dropped a batch of ${batch.items.length} samples: ${error.message}`);
           },
-          overflowed: (batch) => warn(`buffer full (--buffer ${options.buffer}): dropped the oldest batch of ${batch.items.length} samples`),
+          overflowed: (batch) =>
+            warn(`buffer full (--buffer ${options.buffer}): dropped the oldest batch of ${batch.items.length} samples`),
         },
         { maxBatches: options.buffer },
       );
@@ -114,7 +126,9 @@ export function agentCommand(): Command {
       const stop = onStopSignal();
       try {
         if (!options.once && !globals.json) {
-          warn(`agent: reporting ${node} to ${options.dryRun ? '(dry run)' : client.baseUrl} every ${num(options.interval)} s, top ${options.top} processes; Ctrl-C to stop`);
+          warn(
+            `agent: reporting ${node} to ${options.dryRun ? '(dry run)' : client.baseUrl} every ${num(options.interval)} s, top ${options.top} processes; Ctrl-C to stop`,
+          );
         }
         if (options.once) {
           await stop.sleep(intervalMs);
@@ -162,7 +176,8 @@ export function agentCommand(): Command {
         if (outbox.size > 0) {
           await Promise.race([outbox.flush({ ignoreBackoff: true }), new Promise((r) => setTimeout(r, 5000).unref())]);
         }
-        if (outbox.size > 0) warn(`stopped with ${outbox.size} batch${outbox.size === 1 ? '' : 'es'} (${outbox.samples} samples) not delivered`);
+        if (outbox.size > 0)
+          warn(`stopped with ${outbox.size} batch${outbox.size === 1 ? '' : 'es'} (${outbox.samples} samples) not delivered`);
         else if (!globals.json) warn('agent: stopped');
       } finally {
         stop.dispose();

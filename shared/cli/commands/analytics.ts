@@ -11,7 +11,9 @@ interface WindowOptions {
 
 function windowOptions(command: Command): Command {
   return command
-    .addOption(new Option('--timeslice <s>', 'seconds of history before the latest sample (0-86400)').argParser(numberIn(0, 86400)).default(60))
+    .addOption(
+      new Option('--timeslice <s>', 'seconds of history before the latest sample (0-86400)').argParser(numberIn(0, 86400)).default(60),
+    )
     .option('--after <token>', 'wait until the samples of this POST token are aggregated (read-after-write)');
 }
 
@@ -36,7 +38,13 @@ export function averageCommand(): Command {
       if (globals.json) return printJson(answer);
       if (answer.cpu_used === null) return printLine('no node samples yet: the fleet is empty');
       printLine(`fleet average over the last ${num(options.timeslice)} s of history`);
-      printLine(fields([['covers', `${num(answer.timeslice)} s`], ['cpu', pct(answer.cpu_used)], ['mem', pct(answer.mem_used)]]));
+      printLine(
+        fields([
+          ['covers', `${num(answer.timeslice)} s`],
+          ['cpu', pct(answer.cpu_used)],
+          ['mem', pct(answer.mem_used)],
+        ]),
+      );
     });
 }
 
@@ -45,10 +53,14 @@ export function processesCommand(): Command {
     .description('processes with at least one sample in the window, by name')
     .action(async (options: WindowOptions, command: Command) => {
       const { client, globals } = clientOf(command);
-      const answer = await client.request<{ timeslice: number; processes: { name: string; url: string }[] }>(`/v1/analytics/processes?${windowQuery(options)}`);
+      const answer = await client.request<{ timeslice: number; processes: { name: string; url: string }[] }>(
+        `/v1/analytics/processes?${windowQuery(options)}`,
+      );
       if (globals.json) return printJson(answer);
       if (answer.processes.length === 0) return printLine(`no process samples in the last ${num(options.timeslice)} s of history`);
-      printLine(`${answer.processes.length} process${answer.processes.length === 1 ? '' : 'es'} in the last ${num(options.timeslice)} s of history (covers ${num(answer.timeslice)} s):`);
+      printLine(
+        `${answer.processes.length} process${answer.processes.length === 1 ? '' : 'es'} in the last ${num(options.timeslice)} s of history (covers ${num(answer.timeslice)} s):`,
+      );
       for (const p of answer.processes) printLine(`  ${p.name}`);
     });
 }

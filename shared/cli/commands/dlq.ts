@@ -31,14 +31,19 @@ async function admin<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (caught) {
     if (caught instanceof CliError && caught.status === 404 && caught.code === 'NOT_FOUND') {
-      throw new CliError(`this service has no dead-letter queue routes (404 on ${ROUTE}); upgrade the ingest service`, EXIT.serviceError, 404, caught.code);
+      throw new CliError(
+        `this service has no dead-letter queue routes (404 on ${ROUTE}); upgrade the ingest service`,
+        EXIT.serviceError,
+        404,
+        caught.code,
+      );
     }
     throw caught;
   }
 }
 
 function short(value: unknown, width: number): string {
-  const text = (typeof value === 'string' ? value : JSON.stringify(value) ?? '').replace(/\s+/g, ' ');
+  const text = (typeof value === 'string' ? value : (JSON.stringify(value) ?? '')).replace(/\s+/g, ' ');
   return text.length > width ? `${text.slice(0, width - 1)}…` : text;
 }
 
@@ -95,13 +100,15 @@ function purgeCommand(): Command {
     .action(async (options: { id?: string[]; yes?: boolean }, command: Command) => {
       const { client, globals } = clientOf(command);
       const ids = options.id ?? [];
-      if (ids.length === 0 && !options.yes) throw usageError('purge deletes every dead letter; pass --yes to confirm, or --id <id> for one');
+      if (ids.length === 0 && !options.yes)
+        throw usageError('purge deletes every dead letter; pass --yes to confirm, or --id <id> for one');
       let purged = 0;
       if (ids.length === 0) {
         purged = (await admin(() => client.request<{ purged: number }>(ROUTE, { method: 'DELETE' }))).purged;
       } else {
         for (const id of ids) {
-          purged += (await admin(() => client.request<{ purged: number }>(`${ROUTE}?id=${encodeURIComponent(id)}`, { method: 'DELETE' }))).purged;
+          purged += (await admin(() => client.request<{ purged: number }>(`${ROUTE}?id=${encodeURIComponent(id)}`, { method: 'DELETE' })))
+            .purged;
         }
       }
       if (globals.json) return printJson({ purged });

@@ -24,7 +24,8 @@ interface LoadCommandOptions {
 
 function progressBar(total: number): { update(c: LiveCounters): void; stop(): void } {
   const bar = new SingleBar({
-    format: 'load |{bar}| {percentage}% {duration}s | sent {sent} | accepted {accepted} | rejected {rejected} | {rate}/s | in flight {inFlight}',
+    format:
+      'load |{bar}| {percentage}% {duration}s | sent {sent} | accepted {accepted} | rejected {rejected} | {rate}/s | in flight {inFlight}',
     barsize: 24,
     hideCursor: true,
     stream: process.stderr,
@@ -45,17 +46,33 @@ function progressBar(total: number): { update(c: LiveCounters): void; stop(): vo
 
 export function loadCommand(): Command {
   return new Command('load')
-    .description('offer a synthetic fleet\'s samples at a fixed rate (open loop) through POST /v1/samples, and report what happened')
+    .description("offer a synthetic fleet's samples at a fixed rate (open loop) through POST /v1/samples, and report what happened")
     .addOption(new Option('--nodes <n>', 'nodes in the fleet').argParser(integerIn(1, 10_000_000)).default(1000))
-    .addOption(new Option('--rate <samples/s>', 'samples offered per second (node and process samples together)').argParser(numberIn(0, 10_000_000, { exclusiveMin: true })).default(20000))
+    .addOption(
+      new Option('--rate <samples/s>', 'samples offered per second (node and process samples together)')
+        .argParser(numberIn(0, 10_000_000, { exclusiveMin: true }))
+        .default(20000),
+    )
     .addOption(new Option('--duration <time>', 'how long to offer load: 30s, 2m, 500ms').argParser(durationMs).default(30_000, '30s'))
     .addOption(new Option('--batch <n>', 'samples per request at most').argParser(integerIn(1, 100_000)).default(500))
     .addOption(new Option('--processes <n>', 'process samples per node sample').argParser(integerIn(0, 1000)).default(5))
     .addOption(new Option('--timeslice <s>', 'timeslice of every sample').argParser(numberIn(0, 86400, { exclusiveMin: true })).default(10))
     .option('--prefix <name>', 'node names are <prefix>-<i>', 'load')
-    .addOption(new Option('--max-in-flight <n>', 'outstanding requests at most; a batch due beyond this is counted "not-sent"').argParser(integerIn(1, 100_000)).default(256))
-    .addOption(new Option('--freshness-every <time>', 'probe end-to-end freshness (202 to visible via ?after=) this often; 0 = off').argParser((raw) => (raw === '0' ? 0 : durationMs(raw))).default(250, '250ms'))
-    .addOption(new Option('--timeout <time>', 'a request with no answer in this time counts as "error"').argParser(durationMs).default(30_000, '30s'))
+    .addOption(
+      new Option('--max-in-flight <n>', 'outstanding requests at most; a batch due beyond this is counted "not-sent"')
+        .argParser(integerIn(1, 100_000))
+        .default(256),
+    )
+    .addOption(
+      new Option('--freshness-every <time>', 'probe end-to-end freshness (202 to visible via ?after=) this often; 0 = off')
+        .argParser((raw) => (raw === '0' ? 0 : durationMs(raw)))
+        .default(250, '250ms'),
+    )
+    .addOption(
+      new Option('--timeout <time>', 'a request with no answer in this time counts as "error"')
+        .argParser(durationMs)
+        .default(30_000, '30s'),
+    )
     .option('--no-progress', 'no live progress bar (it is shown only on a terminal anyway)')
     .addHelpText(
       'after',

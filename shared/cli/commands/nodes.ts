@@ -39,7 +39,13 @@ export function nodesCommand(): Command {
       const answer = await client.request<{ count: number; nodes: NodeOverview[] }>(`/v1/nodes${query}`);
       if (globals.json) return printJson(answer);
       if (answer.nodes.length === 0) return printLine('no nodes yet: nothing has been posted (or it is older than 25 h)');
-      const rows = answer.nodes.map((n) => [n.name, when(n.last_seen), pct(n.latest?.cpu), pct(n.latest?.mem), n.latest ? `${num(n.latest.timeslice)} s` : '-']);
+      const rows = answer.nodes.map((n) => [
+        n.name,
+        when(n.last_seen),
+        pct(n.latest?.cpu),
+        pct(n.latest?.mem),
+        n.latest ? `${num(n.latest.timeslice)} s` : '-',
+      ]);
       printLine(table(['NODE', 'LAST SEEN', 'CPU', 'MEM', 'TIMESLICE'], rows));
       printLine(`${num(answer.count, 0)} node${answer.count === 1 ? '' : 's'}`);
     });
@@ -47,7 +53,7 @@ export function nodesCommand(): Command {
 
 export function nodeCommand(): Command {
   return new Command('node')
-    .description("one node: its latest sample, 1/5/15-minute windows (mean, min, max) and its processes")
+    .description('one node: its latest sample, 1/5/15-minute windows (mean, min, max) and its processes')
     .argument('<name>', 'node name', nodeName)
     .option('--after <token>', 'wait until the samples of this POST token are aggregated')
     .action(async (name: string, options: { after?: string }, command: Command) => {
@@ -60,7 +66,10 @@ export function nodeCommand(): Command {
           ['node', answer.name],
           ['first seen', when(answer.first_seen)],
           ['last seen', when(answer.last_seen)],
-          ['latest', answer.latest ? `cpu ${pct(answer.latest.cpu)}, mem ${pct(answer.latest.mem)} over ${num(answer.latest.timeslice)} s` : '-'],
+          [
+            'latest',
+            answer.latest ? `cpu ${pct(answer.latest.cpu)}, mem ${pct(answer.latest.mem)} over ${num(answer.latest.timeslice)} s` : '-',
+          ],
         ]),
       );
       printLine();
@@ -78,6 +87,11 @@ export function nodeCommand(): Command {
       printLine(table(['WINDOW', 'SAMPLES', 'COVERS', 'CPU MEAN', 'CPU MIN', 'CPU MAX', 'MEM MEAN', 'MEM MIN', 'MEM MAX'], rows));
       printLine();
       if (answer.processes.length === 0) return printLine('no process samples');
-      printLine(table(['PROCESS', 'LAST SEEN'], answer.processes.map((p) => [p.name, when(p.last_seen)])));
+      printLine(
+        table(
+          ['PROCESS', 'LAST SEEN'],
+          answer.processes.map((p) => [p.name, when(p.last_seen)]),
+        ),
+      );
     });
 }

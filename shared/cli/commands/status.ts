@@ -59,9 +59,23 @@ export function renderStatus(view: PipelineView, now = Date.now()): string {
     ...(perPartitionDead ? [num(view.dead_letters ?? 0, 0)] : []),
     when(view.last_applied, now),
   ]);
-  const headers = ['PARTITION', 'STREAM', 'LENGTH', 'LAG', 'PENDING', ...(oldest ? ['OLDEST PENDING'] : []), 'CONSUMERS', ...(perPartitionDead ? ['DEAD'] : []), 'LAST APPLIED'];
+  const headers = [
+    'PARTITION',
+    'STREAM',
+    'LENGTH',
+    'LAG',
+    'PENDING',
+    ...(oldest ? ['OLDEST PENDING'] : []),
+    'CONSUMERS',
+    ...(perPartitionDead ? ['DEAD'] : []),
+    'LAST APPLIED',
+  ];
   const out = [table(headers, rows), ''];
-  out.push(typeof view.dead_letters === 'number' ? `dead letters: ${num(view.dead_letters, 0)}${view.dead_letters > 0 ? ' (see: nodeagg dlq list)' : ''}` : 'dead letters: not reported by this service');
+  out.push(
+    typeof view.dead_letters === 'number'
+      ? `dead letters: ${num(view.dead_letters, 0)}${view.dead_letters > 0 ? ' (see: nodeagg dlq list)' : ''}`
+      : 'dead letters: not reported by this service',
+  );
 
   // One row per consumer, across the partitions it reads.
   const consumers = new Map<string, { partitions: number; pending: number; idle: number }>();
@@ -73,7 +87,13 @@ export function renderStatus(view: PipelineView, now = Date.now()): string {
   }
   out.push('');
   if (consumers.size === 0) out.push('no consumers: start a worker (npm run start:worker)');
-  else out.push(table(['CONSUMER', 'PARTITIONS', 'PENDING', 'IDLE'], [...consumers].map(([name, c]) => [name, String(c.partitions), num(c.pending, 0), ms(c.idle)])));
+  else
+    out.push(
+      table(
+        ['CONSUMER', 'PARTITIONS', 'PENDING', 'IDLE'],
+        [...consumers].map(([name, c]) => [name, String(c.partitions), num(c.pending, 0), ms(c.idle)]),
+      ),
+    );
   return out.join('\n');
 }
 
@@ -110,7 +130,9 @@ async function watch(client: ApiClient, json: boolean, everyMs: number): Promise
 export function statusCommand(): Command {
   return new Command('status')
     .description('the pipeline: per partition stream length, lag, pending, consumers, dead letters, last applied')
-    .addOption(new Option('--watch [seconds]', 'refresh in place every few seconds until Ctrl-C (default 2)').argParser(numberIn(0.1, 3600)))
+    .addOption(
+      new Option('--watch [seconds]', 'refresh in place every few seconds until Ctrl-C (default 2)').argParser(numberIn(0.1, 3600)),
+    )
     .action(async (options: { watch?: number | true }, command: Command) => {
       const { client, globals } = clientOf(command);
       if (options.watch !== undefined) return watch(client, globals.json, options.watch === true ? 2000 : options.watch * 1000);

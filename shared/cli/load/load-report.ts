@@ -8,13 +8,22 @@ export function renderLoadReport(r: LoadReport): string {
     .map(([status, n]) => `${status}: ${num(n, 0)}`)
     .join(', ');
   const lines: [string, string][] = [
-    ['target', `${num(r.target.rate, 0)} samples/s for ${num(r.target.duration_s)} s; ${num(r.target.nodes, 0)} nodes, ${r.target.processes} processes each, batches of ${num(r.target.batch, 0)}`],
+    [
+      'target',
+      `${num(r.target.rate, 0)} samples/s for ${num(r.target.duration_s)} s; ${num(r.target.nodes, 0)} nodes, ${r.target.processes} processes each, batches of ${num(r.target.batch, 0)}`,
+    ],
     ['offered', `${num(s.offered, 0)} samples`],
     ['sent', `${num(s.sent, 0)} samples in ${num(r.requests.sent, 0)} requests`],
     ['accepted', `${num(s.accepted, 0)} samples (${num(s.accepted_node_samples, 0)} node, ${num(s.accepted_process_samples, 0)} process)`],
     ['rejected', `${num(s.rejected, 0)} samples${byStatus ? ` (${byStatus})` : ''}`],
-    ['achieved', `${num(r.rate.achieved_per_s, 0)} samples/s accepted over ${num(r.elapsed_s)} s (offered ${num(r.rate.offered_per_s, 0)}/s)`],
-    ['latency', `p50 ${ms(r.latency_ms.p50)}, p99 ${ms(r.latency_ms.p99)}, max ${ms(r.latency_ms.max)} (${num(r.latency_ms.count, 0)} requests)`],
+    [
+      'achieved',
+      `${num(r.rate.achieved_per_s, 0)} samples/s accepted over ${num(r.elapsed_s)} s (offered ${num(r.rate.offered_per_s, 0)}/s)`,
+    ],
+    [
+      'latency',
+      `p50 ${ms(r.latency_ms.p50)}, p99 ${ms(r.latency_ms.p99)}, max ${ms(r.latency_ms.max)} (${num(r.latency_ms.count, 0)} requests)`,
+    ],
     [
       'freshness',
       r.freshness_ms.count === 0 && r.freshness_ms.timeouts === 0

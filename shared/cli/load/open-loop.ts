@@ -166,7 +166,14 @@ export async function runOpenLoop(client: ApiClient, options: LoadOptions, onTic
   const elapsedMs = performance.now() - start;
 
   return {
-    target: { nodes: options.nodes, processes: options.processes, rate: options.rate, duration_s: options.durationMs / 1000, batch: options.batch, max_in_flight: options.maxInFlight },
+    target: {
+      nodes: options.nodes,
+      processes: options.processes,
+      rate: options.rate,
+      duration_s: options.durationMs / 1000,
+      batch: options.batch,
+      max_in_flight: options.maxInFlight,
+    },
     samples: {
       offered: scheduled,
       sent,

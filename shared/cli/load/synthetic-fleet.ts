@@ -3,7 +3,20 @@
  * serialisation: node i reports one node sample and then one sample per process, in a cycle.
  */
 
-const PROCESS_POOL = ['nginx', 'postgres', 'redis-server', 'node', 'java', 'python3', 'sshd', 'systemd', 'containerd', 'kubelet', 'envoy', 'chrome'];
+const PROCESS_POOL = [
+  'nginx',
+  'postgres',
+  'redis-server',
+  'node',
+  'java',
+  'python3',
+  'sshd',
+  'systemd',
+  'containerd',
+  'kubelet',
+  'envoy',
+  'chrome',
+];
 
 export interface FleetOptions {
   nodes: number;
@@ -38,10 +51,14 @@ export class SyntheticFleet {
     const two = (v: number) => Math.round(v * 100) / 100;
     for (let i = 0; i < options.nodes; i++) {
       const node = `${options.prefix}-${i}`;
-      this.items.push(`{"node":"${node}","timeslice":${options.timeslice},"cpu":${two(Math.random() * 100)},"mem":${two(Math.random() * 100)}}`);
+      this.items.push(
+        `{"node":"${node}","timeslice":${options.timeslice},"cpu":${two(Math.random() * 100)},"mem":${two(Math.random() * 100)}}`,
+      );
       for (let p = 0; p < options.processes; p++) {
         const name = names[(i + p) % names.length]!;
-        this.items.push(`{"node":"${node}","process":"${name}","timeslice":${options.timeslice},"cpu_used":${two(Math.random() * 200)},"mem_used":${two(Math.random() * 2048)}}`);
+        this.items.push(
+          `{"node":"${node}","process":"${name}","timeslice":${options.timeslice},"cpu_used":${two(Math.random() * 200)},"mem_used":${two(Math.random() * 2048)}}`,
+        );
       }
     }
   }

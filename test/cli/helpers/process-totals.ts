@@ -6,7 +6,10 @@ import { parseBucket } from '../../../shared/window';
 export async function processSampleCount(redis: RedisClient, prefix: string, partitions: number): Promise<number> {
   let samples = 0;
   for (const p of allPartitionKeys(prefix, partitions)) {
-    const pattern = p.allProcessesFine(0).replace(/0$/, '*').replace(/[{}]/g, (c) => `\\${c}`);
+    const pattern = p
+      .allProcessesFine(0)
+      .replace(/0$/, '*')
+      .replace(/[{}]/g, (c) => `\\${c}`);
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);

@@ -210,7 +210,9 @@ export const checkEnvNames: Check = (bundle, ctx) => {
   for (const { workload, container } of appContainers(bundle.manifests, ctx.appImage)) {
     for (const { name, source } of resolveEnv(bundle.manifests, container).names) {
       if (!(name in ctx.settings)) {
-        problems.push(`${where(workload.manifest)} container ${container.name}: ${name} (from ${source}) is not a setting of shared/config.ts`);
+        problems.push(
+          `${where(workload.manifest)} container ${container.name}: ${name} (from ${source}) is not a setting of shared/config.ts`,
+        );
       }
     }
   }
@@ -275,7 +277,9 @@ export const checkReferences: Check = (bundle) => {
     }
   }
   for (const { manifest, obj } of ofKind<{ spec?: { secretTargetRef?: { name?: string; key?: string }[] } }>(
-    bundle.manifests, 'TriggerAuthentication')) {
+    bundle.manifests,
+    'TriggerAuthentication',
+  )) {
     for (const ref of obj.spec?.secretTargetRef ?? []) {
       if (secretData(bundle.manifests, ref.name)?.[ref.key ?? ''] === undefined) {
         problems.push(`${where(manifest)}: secretTargetRef ${ref.name ?? ''}/${ref.key ?? ''} does not exist`);
@@ -343,7 +347,9 @@ export const checkMetricsAnnotations: Check = (bundle, ctx) => {
     if (annotations['prometheus.io/scrape'] !== 'true' || !app.entry.portSetting) continue;
     const listening = numberSetting(ctx, app.env, app.entry.portSetting);
     if (Number(annotations['prometheus.io/port']) !== listening) {
-      problems.push(`${app.label}: prometheus.io/port ${annotations['prometheus.io/port'] ?? '(unset)'} is not ${app.entry.portSetting}=${listening}`);
+      problems.push(
+        `${app.label}: prometheus.io/port ${annotations['prometheus.io/port'] ?? '(unset)'} is not ${app.entry.portSetting}=${listening}`,
+      );
     }
     const path = annotations['prometheus.io/path'] ?? '/metrics';
     if (path !== '/metrics' || !ctx.healthPaths.includes(path)) {
@@ -392,9 +398,8 @@ export const checkLabelsAndSelectors: Check = (bundle) => {
 
   for (const manifest of bundle.manifests) {
     const labels = manifest.doc.metadata?.labels ?? {};
-    const required = manifest.doc.kind === 'Namespace'
-      ? ['app.kubernetes.io/name']
-      : ['app.kubernetes.io/name', 'app.kubernetes.io/component'];
+    const required =
+      manifest.doc.kind === 'Namespace' ? ['app.kubernetes.io/name'] : ['app.kubernetes.io/name', 'app.kubernetes.io/component'];
     for (const label of required) {
       if (!labels[label]) problems.push(`${where(manifest)}: label ${label} is missing`);
     }
@@ -429,10 +434,13 @@ export const checkLabelsAndSelectors: Check = (bundle) => {
     }
   }
   const targets: { manifest: Manifest; ref?: { apiVersion?: string; kind?: string; name?: string } }[] = [
-    ...ofKind<IHorizontalPodAutoscaler>(bundle.manifests, 'HorizontalPodAutoscaler')
-      .map(({ manifest, obj }) => ({ manifest, ref: obj.spec?.scaleTargetRef })),
-    ...ofKind<{ spec?: { scaleTargetRef?: { apiVersion?: string; kind?: string; name?: string } } }>(bundle.manifests, 'ScaledObject')
-      .map(({ manifest, obj }) => ({ manifest, ref: { kind: 'Deployment', ...obj.spec?.scaleTargetRef } })),
+    ...ofKind<IHorizontalPodAutoscaler>(bundle.manifests, 'HorizontalPodAutoscaler').map(({ manifest, obj }) => ({
+      manifest,
+      ref: obj.spec?.scaleTargetRef,
+    })),
+    ...ofKind<{ spec?: { scaleTargetRef?: { apiVersion?: string; kind?: string; name?: string } } }>(bundle.manifests, 'ScaledObject').map(
+      ({ manifest, obj }) => ({ manifest, ref: { kind: 'Deployment', ...obj.spec?.scaleTargetRef } }),
+    ),
   ];
   for (const { manifest, ref } of targets) {
     const target = all.find((w) => w.kind === ref?.kind && w.name === ref?.name);
@@ -490,7 +498,9 @@ export const checkGracePeriods: Check = (bundle, ctx) => {
     const grace = composeDurationSeconds(service.stop_grace_period ?? '10s');
     const drain = drainSeconds(ctx, env, role);
     if (!(grace > drain)) {
-      problems.push(`docker-compose.yml service ${name}: stop_grace_period ${service.stop_grace_period ?? '10s (default)'} is not more than the drain ${drain} s`);
+      problems.push(
+        `docker-compose.yml service ${name}: stop_grace_period ${service.stop_grace_period ?? '10s (default)'} is not more than the drain ${drain} s`,
+      );
     }
   }
   return problems;
@@ -539,8 +549,9 @@ export const checkRedisConnection: Check = (bundle, ctx) => {
     }
     const target = clusterService(url.hostname, namespaceOf(app.workload.manifest, bundle));
     if (!target) continue; // external Redis
-    const service = ofKind<IService>(bundle.manifests, 'Service')
-      .find(({ manifest, obj }) => obj.metadata?.name === target.name && namespaceOf(manifest, bundle) === target.namespace);
+    const service = ofKind<IService>(bundle.manifests, 'Service').find(
+      ({ manifest, obj }) => obj.metadata?.name === target.name && namespaceOf(manifest, bundle) === target.namespace,
+    );
     if (!service) {
       problems.push(`${app.label}: REDIS_URL host ${url.hostname} is not a Service in the manifests`);
       continue;
@@ -602,7 +613,9 @@ export const checkKeda: Check = (bundle, ctx) => {
     for (const trigger of triggers) {
       const meta = trigger.metadata ?? {};
       if (meta.consumerGroup !== group) {
-        problems.push(`${label}: trigger ${meta.stream ?? ''} consumerGroup ${meta.consumerGroup ?? '(unset)'} is not CONSUMER_GROUP=${group ?? ''}`);
+        problems.push(
+          `${label}: trigger ${meta.stream ?? ''} consumerGroup ${meta.consumerGroup ?? '(unset)'} is not CONSUMER_GROUP=${group ?? ''}`,
+        );
       }
       if (!/^[1-9]\d*$/.test(meta.lagCount ?? '')) problems.push(`${label}: trigger ${meta.stream ?? ''} has no positive lagCount`);
       if (meta.pendingEntriesCount !== undefined || meta.streamLength !== undefined) {
@@ -610,8 +623,9 @@ export const checkKeda: Check = (bundle, ctx) => {
       }
       if (redisUrl && meta.address) {
         const [host = '', port = '6379'] = meta.address.split(':');
-        const same = JSON.stringify(clusterService(host, namespace) ?? host)
-          === JSON.stringify(clusterService(redisUrl.hostname, namespaceOf(target.workload.manifest, bundle)) ?? redisUrl.hostname);
+        const same =
+          JSON.stringify(clusterService(host, namespace) ?? host) ===
+          JSON.stringify(clusterService(redisUrl.hostname, namespaceOf(target.workload.manifest, bundle)) ?? redisUrl.hostname);
         if (!same || Number(port) !== Number(redisUrl.port || 6379)) {
           problems.push(`${label}: trigger address ${meta.address} is not the Redis of REDIS_URL (${redisUrl.host})`);
         }
@@ -645,7 +659,7 @@ export const checkCompose: Check = (bundle, ctx) => {
     });
     if (!dataVolume) problems.push(`docker-compose.yml service ${name}: /data is not a named volume`);
     const test = service.healthcheck?.test;
-    const testText = Array.isArray(test) ? test.join(' ') : test ?? '';
+    const testText = Array.isArray(test) ? test.join(' ') : (test ?? '');
     if (!/redis-cli.*\bping\b/.test(testText)) problems.push(`docker-compose.yml service ${name}: no redis-cli ping healthcheck`);
   }
   for (const [name, service] of appServices(bundle, ctx)) {
@@ -661,7 +675,8 @@ export const checkCompose: Check = (bundle, ctx) => {
         if (spec.condition !== 'service_healthy') problems.push(`${label}: depends_on ${dependency} is not condition: service_healthy`);
         const target = services[dependency];
         if (!target) problems.push(`${label}: depends_on ${dependency} is not a service`);
-        else if (!target.healthcheck?.test || target.healthcheck.disable) problems.push(`${label}: ${dependency} has no healthcheck to wait for`);
+        else if (!target.healthcheck?.test || target.healthcheck.disable)
+          problems.push(`${label}: ${dependency} has no healthcheck to wait for`);
       }
     }
     try {
@@ -721,7 +736,8 @@ export const checkDockerfile: Check = (bundle, ctx) => {
       problems.push('Dockerfile: the final stage installs dev dependencies');
     }
   });
-  if (!/npm ci[^\n]*--omit=dev/.test(dockerfile.text)) problems.push('Dockerfile: production dependencies are not installed with npm ci --omit=dev');
+  if (!/npm ci[^\n]*--omit=dev/.test(dockerfile.text))
+    problems.push('Dockerfile: production dependencies are not installed with npm ci --omit=dev');
   if (dockerfileEnv(dockerfile).NODE_ENV !== 'production') problems.push('Dockerfile: NODE_ENV is not production');
   const imageFiles = dockerfileImageFiles(dockerfile);
   for (const name of ['package.json', 'node_modules', 'dist']) {
@@ -739,7 +755,8 @@ export const checkDockerfile: Check = (bundle, ctx) => {
     const paths = [...text.matchAll(/['"`](\/[^'"`\s]*)['"`]/g)].map((m) => m[1] ?? '');
     if (paths.length === 0) problems.push('Dockerfile: HEALTHCHECK requests no path');
     for (const path of paths) {
-      if (!ctx.healthPaths.includes(path)) problems.push(`Dockerfile: HEALTHCHECK path ${path} is not served (health paths: ${ctx.healthPaths.join(', ')})`);
+      if (!ctx.healthPaths.includes(path))
+        problems.push(`Dockerfile: HEALTHCHECK path ${path} is not served (health paths: ${ctx.healthPaths.join(', ')})`);
       if (path === '/readyz') problems.push('Dockerfile: HEALTHCHECK uses /readyz: a Redis outage would mark every container unhealthy');
     }
     const variables = [...text.matchAll(/process\.env\.([A-Za-z_][A-Za-z0-9_]*)(?:\s*\|\|\s*(\d+))?/g)];
@@ -750,7 +767,8 @@ export const checkDockerfile: Check = (bundle, ctx) => {
       }
     }
     for (const { portSetting } of Object.values(ENTRY_POINTS)) {
-      if (!variables.some((v) => v[1] === portSetting)) problems.push(`Dockerfile: HEALTHCHECK does not probe ${portSetting}, so fails for that role`);
+      if (!variables.some((v) => v[1] === portSetting))
+        problems.push(`Dockerfile: HEALTHCHECK does not probe ${portSetting}, so fails for that role`);
     }
   }
   return problems;
@@ -758,8 +776,16 @@ export const checkDockerfile: Check = (bundle, ctx) => {
 
 /** A .dockerignore pattern (no negation) as a test on a repository path and its parent folders. */
 function ignoredBy(pattern: string, file: string): boolean {
-  const source = pattern.replace(/^\/+|\/+$/g, '')
-    .split('**').map((part) => part.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')).join('.*');
+  const source = pattern
+    .replace(/^\/+|\/+$/g, '')
+    .split('**')
+    .map((part) =>
+      part
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*'),
+    )
+    .join('.*');
   const regex = new RegExp(`^${source}$`);
   const parts = file.split('/');
   return parts.some((_, i) => regex.test(parts.slice(0, i + 1).join('/')));

@@ -16,9 +16,7 @@ export function where(manifest: Manifest): string {
 }
 
 export function ofKind<T>(manifests: Manifest[], kind: string): { manifest: Manifest; obj: T }[] {
-  return manifests
-    .filter((m) => m.doc.kind === kind)
-    .map((manifest) => ({ manifest, obj: manifest.doc as unknown as T }));
+  return manifests.filter((m) => m.doc.kind === kind).map((manifest) => ({ manifest, obj: manifest.doc as unknown as T }));
 }
 
 export function findObject<T>(manifests: Manifest[], kind: string, name: string | undefined): T | undefined {
@@ -137,7 +135,8 @@ export function resolveEnv(manifests: Manifest[], container: IContainer): Resolv
     if (variable.value !== undefined) {
       // Kubernetes expands $(NAME) from variables defined earlier; $$ escapes.
       env[variable.name] = variable.value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, ref?: string) =>
-        whole === '$$' ? '$' : ref !== undefined && env[ref] !== undefined ? env[ref] ?? '' : whole);
+        whole === '$$' ? '$' : ref !== undefined && env[ref] !== undefined ? (env[ref] ?? '') : whole,
+      );
       continue;
     }
     const secretRef = variable.valueFrom?.secretKeyRef;
@@ -166,9 +165,7 @@ export function resolveContainerPort(container: IContainer, port: number | strin
 
 /** Seconds a preStop hook sleeps (exec sleep N, sh -c "sleep N", or the sleep action); 0 without one. */
 export function preStopSleepSeconds(container: IContainer): number {
-  const preStop = container.lifecycle?.preStop as
-    | { exec?: { command?: string[] }; sleep?: { seconds?: number } }
-    | undefined;
+  const preStop = container.lifecycle?.preStop as { exec?: { command?: string[] }; sleep?: { seconds?: number } } | undefined;
   if (!preStop) return 0;
   if (preStop.sleep?.seconds !== undefined) return preStop.sleep.seconds;
   const command = (preStop.exec?.command ?? []).join(' ');

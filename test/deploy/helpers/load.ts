@@ -67,9 +67,7 @@ export function yamlFilesIn(dir: string): string[] {
 }
 
 export function loadKustomization(dir: string): Kustomization {
-  const file = ['kustomization.yaml', 'kustomization.yml']
-    .map((name) => path.join(dir, name))
-    .find((candidate) => existsSync(candidate));
+  const file = ['kustomization.yaml', 'kustomization.yml'].map((name) => path.join(dir, name)).find((candidate) => existsSync(candidate));
   if (file === undefined) throw new Error(`${rel(dir)} has no kustomization.yaml`);
   const [value] = parseYamlFile(file);
   if (!isObject(value)) throw new Error(`${rel(file)} is not a mapping`);
@@ -120,7 +118,8 @@ export interface ComposeFile {
 /** Compose variable interpolation with an empty environment: `${X:-default}` gives the default. */
 export function interpolate(value: unknown, vars: Record<string, string> = {}): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    return value.replace(
+      /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
       (whole, name?: string, op?: string, arg?: string, bare?: string) => {
         if (whole === '$$') return '$';
         const key = name ?? bare ?? '';
@@ -129,7 +128,8 @@ export function interpolate(value: unknown, vars: Record<string, string> = {}): 
         if (op?.endsWith('-')) return unset ? (arg ?? '') : (current ?? '');
         if (op?.endsWith('?') && unset) throw new Error(`compose variable ${key} is required: ${arg ?? ''}`);
         return current ?? '';
-      });
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((item) => interpolate(item, vars));
   if (isObject(value)) {

@@ -28,10 +28,17 @@ export function start(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Runn
   const [program = '', ...args] = argv;
   const child = spawn(program, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   const exited = new Promise<number | string>((resolve) => {
-    child.once('error', (error) => { output += `\nspawn error: ${error.message}`; resolve('spawn-error'); });
+    child.once('error', (error) => {
+      output += `\nspawn error: ${error.message}`;
+      resolve('spawn-error');
+    });
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
   });
   return { child, output: () => output, exited };
@@ -40,7 +47,9 @@ export function start(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Runn
 /** Exit code, or 'timeout' if the process is still running after `ms`. */
 export async function exitWithin(running: Running, ms: number): Promise<number | string> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
   try {
     return await Promise.race([running.exited, timeout]);
   } finally {
@@ -59,7 +68,9 @@ export function httpGet(port: number, path: string, timeoutMs = 2000): Promise<{
     const req = http.get({ host: '127.0.0.1', port, path, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
@@ -73,7 +84,9 @@ export async function waitForStatus(running: Running, port: number, path: string
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (running.child.exitCode !== null || running.child.signalCode !== null) {
-      throw new Error(`process exited (${running.child.exitCode ?? running.child.signalCode ?? ''}) before ${path} answered ${status}:\n${running.output()}`);
+      throw new Error(
+        `process exited (${running.child.exitCode ?? running.child.signalCode ?? ''}) before ${path} answered ${status}:\n${running.output()}`,
+      );
     }
     try {
       const res = await httpGet(port, path);
@@ -100,7 +113,10 @@ export async function startRedis(password: string): Promise<{ port: number; runn
     if (running.child.exitCode !== null) break;
     const ok = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => { socket.end(); resolve(true); });
+      socket.once('connect', () => {
+        socket.end();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     if (ok) return { port, running };

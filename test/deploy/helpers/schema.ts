@@ -79,7 +79,10 @@ export function validateScaledObject(doc: K8sObject): string[] {
         problems.push(`spec.triggers[${i}].metadata.lagCount needs consumerGroup`);
       }
     }
-    if (trigger.authenticationRef !== undefined && !(isObject(trigger.authenticationRef) && typeof trigger.authenticationRef.name === 'string')) {
+    if (
+      trigger.authenticationRef !== undefined &&
+      !(isObject(trigger.authenticationRef) && typeof trigger.authenticationRef.name === 'string')
+    ) {
       problems.push(`spec.triggers[${i}].authenticationRef.name is required`);
     }
   });
@@ -98,7 +101,8 @@ export function validateTriggerAuthentication(doc: K8sObject): string[] {
     if (!Array.isArray(refs)) return [...problems, 'spec.secretTargetRef must be a list'];
     refs.forEach((ref: unknown, i) => {
       for (const field of ['parameter', 'name', 'key']) {
-        if (!isObject(ref) || typeof ref[field] !== 'string' || ref[field] === '') problems.push(`spec.secretTargetRef[${i}].${field} is required`);
+        if (!isObject(ref) || typeof ref[field] !== 'string' || ref[field] === '')
+          problems.push(`spec.secretTargetRef[${i}].${field} is required`);
       }
     });
   }
@@ -129,7 +133,8 @@ export function checkKustomization(kustomization: Kustomization, manifests: Mani
   const dir = path.join(ROOT, kustomization.dir);
   for (const resource of kustomization.resources) {
     if (!existsSync(path.join(dir, resource))) problems.push(`${kustomization.file}: resource ${resource} does not exist`);
-    if (resource.includes('/') || resource.startsWith('..')) problems.push(`${kustomization.file}: resource ${resource} is outside its folder`);
+    if (resource.includes('/') || resource.startsWith('..'))
+      problems.push(`${kustomization.file}: resource ${resource} is outside its folder`);
   }
   for (const file of yamlFilesIn(dir)) {
     const name = path.basename(file);
@@ -142,7 +147,9 @@ export function checkKustomization(kustomization: Kustomization, manifests: Mani
     if (m.doc.kind === 'Namespace') {
       if (m.doc.metadata?.name !== kustomization.namespace) problems.push(`${m.file}: Namespace is not ${kustomization.namespace ?? ''}`);
     } else if (namespace !== kustomization.namespace) {
-      problems.push(`${m.file} ${m.doc.kind ?? ''}/${m.doc.metadata?.name ?? ''}: namespace ${namespace ?? '(unset)'} is not ${kustomization.namespace ?? ''}`);
+      problems.push(
+        `${m.file} ${m.doc.kind ?? ''}/${m.doc.metadata?.name ?? ''}: namespace ${namespace ?? '(unset)'} is not ${kustomization.namespace ?? ''}`,
+      );
     }
   }
   return problems;

@@ -43,7 +43,10 @@ export function send(url: string, options: RequestOptions = {}): Promise<Outcome
         method: options.method ?? (payload ? 'POST' : 'GET'),
         agent: options.agent,
         signal,
-        headers: { ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}), ...options.headers },
+        headers: {
+          ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+          ...options.headers,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

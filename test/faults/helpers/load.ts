@@ -136,7 +136,15 @@ export class LoadGenerator {
   }
 
   /** Sent, accepted (202), rejected (503) and other requests (attempts), and their samples. */
-  figures(): { sentRequests: number; sentSamples: number; acceptedRequests: number; acceptedSamples: number; rejectedRequests: number; rejectedSamples: number; otherRequests: number } {
+  figures(): {
+    sentRequests: number;
+    sentSamples: number;
+    acceptedRequests: number;
+    acceptedSamples: number;
+    rejectedRequests: number;
+    rejectedSamples: number;
+    otherRequests: number;
+  } {
     let acceptedRequests = 0;
     let acceptedSamples = 0;
     let rejectedRequests = 0;
@@ -178,7 +186,10 @@ export class LoadGenerator {
     const [kind, node, at, timeslice, cpu, mem] = line.split('\t');
     if (kind !== 'N') return [];
     return this.records.filter((r) =>
-      r.items.some((i) => i.node === node && String(i.at) === at && String(i.timeslice) === timeslice && String(i.cpu) === cpu && String(i.mem) === mem),
+      r.items.some(
+        (i) =>
+          i.node === node && String(i.at) === at && String(i.timeslice) === timeslice && String(i.cpu) === cpu && String(i.mem) === mem,
+      ),
     );
   }
 
@@ -188,7 +199,10 @@ export class LoadGenerator {
 
   /** A few examples of outcomes other than those `allowed`, for failure messages. */
   unexpected(allowed: (outcome: Outcome) => boolean): string[] {
-    return this.records.filter((r) => !allowed(r.outcome)).slice(0, 5).map((r) => `#${r.seq}: ${describeOutcome(r.outcome)}`);
+    return this.records
+      .filter((r) => !allowed(r.outcome))
+      .slice(0, 5)
+      .map((r) => `#${r.seq}: ${describeOutcome(r.outcome)}`);
   }
 
   /** Every request's samples differ from every other's (its `at` and cpu), so a stream entry names its request. */
@@ -215,7 +229,13 @@ export class LoadGenerator {
         const startedAt = Date.now();
         this.inFlight++;
         this.unanswered.set(seq, { poster: index, startedAt });
-        const answered = send(`${this.options.url}/v1/samples`, { body: items, timeoutMs: this.options.timeoutMs, agent, trickleMs: own.trickleMs, headers });
+        const answered = send(`${this.options.url}/v1/samples`, {
+          body: items,
+          timeoutMs: this.options.timeoutMs,
+          agent,
+          trickleMs: own.trickleMs,
+          headers,
+        });
         for (const wake of this.startWaiters.splice(0)) wake();
         const outcome = await answered;
         this.inFlight--;

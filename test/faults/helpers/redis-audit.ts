@@ -35,7 +35,13 @@ function compareIds(a: string, b: string): number {
  * pending. (XINFO's `lag` is not enough: Redis reports it as nil when it cannot tell.)
  * Returns how often a nil lag was seen on the way.
  */
-export async function waitForDrained(redis: RedisClient, prefix: string, partitions: number, group: string, timeoutMs: number): Promise<{ nilLagSeen: number }> {
+export async function waitForDrained(
+  redis: RedisClient,
+  prefix: string,
+  partitions: number,
+  group: string,
+  timeoutMs: number,
+): Promise<{ nilLagSeen: number }> {
   const deadline = Date.now() + timeoutMs;
   let nilLagSeen = 0;
   for (;;) {
@@ -48,7 +54,8 @@ export async function waitForDrained(redis: RedisClient, prefix: string, partiti
       const lastId = String(stream['last-generated-id']);
       const delivered = info ? String(info['last-delivered-id']) : '0-0';
       const pending = info ? Number(info.pending) : 0;
-      if (compareIds(delivered, lastId) < 0 || pending > 0) behind.push(`p${keys.partition}: delivered ${delivered} of ${lastId}, ${pending} pending`);
+      if (compareIds(delivered, lastId) < 0 || pending > 0)
+        behind.push(`p${keys.partition}: delivered ${delivered} of ${lastId}, ${pending} pending`);
     }
     if (behind.length === 0) return { nilLagSeen };
     if (Date.now() > deadline) throw new Error(`streams not drained after ${timeoutMs} ms: ${behind.join('; ')}`);
@@ -84,7 +91,13 @@ export interface StreamAudit {
  * max-deleted-entry-id, may be gone.
  */
 export async function auditStreams(redis: RedisClient, prefix: string, partitions: number, accepted: AcceptedTotals): Promise<StreamAudit> {
-  const audit: StreamAudit = { entriesAdded: 0, entriesAccepted: accepted.entries.size, unreported: [], unreportedFirstLines: new Map(), missing: [] };
+  const audit: StreamAudit = {
+    entriesAdded: 0,
+    entriesAccepted: accepted.entries.size,
+    unreported: [],
+    unreportedFirstLines: new Map(),
+    missing: [],
+  };
   const present = new Set<string>();
   const trimmedUpTo = new Map<number, string>();
   for (const keys of allPartitionKeys(prefix, partitions)) {
@@ -137,7 +150,10 @@ export function explainUnreported(audit: StreamAudit, load: LoadGenerator, marks
     const storedAt = Number(key.split('/')[1]!.split('-')[0]);
     const requests = load.requestsWithLine(audit.unreportedFirstLines.get(key) ?? '');
     const origin = requests
-      .map((r) => `request #${r.seq} sent at ${relative(r.startedAt)}, answered after ${r.endedAt - r.startedAt} ms: ${describeOutcome(r.outcome)}`)
+      .map(
+        (r) =>
+          `request #${r.seq} sent at ${relative(r.startedAt)}, answered after ${r.endedAt - r.startedAt} ms: ${describeOutcome(r.outcome)}`,
+      )
       .join(' | ');
     return `entry ${key} stored at ${relative(storedAt)}; ${origin || 'no matching request'}`;
   });
@@ -153,7 +169,12 @@ export function storedWithUnknownOutcome(audit: StreamAudit, load: LoadGenerator
   const unexplained: string[] = [];
   for (const key of audit.unreported) {
     const origins = load.requestsWithLine(audit.unreportedFirstLines.get(key) ?? '');
-    const unknown = origins.filter((r) => r.outcome.kind === 'response' && r.outcome.status === 503 && (r.outcome.body as { error?: { code?: string } })?.error?.code === 'OUTCOME_UNKNOWN');
+    const unknown = origins.filter(
+      (r) =>
+        r.outcome.kind === 'response' &&
+        r.outcome.status === 503 &&
+        (r.outcome.body as { error?: { code?: string } })?.error?.code === 'OUTCOME_UNKNOWN',
+    );
     if (unknown.length === 0) unexplained.push(key);
     for (const r of unknown) requests.add(r.seq);
   }
@@ -169,7 +190,13 @@ export interface CountCheck {
 }
 
 /** Counts every sample in the aggregates and compares per node with what the 202s accepted. */
-export async function countAggregates(redis: RedisClient, prefix: string, partitions: number, nodes: readonly string[], accepted: AcceptedTotals): Promise<CountCheck> {
+export async function countAggregates(
+  redis: RedisClient,
+  prefix: string,
+  partitions: number,
+  nodes: readonly string[],
+  accepted: AcceptedTotals,
+): Promise<CountCheck> {
   const totals = await fleetTotals(redis, prefix, partitions);
   const perNode = await perNodeCounts(redis, prefix, partitions, [...nodes]);
   const wrongNodes: [string, number, number][] = [];
