@@ -9,7 +9,9 @@ import { exited } from '../helpers/worker-process';
 const LAUNCHER = join(__dirname, '..', '..', 'dist', 'shared', 'launcher', 'start-all.js');
 
 test('without a Redis it starts a private one, serves the API, and Ctrl-C stops everything', async () => {
-  const [deadRedisPort, ingestPort, workerPort] = [await freePort(), await freePort(), await freePort()];
+  // Port 1: nothing listens there, and no other test's Redis can take it meanwhile.
+  const deadRedisPort = 1;
+  const [ingestPort, workerPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, [LAUNCHER], {
     env: {
       ...process.env,
@@ -25,7 +27,7 @@ test('without a Redis it starts a private one, serves the API, and Ctrl-C stops 
   try {
     const url = `http://127.0.0.1:${ingestPort}`;
     let ready = false;
-    for (let i = 0; i < 100 && !ready; i++) {
+    for (let i = 0; i < 300 && !ready; i++) {
       await new Promise((r) => setTimeout(r, 100));
       ready = await request(`${url}/readyz`).then(
         (r) => r.status === 200,
@@ -52,4 +54,4 @@ test('without a Redis it starts a private one, serves the API, and Ctrl-C stops 
     socket.once('error', () => resolve(true));
   });
   expect(refused).toBe(true);
-}, 30_000);
+}, 60_000);
