@@ -6,6 +6,7 @@ import type { RedisClient } from '../../shared/redis';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';
 import { testConfig, testRedis } from '../helpers/test-config';
 import { runCli, startCli, waitFor } from './helpers/run-cli';
+import { waitUntil } from '../helpers/wait-until';
 
 const config = testConfig({
   STREAM_PARTITIONS: '2',
@@ -21,14 +22,6 @@ async function deadLetterCount(): Promise<number> {
   return JSON.parse((await run('dlq', 'list', '--json')).stdout).count;
 }
 
-async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 beforeAll(async () => {
   pipeline = await startPipeline(config);
   redis = testRedis(config);
@@ -41,7 +34,7 @@ afterAll(async () => {
 
 test('list, status, replay, purge', async () => {
   const entryId = (await redis.xadd(partitionKeys(config.keyPrefix, 0).stream, '*', ENTRY_FIELD, 'N\tbroken\tnot-a-number'))!;
-  await until(async () => (await deadLetterCount()) === 1);
+  await waitUntil(async () => (await deadLetterCount()) === 1);
 
   const list = await run('dlq', 'list');
   expect(list.code).toBe(0);
@@ -51,13 +44,13 @@ test('list, status, replay, purge', async () => {
   expect(list.stdout).toMatch(/^1 shown of 1$/m);
   const id = JSON.parse((await run('dlq', 'list', '--json')).stdout).items[0].id as string;
 
-  await until(async () => JSON.parse((await run('status', '--json')).stdout).totals.pending === 0);
+  await waitUntil(async () => JSON.parse((await run('status', '--json')).stdout).totals.pending === 0);
   expect((await run('status')).stdout).toMatch(/^dead letters: 1 \(see: nodeagg dlq list\)$/m);
 
   const replay = await run('dlq', 'replay', id);
   expect(replay).toMatchObject({ code: 0, stdout: 'replayed 1 entry\n' });
   // Still garbage: after its deliveries it is dead-lettered again.
-  await until(async () => (await deadLetterCount()) === 1);
+  await waitUntil(async () => (await deadLetterCount()) === 1);
 
   const purge = await run('dlq', 'purge', '--id', JSON.parse((await run('dlq', 'list', '--json')).stdout).items[0].id);
   expect(purge).toMatchObject({ code: 0, stdout: 'purged 1 entry\n' });

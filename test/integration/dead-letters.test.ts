@@ -8,6 +8,7 @@ import { baseTime } from '../helpers/build-sample';
 import { postJson, request } from '../helpers/http';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';
 import { testConfig, testRedis } from '../helpers/test-config';
+import { waitUntil } from '../helpers/wait-until';
 
 describe('dead letters', () => {
   const config = testConfig({
@@ -35,14 +36,6 @@ describe('dead letters', () => {
     };
   }
 
-  async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   test('a poison entry is dead-lettered with its reason while the rest of the stream flows past', async () => {
     const stream = partitionKeys(config.keyPrefix, 0).stream;
     const garbageId = (await redis.xadd(stream, '*', ENTRY_FIELD, 'N\tbroken\tnot-a-number'))!;
@@ -55,7 +48,7 @@ describe('dead letters', () => {
     expect(seen.status).toBe(200);
     expect(seen.body.count).toBe(50);
 
-    await until(async () => (await deadLetters()).count === 1);
+    await waitUntil(async () => (await deadLetters()).count === 1);
     const letters = await deadLetters();
     expect(letters.items[0]).toMatchObject({ entry_id: garbageId, deliveries: 3 });
     expect(letters.items[0]!.reason).toMatch(/cannot decode/);
@@ -77,7 +70,7 @@ describe('dead letters', () => {
     const before = (await fleetTotals(redis, config.keyPrefix, 2)).samples;
     const posted = await postJson(`${pipeline.url}/v1/metrics/node/${node}`, { timeslice: 5, cpu: 70, mem: 30, at: baseTime() });
     expect(posted.status).toBe(202);
-    await until(async () => (await deadLetters()).count === 1);
+    await waitUntil(async () => (await deadLetters()).count === 1);
     const letter = (await deadLetters()).items[0]!;
     expect(letter.reason).toMatch(/WRONGTYPE/);
     // Nothing of the failed entry was applied, not even partly.
@@ -92,7 +85,7 @@ describe('dead letters', () => {
     expect(replay.body).toEqual({ replayed: 1 });
     expect((await request(`${pipeline.url}/v1/admin/dead-letters/replay`, { method: 'POST' })).body).toEqual({ replayed: 0 });
     await waitForDrain(redis, config.keyPrefix, 2, config.consumerGroup, 15_000);
-    await until(async () => (await request(`${pipeline.url}/v1/nodes/${node}`)).status === 200);
+    await waitUntil(async () => (await request(`${pipeline.url}/v1/nodes/${node}`)).status === 200);
     expect((await fleetTotals(redis, config.keyPrefix, 2)).samples).toBe(before + 1);
     expect((await request(`${pipeline.url}/v1/nodes/${node}`)).body.latest.cpu).toBe(70);
   });
