@@ -29,12 +29,3 @@ export function decodeToken(token: string, partitions: number): PartitionPositio
   }
   return positions;
 }
-
-/** Compares two stream ids ("ms-seq") numerically. */
-export function compareIds(a: string, b: string): number {
-  const [aMs, aSeq] = a.split('-').map(BigInt) as [bigint, bigint];
-  const [bMs, bSeq] = b.split('-').map(BigInt) as [bigint, bigint];
-  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
-  if (aSeq !== bSeq) return aSeq < bSeq ? -1 : 1;
-  return 0;
-}

@@ -3,7 +3,8 @@ import { ConsistencyTimeoutError } from '../shared/errors';
 import type { PartitionKeys } from '../shared/keys';
 import type { RedisClient } from '../shared/redis';
 import { replyToRecord } from '../shared/redis-replies';
-import { compareIds, type PartitionPosition } from './consistency-token';
+import { compareIds } from '../shared/stream-ids';
+import type { PartitionPosition } from './consistency-token';
 
 export class ConsistencyWaiter {
   constructor(

@@ -5,23 +5,13 @@
 import type { PartitionKeys } from '../shared/keys';
 import type { RedisClient } from '../shared/redis';
 import { replyToRecord } from '../shared/redis-replies';
+import { compareIds, nextId } from '../shared/stream-ids';
 
 export interface JanitorReport {
   partition: number;
   trimmed: number;
   minId: string | null;
   removedConsumers: string[];
-}
-
-function nextId(id: string): string {
-  const [ms, seq] = id.split('-');
-  return `${ms}-${BigInt(seq ?? '0') + 1n}`;
-}
-
-function lowerId(a: string, b: string): string {
-  const [aMs, aSeq] = a.split('-').map(BigInt) as [bigint, bigint];
-  const [bMs, bSeq] = b.split('-').map(BigInt) as [bigint, bigint];
-  return aMs < bMs || (aMs === bMs && aSeq <= bSeq) ? a : b;
 }
 
 /**
@@ -40,7 +30,7 @@ export async function safeTrimBound(redis: RedisClient, stream: string): Promise
   for (const group of groups) {
     const summary = (await redis.xpending(stream, String(group.name))) as [number, string | null, string | null, unknown];
     const needed = summary[0] > 0 && summary[1] ? summary[1] : nextId(String(group['last-delivered-id']));
-    bound = bound === null ? needed : lowerId(bound, needed);
+    bound = bound === null || compareIds(needed, bound) < 0 ? needed : bound;
   }
   return bound;
 }

@@ -1,7 +1,8 @@
 import { partitionKeys } from '../../shared/keys';
 import { partitionOf } from '../../shared/partition';
 import { planBatch } from '../../worker/aggregate';
-import { compareIds, decodeToken, encodeToken } from '../../ingest/consistency-token';
+import { decodeToken, encodeToken } from '../../ingest/consistency-token';
+import { compareIds } from '../../shared/stream-ids';
 
 describe('batch planning', () => {
   const keys = partitionKeys('na', 2);

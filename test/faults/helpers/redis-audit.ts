@@ -1,6 +1,7 @@
 // Reads what Redis holds after a fault: stream entries against the 202s, consumers, pending, connections.
 import type { Config } from '../../../shared/config';
 import { allPartitionKeys } from '../../../shared/keys';
+import { compareIds } from '../../../shared/stream-ids';
 import { createRedisClient, type RedisClient } from '../../../shared/redis';
 import { fleetTotals, perNodeCounts } from '../../helpers/aggregate-totals';
 import { describeOutcome } from './http-client';
@@ -18,15 +19,6 @@ function toRecord(fields: unknown): Record<string, unknown> {
   const list = fields as unknown[];
   for (let i = 0; i + 1 < list.length; i += 2) record[String(list[i])] = list[i + 1];
   return record;
-}
-
-function compareIds(a: string, b: string): number {
-  const [am = '0', as = '0'] = a.split('-');
-  const [bm = '0', bs = '0'] = b.split('-');
-  const ms = BigInt(am) - BigInt(bm);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(as) - BigInt(bs);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
 }
 
 /**
