@@ -21,6 +21,7 @@ export interface Config {
   readonly redisCommandTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
+  readonly logFormat: string;
   readonly idempotencyTtlSeconds: number;
   readonly maxPartitionLag: number;
   readonly backpressureRefreshMs: number;
@@ -237,7 +238,14 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     defaultValue: 'info',
     parse: text(new RegExp(`^(${LOG_LEVELS.join('|')})$`)),
     accepts: LOG_LEVELS.join(', '),
-    doc: 'Log level of the JSON logs on stdout.',
+    doc: 'Log level of the logs on stdout.',
+  },
+  LOG_FORMAT: {
+    key: 'logFormat',
+    defaultValue: 'auto',
+    parse: text(/^(auto|json|pretty)$/),
+    accepts: 'auto, json, pretty',
+    doc: 'json: one JSON object a line (for log collectors); pretty: readable lines; auto: pretty when stdout is a terminal, else json.',
   },
 });
 

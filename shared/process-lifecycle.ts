@@ -16,7 +16,7 @@ export async function runService(
     }
     throw error;
   }
-  const logger = createLogger(name, config.logLevel);
+  const logger = createLogger(name, config.logLevel, config.logFormat);
   let service: { close(): Promise<void> };
   try {
     service = await start(config, logger);
