@@ -5,8 +5,12 @@
 # docker-compose.yml and k8s/worker.yaml).
 #
 #   docker build -t node-aggregation:0.1.0 .
+#
+# To deploy, push it to your registry and point k8s/ at it (README, "Deploy").
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The current Node LTS (24, supported until April 2028); package.json "engines"
+# allows it, and CI runs the suite on it too (.ci/run).
+ARG NODE_IMAGE=node:24-trixie-slim
 
 # --- build: dev dependencies + TypeScript compile ------------------------------
 FROM ${NODE_IMAGE} AS build

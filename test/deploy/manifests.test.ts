@@ -1,9 +1,12 @@
 /** Every manifest under k8s/ parses and is valid for the Kubernetes API (offline), and the kustomizations list them all. */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { imageRepository, workloads } from './helpers/k8s';
 import { ROOT, loadKustomization, loadManifests, parseYamlFile, rel, type K8sObject } from './helpers/load';
+import { registryHost } from './helpers/ops-checks';
 import { checkKustomization, validateManifest } from './helpers/schema';
+import { parseAllDocuments } from 'yaml';
 
 function yamlFilesUnder(dir: string): string[] {
   return readdirSync(dir)
@@ -19,6 +22,7 @@ const K8S = path.join(ROOT, 'k8s');
 const files = yamlFilesUnder(K8S);
 const base = loadKustomization(K8S);
 const keda = loadKustomization(path.join(K8S, 'keda'));
+const monitoring = loadKustomization(path.join(K8S, 'monitoring'));
 
 describe('k8s/ YAML', () => {
   test('has manifests', () => {
@@ -40,6 +44,7 @@ describe('k8s/ YAML', () => {
 describe.each([
   ['k8s/kustomization.yaml', base],
   ['k8s/keda/kustomization.yaml', keda],
+  ['k8s/monitoring/kustomization.yaml', monitoring],
 ])('%s', (_file, kustomization) => {
   test('lists exactly the manifest files beside it, in its namespace', () => {
     expect(checkKustomization(kustomization, loadManifests(kustomization))).toEqual([]);
@@ -61,10 +66,10 @@ describe('kustomizations', () => {
     expect(base.resources.filter((r) => r.includes('keda'))).toEqual([]);
   });
 
-  test('KEDA objects live only in keda/', () => {
-    const kinds = loadManifests(keda).map((m) => m.doc.apiVersion ?? '');
-    expect(kinds.length).toBeGreaterThan(0);
-    expect(kinds.every((v) => v.startsWith('keda.sh/'))).toBe(true);
+  test('keda/ holds the KEDA objects and the NetworkPolicy that lets KEDA reach Redis, nothing else', () => {
+    const kinds = loadManifests(keda).map((m) => `${m.doc.apiVersion ?? ''} ${m.doc.kind ?? ''}`);
+    expect(kinds.filter((k) => k.startsWith('keda.sh/')).length).toBeGreaterThan(0);
+    expect(kinds.filter((k) => !k.startsWith('keda.sh/'))).toEqual(['networking.k8s.io/v1 NetworkPolicy']);
   });
 
   test('the images: entry names the image the app containers use, so operators can override it', () => {
@@ -76,8 +81,19 @@ describe('kustomizations', () => {
     for (const name of names) expect(used.has(name)).toBe(true);
   });
 
+  test('monitoring objects live only in monitoring/, so clusters without the Prometheus Operator can apply the base', () => {
+    const operator = (k: typeof base) => loadManifests(k).filter((m) => (m.doc.apiVersion ?? '').startsWith('monitoring.coreos.com/'));
+    expect(operator(base)).toEqual([]);
+    expect(operator(keda)).toEqual([]);
+    expect(operator(monitoring).length).toBe(loadManifests(monitoring).length);
+  });
+
   test('has the objects a deployment needs, at their current API versions', () => {
-    const kinds = new Set([...loadManifests(base), ...loadManifests(keda)].map((m) => `${m.doc.apiVersion ?? ''} ${m.doc.kind ?? ''}`));
+    const kinds = new Set(
+      [...loadManifests(base), ...loadManifests(keda), ...loadManifests(monitoring)].map(
+        (m) => `${m.doc.apiVersion ?? ''} ${m.doc.kind ?? ''}`,
+      ),
+    );
     expect([...kinds]).toEqual(
       expect.arrayContaining([
         'apps/v1 Deployment',
@@ -85,6 +101,10 @@ describe('kustomizations', () => {
         'autoscaling/v2 HorizontalPodAutoscaler',
         'keda.sh/v1alpha1 ScaledObject',
         'keda.sh/v1alpha1 TriggerAuthentication',
+        'monitoring.coreos.com/v1 PodMonitor',
+        'monitoring.coreos.com/v1 PrometheusRule',
+        'networking.k8s.io/v1 NetworkPolicy',
+        'scheduling.k8s.io/v1 PriorityClass',
         'policy/v1 PodDisruptionBudget',
         'v1 ConfigMap',
         'v1 Namespace',
@@ -151,5 +171,101 @@ describe('the validation itself rejects broken manifests', () => {
       spec: { secretTargetRef: [{ parameter: 'password', name: 'redis-auth' }] },
     };
     expect(validateManifest(doc)).toEqual(['spec.secretTargetRef[0].key is required']);
+  });
+});
+
+/** What `kubectl kustomize` (kustomize v5, built into kubectl) renders: what `kubectl apply -k` would send. */
+function render(dir: string): K8sObject[] {
+  const text = execFileSync('kubectl', ['kustomize', path.join(K8S, dir)], { encoding: 'utf8' });
+  return parseAllDocuments(text).map((doc) => doc.toJS() as K8sObject);
+}
+
+describe.each([['.'], ['keda'], ['monitoring']])('kubectl kustomize k8s/%s', (dir) => {
+  const rendered = render(dir);
+
+  test('renders objects that all validate, each in the namespace unless cluster-scoped', () => {
+    expect(rendered.length).toBeGreaterThan(0);
+    const problems = rendered.flatMap((obj) => validateManifest(obj).map((p) => `${obj.kind ?? '?'}/${obj.metadata?.name ?? '?'}: ${p}`));
+    expect(problems).toEqual([]);
+    for (const obj of rendered) {
+      const expected = ['Namespace', 'PriorityClass'].includes(obj.kind ?? '') ? undefined : 'node-aggregation';
+      expect({ object: `${obj.kind ?? ''}/${obj.metadata?.name ?? ''}`, namespace: obj.metadata?.namespace }).toEqual({
+        object: `${obj.kind ?? ''}/${obj.metadata?.name ?? ''}`,
+        namespace: expected,
+      });
+      expect(obj.metadata?.labels?.['app.kubernetes.io/part-of']).toBe('node-aggregation');
+    }
+  });
+});
+
+describe('rendered details', () => {
+  test('app containers pull from a registry host: the placeholder until an operator sets theirs', () => {
+    const images = render('.')
+      .filter((obj) => obj.kind === 'Deployment')
+      .map(
+        (obj) =>
+          (obj as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]?.image ?? '',
+      );
+    expect(images.length).toBe(2);
+    for (const image of images) {
+      expect(registryHost(image)).toBeDefined();
+      expect(image).toMatch(/^registry\.invalid\/replace-with-your-registry\/node-aggregation:\d+\.\d+\.\d+$/);
+    }
+  });
+
+  test('the dashboard ConfigMap carries the Grafana sidecar label and the dashboard JSON', () => {
+    const dashboards = render('monitoring').filter((obj) => obj.kind === 'ConfigMap');
+    expect(dashboards.map((d) => d.metadata?.name)).toEqual(['node-aggregation-dashboard']);
+    const [dashboard] = dashboards;
+    expect(dashboard?.metadata?.labels?.grafana_dashboard).toBe('1');
+    const json = JSON.parse((dashboard as { data: Record<string, string> }).data['node-aggregation.json'] ?? '') as {
+      uid: string;
+      panels: unknown[];
+    };
+    expect(json.uid).toBe('node-aggregation');
+    expect(json.panels.length).toBeGreaterThan(5);
+  });
+});
+
+describe('the validation of the new kinds rejects broken objects', () => {
+  const monitoringObject = (kind: string): K8sObject =>
+    structuredClone(loadManifests(monitoring).find((m) => m.doc.kind === kind)?.doc ?? {});
+
+  test('a PodMonitor endpoint with a numeric port and a path without /', () => {
+    const doc = monitoringObject('PodMonitor') as K8sObject & { spec: { podMetricsEndpoints: Record<string, unknown>[] } };
+    doc.spec.podMetricsEndpoints[0] = { port: 8080, path: 'metrics' };
+    const problems = validateManifest(doc).join('\n');
+    expect(problems).toMatch(/port must be a port name/);
+    expect(problems).toMatch(/path must start with \//);
+  });
+
+  test('a PrometheusRule rule without expr, with a bad for, and both alert and record', () => {
+    const doc = monitoringObject('PrometheusRule') as K8sObject & { spec: { groups: { rules: Record<string, unknown>[] }[] } };
+    doc.spec.groups[0]!.rules[0] = { alert: 'A', record: 'b', for: 'five minutes', labels: { severity: 3 } };
+    const problems = validateManifest(doc).join('\n');
+    expect(problems).toMatch(/needs exactly one of alert and record/);
+    expect(problems).toMatch(/expr is required/);
+    expect(problems).toMatch(/for five minutes is not a duration/);
+    expect(problems).toMatch(/labels must map to strings/);
+  });
+
+  test('a NetworkPolicy with a string port list and a PriorityClass without value', () => {
+    const policy = structuredClone(
+      loadManifests(base).find((m) => m.doc.kind === 'NetworkPolicy' && m.doc.metadata?.name === 'redis')?.doc ?? {},
+    );
+    (policy as { spec: { ingress: unknown[] } }).spec.ingress = ['everyone'];
+    expect(validateManifest(policy).length).toBeGreaterThan(0);
+    const priority = structuredClone(loadManifests(base).find((m) => m.doc.kind === 'PriorityClass')?.doc ?? {});
+    delete (priority as { value?: number }).value;
+    expect(validateManifest(priority).join('\n')).toMatch(/value/);
+  });
+
+  test('a cluster-scoped PriorityClass given a namespace', () => {
+    const manifests = loadManifests(base).map((m) =>
+      m.doc.kind === 'PriorityClass' ? { ...m, doc: { ...m.doc, metadata: { ...m.doc.metadata, namespace: 'node-aggregation' } } } : m,
+    );
+    expect(checkKustomization(base, manifests).join('\n')).toMatch(
+      /PriorityClass\/node-aggregation-redis: cluster-scoped, but has namespace/,
+    );
   });
 });

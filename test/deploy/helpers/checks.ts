@@ -81,7 +81,7 @@ export function settingValue(ctx: Context, env: Env, name: string): string | und
   return typeof setting.defaultValue === 'function' ? setting.defaultValue() : setting.defaultValue;
 }
 
-function numberSetting(ctx: Context, env: Env, name: string): number {
+export function numberSetting(ctx: Context, env: Env, name: string): number {
   return Number(settingValue(ctx, env, name));
 }
 
@@ -158,13 +158,13 @@ function appServices(bundle: Bundle, ctx: Context): [string, ComposeService][] {
   return Object.entries(bundle.compose.services).filter(([, service]) => isAppService(service, ctx));
 }
 
-interface AppContainer extends PodContainer {
+export interface AppContainer extends PodContainer {
   env: Record<string, string>;
   entry: EntryPoint;
   label: string;
 }
 
-function apps(bundle: Bundle, ctx: Context): AppContainer[] {
+export function apps(bundle: Bundle, ctx: Context): AppContainer[] {
   return appContainers(bundle.manifests, ctx.appImage).map((pc) => ({
     ...pc,
     env: resolveEnv(bundle.manifests, pc.container).env,
@@ -198,7 +198,7 @@ function clusterService(host: string, namespace: string): { name: string; namesp
   return undefined;
 }
 
-function namespaceOf(manifest: Manifest, bundle: Bundle): string {
+export function namespaceOf(manifest: Manifest, bundle: Bundle): string {
   return manifest.doc.metadata?.namespace ?? bundle.base.namespace ?? 'default';
 }
 
@@ -596,11 +596,16 @@ export const checkKeda: Check = (bundle, ctx) => {
     const group = settingValue(ctx, target.env, 'CONSUMER_GROUP');
     const expected = Array.from({ length: partitions }, (_, n) => ctx.streamKey(prefix, n));
     const triggers = (obj.spec?.triggers ?? []).filter((t) => t.type === 'redis-streams');
-    const streams = triggers.map((t) => t.metadata?.stream ?? '');
+    const streamsWith = (threshold: string) =>
+      triggers.filter((t) => t.metadata?.[threshold] !== undefined).map((t) => t.metadata?.stream ?? '');
     for (const stream of expected) {
-      if (!streams.includes(stream)) problems.push(`${label}: no redis-streams trigger for stream ${stream}`);
+      // Lag misses entries delivered to a consumer that died or hangs; pending counts those.
+      if (!streamsWith('lagCount').includes(stream)) problems.push(`${label}: no redis-streams trigger for stream ${stream} with lagCount`);
+      if (!streamsWith('pendingEntriesCount').includes(stream)) {
+        problems.push(`${label}: no redis-streams trigger for stream ${stream} with pendingEntriesCount`);
+      }
     }
-    for (const stream of streams) {
+    for (const stream of triggers.map((t) => t.metadata?.stream ?? '')) {
       if (!expected.includes(stream)) problems.push(`${label}: trigger stream ${stream} is not one of the ${partitions} partition streams`);
     }
     let redisUrl: URL | undefined;
@@ -617,9 +622,14 @@ export const checkKeda: Check = (bundle, ctx) => {
           `${label}: trigger ${meta.stream ?? ''} consumerGroup ${meta.consumerGroup ?? '(unset)'} is not CONSUMER_GROUP=${group ?? ''}`,
         );
       }
-      if (!/^[1-9]\d*$/.test(meta.lagCount ?? '')) problems.push(`${label}: trigger ${meta.stream ?? ''} has no positive lagCount`);
-      if (meta.pendingEntriesCount !== undefined || meta.streamLength !== undefined) {
-        problems.push(`${label}: trigger ${meta.stream ?? ''} mixes lagCount with another threshold`);
+      // KEDA takes one threshold per trigger (pendingEntriesCount before streamLength before lagCount).
+      const thresholds = ['lagCount', 'pendingEntriesCount', 'streamLength'].filter((t) => meta[t] !== undefined);
+      if (thresholds.length !== 1) {
+        problems.push(
+          `${label}: trigger ${meta.stream ?? ''} needs exactly one of lagCount, pendingEntriesCount (has ${thresholds.join(', ') || 'none'})`,
+        );
+      } else if (!/^[1-9]\d*$/.test(meta[thresholds[0] ?? ''] ?? '')) {
+        problems.push(`${label}: trigger ${meta.stream ?? ''} has no positive ${thresholds[0] ?? ''}`);
       }
       if (redisUrl && meta.address) {
         const [host = '', port = '6379'] = meta.address.split(':');
@@ -711,15 +721,18 @@ export const checkCompose: Check = (bundle, ctx) => {
   return problems;
 };
 
-/** Image: multi-stage, production-only deps, non-root, node 20, a healthcheck on a real endpoint. */
+/** Node release lines in long-term support that the image may use (Node 20 reached end of life on 2026-04-30). */
+export const NODE_LTS_IMAGE = /^node:(22|24)([.-]|$)/;
+
+/** Image: multi-stage, production-only deps, non-root, a Node LTS, a healthcheck on a real endpoint. */
 export const checkDockerfile: Check = (bundle, ctx) => {
   const problems: string[] = [];
   const { dockerfile } = bundle;
   if (dockerfile.stages.length < 2) problems.push('Dockerfile: not multi-stage (build with dev dependencies, run with production ones)');
   dockerfile.stages.forEach((stage, i) => {
     const fromEarlierStage = dockerfile.stages.slice(0, i).some((s) => s.name === stage.from);
-    if (!/^node:20([.-]|$)/.test(stage.from) && !fromEarlierStage) {
-      problems.push(`Dockerfile: stage ${stage.name ?? i} is based on ${stage.from}, not node:20`);
+    if (!NODE_LTS_IMAGE.test(stage.from) && !fromEarlierStage) {
+      problems.push(`Dockerfile: stage ${stage.name ?? i} is based on ${stage.from}, not a current Node LTS (node:22 or node:24)`);
     }
     const runs = stage.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
     const npmCi = stage.instructions.findIndex((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));

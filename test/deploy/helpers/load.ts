@@ -284,29 +284,44 @@ export function dockerfileWorkdir(dockerfile: Dockerfile): string {
 export interface Bundle {
   base: Kustomization;
   keda: Kustomization;
-  /** Base and KEDA manifests together (KEDA objects refer to base objects). */
+  monitoring: Kustomization;
+  /** Base, KEDA and monitoring manifests together (KEDA and monitoring objects refer to base objects). */
   manifests: Manifest[];
   compose: ComposeFile;
   dockerfile: Dockerfile;
   dockerignore: string[];
   /** Folders tsconfig.build.json compiles (must reach the image build). */
   buildInputs: string[];
+  /** package.json "engines.node". */
+  engines: string;
+  /** .ci/run, which also runs the suite on the image's Node. */
+  ciScript: string;
+  readme: string;
+  deploymentDoc: string;
 }
 
 export function loadBundle(): Bundle {
   const base = loadKustomization(path.join(ROOT, 'k8s'));
   const keda = loadKustomization(path.join(ROOT, 'k8s', 'keda'));
+  const monitoring = loadKustomization(path.join(ROOT, 'k8s', 'monitoring'));
   const tsconfig = parse(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include?: string[] };
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines?: { node?: string } };
+  const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
   return {
     base,
     keda,
-    manifests: [...loadManifests(base), ...loadManifests(keda)],
+    monitoring,
+    manifests: [...loadManifests(base), ...loadManifests(keda), ...loadManifests(monitoring)],
     compose: loadCompose(),
     dockerfile: loadDockerfile(),
-    dockerignore: readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+    dockerignore: read('.dockerignore')
       .split(/\r?\n/)
       .map((line) => line.trim())
       .filter((line) => line !== '' && !line.startsWith('#')),
     buildInputs: tsconfig.include ?? [],
+    engines: pkg.engines?.node ?? '',
+    ciScript: read('.ci/run'),
+    readme: read('README.md'),
+    deploymentDoc: read('docs/DEPLOYMENT.md'),
   };
 }

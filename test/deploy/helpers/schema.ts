@@ -4,7 +4,9 @@ import path from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { PriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1/PriorityClass';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret } from 'kubernetes-models/v1/Secret';
@@ -25,12 +27,19 @@ const MODELS: Readonly<Record<string, (doc: K8sObject) => Validatable>> = {
   'apps/v1 StatefulSet': (doc) => new StatefulSet(doc as never),
   'autoscaling/v2 HorizontalPodAutoscaler': (doc) => new HorizontalPodAutoscaler(doc as never),
   'policy/v1 PodDisruptionBudget': (doc) => new PodDisruptionBudget(doc as never),
+  'networking.k8s.io/v1 NetworkPolicy': (doc) => new NetworkPolicy(doc as never),
+  'scheduling.k8s.io/v1 PriorityClass': (doc) => new PriorityClass(doc as never),
 };
+
+/** Kinds without a namespace: kustomize leaves them alone and so does the namespace check. */
+export const CLUSTER_SCOPED: readonly string[] = ['Namespace', 'PriorityClass'];
 
 /** Custom resources that kubernetes-models has no model for: checked by hand. */
 const CUSTOM: Readonly<Record<string, (doc: K8sObject) => string[]>> = {
   'keda.sh/v1alpha1 ScaledObject': validateScaledObject,
   'keda.sh/v1alpha1 TriggerAuthentication': validateTriggerAuthentication,
+  'monitoring.coreos.com/v1 PodMonitor': validatePodMonitor,
+  'monitoring.coreos.com/v1 PrometheusRule': validatePrometheusRule,
 };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -109,6 +118,56 @@ export function validateTriggerAuthentication(doc: K8sObject): string[] {
   return problems;
 }
 
+const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
+
+/** The Prometheus Operator's PodMonitor (monitoring.coreos.com/v1), the fields used here. */
+export function validatePodMonitor(doc: K8sObject): string[] {
+  const problems = validateMetadata(doc);
+  const spec = doc.spec;
+  if (!isObject(spec)) return [...problems, 'spec is required'];
+  if (!isObject(spec.selector)) problems.push('spec.selector is required');
+  const endpoints = spec.podMetricsEndpoints;
+  if (!Array.isArray(endpoints) || endpoints.length === 0) return [...problems, 'spec.podMetricsEndpoints needs at least one endpoint'];
+  endpoints.forEach((endpoint: unknown, i) => {
+    if (!isObject(endpoint)) return problems.push(`spec.podMetricsEndpoints[${i}] must be an object`);
+    if (typeof endpoint.port !== 'string' || endpoint.port === '') problems.push(`spec.podMetricsEndpoints[${i}].port must be a port name`);
+    if (endpoint.path !== undefined && (typeof endpoint.path !== 'string' || !endpoint.path.startsWith('/')))
+      problems.push(`spec.podMetricsEndpoints[${i}].path must start with /`);
+    if (endpoint.interval !== undefined && !DURATION.test(String(endpoint.interval)))
+      problems.push(`spec.podMetricsEndpoints[${i}].interval ${String(endpoint.interval)} is not a duration`);
+    return undefined;
+  });
+  return problems;
+}
+
+/** The Prometheus Operator's PrometheusRule: groups of rules, each an alert or a record with an expr. */
+export function validatePrometheusRule(doc: K8sObject): string[] {
+  const problems = validateMetadata(doc);
+  const spec = doc.spec;
+  if (!isObject(spec) || !Array.isArray(spec.groups) || spec.groups.length === 0)
+    return [...problems, 'spec.groups needs at least one group'];
+  spec.groups.forEach((group: unknown, g) => {
+    if (!isObject(group) || typeof group.name !== 'string' || group.name === '') return problems.push(`spec.groups[${g}].name is required`);
+    if (!Array.isArray(group.rules) || group.rules.length === 0) return problems.push(`spec.groups[${g}].rules needs at least one rule`);
+    group.rules.forEach((rule: unknown, r) => {
+      const at = `spec.groups[${g}].rules[${r}]`;
+      if (!isObject(rule)) return problems.push(`${at} must be an object`);
+      if ((typeof rule.alert === 'string') === (typeof rule.record === 'string'))
+        problems.push(`${at} needs exactly one of alert and record`);
+      if (typeof rule.expr !== 'string' || rule.expr.trim() === '') problems.push(`${at}.expr is required`);
+      if (rule.for !== undefined && !DURATION.test(String(rule.for))) problems.push(`${at}.for ${String(rule.for)} is not a duration`);
+      for (const field of ['labels', 'annotations']) {
+        if (rule[field] === undefined) continue;
+        if (!isObject(rule[field]) || Object.values(rule[field]).some((v) => typeof v !== 'string'))
+          problems.push(`${at}.${field} must map to strings`);
+      }
+      return undefined;
+    });
+    return undefined;
+  });
+  return problems;
+}
+
 /** Schema problems of one manifest; an unknown kind is a problem too. */
 export function validateManifest(doc: K8sObject): string[] {
   const key = `${doc.apiVersion ?? '?'} ${doc.kind ?? '?'}`;
@@ -146,6 +205,9 @@ export function checkKustomization(kustomization: Kustomization, manifests: Mani
     const namespace = m.doc.metadata?.namespace;
     if (m.doc.kind === 'Namespace') {
       if (m.doc.metadata?.name !== kustomization.namespace) problems.push(`${m.file}: Namespace is not ${kustomization.namespace ?? ''}`);
+    } else if (CLUSTER_SCOPED.includes(m.doc.kind ?? '')) {
+      if (namespace !== undefined)
+        problems.push(`${m.file} ${m.doc.kind ?? ''}/${m.doc.metadata?.name ?? ''}: cluster-scoped, but has namespace ${namespace}`);
     } else if (namespace !== kustomization.namespace) {
       problems.push(
         `${m.file} ${m.doc.kind ?? ''}/${m.doc.metadata?.name ?? ''}: namespace ${namespace ?? '(unset)'} is not ${kustomization.namespace ?? ''}`,
