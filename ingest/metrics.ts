@@ -1,6 +1,7 @@
 /** Prometheus metrics of the ingest service. */
 import type { Middleware } from 'koa';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../shared/process-metrics';
 
 export interface IngestMetrics {
   registry: Registry;
@@ -10,7 +11,7 @@ export interface IngestMetrics {
 
 export function createIngestMetrics(): IngestMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'nodeagg_ingest_' });
+  collectProcessMetrics(registry, 'nodeagg_ingest_');
   const requests = new Histogram({
     name: 'nodeagg_http_request_duration_seconds',
     help: 'HTTP request duration by route and status.',

@@ -1,5 +1,6 @@
 /** Prometheus metrics of the worker. */
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../shared/process-metrics';
 
 export interface WorkerMetrics {
   registry: Registry;
@@ -14,7 +15,7 @@ export interface WorkerMetrics {
 
 export function createWorkerMetrics(): WorkerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'nodeagg_worker_' });
+  collectProcessMetrics(registry, 'nodeagg_worker_');
   const counter = (name: string, help: string) => new Counter({ name, help, registers: [registry] });
   return {
     registry,
