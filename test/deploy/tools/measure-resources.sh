@@ -44,6 +44,8 @@ wait_applied() {
 requests_of() { awk '/requests in/ {print $1}' "$1"; }
 non2xx_of() { awk '/Non-2xx/ {print $NF}' "$1"; }
 
+# The machine may be shared: say how busy it was.
+export LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
@@ -89,6 +91,7 @@ const ms = (t) => (t / tick) * 1000;
 const mb = (kb) => (kb / 1024).toFixed(0);
 const row = (k, v) => console.log(`${k.padEnd(44)} ${v}`);
 row('node', process.version);
+row('load average before (1/5/15 min)', process.env.LOAD_BEFORE);
 row('phase length', `${secs} s`);
 row('single POSTs: requests/s (non-2xx)', `${(single / secs).toFixed(0)} (${bad1})`);
 row('single POSTs: ingest CPU per request', `${(ms(i1 - i0) / single).toFixed(3)} ms`);
