@@ -10,7 +10,7 @@ import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IPriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1/PriorityClass';
 import semver from 'semver';
-import { NODE_LTS_IMAGE, apps, isDockerIgnored, type Check } from './checks';
+import { NODE_LTS_IMAGE, apps, isDockerIgnored, numberSetting, type Check } from './checks';
 import { configMapData, ofKind, resolveContainerPort, selects, where, workloads, type IContainer, type Workload } from './k8s';
 import { ROOT, execForm, finalStage, type Bundle, type Manifest } from './load';
 
@@ -289,7 +289,7 @@ export const checkNetworkPolicies: Check = (bundle, ctx) => {
   }
   for (const app of apps(bundle, ctx)) {
     if (!app.entry.portSetting) continue;
-    const port = Number(app.env[app.entry.portSetting] ?? ctx.settings[app.entry.portSetting]?.defaultValue);
+    const port = numberSetting(ctx, app.env, app.entry.portSetting);
     const { fromPods, fromNamespaces } = reach(bundle, app.workload, port);
     for (const name of fromPods)
       problems.push(`NetworkPolicy: ${name} can reach ${where(app.workload.manifest)} port ${port}; nothing inside the namespace should`);
@@ -331,7 +331,7 @@ export const checkPodMonitors: Check = (bundle, ctx) => {
     const scraping = monitors.filter(({ obj }) => selects(obj.spec?.selector?.matchLabels, app.workload.template.metadata?.labels));
     if (scraping.length === 0) problems.push(`${app.label}: no PodMonitor selects its pods`);
     if (!app.entry.portSetting) continue;
-    const listening = Number(app.env[app.entry.portSetting] ?? ctx.settings[app.entry.portSetting]?.defaultValue);
+    const listening = numberSetting(ctx, app.env, app.entry.portSetting);
     for (const { manifest, obj } of scraping) {
       const endpoints = obj.spec?.podMetricsEndpoints ?? [];
       if (endpoints.length === 0) problems.push(`${where(manifest)}: no podMetricsEndpoints`);
