@@ -851,6 +851,24 @@ const MUTATIONS: Mutation[] = [
     },
   },
   {
+    what: 'PodMonitor without the bearer token',
+    check: 'checkPodMonitors',
+    reported: 'port health sends no bearer token; /metrics needs the metrics scope',
+    mutate: (b) => {
+      delete (podMonitor(b, 'worker').spec.podMetricsEndpoints[0] as { authorization?: unknown }).authorization;
+    },
+  },
+  {
+    what: 'PodMonitor token from a Secret that does not exist',
+    check: 'checkPodMonitors',
+    reported: 'token Secret key prometheus-token/token does not exist',
+    mutate: (b) => {
+      (
+        podMonitor(b, 'ingest').spec.podMetricsEndpoints[0] as { authorization: { credentials: { name: string } } }
+      ).authorization.credentials.name = 'prometheus-token';
+    },
+  },
+  {
     what: 'an alert without severity',
     check: 'checkAlertRules',
     reported: 'alert NodeaggLagGrowing: severity is not critical, warning or info',

@@ -11,7 +11,7 @@ import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/Netw
 import type { IPriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1/PriorityClass';
 import semver from 'semver';
 import { NODE_LTS_IMAGE, apps, isDockerIgnored, numberSetting, type Check } from './checks';
-import { configMapData, ofKind, resolveContainerPort, selects, where, workloads, type IContainer, type Workload } from './k8s';
+import { configMapData, ofKind, secretData, resolveContainerPort, selects, where, workloads, type IContainer, type Workload } from './k8s';
 import { ROOT, execForm, finalStage, type Bundle, type Manifest } from './load';
 
 // --- quantities ------------------------------------------------------------------------
@@ -320,7 +320,11 @@ export const checkNetworkPolicies: Check = (bundle, ctx) => {
 
 interface PodMonitorSpec {
   selector?: { matchLabels?: Record<string, string> };
-  podMetricsEndpoints?: { port?: string; path?: string }[];
+  podMetricsEndpoints?: {
+    port?: string;
+    path?: string;
+    authorization?: { type?: string; credentials?: { name?: string; key?: string } };
+  }[];
 }
 
 /** Each process is scraped by a PodMonitor, on the port it serves /metrics on. */
@@ -344,6 +348,13 @@ export const checkPodMonitors: Check = (bundle, ctx) => {
         }
         if ((endpoint.path ?? '/metrics') !== '/metrics')
           problems.push(`${where(manifest)}: path ${String(endpoint.path)} is not /metrics`);
+        // /metrics needs a bearer token with the metrics scope once the API has tokens.
+        const credentials = endpoint.authorization?.credentials;
+        if ((endpoint.authorization?.type ?? 'Bearer') !== 'Bearer' || !credentials) {
+          problems.push(`${where(manifest)}: port ${String(endpoint.port)} sends no bearer token; /metrics needs the metrics scope`);
+        } else if (secretData(bundle.manifests, credentials.name)?.[credentials.key ?? ''] === undefined) {
+          problems.push(`${where(manifest)}: token Secret key ${credentials.name ?? ''}/${credentials.key ?? ''} does not exist`);
+        }
       }
     }
   }

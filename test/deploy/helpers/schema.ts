@@ -133,6 +133,17 @@ export function validatePodMonitor(doc: K8sObject): string[] {
     if (typeof endpoint.port !== 'string' || endpoint.port === '') problems.push(`spec.podMetricsEndpoints[${i}].port must be a port name`);
     if (endpoint.path !== undefined && (typeof endpoint.path !== 'string' || !endpoint.path.startsWith('/')))
       problems.push(`spec.podMetricsEndpoints[${i}].path must start with /`);
+    const auth = endpoint.authorization;
+    if (
+      auth !== undefined &&
+      !(
+        isObject(auth) &&
+        isObject(auth.credentials) &&
+        typeof auth.credentials.name === 'string' &&
+        typeof auth.credentials.key === 'string'
+      )
+    )
+      problems.push(`spec.podMetricsEndpoints[${i}].authorization.credentials needs name and key`);
     if (endpoint.interval !== undefined && !DURATION.test(String(endpoint.interval)))
       problems.push(`spec.podMetricsEndpoints[${i}].interval ${String(endpoint.interval)} is not a duration`);
     return undefined;
