@@ -1,9 +1,15 @@
-/** Applies decoded stream entries to a partition's aggregates through apply-batch.lua. */
+/**
+ * Applies decoded stream entries to a partition's aggregates through apply-batch.lua, in
+ * calls bounded by MAX_SCRIPT_ARGS: consecutive entries share a call while their plan
+ * fits (a call boundary always falls between entries, each entry applied and acknowledged
+ * in one atomic step); an entry too large for one call is applied in parts, each part
+ * atomically with its marker, the last part with the acknowledgement.
+ */
 import type { PartitionKeys } from '../shared/keys';
 import { loadLuaScript } from '../shared/lua-scripts';
 import type { RedisClient } from '../shared/redis';
 import type { Sample } from '../shared/samples';
-import { planBatch } from './aggregate';
+import { groupWithinBound, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan } from './aggregate';
 
 export interface DecodedEntry {
   id: string;
@@ -16,12 +22,16 @@ export interface ApplyOutcome {
   /** Entries that another delivery had already applied: they changed nothing. */
   skipped: number;
   samples: number;
+  /** Script calls made. */
+  calls: number;
 }
 
 type ApplyReply = [number, ...(string | number)[]];
-type ApplyBatchCommand = (numKeys: number, ...args: (string | number)[]) => Promise<ApplyReply>;
+type ApplyBatchCommand = (args: (string | number)[]) => Promise<ApplyReply>;
 
 const SCRIPT = loadLuaScript('apply-batch');
+/** Part markers outlive any delay an entry can see before its last part is applied. */
+const PART_MARKER_TTL_SECONDS = 7 * 86400;
 
 export class AggregateStore {
   private readonly applyBatch: ApplyBatchCommand;
@@ -31,40 +41,59 @@ export class AggregateStore {
     private readonly group: string,
     private readonly consumer: string,
     private readonly now: () => number = Date.now,
+    private readonly maxScriptArgs: number = MAX_SCRIPT_ARGS,
   ) {
     if (!('applyBatch' in redis)) redis.defineCommand('applyBatch', { lua: SCRIPT });
+    // One array argument: ioredis flattens it, so no call ever spreads a long list.
     this.applyBatch = (redis as unknown as { applyBatch: ApplyBatchCommand }).applyBatch.bind(redis);
   }
 
   /** Applies the entries exactly once: only those still pending count, atomically with XACK. */
-  async apply(keys: PartitionKeys, entries: readonly DecodedEntry[]): Promise<ApplyOutcome> {
+  async apply(keys: PartitionKeys, entries: readonly DecodedEntry[], onProgress: () => void = () => undefined): Promise<ApplyOutcome> {
+    const outcome: ApplyOutcome = { applied: 0, skipped: 0, samples: 0, calls: 0 };
+    for (const group of groupWithinBound(entries, (e) => e.samples, keys, this.now(), this.maxScriptArgs)) {
+      if (group.oversized) await this.applyInParts(keys, group.items[0]!, outcome, onProgress);
+      else await this.applyWhole(keys, group.items, outcome);
+      onProgress();
+    }
+    return outcome;
+  }
+
+  private call(keys: PartitionKeys, ids: readonly string[], part: number, parts: number, plan: ApplyPlan): Promise<ApplyReply> {
+    const args: (string | number)[] = [2 + plan.keys.length, keys.stream, keys.entryParts(ids[0]!)];
+    for (const key of plan.keys) args.push(key);
+    args.push(this.group, this.consumer, ids.length);
+    for (const id of ids) args.push(id);
+    args.push(part, parts, PART_MARKER_TTL_SECONDS);
+    for (const op of plan.ops) args.push(op);
+    return this.applyBatch(args);
+  }
+
+  private async applyWhole(keys: PartitionKeys, entries: readonly DecodedEntry[], outcome: ApplyOutcome): Promise<void> {
     let current = entries;
-    const outcome: ApplyOutcome = { applied: 0, skipped: 0, samples: 0 };
     while (current.length > 0) {
       const plan = planBatch(
         current.flatMap((e) => e.samples),
         keys,
         this.now(),
       );
-      const reply = await this.applyBatch(
-        1 + plan.keys.length,
-        keys.stream,
-        ...plan.keys,
-        this.group,
-        this.consumer,
-        current.length,
-        ...current.map((e) => e.id),
-        ...plan.ops,
+      const reply = await this.call(
+        keys,
+        current.map((e) => e.id),
+        0,
+        0,
+        plan,
       );
+      outcome.calls++;
       const status = Number(reply[0]);
       if (status === 2) {
         outcome.applied += current.length;
         outcome.samples += current.reduce((n, e) => n + e.samples.length, 0);
-        return outcome;
+        return;
       }
       if (status === 0) {
         outcome.skipped += current.length;
-        return outcome;
+        return;
       }
       // Some entries were applied by another delivery meanwhile: fold only the rest.
       const stillPending = new Set(reply.slice(1).map(String));
@@ -72,6 +101,28 @@ export class AggregateStore {
       outcome.skipped += current.length - next.length;
       current = next;
     }
-    return outcome;
+  }
+
+  /** One entry too large for a call: its samples in bounded parts, applied in order. */
+  private async applyInParts(keys: PartitionKeys, entry: DecodedEntry, outcome: ApplyOutcome, onProgress: () => void): Promise<void> {
+    const parts = groupWithinBound(entry.samples, (s) => [s], keys, this.now(), this.maxScriptArgs);
+    for (let p = 0; p < parts.length; p++) {
+      const plan = planBatch(parts[p]!.items, keys, this.now());
+      const reply = await this.call(keys, [entry.id], p + 1, parts.length, plan);
+      outcome.calls++;
+      onProgress();
+      const status = Number(reply[0]);
+      if (status === 0) {
+        // Acknowledged by another delivery (which applied every part).
+        outcome.skipped += 1;
+        return;
+      }
+      if (status === 2) {
+        outcome.applied += 1;
+        outcome.samples += entry.samples.length;
+        return;
+      }
+      // 3: this part applied now; 4: applied by an earlier delivery. Go on with the next.
+    }
   }
 }
