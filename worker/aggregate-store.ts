@@ -22,8 +22,6 @@ export interface ApplyOutcome {
   /** Entries that another delivery had already applied: they changed nothing. */
   skipped: number;
   samples: number;
-  /** Script calls made. */
-  calls: number;
 }
 
 type ApplyReply = [number, ...(string | number)[]];
@@ -50,7 +48,7 @@ export class AggregateStore {
 
   /** Applies the entries exactly once: only those still pending count, atomically with XACK. */
   async apply(keys: PartitionKeys, entries: readonly DecodedEntry[], onProgress: () => void = () => undefined): Promise<ApplyOutcome> {
-    const outcome: ApplyOutcome = { applied: 0, skipped: 0, samples: 0, calls: 0 };
+    const outcome: ApplyOutcome = { applied: 0, skipped: 0, samples: 0 };
     for (const group of groupWithinBound(entries, (e) => e.samples, keys, this.now(), this.maxScriptArgs)) {
       if (group.oversized) await this.applyInParts(keys, group.items[0]!, outcome, onProgress);
       else await this.applyWhole(keys, group.items, outcome);
@@ -84,7 +82,6 @@ export class AggregateStore {
         0,
         plan,
       );
-      outcome.calls++;
       const status = Number(reply[0]);
       if (status === 2) {
         outcome.applied += current.length;
@@ -109,7 +106,6 @@ export class AggregateStore {
     for (let p = 0; p < parts.length; p++) {
       const plan = planBatch(parts[p]!.items, keys, this.now());
       const reply = await this.call(keys, [entry.id], p + 1, parts.length, plan);
-      outcome.calls++;
       onProgress();
       const status = Number(reply[0]);
       if (status === 0) {
