@@ -18,6 +18,8 @@ export interface PartitionStatus {
   pending: number;
   /** Age of the oldest entry still pending (ms since it was appended), null when none. */
   oldest_pending_age_ms: number | null;
+  /** Id of the oldest entry still pending, null when none. */
+  oldest_pending_id: string | null;
   last_delivered_id: string | null;
   consumers: ConsumerStatus[];
   last_applied: string | null;
@@ -61,6 +63,7 @@ async function readPartition(redis: RedisClient, keys: PartitionKeys, group: str
   const info = groups.map(replyToRecord).find((g) => g.name === group);
   let consumers: ConsumerStatus[] = [];
   let oldestPendingAge: number | null = null;
+  let oldestPendingId: string | null = null;
   if (info) {
     const [raw, summary] = await Promise.all([
       redis.xinfo('CONSUMERS', keys.stream, group) as Promise<unknown[][]>,
@@ -68,7 +71,10 @@ async function readPartition(redis: RedisClient, keys: PartitionKeys, group: str
     ]);
     consumers = raw.map(replyToRecord).map((c) => ({ name: String(c.name), pending: Number(c.pending), idle_ms: Number(c.idle) }));
     // An entry id starts with the millisecond it was appended.
-    if (summary[0] > 0 && summary[1]) oldestPendingAge = Math.max(0, Date.now() - Number(summary[1].split('-')[0]));
+    if (summary[0] > 0 && summary[1]) {
+      oldestPendingId = summary[1];
+      oldestPendingAge = Math.max(0, Date.now() - Number(summary[1].split('-')[0]));
+    }
   }
   return {
     partition: keys.partition,
@@ -77,6 +83,7 @@ async function readPartition(redis: RedisClient, keys: PartitionKeys, group: str
     lag: info?.lag === undefined || info.lag === null ? (info ? null : length) : Number(info.lag),
     pending: info ? Number(info.pending) : 0,
     oldest_pending_age_ms: oldestPendingAge,
+    oldest_pending_id: oldestPendingId,
     last_delivered_id: info ? String(info['last-delivered-id']) : null,
     consumers,
     last_applied: lastApplied === null ? null : new Date(Number(lastApplied)).toISOString(),

@@ -83,6 +83,13 @@ export class StreamConsumer {
     this.progressAt = Date.now();
   }
 
+  /** Nothing is pending on this consumer any more. */
+  private holdNothing(): void {
+    this.inFlight = false;
+    this.released = false;
+    this.progress();
+  }
+
   /** Stops after the current batch; a blocking read ends within WORKER_BLOCK_MS. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -99,7 +106,7 @@ export class StreamConsumer {
       try {
         if (!ownPendingDone) {
           ownPendingDone = await this.drainOwnPending();
-          if (ownPendingDone) this.released = false;
+          if (ownPendingDone) this.holdNothing();
           continue;
         }
         if (this.released && Date.now() >= this.nextReleaseProbeAt) await this.probeReleased();
@@ -205,10 +212,7 @@ export class StreamConsumer {
       1,
       config.workerConsumerName,
     )) as unknown[];
-    if (own.length === 0) {
-      this.released = false;
-      this.progress();
-    }
+    if (own.length === 0) this.holdNothing();
   }
 
   private async process(raw: RawEntry[]): Promise<void> {
