@@ -23,9 +23,6 @@ import type { WorkerMetrics } from './metrics';
 
 type RawEntry = [id: string, fields: string[] | null];
 
-/** Failed rounds in a row after which the consumer stops re-reading its own pending entries. */
-const RELEASE_AFTER_FAILURES = 3;
-
 export interface ConsumerDeps {
   config: Config;
   /** Shared connection for scripts and claims. */
@@ -100,7 +97,8 @@ export class StreamConsumer {
     const { config, logger, metrics } = this.deps;
     let backoff = 50;
     let ownPendingDone = false;
-    let failuresInARow = 0;
+    /** Start of the current run of failed rounds, 0 while the last round went well. */
+    let failingSince = 0;
     while (!this.stopping) {
       this.heartbeat = Date.now();
       try {
@@ -126,22 +124,25 @@ export class StreamConsumer {
         if (reply?.[0]) await this.process(reply[0][1]);
         else if (!this.inFlight && !this.released) this.progress();
         backoff = 50;
-        failuresInARow = 0;
+        failingSince = 0;
         this.lastFailureOutOfMemory = false;
         this.watchdog.observe(undefined);
       } catch (error) {
         if (this.stopping) break;
         metrics.readErrors.inc();
         const message = (error as Error).message ?? '';
-        failuresInARow += 1;
+        failingSince ||= Date.now();
         this.lastFailureOutOfMemory = isOutOfMemory(error);
         // Entries read just before the failure may be pending on us: re-read them first,
-        // unless that keeps failing: then leave them to go idle, so another worker's claim
-        // takes them over (re-reading would keep them busy on us forever).
-        ownPendingDone = failuresInARow >= RELEASE_AFTER_FAILURES;
+        // unless that has kept failing for WORKER_CLAIM_IDLE_MS: then leave them to go idle,
+        // so another worker's claim takes them over (re-reading keeps them busy on us).
+        ownPendingDone = Date.now() - failingSince >= config.workerClaimIdleMs;
         if (ownPendingDone && !this.released) {
           this.released = true;
-          logger.warn({ partition: this.keys.partition, failuresInARow }, 'leaving own pending entries for another worker to claim');
+          logger.warn(
+            { partition: this.keys.partition, failingForMs: Date.now() - failingSince },
+            'leaving own pending entries for another worker to claim',
+          );
         }
         if (message.startsWith('NOGROUP')) {
           // Redis lost the stream (restart without persistence): recreate and go on.
