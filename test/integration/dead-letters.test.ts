@@ -72,9 +72,11 @@ describe('dead letters', () => {
     // A fault outside the entry: the node's summary key holds the wrong type.
     await redis.set(keys.nodeSummary(node), 'not a hash');
     const before = (await fleetTotals(redis, config.keyPrefix, 2)).samples;
+    const postedAt = Date.now();
     const posted = await postJson(`${pipeline.url}/v1/metrics/node/${node}`, { timeslice: 5, cpu: 70, mem: 30, at: baseTime() });
     expect(posted.status).toBe(202);
-    await waitUntil(async () => (await deadLetters()).count === 1);
+    await waitUntil(async () => (await deadLetters()).count === 1, 15_000, 5);
+    console.log(`entry rejected by Redis (WRONGTYPE) dead-lettered ${Date.now() - postedAt} ms after it was posted`);
     const letter = (await deadLetters()).items[0]!;
     expect(letter.reason).toMatch(/WRONGTYPE/);
     expect(letter.deliveries).toBe(1);
