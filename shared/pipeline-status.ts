@@ -1,4 +1,4 @@
-/** The pipeline view (SPEC §3): per partition stream length, lag, pending, consumers. */
+/** The pipeline view: per partition stream length, lag, pending, oldest pending entry, consumers. */
 import type { PartitionKeys } from './keys';
 import type { RedisClient } from './redis';
 import { replyToRecord } from './redis-replies';
@@ -57,7 +57,11 @@ export async function readPipelineStatus(redis: RedisClient, partitions: readonl
 async function readPartition(redis: RedisClient, keys: PartitionKeys, group: string): Promise<PartitionStatus> {
   const [length, groups, lastApplied] = await Promise.all([
     redis.xlen(keys.stream),
-    (redis.xinfo('GROUPS', keys.stream) as Promise<unknown[][]>).catch(() => [] as unknown[][]),
+    // A stream not created yet has no groups; any other failure fails the read (never a 200 with guesses).
+    (redis.xinfo('GROUPS', keys.stream) as Promise<unknown[][]>).catch((error: Error) => {
+      if (/no such key/i.test(error.message)) return [] as unknown[][];
+      throw error;
+    }),
     redis.hget(keys.meta, 'last_applied_ms'),
   ]);
   const info = groups.map(replyToRecord).find((g) => g.name === group);

@@ -76,8 +76,10 @@ export class StreamConsumer {
     return now - this.progressAt >= this.deps.config.partitionStallAfterMs;
   }
 
+  /** Progress also proves the loop alive: a long batch of many bounded calls is not a hang. */
   private progress(): void {
     this.progressAt = Date.now();
+    this.heartbeat = this.progressAt;
   }
 
   /** Nothing is pending on this consumer any more. */
