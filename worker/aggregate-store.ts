@@ -9,7 +9,7 @@ import type { PartitionKeys } from '../shared/keys';
 import { loadLuaScript } from '../shared/lua-scripts';
 import type { RedisClient } from '../shared/redis';
 import type { Sample } from '../shared/samples';
-import { groupWithinBound, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan } from './aggregate';
+import { groupWithinBound, keyTypesOf, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan } from './aggregate';
 
 export interface DecodedEntry {
   id: string;
@@ -24,6 +24,17 @@ export interface ApplyOutcome {
   samples: number;
 }
 
+/** A key an entry would update holds another type: the entry can never apply as is. */
+export class WrongKeyTypeError extends Error {
+  constructor(key: string, actual: string, expected: string) {
+    super(`WRONGTYPE ${key} is a ${actual}, expected a ${expected}`);
+    this.name = 'WrongKeyTypeError';
+  }
+}
+
+/** TYPE commands sent in one pipeline while checking an oversized entry's keys. */
+const TYPE_CHECK_CHUNK = 1000;
+
 type ApplyReply = [number, ...(string | number)[]];
 type ApplyBatchCommand = (args: (string | number)[]) => Promise<ApplyReply>;
 
@@ -35,7 +46,7 @@ export class AggregateStore {
   private readonly applyBatch: ApplyBatchCommand;
 
   constructor(
-    redis: RedisClient,
+    private readonly redis: RedisClient,
     private readonly group: string,
     private readonly consumer: string,
     private readonly now: () => number = Date.now,
@@ -103,8 +114,12 @@ export class AggregateStore {
   /** One entry too large for a call: its samples in bounded parts, applied in order. */
   private async applyInParts(keys: PartitionKeys, entry: DecodedEntry, outcome: ApplyOutcome, onProgress: () => void): Promise<void> {
     const parts = groupWithinBound(entry.samples, (s) => [s], keys, this.now(), this.maxScriptArgs);
+    const plans = parts.map((part) => planBatch(part.items, keys, this.now()));
+    // Each part checks its own keys, but a later part failing would leave the earlier ones
+    // applied: check every key of every part before the first part is applied.
+    if ((await this.redis.exists(keys.entryParts(entry.id))) === 0) await this.checkKeyTypes(plans);
     for (let p = 0; p < parts.length; p++) {
-      const plan = planBatch(parts[p]!.items, keys, this.now());
+      const plan = plans[p]!;
       const reply = await this.call(keys, [entry.id], p + 1, parts.length, plan);
       onProgress();
       const status = Number(reply[0]);
@@ -119,6 +134,23 @@ export class AggregateStore {
         return;
       }
       // 3: this part applied now; 4: applied by an earlier delivery. Go on with the next.
+    }
+  }
+
+  private async checkKeyTypes(plans: readonly ApplyPlan[]): Promise<void> {
+    const expected = new Map<string, string>();
+    for (const plan of plans) for (const [key, type] of keyTypesOf(plan)) expected.set(key, type);
+    const all = [...expected];
+    for (let first = 0; first < all.length; first += TYPE_CHECK_CHUNK) {
+      const slice = all.slice(first, first + TYPE_CHECK_CHUNK);
+      const pipeline = this.redis.pipeline();
+      for (const [key] of slice) pipeline.type(key);
+      const replies = (await pipeline.exec()) ?? [];
+      slice.forEach(([key, type], i) => {
+        const [error, actual] = replies[i] ?? [new Error('no reply to TYPE'), null];
+        if (error) throw error;
+        if (actual !== 'none' && actual !== type) throw new WrongKeyTypeError(key, String(actual), type);
+      });
     }
   }
 }

@@ -148,6 +148,20 @@ class PlanBuilder {
   }
 }
 
+const OP_KEY_TYPE: Record<string, 'hash' | 'zset' | undefined> = { B: 'hash', M: 'hash', L: 'hash', H: 'hash', Z: 'zset', R: 'zset' };
+
+/** The Redis type each key of a plan must have (or not exist): hash or sorted set. */
+export function keyTypesOf(plan: ApplyPlan): Map<string, 'hash' | 'zset'> {
+  const types = new Map<string, 'hash' | 'zset'>();
+  for (let i = 0; i < plan.ops.length;) {
+    const op = plan.ops[i] as keyof typeof WIDTH;
+    const type = OP_KEY_TYPE[op];
+    if (type) types.set(plan.keys[(plan.ops[i + 1] as number) - FIRST_AGGREGATE_KEY]!, type);
+    i += WIDTH[op];
+  }
+  return types;
+}
+
 /** Plans the update of one partition's aggregates for a batch of its samples. */
 export function planBatch(samples: readonly Sample[], keys: PartitionKeys, nowMs: number): ApplyPlan {
   const plan = new PlanBuilder();

@@ -8,6 +8,7 @@
  *   dead-lettered.
  */
 import { EntryDecodeError } from '../shared/entry-codec';
+import { WrongKeyTypeError } from './aggregate-store';
 
 export type FailureKind = 'transient' | 'deterministic' | 'unexpected';
 
@@ -17,7 +18,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
 const CLIENT_MESSAGES = /timed out|Connection is closed|max retries per request|enableOfflineQueue|Stream isn't writeable|Socket closed/i;
 
 export function classifyFailure(error: unknown): FailureKind {
-  if (error instanceof EntryDecodeError) return 'deterministic';
+  if (error instanceof EntryDecodeError || error instanceof WrongKeyTypeError) return 'deterministic';
   const e = error as { name?: string; message?: string; code?: string } | null;
   const message = e?.message ?? '';
   if (e?.name === 'ReplyError') return TRANSIENT_REPLY.test(message) ? 'transient' : 'deterministic';

@@ -4,7 +4,7 @@
  * same entry, never count a part twice; the last part acknowledges and clears the markers.
  */
 import { encodeSamples, ENTRY_FIELD } from '../../shared/entry-codec';
-import { partitionKeys } from '../../shared/keys';
+import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/keys';
 import type { RedisClient } from '../../shared/redis';
 import type { ProcessSample } from '../../shared/samples';
 import { ensureGroup } from '../../shared/stream-groups';
@@ -100,5 +100,21 @@ describe('oversized entries applied in parts', () => {
     }
     expect(await ledger.mismatches(redis)).toEqual([]);
     expect(await pendingCount()).toBe(0);
+  });
+
+  test('a key of the wrong type in a later part stops the entry before its first part is applied', async () => {
+    const ledger = new SentLedger(config.keyPrefix, 1);
+    const entry = await appendLargeEntry(ledger, 'typed', 300);
+    const last = entry.samples[entry.samples.length - 1]!;
+    const first = entry.samples[0]!;
+    const fineKey = (s: ProcessSample) => keys.processFine(fineChunkOf(fineBucketOf(s.at)), s.process);
+    await redis.set(fineKey(last as ProcessSample), 'not a hash');
+    const a = new AggregateStore(redis, config.consumerGroup, 'a', Date.now, MAX_ARGS);
+    await expect(a.apply(keys, [entry])).rejects.toThrow(/WRONGTYPE/);
+    expect(await redis.exists(keys.entryParts(entry.id))).toBe(0);
+    expect(await redis.exists(fineKey(first as ProcessSample))).toBe(0);
+    await redis.del(fineKey(last as ProcessSample));
+    expect(await a.apply(keys, [entry])).toEqual({ applied: 1, skipped: 0, samples: 300 });
+    expect(await ledger.mismatches(redis)).toEqual([]);
   });
 });
