@@ -25,6 +25,8 @@ export interface PartitionKeys {
   readonly meta: string;
   /** marks a dead-lettered entry as replayed, so a retried replay appends nothing */
   replayed(entryId: string): string;
+  /** exists while the consumer is alive (refreshed with a TTL); the janitor never removes it meanwhile */
+  consumerHeartbeat(consumer: string): string;
   fleetFine(chunk: number): string;
   fleetCoarse(chunk: number): string;
   /** all processes together: the time span the process list covers */
@@ -49,6 +51,7 @@ export function partitionKeys(prefix: string, partition: number): PartitionKeys 
     processes: `${base}:procs`,
     meta: `${base}:meta`,
     replayed: (entryId) => `${base}:replayed:${entryId}`,
+    consumerHeartbeat: (consumer) => `${base}:alive:${consumer}`,
     fleetFine: (chunk) => `${base}:fleet:s:${chunk}`,
     fleetCoarse: (chunk) => `${base}:fleet:m:${chunk}`,
     allProcessesFine: (chunk) => `${base}:procs:s:${chunk}`,

@@ -5,13 +5,14 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import { healthRouter } from '../shared/health-routes';
 import { registerPipelineGauges } from '../shared/pipeline-gauges';
-import { allPartitionKeys } from '../shared/keys';
+import { allPartitionKeys, type PartitionKeys } from '../shared/keys';
 import type { Logger } from '../shared/logger';
 import { checkReadiness } from '../shared/readiness';
 import { connectOrFail, createRedisClient, type RedisClient } from '../shared/redis';
 import { ensureGroups } from '../shared/stream-groups';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateStore } from './aggregate-store';
+import { ConsumerHeartbeat, removeConsumer } from './consumer-liveness';
 import { Maintenance } from './maintenance';
 import { createWorkerMetrics } from './metrics';
 import { StreamConsumer } from './stream-consumer';
@@ -43,6 +44,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     return new StreamConsumer(keys, { config, redis, reader, store, deadLetters, metrics, logger });
   });
   await Promise.all(readers.map((r) => connectOrFail(r, 10_000)));
+  const heartbeat = new ConsumerHeartbeat(redis, partitions, config.workerConsumerName, config.consumerExpiryMs, (error) =>
+    logger.warn({ err: error.message }, 'consumer heartbeat refresh failed'),
+  );
+  await heartbeat.start();
   for (const consumer of consumers) consumer.start();
   await maintenance.start();
 
@@ -73,13 +78,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
         () => Promise.all(consumers.map((c) => c.stop())),
         () => maintenance.close(),
         () => deadLetters.close(),
-        () =>
-          leaveGroupIfIdle(
-            redis,
-            partitions.map((p) => p.stream),
-            config,
-            logger,
-          ),
+        async () => heartbeat.stop(),
+        () => leaveGroupIfIdle(redis, partitions, config, logger),
         () => Promise.all(readers.map((r) => r.quit().catch(() => r.disconnect()))),
         () => redis.quit().catch(() => redis.disconnect()),
         () => new Promise<void>((resolve) => server.close(() => resolve())),
@@ -96,10 +96,9 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 }
 
 /** A consumer leaves the group only when it holds nothing pending: deleting it would drop its entries. */
-async function leaveGroupIfIdle(redis: RedisClient, streams: string[], config: Config, logger: Logger): Promise<void> {
-  for (const stream of streams) {
-    const pending = (await redis.xpending(stream, config.consumerGroup, '-', '+', 1, config.workerConsumerName)) as unknown[];
-    if (pending.length === 0) await redis.xgroup('DELCONSUMER', stream, config.consumerGroup, config.workerConsumerName);
-    else logger.warn({ stream }, 'leaving entries pending for another worker to take over');
+async function leaveGroupIfIdle(redis: RedisClient, partitions: readonly PartitionKeys[], config: Config, logger: Logger): Promise<void> {
+  for (const keys of partitions) {
+    const outcome = await removeConsumer(redis, keys, config.consumerGroup, config.workerConsumerName, 'leaving');
+    if (outcome === 'has-pending') logger.warn({ stream: keys.stream }, 'leaving entries pending for another worker to take over');
   }
 }
