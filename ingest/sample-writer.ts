@@ -4,7 +4,8 @@
  */
 import { ENTRY_FIELD, encodeSamples } from '../shared/entry-codec';
 import { randomBytes } from 'node:crypto';
-import { AppError, DependencyUnavailableError, OutcomeUnknownError } from '../shared/errors';
+import { AppError, DependencyUnavailableError, OutcomeUnknownError, RedisOutOfMemoryError } from '../shared/errors';
+import { isOutOfMemory } from '../shared/redis-memory';
 import type { PartitionKeys } from '../shared/keys';
 import { loadLuaScript } from '../shared/lua-scripts';
 import { partitionOf } from '../shared/partition';
@@ -81,6 +82,8 @@ export class SampleWriter {
       );
     } catch (error) {
       if (neverSent(error)) throw new DependencyUnavailableError('Redis is unavailable; the samples were not stored. Retry later.', error);
+      // The script is refused whole before it runs (its "#!lua" line): nothing was stored.
+      if (isOutOfMemory(error)) throw new RedisOutOfMemoryError(error);
       // The script may have run: find out before answering, within a bound.
       const streams = order.map((p) => this.partitions[p]!.stream);
       const outcome = await settleLostWrite(this.redis, streams, requestId, startedAt, Date.now() + this.settleWithinMs);

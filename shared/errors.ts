@@ -89,3 +89,16 @@ export class OutcomeUnknownError extends AppError {
     );
   }
 }
+
+/** Redis is at maxmemory and refuses writes (noeviction): nothing was stored. */
+export class RedisOutOfMemoryError extends AppError {
+  constructor(cause?: unknown, retryAfterSeconds = 5) {
+    super(
+      503,
+      'REDIS_OUT_OF_MEMORY',
+      'Redis is out of memory (maxmemory reached) and refuses writes; nothing was stored. Retry later; operators: see docs/RUNBOOK.md.',
+      undefined,
+      { cause, headers: { 'Retry-After': String(retryAfterSeconds) } },
+    );
+  }
+}

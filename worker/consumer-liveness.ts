@@ -52,16 +52,18 @@ export class ConsumerHeartbeat {
     this.intervalMs = Math.max(100, Math.min(Math.floor(ttlMs / 4), 10_000));
   }
 
-  /** Writes the heartbeat once (before the first read), then keeps it fresh. */
-  async start(): Promise<void> {
-    await this.beat();
+  /**
+   * Beats now and then every interval. A failed beat (Redis out of memory, say) is only
+   * reported: without a heartbeat the janitor may remove the consumer only while it holds
+   * nothing pending, which loses nothing, and its next read recreates it.
+   */
+  start(): void {
     const tick = () => {
       this.beat().catch(this.onError);
       this.timer = setTimeout(tick, this.intervalMs);
       this.timer.unref();
     };
-    this.timer = setTimeout(tick, this.intervalMs);
-    this.timer.unref();
+    tick();
   }
 
   stop(): void {

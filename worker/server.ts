@@ -9,7 +9,9 @@ import { allPartitionKeys, type PartitionKeys } from '../shared/keys';
 import type { Logger } from '../shared/logger';
 import { checkReadiness } from '../shared/readiness';
 import { connectOrFail, createRedisClient, type RedisClient } from '../shared/redis';
-import { ensureGroups } from '../shared/stream-groups';
+import { ensureGroupsAtStart } from '../shared/stream-groups';
+import { LogThrottle } from '../shared/log-throttle';
+import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateStore } from './aggregate-store';
 import { ConsumerHeartbeat, removeConsumer } from './consumer-liveness';
@@ -28,12 +30,16 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
   const redis = createRedisClient(config, { connectionName: `worker:${config.workerConsumerName}` });
   await connectOrFail(redis, 10_000);
-  await ensureGroups(redis, partitions, config.consumerGroup);
+  const warnings = new LogThrottle(logger);
+  const stopEnsuringGroups = await ensureGroupsAtStart(redis, partitions, config.consumerGroup, (error) =>
+    warnings.warn('groups', { err: error.message }, 'cannot create the consumer groups yet; retrying'),
+  );
   const metrics = createWorkerMetrics();
   const store = new AggregateStore(redis, config.consumerGroup, config.workerConsumerName);
   const deadLetters = new DeadLetterQueue(config, redis);
   const maintenance = new Maintenance(config, redis, partitions, deadLetters, logger);
   registerPipelineGauges(metrics.registry, redis, config.keyPrefix);
+  registerRedisMemoryGauges(metrics.registry, redis);
   const readers: RedisClient[] = [];
   const consumers = partitions.map((keys) => {
     const reader = createRedisClient(config, {
@@ -45,9 +51,9 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   });
   await Promise.all(readers.map((r) => connectOrFail(r, 10_000)));
   const heartbeat = new ConsumerHeartbeat(redis, partitions, config.workerConsumerName, config.consumerExpiryMs, (error) =>
-    logger.warn({ err: error.message }, 'consumer heartbeat refresh failed'),
+    warnings.warn('heartbeat', { err: error.message }, 'consumer heartbeat refresh failed; retrying'),
   );
-  await heartbeat.start();
+  heartbeat.start();
   for (const consumer of consumers) consumer.start();
   await maintenance.start();
 
@@ -75,6 +81,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     closing ??= (async () => {
       draining = true;
       const steps: (() => Promise<unknown>)[] = [
+        async () => stopEnsuringGroups(),
         () => Promise.all(consumers.map((c) => c.stop())),
         () => maintenance.close(),
         () => deadLetters.close(),

@@ -10,6 +10,8 @@ import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';
 import { ensureGroup } from '../shared/stream-groups';
 import { TimeoutWatchdog } from '../shared/timeout-watchdog';
+import { LogThrottle } from '../shared/log-throttle';
+import { isOutOfMemory } from '../shared/redis-memory';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { AggregateStore, DecodedEntry } from './aggregate-store';
 import type { WorkerMetrics } from './metrics';
@@ -39,11 +41,13 @@ export class StreamConsumer {
   /** Last time the loop went round; the liveness probe reads it. */
   heartbeat = Date.now();
   private readonly watchdog: TimeoutWatchdog;
+  private readonly warnings: LogThrottle;
 
   constructor(
     private readonly keys: PartitionKeys,
     private readonly deps: ConsumerDeps,
   ) {
+    this.warnings = new LogThrottle(deps.logger);
     this.watchdog = new TimeoutWatchdog([deps.reader, deps.redis], () =>
       deps.logger.warn({ partition: keys.partition }, 'Redis keeps timing out; reconnecting'),
     );
@@ -60,7 +64,7 @@ export class StreamConsumer {
   }
 
   private async loop(): Promise<void> {
-    const { config, logger, metrics } = this.deps;
+    const { config, metrics } = this.deps;
     let backoff = 50;
     let ownPendingDone = false;
     while (!this.stopping) {
@@ -95,8 +99,14 @@ export class StreamConsumer {
         if (message.startsWith('NOGROUP')) {
           // Redis lost the stream (restart without persistence): recreate and go on.
           await ensureGroup(this.deps.redis, this.keys.stream, config.consumerGroup).catch(() => undefined);
+        } else if (isOutOfMemory(error)) {
+          this.warnings.warn(
+            'oom',
+            { partition: this.keys.partition, err: message },
+            'Redis is out of memory and refuses the apply; retrying until it frees memory (docs/RUNBOOK.md)',
+          );
         } else {
-          logger.warn({ partition: this.keys.partition, err: message }, 'stream read or apply failed; retrying');
+          this.warnings.warn('failed', { partition: this.keys.partition, err: message }, 'stream read or apply failed; retrying');
         }
         this.watchdog.observe(error);
         await sleep(backoff);
@@ -185,7 +195,8 @@ export class StreamConsumer {
       metrics.samplesApplied.inc(outcome.samples);
       metrics.entriesSkipped.inc(outcome.skipped);
     } catch (error) {
-      if ((error as Error).name !== 'ReplyError') throw error;
+      // Out of memory is Redis's state, not the entries' fault: retried, never dead-lettered.
+      if ((error as Error).name !== 'ReplyError' || isOutOfMemory(error)) throw error;
       if (batch.length === 1) {
         await this.failed(batch[0]!.id, fieldsOf.get(batch[0]!.id) ?? [], `apply failed: ${(error as Error).message}`);
         return;
