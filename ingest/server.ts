@@ -7,6 +7,7 @@ import { registerPipelineGauges } from '../shared/pipeline-gauges';
 import type { Logger } from '../shared/logger';
 import { connectOrFail, createRedisClient } from '../shared/redis';
 import { ensureGroupsAtStart } from '../shared/stream-groups';
+import { checkPartitionCount } from '../shared/partition-count';
 import { LogThrottle } from '../shared/log-throttle';
 import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
@@ -29,6 +30,10 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   const redis = createRedisClient(config, { connectionName: 'ingest', failFastWhenDisconnected: true, autoPipelining: true });
   await connectOrFail(redis, 10_000);
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
+  await checkPartitionCount(redis, config.keyPrefix, config.streamPartitions).catch(async (error) => {
+    await redis.quit().catch(() => redis.disconnect());
+    throw error;
+  });
   const warnings = new LogThrottle(logger);
   const stopEnsuringGroups = await ensureGroupsAtStart(redis, partitions, config.consumerGroup, (error) =>
     warnings.warn('groups', { err: error.message }, 'cannot create the consumer groups yet; retrying'),
@@ -44,6 +49,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     config.maxPartitionLag,
     config.backpressureRefreshMs,
     metrics.registry,
+    config.keyPrefix,
   );
   backpressure.start();
   const deadLetters = new DeadLetterQueue(config, redis);

@@ -102,3 +102,29 @@ export class RedisOutOfMemoryError extends AppError {
     );
   }
 }
+
+/** `nodeagg partitions set` is running: writes wait until it has moved the data. */
+export class PartitionChangeInProgressError extends AppError {
+  constructor(retryAfterSeconds = 5) {
+    super(
+      503,
+      'PARTITION_CHANGE_IN_PROGRESS',
+      'The partition count is being changed; ingest is paused and nothing was stored. Retry later.',
+      undefined,
+      { headers: { 'Retry-After': String(retryAfterSeconds) } },
+    );
+  }
+}
+
+/** The data now has another partition count than this instance routes with: it must be restarted. */
+export class PartitionCountChangedError extends AppError {
+  constructor(configured: number, recorded: number) {
+    super(
+      503,
+      'PARTITION_COUNT_CHANGED',
+      `This instance routes with STREAM_PARTITIONS=${configured}, but the data now has ${recorded} partitions; nothing was stored. Retry later (another instance will answer); operators: restart it with STREAM_PARTITIONS=${recorded}.`,
+      undefined,
+      { headers: { 'Retry-After': '5' } },
+    );
+  }
+}

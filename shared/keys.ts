@@ -21,7 +21,7 @@ export interface PartitionKeys {
   readonly nodes: string;
   /** process name -> latest process sample time (ms) */
   readonly processes: string;
-  /** partition bookkeeping: last applied time */
+  /** partition bookkeeping: last applied time; `partitions` (the count this partition belongs to) and `paused` guard appends */
   readonly meta: string;
   /** marks a dead-lettered entry as replayed, so a retried replay appends nothing */
   replayed(entryId: string): string;
@@ -95,6 +95,10 @@ export function globalKeys(prefix: string) {
     idempotency: (keyHash: string) => `${prefix}:idem:${keyHash}`,
     /** The pipeline figures the maintenance job last recorded (JSON). */
     pipelineFigures: `${prefix}:pipeline:figures`,
+    /** STREAM_PARTITIONS recorded at first start; services with another count refuse to start. */
+    partitionCount: `${prefix}:partitions`,
+    /** Present while `nodeagg partitions set` runs: ingest refuses writes meanwhile. */
+    partitionChange: `${prefix}:partitions:change`,
     /** BullMQ's prefix: one hash tag keeps each queue in one cluster slot. */
     bullPrefix: `${prefix}:{bull}`,
   };

@@ -10,6 +10,7 @@ import type { Logger } from '../shared/logger';
 import { checkReadiness } from '../shared/readiness';
 import { connectOrFail, createRedisClient, type RedisClient } from '../shared/redis';
 import { ensureGroupsAtStart } from '../shared/stream-groups';
+import { checkPartitionCount } from '../shared/partition-count';
 import { LogThrottle } from '../shared/log-throttle';
 import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
@@ -30,6 +31,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
   const redis = createRedisClient(config, { connectionName: `worker:${config.workerConsumerName}` });
   await connectOrFail(redis, 10_000);
+  await checkPartitionCount(redis, config.keyPrefix, config.streamPartitions).catch(async (error) => {
+    await redis.quit().catch(() => redis.disconnect());
+    throw error;
+  });
   const warnings = new LogThrottle(logger);
   const stopEnsuringGroups = await ensureGroupsAtStart(redis, partitions, config.consumerGroup, (error) =>
     warnings.warn('groups', { err: error.message }, 'cannot create the consumer groups yet; retrying'),
