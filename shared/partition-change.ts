@@ -159,13 +159,14 @@ async function rewritePartition(
   const removed = source.partition >= to;
   const survivor = partitionKeys(prefix, source.partition % to);
   for await (const batch of scanPartition(redis, prefix, source.partition)) {
+    const moves: [from: string, to: string][] = [];
     for (const key of batch) {
       const name = key.slice(base.length);
       if (key === source.stream || key === source.meta || OWN_PREFIXES.some((p) => name.startsWith(p))) continue;
       const node = nodeOfKey(name);
       if (node !== undefined) {
         const target = partitionOf(node, to);
-        if (target !== source.partition) await moveKey(redis, key, `${prefix}:{p${target}}:${name}`, report);
+        if (target !== source.partition) moves.push([key, `${prefix}:{p${target}}:${name}`]);
       } else if (key === source.nodes || name.startsWith('proc:nodes:')) {
         await moveMembers(redis, key, name, prefix, to, source.partition, report);
       } else if (!removed) {
@@ -178,6 +179,7 @@ async function rewritePartition(
         report.unknownKeys.push(key);
       }
     }
+    await moveKeys(redis, moves, report);
   }
 }
 
@@ -189,13 +191,34 @@ function nodeOfKey(name: string): string | undefined {
   return fine ? fine[1] : undefined;
 }
 
-/** Copies a key with its time to live, then deletes the source: single-key commands, idempotent. */
-async function moveKey(redis: RedisClient, from: string, to: string, report: ChangeReport): Promise<void> {
-  const [dump, ttl] = await Promise.all([redis.dumpBuffer(from), redis.pttl(from)]);
-  if (dump === null || ttl === -2) return; // expired meanwhile
-  await redis.restore(to, ttl > 0 ? ttl : 0, dump, 'REPLACE');
-  await redis.del(from);
-  report.movedKeys += 1;
+/**
+ * Copies keys with their time to live, then deletes the sources: single-key commands (so
+ * any Redis Cluster slot), pipelined per scan batch, idempotent (RESTORE ... REPLACE).
+ */
+async function moveKeys(redis: RedisClient, moves: readonly [string, string][], report: ChangeReport): Promise<void> {
+  if (moves.length === 0) return;
+  const read = redis.pipeline();
+  for (const [from] of moves) read.dumpBuffer(from).pttl(from);
+  const replies = await execAll(read);
+  const write = redis.pipeline();
+  let moved = 0;
+  moves.forEach(([from, to], i) => {
+    const dump = replies[2 * i] as Buffer | null;
+    const ttl = Number(replies[2 * i + 1]);
+    if (dump === null || ttl === -2) return; // expired meanwhile
+    write.restore(to, ttl > 0 ? ttl : 0, dump, 'REPLACE').del(from);
+    moved += 1;
+  });
+  await execAll(write);
+  report.movedKeys += moved;
+}
+
+/** Runs a pipeline; the first failed command fails it all (nothing is silently skipped). */
+async function execAll(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
+  const replies = (await pipeline.exec()) ?? [];
+  const failed = replies.find(([error]) => error !== null)?.[0];
+  if (failed) throw failed;
+  return replies.map(([, value]) => value);
 }
 
 /** Moves the members of a per-node sorted set to the same set in each member's new partition. */
@@ -213,17 +236,18 @@ async function moveMembers(
   do {
     const [next, flat] = await redis.zscan(key, cursor, 'COUNT', 1000);
     cursor = next;
+    const page = redis.pipeline();
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const member = flat[i]!;
       const target = partitionOf(member, to);
       if (target === partition) continue;
       const targetKey = `${prefix}:{p${target}}:${name}`;
       // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves.
-      await redis.zadd(targetKey, 'GT', flat[i + 1]!, member);
-      await redis.zrem(key, member);
+      page.zadd(targetKey, 'GT', flat[i + 1]!, member).zrem(key, member);
       targets.add(targetKey);
       report.movedMembers += 1;
     }
+    await execAll(page);
   } while (cursor !== '0');
   for (const targetKey of targets) await copyExpiry(redis, key, targetKey);
 }
@@ -234,7 +258,9 @@ async function mergeSortedSet(redis: RedisClient, from: string, to: string, repo
   do {
     const [next, flat] = await redis.zscan(from, cursor, 'COUNT', 1000);
     cursor = next;
-    for (let i = 0; i + 1 < flat.length; i += 2) await redis.zadd(to, 'GT', flat[i + 1]!, flat[i]!);
+    const page = redis.pipeline();
+    for (let i = 0; i + 1 < flat.length; i += 2) page.zadd(to, 'GT', flat[i + 1]!, flat[i]!);
+    await execAll(page);
   } while (cursor !== '0');
   await copyExpiry(redis, from, to);
   await redis.del(from);
