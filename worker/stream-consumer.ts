@@ -12,6 +12,7 @@ import { ensureGroup } from '../shared/stream-groups';
 import { TimeoutWatchdog } from '../shared/timeout-watchdog';
 import { LogThrottle } from '../shared/log-throttle';
 import { isOutOfMemory } from '../shared/redis-memory';
+import { recordedPartitionCount } from '../shared/partition-count';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { AggregateStore, DecodedEntry } from './aggregate-store';
 import type { WorkerMetrics } from './metrics';
@@ -97,8 +98,18 @@ export class StreamConsumer {
         // Entries read just before the failure may be pending on us: re-read them first.
         ownPendingDone = false;
         if (message.startsWith('NOGROUP')) {
-          // Redis lost the stream (restart without persistence): recreate and go on.
-          await ensureGroup(this.deps.redis, this.keys.stream, config.consumerGroup).catch(() => undefined);
+          // Redis lost the stream (restart without persistence): recreate and go on, unless
+          // the partition count changed (the stream was removed): then wait for a restart.
+          const recorded = await recordedPartitionCount(this.deps.redis, config.keyPrefix).catch(() => null);
+          if (recorded !== null && recorded !== config.streamPartitions) {
+            this.warnings.warn(
+              'recount',
+              { partition: this.keys.partition, recorded },
+              `the data now has ${recorded} partitions; restart this worker with STREAM_PARTITIONS=${recorded}`,
+            );
+          } else {
+            await ensureGroup(this.deps.redis, this.keys.stream, config.consumerGroup).catch(() => undefined);
+          }
         } else if (isOutOfMemory(error)) {
           this.warnings.warn(
             'oom',

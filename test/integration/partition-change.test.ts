@@ -115,9 +115,11 @@ describe('changing the partition count', () => {
 
   test('4 -> 8 -> 4 keeps every view equal, nothing lost, doubled or stranded', async () => {
     let services: Running | undefined = await start(env, 4);
+    let oldWorker: RunningWorker | undefined;
     try {
       await changeBackAndForth();
     } finally {
+      await oldWorker?.close();
       await services?.stop();
     }
     async function changeBackAndForth(): Promise<void> {
@@ -158,6 +160,8 @@ describe('changing the partition count', () => {
         [4, 8],
         [8, 4],
       ] as const) {
+        // As in the runbook, workers with the old count keep running (they drain) until restarted.
+        oldWorker = await startWorker(loadConfig({ ...env, STREAM_PARTITIONS: String(from) }), quietLogger);
         const cli = await runCli(['partitions', 'set', String(to)], cliEnvironment, 120_000);
         expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code: 0, stderr: '' });
         expect(cli.stdout).toContain(`Done: ${to} partitions recorded`);
