@@ -110,7 +110,11 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 /** A consumer leaves the group only when it holds nothing pending: deleting it would drop its entries. */
 async function leaveGroupIfIdle(redis: RedisClient, partitions: readonly PartitionKeys[], config: Config, logger: Logger): Promise<void> {
   for (const keys of partitions) {
-    const outcome = await removeConsumer(redis, keys, config.consumerGroup, config.workerConsumerName, 'leaving');
+    // One partition failing (its stream removed by a partition count change, say) must not keep the others.
+    const outcome = await removeConsumer(redis, keys, config.consumerGroup, config.workerConsumerName, 'leaving').catch(
+      (error: Error) => error.message,
+    );
     if (outcome === 'has-pending') logger.warn({ stream: keys.stream }, 'leaving entries pending for another worker to take over');
+    else if (outcome !== 'removed' && outcome !== 'alive') logger.warn({ stream: keys.stream, err: outcome }, 'could not leave the group');
   }
 }
