@@ -2,11 +2,11 @@
 import type { Middleware } from 'koa';
 import { AppError, MethodNotAllowedError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { LogThrottle } from '../shared/log-throttle';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
 
 export function errorMiddleware(logger: Logger): Middleware {
   // A 503 repeats for every request while Redis is away or full: one line per code per interval.
-  const unavailable = new LogThrottle(logger);
+  const unavailable = new ThrottledWarnings(logger);
   return async (ctx, next) => {
     try {
       await next();

@@ -8,7 +8,7 @@ import type { Logger } from '../shared/logger';
 import { connectOrFail, createRedisClient } from '../shared/redis';
 import { ensureGroupsAtStart } from '../shared/stream-groups';
 import { checkPartitionCount } from '../shared/partition-count';
-import { LogThrottle } from '../shared/log-throttle';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateReader } from './aggregate-reader';
@@ -34,7 +34,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     await redis.quit().catch(() => redis.disconnect());
     throw error;
   });
-  const warnings = new LogThrottle(logger);
+  const warnings = new ThrottledWarnings(logger);
   const stopEnsuringGroups = await ensureGroupsAtStart(redis, partitions, config.consumerGroup, (error) =>
     warnings.warn('groups', { err: error.message }, 'cannot create the consumer groups yet; retrying'),
   );

@@ -10,7 +10,7 @@ import type { Config } from '../shared/config';
 import { globalKeys, type PartitionKeys } from '../shared/keys';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { Logger } from '../shared/logger';
-import { LogThrottle } from '../shared/log-throttle';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { figuresOf } from '../shared/pipeline-figures';
 import { readPipelineStatus } from '../shared/pipeline-status';
 import { bullConnectionOptions, type RedisClient } from '../shared/redis';
@@ -22,7 +22,7 @@ const SCHEDULER_ID = 'pipeline-maintenance';
 export class Maintenance {
   private readonly queue: Queue;
   private readonly worker: Worker;
-  private readonly warnings: LogThrottle;
+  private readonly warnings: ThrottledWarnings;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Ticks this replica ran (for tests and logs). */
@@ -45,7 +45,7 @@ export class Maintenance {
       autorun: false,
     });
     // BullMQ reports a refused write (Redis out of memory) on every poll: rate-limited.
-    this.warnings = new LogThrottle(logger);
+    this.warnings = new ThrottledWarnings(logger);
     this.queue.on('error', (error) => this.warnings.warn('queue', { err: error.message }, 'maintenance queue error'));
     this.worker.on('error', (error) => this.warnings.warn('worker', { err: error.message }, 'maintenance worker error'));
   }

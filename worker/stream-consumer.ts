@@ -10,7 +10,7 @@ import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';
 import { ensureGroup } from '../shared/stream-groups';
 import { TimeoutWatchdog } from '../shared/timeout-watchdog';
-import { LogThrottle } from '../shared/log-throttle';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { isOutOfMemory } from '../shared/redis-memory';
 import { recordedPartitionCount } from '../shared/partition-count';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
@@ -42,13 +42,13 @@ export class StreamConsumer {
   /** Last time the loop went round; the liveness probe reads it. */
   heartbeat = Date.now();
   private readonly watchdog: TimeoutWatchdog;
-  private readonly warnings: LogThrottle;
+  private readonly warnings: ThrottledWarnings;
 
   constructor(
     private readonly keys: PartitionKeys,
     private readonly deps: ConsumerDeps,
   ) {
-    this.warnings = new LogThrottle(deps.logger);
+    this.warnings = new ThrottledWarnings(deps.logger);
     this.watchdog = new TimeoutWatchdog([deps.reader, deps.redis], () =>
       deps.logger.warn({ partition: keys.partition }, 'Redis keeps timing out; reconnecting'),
     );

@@ -1,5 +1,5 @@
 /** Rate-limited warnings and the Redis memory helpers (no Redis needed). */
-import { LogThrottle } from '../../shared/log-throttle';
+import { ThrottledWarnings } from '../../shared/throttled-warnings';
 import type { Logger } from '../../shared/logger';
 import { isOutOfMemory, parseInfoMemory } from '../../shared/redis-memory';
 
@@ -8,7 +8,7 @@ test('a repeated warning is logged once per interval per key, with the count it 
   const logger = { warn: (fields: Record<string, unknown>, message: string) => lines.push([fields, message]) } as unknown as Logger;
   jest.useFakeTimers({ now: 1_000_000 });
   try {
-    const throttle = new LogThrottle(logger, 10_000);
+    const throttle = new ThrottledWarnings(logger, 10_000);
     for (let i = 0; i < 5000; i++) throttle.warn('oom', { partition: 0 }, 'out of memory');
     throttle.warn('other', {}, 'another key');
     jest.setSystemTime(1_010_001);

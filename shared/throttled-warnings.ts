@@ -7,7 +7,7 @@ import type { Logger } from './logger';
 
 const DEFAULT_INTERVAL_MS = 10_000;
 
-export class LogThrottle {
+export class ThrottledWarnings {
   private readonly seen = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
