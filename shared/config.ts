@@ -84,7 +84,7 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     defaultValue: '4',
     parse: integer(1, 1024),
     accepts: 'an integer from 1 to 1024',
-    doc: 'Number of partition streams; samples are routed by a hash of the node name. Must be the same for every service.',
+    doc: 'Number of partition streams; samples are routed by a hash of the node name. Recorded in Redis at first start: a service with another count refuses to start; change it with `nodeagg partitions set` (docs/RUNBOOK.md).',
   },
   CONSUMER_GROUP: {
     key: 'consumerGroup',
@@ -231,7 +231,7 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     defaultValue: '300000',
     parse: integer(1000, 604800000),
     accepts: 'an integer from 1000 to 604800000',
-    doc: 'A consumer idle this long with nothing pending (a removed pod) is deleted from the group.',
+    doc: 'A consumer whose heartbeat (refreshed every quarter of this, at most every 10 s) has expired and that holds nothing pending (a removed pod) is deleted from the group.',
   },
   PARTITION_STALL_AFTER_MS: {
     key: 'partitionStallAfterMs',
