@@ -11,6 +11,8 @@ import { checkReadiness } from '../shared/readiness';
 import { connectOrFail, createRedisClient, type RedisClient } from '../shared/redis';
 import { ensureGroups } from '../shared/stream-groups';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
+import { scopeGuard } from '../shared/auth/scope-guard';
+import { loadTokens } from '../shared/auth/token-source';
 import { AggregateStore } from './aggregate-store';
 import { Maintenance } from './maintenance';
 import { createWorkerMetrics } from './metrics';
@@ -25,6 +27,7 @@ export interface RunningWorker {
 
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
+  const tokens = loadTokens(config, logger);
   const redis = createRedisClient(config, { connectionName: `worker:${config.workerConsumerName}` });
   await connectOrFail(redis, 10_000);
   await ensureGroups(redis, partitions, config.consumerGroup);
@@ -55,6 +58,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       alive: () => consumers.every((c) => Date.now() - c.heartbeat < staleAfterMs),
       readiness: () => checkReadiness(redis, partitions, config.consumerGroup, draining),
       registry: metrics.registry,
+      metricsGuard: scopeGuard(tokens.store, 'metrics', (reason, path) => logger.info({ reason, path }, 'request rejected: authentication')),
     }).routes(),
   );
   const server = createServer(app.callback());
@@ -69,6 +73,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const close = () => {
     closing ??= (async () => {
       draining = true;
+      tokens.stop();
       const steps: (() => Promise<unknown>)[] = [
         () => Promise.all(consumers.map((c) => c.stop())),
         () => maintenance.close(),

@@ -5,6 +5,7 @@ import { NotFoundError, ValidationError } from '../../shared/errors';
 import { nameDetails } from '../../shared/samples';
 import { MAX_QUERY_WINDOW_SECONDS } from '../../shared/window';
 import type { IngestDeps } from '../deps';
+import { requireScope } from '../auth/require-scope';
 import { numberParam } from '../query-params';
 import { readAfterWrite } from '../read-after-write';
 
@@ -14,6 +15,8 @@ export function analyticsRouter(deps: IngestDeps): Router {
   const router = new Router();
   const windowOf = (ctx: Context) => numberParam(ctx, 'timeslice', DEFAULT_WINDOW_SECONDS, 0, MAX_QUERY_WINDOW_SECONDS);
 
+  // Every route here reads; the scope check runs before the ?after= wait, so an anonymous request never waits.
+  router.use(requireScope('read'));
   router.use(readAfterWrite(deps));
 
   router.get('/v1/analytics/nodes/average', async (ctx) => {

@@ -3,11 +3,14 @@ import Router from '@koa/router';
 import { NotFoundError, ValidationError } from '../../shared/errors';
 import { nameDetails } from '../../shared/samples';
 import type { IngestDeps } from '../deps';
+import { requireScope } from '../auth/require-scope';
 import { readAfterWrite } from '../read-after-write';
 import { numberParam } from '../query-params';
 
 export function nodesRouter(deps: IngestDeps): Router {
   const router = new Router();
+  // Every route here reads; the scope check runs before the ?after= wait, so an anonymous request never waits.
+  router.use(requireScope('read'));
   router.use(readAfterWrite(deps));
 
   function nodeName(raw: string): string {

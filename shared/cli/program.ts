@@ -9,6 +9,7 @@ import { loadCommand } from './commands/load';
 import { nodeCommand, nodesCommand } from './commands/nodes';
 import { postCommand } from './commands/post';
 import { statusCommand } from './commands/status';
+import { tokenCommand } from './commands/token';
 import { addGlobalOptions } from './global-options';
 
 /** The package's version: package.json is two folders up from the source, three from dist/. */
@@ -54,6 +55,7 @@ export function createProgram(): Command {
     dlqCommand(),
     agentCommand(),
     loadCommand(),
+    tokenCommand(),
   ]) {
     program.addCommand(command);
     inherit(program, command);
