@@ -15,11 +15,11 @@ export function analyticsRouter(deps: IngestDeps): Router {
   const router = new Router();
   const windowOf = (ctx: Context) => numberParam(ctx, 'timeslice', DEFAULT_WINDOW_SECONDS, 0, MAX_QUERY_WINDOW_SECONDS);
 
-  // Every route here reads; the scope check runs before the ?after= wait, so an anonymous request never waits.
-  router.use(requireScope('read'));
-  router.use(readAfterWrite(deps));
+  // Per route, not router.use(): a router's use() middleware runs for every route of the app it is mounted in.
+  // The scope check comes first, so an anonymous ?after= never waits.
+  const reads = [requireScope('read'), readAfterWrite(deps)];
 
-  router.get('/v1/analytics/nodes/average', async (ctx) => {
+  router.get('/v1/analytics/nodes/average', ...reads, async (ctx) => {
     const windowSeconds = windowOf(ctx);
     const summary = await deps.reader.fleetAverage(windowSeconds);
     ctx.body =
@@ -28,7 +28,7 @@ export function analyticsRouter(deps: IngestDeps): Router {
         : { timeslice: summary.timeslice, cpu_used: summary.mean1, mem_used: summary.mean2 };
   });
 
-  router.get('/v1/analytics/processes', async (ctx) => {
+  router.get('/v1/analytics/processes', ...reads, async (ctx) => {
     const windowSeconds = windowOf(ctx);
     const { timeslice, names } = await deps.reader.processList(windowSeconds);
     ctx.body = {
@@ -37,7 +37,7 @@ export function analyticsRouter(deps: IngestDeps): Router {
     };
   });
 
-  router.get('/v1/analytics/processes/:processname', async (ctx) => {
+  router.get('/v1/analytics/processes/:processname', ...reads, async (ctx) => {
     const windowSeconds = windowOf(ctx);
     const name = ctx.params.processname!;
     const invalid = nameDetails('processname', name);

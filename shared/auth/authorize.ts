@@ -8,8 +8,7 @@ export type RejectReason = 'missing' | 'unknown' | 'scope';
 
 export type Access =
   /** `token` is undefined only when the service runs open (no tokens configured). */
-  | { ok: true; token: TokenEntry | undefined }
-  | { ok: false; reason: RejectReason; error: AppError };
+  { ok: true; token: TokenEntry | undefined } | { ok: false; reason: RejectReason; error: AppError };
 
 /** The token of an `Authorization: Bearer <token>` header; undefined for any other form. */
 export function bearerOf(header: string | undefined): string | undefined {
@@ -33,7 +32,10 @@ export function authorize(store: TokenStore, authorization: string | undefined, 
     return {
       ok: false,
       reason: 'unknown',
-      error: new UnauthenticatedError('The bearer token is not known (revoked, mistyped, or for another deployment).', 'Bearer error="invalid_token"'),
+      error: new UnauthenticatedError(
+        'The bearer token is not known (revoked, mistyped, or for another deployment).',
+        'Bearer error="invalid_token"',
+      ),
     };
   }
   if (!TokenStore.allows(token, scope)) {

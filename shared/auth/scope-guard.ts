@@ -8,7 +8,11 @@ import { authorize, type RejectReason } from './authorize';
 import type { Scope } from './scopes';
 import type { TokenStore } from './token-store';
 
-export function scopeGuard(store: TokenStore, scope: Scope, onReject: (reason: RejectReason, path: string) => void = () => undefined): Middleware {
+export function scopeGuard(
+  store: TokenStore,
+  scope: Scope,
+  onReject: (reason: RejectReason, path: string) => void = () => undefined,
+): Middleware {
   return async (ctx, next) => {
     const access = authorize(store, ctx.get('Authorization') || undefined, scope);
     if (access.ok) return next();

@@ -22,20 +22,26 @@ export class TokenFileError extends Error {
   }
 }
 
-/** Problems with a token's name and scopes, as sentences; empty when both are fine. */
-export function nameAndScopeProblems(name: string, scopes: string[]): string[] {
+/**
+ * Problems with a token's name and scopes, as sentences; empty when both are fine. `echo` quotes
+ * unknown scopes back (the command line does; the file parser does not, a misplaced secret could be one).
+ */
+export function nameAndScopeProblems(name: string, scopes: string[], echo = true): string[] {
   const problems: string[] = [];
   if (!TOKEN_NAME_PATTERN.test(name)) problems.push(`the name must be 1-64 characters of A-Z a-z 0-9 _ . : @ -`);
   if (scopes.length === 0) problems.push(`give at least one scope (${SCOPES.join(', ')})`);
   const unknown = scopes.filter((s) => !isScope(s));
-  if (unknown.length > 0) problems.push(`unknown scope ${unknown.map((s) => `"${s.slice(0, 20)}"`).join(', ')}; scopes are ${SCOPES.join(', ')}`);
+  if (unknown.length > 0) {
+    const which = echo ? ` ${unknown.map((s) => `"${s.slice(0, 20)}"`).join(', ')}` : '';
+    problems.push(`unknown scope${which}; scopes are ${SCOPES.join(', ')}`);
+  }
   return problems;
 }
 
 /** Parses the text of a tokens file; `source` names it in errors (API_TOKENS_FILE or API_TOKENS). */
 export function parseTokenFile(text: string, source: string): TokenEntry[] {
   const entries: TokenEntry[] = [];
-  const names = new Set<string>();
+  const names = new Map<string, number>();
   const hashes = new Set<string>();
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.replace(/#.*/, '').trim();
@@ -46,14 +52,15 @@ export function parseTokenFile(text: string, source: string): TokenEntry[] {
       throw new TokenFileError(`${where}: expected "<name> <scope,scope,...> <sha256 hex>", found ${fields.length} field(s)`);
     }
     const [name, scopeList, hash] = fields as [string, string, string];
-    const problems = nameAndScopeProblems(name, scopeList.split(',').filter(Boolean));
+    const problems = nameAndScopeProblems(name, scopeList.split(',').filter(Boolean), false);
     if (!HASH_PATTERN.test(hash)) {
       problems.push('the third field must be the sha256 of the token as 64 hex digits (nodeagg token create prints the line)');
     }
     if (problems.length > 0) throw new TokenFileError(`${where}: ${problems.join('; ')}`);
-    if (names.has(name)) throw new TokenFileError(`${where}: the name "${name}" is used by an earlier line; names must be unique`);
+    const earlier = names.get(name);
+    if (earlier !== undefined) throw new TokenFileError(`${where}: the name is already used on line ${earlier}; names must be unique`);
     if (hashes.has(hash.toLowerCase())) throw new TokenFileError(`${where}: the same token hash appears on an earlier line`);
-    names.add(name);
+    names.set(name, index + 1);
     hashes.add(hash.toLowerCase());
     entries.push({ name, scopes: new Set(scopeList.split(',').filter(Boolean) as Scope[]), hash: Buffer.from(hash, 'hex') });
   });

@@ -18,7 +18,9 @@ function readTokensFile(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new TokenFileError(`API_TOKENS_FILE=${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new TokenFileError(
+      `API_TOKENS_FILE=${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
 }
 
