@@ -58,7 +58,9 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       alive: () => consumers.every((c) => Date.now() - c.heartbeat < staleAfterMs),
       readiness: () => checkReadiness(redis, partitions, config.consumerGroup, draining),
       registry: metrics.registry,
-      metricsGuard: scopeGuard(tokens.store, 'metrics', (reason, path) => logger.info({ reason, path }, 'request rejected: authentication')),
+      metricsGuard: scopeGuard(tokens.store, 'metrics', (reason, path) =>
+        logger.info({ reason, path }, 'request rejected: authentication'),
+      ),
     }).routes(),
   );
   const server = createServer(app.callback());

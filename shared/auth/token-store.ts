@@ -1,4 +1,5 @@
 /** The configured tokens, by hash only; a presented token is hashed and compared in constant time. */
+import * as crypto from 'node:crypto';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Scope } from './scopes';
 import type { TokenEntry } from './token-file';
@@ -6,8 +7,11 @@ import type { TokenEntry } from './token-file';
 /** Longer bearer values are not hashed at all: no real token is this long. */
 const MAX_TOKEN_LENGTH = 512;
 
+/** crypto.hash (Node >= 20.12) is the one-shot form, about twice as fast as a Hash object per request. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+
 export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+  return oneShot ? oneShot('sha256', token, 'buffer') : createHash('sha256').update(token, 'utf8').digest();
 }
 
 export class TokenStore {

@@ -28,7 +28,14 @@ function createCommand(): Command {
     .requiredOption('--scopes <list>', `comma-separated scopes: ${SCOPES.join(', ')}`)
     .action((options: { name: string; scopes: string }, command: Command) => {
       const { json } = globalsOf(command);
-      const scopes = [...new Set(options.scopes.split(',').map((s) => s.trim()).filter(Boolean))];
+      const scopes = [
+        ...new Set(
+          options.scopes
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        ),
+      ];
       const problems = nameAndScopeProblems(options.name, scopes);
       if (problems.length > 0) throw usageError(`token create: ${problems.join('; ')}`);
       const created = createToken(options.name, scopes);
