@@ -13,6 +13,7 @@ import { ensureGroups } from '../shared/stream-groups';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { scopeGuard } from '../shared/auth/scope-guard';
 import { loadTokens } from '../shared/auth/token-source';
+import { LogThrottle } from '../shared/log-throttle';
 import { AggregateStore } from './aggregate-store';
 import { Maintenance } from './maintenance';
 import { createWorkerMetrics } from './metrics';
@@ -50,6 +51,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   await maintenance.start();
 
   let draining = false;
+  const rejectionLogs = new LogThrottle();
   const staleAfterMs = Math.max(30_000, config.workerBlockMs * 5);
   const app = new Koa();
   app.silent = true;
@@ -58,9 +60,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       alive: () => consumers.every((c) => Date.now() - c.heartbeat < staleAfterMs),
       readiness: () => checkReadiness(redis, partitions, config.consumerGroup, draining),
       registry: metrics.registry,
-      metricsGuard: scopeGuard(tokens.store, 'metrics', (reason, path) =>
-        logger.info({ reason, path }, 'request rejected: authentication'),
-      ),
+      metricsGuard: scopeGuard(tokens.store, 'metrics', (reason, path) => {
+        if (rejectionLogs.allow(reason))
+          logger.info({ reason, path }, 'request rejected: authentication (at most one line per reason per minute)');
+      }),
     }).routes(),
   );
   const server = createServer(app.callback());

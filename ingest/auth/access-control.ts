@@ -7,12 +7,11 @@ import { authorize } from '../../shared/auth/authorize';
 import type { Scope } from '../../shared/auth/scopes';
 import type { TokenEntry } from '../../shared/auth/token-file';
 import type { TokenStore } from '../../shared/auth/token-store';
-import type { Logger } from '../../shared/logger';
-import { LogThrottle } from '../limits/log-throttle';
-import type { LimitName } from '../limits/token-limits';
-import { TokenLimits } from '../limits/token-limits';
-import type { IngestMetrics } from '../metrics';
 import type { Config } from '../../shared/config';
+import { LogThrottle } from '../../shared/log-throttle';
+import type { Logger } from '../../shared/logger';
+import { TokenLimits, type LimitName } from '../limits/token-limits';
+import type { IngestMetrics } from '../metrics';
 
 /** The metric label of requests when the service runs open (no tokens configured). */
 export const OPEN_CLIENT = 'anonymous';

@@ -71,9 +71,9 @@ export class NodeCardinality {
   }
 
   /** Throws 429 when admitting `count` new names would pass MAX_NODES. */
-  checkTotal(count: number, onRefused: () => void): void {
+  checkTotal(count: number, onRefused: (retryAfterSeconds: number) => void): void {
     if (this.retained + this.admittedSinceRefresh + count <= this.maxNodes) return;
-    onRefused();
+    onRefused(TOTAL_RETRY_AFTER_SECONDS);
     throw new RateLimitedError(
       `The service holds its maximum of ${this.maxNodes} nodes (MAX_NODES); samples of new node names are refused until old nodes expire. Known nodes keep posting.`,
       TOTAL_RETRY_AFTER_SECONDS,

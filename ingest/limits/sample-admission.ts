@@ -23,7 +23,7 @@ export async function admitSamples(
   if (limited) await access.limits.takeSamples(client, samples.length);
   const fresh = await cardinality.newNames(samples.map((s) => s.node));
   if (fresh.length > 0) {
-    cardinality.checkTotal(fresh.length, () => access?.limited(client, 'total_nodes', 60));
+    cardinality.checkTotal(fresh.length, (retryAfter) => access?.limited(client, 'total_nodes', retryAfter));
     if (limited) await access.limits.takeNewNodes(client, fresh.length);
   }
   return { stored: () => cardinality.remember(fresh) };
