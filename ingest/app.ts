@@ -7,6 +7,8 @@ import { healthRouter } from '../shared/health-routes';
 import { checkReadiness } from '../shared/readiness';
 import { TimeoutWatchdog } from '../shared/timeout-watchdog';
 import type { IngestDeps } from './deps';
+import { AccessControl } from './auth/access-control';
+import { requireScope } from './auth/require-scope';
 import { errorMiddleware } from './error-middleware';
 import { analyticsRouter } from './routes/analytics';
 import { deadLettersRouter } from './routes/dead-letters';
@@ -45,11 +47,13 @@ export function createApp(deps: IngestDeps): Koa {
   const app = new Koa();
   app.proxy = true;
   app.silent = true;
+  app.context.accessControl = new AccessControl(deps.tokens, deps.config, deps.metrics, deps.logger);
 
   const health = healthRouter({
     alive: () => true,
     readiness: () => checkReadiness(deps.redis, deps.partitions, deps.config.consumerGroup, deps.isDraining()),
     registry: deps.metrics.registry,
+    metricsGuard: requireScope('metrics'),
   });
 
   const api = new Router();

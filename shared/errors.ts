@@ -128,3 +128,21 @@ export class PartitionCountChangedError extends AppError {
     );
   }
 }
+
+export class UnauthenticatedError extends AppError {
+  constructor(message: string, challenge = 'Bearer') {
+    super(401, 'UNAUTHENTICATED', message, undefined, { headers: { 'WWW-Authenticate': challenge } });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string, scope: string) {
+    super(403, 'FORBIDDEN', message, undefined, { headers: { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scope}"` } });
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(429, 'RATE_LIMITED', message, undefined, { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) } });
+  }
+}
