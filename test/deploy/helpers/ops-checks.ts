@@ -348,7 +348,7 @@ export const checkPodMonitors: Check = (bundle, ctx) => {
         }
         if ((endpoint.path ?? '/metrics') !== '/metrics')
           problems.push(`${where(manifest)}: path ${String(endpoint.path)} is not /metrics`);
-        // /metrics needs a bearer token with the metrics scope once the API has tokens.
+        // /metrics needs a bearer token with the metrics scope (docs/SECURITY.md).
         const credentials = endpoint.authorization?.credentials;
         if ((endpoint.authorization?.type ?? 'Bearer') !== 'Bearer' || !credentials) {
           problems.push(`${where(manifest)}: port ${String(endpoint.port)} sends no bearer token; /metrics needs the metrics scope`);
@@ -497,6 +497,7 @@ export const checkNodeVersions: Check = (bundle) => {
 export const NOT_IN_CONFIGMAP: Readonly<Record<string, string>> = {
   REDIS_URL: 'holds the Redis password: it comes from the Secret redis-auth',
   WORKER_CONSUMER_NAME: 'its default (host name and pid) gives each worker pod its own consumer',
+  API_TOKENS: 'token lines belong in the Secret api-tokens, read through API_TOKENS_FILE',
 };
 
 /** README's configuration table: the names it documents. */
