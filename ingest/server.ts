@@ -16,6 +16,11 @@ import { createIngestMetrics } from './metrics';
 import { NodeReader } from './node-reader';
 import { SampleWriter } from './sample-writer';
 
+/** Longer than common load balancer idle timeouts, so the balancer closes idle connections first. */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** A client gets this long to send its request headers. */
+export const HEADERS_TIMEOUT_MS = 20_000;
+
 export interface RunningIngest {
   server: Server;
   url: string;
@@ -52,13 +57,17 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     deadLetters,
     reader: new AggregateReader(redis, partitions),
     nodes: new NodeReader(redis, partitions),
-    waiter: new ConsistencyWaiter(redis, partitions, config.consumerGroup, config.consistencyWaitMs),
+    waiter: new ConsistencyWaiter(redis, partitions, config.consumerGroup, config.consistencyWaitMs, config.maxConsistencyWaiters),
     metrics,
     isDraining: () => draining,
   });
-  const server = createServer(app.callback());
-  server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
-  server.headersTimeout = 66_000;
+  // Our own 408 (request-body.ts) answers a slow body first; requestTimeout is the backstop
+  // for anything else, checked every second instead of Node's default 30 s.
+  const server = createServer(
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS + config.bodyTimeoutMs, connectionsCheckingInterval: 1000 },
+    app.callback(),
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.ingestPort, config.ingestHost, resolve);
