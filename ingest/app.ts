@@ -62,8 +62,9 @@ export function createApp(deps: IngestDeps): Koa {
     api.use(router.routes());
   }
 
-  app.use(errorMiddleware(deps.logger));
+  // Metrics outermost, so they record the status the error middleware answered.
   app.use(deps.metrics.middleware);
+  app.use(errorMiddleware(deps.logger));
   app.use(redisFailuresAre503(new TimeoutWatchdog([deps.redis], () => deps.logger.warn('Redis keeps timing out; reconnecting'))));
   app.use(async (ctx, next) => {
     if (deps.isDraining() && ctx.method === 'POST') {
