@@ -38,6 +38,18 @@ function isRedisFailure(error: unknown): boolean {
   );
 }
 
+export interface RouteInfo {
+  path: string;
+  methods: string[];
+}
+
+const registered = new WeakMap<Koa, RouteInfo[]>();
+
+/** Every route the app serves, read from its routers (so tests cover routes added later). */
+export function routesOf(app: Koa): readonly RouteInfo[] {
+  return registered.get(app) ?? [];
+}
+
 export function createApp(deps: IngestDeps): Koa {
   const app = new Koa();
   app.proxy = true;
@@ -73,6 +85,10 @@ export function createApp(deps: IngestDeps): Koa {
     }
     await next();
   });
+  registered.set(
+    app,
+    api.stack.filter((layer) => layer.methods.length > 0).map((layer) => ({ path: String(layer.path), methods: [...layer.methods] })),
+  );
   app.use(api.routes());
   // Sets 405 with an Allow header; the error middleware renders the body.
   app.use(api.allowedMethods());

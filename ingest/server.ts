@@ -10,7 +10,7 @@ import { ensureGroups } from '../shared/stream-groups';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateReader } from './aggregate-reader';
 import { BackpressureMonitor } from './backpressure';
-import { createApp } from './app';
+import { createApp, routesOf, type RouteInfo } from './app';
 import { ConsistencyWaiter } from './consistency-waiter';
 import { createIngestMetrics } from './metrics';
 import { NodeReader } from './node-reader';
@@ -24,6 +24,8 @@ export const HEADERS_TIMEOUT_MS = 20_000;
 export interface RunningIngest {
   server: Server;
   url: string;
+  /** The routes it serves (method and path template). */
+  routes: readonly RouteInfo[];
   /** Drains: stops accepting, finishes in-flight requests, closes Redis. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -92,5 +94,5 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     })();
     return closing;
   };
-  return { server, url: `http://${host}:${port}`, close };
+  return { server, url: `http://${host}:${port}`, routes: routesOf(app), close };
 }

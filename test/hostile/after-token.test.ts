@@ -10,7 +10,7 @@ import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/priv
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { request } from '../helpers/http';
 import { commandCounts, resetCommandStats, total } from '../helpers/redis-commands';
-import { quietLogger, testConfig } from '../helpers/test-config';
+import { testConfig } from '../helpers/test-config';
 
 const WAIT_MS = 2000;
 /** A position far in the future: no entry reaches it, so every wait ends in 504. */

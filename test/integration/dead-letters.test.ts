@@ -83,7 +83,10 @@ describe('dead letters', () => {
       body: JSON.stringify({ ids: [letter.id] }),
     });
     expect(replay.body).toEqual({ replayed: 1 });
-    const again = await request(`${pipeline.url}/v1/admin/dead-letters/replay`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    const again = await request(`${pipeline.url}/v1/admin/dead-letters/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(again.body).toEqual({ replayed: 0 });
     await waitForDrain(redis, config.keyPrefix, 2, config.consumerGroup, 15_000);
     await waitUntil(async () => (await request(`${pipeline.url}/v1/nodes/${node}`)).status === 200);
