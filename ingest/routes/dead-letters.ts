@@ -1,6 +1,7 @@
 /** Admin routes of the dead-letter queue: list, replay into the stream, purge. */
 import Router from '@koa/router';
 import { BadRequestError } from '../../shared/errors';
+import { withDeadLetterDeadline } from '../dead-letter-deadline';
 import type { IngestDeps } from '../deps';
 import { numberParam, stringParam } from '../query-params';
 import { acceptsBody, JSON_TYPE } from '../body-types';
@@ -31,7 +32,7 @@ export function deadLettersRouter(deps: IngestDeps): Router {
 
   router.get('/', async (ctx) => {
     const limit = Math.floor(numberParam(ctx, 'limit', 100, 0, 10_000));
-    const [count, items] = await Promise.all([deps.deadLetters.count(), deps.deadLetters.list(limit)]);
+    const [count, items] = await withDeadLetterDeadline(deps, () => Promise.all([deps.deadLetters.count(), deps.deadLetters.list(limit)]));
     ctx.body = { count, items };
   });
 
@@ -40,12 +41,12 @@ export function deadLettersRouter(deps: IngestDeps): Router {
   const limits = { maxBytes: 1_000_000, timeoutMs: deps.config.bodyTimeoutMs };
   router.post('/replay', acceptsBody({ types: [JSON_TYPE], maxBytes: limits.maxBytes }), async (ctx) => {
     const ids = idsFrom(await readJsonBody(ctx, limits, { optional: true }));
-    ctx.body = { replayed: await deps.deadLetters.replay(ids) };
+    ctx.body = { replayed: await withDeadLetterDeadline(deps, () => deps.deadLetters.replay(ids)) };
   });
 
   router.delete('/', async (ctx) => {
     const id = stringParam(ctx, 'id');
-    ctx.body = { purged: await deps.deadLetters.purge(id === undefined ? undefined : [id]) };
+    ctx.body = { purged: await withDeadLetterDeadline(deps, () => deps.deadLetters.purge(id === undefined ? undefined : [id])) };
   });
   return router;
 }

@@ -27,7 +27,6 @@ export function rawRequest(baseUrl: string, req: RawRequest): Promise<RawAnswer>
     const socket = connect(Number(port), hostname);
     let text = '';
     let sent = 0;
-    let timer: NodeJS.Timeout | undefined;
     let trickle: NodeJS.Timeout | undefined;
     const finish = (closed: boolean) => {
       clearTimeout(timer);
@@ -36,7 +35,7 @@ export function rawRequest(baseUrl: string, req: RawRequest): Promise<RawAnswer>
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
       resolve({ text, status, closed, bodyBytesSent: sent });
     };
-    timer = setTimeout(() => finish(false), req.timeoutMs ?? 10_000);
+    const timer = setTimeout(() => finish(false), req.timeoutMs ?? 10_000);
     socket.on('data', (data) => (text += data.toString('utf8')));
     socket.on('end', () => finish(true));
     socket.on('close', () => finish(true));
