@@ -98,13 +98,13 @@ describe('GET /v1/nodes paged', () => {
   });
 
   test.each([
-    ['limit=0', 'INVALID_QUERY'],
-    ['limit=1001', 'INVALID_QUERY'],
-    ['limit=1.5', 'INVALID_QUERY'],
-    ['cursor=%7B%7D', 'INVALID_CURSOR'],
-    ['cursor=' + 'A'.repeat(500), 'INVALID_CURSOR'],
-    ['prefix=%7Bx', 'INVALID_QUERY'],
-  ])('%s is 400 %s', async (query, code) => {
+    { label: 'limit=0', query: 'limit=0', code: 'INVALID_QUERY' },
+    { label: 'limit=1001', query: 'limit=1001', code: 'INVALID_QUERY' },
+    { label: 'limit=1.5', query: 'limit=1.5', code: 'INVALID_QUERY' },
+    { label: 'a cursor that is not a node name', query: 'cursor=%7B%7D', code: 'INVALID_CURSOR' },
+    { label: 'a cursor of 500 characters', query: `cursor=${'A'.repeat(500)}`, code: 'INVALID_CURSOR' },
+    { label: 'a prefix with a brace', query: 'prefix=%7Bx', code: 'INVALID_QUERY' },
+  ])('$label is 400 $code', async ({ query, code }) => {
     const answer = await request(`${pipeline.url}/v1/nodes?${query}`);
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe(code);
@@ -112,15 +112,21 @@ describe('GET /v1/nodes paged', () => {
 
   test('nodeagg nodes follows pages: --limit shows that many, --all streams them', async () => {
     const limited = await runCli(['--url', pipeline.url, 'nodes', '--limit', '1500', '--prefix', 'n-00']);
-    expect(limited.code).toBe(0);
+    expect({ code: limited.code, stderr: limited.stderr }).toEqual({ code: 0, stderr: '' });
     expect(limited.stdout.match(/^n-\d{6}\s/gm)).toHaveLength(1500);
     expect(limited.stdout).toMatch(/^1,500 of 10,000 nodes; 8,500 more/m);
-    const all = await runCli(['--url', pipeline.url, '--json', 'nodes', '--all', '--prefix', 'n-01'], {}, 60_000);
-    expect(all.code).toBe(0);
-    const names = all.stdout
+    // 10 pages of 1,000, each printed as it arrives
+    const all = await runCli(['--url', pipeline.url, 'nodes', '--all', '--prefix', 'n-01'], {}, 60_000);
+    expect({ code: all.code, stderr: all.stderr }).toEqual({ code: 0, stderr: '' });
+    const rows = [...all.stdout.matchAll(/^(n-\d{6})\s/gm)].map((m) => m[1]);
+    expect(rows).toEqual(Array.from({ length: 10_000 }, (_, i) => nodeName(10_000 + i)));
+    expect(all.stdout).toMatch(/^10,000 nodes$/m);
+    const json = await runCli(['--url', pipeline.url, '--json', 'nodes', '--all', '--prefix', 'n-001'], {}, 60_000);
+    expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 0, stderr: '' });
+    const names = json.stdout
       .trim()
       .split('\n')
       .map((line) => (JSON.parse(line) as { name: string }).name);
-    expect(names).toEqual(Array.from({ length: 10_000 }, (_, i) => nodeName(10_000 + i)));
+    expect(names).toEqual(Array.from({ length: 1000 }, (_, i) => nodeName(1000 + i)));
   });
 });
