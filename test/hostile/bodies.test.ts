@@ -4,12 +4,13 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
+import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, startIngest } from '../../ingest/server';
 import { allPartitionKeys } from '../../shared/keys';
 import type { RedisClient } from '../../shared/redis';
 import { request } from '../helpers/http';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';
 import { rawRequest } from '../helpers/raw-http';
-import { testConfig, testRedis } from '../helpers/test-config';
+import { quietLogger, testConfig, testRedis } from '../helpers/test-config';
 
 const ERROR_ANSWER_LIMIT = 64 * 1024;
 const ok = { timeslice: 10, cpu: 20, mem: 30 };
@@ -170,9 +171,12 @@ describe('hostile bodies', () => {
     let heapPeak = heapBefore;
     const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 5);
     const started = Date.now();
+    // /health asked while the bodies arrive: it answers (the issue saw 503s and 26 s here).
+    const healthDuring = new Promise((resolve) => setTimeout(resolve, 50)).then(() => request(`${pipeline.url}/health`));
     const answers = await Promise.all(
       Array.from({ length: 8 }, () => request(`${pipeline.url}/v1/metrics/node/x`, { method: 'POST', headers: json, body })),
     );
+    const health = await healthDuring;
     const elapsed = Date.now() - started;
     clearInterval(sampler);
     delay.disable();
@@ -181,6 +185,7 @@ describe('hostile bodies', () => {
       expect(answer.body.error.code).toBe('VALIDATION_FAILED');
       expect(JSON.stringify(answer.body).length).toBeLessThan(1000);
     }
+    expect(health.status).toBe(200);
     const grewMb = (heapPeak - heapBefore) / 1e6;
     console.log(
       `8 parallel 587,852-field bodies (${(body.length / 1e6).toFixed(2)} MB each): all 422 in ${elapsed} ms, ` +
@@ -253,5 +258,17 @@ describe('hostile bodies', () => {
     });
     expect(answer.status).toBe(408);
     expect(answer.closed).toBe(true);
+  });
+
+  test("Node's header, request and keep-alive timeouts are set", async () => {
+    const ingest = await startIngest(testConfig({ BODY_TIMEOUT_MS: '30000' }), quietLogger);
+    try {
+      expect(ingest.server.headersTimeout).toBe(HEADERS_TIMEOUT_MS);
+      expect(ingest.server.requestTimeout).toBe(HEADERS_TIMEOUT_MS + 30_000);
+      expect(ingest.server.keepAliveTimeout).toBe(KEEP_ALIVE_TIMEOUT_MS);
+      expect(HEADERS_TIMEOUT_MS).toBeLessThanOrEqual(20_000);
+    } finally {
+      await ingest.close();
+    }
   });
 });
