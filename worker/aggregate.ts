@@ -30,6 +30,7 @@ class PlanBuilder {
   private readonly nodeSeen = new Map<string, { last: NodeSample; firstAt: number }>();
   private readonly expiries = new Map<string, number>();
   private readonly prunes = new Map<string, number>();
+  private readonly nodePrunes = new Map<string, { names: string; maxScore: number }>();
 
   addToBucket(key: string, field: number, value1: number, value2: number, sample: Sample, extremes: boolean): void {
     const id = `${key}\n${field}`;
@@ -88,6 +89,11 @@ class PlanBuilder {
     this.prunes.set(key, maxScore);
   }
 
+  /** Like prune, and the pruned members also leave the name index `names`. */
+  pruneNodes(key: string, names: string, maxScore: number): void {
+    this.nodePrunes.set(key, { names, maxScore });
+  }
+
   private index(key: string): number {
     let i = this.keyIndex.get(key);
     if (i === undefined) {
@@ -107,6 +113,7 @@ class PlanBuilder {
       ops.push('L', this.index(key), last.at, last.cpu, last.mem, last.timeslice, firstAt);
     }
     for (const [key, maxScore] of this.prunes) ops.push('R', this.index(key), maxScore);
+    for (const [key, { names, maxScore }] of this.nodePrunes) ops.push('D', this.index(key), this.index(names), maxScore);
     for (const [key, at] of this.expiries) ops.push('E', this.index(key), at);
     for (const [key, field, value] of this.fields) ops.push('H', this.index(key), field, value);
     return { keys: [...this.keyIndex.keys()], ops };
@@ -133,11 +140,12 @@ export function planBatch(samples: readonly Sample[], keys: PartitionKeys, nowMs
       plan.addToBucket(nodeFine, fine, sample.cpu, sample.mem, sample, true);
       plan.nodeSample(summary, sample);
       plan.latestTime(keys.nodes, sample.node, sample.at);
+      plan.latestTime(keys.nodeNames, sample.node, 0);
       plan.expireAt(fleetFine, fineChunkExpiry(fineChunk));
       plan.expireAt(fleetCoarse, coarseChunkExpiry(coarseChunk));
       plan.expireAt(nodeFine, fineChunkExpiry(fineChunk));
       plan.expireAt(summary, keepUntil);
-      plan.prune(keys.nodes, forgetBefore);
+      plan.pruneNodes(keys.nodes, keys.nodeNames, forgetBefore);
     } else {
       const processFine = keys.processFine(fineChunk, sample.process);
       const processCoarse = keys.processCoarse(coarseChunk, sample.process);
