@@ -36,15 +36,18 @@ async function readText(ctx: Context, limits: BodyLimits): Promise<string> {
     // The 408 answer closes the connection, which also ends the abandoned read.
     return await Promise.race([getRawBody(source, { limit: limits.maxBytes, encoding: 'utf8' }), timedOut]);
   } catch (error) {
-    if (error instanceof RequestTimeoutError) {
-      if (gunzip) ctx.req.unpipe(gunzip);
-      throw error;
+    // Whatever stopped the read, the rest of the body is never read: discard what still
+    // arrives and close the connection after answering, or the next request on it would
+    // wait behind the unread bytes.
+    if (gunzip) {
+      ctx.req.unpipe(gunzip);
+      gunzip.destroy();
     }
+    ctx.req.resume();
+    ctx.set('Connection', 'close');
+    if (error instanceof RequestTimeoutError) throw error;
     const type = (error as { type?: string }).type;
     if (type === 'entity.too.large') {
-      // The rest of the body is not read: close the connection after answering.
-      if (source !== ctx.req) source.destroy();
-      ctx.set('Connection', 'close');
       throw new PayloadTooLargeError(`The request body is larger than ${limits.maxBytes} bytes (after decompression).`);
     }
     if ((error as { code?: string }).code?.startsWith('Z_')) {

@@ -2,6 +2,7 @@
  * Hostile bodies (issue 9): what a cross-site page, a huge or slow body, or a tricky JSON
  * text gets. Each answer is a small error in the JSON error format, and nothing is stored.
  */
+import { Agent, request as httpRequest } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, startIngest } from '../../ingest/server';
@@ -269,6 +270,27 @@ describe('hostile bodies', () => {
       expect(HEADERS_TIMEOUT_MS).toBeLessThanOrEqual(20_000);
     } finally {
       await ingest.close();
+    }
+  });
+
+  test('a body refused half-read leaves the kept-alive connection usable for the next request', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (path: string, headers: Record<string, string>, body: Buffer) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${pipeline.url}${path}`, { method: 'POST', agent, headers, timeout: 30_000 }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      // Not gzip at all, and long enough that it is still arriving when the gunzip fails.
+      const junk = Buffer.alloc(256 * 1024, 7);
+      expect(await post('/v1/samples', { ...json, 'content-encoding': 'gzip' }, junk)).toBe(400);
+      expect(await post('/v1/metrics/node/after-junk', json, Buffer.from(JSON.stringify(ok)))).toBe(202);
+    } finally {
+      agent.destroy();
     }
   });
 });
