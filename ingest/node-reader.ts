@@ -3,6 +3,7 @@ import type { PartitionKeys } from '../shared/keys';
 import { fineBucketOf, fineChunkOf, FINE_BUCKET_MS } from '../shared/keys';
 import { partitionOf } from '../shared/partition';
 import type { RedisClient } from '../shared/redis';
+import { pipelineValues } from '../shared/redis-replies';
 import { parseBucket, summarize, type BucketStats, type WindowSummary } from '../shared/window';
 
 export interface NodeOverview {
@@ -74,10 +75,10 @@ export class NodeReader {
     const names = merged.slice(0, limit);
     const pipeline = this.redis.pipeline();
     for (const name of names) pipeline.hgetall(this.keysOf(name).nodeSummary(name));
-    const replies = names.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+    const summaries = names.length > 0 ? pipelineValues(await pipeline.exec(), names.length) : [];
     return {
       total: perPartition.reduce((sum, [, count]) => sum + count, 0),
-      nodes: names.map((name, i) => overview(name, (replies[i]?.[1] ?? {}) as Record<string, string>)),
+      nodes: names.map((name, i) => overview(name, summaries[i] as Record<string, string>)),
       more: merged.length > limit,
     };
   }
@@ -127,8 +128,8 @@ export class NodeReader {
     }
     const pipeline = this.redis.pipeline();
     for (const [chunk, list] of byChunk) pipeline.hmget(keys.nodeFine(chunk, node), ...list.map(String));
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.flatMap(([, values]) => (values as (string | null)[]).map((v) => (v === null ? undefined : parseBucket(v))));
+    const replies = pipelineValues(await pipeline.exec(), byChunk.size);
+    return replies.flatMap((values) => (values as (string | null)[]).map((v) => (v === null ? undefined : parseBucket(v))));
   }
 
   /** A time series of `step`-second points over the `windowSeconds` before the latest sample. */
