@@ -6,12 +6,14 @@
 import type { Middleware } from 'koa';
 import { AppError, MethodNotAllowedError, type ErrorDetail } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
 
 export const MAX_DETAILS = 100;
 const MAX_MESSAGE_CHARS = 1000;
 const MAX_DETAIL_CHARS = 200;
 
 export function errorMiddleware(logger: Logger): Middleware {
+  const unavailable = new ThrottledWarnings(logger);
   return async (ctx, next) => {
     try {
       await next();
@@ -23,7 +25,7 @@ export function errorMiddleware(logger: Logger): Middleware {
       }
     } catch (caught) {
       const error = toAppError(caught);
-      logError(logger, error, caught, ctx.method, ctx.path);
+      logError(logger, unavailable, error, caught, ctx.method, ctx.path);
       ctx.status = error.status;
       ctx.set(error.headers);
       ctx.body = { error: render(error) };
@@ -31,13 +33,20 @@ export function errorMiddleware(logger: Logger): Middleware {
   };
 }
 
-/** A client's mistake (4xx) or an expired wait (504) is routine: info, no stack. */
-function logError(logger: Logger, error: AppError, caught: unknown, method: string, path: string): void {
+/**
+ * A client's mistake (4xx) or an expired wait (504) is routine: info, no stack. A 503
+ * repeats for every request while Redis is away or full: one warning per code per interval.
+ */
+function logError(logger: Logger, unavailable: ThrottledWarnings, error: AppError, caught: unknown, method: string, path: string): void {
   const where = { method, path: cut(path, MAX_DETAIL_CHARS), status: error.status, code: error.code };
   if (error.status < 500 || error.status === 504) logger.info(where, 'request refused');
-  else if (error.status === 503)
-    logger.warn({ ...where, reason: cut(String((error.cause as Error)?.message ?? error.message), 300) }, 'request refused');
-  else logger.error({ ...where, err: caught }, 'request failed');
+  else if (error.status === 503) {
+    unavailable.warn(
+      error.code,
+      { ...where, reason: cut(String((error.cause as Error)?.message ?? error.message), 300) },
+      'request refused',
+    );
+  } else logger.error({ ...where, err: caught }, 'request failed');
 }
 
 function render(error: AppError) {

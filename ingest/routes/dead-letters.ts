@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import { BadRequestError } from '../../shared/errors';
 import { withDeadLetterDeadline } from '../dead-letter-deadline';
 import type { IngestDeps } from '../deps';
+import { requireScope } from '../auth/require-scope';
 import { numberParam, stringParam } from '../query-params';
 import { acceptsBody, JSON_TYPE } from '../body-types';
 import { readJsonBody } from '../request-body';
@@ -30,7 +31,7 @@ function idsFrom(body: unknown): string[] | undefined {
 export function deadLettersRouter(deps: IngestDeps): Router {
   const router = new Router({ prefix: '/v1/admin/dead-letters' });
 
-  router.get('/', async (ctx) => {
+  router.get('/', requireScope('read'), async (ctx) => {
     const limit = Math.floor(numberParam(ctx, 'limit', 100, 0, 10_000));
     const [count, items] = await withDeadLetterDeadline(deps, () => Promise.all([deps.deadLetters.count(), deps.deadLetters.list(limit)]));
     ctx.body = { count, items };
@@ -39,12 +40,12 @@ export function deadLettersRouter(deps: IngestDeps): Router {
   // The body is optional but its Content-Type is not: a cross-site form post (no
   // preflight) cannot send application/json, so it cannot trigger a replay.
   const limits = { maxBytes: 1_000_000, timeoutMs: deps.config.bodyTimeoutMs };
-  router.post('/replay', acceptsBody({ types: [JSON_TYPE], maxBytes: limits.maxBytes }), async (ctx) => {
+  router.post('/replay', requireScope('admin'), acceptsBody({ types: [JSON_TYPE], maxBytes: limits.maxBytes }), async (ctx) => {
     const ids = idsFrom(await readJsonBody(ctx, limits, { optional: true }));
     ctx.body = { replayed: await withDeadLetterDeadline(deps, () => deps.deadLetters.replay(ids)) };
   });
 
-  router.delete('/', async (ctx) => {
+  router.delete('/', requireScope('admin'), async (ctx) => {
     const id = stringParam(ctx, 'id');
     ctx.body = { purged: await withDeadLetterDeadline(deps, () => deps.deadLetters.purge(id === undefined ? undefined : [id])) };
   });

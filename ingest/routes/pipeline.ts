@@ -4,10 +4,12 @@ import { readRecordedFigures } from '../../shared/pipeline-figures';
 import { readPipelineStatus } from '../../shared/pipeline-status';
 import { withDeadLetterDeadline } from '../dead-letter-deadline';
 import type { IngestDeps } from '../deps';
+import { requireScope } from '../auth/require-scope';
+import { readAfterWrite } from '../read-after-write';
 
 export function pipelineRouter(deps: IngestDeps): Router {
   const router = new Router();
-  router.get('/v1/pipeline', async (ctx) => {
+  router.get('/v1/pipeline', requireScope('read'), readAfterWrite(deps), async (ctx) => {
     const [status, deadLetters, recorded] = await Promise.all([
       readPipelineStatus(deps.redis, deps.partitions, deps.config.consumerGroup),
       withDeadLetterDeadline(deps, () => deps.deadLetters.count()),
