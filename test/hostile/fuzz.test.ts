@@ -1,7 +1,8 @@
 /**
  * Fuzz suite (issue 9): 10,000 generated requests over every route the ingest app
  * registers (read from its routers, so routes added later are included): random methods,
- * paths, query strings, headers, content types, encodings and bodies. Invariants:
+ * paths, query strings, headers, content types, encodings and bodies, with and without
+ * API tokens (valid, of each scope, unknown, malformed). Invariants:
  * - no 5xx, except 503 while Redis is down and the 504 of an ?after= wait (no worker runs);
  * - nothing stored on any 4xx: the streams grow by exactly the entries 2xx answers reported;
  * - every error answer is under 64 KB;
@@ -16,8 +17,10 @@ import { allPartitionKeys } from '../../shared/keys';
 import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { quietLogger, testConfig } from '../helpers/test-config';
+import { testTokens } from '../helpers/tokens';
 
-const RUNS_REDIS_UP = Number(process.env.FUZZ_RUNS ?? 9000);
+/** Per mode (open, and with tokens): 10,000 requests in all. */
+const RUNS_REDIS_UP = Number(process.env.FUZZ_RUNS ?? 4500);
 const RUNS_REDIS_DOWN = Math.ceil(RUNS_REDIS_UP / 9);
 const ERROR_ANSWER_LIMIT = 64 * 1024;
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 16);
@@ -111,8 +114,18 @@ const contentType = fc.oneof(
   printable,
 );
 
-function requestArb(routes: readonly { path: string; methods: string[] }[]): fc.Arbitrary<FuzzRequest> {
-  return fc.oneof({ weight: 6, arbitrary: hostileRequest(routes) }, { weight: 1, arbitrary: validWrite });
+/** Hostile and well-formed requests, each with one of `credentials` as its Authorization header, or none. */
+function requestArb(routes: readonly { path: string; methods: string[] }[], credentials: string[], writer: string | undefined) {
+  return fc
+    .tuple(
+      fc.oneof({ weight: 6, arbitrary: hostileRequest(routes) }, { weight: 1, arbitrary: validWrite }),
+      fc.option(fc.constantFrom(...credentials), { nil: undefined }),
+      fc.boolean(),
+    )
+    .map(([req, credential, asWriter]): FuzzRequest => {
+      const authorization = req.method === 'POST' && asWriter && writer !== undefined ? writer : credential;
+      return authorization === undefined ? req : { ...req, headers: { ...req.headers, authorization } };
+    });
 }
 
 function hostileRequest(routes: readonly { path: string; methods: string[] }[]): fc.Arbitrary<FuzzRequest> {
@@ -144,7 +157,7 @@ function hostileRequest(routes: readonly { path: string; methods: string[] }[]):
       query: queryArb,
       type: fc.option(contentType, { nil: undefined }),
       encoding: fc.option(fc.constantFrom('gzip', 'x-gzip', 'identity', 'br', 'gzip-but-not'), { nil: undefined }),
-      extra: fc.dictionary(fc.constantFrom('idempotency-key', 'accept', 'x-forwarded-for', 'accept-encoding', 'authorization'), printable, {
+      extra: fc.dictionary(fc.constantFrom('idempotency-key', 'accept', 'x-forwarded-for', 'accept-encoding'), printable, {
         maxKeys: 2,
       }),
       body: bodyArb,
@@ -205,7 +218,19 @@ async function send(baseUrl: string, req: FuzzRequest): Promise<Answer> {
   return { status: response.status, size: Buffer.byteLength(text), code: parsed.error?.code, entryIds };
 }
 
-describe('fuzz: every route, hostile requests', () => {
+const tokens = testTokens();
+const junkCredentials = ['Bearer ', 'Bearer wrong-token', 'Basic YTpi', `Bearer ${tokens.secrets.all}x`, 'bearer  spaced'];
+const modes = [
+  { mode: 'open (no tokens configured)', env: {} as Record<string, string>, credentials: junkCredentials, writer: undefined },
+  {
+    mode: 'with tokens',
+    env: { API_TOKENS: tokens.apiTokens },
+    credentials: [...junkCredentials, ...Object.values(tokens.secrets).map((t) => `Bearer ${t}`)],
+    writer: `Bearer ${tokens.secrets.write}`,
+  },
+];
+
+describe.each(modes)('fuzz: every route, hostile requests, $mode', ({ env, credentials, writer }) => {
   let redisServer: PrivateRedis;
   let admin: RedisClient;
   let ingest: RunningIngest;
@@ -220,6 +245,7 @@ describe('fuzz: every route, hostile requests', () => {
       REDIS_COMMAND_TIMEOUT_MS: '5000',
       MAX_BODY_BYTES: '1048576',
       BODY_TIMEOUT_MS: '1000',
+      ...env,
     });
     ingest = await startIngest(config, quietLogger);
     admin = createRedisClient(config, { connectionName: 'fuzz-admin' });
@@ -278,7 +304,7 @@ describe('fuzz: every route, hostile requests', () => {
 
   test(`${RUNS_REDIS_UP} requests with Redis up, then ${RUNS_REDIS_DOWN} with Redis stopped`, async () => {
     const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
-    const arb = requestArb(ingest.routes);
+    const arb = requestArb(ingest.routes, credentials, writer);
     const statuses: Record<number, number> = {};
     const entriesReported = new Set<string>();
     const lengthBefore = await streamLength();
