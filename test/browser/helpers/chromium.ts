@@ -1,0 +1,111 @@
+/**
+ * Debian's Chromium driven by playwright-core (no browser download), with a fresh profile
+ * and the background services that would try to reach the internet turned off. Records
+ * console errors, every request (anything not to 127.0.0.1 is refused and reported) and
+ * the bytes transferred, as the DevTools protocol counts them.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const OUTPUT_DIR = join(__dirname, '..', '..', '..', 'test-output', 'fleet-page');
+
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface BrowserSession {
+  context: BrowserContext;
+  page: Page;
+  /** console.error calls, uncaught exceptions and failed loads the page reported */
+  consoleErrors: string[];
+  /** every URL the browser asked for */
+  requests: string[];
+  /** requests to anything but 127.0.0.1 (refused) */
+  foreignRequests: string[];
+  /** Bytes received over the network (headers and encoded bodies) since the last reset. */
+  transferredBytes(): number;
+  resetTransferred(): void;
+  screenshot(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+function isLocal(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  if (protocol === 'data:' || protocol === 'blob:' || protocol === 'about:') return true;
+  return hostname === '127.0.0.1';
+}
+
+export async function openBrowser(): Promise<BrowserSession> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM}: install Debian's "chromium" package (.ci/run does) or set CHROMIUM_PATH.`);
+  }
+  const profile = mkdtempSync(join(tmpdir(), 'fleet-page-chromium-'));
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1280, height: 900 },
+      timeout: 60_000,
+    });
+  } catch (error) {
+    rmSync(profile, { recursive: true, force: true });
+    throw new Error(`Chromium (${CHROMIUM}) could not start, so the fleet page cannot be tested: ${(error as Error).message}`);
+  }
+  const consoleErrors: string[] = [];
+  const requests: string[] = [];
+  const foreignRequests: string[] = [];
+  await context.route(
+    (url) => !isLocal(url.href),
+    async (route) => {
+      foreignRequests.push(route.request().url());
+      await route.abort('blockedbyclient');
+    },
+  );
+  context.on('request', (request) => requests.push(request.url()));
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+
+  // Encoded bytes per request, from the DevTools protocol (what "transferred" means in DevTools).
+  const cdp: CDPSession = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  let transferred = 0;
+  cdp.on('Network.loadingFinished', (event: { encodedDataLength: number }) => {
+    transferred += event.encodedDataLength;
+  });
+
+  mkdirSync(OUTPUT_DIR, { recursive: true });
+  return {
+    context,
+    page,
+    consoleErrors,
+    requests,
+    foreignRequests,
+    transferredBytes: () => transferred,
+    resetTransferred: () => {
+      transferred = 0;
+    },
+    async screenshot(name) {
+      const path = join(OUTPUT_DIR, `${name}.png`);
+      await page.screenshot({ path, fullPage: true });
+      return path;
+    },
+    async close() {
+      await context.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
