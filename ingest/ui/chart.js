@@ -26,7 +26,8 @@ export function lineChart({ label, series, yRange }) {
         stroke: s.stroke,
         width: 2,
         dash: s.dash,
-        spanGaps: false,
+        // Points are as far apart as the node reports; join them.
+        spanGaps: true,
         points: { show: true, size: 4 },
         value: (_u, v) => (v === null || v === undefined ? '—' : `${v.toFixed(1)} ${s.unit}`),
       })),

@@ -19,10 +19,10 @@ export function pipelineView() {
         cell: (p) =>
           h('span', { class: `mark ${p.health.stalled ? 'stale' : 'ok'}` }, p.health.stalled ? `⚠ ${p.health.text}` : `✓ ${p.health.text}`),
       },
-      { label: 'Lag', numeric: true, sortValue: (p) => p.lag, cell: (p) => (p.lag === null ? 'unknown' : `${count(p.lag)} entries`) },
-      { label: 'Pending', numeric: true, sortValue: (p) => p.pending, cell: (p) => `${count(p.pending)} entries` },
+      { label: 'Lag (entries)', numeric: true, sortValue: (p) => p.lag, cell: (p) => (p.lag === null ? 'unknown' : count(p.lag)) },
+      { label: 'Pending (entries)', numeric: true, sortValue: (p) => p.pending, cell: (p) => count(p.pending) },
       { label: 'Oldest pending', numeric: true, sortValue: (p) => p.oldest_pending_age_ms, cell: (p) => duration(p.oldest_pending_age_ms) },
-      { label: 'Stream length', numeric: true, sortValue: (p) => p.length, cell: (p) => `${count(p.length)} entries` },
+      { label: 'Stream (entries)', numeric: true, sortValue: (p) => p.length, cell: (p) => count(p.length) },
       {
         label: 'Consumers',
         sortValue: (p) => p.consumers.length,
@@ -71,11 +71,11 @@ export function pipelineView() {
       );
       replace(
         totals,
-        card('Lag', `${count(view.totals.lag)} entries`),
-        card('Pending', `${count(view.totals.pending)} entries`),
+        card('Lag (entries)', count(view.totals.lag)),
+        card('Pending (entries)', count(view.totals.pending)),
         card('Oldest pending', duration(view.totals.oldest_pending_age_ms)),
         card('Consumers', count(view.totals.consumers)),
-        card('Dead letters', `${count(view.dead_letters)} entries`),
+        card('Dead letters', count(view.dead_letters)),
         card('Last applied', view.last_applied ? time(view.last_applied, { relative: true }) : 'never'),
       );
       table.update(view.partitions);

@@ -31,8 +31,8 @@ export interface BrowserSession {
   requests: string[];
   /** requests to anything but 127.0.0.1 (refused) */
   foreignRequests: string[];
-  /** Bytes received over the network (headers and encoded bodies) since the last reset. */
-  transferredBytes(): number;
+  /** Bytes received over the network (headers and encoded bodies) since the last reset: the page's files and its API calls. */
+  transferred(): { total: number; files: number; api: number; requests: number };
   resetTransferred(): void;
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
@@ -82,9 +82,17 @@ export async function openBrowser(): Promise<BrowserSession> {
   // Encoded bytes per request, from the DevTools protocol (what "transferred" means in DevTools).
   const cdp: CDPSession = await context.newCDPSession(page);
   await cdp.send('Network.enable');
-  let transferred = 0;
-  cdp.on('Network.loadingFinished', (event: { encodedDataLength: number }) => {
-    transferred += event.encodedDataLength;
+  const urls = new Map<string, string>();
+  let transferred = { total: 0, files: 0, api: 0, requests: 0 };
+  cdp.on('Network.requestWillBeSent', (event: { requestId: string; request: { url: string } }) => {
+    urls.set(event.requestId, event.request.url);
+  });
+  cdp.on('Network.loadingFinished', (event: { requestId: string; encodedDataLength: number }) => {
+    const path = new URL(urls.get(event.requestId) ?? 'http://127.0.0.1/').pathname;
+    transferred.total += event.encodedDataLength;
+    transferred.requests += 1;
+    if (path.startsWith('/v1/')) transferred.api += event.encodedDataLength;
+    else transferred.files += event.encodedDataLength;
   });
 
   mkdirSync(OUTPUT_DIR, { recursive: true });
@@ -94,9 +102,9 @@ export async function openBrowser(): Promise<BrowserSession> {
     consoleErrors,
     requests,
     foreignRequests,
-    transferredBytes: () => transferred,
+    transferred: () => ({ ...transferred }),
     resetTransferred: () => {
-      transferred = 0;
+      transferred = { total: 0, files: 0, api: 0, requests: 0 };
     },
     async screenshot(name) {
       const path = join(OUTPUT_DIR, `${name}.png`);
