@@ -109,7 +109,7 @@ function problemText(error, lastGood) {
     ? `The figures shown are from ${lastGood.toLocaleTimeString()} and may be out of date.`
     : 'Nothing could be loaded yet.';
   if (error instanceof ApiError && error.status === 503)
-    return `Stale data: the service answers 503 (${error.code}: ${error.message}). ${age}`;
+    return `Stale data: the service answers 503 (${error.code}: ${error.message.replace(/\.$/, '')}). ${age}`;
   if (error instanceof ApiError && error.status === 0) return `Stale data: the service does not answer. ${age}`;
   if (error instanceof ApiError) return `The service refused the request: ${error.status} ${error.code}: ${error.message} ${age}`;
   return `The page failed to show this view: ${error.message}. ${age}`;
