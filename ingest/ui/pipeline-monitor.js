@@ -39,6 +39,6 @@ function judge(p, now) {
     return { stalled: true, text: 'Stalled: an entry has been pending too long', backlog };
   }
   if (unchangedMs >= STALL_AFTER_MS)
-    return { stalled: true, text: `Stalled: not advancing for ${Math.round(unchangedMs / 1000)} s`, backlog };
+    return { stalled: true, text: `Stalled: no progress for ${Math.round(unchangedMs / 1000)} s`, backlog };
   return { stalled: false, text: 'Advancing', backlog };
 }

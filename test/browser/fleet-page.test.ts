@@ -111,10 +111,10 @@ describe('fleet page', () => {
       const summary = (await page.textContent('#nodes-summary')) ?? '';
       expect(summary).toContain(`of ${NODE_COUNT.toLocaleString('en-US')}`);
       const names = await page.$$eval('table.data tbody tr', (rows) => rows.map((r) => r.getAttribute('data-key') ?? ''));
+      if (pages === 0) await browser.screenshot('nodes');
       expect(names.length).toBeLessThanOrEqual(100);
       seen.push(...names);
       pages++;
-      if (pages === 1) await browser.screenshot('nodes');
       if (await page.isDisabled('#nodes-next')) break;
       await page.click('#nodes-next');
       await page.waitForSelector(`table.data tbody tr:first-child:not([data-key="${names[0]}"])`);

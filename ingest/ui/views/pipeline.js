@@ -9,7 +9,7 @@ export function pipelineView() {
   const warning = h('div', { id: 'pipeline-warning', class: 'warning', role: 'alert', hidden: true });
   const totals = h('dl', { class: 'cards' });
   const table = dataTable({
-    caption: 'Partitions',
+    caption: 'Partitions; lag, pending and stream length count stream entries',
     key: (p) => String(p.partition),
     columns: [
       { label: 'Partition', sortValue: (p) => p.partition, cell: (p) => `p${p.partition}` },
@@ -19,10 +19,10 @@ export function pipelineView() {
         cell: (p) =>
           h('span', { class: `mark ${p.health.stalled ? 'stale' : 'ok'}` }, p.health.stalled ? `⚠ ${p.health.text}` : `✓ ${p.health.text}`),
       },
-      { label: 'Lag (entries)', numeric: true, sortValue: (p) => p.lag, cell: (p) => (p.lag === null ? 'unknown' : count(p.lag)) },
-      { label: 'Pending (entries)', numeric: true, sortValue: (p) => p.pending, cell: (p) => count(p.pending) },
+      { label: 'Lag', numeric: true, sortValue: (p) => p.lag, cell: (p) => (p.lag === null ? 'unknown' : count(p.lag)) },
+      { label: 'Pending', numeric: true, sortValue: (p) => p.pending, cell: (p) => count(p.pending) },
       { label: 'Oldest pending', numeric: true, sortValue: (p) => p.oldest_pending_age_ms, cell: (p) => duration(p.oldest_pending_age_ms) },
-      { label: 'Stream (entries)', numeric: true, sortValue: (p) => p.length, cell: (p) => count(p.length) },
+      { label: 'Stream length', numeric: true, sortValue: (p) => p.length, cell: (p) => count(p.length) },
       {
         label: 'Consumers',
         sortValue: (p) => p.consumers.length,
@@ -32,7 +32,14 @@ export function pipelineView() {
             : h(
                 'ul',
                 { class: 'consumers' },
-                p.consumers.map((c) => h('li', {}, `${c.name}: ${count(c.pending)} pending, idle ${duration(c.idle_ms)}`)),
+                p.consumers.map((c) =>
+                  h(
+                    'li',
+                    {},
+                    h('span', { class: 'name' }, c.name),
+                    h('span', { class: 'detail' }, `${count(c.pending)} pending, idle ${duration(c.idle_ms)}`),
+                  ),
+                ),
               ),
       },
       { label: 'Last applied', sortValue: (p) => p.last_applied, cell: (p) => time(p.last_applied, { relative: true }) },
@@ -52,6 +59,7 @@ export function pipelineView() {
     ),
   );
 
+  const entries = (n) => `${count(n)} ${n === 1 ? 'entry' : 'entries'}`;
   const card = (term, text) => h('div', { class: 'card' }, h('dt', {}, term), h('dd', {}, text));
   return {
     title: 'Pipeline',
@@ -66,7 +74,7 @@ export function pipelineView() {
         h(
           'ul',
           {},
-          view.stalled.map((p) => h('li', {}, `p${p.partition}: ${p.health.text}; ${count(p.health.backlog)} entries waiting.`)),
+          view.stalled.map((p) => h('li', {}, `p${p.partition}: ${p.health.text}; ${entries(p.health.backlog)} waiting.`)),
         ),
       );
       replace(
