@@ -53,7 +53,7 @@ export function dataTable({ caption, columns, key, empty = 'Nothing to show.', s
       const active = sort && sort.index === index;
       if (columns[index].sortValue) {
         th.setAttribute('aria-sort', active ? (sort.descending ? 'descending' : 'ascending') : 'none');
-        th.querySelector('.arrow').textContent = active ? (sort.descending ? ' ▼' : ' ▲') : '';
+        th.querySelector('.arrow').textContent = active ? (sort.descending ? ' ▼' : ' ▲') : ' ⇅';
       }
     });
     const focused = tbody.contains(document.activeElement) ? document.activeElement.closest('tr')?.dataset.key : undefined;

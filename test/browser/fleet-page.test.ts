@@ -111,7 +111,7 @@ describe('fleet page', () => {
       const summary = (await page.textContent('#nodes-summary')) ?? '';
       expect(summary).toContain(`of ${NODE_COUNT.toLocaleString('en-US')}`);
       const names = await page.$$eval('table.data tbody tr', (rows) => rows.map((r) => r.getAttribute('data-key') ?? ''));
-      if (pages === 0) await browser.screenshot('nodes');
+      if (pages === 0) await browser.screenshot('nodes', false);
       expect(names.length).toBeLessThanOrEqual(100);
       seen.push(...names);
       pages++;

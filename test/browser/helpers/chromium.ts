@@ -34,7 +34,8 @@ export interface BrowserSession {
   /** Bytes received over the network (headers and encoded bodies) since the last reset: the page's files and its API calls. */
   transferred(): { total: number; files: number; api: number; requests: number };
   resetTransferred(): void;
-  screenshot(name: string): Promise<string>;
+  /** Writes test-output/fleet-page/<name>.png: the whole page, or only the window's view. */
+  screenshot(name: string, fullPage?: boolean): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -106,9 +107,9 @@ export async function openBrowser(): Promise<BrowserSession> {
     resetTransferred: () => {
       transferred = { total: 0, files: 0, api: 0, requests: 0 };
     },
-    async screenshot(name) {
+    async screenshot(name, fullPage = true) {
       const path = join(OUTPUT_DIR, `${name}.png`);
-      await page.screenshot({ path, fullPage: true });
+      await page.screenshot({ path, fullPage });
       return path;
     },
     async close() {
