@@ -99,7 +99,8 @@ export function nodesView() {
     },
     async refresh(signal) {
       const page = await getJson(pages[pages.length - 1], { signal });
-      next = page.next ?? null;
+      // Only ever follow the API's own next page, never a URL elsewhere.
+      next = typeof page.next === 'string' && page.next.startsWith('/v1/nodes?') ? page.next : null;
       shown = page.nodes.length;
       before = (pages.length - 1) * limit;
       const total = page.total ?? page.count;
@@ -107,8 +108,10 @@ export function nodesView() {
       replace(
         summary,
         shown === 0
-          ? `No nodes${prefix ? ` starting with “${prefix}”` : ''} (of ${count(total)})`
-          : `Nodes ${count(before + 1)}–${count(before + shown)} of ${count(total)}`,
+          ? `No nodes${prefix ? ` starting with “${prefix}”` : ''} (fleet: ${count(total)})`
+          : prefix
+            ? `Nodes ${count(before + 1)}–${count(before + shown)} starting with “${prefix}” (fleet: ${count(total)})`
+            : `Nodes ${count(before + 1)}–${count(before + shown)} of ${count(total)}`,
       );
       summary.dataset.total = String(total);
       previousButton.disabled = pages.length <= 1;
