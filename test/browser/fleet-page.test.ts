@@ -12,7 +12,7 @@ import { postJson, request } from '../helpers/http';
 import { deletePrefix, quietLogger, testEnv, testRedis } from '../helpers/test-config';
 import { killHard, spawnService, WORKER_ENTRY } from '../helpers/worker-process';
 import { openBrowser, OUTPUT_DIR, type BrowserSession } from './helpers/chromium';
-import { DETAILED_NODES, fleetSamples, NODE_COUNT, nodeName, postAndWait } from './helpers/fleet-fixture';
+import { DETAILED_NODES, fleetSamples, KERNEL_WORKER, NODE_COUNT, nodeName, postAndWait } from './helpers/fleet-fixture';
 
 const percent = (v: number) => `${v.toFixed(1)} %`;
 /** The key of the table row holding the keyboard focus (evaluated in the page). */
@@ -200,6 +200,18 @@ describe('fleet page', () => {
     await page.click('table.data tbody tr[data-key="postgres"] a');
     await page.waitForSelector('table.data tbody tr[data-key="1 h"]');
     await browser.screenshot('process');
+    // A process name with "/", ":", spaces and parentheses survives the page's links and the API's paths.
+    await page.goto(`${ingest.url}/#/processes`);
+    await page.click(`table.data tbody tr[data-key="${KERNEL_WORKER}"] a`);
+    await page.waitForSelector('table.data tbody tr[data-key="1 h"]');
+    expect(await page.textContent('#process-title')).toBe(`Process ${KERNEL_WORKER}`);
+    expect(await page.$$eval('table.data tbody tr[data-key="1 h"] td', (tds) => tds.map((td) => td.textContent))).toEqual([
+      '1 h',
+      '1',
+      '0.5 %',
+      '0 MB',
+      '1 h',
+    ]);
   }, 60_000);
 
   test('the pipeline panel warns about a partition that stops advancing when the worker is gone', async () => {

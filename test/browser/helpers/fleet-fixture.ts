@@ -9,6 +9,7 @@ import { waitUntil } from '../../helpers/wait-until';
 export const NODE_COUNT = 1200;
 export const DETAILED_NODES = 50;
 export const STALE_FROM = 1101;
+export const KERNEL_WORKER = 'kworker/0:1 (events)';
 
 export const nodeName = (i: number) => `node-${String(i).padStart(4, '0')}`;
 
@@ -28,6 +29,8 @@ export function fleetSamples(now = Date.now()): object[] {
           items.push({ node, process: 'nginx', at, timeslice: 60, cpu_used: 20 + (i % 5) * 4, mem_used: 256 + i });
           if (i % 2 === 0) items.push({ node, process: 'postgres', at, timeslice: 60, cpu_used: 80 + (k % 10), mem_used: 2048 });
           if (i % 5 === 0) items.push({ node, process: 'redis-server', at, timeslice: 60, cpu_used: 5.5, mem_used: 512 });
+          // A name with the characters a URL treats specially.
+          if (i === 3) items.push({ node, process: KERNEL_WORKER, at, timeslice: 60, cpu_used: 0.5, mem_used: 0 });
         }
       }
     } else {
