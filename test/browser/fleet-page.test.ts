@@ -11,7 +11,7 @@ import { loadConfig } from '../../shared/config';
 import { postJson, request } from '../helpers/http';
 import { deletePrefix, quietLogger, testEnv, testRedis } from '../helpers/test-config';
 import { killHard, spawnService, WORKER_ENTRY } from '../helpers/worker-process';
-import { openBrowser, OUTPUT_DIR, type BrowserSession } from './helpers/chromium';
+import { BROWSER_TIME_ZONE, openBrowser, OUTPUT_DIR, type BrowserSession } from './helpers/chromium';
 import { DETAILED_NODES, fleetSamples, KERNEL_WORKER, NODE_COUNT, nodeName, postAndWait } from './helpers/fleet-fixture';
 
 const percent = (v: number) => `${v.toFixed(1)} %`;
@@ -181,6 +181,11 @@ describe('fleet page', () => {
       ]);
     }
     await page.waitForSelector('.chart canvas');
+    // First seen: in the browser's zone, with UTC on hover.
+    const firstSeen = page.locator('.facts time').nth(2);
+    expect(await firstSeen.getAttribute('datetime')).toBe(api.first_seen);
+    expect(await firstSeen.textContent()).toBe(new Date(api.first_seen).toLocaleString('en-US', { timeZone: BROWSER_TIME_ZONE }));
+    expect(await firstSeen.getAttribute('title')).toBe(`${api.first_seen.replace('T', ' ').replace(/\.\d+Z$/, '')} UTC`);
     expect(await page.$$eval('table.data tbody tr[data-key] a[href^="#/processes/"]', (links) => links.map((a) => a.textContent))).toEqual([
       'nginx',
       'postgres',

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const BROWSER_TIME_ZONE = 'Europe/Berlin';
 export const OUTPUT_DIR = join(__dirname, '..', '..', '..', 'test-output', 'fleet-page');
 
 const FLAGS = [
@@ -57,6 +58,9 @@ export async function openBrowser(): Promise<BrowserSession> {
       headless: true,
       args: FLAGS,
       viewport: { width: 1280, height: 900 },
+      // A zone away from UTC, so local times and their UTC tooltips differ visibly.
+      timezoneId: BROWSER_TIME_ZONE,
+      locale: 'en-US',
       timeout: 60_000,
     });
   } catch (error) {
