@@ -57,7 +57,7 @@ export function uiRouter(logger: Logger, dir = UI_DIR): Router {
 
   const index = files.get('index.html');
   if (index) {
-    for (const path of ['/', '/ui', '/ui/']) router.get(path, (ctx) => send(ctx, index));
+    for (const path of ['/', '/ui/']) router.get(path, (ctx) => send(ctx, index));
   }
   // One route per file listed at start-up: nothing a client sends is joined to a path.
   for (const [name, file] of files) router.get(`/ui/${name}`, (ctx) => send(ctx, file));

@@ -39,7 +39,6 @@ describe('fleet page files', () => {
   test.each([
     ['/', 'text/html; charset=utf-8'],
     ['/ui/', 'text/html; charset=utf-8'],
-    ['/ui', 'text/html; charset=utf-8'],
     ['/ui/index.html', 'text/html; charset=utf-8'],
     ['/ui/app.js', 'text/javascript; charset=utf-8'],
     ['/ui/views/nodes.js', 'text/javascript; charset=utf-8'],
