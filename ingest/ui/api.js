@@ -38,7 +38,8 @@ export async function getJson(path, { signal } = {}) {
     }
     const body = await response.json().catch(() => null);
     if (response.status === 401 || response.status === 403) {
-      if (token !== null) forgetToken();
+      // Forget the token this request was refused with, not one given meanwhile.
+      if (token !== null && sessionStorage.getItem(TOKEN_KEY) === token) forgetToken();
       const problem =
         response.status === 403
           ? 'That token lacks the read scope; give one that has it.'
