@@ -1,7 +1,8 @@
 /** Builds the ingest Koa app: middleware order in one place, no listen. */
 import Koa from 'koa';
 import Router from '@koa/router';
-import { AppError, DependencyUnavailableError } from '../shared/errors';
+import { AppError, DependencyUnavailableError, RedisOutOfMemoryError } from '../shared/errors';
+import { isOutOfMemory } from '../shared/redis-memory';
 import { healthRouter } from '../shared/health-routes';
 import { checkReadiness } from '../shared/readiness';
 import { TimeoutWatchdog } from '../shared/timeout-watchdog';
@@ -23,7 +24,9 @@ function redisFailuresAre503(watchdog: TimeoutWatchdog): Koa.Middleware {
       watchdog.observe(undefined);
     } catch (error) {
       watchdog.observe((error as { cause?: unknown }).cause ?? error);
-      if (error instanceof AppError || !isRedisFailure(error)) throw error;
+      if (error instanceof AppError) throw error;
+      if (isOutOfMemory(error)) throw new RedisOutOfMemoryError(error);
+      if (!isRedisFailure(error)) throw error;
       throw new DependencyUnavailableError('Redis is unavailable; retry later.', error);
     }
   };

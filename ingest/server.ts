@@ -6,7 +6,10 @@ import { allPartitionKeys } from '../shared/keys';
 import { registerPipelineGauges } from '../shared/pipeline-gauges';
 import type { Logger } from '../shared/logger';
 import { connectOrFail, createRedisClient } from '../shared/redis';
-import { ensureGroups } from '../shared/stream-groups';
+import { ensureGroupsAtStart } from '../shared/stream-groups';
+import { checkPartitionCount } from '../shared/partition-count';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
+import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateReader } from './aggregate-reader';
 import { BackpressureMonitor } from './backpressure';
@@ -27,10 +30,18 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   const redis = createRedisClient(config, { connectionName: 'ingest', failFastWhenDisconnected: true, autoPipelining: true });
   await connectOrFail(redis, 10_000);
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
-  await ensureGroups(redis, partitions, config.consumerGroup);
+  await checkPartitionCount(redis, config.keyPrefix, config.streamPartitions).catch(async (error) => {
+    await redis.quit().catch(() => redis.disconnect());
+    throw error;
+  });
+  const warnings = new ThrottledWarnings(logger);
+  const stopEnsuringGroups = await ensureGroupsAtStart(redis, partitions, config.consumerGroup, (error) =>
+    warnings.warn('groups', { err: error.message }, 'cannot create the consumer groups yet; retrying'),
+  );
   let draining = false;
   const metrics = createIngestMetrics();
   registerPipelineGauges(metrics.registry, redis, config.keyPrefix);
+  registerRedisMemoryGauges(metrics.registry, redis);
   const backpressure = new BackpressureMonitor(
     redis,
     partitions,
@@ -38,6 +49,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     config.maxPartitionLag,
     config.backpressureRefreshMs,
     metrics.registry,
+    config.keyPrefix,
   );
   backpressure.start();
   const deadLetters = new DeadLetterQueue(config, redis);
@@ -77,6 +89,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
       await stopped;
       clearTimeout(deadline);
       backpressure.stop();
+      stopEnsuringGroups();
       await deadLetters.close().catch(() => undefined);
       await redis.quit().catch(() => redis.disconnect());
       logger.info('ingest stopped');

@@ -27,6 +27,7 @@ export interface Config {
   readonly deadLetterAfterDeliveries: number;
   readonly maintenanceIntervalMs: number;
   readonly consumerExpiryMs: number;
+  readonly partitionStallAfterMs: number;
 }
 
 type Parser = (raw: string) => unknown;
@@ -83,7 +84,7 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     defaultValue: '4',
     parse: integer(1, 1024),
     accepts: 'an integer from 1 to 1024',
-    doc: 'Number of partition streams; samples are routed by a hash of the node name. Must be the same for every service.',
+    doc: 'Number of partition streams; samples are routed by a hash of the node name. Recorded in Redis at first start: a service with another count refuses to start; change it with `nodeagg partitions set` (docs/RUNBOOK.md).',
   },
   CONSUMER_GROUP: {
     key: 'consumerGroup',
@@ -216,7 +217,7 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     defaultValue: '5',
     parse: integer(1, 1000),
     accepts: 'an integer from 1 to 1000',
-    doc: 'An entry that fails this many deliveries moves to the dead-letter queue.',
+    doc: 'Attempts at an entry whose apply fails with an unexpected error before it moves to the dead-letter queue (undecodable entries and wrong key types go at once; Redis being unavailable never dead-letters).',
   },
   MAINTENANCE_INTERVAL_MS: {
     key: 'maintenanceIntervalMs',
@@ -230,7 +231,14 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     defaultValue: '300000',
     parse: integer(1000, 604800000),
     accepts: 'an integer from 1000 to 604800000',
-    doc: 'A consumer idle this long with nothing pending (a removed pod) is deleted from the group.',
+    doc: 'A consumer whose heartbeat (refreshed every quarter of this, at most every 10 s) has expired and that holds nothing pending (a removed pod) is deleted from the group.',
+  },
+  PARTITION_STALL_AFTER_MS: {
+    key: 'partitionStallAfterMs',
+    defaultValue: '120000',
+    parse: integer(1000, 86400000),
+    accepts: 'an integer from 1000 to 86400000',
+    doc: 'A partition whose oldest pending entry has not moved for this long is stalled (gauge nodeagg_partition_stalled); a worker holding such entries fails /livez.',
   },
   LOG_LEVEL: {
     key: 'logLevel',

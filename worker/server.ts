@@ -5,13 +5,17 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import { healthRouter } from '../shared/health-routes';
 import { registerPipelineGauges } from '../shared/pipeline-gauges';
-import { allPartitionKeys } from '../shared/keys';
+import { allPartitionKeys, type PartitionKeys } from '../shared/keys';
 import type { Logger } from '../shared/logger';
 import { checkReadiness } from '../shared/readiness';
 import { connectOrFail, createRedisClient, type RedisClient } from '../shared/redis';
-import { ensureGroups } from '../shared/stream-groups';
+import { ensureGroupsAtStart } from '../shared/stream-groups';
+import { checkPartitionCount } from '../shared/partition-count';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
+import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateStore } from './aggregate-store';
+import { ConsumerHeartbeat, removeConsumer } from './consumer-liveness';
 import { Maintenance } from './maintenance';
 import { createWorkerMetrics } from './metrics';
 import { StreamConsumer } from './stream-consumer';
@@ -27,12 +31,20 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
   const redis = createRedisClient(config, { connectionName: `worker:${config.workerConsumerName}` });
   await connectOrFail(redis, 10_000);
-  await ensureGroups(redis, partitions, config.consumerGroup);
+  await checkPartitionCount(redis, config.keyPrefix, config.streamPartitions).catch(async (error) => {
+    await redis.quit().catch(() => redis.disconnect());
+    throw error;
+  });
+  const warnings = new ThrottledWarnings(logger);
+  const stopEnsuringGroups = await ensureGroupsAtStart(redis, partitions, config.consumerGroup, (error) =>
+    warnings.warn('groups', { err: error.message }, 'cannot create the consumer groups yet; retrying'),
+  );
   const metrics = createWorkerMetrics();
   const store = new AggregateStore(redis, config.consumerGroup, config.workerConsumerName);
   const deadLetters = new DeadLetterQueue(config, redis);
   const maintenance = new Maintenance(config, redis, partitions, deadLetters, logger);
   registerPipelineGauges(metrics.registry, redis, config.keyPrefix);
+  registerRedisMemoryGauges(metrics.registry, redis);
   const readers: RedisClient[] = [];
   const consumers = partitions.map((keys) => {
     const reader = createRedisClient(config, {
@@ -43,6 +55,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     return new StreamConsumer(keys, { config, redis, reader, store, deadLetters, metrics, logger });
   });
   await Promise.all(readers.map((r) => connectOrFail(r, 10_000)));
+  const heartbeat = new ConsumerHeartbeat(redis, partitions, config.workerConsumerName, config.consumerExpiryMs, (error) =>
+    warnings.warn('heartbeat', { err: error.message }, 'consumer heartbeat refresh failed; retrying'),
+  );
+  heartbeat.start();
   for (const consumer of consumers) consumer.start();
   await maintenance.start();
 
@@ -52,7 +68,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   app.silent = true;
   app.use(
     healthRouter({
-      alive: () => consumers.every((c) => Date.now() - c.heartbeat < staleAfterMs),
+      // A loop that stopped going round, or a partition this worker holds stuck, needs a restart.
+      alive: () => consumers.every((c) => Date.now() - c.heartbeat < staleAfterMs && !c.stalled()),
       readiness: () => checkReadiness(redis, partitions, config.consumerGroup, draining),
       registry: metrics.registry,
     }).routes(),
@@ -70,16 +87,12 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     closing ??= (async () => {
       draining = true;
       const steps: (() => Promise<unknown>)[] = [
+        async () => stopEnsuringGroups(),
         () => Promise.all(consumers.map((c) => c.stop())),
         () => maintenance.close(),
         () => deadLetters.close(),
-        () =>
-          leaveGroupIfIdle(
-            redis,
-            partitions.map((p) => p.stream),
-            config,
-            logger,
-          ),
+        async () => heartbeat.stop(),
+        () => leaveGroupIfIdle(redis, partitions, config, logger),
         () => Promise.all(readers.map((r) => r.quit().catch(() => r.disconnect()))),
         () => redis.quit().catch(() => redis.disconnect()),
         () => new Promise<void>((resolve) => server.close(() => resolve())),
@@ -96,10 +109,13 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 }
 
 /** A consumer leaves the group only when it holds nothing pending: deleting it would drop its entries. */
-async function leaveGroupIfIdle(redis: RedisClient, streams: string[], config: Config, logger: Logger): Promise<void> {
-  for (const stream of streams) {
-    const pending = (await redis.xpending(stream, config.consumerGroup, '-', '+', 1, config.workerConsumerName)) as unknown[];
-    if (pending.length === 0) await redis.xgroup('DELCONSUMER', stream, config.consumerGroup, config.workerConsumerName);
-    else logger.warn({ stream }, 'leaving entries pending for another worker to take over');
+async function leaveGroupIfIdle(redis: RedisClient, partitions: readonly PartitionKeys[], config: Config, logger: Logger): Promise<void> {
+  for (const keys of partitions) {
+    // One partition failing (its stream removed by a partition count change, say) must not keep the others.
+    const outcome = await removeConsumer(redis, keys, config.consumerGroup, config.workerConsumerName, 'leaving').catch(
+      (error: Error) => error.message,
+    );
+    if (outcome === 'has-pending') logger.warn({ stream: keys.stream }, 'leaving entries pending for another worker to take over');
+    else if (outcome !== 'removed' && outcome !== 'alive') logger.warn({ stream: keys.stream, err: outcome }, 'could not leave the group');
   }
 }

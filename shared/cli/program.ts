@@ -7,6 +7,7 @@ import { averageCommand, processCommand, processesCommand } from './commands/ana
 import { dlqCommand } from './commands/dlq';
 import { loadCommand } from './commands/load';
 import { nodeCommand, nodesCommand } from './commands/nodes';
+import { partitionsCommand } from './commands/partitions';
 import { postCommand } from './commands/post';
 import { statusCommand } from './commands/status';
 import { addGlobalOptions } from './global-options';
@@ -54,6 +55,7 @@ export function createProgram(): Command {
     dlqCommand(),
     agentCommand(),
     loadCommand(),
+    partitionsCommand(),
   ]) {
     program.addCommand(command);
     inherit(program, command);
