@@ -44,6 +44,12 @@ describe('fleet page', () => {
     writeFileSync(join(OUTPUT_DIR, 'measurements.json'), `${JSON.stringify(measurements, null, 2)}\n`);
   });
 
+  /** Loads the page afresh at a view (a hash change alone would keep the previous view's state). */
+  async function openView(hash: string): Promise<void> {
+    await browser.page.goto('about:blank');
+    await browser.page.goto(`${ingest.url}/${hash}`);
+  }
+
   afterEach(() => {
     // Every test: nothing in the console, nothing asked of any host but 127.0.0.1.
     expect(browser.consoleErrors).toEqual([]);
@@ -103,7 +109,7 @@ describe('fleet page', () => {
 
   test('the nodes table pages through all 1,200 nodes in name order', async () => {
     const { page } = browser;
-    await page.goto(`${ingest.url}/#/nodes`);
+    await openView('#/nodes');
     const seen: string[] = [];
     let pages = 0;
     for (;;) {
@@ -136,7 +142,7 @@ describe('fleet page', () => {
 
   test('tables are usable from the keyboard: sort buttons, arrow keys between rows', async () => {
     const { page } = browser;
-    await page.goto(`${ingest.url}/#/nodes`);
+    await openView('#/nodes');
     await page.waitForSelector('table.data tbody tr[data-key="node-0001"]');
     await page.focus('table.data tbody tr[data-key="node-0001"] a');
     await page.keyboard.press('ArrowDown');
@@ -159,7 +165,7 @@ describe('fleet page', () => {
     const { page } = browser;
     const node = nodeName(2);
     const api = (await request(`${ingest.url}/v1/nodes/${node}`)).body;
-    await page.goto(`${ingest.url}/#/nodes/${node}`);
+    await openView(`#/nodes/${node}`);
     await page.waitForSelector('table.data tbody tr[data-key="1 min"]');
     for (const [key, label] of [
       ['1m', '1 min'],
@@ -195,7 +201,7 @@ describe('fleet page', () => {
 
   test('processes show their instances and fleet-wide averages', async () => {
     const { page } = browser;
-    await page.goto(`${ingest.url}/#/processes`);
+    await openView('#/processes');
     await page.waitForSelector('table.data tbody tr[data-key="nginx"]');
     const api = (await request(`${ingest.url}/v1/analytics/processes/nginx/?timeslice=60`)).body;
     const cells = await page.$$eval('table.data tbody tr[data-key="nginx"] td', (tds) => tds.map((td) => td.textContent));
@@ -206,7 +212,7 @@ describe('fleet page', () => {
     await page.waitForSelector('table.data tbody tr[data-key="1 h"]');
     await browser.screenshot('process');
     // A process name with "/", ":", spaces and parentheses survives the page's links and the API's paths.
-    await page.goto(`${ingest.url}/#/processes`);
+    await openView('#/processes');
     await page.click(`table.data tbody tr[data-key="${KERNEL_WORKER}"] a`);
     await page.waitForSelector('table.data tbody tr[data-key="1 h"]');
     expect(await page.textContent('#process-title')).toBe(`Process ${KERNEL_WORKER}`);
@@ -221,7 +227,7 @@ describe('fleet page', () => {
 
   test('the pipeline panel warns about a partition that stops advancing when the worker is gone', async () => {
     const { page } = browser;
-    await page.goto(`${ingest.url}/#/pipeline`);
+    await openView('#/pipeline');
     await page.waitForSelector('table.data tbody tr[data-key="0"]');
     expect(await page.isHidden('#pipeline-warning')).toBe(true);
     await browser.screenshot('pipeline');
