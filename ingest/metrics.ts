@@ -1,10 +1,14 @@
 /** Prometheus metrics of the ingest service. */
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface IngestMetrics {
   registry: Registry;
   samplesAccepted: Counter;
+  /** Requests refused 401/403, by reason: missing, unknown, scope. */
+  authRejected: Counter<'reason'>;
+  /** Requests refused 429, by token name and limit: requests, samples, new_nodes, total_nodes. */
+  rateLimited: Counter<'token' | 'limit'>;
   middleware: Middleware;
 }
 
@@ -23,15 +27,42 @@ export function createIngestMetrics(): IngestMetrics {
     help: 'Samples appended to the stream (answered 202).',
     registers: [registry],
   });
+  const authRejected = new Counter({
+    name: 'nodeagg_auth_rejected_total',
+    help: 'Requests refused for authentication (401: missing or unknown token) or authorization (403: scope missing).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of ['missing', 'unknown', 'scope']) authRejected.inc({ reason }, 0);
+  const rateLimited = new Counter({
+    name: 'nodeagg_rate_limited_total',
+    help: 'Requests refused 429 by a per-token limit (token = its name in the tokens file) or the total-node bound.',
+    labelNames: ['token', 'limit'],
+    registers: [registry],
+  });
   const middleware: Middleware = async (ctx, next) => {
     const end = requests.startTimer();
     try {
       await next();
     } finally {
-      // The route pattern, not the path: node names must not explode label cardinality.
-      const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      end({ method: ctx.method, route: String(route), status: String(ctx.status) });
+      end({ method: ctx.method, route: routeTemplateOf(ctx), status: String(ctx.status) });
     }
   };
-  return { registry, samplesAccepted, middleware };
+  return { registry, samplesAccepted, authRejected, rateLimited, middleware };
+}
+
+interface MatchedLayer {
+  path: string | RegExp;
+  methods: string[];
+}
+
+/**
+ * The template of the route that answered ("/v1/nodes/:nodename"), never the path (node
+ * names must not explode label cardinality) and never a middleware's pattern: the router's
+ * matched layers include router.use() middleware, whose paths are regular expressions.
+ */
+export function routeTemplateOf(ctx: Context): string {
+  const routes = ((ctx as { matched?: MatchedLayer[] }).matched ?? []).filter((l) => l.methods.length > 0 && typeof l.path === 'string');
+  const route = routes.find((l) => l.methods.includes(ctx.method)) ?? routes[0];
+  return route === undefined ? 'unmatched' : String(route.path);
 }

@@ -1,4 +1,5 @@
 /** Starts the ingest service on a port (0 = any) and stops it with a bounded drain. */
+import type Koa from 'koa';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
@@ -13,20 +14,32 @@ import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateReader } from './aggregate-reader';
 import { BackpressureMonitor } from './backpressure';
-import { createApp } from './app';
+import { createApp, routesOf, type RouteInfo } from './app';
 import { ConsistencyWaiter } from './consistency-waiter';
 import { createIngestMetrics } from './metrics';
 import { NodeReader } from './node-reader';
 import { SampleWriter } from './sample-writer';
+import { loadTokens } from '../shared/auth/token-source';
+import { NodeCardinality } from './limits/node-cardinality';
+
+/** Longer than common load balancer idle timeouts, so the balancer closes idle connections first. */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** A client gets this long to send its request headers. */
+export const HEADERS_TIMEOUT_MS = 20_000;
 
 export interface RunningIngest {
   server: Server;
+  /** The Koa app, so tests can walk its routes. */
+  app: Koa;
   url: string;
+  /** The routes it serves (method and path template). */
+  routes: readonly RouteInfo[];
   /** Drains: stops accepting, finishes in-flight requests, closes Redis. Safe to call twice. */
   close(): Promise<void>;
 }
 
 export async function startIngest(config: Config, logger: Logger): Promise<RunningIngest> {
+  const tokens = loadTokens(config, logger);
   const redis = createRedisClient(config, { connectionName: 'ingest', failFastWhenDisconnected: true, autoPipelining: true });
   await connectOrFail(redis, 10_000);
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
@@ -53,6 +66,9 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   );
   backpressure.start();
   const deadLetters = new DeadLetterQueue(config, redis);
+  const nodes = new NodeReader(redis, partitions);
+  const cardinality = new NodeCardinality(nodes, config.maxNodes, logger, metrics.registry);
+  await cardinality.start();
   const app = createApp({
     config,
     redis,
@@ -63,14 +79,20 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     ),
     deadLetters,
     reader: new AggregateReader(redis, partitions),
-    nodes: new NodeReader(redis, partitions),
-    waiter: new ConsistencyWaiter(redis, partitions, config.consumerGroup, config.consistencyWaitMs),
+    nodes,
+    waiter: new ConsistencyWaiter(redis, partitions, config.consumerGroup, config.consistencyWaitMs, config.maxConsistencyWaiters),
     metrics,
+    tokens: tokens.store,
+    cardinality,
     isDraining: () => draining,
   });
-  const server = createServer(app.callback());
-  server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
-  server.headersTimeout = 66_000;
+  // Our own 408 (request-body.ts) answers a slow body first; requestTimeout is the backstop
+  // for anything else, checked every second instead of Node's default 30 s.
+  const server = createServer(
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS + config.bodyTimeoutMs, connectionsCheckingInterval: 1000 },
+    app.callback(),
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.ingestPort, config.ingestHost, resolve);
@@ -90,11 +112,13 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
       clearTimeout(deadline);
       backpressure.stop();
       stopEnsuringGroups();
+      cardinality.stop();
+      tokens.stop();
       await deadLetters.close().catch(() => undefined);
       await redis.quit().catch(() => redis.disconnect());
       logger.info('ingest stopped');
     })();
     return closing;
   };
-  return { server, url: `http://${host}:${port}`, close };
+  return { server, app, url: `http://${host}:${port}`, routes: routesOf(app), close };
 }

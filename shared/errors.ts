@@ -14,14 +14,17 @@ export class AppError extends Error {
     readonly code: string,
     message: string,
     readonly details?: ErrorDetail[],
-    options?: { cause?: unknown; expose?: boolean; headers?: Record<string, string> },
+    options?: { cause?: unknown; expose?: boolean; headers?: Record<string, string>; detailsTotal?: number },
   ) {
     super(message, { cause: options?.cause });
+    this.detailsTotal = options?.detailsTotal;
     this.name = new.target.name;
     this.expose = options?.expose ?? (status < 500 || status === 503 || status === 504);
     this.headers = options?.headers ?? {};
   }
   readonly expose: boolean;
+  /** How many problems there were when `details` lists only the first ones. */
+  readonly detailsTotal: number | undefined;
   readonly headers: Record<string, string>;
 }
 
@@ -32,8 +35,8 @@ export class BadRequestError extends AppError {
 }
 
 export class ValidationError extends AppError {
-  constructor(message: string, details: ErrorDetail[]) {
-    super(422, 'VALIDATION_FAILED', message, details);
+  constructor(message: string, details: ErrorDetail[], detailsTotal?: number) {
+    super(422, 'VALIDATION_FAILED', message, details, { detailsTotal });
   }
 }
 
@@ -57,6 +60,14 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
+export class RequestTimeoutError extends AppError {
+  constructor(waitedMs: number) {
+    super(408, 'REQUEST_TIMEOUT', `The request body did not arrive within ${waitedMs} ms.`, undefined, {
+      headers: { Connection: 'close' },
+    });
+  }
+}
+
 export class UnsupportedMediaTypeError extends AppError {
   constructor(message: string) {
     super(415, 'UNSUPPORTED_MEDIA_TYPE', message);
@@ -68,6 +79,14 @@ export class DependencyUnavailableError extends AppError {
     super(503, 'SERVICE_UNAVAILABLE', message, undefined, {
       cause,
       headers: { 'Retry-After': String(retryAfterSeconds) },
+    });
+  }
+}
+
+export class TooManyWaitersError extends AppError {
+  constructor(limit: number) {
+    super(503, 'TOO_MANY_WAITERS', `${limit} queries with ?after= are already waiting; retry shortly.`, undefined, {
+      headers: { 'Retry-After': '1' },
     });
   }
 }
@@ -126,5 +145,23 @@ export class PartitionCountChangedError extends AppError {
       undefined,
       { headers: { 'Retry-After': '5' } },
     );
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message: string, challenge = 'Bearer') {
+    super(401, 'UNAUTHENTICATED', message, undefined, { headers: { 'WWW-Authenticate': challenge } });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string, scope: string) {
+    super(403, 'FORBIDDEN', message, undefined, { headers: { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scope}"` } });
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(429, 'RATE_LIMITED', message, undefined, { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) } });
   }
 }

@@ -14,6 +14,9 @@ import { checkPartitionCount } from '../shared/partition-count';
 import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
+import { scopeGuard } from '../shared/auth/scope-guard';
+import { loadTokens } from '../shared/auth/token-source';
+import { LogThrottle } from '../shared/log-throttle';
 import { AggregateStore } from './aggregate-store';
 import { ConsumerHeartbeat, removeConsumer } from './consumer-liveness';
 import { Maintenance } from './maintenance';
@@ -29,6 +32,7 @@ export interface RunningWorker {
 
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
+  const tokens = loadTokens(config, logger);
   const redis = createRedisClient(config, { connectionName: `worker:${config.workerConsumerName}` });
   await connectOrFail(redis, 10_000);
   await checkPartitionCount(redis, config.keyPrefix, config.streamPartitions).catch(async (error) => {
@@ -63,6 +67,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   await maintenance.start();
 
   let draining = false;
+  const rejectionLogs = new LogThrottle();
   const staleAfterMs = Math.max(30_000, config.workerBlockMs * 5);
   const app = new Koa();
   app.silent = true;
@@ -72,6 +77,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       alive: () => consumers.every((c) => Date.now() - c.heartbeat < staleAfterMs && !c.stalled()),
       readiness: () => checkReadiness(redis, partitions, config.consumerGroup, draining),
       registry: metrics.registry,
+      metricsGuard: scopeGuard(tokens.store, 'metrics', (reason, path) => {
+        if (rejectionLogs.allow(reason))
+          logger.info({ reason, path }, 'request rejected: authentication (at most one line per reason per minute)');
+      }),
     }).routes(),
   );
   const server = createServer(app.callback());
@@ -86,6 +95,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const close = () => {
     closing ??= (async () => {
       draining = true;
+      tokens.stop();
       const steps: (() => Promise<unknown>)[] = [
         async () => stopEnsuringGroups(),
         () => Promise.all(consumers.map((c) => c.stop())),

@@ -10,6 +10,7 @@ import { nodeCommand, nodesCommand } from './commands/nodes';
 import { partitionsCommand } from './commands/partitions';
 import { postCommand } from './commands/post';
 import { statusCommand } from './commands/status';
+import { tokenCommand } from './commands/token';
 import { addGlobalOptions } from './global-options';
 
 /** The package's version: package.json is two folders up from the source, three from dist/. */
@@ -56,6 +57,7 @@ export function createProgram(): Command {
     agentCommand(),
     loadCommand(),
     partitionsCommand(),
+    tokenCommand(),
   ]) {
     program.addCommand(command);
     inherit(program, command);

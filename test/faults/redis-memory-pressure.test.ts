@@ -103,7 +103,7 @@ describe('Redis out of memory', () => {
     expect(await streamLengths(admin, env.KEY_PREFIX)).toBe(before);
 
     // Readiness never writes: ingest stays in the Service. A new worker starts and stays up.
-    expect(await send(`${ingest.url}/readyz`)).toMatchObject({ kind: 'response', status: 200 });
+    expect(await send(`${ingest.url}/readyz`, { timeoutMs: 15_000 })).toMatchObject({ kind: 'response', status: 200 });
     const workerB = await startWorkerProcess(env, 'worker-b');
     cleanup.add(() => workerB.kill());
     const workerBLines = countLines(workerB);
