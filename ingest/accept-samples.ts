@@ -1,9 +1,16 @@
-/** The accepting half of every POST: idempotency, append (with backpressure), 202. */
+/** The accepting half of every POST: idempotency, append (with backpressure), the answer. */
 import type { Context } from 'koa';
 import type { Sample } from '../shared/samples';
 import type { IngestDeps } from './deps';
 import { idempotencyClaim } from './idempotency';
 import type { WriteResult } from './sample-writer';
+
+export interface AcceptOptions {
+  /** 202 unless the route's protocol says otherwise (OTLP answers 200). */
+  status?: number;
+  /** Used when the request has no Idempotency-Key header (agents that can only send static headers). */
+  defaultIdempotencyKey?: string;
+}
 
 export async function acceptSamples(
   ctx: Context,
@@ -11,11 +18,13 @@ export async function acceptSamples(
   body: unknown,
   samples: readonly Sample[],
   answer: (result: WriteResult) => unknown,
+  options: AcceptOptions = {},
 ): Promise<void> {
-  const claim = idempotencyClaim(deps.config.keyPrefix, ctx.get('Idempotency-Key') || undefined, ctx.path.replace(/\/$/, ''), body);
+  const key = ctx.get('Idempotency-Key') || options.defaultIdempotencyKey;
+  const claim = idempotencyClaim(deps.config.keyPrefix, key, ctx.path.replace(/\/$/, ''), body);
   const result = await deps.writer.write(samples, claim);
   if (result.replayed) ctx.set('Idempotent-Replayed', 'true');
   else deps.metrics.samplesAccepted.inc(samples.length);
-  ctx.status = 202;
+  ctx.status = options.status ?? 202;
   ctx.body = answer(result);
 }

@@ -8,9 +8,11 @@ import { TimeoutWatchdog } from '../shared/timeout-watchdog';
 import type { IngestDeps } from './deps';
 import { errorMiddleware } from './error-middleware';
 import { analyticsRouter } from './routes/analytics';
+import { collectdRouter } from './routes/collectd';
 import { deadLettersRouter } from './routes/dead-letters';
 import { metricsRouter } from './routes/metrics';
 import { nodesRouter } from './routes/nodes';
+import { otlpRouter } from './routes/otlp';
 import { pipelineRouter } from './routes/pipeline';
 import { samplesRouter } from './routes/samples';
 
@@ -53,6 +55,8 @@ export function createApp(deps: IngestDeps): Koa {
   for (const router of [
     metricsRouter(deps),
     samplesRouter(deps),
+    otlpRouter(deps),
+    collectdRouter(deps),
     analyticsRouter(deps),
     nodesRouter(deps),
     pipelineRouter(deps),

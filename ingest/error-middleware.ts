@@ -1,5 +1,8 @@
-/** Renders every error as {"error": {code, message, details}}; unknown errors are 500s. */
-import type { Middleware } from 'koa';
+/**
+ * Renders every error as {"error": {code, message, details}}; unknown errors are 500s. A route
+ * whose protocol prescribes another error body (OTLP) sets `ctx.state.errorBody`.
+ */
+import type { Context, Middleware } from 'koa';
 import { AppError, MethodNotAllowedError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 
@@ -16,16 +19,25 @@ export function errorMiddleware(logger: Logger): Middleware {
       if (error.status >= 500) logger.error({ err: caught, path: ctx.path }, 'request failed');
       ctx.status = error.status;
       ctx.set(error.headers);
-      ctx.body = {
+      const body: ErrorBody = {
         error: {
           code: error.code,
           message: error.expose ? error.message : 'Internal error; the service log has the details.',
           ...(error.details ? { details: error.details } : {}),
         },
       };
+      const render = (ctx.state as { errorBody?: ErrorBodyRenderer }).errorBody;
+      ctx.body = render ? render(ctx, error.status, body) : body;
     }
   };
 }
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: AppError['details'] };
+}
+
+/** Turns the project's error body into a protocol's own (and sets its Content-Type). */
+export type ErrorBodyRenderer = (ctx: Context, status: number, body: ErrorBody) => unknown;
 
 function toAppError(caught: unknown): AppError {
   if (caught instanceof AppError) return caught;

@@ -10,7 +10,7 @@ import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from
 
 export type BodyFormat = 'json' | 'ndjson';
 
-function mediaType(ctx: Context): string | undefined {
+export function mediaType(ctx: Context): string | undefined {
   const header = ctx.get('Content-Type');
   return header ? header.split(';')[0]!.trim().toLowerCase() : undefined;
 }
@@ -24,7 +24,19 @@ export function bodyFormat(ctx: Context, allowNdjson: boolean): BodyFormat {
   throw new UnsupportedMediaTypeError(`Content-Type ${type} is not supported; send ${accepted}.`);
 }
 
+/** The media type of the request, which must be one of the route's; 415 otherwise (also when missing). */
+export function requireMediaType<T extends string>(ctx: Context, accepted: readonly T[]): T {
+  const type = mediaType(ctx);
+  if (type !== undefined && (accepted as readonly string[]).includes(type)) return type as T;
+  throw new UnsupportedMediaTypeError(`Content-Type ${type ?? '(none)'} is not supported here; send ${accepted.join(' or ')}.`);
+}
+
 async function readText(ctx: Context, limit: number): Promise<string> {
+  return (await readBytes(ctx, limit)).toString('utf8');
+}
+
+/** The raw body, gunzipped when so encoded, at most `limit` bytes after decompression. */
+export async function readBytes(ctx: Context, limit: number): Promise<Buffer> {
   const encoding = (ctx.get('Content-Encoding') || 'identity').trim().toLowerCase();
   let source: Readable = ctx.req;
   if (encoding === 'gzip' || encoding === 'x-gzip') {
@@ -35,7 +47,7 @@ async function readText(ctx: Context, limit: number): Promise<string> {
     throw new UnsupportedMediaTypeError(`Content-Encoding ${encoding} is not supported; send gzip or no encoding.`);
   }
   try {
-    return await getRawBody(source, { limit, encoding: 'utf8' });
+    return await getRawBody(source, { limit });
   } catch (error) {
     const type = (error as { type?: string }).type;
     if (type === 'entity.too.large') {

@@ -16,6 +16,8 @@ export interface Config {
   readonly workerClaimIntervalMs: number;
   readonly maxBodyBytes: number;
   readonly maxBatchItems: number;
+  readonly maxAgentPoints: number;
+  readonly otlpGaugeIntervalSeconds: number;
   readonly maxFutureSkewMs: number;
   readonly consistencyWaitMs: number;
   readonly redisCommandTimeoutMs: number;
@@ -161,6 +163,20 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     parse: integer(1, 1000000),
     accepts: 'an integer from 1 to 1000000',
     doc: 'Most samples in one POST /v1/samples; more answers 413.',
+  },
+  MAX_AGENT_POINTS: {
+    key: 'maxAgentPoints',
+    defaultValue: '100000',
+    parse: integer(1, 1000000),
+    accepts: 'an integer from 1 to 1000000',
+    doc: 'Most data points (OTLP) or value lists (collectd) in one POST /otlp/v1/metrics or /collectd; more answers 413.',
+  },
+  OTLP_GAUGE_INTERVAL_SECONDS: {
+    key: 'otlpGaugeIntervalSeconds',
+    defaultValue: '60',
+    parse: integer(1, 86400),
+    accepts: 'an integer from 1 to 86400',
+    doc: 'Timeslice of an OTLP gauge point (utilization, usage) unless the request says otherwise (docs/AGENTS.md).',
   },
   MAX_FUTURE_SKEW_MS: {
     key: 'maxFutureSkewMs',
