@@ -1,5 +1,6 @@
 /** POST /otlp/v1/metrics with hand-built exports: mapping, partial success, every error answer, retries. */
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { decodeExportResponse, decodeStatus, encodeMetricsRequest } from '../../ingest/otlp/otlp-protocol';
 import { allPartitionKeys } from '../../shared/keys';
 import type { RedisClient } from '../../shared/redis';
@@ -270,6 +271,32 @@ describe('POST /otlp/v1/metrics', () => {
       }
     }
     expect(await storedEntries(redis, pipeline.config.keyPrefix)).toBe(before);
+  });
+  test('damaged exports never answer a 5xx and never store a sample they refuse', async () => {
+    const t = now();
+    const valid = exportRequest([
+      hostResource({ node: 'otlp-fuzz-1', timeMs: t, idle: [0.5, 0.4], memUsedShare: 0.3 }),
+      processResource({ node: 'otlp-fuzz-1', name: 'fuzzed', pid: 7, timeMs: t, user: 0.1, system: 0.1, rssBytes: 1e6 }),
+    ]);
+    const bytes = encodeMetricsRequest(valid);
+    const json = JSON.stringify(valid);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        async (flips, asJson) => {
+          const body = Buffer.from(asJson ? json : bytes);
+          for (const f of flips) body[f.at % body.length] = f.byte;
+          const before = await storedEntries(redis, pipeline.config.keyPrefix);
+          const response = await postOtlp(pipeline.url, body, asJson ? 'application/json' : 'application/x-protobuf');
+          const answer = new Uint8Array(await response.arrayBuffer());
+          expect([200, 400, 413]).toContain(response.status);
+          expect(answer.length).toBeLessThan(64 * 1024);
+          if (response.status !== 200) expect(await storedEntries(redis, pipeline.config.keyPrefix)).toBe(before);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
 
