@@ -9,7 +9,7 @@
 const { OTLPMetricExporter: ProtobufExporter } = require('@opentelemetry/exporter-metrics-otlp-proto');
 const { OTLPMetricExporter: JsonExporter } = require('@opentelemetry/exporter-metrics-otlp-http');
 const { HostMetrics } = require('@opentelemetry/host-metrics');
-const { detectResources, processDetector, resourceFromAttributes } = require('@opentelemetry/resources');
+const { detectResources, hostDetector, processDetector, resourceFromAttributes } = require('@opentelemetry/resources');
 const { MeterProvider, PeriodicExportingMetricReader } = require('@opentelemetry/sdk-metrics');
 
 const [url, protocol, hostName, exportsArg] = process.argv.slice(2);
@@ -52,8 +52,9 @@ const exporter = {
 };
 
 async function main() {
+  // Exports are forced once a second below, instead of waiting for the reader's interval.
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-  const resource = detectResources({ detectors: [processDetector] }).merge(resourceFromAttributes({ 'host.name': hostName }));
+  const resource = detectResources({ detectors: [hostDetector, processDetector] }).merge(resourceFromAttributes({ 'host.name': hostName }));
   const provider = new MeterProvider({ resource, readers: [reader] });
   new HostMetrics({ meterProvider: provider, name: 'node-aggregation-test' }).start();
   for (let i = 0; i < Number(exportsArg); i++) {
