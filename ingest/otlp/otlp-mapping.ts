@@ -4,7 +4,15 @@
  * every other metric is ignored.
  */
 import { clampPercent, type Candidate, type Rejection } from '../agent-candidates';
-import { TEMPORALITY_DELTA, type OtlpKeyValue, type OtlpMetric, type OtlpMetricsRequest, type OtlpNumberPoint } from './otlp-types';
+import {
+  TEMPORALITY_DELTA,
+  has,
+  int64ToNumber,
+  type OtlpKeyValue,
+  type OtlpMetric,
+  type OtlpMetricsRequest,
+  type OtlpNumberPoint,
+} from './otlp-types';
 
 const M = {
   cpuUtilization: 'system.cpu.utilization',
@@ -41,8 +49,11 @@ function attributesOf(list: OtlpKeyValue[] | undefined): Attributes {
   const map: Attributes = new Map();
   for (const kv of list ?? []) {
     const v = kv.value;
-    const value = v?.stringValue ?? v?.intValue ?? v?.doubleValue ?? v?.boolValue;
-    if (kv.key !== undefined && value !== undefined) map.set(kv.key, value);
+    if (!v || !kv.key) continue;
+    if (has(v, 'stringValue')) map.set(kv.key, v.stringValue!);
+    else if (has(v, 'intValue')) map.set(kv.key, int64ToNumber(v.intValue));
+    else if (has(v, 'doubleValue')) map.set(kv.key, v.doubleValue!);
+    else if (has(v, 'boolValue')) map.set(kv.key, v.boolValue!);
   }
   return map;
 }
@@ -68,12 +79,12 @@ function pointsOf(metrics: OtlpMetric[], options: OtlpMappingOptions): { points:
   let unusable = 0;
   for (const metric of metrics) {
     const data: OtlpNumberPoint[] = metric.gauge?.dataPoints ?? metric.sum?.dataPoints ?? [];
-    const delta = metric.sum !== undefined && metric.sum.aggregationTemporality === TEMPORALITY_DELTA;
+    const delta = !metric.gauge && metric.sum?.aggregationTemporality === TEMPORALITY_DELTA;
     for (const p of data) {
-      const value = p.asDouble ?? p.asInt;
-      const time = p.timeUnixNano ?? 0;
-      const start = p.startTimeUnixNano ?? 0;
-      if (typeof value !== 'number' || !Number.isFinite(value) || time <= 0) {
+      const value = has(p, 'asDouble') ? p.asDouble : has(p, 'asInt') ? int64ToNumber(p.asInt) : undefined;
+      const time = int64ToNumber(p.timeUnixNano ?? 0);
+      const start = int64ToNumber(p.startTimeUnixNano ?? 0);
+      if (typeof value !== 'number' || !Number.isFinite(value) || !(time > 0)) {
         unusable++;
         continue;
       }
@@ -109,6 +120,17 @@ interface ResourceView {
   attributes: Attributes;
   node: string | undefined;
   metrics: Map<string, OtlpMetric[]>;
+  /** pointsOf per metric name, computed once. */
+  resolved: Map<string, { points: Point[]; unusable: number }>;
+}
+
+function pointsFor(view: ResourceView, name: string, options: OtlpMappingOptions): { points: Point[]; unusable: number } {
+  let resolved = view.resolved.get(name);
+  if (!resolved) {
+    resolved = pointsOf(view.metrics.get(name) ?? [], options);
+    view.resolved.set(name, resolved);
+  }
+  return resolved;
 }
 
 function viewsOf(request: OtlpMetricsRequest): ResourceView[] {
@@ -117,13 +139,13 @@ function viewsOf(request: OtlpMetricsRequest): ResourceView[] {
     const metrics = new Map<string, OtlpMetric[]>();
     for (const sm of rm.scopeMetrics ?? []) {
       for (const metric of sm.metrics ?? []) {
-        if (metric.name === undefined || !MAPPED.has(metric.name)) continue;
+        if (!metric.name || !MAPPED.has(metric.name)) continue;
         const list = metrics.get(metric.name);
         if (list) list.push(metric);
         else metrics.set(metric.name, [metric]);
       }
     }
-    return { attributes, node: firstOf(attributes, ['host.name', 'k8s.node.name']), metrics };
+    return { attributes, node: firstOf(attributes, ['host.name', 'k8s.node.name']), metrics, resolved: new Map() };
   });
 }
 
@@ -134,12 +156,12 @@ function cpuCounts(views: ResourceView[], options: OtlpMappingOptions): Map<stri
     if (view.node === undefined) continue;
     let count = 0;
     for (const name of [M.cpuUtilization, M.cpuTime]) {
-      const { points } = pointsOf(view.metrics.get(name) ?? [], options);
+      const { points } = pointsFor(view, name, options);
       for (const reading of readingsOf(points)) {
         count = Math.max(count, new Set(reading.map((p) => firstOf(p.attributes, CPU_ID_KEYS) ?? '')).size);
       }
     }
-    for (const p of pointsOf(view.metrics.get(M.cpuCount) ?? [], options).points) count = Math.max(count, p.value);
+    for (const p of pointsFor(view, M.cpuCount, options).points) count = Math.max(count, p.value);
     if (count > 0) counts.set(view.node, Math.max(counts.get(view.node) ?? 0, count));
   }
   return counts;
@@ -177,7 +199,7 @@ interface MemReading {
 }
 
 function memoryReadings(view: ResourceView, options: OtlpMappingOptions): { readings: MemReading[]; unusable: number } {
-  const utilization = pointsOf(view.metrics.get(M.memUtilization) ?? [], options);
+  const utilization = pointsFor(view, M.memUtilization, options);
   if (utilization.points.length > 0) {
     const readings: MemReading[] = [];
     for (const reading of readingsOf(utilization.points)) {
@@ -186,7 +208,7 @@ function memoryReadings(view: ResourceView, options: OtlpMappingOptions): { read
     }
     return { readings, unusable: utilization.unusable };
   }
-  const usage = pointsOf(view.metrics.get(M.memUsage) ?? [], options);
+  const usage = pointsFor(view, M.memUsage, options);
   const readings: MemReading[] = [];
   for (const reading of readingsOf(usage.points)) {
     let used = 0;
@@ -208,7 +230,7 @@ function countPoints(view: ResourceView, names: readonly string[]): number {
 }
 
 function mapNode(view: ResourceView, node: string, options: OtlpMappingOptions, out: MappingBuilder): void {
-  const cpu = pointsOf(view.metrics.get(M.cpuUtilization) ?? [], options);
+  const cpu = pointsFor(view, M.cpuUtilization, options);
   const memory = memoryReadings(view, options);
   const memoryPoints = countPoints(view, [M.memUtilization, M.memUsage]);
   out.reject(cpu.unusable + memory.unusable, `host ${node}: data points without a finite value or a time`);
@@ -254,8 +276,8 @@ function mapProcess(
   options: OtlpMappingOptions,
   out: MappingBuilder,
 ): void {
-  const cpu = pointsOf(view.metrics.get(M.procCpuUtilization) ?? [], options);
-  const mem = pointsOf(view.metrics.get(M.procMemUsage) ?? [], options);
+  const cpu = pointsFor(view, M.procCpuUtilization, options);
+  const mem = pointsFor(view, M.procMemUsage, options);
   const all = countPoints(view, [M.procCpuUtilization, M.procMemUsage, M.procCpuTime]);
   if (all === 0) return;
   const name = firstOf(view.attributes, ['process.executable.name', 'process.command']);

@@ -1,23 +1,41 @@
-/** The parts of an OTLP metrics request the mapping reads (protobufjs objects: camelCase, 64-bit numbers as numbers). */
+/**
+ * The parts of an OTLP metrics request the mapping reads: protobufjs messages as decoded (camelCase;
+ * a field that was not sent is not an own property and reads as its default; 64-bit integers are
+ * Long objects).
+ */
+
+/** A 64-bit integer as protobufjs gives it: a Long (or a number or string when built by hand). */
+export type Int64 = number | string | { toNumber(): number };
+
+export function int64ToNumber(value: Int64 | null | undefined): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') return Number(value);
+  return value && typeof value.toNumber === 'function' ? value.toNumber() : NaN;
+}
+
+/** Whether a field was sent (rather than read from the message's defaults). */
+export function has(message: object | null | undefined, field: string): boolean {
+  return message !== null && message !== undefined && Object.prototype.hasOwnProperty.call(message, field);
+}
 
 export interface OtlpAnyValue {
   stringValue?: string;
   boolValue?: boolean;
-  intValue?: number;
+  intValue?: Int64;
   doubleValue?: number;
 }
 
 export interface OtlpKeyValue {
   key?: string;
-  value?: OtlpAnyValue;
+  value?: OtlpAnyValue | null;
 }
 
 export interface OtlpNumberPoint {
   attributes?: OtlpKeyValue[];
-  startTimeUnixNano?: number;
-  timeUnixNano?: number;
+  startTimeUnixNano?: Int64;
+  timeUnixNano?: Int64;
   asDouble?: number;
-  asInt?: number;
+  asInt?: Int64;
 }
 
 interface OtlpPoints {
@@ -26,15 +44,15 @@ interface OtlpPoints {
 
 export interface OtlpMetric {
   name?: string;
-  gauge?: OtlpPoints;
-  sum?: OtlpPoints & { aggregationTemporality?: number; isMonotonic?: boolean };
-  histogram?: OtlpPoints;
-  exponentialHistogram?: OtlpPoints;
-  summary?: OtlpPoints;
+  gauge?: OtlpPoints | null;
+  sum?: (OtlpPoints & { aggregationTemporality?: number; isMonotonic?: boolean }) | null;
+  histogram?: OtlpPoints | null;
+  exponentialHistogram?: OtlpPoints | null;
+  summary?: OtlpPoints | null;
 }
 
 export interface OtlpResourceMetrics {
-  resource?: { attributes?: OtlpKeyValue[] };
+  resource?: { attributes?: OtlpKeyValue[] } | null;
   scopeMetrics?: { metrics?: OtlpMetric[] }[];
 }
 
