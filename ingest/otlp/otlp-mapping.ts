@@ -133,9 +133,10 @@ function pointsFor(view: ResourceView, name: string, options: OtlpMappingOptions
   return resolved;
 }
 
+/** The resources that carry any metric of the mapping, with those metrics by name; the others cost nothing more. */
 function viewsOf(request: OtlpMetricsRequest): ResourceView[] {
-  return (request.resourceMetrics ?? []).map((rm) => {
-    const attributes = attributesOf(rm.resource?.attributes);
+  const views: ResourceView[] = [];
+  for (const rm of request.resourceMetrics ?? []) {
     const metrics = new Map<string, OtlpMetric[]>();
     for (const sm of rm.scopeMetrics ?? []) {
       for (const metric of sm.metrics ?? []) {
@@ -145,8 +146,11 @@ function viewsOf(request: OtlpMetricsRequest): ResourceView[] {
         else metrics.set(metric.name, [metric]);
       }
     }
-    return { attributes, node: firstOf(attributes, ['host.name', 'k8s.node.name']), metrics, resolved: new Map() };
-  });
+    if (metrics.size === 0) continue;
+    const attributes = attributesOf(rm.resource?.attributes);
+    views.push({ attributes, node: firstOf(attributes, ['host.name', 'k8s.node.name']), metrics, resolved: new Map() });
+  }
+  return views;
 }
 
 /** Logical CPUs per node, from the node's per-CPU points or system.cpu.logical.count in this export. */
@@ -331,7 +335,6 @@ export function mapMetricsRequest(request: OtlpMetricsRequest, options: OtlpMapp
   const counts = cpuCounts(views, options);
   const out = new MappingBuilder();
   for (const view of views) {
-    if (view.metrics.size === 0) continue;
     if (view.node === undefined) {
       out.reject(
         countPoints(view, [...MAPPED]),

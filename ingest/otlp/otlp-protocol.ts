@@ -30,17 +30,20 @@ const StatusType = root.lookupType('google.rpc.Status');
 
 const DATA_KINDS = ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'] as const;
 
-/** Data points in a decoded request, counted before anything else is done with it. */
-function countPoints(request: OtlpMetricsRequest): number {
+/** The largest of the counts of resources, metrics and data points, taken before anything else is done with a request. */
+function countParts(request: OtlpMetricsRequest): number {
   let points = 0;
+  let metrics = 0;
+  const resources = request.resourceMetrics?.length ?? 0;
   for (const rm of request.resourceMetrics ?? []) {
     for (const sm of rm.scopeMetrics ?? []) {
+      metrics += sm.metrics?.length ?? 0;
       for (const metric of sm.metrics ?? []) {
         for (const kind of DATA_KINDS) points += metric[kind]?.dataPoints?.length ?? 0;
       }
     }
   }
-  return points;
+  return Math.max(points, metrics, resources);
 }
 
 function decodeMessage(body: Buffer, format: OtlpFormat): protobuf.Message {
@@ -74,9 +77,12 @@ function decodeMessage(body: Buffer, format: OtlpFormat): protobuf.Message {
 export function decodeMetricsRequest(body: Buffer, format: OtlpFormat, maxPoints: number): OtlpMetricsRequest {
   // The decoded message is read as it is (no conversion to plain objects: it would cost as much again).
   const request = decodeMessage(body, format) as unknown as OtlpMetricsRequest;
-  const points = countPoints(request);
-  if (points > maxPoints) {
-    throw new PayloadTooLargeError(`An export holds at most ${maxPoints} data points; this one has ${points}. Send smaller batches.`);
+  // Empty resources or metrics cost work too: each count is bounded like the data points.
+  const parts = countParts(request);
+  if (parts > maxPoints) {
+    throw new PayloadTooLargeError(
+      `An export holds at most ${maxPoints} data points (and as many resources and metrics); this one has ${parts}. Send smaller batches.`,
+    );
   }
   return request;
 }

@@ -239,6 +239,13 @@ describe('POST /otlp/v1/metrics', () => {
           code: 'PAYLOAD_TOO_LARGE',
         },
         {
+          name: 'many empty resources',
+          send: () => postOtlp(pipeline.url, encodeMetricsRequest({ resourceMetrics: new Array(501).fill({}) }), 'application/x-protobuf'),
+          status: 413,
+          format: 'protobuf',
+          code: 'PAYLOAD_TOO_LARGE',
+        },
+        {
           name: 'gzip bomb',
           send: () =>
             postOtlp(pipeline.url, gzipSync(Buffer.alloc(20 * 1024 * 1024)), 'application/x-protobuf', { 'content-encoding': 'gzip' }),
