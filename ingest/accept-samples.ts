@@ -8,8 +8,11 @@ import type { WriteResult } from './sample-writer';
 export interface AcceptOptions {
   /** 202 unless the route's protocol says otherwise (OTLP answers 200). */
   status?: number;
-  /** Used when the request has no Idempotency-Key header (agents that can only send static headers). */
-  defaultIdempotencyKey?: string;
+  /**
+   * Used when the request has no Idempotency-Key header (agents that retry the same bytes but can
+   * only send static headers), kept `ttlSeconds`; 0 = none.
+   */
+  derivedIdempotency?: { key: string; ttlSeconds: number };
 }
 
 export async function acceptSamples(
@@ -20,8 +23,10 @@ export async function acceptSamples(
   answer: (result: WriteResult) => unknown,
   options: AcceptOptions = {},
 ): Promise<void> {
-  const key = ctx.get('Idempotency-Key') || options.defaultIdempotencyKey;
-  const claim = idempotencyClaim(deps.config.keyPrefix, key, ctx.path.replace(/\/$/, ''), body);
+  const given = ctx.get('Idempotency-Key') || undefined;
+  const derived = given === undefined && options.derivedIdempotency?.ttlSeconds ? options.derivedIdempotency : undefined;
+  const claim = idempotencyClaim(deps.config.keyPrefix, given ?? derived?.key, ctx.path.replace(/\/$/, ''), body);
+  if (claim && derived) claim.ttlSeconds = derived.ttlSeconds;
   const result = await deps.writer.write(samples, claim);
   if (result.replayed) ctx.set('Idempotent-Replayed', 'true');
   else deps.metrics.samplesAccepted.inc(samples.length);

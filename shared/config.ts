@@ -18,6 +18,7 @@ export interface Config {
   readonly maxBatchItems: number;
   readonly maxAgentPoints: number;
   readonly otlpGaugeIntervalSeconds: number;
+  readonly agentIdempotencyTtlSeconds: number;
   readonly maxFutureSkewMs: number;
   readonly consistencyWaitMs: number;
   readonly redisCommandTimeoutMs: number;
@@ -177,6 +178,13 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     parse: integer(1, 86400),
     accepts: 'an integer from 1 to 86400',
     doc: 'Timeslice of an OTLP gauge point (utilization, usage) unless the request says otherwise (docs/AGENTS.md).',
+  },
+  AGENT_IDEMPOTENCY_TTL_SECONDS: {
+    key: 'agentIdempotencyTtlSeconds',
+    defaultValue: '600',
+    parse: integer(0, 86400),
+    accepts: 'an integer from 0 to 86400',
+    doc: 'How long the digest of an OTLP or collectd POST is remembered, so a re-sent POST counts once; 0 = not at all.',
   },
   MAX_FUTURE_SKEW_MS: {
     key: 'maxFutureSkewMs',

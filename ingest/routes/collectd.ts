@@ -57,7 +57,7 @@ export function collectdRouter(deps: IngestDeps): Router {
       samples,
       (result) => ({ accepted: result.accepted, ...counts, ids: result.ids, token: result.token }),
       {
-        defaultIdempotencyKey: `collectd:${digest}`,
+        derivedIdempotency: { key: `collectd:${digest}`, ttlSeconds: deps.config.agentIdempotencyTtlSeconds },
       },
     );
   });

@@ -76,7 +76,7 @@ export function otlpRouter(deps: IngestDeps): Router {
     const digest = createHash('sha256').update(body).digest('hex');
     await acceptSamples(ctx, deps, samples, samples, () => encodeExportResponse(format, partial), {
       status: 200,
-      defaultIdempotencyKey: `otlp:${digest}`,
+      derivedIdempotency: { key: `otlp:${digest}`, ttlSeconds: deps.config.agentIdempotencyTtlSeconds },
     });
   });
   return router;

@@ -162,6 +162,10 @@ describe('POST /otlp/v1/metrics', () => {
     const second = await postOtlp(pipeline.url, body, 'application/x-protobuf');
     expect([first.status, second.status]).toEqual([200, 200]);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
+    // The body's digest is remembered for AGENT_IDEMPOTENCY_TTL_SECONDS (600 by default), not a day.
+    const records = await redis.keys(`${pipeline.config.keyPrefix}:idem:*`);
+    expect(records.length).toBeGreaterThan(0);
+    for (const record of records) expect(await redis.ttl(record)).toBeLessThanOrEqual(600);
     await drain();
     const node = (await request(`${pipeline.url}/v1/nodes/otlp-retry-1`)).body;
     expect(node.windows['1m'].samples).toBe(1);
@@ -309,7 +313,12 @@ describe('POST /otlp/v1/metrics', () => {
 
 describe('POST /otlp/v1/metrics under backpressure', () => {
   test('answers 503 with Retry-After and an UNAVAILABLE status, so exporters retry', async () => {
-    const config = testConfig({ STREAM_PARTITIONS: '1', MAX_PARTITION_LAG: '1', BACKPRESSURE_REFRESH_MS: '20' });
+    const config = testConfig({
+      STREAM_PARTITIONS: '1',
+      MAX_PARTITION_LAG: '1',
+      BACKPRESSURE_REFRESH_MS: '20',
+      AGENT_IDEMPOTENCY_TTL_SECONDS: '0',
+    });
     const pipeline = await startPipeline(config, { worker: false });
     try {
       let response: Response | undefined;
@@ -325,6 +334,11 @@ describe('POST /otlp/v1/metrics under backpressure', () => {
       expect(response!.status).toBe(503);
       expect(Number(response!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(decodeStatus(new Uint8Array(await response!.arrayBuffer())).code).toBe(14);
+      // AGENT_IDEMPOTENCY_TTL_SECONDS=0: no digest records were written for the accepted exports.
+      const redis = testRedis(config);
+      await redis.connect();
+      expect(await redis.keys(`${config.keyPrefix}:idem:*`)).toEqual([]);
+      await redis.quit();
     } finally {
       await pipeline.stop();
     }
