@@ -60,7 +60,7 @@ describe('POST /collectd', () => {
   let redis: RedisClient;
 
   beforeAll(async () => {
-    pipeline = await startPipeline(testConfig({ STREAM_PARTITIONS: String(PARTITIONS), MAX_AGENT_POINTS: '100' }));
+    pipeline = await startPipeline(testConfig({ STREAM_PARTITIONS: String(PARTITIONS), MAX_AGENT_POINTS: '100', MAX_BATCH_ITEMS: '4' }));
     redis = testRedis(pipeline.config);
     await redis.connect();
   });
@@ -134,6 +134,12 @@ describe('POST /collectd', () => {
       ['values not numbers', () => post(valid.replace('"values":[', '"values":["x",')), 400, 'INVALID_COLLECTD_JSON'],
       ['missing host', () => post(JSON.stringify([{ ...JSON.parse(valid)[0], host: undefined }])), 400, 'INVALID_COLLECTD_JSON'],
       ['too many value lists', () => post(JSON.stringify(new Array(101).fill(JSON.parse(valid)[0]))), 413, 'PAYLOAD_TOO_LARGE'],
+      [
+        'more samples than MAX_BATCH_ITEMS',
+        () => post(JSON.stringify([1, 2, 3, 4, 5].flatMap((i) => reading(`cd-never-${i}`, t, 50, 50, [null, null], 1)))),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
       ['bad gzip', () => post('nope', { 'content-type': 'application/json', 'content-encoding': 'gzip' }), 400, 'INVALID_GZIP'],
       [
         'gzip bomb',

@@ -36,7 +36,12 @@ describe('POST /otlp/v1/metrics', () => {
 
   beforeAll(async () => {
     pipeline = await startPipeline(
-      testConfig({ STREAM_PARTITIONS: String(PARTITIONS), OTLP_GAUGE_INTERVAL_SECONDS: '10', MAX_AGENT_POINTS: '500' }),
+      testConfig({
+        STREAM_PARTITIONS: String(PARTITIONS),
+        OTLP_GAUGE_INTERVAL_SECONDS: '10',
+        MAX_AGENT_POINTS: '500',
+        MAX_BATCH_ITEMS: '5',
+      }),
     );
     redis = testRedis(pipeline.config);
     await redis.connect();
@@ -238,6 +243,24 @@ describe('POST /otlp/v1/metrics', () => {
         {
           name: 'too many points',
           send: () => postOtlp(pipeline.url, encodeMetricsRequest(tooMany), 'application/x-protobuf'),
+          status: 413,
+          format: 'protobuf',
+          code: 'PAYLOAD_TOO_LARGE',
+        },
+        {
+          name: 'more samples than MAX_BATCH_ITEMS',
+          send: () =>
+            postOtlp(
+              pipeline.url,
+              encodeMetricsRequest(
+                exportRequest(
+                  Array.from({ length: 6 }, (_, i) =>
+                    hostResource({ node: `otlp-never-${10 + i}`, timeMs: t, idle: [0.5], memUsedShare: 0.5 }),
+                  ),
+                ),
+              ),
+              'application/x-protobuf',
+            ),
           status: 413,
           format: 'protobuf',
           code: 'PAYLOAD_TOO_LARGE',
