@@ -6,6 +6,7 @@
 import Ajv from 'ajv';
 import { BadRequestError } from '../../shared/errors';
 import { clampPercent, type Candidate } from '../agent-candidates';
+import { NearestReading } from '../nearest-reading';
 
 export interface ValueList {
   values: (number | null)[];
@@ -81,15 +82,25 @@ function group(lists: ValueList[], instanceOf: (v: ValueList) => string): Readin
   return [...readings.values()];
 }
 
-function nearest(readings: readonly Reading[], of: Reading): Reading | undefined {
-  let best: Reading | undefined;
-  const within = Math.max(of.timeslice, 1) * 2000;
-  for (const r of readings) {
-    if (r.host !== of.host || r.instance !== of.instance) continue;
-    const distance = Math.abs(r.timeMs - of.timeMs);
-    if (distance <= within && (best === undefined || distance < Math.abs(best.timeMs - of.timeMs))) best = r;
+/** Readings by host and instance, each searchable by time. */
+class ReadingIndex {
+  private readonly byKey = new Map<string, NearestReading<Reading>>();
+
+  constructor(readings: readonly Reading[]) {
+    const lists = new Map<string, Reading[]>();
+    for (const r of readings) {
+      const key = `${r.host}\u0000${r.instance}`;
+      const list = lists.get(key);
+      if (list) list.push(r);
+      else lists.set(key, [r]);
+    }
+    for (const [key, list] of lists) this.byKey.set(key, new NearestReading(list));
   }
-  return best;
+
+  /** The same host's (and instance's) reading nearest in time, within two intervals. */
+  nearest(of: Reading): Reading | undefined {
+    return this.byKey.get(`${of.host}\u0000${of.instance}`)?.find(of.timeMs, Math.max(of.timeslice, 1) * 2000);
+  }
 }
 
 const first = (v: ValueList): number | null => v.values[0] ?? null;
@@ -105,13 +116,14 @@ function memoryPercent(reading: Reading): number | undefined {
 }
 
 function mapNodes(cpuLists: ValueList[], memoryLists: ValueList[], out: CollectdMapping): void {
-  const memory = group(memoryLists, () => '').filter((r) => memoryPercent(r) !== undefined);
+  const memoryReadings = group(memoryLists, () => '');
+  const memory = new ReadingIndex(memoryReadings.filter((r) => memoryPercent(r) !== undefined));
   const usedMemory = new Set<Reading>();
   // ReportByCpu false gives one reading per state; true gives one per CPU (plugin_instance), averaged here.
   for (const reading of group(cpuLists, () => '')) {
     const idle = reading.lists.filter((v) => v.type_instance === 'idle' && first(v) !== null);
     const cpus = new Set(reading.lists.map((v) => v.plugin_instance ?? '')).size;
-    const mem = nearest(memory, reading);
+    const mem = memory.nearest(reading);
     if (idle.length === 0 || !mem) {
       out.skipped += reading.lists.length;
       continue;
@@ -129,9 +141,7 @@ function mapNodes(cpuLists: ValueList[], memoryLists: ValueList[], out: Collectd
       units: reading.lists.length + mem.lists.length,
     });
   }
-  for (const r of group(memoryLists, () => '')) {
-    if (![...usedMemory].some((m) => m.host === r.host && m.timeMs === r.timeMs)) out.skipped += r.lists.length;
-  }
+  for (const r of memoryReadings) if (!usedMemory.has(r)) out.skipped += r.lists.length;
 }
 
 function mapProcesses(cputime: ValueList[], rss: ValueList[], out: CollectdMapping): void {
@@ -140,6 +150,7 @@ function mapProcesses(cputime: ValueList[], rss: ValueList[], out: CollectdMappi
     rss.filter((v) => first(v) !== null),
     instance,
   );
+  const rssIndex = new ReadingIndex(rssReadings);
   out.skipped += rss.length - rssReadings.reduce((n, r) => n + r.lists.length, 0);
   const used = new Set<Reading>();
   for (const reading of group(cputime, instance)) {
@@ -147,7 +158,7 @@ function mapProcesses(cputime: ValueList[], rss: ValueList[], out: CollectdMappi
     // StoreRates: microseconds of CPU per second; the first reading of a process has no rate yet.
     const user = v.values[v.dsnames.indexOf('user')] ?? null;
     const system = v.values[v.dsnames.indexOf('syst')] ?? null;
-    const mem = nearest(rssReadings, reading);
+    const mem = rssIndex.nearest(reading);
     if (user === null || system === null || !mem) {
       out.skipped += reading.lists.length;
       continue;

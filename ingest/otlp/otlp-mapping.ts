@@ -4,6 +4,7 @@
  * every other metric is ignored.
  */
 import { clampPercent, type Candidate, type Rejection } from '../agent-candidates';
+import { NearestReading } from '../nearest-reading';
 import {
   TEMPORALITY_DELTA,
   has,
@@ -104,16 +105,6 @@ function readingsOf(points: Point[]): Point[][] {
     else byTime.set(p.timeMs, [p]);
   }
   return [...byTime.values()];
-}
-
-/** The reading nearest in time, if within one interval. */
-function nearest<T extends { timeMs: number }>(readings: readonly T[], timeMs: number, withinMs: number): T | undefined {
-  let best: T | undefined;
-  for (const r of readings) {
-    const distance = Math.abs(r.timeMs - timeMs);
-    if (distance <= withinMs && (best === undefined || distance < Math.abs(best.timeMs - timeMs))) best = r;
-  }
-  return best;
 }
 
 interface ResourceView {
@@ -236,6 +227,7 @@ function countPoints(view: ResourceView, names: readonly string[]): number {
 function mapNode(view: ResourceView, node: string, options: OtlpMappingOptions, out: MappingBuilder): void {
   const cpu = pointsFor(view, M.cpuUtilization, options);
   const memory = memoryReadings(view, options);
+  const memoryByTime = new NearestReading(memory.readings);
   const memoryPoints = countPoints(view, [M.memUtilization, M.memUsage]);
   out.reject(cpu.unusable + memory.unusable, `host ${node}: data points without a finite value or a time`);
   if (cpu.points.length === 0) {
@@ -258,7 +250,7 @@ function mapNode(view: ResourceView, node: string, options: OtlpMappingOptions, 
     }
     const cpus = new Set(reading.map((p) => firstOf(p.attributes, CPU_ID_KEYS) ?? '')).size;
     const idleShare = idle.reduce((sum, p) => sum + p.value, 0) / cpus;
-    const mem = nearest(memory.readings, first.timeMs, first.timeslice * 1000);
+    const mem = memoryByTime.find(first.timeMs, first.timeslice * 1000);
     if (!mem) {
       out.reject(
         reading.length,
@@ -305,14 +297,12 @@ function mapProcess(
     );
     return;
   }
-  const memReadings = readingsOf(mem.points).map((r) => ({
-    timeMs: r[0]!.timeMs,
-    bytes: r.reduce((s, p) => s + p.value, 0),
-    units: r.length,
-  }));
+  const memReadings = new NearestReading(
+    readingsOf(mem.points).map((r) => ({ timeMs: r[0]!.timeMs, bytes: r.reduce((s, p) => s + p.value, 0), units: r.length })),
+  );
   for (const reading of readingsOf(cpu.points)) {
     const first = reading[0]!;
-    const memory = nearest(memReadings, first.timeMs, first.timeslice * 1000);
+    const memory = memReadings.find(first.timeMs, first.timeslice * 1000);
     if (!memory) {
       out.reject(reading.length, `process ${name} on ${node}: process.cpu.utilization needs process.memory.usage in the same export`);
       continue;

@@ -88,3 +88,35 @@ describe('OTLP mapping', () => {
     expect(rejections).toEqual([{ units: 2, reason: expect.stringContaining('send system.cpu.utilization or system.cpu.logical.count') }]);
   });
 });
+
+describe('bounded work', () => {
+  // Pairing is by binary search: 100,000 readings each of CPU and memory take well under a second;
+  // pairing by scanning would take minutes and fail the test by its timeout.
+  test('an export with 100,000 CPU and 100,000 memory readings of one host maps in n log n', () => {
+    const readings = 100_000;
+    const dataPoints = (share: number, attrs: Record<string, string>) =>
+      Array.from({ length: readings }, (_, i) => ({
+        timeUnixNano: (T + i * 1000) * 1e6,
+        asDouble: share,
+        attributes: Object.entries(attrs).map(([key, value]) => ({ key, value: { stringValue: value } })),
+      }));
+    const request = {
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'host.name', value: { stringValue: 'big' } }] },
+          scopeMetrics: [
+            {
+              metrics: [
+                { name: 'system.cpu.utilization', gauge: { dataPoints: dataPoints(0.5, { state: 'idle' }) } },
+                { name: 'system.memory.utilization', gauge: { dataPoints: dataPoints(0.25, { state: 'used' }) } },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const { candidates } = mapMetricsRequest(request, { gaugeIntervalSeconds: 1 });
+    expect(candidates).toHaveLength(readings);
+    expect(candidates[readings - 1]!.item).toMatchObject({ at: T + (readings - 1) * 1000, cpu: 50, mem: 25 });
+  }, 20_000);
+});
