@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { decodeExportResponse, decodeStatus, encodeMetricsRequest } from '../../ingest/otlp/otlp-protocol';
 import { allPartitionKeys } from '../../shared/keys';
 import type { RedisClient } from '../../shared/redis';
+import { processSampleCount } from '../cli/helpers/process-totals';
 import { waitForDrain } from '../helpers/aggregate-totals';
 import { request } from '../helpers/http';
 import {
@@ -363,6 +364,50 @@ describe('POST /otlp/v1/metrics under backpressure', () => {
       expect(await redis.keys(`${config.keyPrefix}:idem:*`)).toEqual([]);
       await redis.quit();
     } finally {
+      await pipeline.stop();
+    }
+  });
+});
+
+describe('POST /otlp/v1/metrics at fleet sizes', () => {
+  test('one export of a node with 3,000 processes, as the Collector sends it, stores every sample exactly once', async () => {
+    const config = testConfig({ STREAM_PARTITIONS: '4' });
+    const pipeline = await startPipeline(config);
+    const redis = testRedis(config);
+    await redis.connect();
+    try {
+      const t = Date.now() - 2000;
+      const processes = Array.from({ length: 3000 }, (_, i) =>
+        processResource({
+          node: 'otlp-big-1',
+          name: `proc-${i % 1500}`,
+          pid: 10_000 + i,
+          timeMs: t,
+          user: 0.001,
+          system: 0.001,
+          rssBytes: 1048576,
+        }),
+      );
+      const body = gzipSync(
+        encodeMetricsRequest(
+          exportRequest([hostResource({ node: 'otlp-big-1', timeMs: t, idle: new Array(64).fill(0.5), memUsedShare: 0.5 }), ...processes]),
+        ),
+      );
+      const response = await postOtlp(pipeline.url, body, 'application/x-protobuf', { 'content-encoding': 'gzip' });
+      expect(response.status).toBe(200);
+      expect((await response.arrayBuffer()).byteLength).toBe(0); // no partial success
+      await waitForDrain(redis, config.keyPrefix, 4, config.consumerGroup, 30_000);
+      // 3,000 processes under 1,500 names: two of each name are summed into one sample.
+      expect(await processSampleCount(redis, config.keyPrefix, 4)).toBe(1500);
+      const node = (await request(`${pipeline.url}/v1/nodes/otlp-big-1`)).body;
+      expect(node.processes).toHaveLength(1500);
+      expect(node.windows['1m'].samples).toBe(1);
+      // Each name: 2 processes x 0.002 of 64 CPUs x 100 = 25.6 % of one CPU, 2 MB.
+      const one = (await request(`${pipeline.url}/v1/analytics/processes/proc-7?timeslice=60`)).body;
+      expect(one.cpu_used).toBeCloseTo(25.6, 6);
+      expect(one.mem_used).toBeCloseTo(2, 6);
+    } finally {
+      await redis.quit();
       await pipeline.stop();
     }
   });
