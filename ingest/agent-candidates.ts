@@ -3,7 +3,8 @@
  * the item form of POST /v1/samples, with how many of the agent's values it came from, so
  * that rejected samples can be counted in the agent's own units.
  */
-import { checkItems, type Sample, type ValidationContext } from '../shared/samples';
+import { ValidationError } from '../shared/errors';
+import { parseBatch, type Sample, type ValidationContext } from '../shared/samples';
 
 export interface Candidate {
   item: { node: string; process?: string; timeslice: number; at: number } & (
@@ -18,33 +19,27 @@ export interface Rejection {
   reason: string;
 }
 
-/** Runs every candidate through the validation of POST /v1/samples; invalid ones become rejections. */
+/**
+ * Runs every candidate through the validation of POST /v1/samples (parseBatch itself, one
+ * item at a time, since here an invalid sample is rejected alone); invalid ones become rejections.
+ */
 export function validateCandidates(
   candidates: readonly Candidate[],
   ctx: ValidationContext,
 ): { samples: Sample[]; rejections: Rejection[] } {
-  const { samples, details } = checkItems(
-    candidates.map((c) => c.item),
-    ctx,
-  );
-  const reasons = new Map<number, string>();
-  for (const detail of details) {
-    if (detail.index !== undefined && !reasons.has(detail.index)) reasons.set(detail.index, detail.message);
-  }
-  const accepted: Sample[] = [];
+  const samples: Sample[] = [];
   const rejections: Rejection[] = [];
-  candidates.forEach((candidate, index) => {
-    const sample = samples[index];
-    if (sample) accepted.push(sample);
-    else {
-      const what =
-        candidate.item.process === undefined
-          ? `node ${candidate.item.node}`
-          : `process ${candidate.item.process} on ${candidate.item.node}`;
-      rejections.push({ units: candidate.units, reason: `${what}: ${reasons.get(index) ?? 'invalid sample'}` });
+  for (const candidate of candidates) {
+    try {
+      samples.push(parseBatch([candidate.item], ctx)[0]!);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const { item } = candidate;
+      const what = item.process === undefined ? `node ${item.node}` : `process ${item.process} on ${item.node}`;
+      rejections.push({ units: candidate.units, reason: `${what}: ${error.details?.[0]?.message ?? 'invalid sample'}` });
     }
-  });
-  return { samples: accepted, rejections };
+  }
+  return { samples, rejections };
 }
 
 /** One short message for many rejections: each distinct reason once, with a count, bounded in length. */

@@ -182,17 +182,10 @@ export function parseProcessBody(node: string, process: string, body: unknown, c
   return { kind: 'process', node, process, at, timeslice: b.timeslice, cpu_used: b.cpu_used, mem_used: b.mem_used };
 }
 
-/** Each item checked on its own: the valid samples, and the problems of the others (by index). */
-export interface CheckedItems {
-  /** Index-aligned with the items; undefined where the item is invalid. */
-  samples: (Sample | undefined)[];
-  details: ErrorDetail[];
-}
-
-/** Validates batch items one by one (the rules of `POST /v1/samples`), never throwing. */
-export function checkItems(items: readonly unknown[], ctx: ValidationContext): CheckedItems {
+/** Items of `POST /v1/samples`: all valid, or a ValidationError listing every bad item. */
+export function parseBatch(items: unknown[], ctx: ValidationContext): Sample[] {
   const details: ErrorDetail[] = [];
-  const samples: (Sample | undefined)[] = new Array(items.length);
+  const samples: Sample[] = new Array(items.length);
   for (let index = 0; index < items.length; index++) {
     const item = items[index];
     if (!isObject(item)) {
@@ -229,19 +222,13 @@ export function checkItems(items: readonly unknown[], ctx: ValidationContext): C
           mem: item.mem as number,
         };
   }
-  return { samples, details };
-}
-
-/** Items of `POST /v1/samples`: all valid, or a ValidationError listing every bad item. */
-export function parseBatch(items: unknown[], ctx: ValidationContext): Sample[] {
-  const { samples, details } = checkItems(items, ctx);
   if (details.length > 0) {
     throw new ValidationError(
       `${new Set(details.map((d) => d.index)).size} of ${items.length} samples are invalid; nothing was stored.`,
       details.slice(0, 100),
     );
   }
-  return samples as Sample[];
+  return samples;
 }
 
 /** Checks a node or process name taken from a URL path. */
