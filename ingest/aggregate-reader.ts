@@ -1,6 +1,7 @@
 /** Answers the query API from the aggregates alone (never from raw samples). */
 import type { PartitionKeys } from '../shared/keys';
 import type { RedisClient } from '../shared/redis';
+import { pipelineValues } from '../shared/redis-replies';
 import { parseBucket, selectBuckets, summarize, type BucketStats, type WindowSummary } from '../shared/window';
 
 type ChunkKey = (resolution: 'fine' | 'coarse', chunk: number) => string;
@@ -34,10 +35,9 @@ export class AggregateReader {
       const keyOf = chunkKeyOf(p);
       for (const range of selection) pipeline.hmget(keyOf(range.resolution, range.chunk), ...range.buckets.map(String));
     }
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = pipelineValues(await pipeline.exec(), this.partitions.length * selection.length);
     const buckets: (BucketStats | undefined)[] = [];
-    for (const [error, values] of replies) {
-      if (error) throw error;
+    for (const values of replies) {
       for (const value of values as (string | null)[]) if (value !== null) buckets.push(parseBucket(value));
     }
     return summarize(buckets, latestMs, windowSeconds);

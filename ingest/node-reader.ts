@@ -3,6 +3,7 @@ import type { PartitionKeys } from '../shared/keys';
 import { fineBucketOf, fineChunkOf, FINE_BUCKET_MS } from '../shared/keys';
 import { partitionOf } from '../shared/partition';
 import type { RedisClient } from '../shared/redis';
+import { pipelineValues } from '../shared/redis-replies';
 import { parseBucket, summarize, type BucketStats, type WindowSummary } from '../shared/window';
 
 export interface NodeOverview {
@@ -53,9 +54,9 @@ export class NodeReader {
         pipeline.hgetall(this.partitions[p]!.nodeSummary(node));
       }
     });
-    const replies = (await pipeline.exec()) ?? [];
+    const summaries = pipelineValues(await pipeline.exec(), names.length);
     return names
-      .map((name, i) => overview(name, (replies[i]?.[1] ?? {}) as Record<string, string>))
+      .map((name, i) => overview(name, summaries[i] as Record<string, string>))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
@@ -104,8 +105,8 @@ export class NodeReader {
     }
     const pipeline = this.redis.pipeline();
     for (const [chunk, list] of byChunk) pipeline.hmget(keys.nodeFine(chunk, node), ...list.map(String));
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.flatMap(([, values]) => (values as (string | null)[]).map((v) => (v === null ? undefined : parseBucket(v))));
+    const replies = pipelineValues(await pipeline.exec(), byChunk.size);
+    return replies.flatMap((values) => (values as (string | null)[]).map((v) => (v === null ? undefined : parseBucket(v))));
   }
 
   /** A time series of `step`-second points over the `windowSeconds` before the latest sample. */

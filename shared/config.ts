@@ -30,6 +30,7 @@ export interface Config {
   readonly deadLetterAfterDeliveries: number;
   readonly maintenanceIntervalMs: number;
   readonly consumerExpiryMs: number;
+  readonly partitionStallAfterMs: number;
 }
 
 type Parser = (raw: string) => unknown;
@@ -240,7 +241,7 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     defaultValue: '5',
     parse: integer(1, 1000),
     accepts: 'an integer from 1 to 1000',
-    doc: 'An entry that fails this many deliveries moves to the dead-letter queue.',
+    doc: 'Attempts at an entry whose apply fails with an unexpected error before it moves to the dead-letter queue (undecodable entries and wrong key types go at once; Redis being unavailable never dead-letters).',
   },
   MAINTENANCE_INTERVAL_MS: {
     key: 'maintenanceIntervalMs',
@@ -255,6 +256,13 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     parse: integer(1000, 604800000),
     accepts: 'an integer from 1000 to 604800000',
     doc: 'A consumer idle this long with nothing pending (a removed pod) is deleted from the group.',
+  },
+  PARTITION_STALL_AFTER_MS: {
+    key: 'partitionStallAfterMs',
+    defaultValue: '120000',
+    parse: integer(1000, 86400000),
+    accepts: 'an integer from 1000 to 86400000',
+    doc: 'A partition whose oldest pending entry has not moved for this long is stalled (gauge nodeagg_partition_stalled); a worker holding such entries fails /livez.',
   },
   LOG_LEVEL: {
     key: 'logLevel',

@@ -1,6 +1,6 @@
 /**
- * The dead-letter queue (a BullMQ queue nobody consumes): entries that failed too many
- * deliveries wait here with their payload and reason until they are replayed or purged.
+ * The dead-letter queue (a BullMQ queue nobody consumes): entries that can never be
+ * applied wait here with their payload and reason until they are replayed or purged.
  */
 import { Queue, type Job } from 'bullmq';
 import type { Config } from './config';

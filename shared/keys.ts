@@ -25,6 +25,8 @@ export interface PartitionKeys {
   readonly meta: string;
   /** marks a dead-lettered entry as replayed, so a retried replay appends nothing */
   replayed(entryId: string): string;
+  /** the parts of one oversized entry already applied (apply-batch.lua) */
+  entryParts(entryId: string): string;
   fleetFine(chunk: number): string;
   fleetCoarse(chunk: number): string;
   /** all processes together: the time span the process list covers */
@@ -49,6 +51,7 @@ export function partitionKeys(prefix: string, partition: number): PartitionKeys 
     processes: `${base}:procs`,
     meta: `${base}:meta`,
     replayed: (entryId) => `${base}:replayed:${entryId}`,
+    entryParts: (entryId) => `${base}:parts:${entryId}`,
     fleetFine: (chunk) => `${base}:fleet:s:${chunk}`,
     fleetCoarse: (chunk) => `${base}:fleet:m:${chunk}`,
     allProcessesFine: (chunk) => `${base}:procs:s:${chunk}`,

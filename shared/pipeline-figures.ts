@@ -1,22 +1,71 @@
 /** The figures the maintenance job records each tick, which /metrics exports on both services. */
+import { globalKeys } from './keys';
 import type { PipelineStatus } from './pipeline-status';
+import type { RedisClient } from './redis';
+
+export interface PartitionFigures {
+  partition: number;
+  length: number;
+  lag: number;
+  pending: number;
+  oldest_pending_age_ms: number | null;
+  oldest_pending_id: string | null;
+  /** When the current oldest pending entry was first seen as the oldest (ms since epoch). */
+  oldest_pending_since: number | null;
+  /** Holds a pending entry that has stayed the oldest for PARTITION_STALL_AFTER_MS: not advancing. */
+  stalled: boolean;
+}
 
 export interface PipelineFigures {
   recorded_at: string;
   dead_letters: number;
-  partitions: { partition: number; length: number; lag: number; pending: number; oldest_pending_age_ms: number | null }[];
+  partitions: PartitionFigures[];
 }
 
-export function figuresOf(status: PipelineStatus, deadLetters: number, now: Date): PipelineFigures {
+/**
+ * Figures of this tick. A partition is stalled when the same entry has been its oldest
+ * pending one for `stallAfterMs`, as told by comparing with the previous tick's figures.
+ */
+export function figuresOf(
+  status: PipelineStatus,
+  deadLetters: number,
+  now: Date,
+  previous: PipelineFigures | null = null,
+  stallAfterMs = Infinity,
+): PipelineFigures {
   return {
     recorded_at: now.toISOString(),
     dead_letters: deadLetters,
-    partitions: status.partitions.map((p) => ({
-      partition: p.partition,
-      length: p.length,
-      lag: p.lag ?? 0,
-      pending: p.pending,
-      oldest_pending_age_ms: p.oldest_pending_age_ms,
-    })),
+    partitions: status.partitions.map((p) => {
+      const before = previous?.partitions.find((q) => q.partition === p.partition);
+      const id = p.oldest_pending_id;
+      const since =
+        id === null
+          ? null
+          : before?.oldest_pending_id === id && before.oldest_pending_since !== null
+            ? before.oldest_pending_since
+            : now.getTime();
+      return {
+        partition: p.partition,
+        length: p.length,
+        lag: p.lag ?? 0,
+        pending: p.pending,
+        oldest_pending_age_ms: p.oldest_pending_age_ms,
+        oldest_pending_id: id,
+        oldest_pending_since: since,
+        stalled: since !== null && now.getTime() - since >= stallAfterMs,
+      };
+    }),
   };
+}
+
+/** The figures the maintenance job last recorded, or null (none yet, or unreadable). */
+export async function readRecordedFigures(redis: RedisClient, prefix: string): Promise<PipelineFigures | null> {
+  const raw = await redis.get(globalKeys(prefix).pipelineFigures);
+  if (raw === null) return null;
+  try {
+    return JSON.parse(raw) as PipelineFigures;
+  } catch {
+    return null;
+  }
 }

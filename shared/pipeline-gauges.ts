@@ -1,7 +1,6 @@
 /** Prometheus gauges of the pipeline, from the figures the maintenance job recorded (one GET per scrape). */
 import { Gauge, type Registry } from 'prom-client';
-import { globalKeys } from './keys';
-import type { PipelineFigures } from './pipeline-figures';
+import { readRecordedFigures, type PipelineFigures } from './pipeline-figures';
 import type { RedisClient } from './redis';
 
 type Partition = PipelineFigures['partitions'][number];
@@ -13,10 +12,7 @@ export function registerPipelineGauges(registry: Registry, redis: RedisClient, p
     if (!pending || Date.now() - pending.at > 500) {
       pending = {
         at: Date.now(),
-        figures: redis
-          .get(globalKeys(prefix).pipelineFigures)
-          .then((raw) => (raw === null ? null : (JSON.parse(raw) as PipelineFigures)))
-          .catch(() => null),
+        figures: readRecordedFigures(redis, prefix).catch(() => null),
       };
     }
     return pending.figures;
@@ -40,6 +36,11 @@ export function registerPipelineGauges(registry: Registry, redis: RedisClient, p
     'nodeagg_oldest_pending_age_seconds',
     'Age of the oldest pending entry (0 when none).',
     (p) => (p.oldest_pending_age_ms ?? 0) / 1000,
+  );
+  perPartition(
+    'nodeagg_partition_stalled',
+    '1 when the partition holds a pending entry that has stayed its oldest for PARTITION_STALL_AFTER_MS (not advancing).',
+    (p) => (p.stalled ? 1 : 0),
   );
   new Gauge({
     name: 'nodeagg_dead_letters',

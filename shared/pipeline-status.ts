@@ -1,4 +1,4 @@
-/** The pipeline view (SPEC §3): per partition stream length, lag, pending, consumers. */
+/** The pipeline view: per partition stream length, lag, pending, oldest pending entry, consumers. */
 import type { PartitionKeys } from './keys';
 import type { RedisClient } from './redis';
 import { replyToRecord } from './redis-replies';
@@ -18,6 +18,8 @@ export interface PartitionStatus {
   pending: number;
   /** Age of the oldest entry still pending (ms since it was appended), null when none. */
   oldest_pending_age_ms: number | null;
+  /** Id of the oldest entry still pending, null when none. */
+  oldest_pending_id: string | null;
   last_delivered_id: string | null;
   consumers: ConsumerStatus[];
   last_applied: string | null;
@@ -55,12 +57,17 @@ export async function readPipelineStatus(redis: RedisClient, partitions: readonl
 async function readPartition(redis: RedisClient, keys: PartitionKeys, group: string): Promise<PartitionStatus> {
   const [length, groups, lastApplied] = await Promise.all([
     redis.xlen(keys.stream),
-    (redis.xinfo('GROUPS', keys.stream) as Promise<unknown[][]>).catch(() => [] as unknown[][]),
+    // A stream not created yet has no groups; any other failure fails the read (never a 200 with guesses).
+    (redis.xinfo('GROUPS', keys.stream) as Promise<unknown[][]>).catch((error: Error) => {
+      if (/no such key/i.test(error.message)) return [] as unknown[][];
+      throw error;
+    }),
     redis.hget(keys.meta, 'last_applied_ms'),
   ]);
   const info = groups.map(replyToRecord).find((g) => g.name === group);
   let consumers: ConsumerStatus[] = [];
   let oldestPendingAge: number | null = null;
+  let oldestPendingId: string | null = null;
   if (info) {
     const [raw, summary] = await Promise.all([
       redis.xinfo('CONSUMERS', keys.stream, group) as Promise<unknown[][]>,
@@ -68,7 +75,10 @@ async function readPartition(redis: RedisClient, keys: PartitionKeys, group: str
     ]);
     consumers = raw.map(replyToRecord).map((c) => ({ name: String(c.name), pending: Number(c.pending), idle_ms: Number(c.idle) }));
     // An entry id starts with the millisecond it was appended.
-    if (summary[0] > 0 && summary[1]) oldestPendingAge = Math.max(0, Date.now() - Number(summary[1].split('-')[0]));
+    if (summary[0] > 0 && summary[1]) {
+      oldestPendingId = summary[1];
+      oldestPendingAge = Math.max(0, Date.now() - Number(summary[1].split('-')[0]));
+    }
   }
   return {
     partition: keys.partition,
@@ -77,6 +87,7 @@ async function readPartition(redis: RedisClient, keys: PartitionKeys, group: str
     lag: info?.lag === undefined || info.lag === null ? (info ? null : length) : Number(info.lag),
     pending: info ? Number(info.pending) : 0,
     oldest_pending_age_ms: oldestPendingAge,
+    oldest_pending_id: oldestPendingId,
     last_delivered_id: info ? String(info['last-delivered-id']) : null,
     consumers,
     last_applied: lastApplied === null ? null : new Date(Number(lastApplied)).toISOString(),

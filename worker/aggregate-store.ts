@@ -1,9 +1,15 @@
-/** Applies decoded stream entries to a partition's aggregates through apply-batch.lua. */
+/**
+ * Applies decoded stream entries to a partition's aggregates through apply-batch.lua, in
+ * calls bounded by MAX_SCRIPT_ARGS: consecutive entries share a call while their plan
+ * fits (a call boundary always falls between entries, each entry applied and acknowledged
+ * in one atomic step); an entry too large for one call is applied in parts, each part
+ * atomically with its marker, the last part with the acknowledgement.
+ */
 import type { PartitionKeys } from '../shared/keys';
 import { loadLuaScript } from '../shared/lua-scripts';
 import type { RedisClient } from '../shared/redis';
 import type { Sample } from '../shared/samples';
-import { planBatch } from './aggregate';
+import { groupWithinBound, keyTypesOf, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan } from './aggregate';
 
 export interface DecodedEntry {
   id: string;
@@ -18,53 +24,84 @@ export interface ApplyOutcome {
   samples: number;
 }
 
+/** A key an entry would update holds another type: the entry can never apply as is. */
+export class WrongKeyTypeError extends Error {
+  constructor(key: string, actual: string, expected: string) {
+    super(`WRONGTYPE ${key} is a ${actual}, expected a ${expected}`);
+    this.name = 'WrongKeyTypeError';
+  }
+}
+
+/** TYPE commands sent in one pipeline while checking an oversized entry's keys. */
+const TYPE_CHECK_CHUNK = 1000;
+
 type ApplyReply = [number, ...(string | number)[]];
-type ApplyBatchCommand = (numKeys: number, ...args: (string | number)[]) => Promise<ApplyReply>;
+type ApplyBatchCommand = (args: (string | number)[]) => Promise<ApplyReply>;
 
 const SCRIPT = loadLuaScript('apply-batch');
+/** Part markers outlive any delay an entry can see before its last part is applied. */
+const PART_MARKER_TTL_SECONDS = 7 * 86400;
 
 export class AggregateStore {
   private readonly applyBatch: ApplyBatchCommand;
 
   constructor(
-    redis: RedisClient,
+    private readonly redis: RedisClient,
     private readonly group: string,
     private readonly consumer: string,
     private readonly now: () => number = Date.now,
+    private readonly maxScriptArgs: number = MAX_SCRIPT_ARGS,
   ) {
     if (!('applyBatch' in redis)) redis.defineCommand('applyBatch', { lua: SCRIPT });
+    // One array argument: ioredis flattens it, so no call ever spreads a long list.
     this.applyBatch = (redis as unknown as { applyBatch: ApplyBatchCommand }).applyBatch.bind(redis);
   }
 
   /** Applies the entries exactly once: only those still pending count, atomically with XACK. */
-  async apply(keys: PartitionKeys, entries: readonly DecodedEntry[]): Promise<ApplyOutcome> {
-    let current = entries;
+  async apply(keys: PartitionKeys, entries: readonly DecodedEntry[], onProgress: () => void = () => undefined): Promise<ApplyOutcome> {
     const outcome: ApplyOutcome = { applied: 0, skipped: 0, samples: 0 };
+    for (const group of groupWithinBound(entries, (e) => e.samples, keys, this.now(), this.maxScriptArgs)) {
+      if (group.oversized) await this.applyInParts(keys, group.items[0]!, outcome, onProgress);
+      else await this.applyWhole(keys, group.items, outcome);
+      onProgress();
+    }
+    return outcome;
+  }
+
+  private call(keys: PartitionKeys, ids: readonly string[], part: number, parts: number, plan: ApplyPlan): Promise<ApplyReply> {
+    const args: (string | number)[] = [2 + plan.keys.length, keys.stream, keys.entryParts(ids[0]!)];
+    for (const key of plan.keys) args.push(key);
+    args.push(this.group, this.consumer, ids.length);
+    for (const id of ids) args.push(id);
+    args.push(part, parts, PART_MARKER_TTL_SECONDS);
+    for (const op of plan.ops) args.push(op);
+    return this.applyBatch(args);
+  }
+
+  private async applyWhole(keys: PartitionKeys, entries: readonly DecodedEntry[], outcome: ApplyOutcome): Promise<void> {
+    let current = entries;
     while (current.length > 0) {
       const plan = planBatch(
         current.flatMap((e) => e.samples),
         keys,
         this.now(),
       );
-      const reply = await this.applyBatch(
-        1 + plan.keys.length,
-        keys.stream,
-        ...plan.keys,
-        this.group,
-        this.consumer,
-        current.length,
-        ...current.map((e) => e.id),
-        ...plan.ops,
+      const reply = await this.call(
+        keys,
+        current.map((e) => e.id),
+        0,
+        0,
+        plan,
       );
       const status = Number(reply[0]);
       if (status === 2) {
         outcome.applied += current.length;
         outcome.samples += current.reduce((n, e) => n + e.samples.length, 0);
-        return outcome;
+        return;
       }
       if (status === 0) {
         outcome.skipped += current.length;
-        return outcome;
+        return;
       }
       // Some entries were applied by another delivery meanwhile: fold only the rest.
       const stillPending = new Set(reply.slice(1).map(String));
@@ -72,6 +109,48 @@ export class AggregateStore {
       outcome.skipped += current.length - next.length;
       current = next;
     }
-    return outcome;
+  }
+
+  /** One entry too large for a call: its samples in bounded parts, applied in order. */
+  private async applyInParts(keys: PartitionKeys, entry: DecodedEntry, outcome: ApplyOutcome, onProgress: () => void): Promise<void> {
+    const parts = groupWithinBound(entry.samples, (s) => [s], keys, this.now(), this.maxScriptArgs);
+    const plans = parts.map((part) => planBatch(part.items, keys, this.now()));
+    // Each part checks its own keys, but a later part failing would leave the earlier ones
+    // applied: check every key of every part before the first part is applied.
+    if ((await this.redis.exists(keys.entryParts(entry.id))) === 0) await this.checkKeyTypes(plans);
+    for (let p = 0; p < parts.length; p++) {
+      const plan = plans[p]!;
+      const reply = await this.call(keys, [entry.id], p + 1, parts.length, plan);
+      onProgress();
+      const status = Number(reply[0]);
+      if (status === 0) {
+        // Acknowledged by another delivery (which applied every part).
+        outcome.skipped += 1;
+        return;
+      }
+      if (status === 2) {
+        outcome.applied += 1;
+        outcome.samples += entry.samples.length;
+        return;
+      }
+      // 3: this part applied now; 4: applied by an earlier delivery. Go on with the next.
+    }
+  }
+
+  private async checkKeyTypes(plans: readonly ApplyPlan[]): Promise<void> {
+    const expected = new Map<string, string>();
+    for (const plan of plans) for (const [key, type] of keyTypesOf(plan)) expected.set(key, type);
+    const all = [...expected];
+    for (let first = 0; first < all.length; first += TYPE_CHECK_CHUNK) {
+      const slice = all.slice(first, first + TYPE_CHECK_CHUNK);
+      const pipeline = this.redis.pipeline();
+      for (const [key] of slice) pipeline.type(key);
+      const replies = (await pipeline.exec()) ?? [];
+      slice.forEach(([key, type], i) => {
+        const [error, actual] = replies[i] ?? [new Error('no reply to TYPE'), null];
+        if (error) throw error;
+        if (actual !== 'none' && actual !== type) throw new WrongKeyTypeError(key, String(actual), type);
+      });
+    }
   }
 }

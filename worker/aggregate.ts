@@ -1,6 +1,8 @@
 /**
  * Folds a batch of samples into per-bucket deltas and packs them as the operations of
  * apply-batch.lua. Pure: no Redis. Work is per bucket, not per sample, in the script.
+ * A plan's width (its arguments: keys plus operations) is known while it is built, so
+ * callers can keep every script call under MAX_SCRIPT_ARGS.
  */
 import {
   coarseBucketOf,
@@ -18,13 +20,39 @@ import type { NodeSample, Sample } from '../shared/samples';
 type Delta = number[];
 
 export interface ApplyPlan {
-  /** Aggregate keys, in the order the operations index them (from KEYS[2]). */
+  /** Aggregate keys, in the order the operations index them (from KEYS[FIRST_AGGREGATE_KEY]). */
   keys: string[];
   ops: (string | number)[];
 }
 
+/**
+ * Most arguments (aggregate keys plus operation arguments) of one apply-batch call. Bounds
+ * the script's work per call (about one Redis command per 4 arguments, a few ms) and keeps
+ * far below what a JavaScript call or the Redis protocol can carry.
+ */
+export const MAX_SCRIPT_ARGS = 20_000;
+
+/** KEYS[1] is the stream, KEYS[2] the entry's part markers; aggregate keys follow. */
+export const FIRST_AGGREGATE_KEY = 3;
+
+const WIDTH = { B: 9, M: 13, Z: 4, L: 7, R: 3, E: 3, H: 4 } as const;
+
 class PlanBuilder {
   private readonly keyIndex = new Map<string, number>();
+  /** Distinct keys the operations name, and the operations' arguments so far. */
+  private readonly keySet = new Set<string>();
+  private opArgs = 0;
+
+  /** Arguments the built plan will take: its keys plus its operations. */
+  get width(): number {
+    return this.keySet.size + this.opArgs;
+  }
+
+  private touch(key: string, width: number): void {
+    this.keySet.add(key);
+    this.opArgs += width;
+  }
+
   private readonly buckets = new Map<string, { key: string; field: string; delta: Delta }>();
   private readonly latest = new Map<string, { key: string; member: string; score: number }>();
   private readonly nodeSeen = new Map<string, { last: NodeSample; firstAt: number }>();
@@ -36,6 +64,7 @@ class PlanBuilder {
     const s = sample.timeslice;
     const bucket = this.buckets.get(id);
     if (bucket === undefined) {
+      this.touch(key, extremes ? WIDTH.M : WIDTH.B);
       const delta = [value1 * s, value2 * s, s, 1, sample.at - s * 1000, sample.at];
       if (extremes) delta.push(value1, value1, value2, value2);
       this.buckets.set(id, { key, field: String(field), delta });
@@ -59,13 +88,16 @@ class PlanBuilder {
   latestTime(key: string, member: string, score: number): void {
     const id = `${key}\n${member}`;
     const current = this.latest.get(id);
-    if (current === undefined) this.latest.set(id, { key, member, score });
-    else if (score > current.score) current.score = score;
+    if (current === undefined) {
+      this.touch(key, WIDTH.Z);
+      this.latest.set(id, { key, member, score });
+    } else if (score > current.score) current.score = score;
   }
 
   nodeSample(key: string, sample: NodeSample): void {
     const seen = this.nodeSeen.get(key);
     if (seen === undefined) {
+      this.touch(key, WIDTH.L);
       this.nodeSeen.set(key, { last: sample, firstAt: sample.at });
       return;
     }
@@ -75,23 +107,26 @@ class PlanBuilder {
 
   expireAt(key: string, unixSeconds: number): void {
     const current = this.expiries.get(key);
+    if (current === undefined) this.touch(key, WIDTH.E);
     if (current === undefined || unixSeconds > current) this.expiries.set(key, unixSeconds);
   }
 
   private readonly fields: [string, string, string | number][] = [];
 
   setField(key: string, field: string, value: string | number): void {
+    this.touch(key, WIDTH.H);
     this.fields.push([key, field, value]);
   }
 
   prune(key: string, maxScore: number): void {
+    if (!this.prunes.has(key)) this.touch(key, WIDTH.R);
     this.prunes.set(key, maxScore);
   }
 
   private index(key: string): number {
     let i = this.keyIndex.get(key);
     if (i === undefined) {
-      i = this.keyIndex.size + 2; // KEYS[1] is the stream
+      i = this.keyIndex.size + FIRST_AGGREGATE_KEY;
       this.keyIndex.set(key, i);
     }
     return i;
@@ -113,9 +148,68 @@ class PlanBuilder {
   }
 }
 
+const OP_KEY_TYPE: Record<string, 'hash' | 'zset' | undefined> = { B: 'hash', M: 'hash', L: 'hash', H: 'hash', Z: 'zset', R: 'zset' };
+
+/** The Redis type each key of a plan must have (or not exist): hash or sorted set. */
+export function keyTypesOf(plan: ApplyPlan): Map<string, 'hash' | 'zset'> {
+  const types = new Map<string, 'hash' | 'zset'>();
+  for (let i = 0; i < plan.ops.length;) {
+    const op = plan.ops[i] as keyof typeof WIDTH;
+    const type = OP_KEY_TYPE[op];
+    if (type) types.set(plan.keys[(plan.ops[i + 1] as number) - FIRST_AGGREGATE_KEY]!, type);
+    i += WIDTH[op];
+  }
+  return types;
+}
+
 /** Plans the update of one partition's aggregates for a batch of its samples. */
 export function planBatch(samples: readonly Sample[], keys: PartitionKeys, nowMs: number): ApplyPlan {
   const plan = new PlanBuilder();
+  addSamples(plan, samples, keys, nowMs);
+  plan.setField(keys.meta, 'last_applied_ms', nowMs);
+  return plan.build();
+}
+
+/**
+ * Splits items into consecutive groups whose combined plan stays within maxArgs. An item
+ * whose plan alone is wider comes back as a group of its own, marked oversized.
+ */
+export function groupWithinBound<T>(
+  items: readonly T[],
+  samplesOf: (item: T) => readonly Sample[],
+  keys: PartitionKeys,
+  nowMs: number,
+  maxArgs: number = MAX_SCRIPT_ARGS,
+): { items: T[]; oversized: boolean }[] {
+  const groups: { items: T[]; oversized: boolean }[] = [];
+  // Room for the bookkeeping field every plan sets.
+  const bound = maxArgs - WIDTH.H - 1;
+  let builder = new PlanBuilder();
+  let current: T[] = [];
+  for (const item of items) {
+    addSamples(builder, samplesOf(item), keys, nowMs);
+    if (builder.width <= bound) {
+      current.push(item);
+      continue;
+    }
+    if (current.length > 0) {
+      groups.push({ items: current, oversized: false });
+      builder = new PlanBuilder();
+      addSamples(builder, samplesOf(item), keys, nowMs);
+    }
+    if (builder.width > bound) {
+      groups.push({ items: [item], oversized: true });
+      builder = new PlanBuilder();
+      current = [];
+    } else {
+      current = [item];
+    }
+  }
+  if (current.length > 0) groups.push({ items: current, oversized: false });
+  return groups;
+}
+
+function addSamples(plan: PlanBuilder, samples: readonly Sample[], keys: PartitionKeys, nowMs: number): void {
   const keepUntil = Math.ceil((nowMs + COARSE_RETENTION_MS) / 1000);
   const forgetBefore = nowMs - COARSE_RETENTION_MS;
   for (const sample of samples) {
@@ -163,6 +257,4 @@ export function planBatch(samples: readonly Sample[], keys: PartitionKeys, nowMs
       plan.prune(nodeProcesses, forgetBefore);
     }
   }
-  plan.setField(keys.meta, 'last_applied_ms', nowMs);
-  return plan.build();
 }

@@ -10,7 +10,7 @@ import type { Config } from '../shared/config';
 import { globalKeys, type PartitionKeys } from '../shared/keys';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { Logger } from '../shared/logger';
-import { figuresOf } from '../shared/pipeline-figures';
+import { figuresOf, readRecordedFigures } from '../shared/pipeline-figures';
 import { readPipelineStatus } from '../shared/pipeline-status';
 import { bullConnectionOptions, type RedisClient } from '../shared/redis';
 import { tidyPartition, type JanitorReport } from './stream-janitor';
@@ -60,7 +60,16 @@ export class Maintenance {
       reports.push(await tidyPartition(this.redis, keys, this.config.consumerGroup, this.config.consumerExpiryMs));
     }
     const status = await readPipelineStatus(this.redis, this.partitions, this.config.consumerGroup);
-    const figures = figuresOf(status, await this.deadLetters.count(), new Date());
+    const previous = await readRecordedFigures(this.redis, this.config.keyPrefix).catch(() => null);
+    const figures = figuresOf(status, await this.deadLetters.count(), new Date(), previous, this.config.partitionStallAfterMs);
+    for (const p of figures.partitions) {
+      if (p.stalled && !previous?.partitions.find((q) => q.partition === p.partition)?.stalled) {
+        this.logger.error(
+          { partition: p.partition, oldestPendingId: p.oldest_pending_id },
+          'partition stalled: its oldest pending entry is not advancing',
+        );
+      }
+    }
     await this.redis.set(
       globalKeys(this.config.keyPrefix).pipelineFigures,
       JSON.stringify(figures),

@@ -52,7 +52,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   app.silent = true;
   app.use(
     healthRouter({
-      alive: () => consumers.every((c) => Date.now() - c.heartbeat < staleAfterMs),
+      // A loop that stopped going round, or a partition this worker holds stuck, needs a restart.
+      alive: () => consumers.every((c) => Date.now() - c.heartbeat < staleAfterMs && !c.stalled()),
       readiness: () => checkReadiness(redis, partitions, config.consumerGroup, draining),
       registry: metrics.registry,
     }).routes(),

@@ -2,9 +2,15 @@
  * Consumes one partition stream through the consumer group: first its own pending entries,
  * then new ones with a blocking read on a connection of its own, and now and then entries
  * that other consumers left idle too long (XAUTOCLAIM, following the cursor).
+ *
+ * A failed apply never wedges the partition: transient failures (Redis unreachable, out
+ * of memory) are retried with back-off; anything else is narrowed down to the entry at
+ * fault, which goes to the dead-letter queue. An owner that keeps failing on its own
+ * pending entries stops re-reading them, so they go idle and another worker claims them;
+ * and it reports itself stalled, so the liveness probe restarts it.
  */
 import type { Config } from '../shared/config';
-import { decodeEntry, EntryDecodeError } from '../shared/entry-codec';
+import { decodeEntry } from '../shared/entry-codec';
 import type { PartitionKeys } from '../shared/keys';
 import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';
@@ -12,12 +18,10 @@ import { ensureGroup } from '../shared/stream-groups';
 import { TimeoutWatchdog } from '../shared/timeout-watchdog';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { AggregateStore, DecodedEntry } from './aggregate-store';
+import { classifyFailure, isOutOfMemory, type FailureKind } from './apply-failures';
 import type { WorkerMetrics } from './metrics';
 
 type RawEntry = [id: string, fields: string[] | null];
-
-/** Most samples folded into one atomic apply; bounds the script's run time. */
-const MAX_SAMPLES_PER_APPLY = 5000;
 
 export interface ConsumerDeps {
   config: Config;
@@ -38,6 +42,14 @@ export class StreamConsumer {
   private nextClaimAt = 0;
   /** Last time the loop went round; the liveness probe reads it. */
   heartbeat = Date.now();
+  /** Last time this consumer applied something or held nothing. */
+  private progressAt = Date.now();
+  /** Entries read and not yet settled (applied, skipped or dead-lettered). */
+  private inFlight = false;
+  /** Own pending entries left for another worker to claim after failures. */
+  private released = false;
+  private nextReleaseProbeAt = 0;
+  private lastFailureOutOfMemory = false;
   private readonly watchdog: TimeoutWatchdog;
 
   constructor(
@@ -53,6 +65,30 @@ export class StreamConsumer {
     this.running ??= this.loop();
   }
 
+  /**
+   * True when this consumer holds pending entries it has not advanced for
+   * PARTITION_STALL_AFTER_MS (a restart may help). Not while Redis refuses writes for lack
+   * of memory: every worker waits for memory then, and restarting changes nothing.
+   */
+  stalled(now = Date.now()): boolean {
+    if (!this.inFlight && !this.released) return false;
+    if (this.lastFailureOutOfMemory) return false;
+    return now - this.progressAt >= this.deps.config.partitionStallAfterMs;
+  }
+
+  /** Progress also proves the loop alive: a long batch of many bounded calls is not a hang. */
+  private progress(): void {
+    this.progressAt = Date.now();
+    this.heartbeat = this.progressAt;
+  }
+
+  /** Nothing is pending on this consumer any more. */
+  private holdNothing(): void {
+    this.inFlight = false;
+    this.released = false;
+    this.progress();
+  }
+
   /** Stops after the current batch; a blocking read ends within WORKER_BLOCK_MS. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -63,13 +99,17 @@ export class StreamConsumer {
     const { config, logger, metrics } = this.deps;
     let backoff = 50;
     let ownPendingDone = false;
+    /** Start of the current run of failed rounds, 0 while the last round went well. */
+    let failingSince = 0;
     while (!this.stopping) {
       this.heartbeat = Date.now();
       try {
         if (!ownPendingDone) {
           ownPendingDone = await this.drainOwnPending();
+          if (ownPendingDone) this.holdNothing();
           continue;
         }
+        if (this.released && Date.now() >= this.nextReleaseProbeAt) await this.probeReleased();
         if (Date.now() >= this.nextClaimAt) await this.reclaimIdle();
         const reply = (await this.deps.reader.xreadgroup(
           'GROUP',
@@ -84,14 +124,28 @@ export class StreamConsumer {
           '>',
         )) as [string, RawEntry[]][] | null;
         if (reply?.[0]) await this.process(reply[0][1]);
+        else if (!this.inFlight && !this.released) this.progress();
         backoff = 50;
+        failingSince = 0;
+        this.lastFailureOutOfMemory = false;
         this.watchdog.observe(undefined);
       } catch (error) {
         if (this.stopping) break;
         metrics.readErrors.inc();
         const message = (error as Error).message ?? '';
-        // Entries read just before the failure may be pending on us: re-read them first.
-        ownPendingDone = false;
+        failingSince ||= Date.now();
+        this.lastFailureOutOfMemory = isOutOfMemory(error);
+        // Entries read just before the failure may be pending on us: re-read them first,
+        // unless that has kept failing for WORKER_CLAIM_IDLE_MS: then leave them to go idle,
+        // so another worker's claim takes them over (re-reading keeps them busy on us).
+        ownPendingDone = Date.now() - failingSince >= config.workerClaimIdleMs;
+        if (ownPendingDone && !this.released) {
+          this.released = true;
+          logger.warn(
+            { partition: this.keys.partition, failingForMs: Date.now() - failingSince },
+            'leaving own pending entries for another worker to claim',
+          );
+        }
         if (message.startsWith('NOGROUP')) {
           // Redis lost the stream (restart without persistence): recreate and go on.
           await ensureGroup(this.deps.redis, this.keys.stream, config.consumerGroup).catch(() => undefined);
@@ -149,77 +203,122 @@ export class StreamConsumer {
     }
   }
 
-  private async process(raw: RawEntry[]): Promise<void> {
-    let batch: DecodedEntry[] = [];
-    const fieldsOf = new Map<string, string[]>();
-    let samples = 0;
-    const flush = async () => {
-      if (batch.length > 0) await this.applyOrIsolate(batch, fieldsOf);
-      batch = [];
-      samples = 0;
-    };
-    for (const [id, fields] of raw) {
-      if (fields === null) continue; // trimmed while pending: nothing left to apply
-      let decoded: DecodedEntry;
-      try {
-        decoded = { id, samples: decodeEntry(fields) };
-      } catch (error) {
-        if (!(error instanceof EntryDecodeError)) throw error;
-        await this.failed(id, fields, `cannot decode: ${error.message}`);
-        continue;
-      }
-      if (samples > 0 && samples + decoded.samples.length > MAX_SAMPLES_PER_APPLY) await flush();
-      batch.push(decoded);
-      fieldsOf.set(id, fields);
-      samples += decoded.samples.length;
-    }
-    await flush();
+  /** After a release: are the entries still pending on us, or did another worker take them? */
+  private async probeReleased(): Promise<void> {
+    const { config } = this.deps;
+    this.nextReleaseProbeAt = Date.now() + Math.min(5000, Math.max(100, config.partitionStallAfterMs / 4));
+    const own = (await this.deps.redis.xpending(
+      this.keys.stream,
+      config.consumerGroup,
+      '-',
+      '+',
+      1,
+      config.workerConsumerName,
+    )) as unknown[];
+    if (own.length === 0) this.holdNothing();
   }
 
-  /** Applies a batch; when Redis rejects it (not a connection problem), finds the entry at fault. */
-  private async applyOrIsolate(batch: DecodedEntry[], fieldsOf: Map<string, string[]>): Promise<void> {
-    const { metrics, store } = this.deps;
-    try {
-      const outcome = await store.apply(this.keys, batch);
-      metrics.entriesApplied.inc(outcome.applied);
-      metrics.samplesApplied.inc(outcome.samples);
-      metrics.entriesSkipped.inc(outcome.skipped);
-    } catch (error) {
-      if ((error as Error).name !== 'ReplyError') throw error;
-      if (batch.length === 1) {
-        await this.failed(batch[0]!.id, fieldsOf.get(batch[0]!.id) ?? [], `apply failed: ${(error as Error).message}`);
-        return;
+  private async process(raw: RawEntry[]): Promise<void> {
+    this.inFlight = true;
+    await this.settle(raw);
+    this.inFlight = false;
+    this.progress();
+  }
+
+  private async settle(raw: RawEntry[]): Promise<void> {
+    const batch: DecodedEntry[] = [];
+    const fieldsOf = new Map<string, string[]>();
+    for (const [id, fields] of raw) {
+      if (fields === null) continue; // trimmed while pending: nothing left to apply
+      let samples;
+      try {
+        samples = decodeEntry(fields);
+      } catch (error) {
+        // However decoding fails, the same bytes fail again: no retry helps.
+        await this.deadLetter(id, fields, `cannot decode: ${(error as Error).message}`, 1);
+        continue;
       }
-      for (const entry of batch) await this.applyOrIsolate([entry], fieldsOf);
+      batch.push({ id, samples });
+      fieldsOf.set(id, fields);
     }
+    if (batch.length > 0) await this.applyOrIsolate(batch, fieldsOf);
   }
 
   /**
-   * An entry that failed: left pending for redelivery until it has been delivered
-   * DEAD_LETTER_AFTER_DELIVERIES times, then moved to the dead-letter queue and acknowledged.
+   * Applies a batch (the store bounds each script call). When it fails for a reason other
+   * than Redis being unavailable, halves the batch until the entry at fault is alone.
    */
-  private async failed(id: string, fields: string[], reason: string): Promise<void> {
+  private async applyOrIsolate(batch: DecodedEntry[], fieldsOf: Map<string, string[]>): Promise<void> {
+    try {
+      await this.applyCounted(batch);
+    } catch (error) {
+      const kind = classifyFailure(error);
+      if (kind === 'transient') throw error;
+      if (batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        await this.applyOrIsolate(batch.slice(0, half), fieldsOf);
+        await this.applyOrIsolate(batch.slice(half), fieldsOf);
+        return;
+      }
+      await this.retryOrDeadLetter(batch[0]!, fieldsOf.get(batch[0]!.id) ?? [], error, kind);
+    }
+  }
+
+  private async applyCounted(batch: DecodedEntry[]): Promise<void> {
+    const { metrics, store } = this.deps;
+    const outcome = await store.apply(this.keys, batch, () => this.progress());
+    metrics.entriesApplied.inc(outcome.applied);
+    metrics.samplesApplied.inc(outcome.samples);
+    metrics.entriesSkipped.inc(outcome.skipped);
+  }
+
+  /**
+   * One entry that failed alone: a deterministic failure goes to the dead-letter queue at
+   * once; an unexpected error is retried in place up to DEAD_LETTER_AFTER_DELIVERIES attempts.
+   */
+  private async retryOrDeadLetter(entry: DecodedEntry, fields: string[], firstError: unknown, firstKind: FailureKind): Promise<void> {
+    const { config, metrics } = this.deps;
+    let error = firstError;
+    let kind = firstKind;
+    let attempts = 1;
+    while (kind === 'unexpected' && attempts < config.deadLetterAfterDeliveries) {
+      metrics.poisonEntries.inc();
+      await sleep(Math.min(50 * 2 ** (attempts - 1), 1000));
+      attempts += 1;
+      try {
+        await this.applyCounted([entry]);
+        return;
+      } catch (again) {
+        kind = classifyFailure(again);
+        if (kind === 'transient') throw again;
+        error = again;
+      }
+    }
+    await this.deadLetter(entry.id, fields, `apply failed: ${(error as Error)?.message ?? String(error)}`, attempts);
+  }
+
+  /** Moves a failed entry to the dead-letter queue and acknowledges it (idempotent: the job id is the entry). */
+  private async deadLetter(id: string, fields: string[], reason: string, attempts: number): Promise<void> {
     const { config, metrics, logger, redis, deadLetters } = this.deps;
     metrics.poisonEntries.inc();
     const pending = (await redis.xpending(this.keys.stream, config.consumerGroup, id, id, 1)) as [string, string, number, number][];
-    const deliveries = Number(pending[0]?.[3] ?? 0);
     if (pending.length === 0) return; // handled by another consumer meanwhile
-    if (deliveries < config.deadLetterAfterDeliveries) {
-      logger.warn({ partition: this.keys.partition, id, deliveries, reason }, 'entry failed; left pending for redelivery');
-      return;
-    }
-    // The job id is the entry: if we crash before XACK, the redelivery adds nothing new.
+    const deliveries = Number(pending[0]?.[3] ?? 1);
+    // An entry applied in parts may have failed after some of them: say so, replay would repeat them.
+    const partsApplied = await redis.hlen(this.keys.entryParts(id));
+    const note = partsApplied > 0 ? ` (${partsApplied} of its parts were applied before the failure; a replay applies them again)` : '';
     await deadLetters.add({
       partition: this.keys.partition,
       entry_id: id,
       fields,
-      reason,
+      reason: reason + note,
       deliveries,
       failed_at: new Date().toISOString(),
     });
     await redis.xack(this.keys.stream, config.consumerGroup, id);
     metrics.deadLettered.inc();
-    logger.error({ partition: this.keys.partition, id, deliveries, reason }, 'entry moved to the dead-letter queue');
+    this.progress();
+    logger.error({ partition: this.keys.partition, id, deliveries, attempts, reason }, 'entry moved to the dead-letter queue');
   }
 }
 

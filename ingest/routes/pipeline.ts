@@ -1,16 +1,24 @@
 /** GET /v1/pipeline: the pipeline view (SPEC §3). */
 import Router from '@koa/router';
+import { readRecordedFigures } from '../../shared/pipeline-figures';
 import { readPipelineStatus } from '../../shared/pipeline-status';
 import type { IngestDeps } from '../deps';
 
 export function pipelineRouter(deps: IngestDeps): Router {
   const router = new Router();
   router.get('/v1/pipeline', async (ctx) => {
-    const [status, deadLetters] = await Promise.all([
+    const [status, deadLetters, recorded] = await Promise.all([
       readPipelineStatus(deps.redis, deps.partitions, deps.config.consumerGroup),
       deps.deadLetters.count(),
+      readRecordedFigures(deps.redis, deps.config.keyPrefix),
     ]);
-    ctx.body = { ...status, dead_letters: deadLetters };
+    // Stalled needs history (the same oldest entry over time): the maintenance job's last
+    // figures tell it; null when the workers have recorded none.
+    const partitions = status.partitions.map((p) => ({
+      ...p,
+      stalled: recorded?.partitions.find((q) => q.partition === p.partition)?.stalled ?? null,
+    }));
+    ctx.body = { ...status, partitions, dead_letters: deadLetters };
   });
   return router;
 }

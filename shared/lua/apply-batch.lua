@@ -5,13 +5,22 @@
   This is what makes the pipeline exactly once: an entry that another delivery already
   applied is no longer pending, so a batch holding it changes nothing.
 
+  An entry too large for one call is applied in parts (n = 1, part p of c): each part's
+  deltas are applied together with a marker of that part (KEYS[2], a hash in the same
+  hash slot), so a repeated part changes nothing; the last part also acknowledges the
+  entry and deletes the markers. The caller applies parts in order.
+
   KEYS[1]    the partition stream
-  KEYS[2..]  aggregate keys referenced by the operations (all in the stream's hash slot)
+  KEYS[2]    the part markers of the entry (used only when applying parts)
+  KEYS[3..]  aggregate keys referenced by the operations (all in the stream's hash slot)
   ARGV[1]    consumer group
   ARGV[2]    consumer name (takes ownership of the entries while it applies them)
   ARGV[3]    n, the number of entry ids
   ARGV[4 .. 3+n]  the entry ids
-  ARGV[4+n ..]    operations, each an opcode followed by its arguments (key = index into KEYS):
+  ARGV[4+n]  part p (1-based), or 0 for whole entries
+  ARGV[5+n]  part count c (0 for whole entries)
+  ARGV[6+n]  seconds the part markers live
+  ARGV[7+n ..]    operations, each an opcode followed by its arguments (key = index into KEYS):
     B key field cs ms s n lo tmax                      add to a sum bucket
     M key field cs ms s n lo tmax cmin cmax mmin mmax  add to a bucket that keeps extremes
     Z key member score                                 ZADD GT (latest time wins)
@@ -22,12 +31,15 @@
 
   Returns {2, n} when applied and acknowledged; {0} when no entry was pending (nothing
   done); {1, id...} when only those ids are still pending (nothing done: the caller folds
-  just those and calls again).
+  just those and calls again); for a part that is not the last, {3} when the part was
+  applied now and {4} when an earlier delivery had applied it (nothing done).
 ]]
 -- The "#!lua" line makes Redis 7 refuse the whole script up front when it is out of
 -- memory, instead of failing on a write halfway through.
 local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
+local part, parts, markerTtl = tonumber(ARGV[4 + n]), tonumber(ARGV[5 + n]), ARGV[6 + n]
+local firstOp = 7 + n
 local CHUNK = 500
 
 -- Which ids are still pending? JUSTID leaves the delivery counts alone.
@@ -44,13 +56,22 @@ if #claimed < n then
   table.insert(claimed, 1, 1)
   return claimed
 end
+local markers = KEYS[2]
+if part > 0 then
+  if n ~= 1 then return redis.error_reply('apply-batch: parts apply to one entry') end
+  if part < parts and redis.call('HEXISTS', markers, part) == 1 then return { 4 } end
+  -- Markers outlive any sensible delay; if they vanished, re-applying parts would count twice.
+  if part == parts and redis.call('HLEN', markers) ~= parts - 1 then
+    return redis.error_reply('apply-batch: earlier parts of ' .. ARGV[4] .. ' are not recorded')
+  end
+end
 
 -- Check every key's type before writing anything: an error halfway would leave a
 -- partial apply that a redelivery would then count twice.
 local OP_WIDTH = { B = 9, M = 13, Z = 4, L = 7, E = 3, R = 3, H = 4 }
 local OP_TYPE = { B = 'hash', M = 'hash', L = 'hash', H = 'hash', Z = 'zset', R = 'zset' }
 do
-  local i, last = 4 + n, #ARGV
+  local i, last = firstOp, #ARGV
   while i <= last do
     local op = ARGV[i]
     local width = OP_WIDTH[op]
@@ -96,7 +117,7 @@ local function merge(key, field, delta)
   redis.call('HSET', key, field, table.concat(out, ','))
 end
 
-local i = 4 + n
+local i = firstOp
 local last = #ARGV
 while i <= last do
   local op, key = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
@@ -132,6 +153,12 @@ while i <= last do
   end
 end
 
+if part > 0 and part < parts then
+  redis.call('HSET', markers, part, 1)
+  redis.call('EXPIRE', markers, markerTtl)
+  return { 3 }
+end
+if part > 0 then redis.call('DEL', markers) end
 for first = 1, n, CHUNK do
   local args = { stream, group }
   for j = first, math.min(first + CHUNK - 1, n) do args[#args + 1] = ARGV[3 + j] end

@@ -42,6 +42,7 @@ describe('pipeline view', () => {
     expect(text).toMatch(/nodeagg_stream_length\{partition="1"\} \d+/);
     expect(text).toMatch(/nodeagg_stream_pending\{partition="0"\} 0/);
     expect(text).toMatch(/nodeagg_dead_letters 0/);
+    expect(text).toMatch(/nodeagg_partition_stalled\{partition="0"\} 0/);
     expect(text).toMatch(/nodeagg_http_request_duration_seconds_count\{method="POST",route="\/v1\/samples"/);
   });
 });

@@ -1,6 +1,7 @@
 import { partitionKeys } from '../../shared/keys';
 import { partitionOf } from '../../shared/partition';
-import { planBatch } from '../../worker/aggregate';
+import { FIRST_AGGREGATE_KEY, groupWithinBound, MAX_SCRIPT_ARGS, planBatch } from '../../worker/aggregate';
+import type { Sample } from '../../shared/samples';
 import { decodeToken, encodeToken } from '../../ingest/consistency-token';
 import { compareIds } from '../../shared/stream-ids';
 
@@ -19,11 +20,50 @@ describe('batch planning', () => {
     );
     const fleetOps = [];
     for (let i = 0; i < plan.ops.length; i++) {
-      if (plan.ops[i] === 'B' && plan.keys[(plan.ops[i + 1] as number) - 2] === keys.fleetFine(Math.floor(at / 3600000)))
+      if (plan.ops[i] === 'B' && plan.keys[(plan.ops[i + 1] as number) - FIRST_AGGREGATE_KEY] === keys.fleetFine(Math.floor(at / 3600000)))
         fleetOps.push(plan.ops.slice(i, i + 9));
     }
     expect(fleetOps).toEqual([['B', expect.any(Number), String(at / 1000), 10 * 10 + 50 * 30, 20 * 10 + 60 * 30, 40, 2, at - 30_000, at]]);
     expect(plan.keys.every((k) => k.startsWith('na:{p2}:'))).toBe(true);
+  });
+});
+
+describe('bounded script calls', () => {
+  const keys = partitionKeys('na', 0);
+  const at = Date.UTC(2026, 0, 1, 10, 0, 5);
+  const width = (samples: readonly Sample[]) => {
+    const plan = planBatch(samples, keys, at);
+    return plan.keys.length + plan.ops.length;
+  };
+  const entry = (n: number, offset: number): Sample[] =>
+    Array.from({ length: n }, (_, i) => ({
+      kind: 'process',
+      node: `n${offset}`,
+      process: `p${offset + i}`,
+      at,
+      timeslice: 1,
+      cpu_used: 1,
+      mem_used: 1,
+    }));
+
+  test('entries are grouped, between entries, into calls that stay within the bound', () => {
+    const entries = Array.from({ length: 60 }, (_, e) => entry(40, e * 40));
+    const groups = groupWithinBound(entries, (s) => s, keys, at, 2000);
+    expect(groups.flatMap((g) => g.items)).toEqual(entries);
+    expect(groups.length).toBeGreaterThan(1);
+    for (const g of groups) {
+      expect(g.oversized).toBe(false);
+      expect(width(g.items.flat())).toBeLessThanOrEqual(2000);
+    }
+  });
+
+  test('an entry wider than the bound alone is marked oversized, and its samples split into parts within it', () => {
+    const big = entry(3000, 0);
+    const groups = groupWithinBound([entry(5, 90_000), big, entry(5, 95_000)], (s) => s, keys, at);
+    expect(groups.map((g) => g.oversized)).toEqual([false, true, false]);
+    const parts = groupWithinBound(big, (s) => [s], keys, at);
+    expect(parts.flatMap((p) => p.items)).toEqual(big);
+    for (const part of parts) expect(width(part.items)).toBeLessThanOrEqual(MAX_SCRIPT_ARGS);
   });
 });
 
