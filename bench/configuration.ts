@@ -70,24 +70,25 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
   const services = await startServices(config.workers);
   redisPid.pid = services.redis.process.pid ?? 0;
   const redis = new Redis(services.redis.url);
-  const client = new ApiClient(services.ingestUrl);
+  const client = new ApiClient(services.ingestUrl, services.token);
+  const token = services.token;
   try {
     const empty = await redisMemory(redis);
 
     // Memory per node: one node sample and its process samples for every node of the query fleet.
     log(`loading ${config.queryNodes} nodes x ${1 + PROCESSES} samples`);
     const queryFleet = new SyntheticFleet({ nodes: config.queryNodes, processes: PROCESSES, timeslice: 10, prefix: 'q' });
-    await closedLoop(services.ingestUrl, queryFleet, { concurrency: 4, batch: BATCH, total: config.queryNodes * (1 + PROCESSES) });
-    await drain(services.ingestUrl);
+    await closedLoop(services.ingestUrl, queryFleet, { concurrency: 4, batch: BATCH, total: config.queryNodes * (1 + PROCESSES), token });
+    await drain(services.ingestUrl, token);
     const loaded = await redisMemory(redis);
 
     // Single-sample POSTs: the same wrk script against the service and against the bare handler.
     log(`single POSTs: wrk -c${CONNECTIONS}, ${seconds} s each (after a 2 s warm-up)`);
-    await wrk(services.bareUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua' });
-    const bare = await wrk(services.bareUrl, { connections: CONNECTIONS, seconds, script: 'post.lua' });
-    await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua' });
-    const service = await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds, script: 'post.lua' });
-    await drain(services.ingestUrl);
+    await wrk(services.bareUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
+    const bare = await wrk(services.bareUrl, { connections: CONNECTIONS, seconds, script: 'post.lua', token });
+    await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
+    const service = await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds, script: 'post.lua', token });
+    await drain(services.ingestUrl, token);
 
     // Pipelined XADD on the same Redis, then the batch path end to end (accepted until drained).
     log('redis-benchmark pipelined XADD');
@@ -97,8 +98,8 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
     const before = await aggregatedSamples(redis, 'node');
     const batchFleet = new SyntheticFleet({ nodes: config.nodes, processes: PROCESSES, timeslice: 10, prefix: 'b' });
     const t0 = performance.now();
-    const batch = await closedLoop(services.ingestUrl, batchFleet, { concurrency: 4, batch: BATCH, seconds });
-    const drained = await drain(services.ingestUrl);
+    const batch = await closedLoop(services.ingestUrl, batchFleet, { concurrency: 4, batch: BATCH, seconds, token });
+    const drained = await drain(services.ingestUrl, token);
     const exact = (await aggregatedSamples(redis, 'node')) - before === batch.acceptedNode;
     const elapsedS = (drained - t0) / 1000;
     const samplesPerSecond = Math.round(batch.accepted / elapsedS);
@@ -108,8 +109,8 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
     const otlpFleet = new OtlpFleet({ prefix: 'o', nodesPerExport: Math.round(BATCH / (1 + PROCESSES)), processes: PROCESSES, count: 50 });
     const otlpBefore = await aggregatedSamples(redis, 'node');
     const o0 = performance.now();
-    const otlpLoop = await otlpClosedLoop(services.ingestUrl, otlpFleet, { concurrency: 4, seconds });
-    const otlpElapsedS = ((await drain(services.ingestUrl)) - o0) / 1000;
+    const otlpLoop = await otlpClosedLoop(services.ingestUrl, otlpFleet, { concurrency: 4, seconds, token });
+    const otlpElapsedS = ((await drain(services.ingestUrl, token)) - o0) / 1000;
     const otlpSamplesPerSecond = Math.round(otlpLoop.accepted / otlpElapsedS);
     const otlp = {
       samplesPerSecond: otlpSamplesPerSecond,
@@ -139,7 +140,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
         freshnessEveryMs: 20,
         requestTimeoutMs: 30_000,
       });
-      await drain(services.ingestUrl);
+      await drain(services.ingestUrl, token);
       return report;
     };
     const freshness = await freshnessAt(halfRate);
@@ -163,11 +164,19 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
       requestTimeoutMs: 30_000,
     });
     await new Promise((r) => setTimeout(r, 1000));
-    const average = await wrk(`${services.ingestUrl}/v1/analytics/nodes/average?timeslice=3600`, { connections: 1, seconds: querySeconds });
-    const process_ = await wrk(`${services.ingestUrl}/v1/analytics/processes/nginx`, { connections: 1, seconds: querySeconds });
-    const bareGet = await wrk(`${services.bareUrl}/v1/analytics/nodes/average?timeslice=3600`, { connections: 1, seconds: querySeconds });
+    const average = await wrk(`${services.ingestUrl}/v1/analytics/nodes/average?timeslice=3600`, {
+      connections: 1,
+      seconds: querySeconds,
+      token,
+    });
+    const process_ = await wrk(`${services.ingestUrl}/v1/analytics/processes/nginx`, { connections: 1, seconds: querySeconds, token });
+    const bareGet = await wrk(`${services.bareUrl}/v1/analytics/nodes/average?timeslice=3600`, {
+      connections: 1,
+      seconds: querySeconds,
+      token,
+    });
     const ingestReport = await background;
-    await drain(services.ingestUrl);
+    await drain(services.ingestUrl, token);
 
     const end = await redisMemory(redis);
     const samplesRetained = (await aggregatedSamples(redis, 'node')) + (await aggregatedSamples(redis, 'process'));

@@ -13,10 +13,12 @@ export interface PipelineTotals {
 }
 
 /** Waits until every partition's entries are delivered and acknowledged; answers when that was seen. */
-export async function drain(url: string, timeoutMs = 300_000): Promise<number> {
+export async function drain(url: string, token: string, timeoutMs = 300_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const view = (await (await fetch(`${url}/v1/pipeline`)).json()) as { totals: PipelineTotals };
+    const view = (await (await fetch(`${url}/v1/pipeline`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      totals: PipelineTotals;
+    };
     if (view.totals.lag === 0 && view.totals.pending === 0) return performance.now();
     if (Date.now() > deadline)
       throw new Error(`the pipeline did not drain within ${timeoutMs} ms (lag ${view.totals.lag}, pending ${view.totals.pending})`);
@@ -67,7 +69,7 @@ export interface ClosedLoopResult {
 export async function closedLoop(
   url: string,
   fleet: SyntheticFleet,
-  options: { concurrency: number; batch: number; seconds?: number; total?: number },
+  options: { concurrency: number; batch: number; seconds?: number; total?: number; token: string },
 ): Promise<ClosedLoopResult> {
   const result: ClosedLoopResult = { accepted: 0, acceptedNode: 0, rejected: 0, requests: 0, statuses: {} };
   const end = options.seconds === undefined ? Infinity : performance.now() + options.seconds * 1000;
@@ -80,7 +82,7 @@ export async function closedLoop(
       for (;;) {
         const response = await fetch(`${url}/v1/samples`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}` },
           body: slice.body,
         });
         await response.arrayBuffer();

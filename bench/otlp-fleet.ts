@@ -112,7 +112,7 @@ export interface OtlpLoopResult {
 export async function otlpClosedLoop(
   url: string,
   fleet: OtlpFleet,
-  options: { concurrency: number; seconds: number },
+  options: { concurrency: number; seconds: number; token: string },
 ): Promise<OtlpLoopResult> {
   const result: OtlpLoopResult = { accepted: 0, acceptedNode: 0, points: 0, requests: 0, statuses: {} };
   const end = performance.now() + options.seconds * 1000;
@@ -122,7 +122,11 @@ export async function otlpClosedLoop(
       const e = fleet.next();
       const response = await fetch(`${url}/otlp/v1/metrics`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-protobuf', 'idempotency-key': `bench-otlp-${sequence++}` },
+        headers: {
+          'content-type': 'application/x-protobuf',
+          'idempotency-key': `bench-otlp-${sequence++}`,
+          authorization: `Bearer ${options.token}`,
+        },
         body: e.body,
       });
       const answer = await response.arrayBuffer();

@@ -8,6 +8,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { renderMarkdown } from './report';
+import { renderAuthCost, runAuthCost, type AuthCostResult } from './auth-cost';
 import { runConfiguration, type BenchConfig, type ConfigResult } from './configuration';
 import { waitForQuietMachine } from './cpu-share';
 import { ROOT } from './services';
@@ -44,16 +45,23 @@ async function main(): Promise<void> {
         .argParser(Number),
     )
     .addOption(
-      new Option('--configs <list>', `configurations to run (${Object.keys(CONFIGS).join(', ')})`).default(Object.keys(CONFIGS).join(',')),
+      new Option(
+        '--configs <list>',
+        `configurations to run (${Object.keys(CONFIGS).join(', ')}), and "auth": single POSTs with a token vs without`,
+      ).default([...Object.keys(CONFIGS), 'auth'].join(',')),
     )
     .parse(process.argv);
   const options = program.opts<{ seconds: number; configs: string; quietWait: number }>();
   requireTools();
-  const chosen = options.configs.split(',').map((name) => {
-    const config = CONFIGS[name.trim()];
-    if (!config) throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(', ')}`);
-    return config;
-  });
+  const names = options.configs.split(',').map((name) => name.trim());
+  const withAuth = names.includes('auth');
+  const chosen = names
+    .filter((name) => name !== 'auth')
+    .map((name) => {
+      const config = CONFIGS[name];
+      if (!config) throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(', ')}, auth`);
+      return config;
+    });
   const machine = {
     cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
     memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
@@ -75,10 +83,20 @@ async function main(): Promise<void> {
     }
     results.push(await runConfiguration(config, options.seconds));
   }
-  const output = { started, seconds: options.seconds, machine, results };
+  let auth: AuthCostResult | undefined;
+  if (withAuth) {
+    if (options.quietWait > 0) await waitForQuietMachine(10, options.quietWait * 1000);
+    auth = await runAuthCost(options.seconds);
+  }
+  const output = { started, seconds: options.seconds, machine, results, auth };
   mkdirSync(join(ROOT, 'dist', 'bench'), { recursive: true });
   writeFileSync(join(ROOT, 'dist', 'bench', 'results.json'), JSON.stringify(output, null, 2));
-  process.stdout.write(renderMarkdown(output));
+  if (results.length > 0) process.stdout.write(renderMarkdown(output));
+  if (auth) {
+    const machineLines = Object.entries(machine).map(([k, v]) => `- ${k}: ${v}`);
+    if (results.length === 0) process.stdout.write(`## Run of ${started}\n\n${machineLines.join('\n')}\n`);
+    process.stdout.write(`\n${renderAuthCost(auth)}`);
+  }
   process.stderr.write(`\nraw figures: dist/bench/results.json\n`);
 }
 

@@ -3,12 +3,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../shared/launcher/private-redis';
+import { SCOPES } from '../shared/auth/scopes';
+import { createToken } from '../shared/cli/commands/token';
 
 export const ROOT = join(__dirname, '..', '..');
 
 export interface Services {
   redis: PrivateRedis;
   ingestUrl: string;
+  /** The bench's token (every scope): every client sends it, as real clients do. */
+  token: string;
   bareUrl: string;
   env: Record<string, string>;
   ingest: ChildProcess;
@@ -39,10 +43,40 @@ function node(script: string, env: Record<string, string>): ChildProcess {
   return child;
 }
 
+/**
+ * Limits so high the benchmark's single client never reaches them: every request still pays for
+ * the checks (that is what is measured), none is refused.
+ */
+export const UNREACHED_LIMITS = {
+  RATE_LIMIT_REQUESTS_PER_SECOND: '10000000',
+  RATE_LIMIT_SAMPLES_PER_SECOND: '100000000',
+  NEW_NODES_PER_MINUTE: '100000000',
+  MAX_NODES: '100000000',
+};
+
+/** Starts another ingest process on the same Redis, e.g. one without tokens for the auth-cost comparison. */
+export async function startExtraIngest(services: Services, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = node('ingest/main.js', { ...services.env, INGEST_PORT: String(port), WORKER_HEALTH_PORT: '0', API_TOKENS: '', ...env });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/readyz`, 20_000);
+  return { url, child };
+}
+
 export async function startServices(workers: number): Promise<Services> {
   const redis = await startPrivateRedis();
   const ingestPort = await freePort();
-  const env = { REDIS_URL: redis.url, KEY_PREFIX: 'bench', INGEST_HOST: '127.0.0.1', INGEST_PORT: String(ingestPort), LOG_LEVEL: 'warn' };
+  const bench = createToken('bench', [...SCOPES]);
+  const env = {
+    REDIS_URL: redis.url,
+    KEY_PREFIX: 'bench',
+    INGEST_HOST: '127.0.0.1',
+    INGEST_PORT: String(ingestPort),
+    LOG_LEVEL: 'warn',
+    API_TOKENS: bench.line,
+    API_TOKENS_FILE: '',
+    ...UNREACHED_LIMITS,
+  };
   const ingest = node('ingest/main.js', { ...env, WORKER_HEALTH_PORT: '0' });
   const ingestUrl = `http://127.0.0.1:${ingestPort}`;
   await waitHttp(`${ingestUrl}/readyz`, 20_000);
@@ -65,6 +99,7 @@ export async function startServices(workers: number): Promise<Services> {
   return {
     redis,
     ingestUrl,
+    token: bench.token,
     bareUrl: `http://127.0.0.1:${barePort}`,
     env,
     ingest,

@@ -47,17 +47,24 @@ export function parseWrk(text: string): WrkResult {
   };
 }
 
-/** wrk with one thread; `script` is a file in bench/ (POST bodies), or none for GETs. */
-export async function wrk(url: string, options: { connections: number; seconds: number; script?: string }): Promise<WrkResult> {
+/**
+ * wrk with one thread; `script` is a file in bench/ (POST bodies), or none for GETs. `token` is
+ * sent as a bearer token (-H for GETs, BENCH_TOKEN for the script).
+ */
+export async function wrk(
+  url: string,
+  options: { connections: number; seconds: number; script?: string; token?: string },
+): Promise<WrkResult> {
   const args = [
     '-t1',
     `-c${options.connections}`,
     `-d${options.seconds}s`,
     '--latency',
     ...(options.script ? ['-s', join(ROOT, 'bench', options.script)] : []),
+    ...(options.token && !options.script ? ['-H', `Authorization: Bearer ${options.token}`] : []),
     url,
   ];
-  const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20 });
+  const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20, env: { ...process.env, BENCH_TOKEN: options.token ?? '' } });
   return parseWrk(stdout);
 }
 

@@ -1,8 +1,9 @@
-/** The accepting half of every POST: idempotency, append (with backpressure), the answer. */
+/** The accepting half of every POST: limits, idempotency, append (with backpressure), the answer. */
 import type { Context } from 'koa';
 import type { Sample } from '../shared/samples';
 import type { IngestDeps } from './deps';
 import { idempotencyClaim } from './idempotency';
+import { admitSamples } from './limits/sample-admission';
 import type { WriteResult } from './sample-writer';
 
 export interface AcceptOptions {
@@ -23,11 +24,13 @@ export async function acceptSamples(
   answer: (result: WriteResult) => unknown,
   options: AcceptOptions = {},
 ): Promise<void> {
+  const admission = await admitSamples(ctx, ctx.accessControl, deps.cardinality, samples);
   const given = ctx.get('Idempotency-Key') || undefined;
   const derived = given === undefined && options.derivedIdempotency?.ttlSeconds ? options.derivedIdempotency : undefined;
   const claim = idempotencyClaim(deps.config.keyPrefix, given ?? derived?.key, ctx.path.replace(/\/$/, ''), body);
   if (claim && derived) claim.ttlSeconds = derived.ttlSeconds;
   const result = await deps.writer.write(samples, claim);
+  admission.stored();
   if (result.replayed) ctx.set('Idempotent-Replayed', 'true');
   else deps.metrics.samplesAccepted.inc(samples.length);
   ctx.status = options.status ?? 202;

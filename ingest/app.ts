@@ -1,11 +1,14 @@
 /** Builds the ingest Koa app: middleware order in one place, no listen. */
 import Koa from 'koa';
 import Router from '@koa/router';
-import { AppError, DependencyUnavailableError } from '../shared/errors';
+import { AppError, DependencyUnavailableError, RedisOutOfMemoryError } from '../shared/errors';
+import { isOutOfMemory } from '../shared/redis-memory';
 import { healthRouter } from '../shared/health-routes';
 import { checkReadiness } from '../shared/readiness';
 import { TimeoutWatchdog } from '../shared/timeout-watchdog';
 import type { IngestDeps } from './deps';
+import { AccessControl } from './auth/access-control';
+import { requireScope } from './auth/require-scope';
 import { errorMiddleware } from './error-middleware';
 import { analyticsRouter } from './routes/analytics';
 import { collectdRouter } from './routes/collectd';
@@ -24,7 +27,9 @@ function redisFailuresAre503(watchdog: TimeoutWatchdog): Koa.Middleware {
       watchdog.observe(undefined);
     } catch (error) {
       watchdog.observe((error as { cause?: unknown }).cause ?? error);
-      if (error instanceof AppError || !isRedisFailure(error)) throw error;
+      if (error instanceof AppError) throw error;
+      if (isOutOfMemory(error)) throw new RedisOutOfMemoryError(error);
+      if (!isRedisFailure(error)) throw error;
       throw new DependencyUnavailableError('Redis is unavailable; retry later.', error);
     }
   };
@@ -44,11 +49,13 @@ export function createApp(deps: IngestDeps): Koa {
   const app = new Koa();
   app.proxy = true;
   app.silent = true;
+  app.context.accessControl = new AccessControl(deps.tokens, deps.config, deps.metrics, deps.logger);
 
   const health = healthRouter({
     alive: () => true,
     readiness: () => checkReadiness(deps.redis, deps.partitions, deps.config.consumerGroup, deps.isDraining()),
     registry: deps.metrics.registry,
+    metricsGuard: requireScope('metrics'),
   });
 
   const api = new Router();

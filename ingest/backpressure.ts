@@ -1,10 +1,13 @@
 /**
  * Backpressure (SPEC §4): refuses new samples with 503 + Retry-After while a partition
- * holds more unacknowledged entries than MAX_PARTITION_LAG. Lag is read in the background
- * every BACKPRESSURE_REFRESH_MS, so a request costs no extra Redis round trip.
+ * holds more unacknowledged entries than MAX_PARTITION_LAG, while a partition count change
+ * runs, and once the data has another partition count than this instance routes with.
+ * All of it is read in the background every BACKPRESSURE_REFRESH_MS, so a request costs no
+ * extra Redis round trip (the append script re-checks the count and the pause atomically).
  */
 import { Gauge, type Registry } from 'prom-client';
-import { DependencyUnavailableError } from '../shared/errors';
+import { DependencyUnavailableError, PartitionChangeInProgressError, PartitionCountChangedError } from '../shared/errors';
+import { globalKeys } from '../shared/keys';
 import type { PartitionKeys } from '../shared/keys';
 import type { RedisClient } from '../shared/redis';
 import { replyToRecord } from '../shared/redis-replies';
@@ -14,6 +17,9 @@ export class BackpressureMonitor {
   private readonly unacked: number[];
   private timer: NodeJS.Timeout | undefined;
   private readonly gauge: Gauge;
+  /** The partition count the data has (null: not recorded yet). */
+  private recordedPartitions: number | null = null;
+  private changeRunning = false;
 
   constructor(
     private readonly redis: RedisClient,
@@ -22,6 +28,7 @@ export class BackpressureMonitor {
     private readonly maxLag: number,
     private readonly refreshMs: number,
     registry: Registry,
+    private readonly keyPrefix: string,
   ) {
     this.unacked = partitions.map(() => 0);
     this.gauge = new Gauge({
@@ -48,7 +55,13 @@ export class BackpressureMonitor {
   async refresh(): Promise<void> {
     const pipeline = this.redis.pipeline();
     for (const p of this.partitions) pipeline.xinfo('GROUPS', p.stream).xlen(p.stream);
+    const global = globalKeys(this.keyPrefix);
+    pipeline.get(global.partitionCount).get(global.partitionChange);
     const replies = (await pipeline.exec()) ?? [];
+    const [countError, count] = replies[2 * this.partitions.length] ?? [null, null];
+    const [changeError, change] = replies[2 * this.partitions.length + 1] ?? [null, null];
+    if (!countError) this.recordedPartitions = count === null ? null : Number(count);
+    if (!changeError) this.changeRunning = change !== null;
     this.partitions.forEach((p, i) => {
       const [groupsError, groups] = replies[2 * i] ?? [null, []];
       const [, length] = replies[2 * i + 1] ?? [null, 0];
@@ -63,6 +76,10 @@ export class BackpressureMonitor {
 
   /** Throws 503 when any of these partitions is over the limit. */
   check(partitions: readonly number[]): void {
+    if (this.changeRunning) throw new PartitionChangeInProgressError(Math.max(1, Math.ceil((this.refreshMs * 4) / 1000)));
+    if (this.recordedPartitions !== null && this.recordedPartitions !== this.partitions.length) {
+      throw new PartitionCountChangedError(this.partitions.length, this.recordedPartitions);
+    }
     const over = partitions.filter((p) => this.unacked[p]! > this.maxLag);
     if (over.length > 0) {
       throw new DependencyUnavailableError(

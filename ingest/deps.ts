@@ -9,6 +9,8 @@ import type { ConsistencyWaiter } from './consistency-waiter';
 import type { IngestMetrics } from './metrics';
 import type { NodeReader } from './node-reader';
 import type { SampleWriter } from './sample-writer';
+import type { TokenStore } from '../shared/auth/token-store';
+import type { NodeCardinality } from './limits/node-cardinality';
 
 export interface IngestDeps {
   config: Config;
@@ -21,6 +23,10 @@ export interface IngestDeps {
   nodes: NodeReader;
   waiter: ConsistencyWaiter;
   metrics: IngestMetrics;
+  /** The configured tokens (none: the service runs open). */
+  tokens: TokenStore;
+  /** Known node names and the MAX_NODES bound. */
+  cardinality: NodeCardinality;
   /** True once SIGTERM arrived: readiness fails and new writes are refused. */
   isDraining(): boolean;
 }

@@ -5,8 +5,11 @@
 import type { Context, Middleware } from 'koa';
 import { AppError, MethodNotAllowedError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
 
 export function errorMiddleware(logger: Logger): Middleware {
+  // A 503 repeats for every request while Redis is away or full: one line per code per interval.
+  const unavailable = new ThrottledWarnings(logger);
   return async (ctx, next) => {
     try {
       await next();
@@ -16,7 +19,8 @@ export function errorMiddleware(logger: Logger): Middleware {
       }
     } catch (caught) {
       const error = toAppError(caught);
-      if (error.status >= 500) logger.error({ err: caught, path: ctx.path }, 'request failed');
+      if (error.status === 503) unavailable.warn(error.code, { err: error.message, code: error.code, path: ctx.path }, 'request refused');
+      else if (error.status >= 500) logger.error({ err: caught, path: ctx.path }, 'request failed');
       ctx.status = error.status;
       ctx.set(error.headers);
       const body: ErrorBody = {

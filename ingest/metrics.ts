@@ -5,6 +5,10 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export interface IngestMetrics {
   registry: Registry;
   samplesAccepted: Counter;
+  /** Requests refused 401/403, by reason: missing, unknown, scope. */
+  authRejected: Counter<'reason'>;
+  /** Requests refused 429, by token name and limit: requests, samples, new_nodes, total_nodes. */
+  rateLimited: Counter<'token' | 'limit'>;
   middleware: Middleware;
 }
 
@@ -23,6 +27,19 @@ export function createIngestMetrics(): IngestMetrics {
     help: 'Samples appended to the stream (answered 202).',
     registers: [registry],
   });
+  const authRejected = new Counter({
+    name: 'nodeagg_auth_rejected_total',
+    help: 'Requests refused for authentication (401: missing or unknown token) or authorization (403: scope missing).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of ['missing', 'unknown', 'scope']) authRejected.inc({ reason }, 0);
+  const rateLimited = new Counter({
+    name: 'nodeagg_rate_limited_total',
+    help: 'Requests refused 429 by a per-token limit (token = its name in the tokens file) or the total-node bound.',
+    labelNames: ['token', 'limit'],
+    registers: [registry],
+  });
   const middleware: Middleware = async (ctx, next) => {
     const end = requests.startTimer();
     try {
@@ -33,5 +50,5 @@ export function createIngestMetrics(): IngestMetrics {
       end({ method: ctx.method, route: String(route), status: String(ctx.status) });
     }
   };
-  return { registry, samplesAccepted, middleware };
+  return { registry, samplesAccepted, authRejected, rateLimited, middleware };
 }

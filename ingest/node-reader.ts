@@ -136,6 +136,38 @@ export class NodeReader {
     }
     return { points };
   }
+
+  /** Nodes retained across partitions (the members of every partition's node set). */
+  async retainedCount(): Promise<number> {
+    const pipeline = this.redis.pipeline();
+    for (const p of this.partitions) pipeline.zcard(p.nodes);
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.reduce((sum, [error, count]) => {
+      if (error) throw error;
+      return sum + Number(count);
+    }, 0);
+  }
+
+  /** Which of `names` the aggregates already hold: one ZMSCORE per partition touched. */
+  async existing(names: readonly string[]): Promise<Set<string>> {
+    const byPartition = new Map<number, string[]>();
+    for (const name of names) {
+      const p = partitionOf(name, this.partitions.length);
+      const list = byPartition.get(p);
+      if (list) list.push(name);
+      else byPartition.set(p, [name]);
+    }
+    const found = new Set<string>();
+    await Promise.all(
+      [...byPartition].map(async ([p, list]) => {
+        const scores = await this.redis.zmscore(this.partitions[p]!.nodes, ...list);
+        scores.forEach((score, i) => {
+          if (score !== null) found.add(list[i]!);
+        });
+      }),
+    );
+    return found;
+  }
 }
 
 export interface WindowView {

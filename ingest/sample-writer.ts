@@ -4,7 +4,15 @@
  */
 import { ENTRY_FIELD, encodeSamples } from '../shared/entry-codec';
 import { randomBytes } from 'node:crypto';
-import { AppError, DependencyUnavailableError, OutcomeUnknownError } from '../shared/errors';
+import {
+  AppError,
+  DependencyUnavailableError,
+  OutcomeUnknownError,
+  PartitionChangeInProgressError,
+  PartitionCountChangedError,
+  RedisOutOfMemoryError,
+} from '../shared/errors';
+import { isOutOfMemory } from '../shared/redis-memory';
 import type { PartitionKeys } from '../shared/keys';
 import { loadLuaScript } from '../shared/lua-scripts';
 import { partitionOf } from '../shared/partition';
@@ -63,6 +71,7 @@ export class SampleWriter {
     const order = [...byPartition.keys()].sort((a, b) => a - b);
     this.admit(order);
     const keys = order.map((p) => this.partitions[p]!.stream);
+    keys.push(...order.map((p) => this.partitions[p]!.meta));
     if (idempotency) keys.push(idempotency.recordKey);
     const requestId = randomBytes(12).toString('base64url');
     const startedAt = Date.now();
@@ -78,9 +87,12 @@ export class SampleWriter {
         requestId,
         ENTRY_FIELD,
         ...order.map((p) => encodeSamples(byPartition.get(p)!)),
+        this.partitions.length,
       );
     } catch (error) {
       if (neverSent(error)) throw new DependencyUnavailableError('Redis is unavailable; the samples were not stored. Retry later.', error);
+      // The script is refused whole before it runs (its "#!lua" line): nothing was stored.
+      if (isOutOfMemory(error)) throw new RedisOutOfMemoryError(error);
       // The script may have run: find out before answering, within a bound.
       const streams = order.map((p) => this.partitions[p]!.stream);
       const outcome = await settleLostWrite(this.redis, streams, requestId, startedAt, Date.now() + this.settleWithinMs);
@@ -89,6 +101,8 @@ export class SampleWriter {
         throw new DependencyUnavailableError('Redis lost the connection; the samples were not stored. Retry later.', error);
       throw new OutcomeUnknownError(error);
     }
+    if (reply[0] === 'paused') throw new PartitionChangeInProgressError();
+    if (reply[0] === 'recount') throw new PartitionCountChangedError(this.partitions.length, Number(reply[1]));
     if (reply[0] === 'conflict') {
       throw new AppError(
         422,

@@ -1,4 +1,5 @@
 /** Starts the ingest service on a port (0 = any) and stops it with a bounded drain. */
+import type Koa from 'koa';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
@@ -6,7 +7,10 @@ import { allPartitionKeys } from '../shared/keys';
 import { registerPipelineGauges } from '../shared/pipeline-gauges';
 import type { Logger } from '../shared/logger';
 import { connectOrFail, createRedisClient } from '../shared/redis';
-import { ensureGroups } from '../shared/stream-groups';
+import { ensureGroupsAtStart } from '../shared/stream-groups';
+import { checkPartitionCount } from '../shared/partition-count';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
+import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateReader } from './aggregate-reader';
 import { BackpressureMonitor } from './backpressure';
@@ -15,22 +19,35 @@ import { ConsistencyWaiter } from './consistency-waiter';
 import { createIngestMetrics } from './metrics';
 import { NodeReader } from './node-reader';
 import { SampleWriter } from './sample-writer';
+import { loadTokens } from '../shared/auth/token-source';
+import { NodeCardinality } from './limits/node-cardinality';
 
 export interface RunningIngest {
   server: Server;
+  /** The Koa app, so tests can walk its routes. */
+  app: Koa;
   url: string;
   /** Drains: stops accepting, finishes in-flight requests, closes Redis. Safe to call twice. */
   close(): Promise<void>;
 }
 
 export async function startIngest(config: Config, logger: Logger): Promise<RunningIngest> {
+  const tokens = loadTokens(config, logger);
   const redis = createRedisClient(config, { connectionName: 'ingest', failFastWhenDisconnected: true, autoPipelining: true });
   await connectOrFail(redis, 10_000);
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
-  await ensureGroups(redis, partitions, config.consumerGroup);
+  await checkPartitionCount(redis, config.keyPrefix, config.streamPartitions).catch(async (error) => {
+    await redis.quit().catch(() => redis.disconnect());
+    throw error;
+  });
+  const warnings = new ThrottledWarnings(logger);
+  const stopEnsuringGroups = await ensureGroupsAtStart(redis, partitions, config.consumerGroup, (error) =>
+    warnings.warn('groups', { err: error.message }, 'cannot create the consumer groups yet; retrying'),
+  );
   let draining = false;
   const metrics = createIngestMetrics();
   registerPipelineGauges(metrics.registry, redis, config.keyPrefix);
+  registerRedisMemoryGauges(metrics.registry, redis);
   const backpressure = new BackpressureMonitor(
     redis,
     partitions,
@@ -38,9 +55,13 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     config.maxPartitionLag,
     config.backpressureRefreshMs,
     metrics.registry,
+    config.keyPrefix,
   );
   backpressure.start();
   const deadLetters = new DeadLetterQueue(config, redis);
+  const nodes = new NodeReader(redis, partitions);
+  const cardinality = new NodeCardinality(nodes, config.maxNodes, logger, metrics.registry);
+  await cardinality.start();
   const app = createApp({
     config,
     redis,
@@ -51,9 +72,11 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     ),
     deadLetters,
     reader: new AggregateReader(redis, partitions),
-    nodes: new NodeReader(redis, partitions),
+    nodes,
     waiter: new ConsistencyWaiter(redis, partitions, config.consumerGroup, config.consistencyWaitMs),
     metrics,
+    tokens: tokens.store,
+    cardinality,
     isDraining: () => draining,
   });
   const server = createServer(app.callback());
@@ -77,11 +100,14 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
       await stopped;
       clearTimeout(deadline);
       backpressure.stop();
+      stopEnsuringGroups();
+      cardinality.stop();
+      tokens.stop();
       await deadLetters.close().catch(() => undefined);
       await redis.quit().catch(() => redis.disconnect());
       logger.info('ingest stopped');
     })();
     return closing;
   };
-  return { server, url: `http://${host}:${port}`, close };
+  return { server, app, url: `http://${host}:${port}`, close };
 }

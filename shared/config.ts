@@ -31,6 +31,14 @@ export interface Config {
   readonly maintenanceIntervalMs: number;
   readonly consumerExpiryMs: number;
   readonly partitionStallAfterMs: number;
+  readonly apiTokensFile: string;
+  readonly apiTokens: string;
+  readonly apiTokensReloadMs: number;
+  readonly authRequired: boolean;
+  readonly rateLimitRequestsPerSecond: number;
+  readonly rateLimitSamplesPerSecond: number;
+  readonly newNodesPerMinute: number;
+  readonly maxNodes: number;
 }
 
 type Parser = (raw: string) => unknown;
@@ -55,6 +63,15 @@ function integer(min: number, max: number): Parser {
 
 function text(pattern: RegExp): Parser {
   return (raw) => (pattern.test(raw) ? raw : undefined);
+}
+
+function boolean(raw: string): unknown {
+  return raw === 'true' ? true : raw === 'false' ? false : undefined;
+}
+
+/** Any text, the empty string included (its meaning is checked where it is used). */
+function anyText(raw: string): unknown {
+  return raw;
 }
 
 function redisUrl(raw: string): unknown {
@@ -87,7 +104,7 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     defaultValue: '4',
     parse: integer(1, 1024),
     accepts: 'an integer from 1 to 1024',
-    doc: 'Number of partition streams; samples are routed by a hash of the node name. Must be the same for every service.',
+    doc: 'Number of partition streams; samples are routed by a hash of the node name. Recorded in Redis at first start: a service with another count refuses to start; change it with `nodeagg partitions set` (docs/RUNBOOK.md).',
   },
   CONSUMER_GROUP: {
     key: 'consumerGroup',
@@ -255,7 +272,7 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     defaultValue: '300000',
     parse: integer(1000, 604800000),
     accepts: 'an integer from 1000 to 604800000',
-    doc: 'A consumer idle this long with nothing pending (a removed pod) is deleted from the group.',
+    doc: 'A consumer whose heartbeat (refreshed every quarter of this, at most every 10 s) has expired and that holds nothing pending (a removed pod) is deleted from the group.',
   },
   PARTITION_STALL_AFTER_MS: {
     key: 'partitionStallAfterMs',
@@ -263,6 +280,62 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     parse: integer(1000, 86400000),
     accepts: 'an integer from 1000 to 86400000',
     doc: 'A partition whose oldest pending entry has not moved for this long is stalled (gauge nodeagg_partition_stalled); a worker holding such entries fails /livez.',
+  },
+  API_TOKENS_FILE: {
+    key: 'apiTokensFile',
+    defaultValue: '',
+    parse: anyText,
+    accepts: 'a file path',
+    doc: 'File of API tokens, one `<name> <scopes> <sha256 hex>` per line (e.g. a mounted Secret); re-read when it changes. See docs/SECURITY.md.',
+  },
+  API_TOKENS: {
+    key: 'apiTokens',
+    defaultValue: '',
+    parse: anyText,
+    accepts: 'token lines',
+    doc: 'The same lines inline (newline-separated), when there is no API_TOKENS_FILE. No tokens at all: the API is open (a warning at start).',
+  },
+  API_TOKENS_RELOAD_MS: {
+    key: 'apiTokensReloadMs',
+    defaultValue: '5000',
+    parse: integer(100, 3600000),
+    accepts: 'an integer from 100 to 3600000',
+    doc: 'How often API_TOKENS_FILE is checked for changes; a changed, valid file replaces the tokens without a restart.',
+  },
+  AUTH_REQUIRED: {
+    key: 'authRequired',
+    defaultValue: 'false',
+    parse: boolean,
+    accepts: 'true or false',
+    doc: 'true: a service without tokens refuses to start instead of running open.',
+  },
+  RATE_LIMIT_REQUESTS_PER_SECOND: {
+    key: 'rateLimitRequestsPerSecond',
+    defaultValue: '2000',
+    parse: integer(1, 10000000),
+    accepts: 'an integer from 1 to 10000000',
+    doc: 'Requests per second one token may make, per ingest replica; more answer 429 with Retry-After.',
+  },
+  RATE_LIMIT_SAMPLES_PER_SECOND: {
+    key: 'rateLimitSamplesPerSecond',
+    defaultValue: '50000',
+    parse: integer(1, 100000000),
+    accepts: 'an integer from 1 to 100000000',
+    doc: 'Samples per second one token may post, per ingest replica; more answer 429 with Retry-After.',
+  },
+  NEW_NODES_PER_MINUTE: {
+    key: 'newNodesPerMinute',
+    defaultValue: '5000',
+    parse: integer(1, 100000000),
+    accepts: 'an integer from 1 to 100000000',
+    doc: 'Node names not yet known that one token may introduce per minute, per ingest replica; more answer 429.',
+  },
+  MAX_NODES: {
+    key: 'maxNodes',
+    defaultValue: '250000',
+    parse: integer(1, 100000000),
+    accepts: 'an integer from 1 to 100000000',
+    doc: 'Most distinct nodes retained; a sample of a new node beyond it answers 429 (known nodes keep posting).',
   },
   LOG_LEVEL: {
     key: 'logLevel',

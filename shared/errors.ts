@@ -89,3 +89,60 @@ export class OutcomeUnknownError extends AppError {
     );
   }
 }
+
+/** Redis is at maxmemory and refuses writes (noeviction): nothing was stored. */
+export class RedisOutOfMemoryError extends AppError {
+  constructor(cause?: unknown, retryAfterSeconds = 5) {
+    super(
+      503,
+      'REDIS_OUT_OF_MEMORY',
+      'Redis is out of memory (maxmemory reached) and refuses writes; nothing was stored. Retry later; operators: see docs/RUNBOOK.md.',
+      undefined,
+      { cause, headers: { 'Retry-After': String(retryAfterSeconds) } },
+    );
+  }
+}
+
+/** `nodeagg partitions set` is running: writes wait until it has moved the data. */
+export class PartitionChangeInProgressError extends AppError {
+  constructor(retryAfterSeconds = 5) {
+    super(
+      503,
+      'PARTITION_CHANGE_IN_PROGRESS',
+      'The partition count is being changed; ingest is paused and nothing was stored. Retry later.',
+      undefined,
+      { headers: { 'Retry-After': String(retryAfterSeconds) } },
+    );
+  }
+}
+
+/** The data now has another partition count than this instance routes with: it must be restarted. */
+export class PartitionCountChangedError extends AppError {
+  constructor(configured: number, recorded: number) {
+    super(
+      503,
+      'PARTITION_COUNT_CHANGED',
+      `This instance routes with STREAM_PARTITIONS=${configured}, but the data now has ${recorded} partitions; nothing was stored. Retry later (another instance will answer); operators: restart it with STREAM_PARTITIONS=${recorded}.`,
+      undefined,
+      { headers: { 'Retry-After': '5' } },
+    );
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message: string, challenge = 'Bearer') {
+    super(401, 'UNAUTHENTICATED', message, undefined, { headers: { 'WWW-Authenticate': challenge } });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string, scope: string) {
+    super(403, 'FORBIDDEN', message, undefined, { headers: { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scope}"` } });
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(429, 'RATE_LIMITED', message, undefined, { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) } });
+  }
+}

@@ -1,5 +1,6 @@
 /** /livez, /readyz, /health and /metrics: the same probes on ingest and worker. */
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
 import type { Registry } from 'prom-client';
 
 export interface ReadinessReport {
@@ -13,6 +14,8 @@ export interface HealthSource {
   /** Redis reachable, streams and group present, not draining. */
   readiness(): Promise<ReadinessReport>;
   registry: Registry;
+  /** Guards /metrics (the `metrics` scope); the probes stay open. */
+  metricsGuard: Middleware;
 }
 
 export function healthRouter(source: HealthSource): Router {
@@ -34,7 +37,7 @@ export function healthRouter(source: HealthSource): Router {
     ctx.status = alive ? 200 : 503;
     ctx.body = { alive };
   });
-  router.get('/metrics', async (ctx) => {
+  router.get('/metrics', source.metricsGuard, async (ctx) => {
     ctx.type = source.registry.contentType;
     ctx.body = await source.registry.metrics();
   });

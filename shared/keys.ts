@@ -21,12 +21,14 @@ export interface PartitionKeys {
   readonly nodes: string;
   /** process name -> latest process sample time (ms) */
   readonly processes: string;
-  /** partition bookkeeping: last applied time */
+  /** partition bookkeeping: last applied time; `partitions` (the count this partition belongs to) and `paused` guard appends */
   readonly meta: string;
   /** marks a dead-lettered entry as replayed, so a retried replay appends nothing */
   replayed(entryId: string): string;
   /** the parts of one oversized entry already applied (apply-batch.lua) */
   entryParts(entryId: string): string;
+  /** exists while the consumer is alive (refreshed with a TTL); the janitor never removes it meanwhile */
+  consumerHeartbeat(consumer: string): string;
   fleetFine(chunk: number): string;
   fleetCoarse(chunk: number): string;
   /** all processes together: the time span the process list covers */
@@ -52,6 +54,7 @@ export function partitionKeys(prefix: string, partition: number): PartitionKeys 
     meta: `${base}:meta`,
     replayed: (entryId) => `${base}:replayed:${entryId}`,
     entryParts: (entryId) => `${base}:parts:${entryId}`,
+    consumerHeartbeat: (consumer) => `${base}:alive:${consumer}`,
     fleetFine: (chunk) => `${base}:fleet:s:${chunk}`,
     fleetCoarse: (chunk) => `${base}:fleet:m:${chunk}`,
     allProcessesFine: (chunk) => `${base}:procs:s:${chunk}`,
@@ -95,6 +98,10 @@ export function globalKeys(prefix: string) {
     idempotency: (keyHash: string) => `${prefix}:idem:${keyHash}`,
     /** The pipeline figures the maintenance job last recorded (JSON). */
     pipelineFigures: `${prefix}:pipeline:figures`,
+    /** STREAM_PARTITIONS recorded at first start; services with another count refuse to start. */
+    partitionCount: `${prefix}:partitions`,
+    /** Present while `nodeagg partitions set` runs: ingest refuses writes meanwhile. */
+    partitionChange: `${prefix}:partitions:change`,
     /** BullMQ's prefix: one hash tag keeps each queue in one cluster slot. */
     bullPrefix: `${prefix}:{bull}`,
   };

@@ -1,8 +1,13 @@
-/** The readiness check both services share: Redis answers, streams and group exist, not draining. */
+/**
+ * The readiness check both services share: Redis answers and the service is not draining.
+ * It never writes: a Redis at maxmemory refuses writes, and a check that writes would take
+ * every pod out of the Service at once. Missing groups are reported, not created here
+ * (services create them at start and workers on NOGROUP).
+ */
 import type { PartitionKeys } from './keys';
 import type { RedisClient } from './redis';
 import type { ReadinessReport } from './health-routes';
-import { ensureGroups } from './stream-groups';
+import { groupExists } from './stream-groups';
 
 export async function checkReadiness(
   redis: RedisClient,
@@ -19,11 +24,11 @@ export async function checkReadiness(
     return { ready: false, checks };
   }
   try {
-    // Recreates what a Redis without persistence lost on restart.
-    await ensureGroups(redis, partitions, group);
-    checks.streams = true;
+    const present = await Promise.all(partitions.map((p) => groupExists(redis, p.stream, group)));
+    const missing = partitions.filter((_, i) => !present[i]).map((p) => p.partition);
+    checks.streams = missing.length === 0 ? true : `consumer group not yet created on partition ${missing.join(', ')}`;
   } catch (error) {
     checks.streams = (error as Error).message;
   }
-  return { ready: checks.streams === true && !draining, checks };
+  return { ready: !draining, checks };
 }

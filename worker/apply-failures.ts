@@ -27,8 +27,3 @@ export function classifyFailure(error: unknown): FailureKind {
   }
   return 'unexpected';
 }
-
-/** Redis refused writes for lack of memory: restarting a worker would not help. */
-export function isOutOfMemory(error: unknown): boolean {
-  return /^OOM\b/.test((error as Error)?.message ?? '');
-}

@@ -10,6 +10,7 @@ import type { Config } from '../shared/config';
 import { globalKeys, type PartitionKeys } from '../shared/keys';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { Logger } from '../shared/logger';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { figuresOf, readRecordedFigures } from '../shared/pipeline-figures';
 import { readPipelineStatus } from '../shared/pipeline-status';
 import { bullConnectionOptions, type RedisClient } from '../shared/redis';
@@ -21,6 +22,9 @@ const SCHEDULER_ID = 'pipeline-maintenance';
 export class Maintenance {
   private readonly queue: Queue;
   private readonly worker: Worker;
+  private readonly warnings: ThrottledWarnings;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
   /** Ticks this replica ran (for tests and logs). */
   readonly ticks: { jobId: string; reports: JanitorReport[] }[] = [];
 
@@ -40,18 +44,33 @@ export class Maintenance {
       concurrency: 1,
       autorun: false,
     });
-    this.queue.on('error', (error) => logger.warn({ err: error.message }, 'maintenance queue error'));
-    this.worker.on('error', (error) => logger.warn({ err: error.message }, 'maintenance worker error'));
+    // BullMQ reports a refused write (Redis out of memory) on every poll: rate-limited.
+    this.warnings = new ThrottledWarnings(logger);
+    this.queue.on('error', (error) => this.warnings.warn('queue', { err: error.message }, 'maintenance queue error'));
+    this.worker.on('error', (error) => this.warnings.warn('worker', { err: error.message }, 'maintenance worker error'));
   }
 
+  /**
+   * Declares the scheduler and starts taking ticks. When Redis refuses (out of memory, say)
+   * it keeps trying in the background: the worker must start and consume anyway.
+   */
   async start(): Promise<void> {
-    // Upserting is idempotent: every replica declares the same scheduler.
-    await this.queue.upsertJobScheduler(
-      SCHEDULER_ID,
-      { every: this.config.maintenanceIntervalMs },
-      { name: 'tick', opts: { removeOnComplete: 50, removeOnFail: 50 } },
-    );
-    void this.worker.run();
+    try {
+      // Upserting is idempotent: every replica declares the same scheduler.
+      await this.queue.upsertJobScheduler(
+        SCHEDULER_ID,
+        { every: this.config.maintenanceIntervalMs },
+        { name: 'tick', opts: { removeOnComplete: 50, removeOnFail: 50 } },
+      );
+    } catch (error) {
+      this.warnings.warn('start', { err: (error as Error).message }, 'cannot schedule maintenance yet; retrying');
+      if (!this.closed) {
+        this.retryTimer = setTimeout(() => void this.start(), Math.min(this.config.maintenanceIntervalMs, 5000));
+        this.retryTimer.unref();
+      }
+      return;
+    }
+    if (!this.closed) void this.worker.run();
   }
 
   async tick(jobId: string): Promise<JanitorReport[]> {
@@ -84,6 +103,8 @@ export class Maintenance {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
     await Promise.allSettled([this.worker.close(), this.queue.close()]);
   }
 }

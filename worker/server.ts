@@ -5,13 +5,20 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import { healthRouter } from '../shared/health-routes';
 import { registerPipelineGauges } from '../shared/pipeline-gauges';
-import { allPartitionKeys } from '../shared/keys';
+import { allPartitionKeys, type PartitionKeys } from '../shared/keys';
 import type { Logger } from '../shared/logger';
 import { checkReadiness } from '../shared/readiness';
 import { connectOrFail, createRedisClient, type RedisClient } from '../shared/redis';
-import { ensureGroups } from '../shared/stream-groups';
+import { ensureGroupsAtStart } from '../shared/stream-groups';
+import { checkPartitionCount } from '../shared/partition-count';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
+import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
+import { scopeGuard } from '../shared/auth/scope-guard';
+import { loadTokens } from '../shared/auth/token-source';
+import { LogThrottle } from '../shared/log-throttle';
 import { AggregateStore } from './aggregate-store';
+import { ConsumerHeartbeat, removeConsumer } from './consumer-liveness';
 import { Maintenance } from './maintenance';
 import { createWorkerMetrics } from './metrics';
 import { StreamConsumer } from './stream-consumer';
@@ -25,14 +32,23 @@ export interface RunningWorker {
 
 export async function startWorker(config: Config, logger: Logger): Promise<RunningWorker> {
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
+  const tokens = loadTokens(config, logger);
   const redis = createRedisClient(config, { connectionName: `worker:${config.workerConsumerName}` });
   await connectOrFail(redis, 10_000);
-  await ensureGroups(redis, partitions, config.consumerGroup);
+  await checkPartitionCount(redis, config.keyPrefix, config.streamPartitions).catch(async (error) => {
+    await redis.quit().catch(() => redis.disconnect());
+    throw error;
+  });
+  const warnings = new ThrottledWarnings(logger);
+  const stopEnsuringGroups = await ensureGroupsAtStart(redis, partitions, config.consumerGroup, (error) =>
+    warnings.warn('groups', { err: error.message }, 'cannot create the consumer groups yet; retrying'),
+  );
   const metrics = createWorkerMetrics();
   const store = new AggregateStore(redis, config.consumerGroup, config.workerConsumerName);
   const deadLetters = new DeadLetterQueue(config, redis);
   const maintenance = new Maintenance(config, redis, partitions, deadLetters, logger);
   registerPipelineGauges(metrics.registry, redis, config.keyPrefix);
+  registerRedisMemoryGauges(metrics.registry, redis);
   const readers: RedisClient[] = [];
   const consumers = partitions.map((keys) => {
     const reader = createRedisClient(config, {
@@ -43,10 +59,15 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
     return new StreamConsumer(keys, { config, redis, reader, store, deadLetters, metrics, logger });
   });
   await Promise.all(readers.map((r) => connectOrFail(r, 10_000)));
+  const heartbeat = new ConsumerHeartbeat(redis, partitions, config.workerConsumerName, config.consumerExpiryMs, (error) =>
+    warnings.warn('heartbeat', { err: error.message }, 'consumer heartbeat refresh failed; retrying'),
+  );
+  heartbeat.start();
   for (const consumer of consumers) consumer.start();
   await maintenance.start();
 
   let draining = false;
+  const rejectionLogs = new LogThrottle();
   const staleAfterMs = Math.max(30_000, config.workerBlockMs * 5);
   const app = new Koa();
   app.silent = true;
@@ -56,6 +77,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       alive: () => consumers.every((c) => Date.now() - c.heartbeat < staleAfterMs && !c.stalled()),
       readiness: () => checkReadiness(redis, partitions, config.consumerGroup, draining),
       registry: metrics.registry,
+      metricsGuard: scopeGuard(tokens.store, 'metrics', (reason, path) => {
+        if (rejectionLogs.allow(reason))
+          logger.info({ reason, path }, 'request rejected: authentication (at most one line per reason per minute)');
+      }),
     }).routes(),
   );
   const server = createServer(app.callback());
@@ -70,17 +95,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const close = () => {
     closing ??= (async () => {
       draining = true;
+      tokens.stop();
       const steps: (() => Promise<unknown>)[] = [
+        async () => stopEnsuringGroups(),
         () => Promise.all(consumers.map((c) => c.stop())),
         () => maintenance.close(),
         () => deadLetters.close(),
-        () =>
-          leaveGroupIfIdle(
-            redis,
-            partitions.map((p) => p.stream),
-            config,
-            logger,
-          ),
+        async () => heartbeat.stop(),
+        () => leaveGroupIfIdle(redis, partitions, config, logger),
         () => Promise.all(readers.map((r) => r.quit().catch(() => r.disconnect()))),
         () => redis.quit().catch(() => redis.disconnect()),
         () => new Promise<void>((resolve) => server.close(() => resolve())),
@@ -97,10 +119,13 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 }
 
 /** A consumer leaves the group only when it holds nothing pending: deleting it would drop its entries. */
-async function leaveGroupIfIdle(redis: RedisClient, streams: string[], config: Config, logger: Logger): Promise<void> {
-  for (const stream of streams) {
-    const pending = (await redis.xpending(stream, config.consumerGroup, '-', '+', 1, config.workerConsumerName)) as unknown[];
-    if (pending.length === 0) await redis.xgroup('DELCONSUMER', stream, config.consumerGroup, config.workerConsumerName);
-    else logger.warn({ stream }, 'leaving entries pending for another worker to take over');
+async function leaveGroupIfIdle(redis: RedisClient, partitions: readonly PartitionKeys[], config: Config, logger: Logger): Promise<void> {
+  for (const keys of partitions) {
+    // One partition failing (its stream removed by a partition count change, say) must not keep the others.
+    const outcome = await removeConsumer(redis, keys, config.consumerGroup, config.workerConsumerName, 'leaving').catch(
+      (error: Error) => error.message,
+    );
+    if (outcome === 'has-pending') logger.warn({ stream: keys.stream }, 'leaving entries pending for another worker to take over');
+    else if (outcome !== 'removed' && outcome !== 'alive') logger.warn({ stream: keys.stream, err: outcome }, 'could not leave the group');
   }
 }

@@ -16,9 +16,12 @@ import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';
 import { ensureGroup } from '../shared/stream-groups';
 import { TimeoutWatchdog } from '../shared/timeout-watchdog';
+import { ThrottledWarnings } from '../shared/throttled-warnings';
+import { isOutOfMemory } from '../shared/redis-memory';
+import { recordedPartitionCount } from '../shared/partition-count';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { AggregateStore, DecodedEntry } from './aggregate-store';
-import { classifyFailure, isOutOfMemory, type FailureKind } from './apply-failures';
+import { classifyFailure, type FailureKind } from './apply-failures';
 import type { WorkerMetrics } from './metrics';
 
 type RawEntry = [id: string, fields: string[] | null];
@@ -51,6 +54,7 @@ export class StreamConsumer {
   private nextReleaseProbeAt = 0;
   private lastFailureOutOfMemory = false;
   private readonly watchdog: TimeoutWatchdog;
+  private readonly warnings: ThrottledWarnings;
 
   constructor(
     private readonly keys: PartitionKeys,
@@ -59,6 +63,7 @@ export class StreamConsumer {
     this.watchdog = new TimeoutWatchdog([deps.reader, deps.redis], () =>
       deps.logger.warn({ partition: keys.partition }, 'Redis keeps timing out; reconnecting'),
     );
+    this.warnings = new ThrottledWarnings(deps.logger);
   }
 
   start(): void {
@@ -147,10 +152,26 @@ export class StreamConsumer {
           );
         }
         if (message.startsWith('NOGROUP')) {
-          // Redis lost the stream (restart without persistence): recreate and go on.
-          await ensureGroup(this.deps.redis, this.keys.stream, config.consumerGroup).catch(() => undefined);
+          // Redis lost the stream (restart without persistence): recreate and go on, unless
+          // the partition count changed (the stream was removed): then wait for a restart.
+          const recorded = await recordedPartitionCount(this.deps.redis, config.keyPrefix).catch(() => null);
+          if (recorded !== null && recorded !== config.streamPartitions) {
+            this.warnings.warn(
+              'recount',
+              { partition: this.keys.partition, recorded },
+              `the data now has ${recorded} partitions; restart this worker with STREAM_PARTITIONS=${recorded}`,
+            );
+          } else {
+            await ensureGroup(this.deps.redis, this.keys.stream, config.consumerGroup).catch(() => undefined);
+          }
+        } else if (isOutOfMemory(error)) {
+          this.warnings.warn(
+            'oom',
+            { partition: this.keys.partition, err: message },
+            'Redis is out of memory and refuses the apply; retrying until it frees memory (docs/RUNBOOK.md)',
+          );
         } else {
-          logger.warn({ partition: this.keys.partition, err: message }, 'stream read or apply failed; retrying');
+          this.warnings.warn('failed', { partition: this.keys.partition, err: message }, 'stream read or apply failed; retrying');
         }
         this.watchdog.observe(error);
         await sleep(backoff);

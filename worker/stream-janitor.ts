@@ -1,11 +1,12 @@
 /**
  * Keeps partition streams bounded without losing anything: trims only below the oldest
- * entry any group still needs, and removes consumers that left with nothing pending.
+ * entry any group still needs, and removes consumers that left (heartbeat expired) with nothing pending.
  */
 import type { PartitionKeys } from '../shared/keys';
 import type { RedisClient } from '../shared/redis';
 import { replyToRecord } from '../shared/redis-replies';
 import { compareIds, nextId } from '../shared/stream-ids';
+import { removeConsumer } from './consumer-liveness';
 
 export interface JanitorReport {
   partition: number;
@@ -49,10 +50,11 @@ export async function tidyPartition(
   }
   const consumers = ((await redis.xinfo('CONSUMERS', keys.stream, group).catch(() => [])) as unknown[][]).map(replyToRecord);
   for (const consumer of consumers) {
+    // XINFO only picks candidates (idle means different things on Redis 7.0 and 7.2); the
+    // decision is remove-consumer.lua's: heartbeat expired and nothing pending, atomically.
     if (Number(consumer.pending) === 0 && Number(consumer.idle) > consumerExpiryMs) {
-      // DELCONSUMER returns the pending count it dropped; re-check it is still zero.
-      const dropped = Number(await redis.xgroup('DELCONSUMER', keys.stream, group, String(consumer.name)));
-      if (dropped === 0) report.removedConsumers.push(String(consumer.name));
+      const outcome = await removeConsumer(redis, keys, group, String(consumer.name), 'expired');
+      if (outcome === 'removed') report.removedConsumers.push(String(consumer.name));
     }
   }
   return report;

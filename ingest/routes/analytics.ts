@@ -5,6 +5,7 @@ import { NotFoundError, ValidationError } from '../../shared/errors';
 import { nameDetails } from '../../shared/samples';
 import { MAX_QUERY_WINDOW_SECONDS } from '../../shared/window';
 import type { IngestDeps } from '../deps';
+import { requireScope } from '../auth/require-scope';
 import { numberParam } from '../query-params';
 import { readAfterWrite } from '../read-after-write';
 
@@ -14,9 +15,11 @@ export function analyticsRouter(deps: IngestDeps): Router {
   const router = new Router();
   const windowOf = (ctx: Context) => numberParam(ctx, 'timeslice', DEFAULT_WINDOW_SECONDS, 0, MAX_QUERY_WINDOW_SECONDS);
 
-  router.use(readAfterWrite(deps));
+  // Per route, not router.use(): a router's use() middleware runs for every route of the app it is mounted in.
+  // The scope check comes first, so an anonymous ?after= never waits.
+  const reads = [requireScope('read'), readAfterWrite(deps)];
 
-  router.get('/v1/analytics/nodes/average', async (ctx) => {
+  router.get('/v1/analytics/nodes/average', ...reads, async (ctx) => {
     const windowSeconds = windowOf(ctx);
     const summary = await deps.reader.fleetAverage(windowSeconds);
     ctx.body =
@@ -25,7 +28,7 @@ export function analyticsRouter(deps: IngestDeps): Router {
         : { timeslice: summary.timeslice, cpu_used: summary.mean1, mem_used: summary.mean2 };
   });
 
-  router.get('/v1/analytics/processes', async (ctx) => {
+  router.get('/v1/analytics/processes', ...reads, async (ctx) => {
     const windowSeconds = windowOf(ctx);
     const { timeslice, names } = await deps.reader.processList(windowSeconds);
     ctx.body = {
@@ -34,7 +37,7 @@ export function analyticsRouter(deps: IngestDeps): Router {
     };
   });
 
-  router.get('/v1/analytics/processes/:processname', async (ctx) => {
+  router.get('/v1/analytics/processes/:processname', ...reads, async (ctx) => {
     const windowSeconds = windowOf(ctx);
     const name = ctx.params.processname!;
     const invalid = nameDetails('processname', name);

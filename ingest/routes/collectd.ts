@@ -5,6 +5,7 @@ import { BadRequestError, PayloadTooLargeError } from '../../shared/errors';
 import { acceptSamples } from '../accept-samples';
 import { summarizeRejections, validateCandidates } from '../agent-candidates';
 import { mapValueLists, parseValueLists } from '../collectd/collectd-mapping';
+import { requireScope } from '../auth/require-scope';
 import type { IngestDeps } from '../deps';
 import { readBytes, requireMediaType } from '../request-body';
 
@@ -13,7 +14,7 @@ export const COLLECTD_ACCEPTED_TYPES = ['application/json'] as const;
 
 export function collectdRouter(deps: IngestDeps): Router {
   const router = new Router();
-  router.post('/collectd', async (ctx) => {
+  router.post('/collectd', requireScope('write'), async (ctx) => {
     requireMediaType(ctx, COLLECTD_ACCEPTED_TYPES);
     const body = await readBytes(ctx, deps.config.maxBodyBytes);
     let parsed: unknown;

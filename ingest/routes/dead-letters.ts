@@ -2,6 +2,7 @@
 import Router from '@koa/router';
 import { BadRequestError } from '../../shared/errors';
 import type { IngestDeps } from '../deps';
+import { requireScope } from '../auth/require-scope';
 import { numberParam, stringParam } from '../query-params';
 import { readJsonBody } from '../request-body';
 
@@ -20,19 +21,19 @@ function idsFrom(body: unknown): string[] | undefined {
 export function deadLettersRouter(deps: IngestDeps): Router {
   const router = new Router({ prefix: '/v1/admin/dead-letters' });
 
-  router.get('/', async (ctx) => {
+  router.get('/', requireScope('read'), async (ctx) => {
     const limit = Math.floor(numberParam(ctx, 'limit', 100, 0, 10_000));
     const [count, items] = await Promise.all([deps.deadLetters.count(), deps.deadLetters.list(limit)]);
     ctx.body = { count, items };
   });
 
-  router.post('/replay', async (ctx) => {
+  router.post('/replay', requireScope('admin'), async (ctx) => {
     const hasBody = Number(ctx.get('Content-Length') || '0') > 0 || ctx.get('Transfer-Encoding') !== '';
     const ids = idsFrom(hasBody ? await readJsonBody(ctx, 1_000_000) : undefined);
     ctx.body = { replayed: await deps.deadLetters.replay(ids) };
   });
 
-  router.delete('/', async (ctx) => {
+  router.delete('/', requireScope('admin'), async (ctx) => {
     const id = stringParam(ctx, 'id');
     ctx.body = { purged: await deps.deadLetters.purge(id === undefined ? undefined : [id]) };
   });

@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { parseNodeBody, parseProcessBody } from '../../shared/samples';
 import type { IngestDeps } from '../deps';
+import { requireScope } from '../auth/require-scope';
 import { acceptSamples } from '../accept-samples';
 import { readJsonBody } from '../request-body';
 import type { Sample } from '../../shared/samples';
@@ -14,13 +15,13 @@ export function metricsRouter(deps: IngestDeps): Router {
   const accept = (ctx: Context, body: unknown, sample: Sample) =>
     acceptSamples(ctx, deps, body, [sample], (result) => ({ id: result.ids[0], token: result.token }));
 
-  router.post('/v1/metrics/node/:nodename', async (ctx) => {
+  router.post('/v1/metrics/node/:nodename', requireScope('write'), async (ctx) => {
     const body = await readJsonBody(ctx, deps.config.maxBodyBytes);
     await accept(ctx, body, parseNodeBody(ctx.params.nodename!, body, context()));
   });
 
   for (const path of ['/v1/metrics/nodes/:nodename/process/:processname', '/v1/metrics/node/:nodename/process/:processname']) {
-    router.post(path, async (ctx) => {
+    router.post(path, requireScope('write'), async (ctx) => {
       const body = await readJsonBody(ctx, deps.config.maxBodyBytes);
       await accept(ctx, body, parseProcessBody(ctx.params.nodename!, ctx.params.processname!, body, context()));
     });

@@ -9,6 +9,7 @@ import type { Context, Next } from 'koa';
 import { BadRequestError, PayloadTooLargeError } from '../../shared/errors';
 import { acceptSamples } from '../accept-samples';
 import { summarizeRejections, validateCandidates } from '../agent-candidates';
+import { requireScope } from '../auth/require-scope';
 import type { IngestDeps } from '../deps';
 import { otlpErrorBody } from '../otlp/otlp-errors';
 import { mapMetricsRequest } from '../otlp/otlp-mapping';
@@ -47,7 +48,7 @@ function gaugeInterval(ctx: Context, fallback: number): number {
 
 export function otlpRouter(deps: IngestDeps): Router {
   const router = new Router();
-  router.post('/otlp/v1/metrics', otlpErrors, async (ctx) => {
+  router.post('/otlp/v1/metrics', otlpErrors, requireScope('write'), async (ctx) => {
     const format = OTLP_MEDIA_TYPES[requireMediaType(ctx, OTLP_ACCEPTED_TYPES)];
     const intervalSeconds = gaugeInterval(ctx, deps.config.otlpGaugeIntervalSeconds);
     const body = await readBytes(ctx, deps.config.maxBodyBytes);

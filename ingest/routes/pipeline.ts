@@ -3,10 +3,12 @@ import Router from '@koa/router';
 import { readRecordedFigures } from '../../shared/pipeline-figures';
 import { readPipelineStatus } from '../../shared/pipeline-status';
 import type { IngestDeps } from '../deps';
+import { requireScope } from '../auth/require-scope';
+import { readAfterWrite } from '../read-after-write';
 
 export function pipelineRouter(deps: IngestDeps): Router {
   const router = new Router();
-  router.get('/v1/pipeline', async (ctx) => {
+  router.get('/v1/pipeline', requireScope('read'), readAfterWrite(deps), async (ctx) => {
     const [status, deadLetters, recorded] = await Promise.all([
       readPipelineStatus(deps.redis, deps.partitions, deps.config.consumerGroup),
       deps.deadLetters.count(),

@@ -3,12 +3,13 @@ import Router from '@koa/router';
 import { PayloadTooLargeError, ValidationError } from '../../shared/errors';
 import { parseBatch } from '../../shared/samples';
 import type { IngestDeps } from '../deps';
+import { requireScope } from '../auth/require-scope';
 import { acceptSamples } from '../accept-samples';
 import { readItems } from '../request-body';
 
 export function samplesRouter(deps: IngestDeps): Router {
   const router = new Router();
-  router.post('/v1/samples', async (ctx) => {
+  router.post('/v1/samples', requireScope('write'), async (ctx) => {
     const items = await readItems(ctx, deps.config.maxBodyBytes);
     if (items.length > deps.config.maxBatchItems) {
       throw new PayloadTooLargeError(`A batch holds at most ${deps.config.maxBatchItems} samples; this one has ${items.length}. Split it.`);

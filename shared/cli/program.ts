@@ -7,8 +7,10 @@ import { averageCommand, processCommand, processesCommand } from './commands/ana
 import { dlqCommand } from './commands/dlq';
 import { loadCommand } from './commands/load';
 import { nodeCommand, nodesCommand } from './commands/nodes';
+import { partitionsCommand } from './commands/partitions';
 import { postCommand } from './commands/post';
 import { statusCommand } from './commands/status';
+import { tokenCommand } from './commands/token';
 import { addGlobalOptions } from './global-options';
 
 /** The package's version: package.json is two folders up from the source, three from dist/. */
@@ -54,6 +56,8 @@ export function createProgram(): Command {
     dlqCommand(),
     agentCommand(),
     loadCommand(),
+    partitionsCommand(),
+    tokenCommand(),
   ]) {
     program.addCommand(command);
     inherit(program, command);

@@ -7,14 +7,15 @@
  * Needs `npm run build` first (dist/).
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { ENTRY_POINTS, HEALTH_PATHS, entryPoint, settingValue } from './helpers/checks';
 import { projectContext } from './helpers/context';
-import { preStopSleepSeconds, resolveEnv } from './helpers/k8s';
+import { preStopSleepSeconds, resolveEnv, secretData } from './helpers/k8s';
+import { createToken } from '../../shared/cli/commands/token';
 import {
   ROOT,
   dockerfileCmd,
@@ -89,6 +90,25 @@ afterAll(async () => {
   if (appDir !== '') rmSync(appDir, { recursive: true, force: true });
 });
 
+/** A token with the metrics scope, added to the shipped tokens Secret (which holds only comments). */
+const scraper = createToken('deploy-test-scraper', ['metrics']);
+
+/**
+ * API_TOKENS_FILE must point at a key of a Secret volume the container mounts; the file the pod
+ * would see is written locally (the Secret's text plus the scraper's line) and used instead.
+ */
+function mountedTokensFile(role: Role, env: NodeJS.ProcessEnv): string {
+  const spec = deployment(role.deployment).spec?.template.spec;
+  const configured = env.API_TOKENS_FILE ?? '';
+  const mount = spec?.containers[0]?.volumeMounts?.find((m) => configured.startsWith(`${m.mountPath}/`));
+  const secretName = spec?.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName;
+  const text = secretData(bundle.manifests, secretName)?.[configured.slice((mount?.mountPath.length ?? 0) + 1)];
+  if (text === undefined) throw new Error(`API_TOKENS_FILE=${configured} is not a key of a Secret volume of Deployment/${role.deployment}`);
+  const file = path.join(appDir, `api-tokens-${role.name}`);
+  writeFileSync(file, `${text}\n${scraper.line}\n`);
+  return file;
+}
+
 /** The environment the container gets in Kubernetes, pointed at the private Redis and free ports. */
 async function environment(role: Role): Promise<{ env: NodeJS.ProcessEnv; port: number }> {
   const container = deployment(role.deployment).spec?.template.spec?.containers[0];
@@ -102,6 +122,7 @@ async function environment(role: Role): Promise<{ env: NodeJS.ProcessEnv; port: 
     INGEST_PORT: String(await freePort()),
     WORKER_HEALTH_PORT: String(await freePort()),
   };
+  env.API_TOKENS_FILE = mountedTokensFile(role, env);
   const portSetting = ENTRY_POINTS[entryPoint(role.argv, ctx, dockerfileWorkdir(bundle.dockerfile)).entry ?? '']?.portSetting;
   if (!portSetting) throw new Error(`${JSON.stringify(role.argv)} is not an entry point`);
   return { env, port: Number(env[portSetting]) };
@@ -138,11 +159,14 @@ describe.each(ROLES.map((r) => [r.name, r] as const))('%s start command', (_name
       expect({ path: probe, status: res.status }).toEqual({ path: probe, status: 200 });
     }
     // HEALTH_PATHS (what the agreement checks accept) are really served, and not just any path.
+    // /metrics needs a token with the metrics scope (docs/SECURITY.md); the probes are open.
+    const scrape = { authorization: `Bearer ${scraper.token}` };
     for (const healthPath of HEALTH_PATHS) {
-      const res = await httpGet(port, healthPath);
+      const res = await httpGet(port, healthPath, 2000, healthPath === '/metrics' ? scrape : {});
       expect({ path: healthPath, status: res.status }).toEqual({ path: healthPath, status: 200 });
     }
-    expect((await httpGet(port, '/metrics')).body).toMatch(/^# (HELP|TYPE) /m);
+    expect((await httpGet(port, '/metrics', 2000, scrape)).body).toMatch(/^# (HELP|TYPE) /m);
+    expect((await httpGet(port, '/metrics')).status).toBe(401);
     expect((await httpGet(port, '/nope')).status).toBe(404);
 
     expect(await exitWithin(healthcheck(env), 10000)).toBe(0);

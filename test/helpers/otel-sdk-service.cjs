@@ -1,7 +1,7 @@
 /**
  * A service instrumented with the OpenTelemetry JS SDK (sdk-metrics + host-metrics), in its own
- * process as in production: `node otel-sdk-service.cjs <url> <proto|json> <host.name> <exports>`.
- * Exports `<exports>` times, one second apart, and prints one JSON line per export: what the SDK
+ * process as in production: `node otel-sdk-service.cjs <url> <proto|json> <host.name> <exports>`,
+ * with a write token in NODEAGG_TOKEN. Exports `<exports>` times, one second apart, and prints one JSON line per export: what the SDK
  * read (the points of the metrics ingest maps) and how the export ended.
  */
 /* global process, setTimeout */
@@ -15,7 +15,8 @@ const { MeterProvider, PeriodicExportingMetricReader } = require('@opentelemetry
 const [url, protocol, hostName, exportsArg] = process.argv.slice(2);
 const MAPPED = ['system.cpu.utilization', 'system.memory.utilization', 'process.cpu.utilization', 'process.memory.usage'];
 
-const options = { url, headers: { 'Nodeagg-Interval': '1' } };
+const token = process.env.NODEAGG_TOKEN;
+const options = { url, headers: { 'Nodeagg-Interval': '1', ...(token ? { Authorization: `Bearer ${token}` } : {}) } };
 const real = protocol === 'proto' ? new ProtobufExporter({ ...options, compression: 'gzip' }) : new JsonExporter(options);
 
 /** Passes each export on to the real exporter and reports it. */

@@ -10,6 +10,7 @@ import { collectdConfig } from '../helpers/collectd-config';
 import { request } from '../helpers/http';
 import { startPipeline } from '../helpers/pipeline';
 import { testConfig } from '../helpers/test-config';
+import { bearer, testTokens } from '../helpers/tokens';
 import { waitUntil } from '../helpers/wait-until';
 
 const ROOT = join(__dirname, '..', '..');
@@ -55,18 +56,22 @@ test('the Collector configuration enables the utilization metrics, names the hos
   });
 });
 
-test('the nodeagg agent command runs as written and the node appears', async () => {
+test('the nodeagg agent command runs as written (with a write token) and the node appears', async () => {
   const line = blocks('`nodeagg agent`', 'sh')[0]!.trim();
   const args = line.slice(line.indexOf('nodeagg ') + 'nodeagg '.length).split(/\s+/);
   expect(line).toMatch(/^NODEAGG_URL=\S+ NODEAGG_TOKEN=\S+ nodeagg agent /);
-  const pipeline = await startPipeline(testConfig());
+  const tokens = testTokens();
+  const pipeline = await startPipeline(testConfig({ API_TOKENS: tokens.apiTokens }));
   try {
     await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'shared', 'cli', 'main.js'), ...args, '--once'], {
-      env: { ...process.env, NODEAGG_URL: pipeline.url, NODEAGG_TOKEN: 'unused-without-auth' },
+      env: { ...process.env, NODEAGG_URL: pipeline.url, NODEAGG_TOKEN: tokens.secrets.write },
       timeout: 40_000,
     });
     const node = toNodeName(hostname());
-    await waitUntil(async () => (await request(`${pipeline.url}/v1/nodes/${node}`)).status === 200, 20_000);
+    await waitUntil(
+      async () => (await request(`${pipeline.url}/v1/nodes/${node}`, { headers: bearer(tokens.secrets.read) })).status === 200,
+      20_000,
+    );
   } finally {
     await pipeline.stop();
   }

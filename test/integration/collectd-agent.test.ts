@@ -14,6 +14,7 @@ import { collectdConfig } from '../helpers/collectd-config';
 import { request } from '../helpers/http';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';
 import { testConfig, testRedis } from '../helpers/test-config';
+import { bearer, testTokens } from '../helpers/tokens';
 import { waitUntil } from '../helpers/wait-until';
 import { exited } from '../helpers/worker-process';
 
@@ -44,10 +45,13 @@ describe('collectd -> POST /collectd', () => {
   let redis: RedisClient;
   let dir: string;
   const children: ChildProcess[] = [];
+  const tokens = testTokens();
+  const get = (path: string) => request(`${pipeline.url}${path}`, { headers: bearer(tokens.secrets.read) });
 
   beforeAll(async () => {
     expect(spawnSync(COLLECTD, ['-h']).error).toBeUndefined(); // .ci/run installs collectd-core
-    pipeline = await startPipeline(testConfig({ STREAM_PARTITIONS: '2' }));
+    // Tokens required, as in production: collectd sends its write token in the configured Header.
+    pipeline = await startPipeline(testConfig({ STREAM_PARTITIONS: '2', API_TOKENS: tokens.apiTokens }));
     redis = testRedis(pipeline.config);
     await redis.connect();
     dir = mkdtempSync(join(tmpdir(), 'nodeagg-collectd-'));
@@ -80,6 +84,7 @@ describe('collectd -> POST /collectd', () => {
         baseDir: dir,
         pidFile: join(dir, 'collectd.pid'),
         url: `${pipeline.url}/collectd`,
+        token: tokens.secrets.write,
         processes: { burner: tag },
       }),
     );
@@ -92,7 +97,7 @@ describe('collectd -> POST /collectd', () => {
       // A few seconds of readings: wait for node samples and process samples, bounded.
       await waitUntil(
         async () => {
-          const detail = await request(`${pipeline.url}/v1/nodes/${host}`);
+          const detail = await get(`/v1/nodes/${host}`);
           return detail.status === 200 && detail.body.windows['1m'].samples >= 3 && detail.body.processes.length > 0;
         },
         30_000,
@@ -110,7 +115,7 @@ describe('collectd -> POST /collectd', () => {
     await exited(burner);
     await waitForDrain(redis, pipeline.config.keyPrefix, 2, pipeline.config.consumerGroup, 20_000);
 
-    const detail = (await request(`${pipeline.url}/v1/nodes/${host}`)).body;
+    const detail = (await get(`/v1/nodes/${host}`)).body;
     expect(detail.latest.timeslice).toBe(1);
     expect(detail.latest.cpu).toBeGreaterThanOrEqual(0);
     expect(detail.latest.cpu).toBeLessThanOrEqual(100);
@@ -119,7 +124,7 @@ describe('collectd -> POST /collectd', () => {
     expect(Date.now() - Date.parse(detail.latest.at)).toBeLessThan(60_000);
     expect(detail.processes.map((p: { name: string }) => p.name)).toEqual(['burner']);
 
-    const burnerWindow = (await request(`${pipeline.url}/v1/analytics/processes/burner?timeslice=60`)).body;
+    const burnerWindow = (await get('/v1/analytics/processes/burner?timeslice=60')).body;
     expect(burnerWindow.num_instances).toBe(1);
     expect(burnerWindow.cpu_used).toBeGreaterThan(10); // percent of one core
     expect(burnerWindow.cpu_used).toBeLessThanOrEqual(110);

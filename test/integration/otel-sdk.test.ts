@@ -12,6 +12,7 @@ import { waitForDrain } from '../helpers/aggregate-totals';
 import { request } from '../helpers/http';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';
 import { testConfig, testRedis } from '../helpers/test-config';
+import { bearer, testTokens } from '../helpers/tokens';
 
 const SERVICE = join(__dirname, '..', 'helpers', 'otel-sdk-service.cjs');
 
@@ -49,9 +50,11 @@ function expected(sdkExport: SdkExport) {
 describe('OpenTelemetry JS SDK -> POST /otlp/v1/metrics', () => {
   let pipeline: TestPipeline;
   let redis: RedisClient;
+  const tokens = testTokens();
+  const get = (path: string) => request(`${pipeline.url}${path}`, { headers: bearer(tokens.secrets.read) });
 
   beforeAll(async () => {
-    pipeline = await startPipeline(testConfig({ STREAM_PARTITIONS: '2' }));
+    pipeline = await startPipeline(testConfig({ STREAM_PARTITIONS: '2', API_TOKENS: tokens.apiTokens }));
     redis = testRedis(pipeline.config);
     await redis.connect();
   });
@@ -67,6 +70,7 @@ describe('OpenTelemetry JS SDK -> POST /otlp/v1/metrics', () => {
     const node = `otel-sdk-${randomBytes(4).toString('hex')}`;
     const { stdout } = await promisify(execFile)(process.execPath, [SERVICE, `${pipeline.url}/otlp/v1/metrics`, protocol, node, '3'], {
       timeout: 45_000,
+      env: { ...process.env, NODEAGG_TOKEN: tokens.secrets.write },
     });
     const exports = stdout
       .trim()
@@ -80,7 +84,7 @@ describe('OpenTelemetry JS SDK -> POST /otlp/v1/metrics', () => {
     const want = expected(exports[exports.length - 1]!);
 
     await waitForDrain(redis, pipeline.config.keyPrefix, 2, pipeline.config.consumerGroup, 20_000);
-    const detail = (await request(`${pipeline.url}/v1/nodes/${node}`)).body;
+    const detail = (await get(`/v1/nodes/${node}`)).body;
     expect(detail.latest.at).toBe(new Date(want.at).toISOString());
     expect(detail.latest.timeslice).toBe(1);
     expect(detail.latest.cpu).toBeCloseTo(want.cpu, 6);
@@ -89,12 +93,12 @@ describe('OpenTelemetry JS SDK -> POST /otlp/v1/metrics', () => {
     expect(detail.windows['1m'].samples).toBe(3);
     expect(detail.processes.map((p: { name: string }) => p.name)).toEqual([want.process]);
 
-    const listed = (await request(`${pipeline.url}/v1/nodes`)).body;
+    const listed = (await get('/v1/nodes')).body;
     const rows = Array.isArray(listed) ? listed : listed.nodes;
     expect(rows.map((n: { name: string }) => n.name)).toContain(node);
 
     // The process's window of the last second holds only the last export's sample.
-    const proc = (await request(`${pipeline.url}/v1/analytics/processes/${encodeURIComponent(want.process)}?timeslice=1`)).body;
+    const proc = (await get(`/v1/analytics/processes/${encodeURIComponent(want.process)}?timeslice=1`)).body;
     expect(proc.cpu_used).toBeCloseTo(want.cpuUsed, 6);
     expect(proc.mem_used).toBeCloseTo(want.memUsed, 6);
     expect(want.memUsed).toBeGreaterThan(1);

@@ -6,7 +6,8 @@ import { allPartitionKeys } from '../../shared/keys';
 import type { RedisClient } from '../../shared/redis';
 import { processSampleCount } from '../cli/helpers/process-totals';
 import { waitForDrain } from '../helpers/aggregate-totals';
-import { request } from '../helpers/http';
+import { postJson, request } from '../helpers/http';
+import { bearer, testTokens } from '../helpers/tokens';
 import {
   cumulativeSum,
   exportRequest,
@@ -21,8 +22,8 @@ import { testConfig, testRedis } from '../helpers/test-config';
 
 const PARTITIONS = 2;
 
-async function storedEntries(redis: RedisClient, prefix: string): Promise<number> {
-  const lengths = await Promise.all(allPartitionKeys(prefix, PARTITIONS).map((p) => redis.xlen(p.stream)));
+async function storedEntries(redis: RedisClient, prefix: string, partitions = PARTITIONS): Promise<number> {
+  const lengths = await Promise.all(allPartitionKeys(prefix, partitions).map((p) => redis.xlen(p.stream)));
   return lengths.reduce((a, b) => a + b, 0);
 }
 
@@ -406,6 +407,41 @@ describe('POST /otlp/v1/metrics at fleet sizes', () => {
       const one = (await request(`${pipeline.url}/v1/analytics/processes/proc-7?timeslice=60`)).body;
       expect(one.cpu_used).toBeCloseTo(25.6, 6);
       expect(one.mem_used).toBeCloseTo(2, 6);
+    } finally {
+      await redis.quit();
+      await pipeline.stop();
+    }
+  });
+});
+
+describe('POST /otlp/v1/metrics and /collectd with tokens', () => {
+  test('without a token: 401 as an OTLP Status (UNAUTHENTICATED) with the Bearer challenge; with the write token: stored', async () => {
+    const tokens = testTokens();
+    const config = testConfig({ API_TOKENS: tokens.apiTokens, STREAM_PARTITIONS: '1' });
+    const pipeline = await startPipeline(config);
+    const redis = testRedis(config);
+    await redis.connect();
+    try {
+      const body = encodeMetricsRequest(
+        exportRequest([hostResource({ node: 'otlp-auth-1', timeMs: Date.now() - 1000, idle: [0.5], memUsedShare: 0.5 })]),
+      );
+      const anonymous = await postOtlp(pipeline.url, body, 'application/x-protobuf');
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(decodeStatus(new Uint8Array(await anonymous.arrayBuffer()))).toMatchObject({
+        code: 16,
+        message: expect.stringContaining('UNAUTHENTICATED'),
+      });
+      const reader = await postOtlp(pipeline.url, body, 'application/x-protobuf', bearer(tokens.secrets.read));
+      expect(reader.status).toBe(403);
+      expect(decodeStatus(new Uint8Array(await reader.arrayBuffer())).code).toBe(7); // PERMISSION_DENIED
+      const collectdAnonymous = await postJson(`${pipeline.url}/collectd`, []);
+      expect([collectdAnonymous.status, collectdAnonymous.body.error.code]).toEqual([401, 'UNAUTHENTICATED']);
+      expect(await storedEntries(redis, config.keyPrefix, 1)).toBe(0);
+
+      const writer = await postOtlp(pipeline.url, body, 'application/x-protobuf', bearer(tokens.secrets.write));
+      expect(writer.status).toBe(200);
+      expect(await storedEntries(redis, config.keyPrefix, 1)).toBe(1);
     } finally {
       await redis.quit();
       await pipeline.stop();

@@ -63,9 +63,14 @@ export async function stop(running: Running | undefined): Promise<void> {
   await running.exited;
 }
 
-export function httpGet(port: number, path: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+export function httpGet(
+  port: number,
+  path: string,
+  timeoutMs = 2000,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, timeout: timeoutMs }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path, timeout: timeoutMs, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {

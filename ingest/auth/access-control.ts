@@ -1,0 +1,63 @@
+/**
+ * Everything a protected route checks before its handler: the token and its scope (401/403),
+ * then the token's request rate (429). Refusals are counted and logged by token name only.
+ */
+import type { Context } from 'koa';
+import { authorize } from '../../shared/auth/authorize';
+import type { Scope } from '../../shared/auth/scopes';
+import type { TokenEntry } from '../../shared/auth/token-file';
+import type { TokenStore } from '../../shared/auth/token-store';
+import type { Config } from '../../shared/config';
+import { LogThrottle } from '../../shared/log-throttle';
+import type { Logger } from '../../shared/logger';
+import { TokenLimits, type LimitName } from '../limits/token-limits';
+import type { IngestMetrics } from '../metrics';
+
+/** The metric label of requests when the service runs open (no tokens configured). */
+export const OPEN_CLIENT = 'anonymous';
+
+export class AccessControl {
+  readonly limits: TokenLimits;
+  private readonly throttle = new LogThrottle();
+
+  constructor(
+    readonly tokens: TokenStore,
+    config: Config,
+    private readonly metrics: IngestMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.limits = new TokenLimits(config, (token, limit, retryAfter) => this.limited(token, limit, retryAfter));
+  }
+
+  /** Admits the request or throws its 401/403/429; the admitted token is left in ctx.state.token. */
+  async admit(ctx: Context, scope: Scope): Promise<void> {
+    const access = authorize(this.tokens, ctx.get('Authorization') || undefined, scope);
+    if (!access.ok) {
+      this.metrics.authRejected.inc({ reason: access.reason });
+      if (this.throttle.allow(`auth:${access.reason}`)) {
+        this.logger.info(
+          { reason: access.reason, path: ctx.path, ip: ctx.ip, ...(access.reason === 'scope' ? { scope } : {}) },
+          'request rejected: authentication (further rejections for this reason in the next minute are only counted in nodeagg_auth_rejected_total)',
+        );
+      }
+      throw access.error;
+    }
+    ctx.state.token = access.token;
+    if (access.token) await this.limits.takeRequest(access.token.name);
+  }
+
+  /** The name a request's limits and metrics go by. */
+  static clientOf(ctx: Context): string {
+    return (ctx.state.token as TokenEntry | undefined)?.name ?? OPEN_CLIENT;
+  }
+
+  limited(token: string, limit: LimitName, retryAfterSeconds: number): void {
+    this.metrics.rateLimited.inc({ token, limit });
+    if (this.throttle.allow(`limit:${token}:${limit}`)) {
+      this.logger.warn(
+        { token, limit, retryAfterSeconds },
+        `rate limited: token "${token}" is over its ${limit} limit (429; further refusals in the next minute are only counted in nodeagg_rate_limited_total)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/** Rate-limited warnings and the Redis memory helpers (no Redis needed). */
+import { ThrottledWarnings } from '../../shared/throttled-warnings';
+import type { Logger } from '../../shared/logger';
+import { isOutOfMemory, parseInfoMemory } from '../../shared/redis-memory';
+
+test('a repeated warning is logged once per interval per key, with the count it suppressed', () => {
+  const lines: [Record<string, unknown>, string][] = [];
+  const logger = { warn: (fields: Record<string, unknown>, message: string) => lines.push([fields, message]) } as unknown as Logger;
+  jest.useFakeTimers({ now: 1_000_000 });
+  try {
+    const throttle = new ThrottledWarnings(logger, 10_000);
+    for (let i = 0; i < 5000; i++) throttle.warn('oom', { partition: 0 }, 'out of memory');
+    throttle.warn('other', {}, 'another key');
+    jest.setSystemTime(1_010_001);
+    throttle.warn('oom', { partition: 0 }, 'out of memory');
+    expect(lines).toEqual([
+      [{ partition: 0 }, 'out of memory'],
+      [{}, 'another key'],
+      [{ partition: 0, suppressed: 4999 }, 'out of memory'],
+    ]);
+  } finally {
+    jest.useRealTimers();
+  }
+});
+
+test('INFO memory is parsed and only an OOM refusal counts as out of memory', () => {
+  const info = '# Memory\r\nused_memory:16777999\r\nused_memory_human:16.00M\r\nmaxmemory:16777216\r\nmaxmemory_policy:noeviction\r\n';
+  expect(parseInfoMemory(info)).toEqual({ usedBytes: 16777999, maxBytes: 16777216 });
+  expect(parseInfoMemory('')).toEqual({ usedBytes: 0, maxBytes: 0 });
+  expect(isOutOfMemory(new Error("OOM command not allowed when used memory > 'maxmemory'."))).toBe(true);
+  expect(isOutOfMemory(new Error("ERR Error running script: OOM command not allowed when used memory > 'maxmemory'"))).toBe(true);
+  expect(isOutOfMemory(new Error('Connection is closed.'))).toBe(false);
+  expect(isOutOfMemory(undefined)).toBe(false);
+});
