@@ -101,7 +101,7 @@ describe('Redis out of memory', () => {
     expect(await streamLengths(admin, env.KEY_PREFIX)).toBe(before);
 
     // Readiness never writes: ingest stays in the Service. A new worker starts and stays up.
-    expect(await send(`${ingest.url}/readyz`)).toMatchObject({ kind: 'response', status: 200 });
+    expect(await send(`${ingest.url}/readyz`, { timeoutMs: 15_000 })).toMatchObject({ kind: 'response', status: 200 });
     const workerB = await startWorkerProcess(env, 'worker-b');
     cleanup.add(() => workerB.kill());
     const workerBLines = countLines(workerB);
@@ -113,7 +113,7 @@ describe('Redis out of memory', () => {
     }
     for (const service of [ingest, workerA, workerB]) {
       expect({ role: service.role, running: service.running }).toEqual({ role: service.role, running: true });
-      expect(await send(`${service.url}/readyz`)).toMatchObject({ kind: 'response', status: 200 });
+      expect(await send(`${service.url}/readyz`, { timeoutMs: 15_000 })).toMatchObject({ kind: 'response', status: 200 });
     }
     // Repeated warnings are rate-limited: a few lines, not thousands.
     // Counted from the fill on (worker B: from its start, under pressure).

@@ -1,5 +1,5 @@
 /**
- * SPEC §4 exactly once: workers killed with SIGKILL in the middle of batches while two
+ * Exactly once (docs/ARCHITECTURE.md): workers killed with SIGKILL in the middle of batches while two
  * others keep going. After the stream drains, every sample is counted once.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -84,7 +84,17 @@ describe('exactly once under worker crashes', () => {
       const replies = (await pipeline.exec()) ?? [];
       return replies.reduce((n, [, pending]) => n + (pending as unknown[]).length, 0);
     };
+    const joined = async (consumer: string) => {
+      const consumers = (await redis
+        .xinfo('CONSUMERS', `${env.KEY_PREFIX}:{p0}:stream`, config.consumerGroup)
+        .catch(() => [])) as unknown[][];
+      return consumers.some((fields) => fields[1] === consumer);
+    };
     for (let k = 0; k < 5; k++) {
+      // A slow machine may take seconds to start a process: the kill window opens only once
+      // the victim has joined the group, so a kill never lands before it could read anything.
+      const joinBy = Date.now() + 30_000;
+      while (Date.now() < joinBy && !(await joined(victimName))) await new Promise((r) => setTimeout(r, 20));
       // Kill at a different moment each time: as soon as the victim holds entries it has
       // read but not yet acknowledged (mid-batch), or after a random delay.
       const deadline = Date.now() + 300 + Math.floor(Math.random() * 1500);
