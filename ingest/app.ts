@@ -45,6 +45,18 @@ function isRedisFailure(error: unknown): boolean {
   );
 }
 
+export interface RouteInfo {
+  path: string;
+  methods: string[];
+}
+
+const registered = new WeakMap<Koa, RouteInfo[]>();
+
+/** Every route the app serves, read from its routers (so tests cover routes added later). */
+export function routesOf(app: Koa): readonly RouteInfo[] {
+  return registered.get(app) ?? [];
+}
+
 export function createApp(deps: IngestDeps): Koa {
   const app = new Koa();
   app.proxy = true;
@@ -73,8 +85,9 @@ export function createApp(deps: IngestDeps): Koa {
     api.use(router.routes());
   }
 
-  app.use(errorMiddleware(deps.logger));
+  // Metrics outermost, so they record the status the error middleware answered.
   app.use(deps.metrics.middleware);
+  app.use(errorMiddleware(deps.logger));
   app.use(redisFailuresAre503(new TimeoutWatchdog([deps.redis], () => deps.logger.warn('Redis keeps timing out; reconnecting'))));
   app.use(async (ctx, next) => {
     if (deps.isDraining() && ctx.method === 'POST') {
@@ -83,6 +96,10 @@ export function createApp(deps: IngestDeps): Koa {
     }
     await next();
   });
+  registered.set(
+    app,
+    api.stack.filter((layer) => layer.methods.length > 0).map((layer) => ({ path: String(layer.path), methods: [...layer.methods] })),
+  );
   app.use(api.routes());
   // Sets 405 with an Allow header; the error middleware renders the body.
   app.use(api.allowedMethods());

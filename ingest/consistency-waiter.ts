@@ -1,45 +1,130 @@
-/** Waits until every entry up to a token's positions is applied (SPEC §3 read-after-write). */
-import { ConsistencyTimeoutError } from '../shared/errors';
+/**
+ * Waits until every entry up to a token's positions is applied (README, read-after-write).
+ * One shared poll per partition serves every waiting request: two Redis commands per
+ * partition per tick however many requests wait, and a bound on how many may wait at all.
+ */
+import { ConsistencyTimeoutError, TooManyWaitersError } from '../shared/errors';
 import type { PartitionKeys } from '../shared/keys';
 import type { RedisClient } from '../shared/redis';
 import { replyToRecord } from '../shared/redis-replies';
-import { compareIds } from '../shared/stream-ids';
 import type { PartitionPosition } from './consistency-token';
 
-export class ConsistencyWaiter {
+/** Pause between two polls of a partition while requests wait on it. */
+const POLL_INTERVAL_MS = 10;
+
+type Id = readonly [bigint, bigint];
+
+function parseId(id: string): Id {
+  const [ms, seq] = id.split('-');
+  return [BigInt(ms!), BigInt(seq ?? '0')];
+}
+
+function atOrAfter(a: Id, b: Id): boolean {
+  return a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1]);
+}
+
+interface Waiter {
+  id: Id;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** The applied position of one partition, polled while anyone waits on it. */
+class PartitionWatch {
+  private readonly waiters = new Set<Waiter>();
+  private polling = false;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly partitions: readonly PartitionKeys[],
+    private readonly stream: string,
     private readonly group: string,
-    private readonly maxWaitMs: number,
   ) {}
 
-  async waitFor(positions: readonly PartitionPosition[]): Promise<void> {
-    const deadline = Date.now() + this.maxWaitMs;
-    let pause = 1;
-    let remaining = [...positions];
-    for (;;) {
-      const applied = await Promise.all(remaining.map((p) => this.isApplied(p)));
-      remaining = remaining.filter((_, i) => !applied[i]);
-      if (remaining.length === 0) return;
-      if (Date.now() >= deadline) throw new ConsistencyTimeoutError(this.maxWaitMs);
-      await new Promise((resolve) => setTimeout(resolve, pause));
-      pause = Math.min(pause * 2, 25);
+  get size(): number {
+    return this.waiters.size;
+  }
+
+  until(id: string): { done: Promise<void>; cancel(): void } {
+    let waiter!: Waiter;
+    const done = new Promise<void>((resolve, reject) => {
+      waiter = { id: parseId(id), resolve, reject };
+    });
+    this.waiters.add(waiter);
+    if (!this.polling) void this.poll();
+    return { done, cancel: () => this.waiters.delete(waiter) };
+  }
+
+  private async poll(): Promise<void> {
+    this.polling = true;
+    try {
+      while (this.waiters.size > 0) {
+        const applied = await this.appliedUpTo();
+        for (const waiter of this.waiters) {
+          if (applied(waiter.id)) {
+            this.waiters.delete(waiter);
+            waiter.resolve();
+          }
+        }
+        if (this.waiters.size > 0) await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+      }
+    } catch (error) {
+      // Redis failed: every waiter answers 503 now rather than 504 later.
+      for (const waiter of this.waiters) waiter.reject(error);
+      this.waiters.clear();
+    } finally {
+      this.polling = false;
     }
   }
 
   /** Applied = delivered to the group and no entry at or before it still pending. */
-  private async isApplied({ partition, id }: PartitionPosition): Promise<boolean> {
-    const stream = this.partitions[partition]!.stream;
+  private async appliedUpTo(): Promise<(id: Id) => boolean> {
     const [groups, pending] = await Promise.all([
-      this.redis.xinfo('GROUPS', stream) as Promise<unknown[][]>,
-      this.redis.xpending(stream, this.group, '-', id, 1) as Promise<unknown[]>,
+      this.redis.xinfo('GROUPS', this.stream) as Promise<unknown[][]>,
+      this.redis.xpending(this.stream, this.group) as Promise<[number, string | null, string | null, unknown]>,
     ]);
-    if (pending.length > 0) return false;
-    for (const fields of groups) {
-      const info = replyToRecord(fields);
-      if (info.name === this.group) return compareIds(String(info['last-delivered-id']), id) >= 0;
+    const info = groups.map(replyToRecord).find((g) => g.name === this.group);
+    if (info === undefined) return () => false;
+    const delivered = parseId(String(info['last-delivered-id']));
+    const oldestPending = Number(pending[0]) > 0 && pending[1] ? parseId(pending[1]) : undefined;
+    return (id) => atOrAfter(delivered, id) && (oldestPending === undefined || !atOrAfter(id, oldestPending));
+  }
+}
+
+export class ConsistencyWaiter {
+  private readonly watches: PartitionWatch[];
+  private waiting = 0;
+
+  constructor(
+    redis: RedisClient,
+    partitions: readonly PartitionKeys[],
+    group: string,
+    private readonly maxWaitMs: number,
+    private readonly maxWaiters: number,
+  ) {
+    this.watches = partitions.map((p) => new PartitionWatch(redis, p.stream, group));
+  }
+
+  /** Requests waiting right now. */
+  get waitingRequests(): number {
+    return this.waiting;
+  }
+
+  async waitFor(positions: readonly PartitionPosition[]): Promise<void> {
+    if (this.waiting >= this.maxWaiters) throw new TooManyWaitersError(this.maxWaiters);
+    this.waiting++;
+    const waits = positions.map((p) => this.watches[p.partition]!.until(p.id));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        Promise.all(waits.map((w) => w.done)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ConsistencyTimeoutError(this.maxWaitMs)), this.maxWaitMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      for (const wait of waits) wait.cancel();
+      this.waiting--;
     }
-    return false;
   }
 }

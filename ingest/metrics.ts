@@ -1,5 +1,5 @@
 /** Prometheus metrics of the ingest service. */
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface IngestMetrics {
@@ -45,10 +45,24 @@ export function createIngestMetrics(): IngestMetrics {
     try {
       await next();
     } finally {
-      // The route pattern, not the path: node names must not explode label cardinality.
-      const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      end({ method: ctx.method, route: String(route), status: String(ctx.status) });
+      end({ method: ctx.method, route: routeTemplateOf(ctx), status: String(ctx.status) });
     }
   };
   return { registry, samplesAccepted, authRejected, rateLimited, middleware };
+}
+
+interface MatchedLayer {
+  path: string | RegExp;
+  methods: string[];
+}
+
+/**
+ * The template of the route that answered ("/v1/nodes/:nodename"), never the path (node
+ * names must not explode label cardinality) and never a middleware's pattern: the router's
+ * matched layers include router.use() middleware, whose paths are regular expressions.
+ */
+export function routeTemplateOf(ctx: Context): string {
+  const routes = ((ctx as { matched?: MatchedLayer[] }).matched ?? []).filter((l) => l.methods.length > 0 && typeof l.path === 'string');
+  const route = routes.find((l) => l.methods.includes(ctx.method)) ?? routes[0];
+  return route === undefined ? 'unmatched' : String(route.path);
 }

@@ -13,6 +13,14 @@ export interface NodeOverview {
   latest: { at: string; timeslice: number; cpu: number; mem: number } | null;
 }
 
+export interface NodePage {
+  /** Nodes in the index (with the prefix, when one was given). */
+  total: number;
+  nodes: NodeOverview[];
+  /** More nodes follow this page. */
+  more: boolean;
+}
+
 export interface SeriesPoint {
   t: string;
   cpu: number | null;
@@ -44,20 +52,35 @@ export class NodeReader {
     return this.partitions[partitionOf(node, this.partitions.length)]!;
   }
 
-  async list(): Promise<NodeOverview[]> {
-    const perPartition = await Promise.all(this.partitions.map((p) => this.redis.zrange(p.nodes, 0, -1)));
+  /**
+   * One page of nodes in name order, after `after` and starting with `prefix`: each
+   * partition's name index answers its first `limit + 1` names in range, the merge keeps
+   * the first `limit`. Memory and Redis work per call grow with the page, not the fleet.
+   */
+  async page(options: { limit: number; after?: string; prefix?: string }): Promise<NodePage> {
+    const { limit, after, prefix } = options;
+    const low = prefix !== undefined && (after === undefined || after < prefix) ? `[${prefix}` : after !== undefined ? `(${after}` : '-';
+    // Names are ASCII, so every name with the prefix sorts before prefix + U+00FF.
+    const high = prefix !== undefined ? `[${prefix}\u00ff` : '+';
+    const totalLow = prefix !== undefined ? `[${prefix}` : '-';
+    const perPartition = await Promise.all(
+      this.partitions.map((p) =>
+        Promise.all([
+          this.redis.zrange(p.nodeNames, low, high, 'BYLEX', 'LIMIT', 0, limit + 1),
+          this.redis.zlexcount(p.nodeNames, totalLow, high),
+        ]),
+      ),
+    );
+    const merged = perPartition.flatMap(([names]) => names).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const names = merged.slice(0, limit);
     const pipeline = this.redis.pipeline();
-    const names: string[] = [];
-    perPartition.forEach((nodes, p) => {
-      for (const node of nodes) {
-        names.push(node);
-        pipeline.hgetall(this.partitions[p]!.nodeSummary(node));
-      }
-    });
-    const summaries = pipelineValues(await pipeline.exec(), names.length);
-    return names
-      .map((name, i) => overview(name, summaries[i] as Record<string, string>))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const name of names) pipeline.hgetall(this.keysOf(name).nodeSummary(name));
+    const summaries = names.length > 0 ? pipelineValues(await pipeline.exec(), names.length) : [];
+    return {
+      total: perPartition.reduce((sum, [, count]) => sum + count, 0),
+      nodes: names.map((name, i) => overview(name, summaries[i] as Record<string, string>)),
+      more: merged.length > limit,
+    };
   }
 
   /** Summary over 1, 5 and 15 minutes before the node's latest sample; null if unknown. */

@@ -20,3 +20,16 @@ export function stringParam(ctx: Context, name: string): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   return Array.isArray(raw) ? raw[raw.length - 1] : raw;
 }
+
+export function integerParam(ctx: Context, name: string, fallback: number, min: number, max: number): number {
+  const raw = ctx.query[name];
+  if (raw === undefined || raw === '') return fallback;
+  const text = Array.isArray(raw) ? raw[raw.length - 1]! : raw;
+  const value = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new BadRequestError('INVALID_QUERY', `${name} must be an integer from ${min} to ${max}.`, [
+      { field: name, message: `got "${text.slice(0, 40)}"` },
+    ]);
+  }
+  return value;
+}

@@ -1,65 +1,66 @@
 /**
- * Reads a request body: checks its media type and encoding, gunzips, enforces the size
- * limit on the decoded bytes, and parses JSON or NDJSON. Every failure is a 4xx AppError.
+ * Reads a request body a route declared with acceptsBody(): gunzips, enforces the size
+ * limit on the decoded bytes and a time limit on its arrival, checks its shape in one
+ * linear scan (json-shape.ts), and parses JSON or NDJSON. Every failure is a 4xx AppError.
  */
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
-import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../shared/errors';
+import type { Readable, Transform } from 'node:stream';
+import { BadRequestError, PayloadTooLargeError, RequestTimeoutError, UnsupportedMediaTypeError } from '../shared/errors';
+import { bodyTypeOf, NDJSON_TYPE } from './body-types';
+import { checkJsonShape } from './json-shape';
 
-export type BodyFormat = 'json' | 'ndjson';
-
-export function mediaType(ctx: Context): string | undefined {
-  const header = ctx.get('Content-Type');
-  return header ? header.split(';')[0]!.trim().toLowerCase() : undefined;
+export interface BodyLimits {
+  maxBytes: number;
+  /** The whole body must arrive within this time (408 otherwise). */
+  timeoutMs: number;
 }
 
-/** Which format the body is in; a missing Content-Type is taken as JSON (old clients). */
-export function bodyFormat(ctx: Context, allowNdjson: boolean): BodyFormat {
-  const type = mediaType(ctx);
-  if (type === undefined || type === 'application/json' || type.endsWith('+json')) return 'json';
-  if (allowNdjson && (type === 'application/x-ndjson' || type === 'application/ndjson')) return 'ndjson';
-  const accepted = allowNdjson ? 'application/json or application/x-ndjson' : 'application/json';
-  throw new UnsupportedMediaTypeError(`Content-Type ${type} is not supported; send ${accepted}.`);
+async function readText(ctx: Context, limits: BodyLimits): Promise<string> {
+  return (await readBytes(ctx, limits)).toString('utf8');
 }
 
-/** The media type of the request, which must be one of the route's; 415 otherwise (also when missing). */
-export function requireMediaType<T extends string>(ctx: Context, accepted: readonly T[]): T {
-  const type = mediaType(ctx);
-  if (type !== undefined && (accepted as readonly string[]).includes(type)) return type as T;
-  throw new UnsupportedMediaTypeError(`Content-Type ${type ?? '(none)'} is not supported here; send ${accepted.join(' or ')}.`);
-}
-
-async function readText(ctx: Context, limit: number): Promise<string> {
-  return (await readBytes(ctx, limit)).toString('utf8');
-}
-
-/** The raw body, gunzipped when so encoded, at most `limit` bytes after decompression. */
-export async function readBytes(ctx: Context, limit: number): Promise<Buffer> {
+/** The raw body (a route that declared acceptsBody()), gunzipped when so encoded, within the limits. */
+export async function readBytes(ctx: Context, limits: BodyLimits): Promise<Buffer> {
   const encoding = (ctx.get('Content-Encoding') || 'identity').trim().toLowerCase();
   let source: Readable = ctx.req;
+  let gunzip: Transform | undefined;
   if (encoding === 'gzip' || encoding === 'x-gzip') {
-    const gunzip = createGunzip();
-    ctx.req.on('error', (error) => gunzip.destroy(error));
-    source = ctx.req.pipe(gunzip);
+    const decoder = createGunzip();
+    ctx.req.on('error', (error) => decoder.destroy(error));
+    source = gunzip = ctx.req.pipe(decoder);
   } else if (encoding !== 'identity') {
-    throw new UnsupportedMediaTypeError(`Content-Encoding ${encoding} is not supported; send gzip or no encoding.`);
+    throw new UnsupportedMediaTypeError(`Content-Encoding ${encoding.slice(0, 40)} is not supported; send gzip or no encoding.`);
   }
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RequestTimeoutError(limits.timeoutMs)), limits.timeoutMs);
+  });
   try {
-    return await getRawBody(source, { limit });
+    // The 408 answer closes the connection, which also ends the abandoned read.
+    return await Promise.race([getRawBody(source, { limit: limits.maxBytes }), timedOut]);
   } catch (error) {
+    // Whatever stopped the read, the rest of the body is never read: discard what still
+    // arrives and close the connection after answering, or the next request on it would
+    // wait behind the unread bytes.
+    if (gunzip) {
+      ctx.req.unpipe(gunzip);
+      gunzip.destroy();
+    }
+    ctx.req.resume();
+    ctx.set('Connection', 'close');
+    if (error instanceof RequestTimeoutError) throw error;
     const type = (error as { type?: string }).type;
     if (type === 'entity.too.large') {
-      // The rest of the body is not read: close the connection after answering.
-      if (source !== ctx.req) source.destroy();
-      ctx.set('Connection', 'close');
-      throw new PayloadTooLargeError(`The request body is larger than ${limit} bytes (after decompression).`);
+      throw new PayloadTooLargeError(`The request body is larger than ${limits.maxBytes} bytes (after decompression).`);
     }
     if ((error as { code?: string }).code?.startsWith('Z_')) {
       throw new BadRequestError('INVALID_GZIP', 'The body is not valid gzip data.');
     }
     throw new BadRequestError('BODY_READ_FAILED', 'The request body could not be read.');
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -67,32 +68,44 @@ function parseJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new BadRequestError('INVALID_JSON', `${where} is not valid JSON: ${(error as Error).message}`);
+    throw new BadRequestError('INVALID_JSON', `${where} is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
   }
 }
 
-/** A JSON document (the single-sample routes). */
-export async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
-  bodyFormat(ctx, false);
-  const text = await readText(ctx, limit);
-  if (text.trim() === '') throw new BadRequestError('EMPTY_BODY', 'The request body is empty; send a JSON object.');
+/** A JSON document (the single-sample routes), or undefined for an empty body when allowed. */
+export async function readJsonBody(ctx: Context, limits: BodyLimits, options: { optional?: boolean } = {}): Promise<unknown> {
+  bodyTypeOf(ctx);
+  const text = await readText(ctx, limits);
+  if (text.trim() === '') {
+    if (options.optional) return undefined;
+    throw new BadRequestError('EMPTY_BODY', 'The request body is empty; send a JSON object.');
+  }
+  checkJsonShape(text);
   return parseJson(text, 'The body');
 }
 
-/** A list of items: a JSON array, or NDJSON with one item per line. */
-export async function readItems(ctx: Context, limit: number): Promise<unknown[]> {
-  const format = bodyFormat(ctx, true);
-  const text = await readText(ctx, limit);
-  if (format === 'json') {
+/** A list of at most `maxItems` items: a JSON array, or NDJSON with one item per line. */
+export async function readItems(ctx: Context, limits: BodyLimits & { maxItems: number }): Promise<unknown[]> {
+  const ndjson = bodyTypeOf(ctx) === NDJSON_TYPE;
+  const text = await readText(ctx, limits);
+  const tooMany = () => new PayloadTooLargeError(`A batch holds at most ${limits.maxItems} samples; this one has more. Split it.`);
+  if (!ndjson) {
+    checkJsonShape(text, { maxItems: limits.maxItems });
     const body = parseJson(text, 'The body');
     if (!Array.isArray(body)) throw new BadRequestError('INVALID_BODY', 'The body must be a JSON array of samples (or NDJSON).');
     return body;
   }
   const items: unknown[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line !== '') items.push(parseJson(line, `NDJSON line ${i + 1}`));
+  let start = 0;
+  for (let lineNumber = 1; start <= text.length; lineNumber++) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
+    if (line === '') continue;
+    if (items.length === limits.maxItems) throw tooMany();
+    checkJsonShape(line, { index: items.length });
+    items.push(parseJson(line, `NDJSON line ${lineNumber}`));
   }
   return items;
 }

@@ -14,7 +14,7 @@ import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateReader } from './aggregate-reader';
 import { BackpressureMonitor } from './backpressure';
-import { createApp } from './app';
+import { createApp, routesOf, type RouteInfo } from './app';
 import { ConsistencyWaiter } from './consistency-waiter';
 import { createIngestMetrics } from './metrics';
 import { NodeReader } from './node-reader';
@@ -22,11 +22,18 @@ import { SampleWriter } from './sample-writer';
 import { loadTokens } from '../shared/auth/token-source';
 import { NodeCardinality } from './limits/node-cardinality';
 
+/** Longer than common load balancer idle timeouts, so the balancer closes idle connections first. */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** A client gets this long to send its request headers. */
+export const HEADERS_TIMEOUT_MS = 20_000;
+
 export interface RunningIngest {
   server: Server;
   /** The Koa app, so tests can walk its routes. */
   app: Koa;
   url: string;
+  /** The routes it serves (method and path template). */
+  routes: readonly RouteInfo[];
   /** Drains: stops accepting, finishes in-flight requests, closes Redis. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -73,15 +80,19 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     deadLetters,
     reader: new AggregateReader(redis, partitions),
     nodes,
-    waiter: new ConsistencyWaiter(redis, partitions, config.consumerGroup, config.consistencyWaitMs),
+    waiter: new ConsistencyWaiter(redis, partitions, config.consumerGroup, config.consistencyWaitMs, config.maxConsistencyWaiters),
     metrics,
     tokens: tokens.store,
     cardinality,
     isDraining: () => draining,
   });
-  const server = createServer(app.callback());
-  server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
-  server.headersTimeout = 66_000;
+  // Our own 408 (request-body.ts) answers a slow body first; requestTimeout is the backstop
+  // for anything else, checked every second instead of Node's default 30 s.
+  const server = createServer(
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS + config.bodyTimeoutMs, connectionsCheckingInterval: 1000 },
+    app.callback(),
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.ingestPort, config.ingestHost, resolve);
@@ -109,5 +120,5 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     })();
     return closing;
   };
-  return { server, app, url: `http://${host}:${port}`, close };
+  return { server, app, url: `http://${host}:${port}`, routes: routesOf(app), close };
 }

@@ -15,12 +15,14 @@ export interface Config {
   readonly workerClaimIdleMs: number;
   readonly workerClaimIntervalMs: number;
   readonly maxBodyBytes: number;
+  readonly bodyTimeoutMs: number;
   readonly maxBatchItems: number;
   readonly maxAgentPoints: number;
   readonly otlpGaugeIntervalSeconds: number;
   readonly agentIdempotencyTtlSeconds: number;
   readonly maxFutureSkewMs: number;
   readonly consistencyWaitMs: number;
+  readonly maxConsistencyWaiters: number;
   readonly redisCommandTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
@@ -176,6 +178,13 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     accepts: 'an integer from 1024 to 1073741824',
     doc: 'Largest request body, after decompression; larger answers 413.',
   },
+  BODY_TIMEOUT_MS: {
+    key: 'bodyTimeoutMs',
+    defaultValue: '30000',
+    parse: integer(100, 600000),
+    accepts: 'an integer from 100 to 600000',
+    doc: 'A request body must arrive within this time; a slower one answers 408 and the connection is closed.',
+  },
   MAX_BATCH_ITEMS: {
     key: 'maxBatchItems',
     defaultValue: '10000',
@@ -217,6 +226,13 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     parse: integer(0, 120000),
     accepts: 'an integer from 0 to 120000',
     doc: 'Longest wait of a query with ?after= before it answers 504.',
+  },
+  MAX_CONSISTENCY_WAITERS: {
+    key: 'maxConsistencyWaiters',
+    defaultValue: '10000',
+    parse: integer(1, 1000000),
+    accepts: 'an integer from 1 to 1000000',
+    doc: 'Most queries with ?after= waiting at once per ingest process; more answer 503 with Retry-After.',
   },
   REDIS_COMMAND_TIMEOUT_MS: {
     key: 'redisCommandTimeoutMs',

@@ -14,14 +14,17 @@ export class AppError extends Error {
     readonly code: string,
     message: string,
     readonly details?: ErrorDetail[],
-    options?: { cause?: unknown; expose?: boolean; headers?: Record<string, string> },
+    options?: { cause?: unknown; expose?: boolean; headers?: Record<string, string>; detailsTotal?: number },
   ) {
     super(message, { cause: options?.cause });
+    this.detailsTotal = options?.detailsTotal;
     this.name = new.target.name;
     this.expose = options?.expose ?? (status < 500 || status === 503 || status === 504);
     this.headers = options?.headers ?? {};
   }
   readonly expose: boolean;
+  /** How many problems there were when `details` lists only the first ones. */
+  readonly detailsTotal: number | undefined;
   readonly headers: Record<string, string>;
 }
 
@@ -32,8 +35,8 @@ export class BadRequestError extends AppError {
 }
 
 export class ValidationError extends AppError {
-  constructor(message: string, details: ErrorDetail[]) {
-    super(422, 'VALIDATION_FAILED', message, details);
+  constructor(message: string, details: ErrorDetail[], detailsTotal?: number) {
+    super(422, 'VALIDATION_FAILED', message, details, { detailsTotal });
   }
 }
 
@@ -57,6 +60,14 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
+export class RequestTimeoutError extends AppError {
+  constructor(waitedMs: number) {
+    super(408, 'REQUEST_TIMEOUT', `The request body did not arrive within ${waitedMs} ms.`, undefined, {
+      headers: { Connection: 'close' },
+    });
+  }
+}
+
 export class UnsupportedMediaTypeError extends AppError {
   constructor(message: string) {
     super(415, 'UNSUPPORTED_MEDIA_TYPE', message);
@@ -68,6 +79,14 @@ export class DependencyUnavailableError extends AppError {
     super(503, 'SERVICE_UNAVAILABLE', message, undefined, {
       cause,
       headers: { 'Retry-After': String(retryAfterSeconds) },
+    });
+  }
+}
+
+export class TooManyWaitersError extends AppError {
+  constructor(limit: number) {
+    super(503, 'TOO_MANY_WAITERS', `${limit} queries with ?after= are already waiting; retry shortly.`, undefined, {
+      headers: { 'Retry-After': '1' },
     });
   }
 }

@@ -19,6 +19,8 @@ export interface PartitionKeys {
   readonly stream: string;
   /** node name -> latest node sample time (ms) */
   readonly nodes: string;
+  /** the same node names, all with score 0: a lexicographic index for paging (ZRANGE BYLEX) */
+  readonly nodeNames: string;
   /** process name -> latest process sample time (ms) */
   readonly processes: string;
   /** partition bookkeeping: last applied time; `partitions` (the count this partition belongs to) and `paused` guard appends */
@@ -50,6 +52,7 @@ export function partitionKeys(prefix: string, partition: number): PartitionKeys 
     partition,
     stream: `${base}:stream`,
     nodes: `${base}:nodes`,
+    nodeNames: `${base}:nodes:lex`,
     processes: `${base}:procs`,
     meta: `${base}:meta`,
     replayed: (entryId) => `${base}:replayed:${entryId}`,

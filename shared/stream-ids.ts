@@ -13,3 +13,11 @@ export function nextId(id: string): string {
   const [ms, seq] = id.split('-');
   return `${ms}-${BigInt(seq ?? '0') + 1n}`;
 }
+
+const MAX_ID_PART = 2n ** 64n - 1n;
+
+/** An explicit "ms-seq" id Redis accepts: both parts fit in 64 bits unsigned. */
+export function isValidId(id: string): boolean {
+  const match = /^(\d{1,20})-(\d{1,20})$/.exec(id);
+  return match !== null && BigInt(match[1]!) <= MAX_ID_PART && BigInt(match[2]!) <= MAX_ID_PART;
+}

@@ -35,7 +35,7 @@ export const MAX_SCRIPT_ARGS = 20_000;
 /** KEYS[1] is the stream, KEYS[2] the entry's part markers; aggregate keys follow. */
 export const FIRST_AGGREGATE_KEY = 3;
 
-const WIDTH = { B: 9, M: 13, Z: 4, L: 7, R: 3, E: 3, H: 4 } as const;
+const WIDTH = { B: 9, M: 13, Z: 4, L: 7, R: 3, D: 4, E: 3, H: 4 } as const;
 
 class PlanBuilder {
   private readonly keyIndex = new Map<string, number>();
@@ -58,6 +58,7 @@ class PlanBuilder {
   private readonly nodeSeen = new Map<string, { last: NodeSample; firstAt: number }>();
   private readonly expiries = new Map<string, number>();
   private readonly prunes = new Map<string, number>();
+  private readonly nodePrunes = new Map<string, { names: string; maxScore: number }>();
 
   addToBucket(key: string, field: number, value1: number, value2: number, sample: Sample, extremes: boolean): void {
     const id = `${key}\n${field}`;
@@ -123,6 +124,15 @@ class PlanBuilder {
     this.prunes.set(key, maxScore);
   }
 
+  /** Like prune, and the pruned members also leave the name index `names`. */
+  pruneNodes(key: string, names: string, maxScore: number): void {
+    if (!this.nodePrunes.has(key)) {
+      this.touch(key, WIDTH.D);
+      this.touch(names, 0);
+    }
+    this.nodePrunes.set(key, { names, maxScore });
+  }
+
   private index(key: string): number {
     let i = this.keyIndex.get(key);
     if (i === undefined) {
@@ -142,13 +152,22 @@ class PlanBuilder {
       ops.push('L', this.index(key), last.at, last.cpu, last.mem, last.timeslice, firstAt);
     }
     for (const [key, maxScore] of this.prunes) ops.push('R', this.index(key), maxScore);
+    for (const [key, { names, maxScore }] of this.nodePrunes) ops.push('D', this.index(key), this.index(names), maxScore);
     for (const [key, at] of this.expiries) ops.push('E', this.index(key), at);
     for (const [key, field, value] of this.fields) ops.push('H', this.index(key), field, value);
     return { keys: [...this.keyIndex.keys()], ops };
   }
 }
 
-const OP_KEY_TYPE: Record<string, 'hash' | 'zset' | undefined> = { B: 'hash', M: 'hash', L: 'hash', H: 'hash', Z: 'zset', R: 'zset' };
+const OP_KEY_TYPE: Record<string, 'hash' | 'zset' | undefined> = {
+  B: 'hash',
+  M: 'hash',
+  L: 'hash',
+  H: 'hash',
+  Z: 'zset',
+  R: 'zset',
+  D: 'zset',
+};
 
 /** The Redis type each key of a plan must have (or not exist): hash or sorted set. */
 export function keyTypesOf(plan: ApplyPlan): Map<string, 'hash' | 'zset'> {
@@ -227,11 +246,12 @@ function addSamples(plan: PlanBuilder, samples: readonly Sample[], keys: Partiti
       plan.addToBucket(nodeFine, fine, sample.cpu, sample.mem, sample, true);
       plan.nodeSample(summary, sample);
       plan.latestTime(keys.nodes, sample.node, sample.at);
+      plan.latestTime(keys.nodeNames, sample.node, 0);
       plan.expireAt(fleetFine, fineChunkExpiry(fineChunk));
       plan.expireAt(fleetCoarse, coarseChunkExpiry(coarseChunk));
       plan.expireAt(nodeFine, fineChunkExpiry(fineChunk));
       plan.expireAt(summary, keepUntil);
-      plan.prune(keys.nodes, forgetBefore);
+      plan.pruneNodes(keys.nodes, keys.nodeNames, forgetBefore);
     } else {
       const processFine = keys.processFine(fineChunk, sample.process);
       const processCoarse = keys.processCoarse(coarseChunk, sample.process);

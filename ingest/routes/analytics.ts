@@ -8,6 +8,7 @@ import type { IngestDeps } from '../deps';
 import { requireScope } from '../auth/require-scope';
 import { numberParam } from '../query-params';
 import { readAfterWrite } from '../read-after-write';
+import { urlSegment } from '../url-segment';
 
 const DEFAULT_WINDOW_SECONDS = 60;
 
@@ -33,7 +34,7 @@ export function analyticsRouter(deps: IngestDeps): Router {
     const { timeslice, names } = await deps.reader.processList(windowSeconds);
     ctx.body = {
       timeslice,
-      processes: names.map((name) => ({ name, url: `/v1/analytics/processes/${encodeURIComponent(name)}/` })),
+      processes: names.map((name) => ({ name, url: `/v1/analytics/processes/${urlSegment(name)}/` })),
     };
   });
 

@@ -7,16 +7,18 @@ import { summarizeRejections, validateCandidates } from '../agent-candidates';
 import { mapValueLists, parseValueLists } from '../collectd/collectd-mapping';
 import { requireScope } from '../auth/require-scope';
 import type { IngestDeps } from '../deps';
-import { readBytes, requireMediaType } from '../request-body';
+import { acceptsBody, JSON_TYPE } from '../body-types';
+import { readBytes } from '../request-body';
 
 /** Media types this route accepts; anything else is 415. */
-export const COLLECTD_ACCEPTED_TYPES = ['application/json'] as const;
+export const COLLECTD_ACCEPTED_TYPES = [JSON_TYPE];
 
 export function collectdRouter(deps: IngestDeps): Router {
   const router = new Router();
-  router.post('/collectd', requireScope('write'), async (ctx) => {
-    requireMediaType(ctx, COLLECTD_ACCEPTED_TYPES);
-    const body = await readBytes(ctx, deps.config.maxBodyBytes);
+  const { maxBodyBytes, bodyTimeoutMs } = deps.config;
+  const collectdBody = acceptsBody({ types: COLLECTD_ACCEPTED_TYPES, maxBytes: maxBodyBytes });
+  router.post('/collectd', requireScope('write'), collectdBody, async (ctx) => {
+    const body = await readBytes(ctx, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs });
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString('utf8'));

@@ -5,6 +5,7 @@ import { parseNodeBody, parseProcessBody } from '../../shared/samples';
 import type { IngestDeps } from '../deps';
 import { requireScope } from '../auth/require-scope';
 import { acceptSamples } from '../accept-samples';
+import { acceptsBody, JSON_TYPE } from '../body-types';
 import { readJsonBody } from '../request-body';
 import type { Sample } from '../../shared/samples';
 
@@ -12,17 +13,20 @@ export function metricsRouter(deps: IngestDeps): Router {
   const router = new Router();
   const context = () => ({ receivedAt: Date.now(), maxFutureSkewMs: deps.config.maxFutureSkewMs });
 
+  const limits = { maxBytes: deps.config.maxBodyBytes, timeoutMs: deps.config.bodyTimeoutMs };
+  const jsonBody = acceptsBody({ types: [JSON_TYPE], maxBytes: limits.maxBytes });
+
   const accept = (ctx: Context, body: unknown, sample: Sample) =>
     acceptSamples(ctx, deps, body, [sample], (result) => ({ id: result.ids[0], token: result.token }));
 
-  router.post('/v1/metrics/node/:nodename', requireScope('write'), async (ctx) => {
-    const body = await readJsonBody(ctx, deps.config.maxBodyBytes);
+  router.post('/v1/metrics/node/:nodename', requireScope('write'), jsonBody, async (ctx) => {
+    const body = await readJsonBody(ctx, limits);
     await accept(ctx, body, parseNodeBody(ctx.params.nodename!, body, context()));
   });
 
   for (const path of ['/v1/metrics/nodes/:nodename/process/:processname', '/v1/metrics/node/:nodename/process/:processname']) {
-    router.post(path, requireScope('write'), async (ctx) => {
-      const body = await readJsonBody(ctx, deps.config.maxBodyBytes);
+    router.post(path, requireScope('write'), jsonBody, async (ctx) => {
+      const body = await readJsonBody(ctx, limits);
       await accept(ctx, body, parseProcessBody(ctx.params.nodename!, ctx.params.processname!, body, context()));
     });
   }

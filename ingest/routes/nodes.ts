@@ -1,11 +1,17 @@
-/** The per-node views of SPEC §3: the fleet list, one node's summary, its time series. */
+/** The per-node views: the fleet list (paged), one node's summary, its time series. */
 import Router from '@koa/router';
-import { NotFoundError, ValidationError } from '../../shared/errors';
+import { BadRequestError, NotFoundError, ValidationError } from '../../shared/errors';
 import { nameDetails } from '../../shared/samples';
 import type { IngestDeps } from '../deps';
 import { requireScope } from '../auth/require-scope';
 import { readAfterWrite } from '../read-after-write';
-import { numberParam } from '../query-params';
+import { urlSegment } from '../url-segment';
+import { decodeCursor, encodeCursor } from '../node-cursor';
+import { integerParam, numberParam, stringParam } from '../query-params';
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+const NODE_PREFIX = /^[A-Za-z0-9._:-]{1,253}$/;
 
 export function nodesRouter(deps: IngestDeps): Router {
   const router = new Router();
@@ -21,8 +27,26 @@ export function nodesRouter(deps: IngestDeps): Router {
   const unknown = (name: string) => new NotFoundError('NODE_NOT_FOUND', `No sample of node "${name}" is retained.`);
 
   router.get('/v1/nodes', ...reads, async (ctx) => {
-    const nodes = await deps.nodes.list();
-    ctx.body = { count: nodes.length, nodes: nodes.map((n) => ({ ...n, url: `/v1/nodes/${encodeURIComponent(n.name)}/` })) };
+    const limit = integerParam(ctx, 'limit', DEFAULT_PAGE, 1, MAX_PAGE);
+    const prefix = stringParam(ctx, 'prefix');
+    if (prefix !== undefined && !NODE_PREFIX.test(prefix)) {
+      throw new BadRequestError('INVALID_QUERY', 'prefix must be the start of a node name.', [
+        { field: 'prefix', message: 'at most 253 letters, digits, . _ : -' },
+      ]);
+    }
+    const cursor = stringParam(ctx, 'cursor');
+    const page = await deps.nodes.page({ limit, prefix, after: cursor === undefined ? undefined : decodeCursor(cursor) });
+    const last = page.nodes[page.nodes.length - 1];
+    const next =
+      page.more && last !== undefined
+        ? `/v1/nodes?${new URLSearchParams({ limit: String(limit), cursor: encodeCursor(last.name), ...(prefix === undefined ? {} : { prefix }) })}`
+        : null;
+    ctx.body = {
+      count: page.nodes.length,
+      total: page.total,
+      nodes: page.nodes.map((n) => ({ ...n, url: `/v1/nodes/${urlSegment(n.name)}/` })),
+      next,
+    };
   });
 
   router.get('/v1/nodes/:nodename', ...reads, async (ctx) => {

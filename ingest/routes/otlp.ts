@@ -14,7 +14,8 @@ import type { IngestDeps } from '../deps';
 import { otlpErrorBody } from '../otlp/otlp-errors';
 import { mapMetricsRequest } from '../otlp/otlp-mapping';
 import { OTLP_MEDIA_TYPES, decodeMetricsRequest, encodeExportResponse, type OtlpFormat, type OtlpMediaType } from '../otlp/otlp-protocol';
-import { mediaType, readBytes, requireMediaType } from '../request-body';
+import { acceptsBody, bodyTypeOf } from '../body-types';
+import { readBytes } from '../request-body';
 
 /** Media types this route accepts; anything else is 415. */
 export const OTLP_ACCEPTED_TYPES = Object.keys(OTLP_MEDIA_TYPES) as OtlpMediaType[];
@@ -22,9 +23,10 @@ export const OTLP_ACCEPTED_TYPES = Object.keys(OTLP_MEDIA_TYPES) as OtlpMediaTyp
 /** Header an exporter may send to give its gauge interval in seconds (else OTLP_GAUGE_INTERVAL_SECONDS). */
 export const INTERVAL_HEADER = 'Nodeagg-Interval';
 
+/** The OTLP format the Content-Type names, if any (read before acceptsBody() checks it, to answer in it). */
 function formatOf(ctx: Context): OtlpFormat | undefined {
-  const type = mediaType(ctx);
-  return type !== undefined && type in OTLP_MEDIA_TYPES ? OTLP_MEDIA_TYPES[type as OtlpMediaType] : undefined;
+  const type = ctx.get('Content-Type').split(';')[0]!.trim().toLowerCase();
+  return type in OTLP_MEDIA_TYPES ? OTLP_MEDIA_TYPES[type as OtlpMediaType] : undefined;
 }
 
 /** Errors (also those of auth and Redis, raised later) answer in the request's OTLP format. */
@@ -48,10 +50,12 @@ function gaugeInterval(ctx: Context, fallback: number): number {
 
 export function otlpRouter(deps: IngestDeps): Router {
   const router = new Router();
-  router.post('/otlp/v1/metrics', otlpErrors, requireScope('write'), async (ctx) => {
-    const format = OTLP_MEDIA_TYPES[requireMediaType(ctx, OTLP_ACCEPTED_TYPES)];
+  const { maxBodyBytes, bodyTimeoutMs } = deps.config;
+  const otlpBody = acceptsBody({ types: OTLP_ACCEPTED_TYPES, maxBytes: maxBodyBytes });
+  router.post('/otlp/v1/metrics', otlpErrors, requireScope('write'), otlpBody, async (ctx) => {
+    const format = OTLP_MEDIA_TYPES[bodyTypeOf(ctx) as OtlpMediaType];
     const intervalSeconds = gaugeInterval(ctx, deps.config.otlpGaugeIntervalSeconds);
-    const body = await readBytes(ctx, deps.config.maxBodyBytes);
+    const body = await readBytes(ctx, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs });
     const request = decodeMetricsRequest(body, format, deps.config.maxAgentPoints);
     const mapping = mapMetricsRequest(request, { gaugeIntervalSeconds: intervalSeconds });
     const { samples, rejections } = validateCandidates(mapping.candidates, {

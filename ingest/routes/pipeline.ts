@@ -2,6 +2,7 @@
 import Router from '@koa/router';
 import { readRecordedFigures } from '../../shared/pipeline-figures';
 import { readPipelineStatus } from '../../shared/pipeline-status';
+import { withDeadLetterDeadline } from '../dead-letter-deadline';
 import type { IngestDeps } from '../deps';
 import { requireScope } from '../auth/require-scope';
 import { readAfterWrite } from '../read-after-write';
@@ -11,7 +12,7 @@ export function pipelineRouter(deps: IngestDeps): Router {
   router.get('/v1/pipeline', requireScope('read'), readAfterWrite(deps), async (ctx) => {
     const [status, deadLetters, recorded] = await Promise.all([
       readPipelineStatus(deps.redis, deps.partitions, deps.config.consumerGroup),
-      deps.deadLetters.count(),
+      withDeadLetterDeadline(deps, () => deps.deadLetters.count()),
       readRecordedFigures(deps.redis, deps.config.keyPrefix),
     ]);
     // Stalled needs history (the same oldest entry over time): the maintenance job's last

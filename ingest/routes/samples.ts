@@ -5,12 +5,15 @@ import { parseBatch } from '../../shared/samples';
 import type { IngestDeps } from '../deps';
 import { requireScope } from '../auth/require-scope';
 import { acceptSamples } from '../accept-samples';
+import { acceptsBody, JSON_TYPE, NDJSON_TYPE } from '../body-types';
 import { readItems } from '../request-body';
 
 export function samplesRouter(deps: IngestDeps): Router {
   const router = new Router();
-  router.post('/v1/samples', requireScope('write'), async (ctx) => {
-    const items = await readItems(ctx, deps.config.maxBodyBytes);
+  const { maxBodyBytes, bodyTimeoutMs, maxBatchItems } = deps.config;
+  const batchBody = acceptsBody({ types: [JSON_TYPE, NDJSON_TYPE], maxBytes: maxBodyBytes });
+  router.post('/v1/samples', requireScope('write'), batchBody, async (ctx) => {
+    const items = await readItems(ctx, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs, maxItems: maxBatchItems });
     if (items.length > deps.config.maxBatchItems) {
       throw new PayloadTooLargeError(`A batch holds at most ${deps.config.maxBatchItems} samples; this one has ${items.length}. Split it.`);
     }

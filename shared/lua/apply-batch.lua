@@ -27,6 +27,7 @@
     L key at cpu mem timeslice firstAt                 a node's latest sample and first seen
     E key unixSeconds                                  EXPIREAT
     R key maxScore                                     drop members whose score <= maxScore
+    D key names maxScore                               like R (up to 500 a call), also dropping them from zset `names`
     H key field value                                  HSET (bookkeeping such as last applied time)
 
   Returns {2, n} when applied and acknowledged; {0} when no entry was pending (nothing
@@ -68,8 +69,8 @@ end
 
 -- Check every key's type before writing anything: an error halfway would leave a
 -- partial apply that a redelivery would then count twice.
-local OP_WIDTH = { B = 9, M = 13, Z = 4, L = 7, E = 3, R = 3, H = 4 }
-local OP_TYPE = { B = 'hash', M = 'hash', L = 'hash', H = 'hash', Z = 'zset', R = 'zset' }
+local OP_WIDTH = { B = 9, M = 13, Z = 4, L = 7, E = 3, R = 3, H = 4, D = 4 }
+local OP_TYPE = { B = 'hash', M = 'hash', L = 'hash', H = 'hash', Z = 'zset', R = 'zset', D = 'zset' }
 do
   local i, last = firstOp, #ARGV
   while i <= last do
@@ -142,6 +143,14 @@ while i <= last do
   elseif op == 'E' then
     redis.call('EXPIREAT', key, ARGV[i + 2])
     i = i + 3
+  elseif op == 'D' then
+    -- A node forgotten by the latest-time set leaves the paging index with it.
+    local old = redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[i + 3], 'LIMIT', 0, 500)
+    if #old > 0 then
+      redis.call('ZREM', key, unpack(old))
+      redis.call('ZREM', KEYS[tonumber(ARGV[i + 2])], unpack(old))
+    end
+    i = i + 4
   elseif op == 'H' then
     redis.call('HSET', key, ARGV[i + 2], ARGV[i + 3])
     i = i + 4

@@ -66,7 +66,7 @@ describe('posting and querying', () => {
     expect(nodes.code).toBe(0);
     expect(nodes.stdout).toMatch(/^NODE\s+LAST SEEN\s+CPU\s+MEM\s+TIMESLICE$/m);
     expect(nodes.stdout).toMatch(/^cli-web-1\s+.*20 %\s+30 %\s+10 s$/m);
-    expect(nodes.stdout).toMatch(/^1 node$/m);
+    expect(nodes.stdout).toMatch(/^1 of 1 node$/m);
     const node = await run('node', 'cli-web-1');
     expect(node.code).toBe(0);
     expect(node.stdout).toMatch(/^1m\s+1\s+10 s\s+20 %\s+20 %\s+20 %\s+30 %\s+30 %\s+30 %$/m);

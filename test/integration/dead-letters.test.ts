@@ -90,7 +90,11 @@ describe('dead letters', () => {
       body: JSON.stringify({ ids: [letter.id] }),
     });
     expect(replay.body).toEqual({ replayed: 1 });
-    expect((await request(`${pipeline.url}/v1/admin/dead-letters/replay`, { method: 'POST' })).body).toEqual({ replayed: 0 });
+    const again = await request(`${pipeline.url}/v1/admin/dead-letters/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(again.body).toEqual({ replayed: 0 });
     await waitForDrain(redis, config.keyPrefix, 2, config.consumerGroup, 15_000);
     await waitUntil(async () => (await request(`${pipeline.url}/v1/nodes/${node}`)).status === 200);
     expect((await fleetTotals(redis, config.keyPrefix, 2)).samples).toBe(before + 1);

@@ -84,7 +84,8 @@ function replayCommand(): Command {
       const answer = await admin(() =>
         client.request<{ replayed: number }>(`${ROUTE}/replay`, {
           method: 'POST',
-          ...(ids.length > 0 ? { body: JSON.stringify({ ids }), contentType: 'application/json' } : {}),
+          contentType: 'application/json', // required even without a body (no cross-site form can send it)
+          ...(ids.length > 0 ? { body: JSON.stringify({ ids }) } : {}),
         }),
       );
       if (globals.json) return printJson(answer);

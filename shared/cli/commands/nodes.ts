@@ -1,6 +1,6 @@
 /** `nodeagg nodes` and `nodeagg node NAME`: the per-node views, formatted. */
 import { Command } from 'commander';
-import { nodeName } from '../arg-parsers';
+import { integerIn, nodeName } from '../arg-parsers';
 import { clientOf } from '../global-options';
 import { fields, num, pct, printJson, printLine, table, when } from '../output';
 
@@ -29,25 +29,58 @@ interface NodeDetail extends NodeOverview {
   processes: { name: string; last_seen: string }[];
 }
 
+interface NodePage {
+  count: number;
+  total: number;
+  nodes: NodeOverview[];
+  next: string | null;
+}
+
+const COLUMNS = ['NODE', 'LAST SEEN', 'CPU', 'MEM', 'TIMESLICE'];
+const row = (n: NodeOverview) => [
+  n.name,
+  when(n.last_seen),
+  pct(n.latest?.cpu),
+  pct(n.latest?.mem),
+  n.latest ? `${num(n.latest.timeslice)} s` : '-',
+];
+
 export function nodesCommand(): Command {
   return new Command('nodes')
-    .description('every node with a retained sample: last seen and latest CPU and memory')
+    .description('nodes with a retained sample, in name order: last seen and latest CPU and memory')
+    .option('--limit <n>', 'show at most this many nodes (following pages as needed)', integerIn(1, 1_000_000), 100)
+    .option('--all', 'stream every node, page by page (with --json: one JSON object per line)')
+    .option('--prefix <start>', 'only nodes whose name starts with this')
     .option('--after <token>', 'wait until the samples of this POST token are aggregated')
-    .action(async (options: { after?: string }, command: Command) => {
+    .action(async (options: { limit: number; all?: boolean; prefix?: string; after?: string }, command: Command) => {
       const { client, globals } = clientOf(command);
-      const query = options.after ? `?after=${encodeURIComponent(options.after)}` : '';
-      const answer = await client.request<{ count: number; nodes: NodeOverview[] }>(`/v1/nodes${query}`);
-      if (globals.json) return printJson(answer);
-      if (answer.nodes.length === 0) return printLine('no nodes yet: nothing has been posted (or it is older than 25 h)');
-      const rows = answer.nodes.map((n) => [
-        n.name,
-        when(n.last_seen),
-        pct(n.latest?.cpu),
-        pct(n.latest?.mem),
-        n.latest ? `${num(n.latest.timeslice)} s` : '-',
-      ]);
-      printLine(table(['NODE', 'LAST SEEN', 'CPU', 'MEM', 'TIMESLICE'], rows));
-      printLine(`${num(answer.count, 0)} node${answer.count === 1 ? '' : 's'}`);
+      const wanted = options.all ? Infinity : options.limit;
+      const query = new URLSearchParams({ limit: String(Math.min(1000, wanted)) });
+      if (options.prefix) query.set('prefix', options.prefix);
+      if (options.after) query.set('after', options.after);
+      let path: string | null = `/v1/nodes?${query}`;
+      let shown = 0;
+      let total = 0;
+      const collected: NodeOverview[] = [];
+      while (path !== null && shown < wanted) {
+        const page: NodePage = await client.request<NodePage>(path);
+        total = page.total;
+        const rows = page.nodes.slice(0, wanted - shown);
+        shown += rows.length;
+        path = page.next;
+        if (!options.all) collected.push(...rows);
+        else if (globals.json) for (const n of rows) printJson(n, true);
+        else if (rows.length > 0) printLine(table(COLUMNS, rows.map(row)));
+      }
+      if (options.all) {
+        if (!globals.json) printLine(`${num(shown, 0)} node${shown === 1 ? '' : 's'}`);
+        return;
+      }
+      if (globals.json) return printJson({ count: collected.length, total, nodes: collected, more: path !== null });
+      if (collected.length === 0) return printLine('no nodes yet: nothing has been posted (or it is older than 25 h)');
+      printLine(table(COLUMNS, collected.map(row)));
+      const more = total > shown ? `; ${num(total - shown, 0)} more (--limit N or --all)` : '';
+      printLine(`${num(shown, 0)} of ${num(total, 0)} node${total === 1 ? '' : 's'}${more}`);
     });
 }
 
