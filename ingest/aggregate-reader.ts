@@ -1,5 +1,13 @@
 /** Answers the query API from the aggregates alone (never from raw samples). */
-import type { PartitionKeys } from '../shared/keys';
+import {
+  coarseBucketOf,
+  coarseChunkOf,
+  COARSE_BUCKET_MS,
+  fineBucketOf,
+  fineChunkOf,
+  FINE_BUCKET_MS,
+  type PartitionKeys,
+} from '../shared/keys';
 import type { RedisClient } from '../shared/redis';
 import { pipelineValues } from '../shared/redis-replies';
 import { parseBucket, selectBuckets, summarize, type BucketStats, type WindowSummary } from '../shared/window';
@@ -8,6 +16,13 @@ type ChunkKey = (resolution: 'fine' | 'coarse', chunk: number) => string;
 
 export interface ProcessWindow extends WindowSummary {
   instances: number;
+}
+
+export interface FleetSeriesPoint {
+  t: string;
+  cpu: number | null;
+  mem: number | null;
+  samples: number;
 }
 
 export class AggregateReader {
@@ -47,6 +62,61 @@ export class AggregateReader {
     const latest = await this.latest((p) => p.nodes);
     if (latest === null) return null;
     return this.readWindow((p) => (res, chunk) => (res === 'fine' ? p.fleetFine(chunk) : p.fleetCoarse(chunk)), latest, windowSeconds);
+  }
+
+  /**
+   * The fleet's time-weighted CPU and memory per `step` seconds over the `windowSeconds`
+   * before the latest node sample (the fleet page's chart). Whole-minute steps read the
+   * minute buckets, shorter ones the 1-second buckets; null for an empty fleet.
+   */
+  async fleetSeries(windowSeconds: number, stepSeconds: number): Promise<{ step: number; points: FleetSeriesPoint[] } | null> {
+    const latest = await this.latest((p) => p.nodes);
+    if (latest === null) return null;
+    const coarse = stepSeconds >= 60;
+    const bucketMs = coarse ? COARSE_BUCKET_MS : FINE_BUCKET_MS;
+    const step = coarse ? Math.max(1, Math.round(stepSeconds / 60)) : Math.max(1, Math.round(stepSeconds));
+    const end = coarse ? coarseBucketOf(latest) : fineBucketOf(latest);
+    const count = Math.max(1, Math.ceil((windowSeconds * 1000) / bucketMs / step)) * step;
+    const buckets = Array.from({ length: count }, (_, i) => end - count + 1 + i);
+    const byChunk = new Map<number, number[]>();
+    buckets.forEach((b, index) => {
+      const chunk = coarse ? coarseChunkOf(b) : fineChunkOf(b);
+      byChunk.set(chunk, [...(byChunk.get(chunk) ?? []), index]);
+    });
+    const pipeline = this.redis.pipeline();
+    const replyIndexes: number[][] = [];
+    for (const p of this.partitions) {
+      for (const [chunk, indexes] of byChunk) {
+        pipeline.hmget(coarse ? p.fleetCoarse(chunk) : p.fleetFine(chunk), ...indexes.map((i) => String(buckets[i])));
+        replyIndexes.push(indexes);
+      }
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const sums = buckets.map(() => ({ v1s: 0, v2s: 0, s: 0, n: 0 }));
+    replies.forEach(([error, values], r) => {
+      if (error) throw error;
+      (values as (string | null)[]).forEach((value, i) => {
+        if (value === null) return;
+        const b = parseBucket(value);
+        const sum = sums[replyIndexes[r]![i]!]!;
+        sum.v1s += b.v1s;
+        sum.v2s += b.v2s;
+        sum.s += b.s;
+        sum.n += b.n;
+      });
+    });
+    const points: FleetSeriesPoint[] = [];
+    for (let i = 0; i < count; i += step) {
+      const group = sums.slice(i, i + step);
+      const s = group.reduce((a, g) => a + g.s, 0);
+      points.push({
+        t: new Date(buckets[i]! * bucketMs).toISOString(),
+        cpu: s > 0 ? group.reduce((a, g) => a + g.v1s, 0) / s : null,
+        mem: s > 0 ? group.reduce((a, g) => a + g.v2s, 0) / s : null,
+        samples: group.reduce((a, g) => a + g.n, 0),
+      });
+    }
+    return { step: (step * bucketMs) / 1000, points };
   }
 
   /** The processes with a sample in the window, sorted, and the time span they cover. */

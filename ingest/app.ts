@@ -18,6 +18,7 @@ import { nodesRouter } from './routes/nodes';
 import { otlpRouter } from './routes/otlp';
 import { pipelineRouter } from './routes/pipeline';
 import { samplesRouter } from './routes/samples';
+import { uiRouter } from './routes/ui';
 
 /** Redis failures surface as 503 with Retry-After, never as 500; timeouts feed the watchdog. */
 function redisFailuresAre503(watchdog: TimeoutWatchdog): Koa.Middleware {
@@ -81,10 +82,16 @@ export function createApp(deps: IngestDeps): Koa {
     pipelineRouter(deps),
     deadLettersRouter(deps),
     health,
+    uiRouter(deps.logger),
   ]) {
     api.use(router.routes());
   }
 
+  app.use(async (ctx, next) => {
+    // Every answer is what its Content-Type says; browsers must not guess otherwise.
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    await next();
+  });
   // Metrics outermost, so they record the status the error middleware answered.
   app.use(deps.metrics.middleware);
   app.use(errorMiddleware(deps.logger));

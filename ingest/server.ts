@@ -26,6 +26,8 @@ import { NodeCardinality } from './limits/node-cardinality';
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** A client gets this long to send its request headers. */
 export const HEADERS_TIMEOUT_MS = 20_000;
+/** Pending connections the kernel may queue (capped by net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
 
 export interface RunningIngest {
   server: Server;
@@ -95,7 +97,8 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.ingestPort, config.ingestHost, resolve);
+    // A fleet reconnecting at once (or thousands of ?after= waits) must not overflow Node's default backlog of 511.
+    server.listen({ port: config.ingestPort, host: config.ingestHost, backlog: LISTEN_BACKLOG }, resolve);
   });
   const { port } = server.address() as AddressInfo;
   const host = config.ingestHost === '0.0.0.0' ? '127.0.0.1' : config.ingestHost;

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { NotFoundError, ValidationError } from '../../shared/errors';
 import { nameDetails } from '../../shared/samples';
-import { MAX_QUERY_WINDOW_SECONDS } from '../../shared/window';
+import { FINE_WINDOW_LIMIT_SECONDS, MAX_QUERY_WINDOW_SECONDS } from '../../shared/window';
 import type { IngestDeps } from '../deps';
 import { requireScope } from '../auth/require-scope';
 import { numberParam } from '../query-params';
@@ -27,6 +27,13 @@ export function analyticsRouter(deps: IngestDeps): Router {
       summary === null || summary.samples === 0
         ? { timeslice: 0, cpu_used: null, mem_used: null }
         : { timeslice: summary.timeslice, cpu_used: summary.mean1, mem_used: summary.mean2 };
+  });
+
+  router.get('/v1/analytics/nodes/series', ...reads, async (ctx) => {
+    const windowSeconds = numberParam(ctx, 'window', 3600, 0, FINE_WINDOW_LIMIT_SECONDS);
+    const step = numberParam(ctx, 'step', Math.max(1, Math.ceil(windowSeconds / 60)), 0, windowSeconds);
+    const series = await deps.reader.fleetSeries(windowSeconds, step);
+    ctx.body = { window: windowSeconds, step: series?.step ?? Math.max(1, Math.round(step)), points: series?.points ?? [] };
   });
 
   router.get('/v1/analytics/processes', ...reads, async (ctx) => {

@@ -92,6 +92,9 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    // Waiting on an unref'd child keeps nothing alive: Node would exit mid-await with code 0,
+    // swallowing the owner's own exit code (jest's, after failed tests).
+    child.ref();
     child.kill(signal);
     await exited;
   };

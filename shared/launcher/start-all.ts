@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     spawn(process.execPath, [join(dist, role, 'main.js')], { env, stdio: 'inherit' }),
   );
   console.log(
-    `ingest: http://127.0.0.1:${config.ingestPort}  worker health: http://127.0.0.1:${config.workerHealthPort}/readyz  (Ctrl-C stops both)`,
+    `fleet page and API: http://127.0.0.1:${config.ingestPort}/  worker health: http://127.0.0.1:${config.workerHealthPort}/readyz  (Ctrl-C stops both)`,
   );
 
   let stopping = false;

@@ -65,6 +65,7 @@ describe('a stuck partition', () => {
     const { consumerGroup } = loadConfig(env);
     // The owner reaches Redis through a proxy that goes dark when it sends its first apply.
     owner = await startWorker(loadConfig({ ...env, REDIS_URL: proxy.url, WORKER_CONSUMER_NAME: 'owner-a' }), quietLogger);
+    expect(await livez(owner)).toBe(200);
     const cut = proxy.cutOnCommand(SCRIPT_ON_STREAM, 'hold');
     const ledger = new SentLedger(env.KEY_PREFIX!, PARTITIONS);
     const t = baseTime();
@@ -91,7 +92,6 @@ describe('a stuck partition', () => {
     expect(stuck.length).toBeGreaterThan(0);
 
     // The owner's loop still runs, but it holds entries without progress: not alive.
-    expect(await livez(owner)).toBe(200);
     await waitUntil(async () => (await livez(owner!)) === 503, 15_000, 100);
 
     // A second worker (slow to claim, so the stall is seen first) records the figures.

@@ -21,6 +21,7 @@ describe('?after= under attack', () => {
   let admin: RedisClient;
   let ingest: RunningIngest;
   const logLines: Record<string, unknown>[] = [];
+  let capture: Writable;
 
   beforeAll(async () => {
     redisServer = await startPrivateRedis();
@@ -31,7 +32,7 @@ describe('?after= under attack', () => {
       MAX_CONSISTENCY_WAITERS: '3100',
       LOG_LEVEL: 'info',
     });
-    const capture = new Writable({
+    capture = new Writable({
       write(chunk, _encoding, done) {
         for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
         done();
@@ -99,8 +100,14 @@ describe('?after= under attack', () => {
 
   test('past MAX_CONSISTENCY_WAITERS a wait is 503 with Retry-After; 504s are logged at info without a stack', async () => {
     logLines.length = 0;
+    // A wait long enough that all 3,200 requests are waiting at once even on a slow machine.
+    const patient = await startIngest(
+      testConfig({ REDIS_URL: redisServer.url, CONSISTENCY_WAIT_MS: '15000', MAX_CONSISTENCY_WAITERS: '3100', LOG_LEVEL: 'info' }),
+      pino({ level: 'info' }, capture),
+    );
     const token = futureToken();
-    const answers = await Promise.all(Array.from({ length: 3200 }, () => request(`${ingest.url}/v1/nodes?after=${token}`)));
+    const answers = await Promise.all(Array.from({ length: 3200 }, () => request(`${patient.url}/v1/nodes?after=${token}`)));
+    await patient.close();
     const refused = answers.filter((a) => a.status === 503);
     expect(refused).toHaveLength(100);
     expect(refused[0]!.body.error.code).toBe('TOO_MANY_WAITERS');

@@ -82,7 +82,7 @@ describe('GET /v1/nodes paged', () => {
     expect(counts.zrange).toBeLessThan(pages * pipeline.config.streamPartitions * 1.5);
     expect(counts.hgetall).toBeLessThan(NODES * 1.05);
     expect(largest).toBeLessThan(400_000);
-  });
+  }, 240_000);
 
   test('the first page by default holds 100; a prefix narrows the pages and the total', async () => {
     const first = await request(`${pipeline.url}/v1/nodes`);

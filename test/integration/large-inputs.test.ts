@@ -19,7 +19,8 @@ const PARTITIONS = 4;
 const DRAIN_MS = 120_000;
 
 describe('large valid inputs are aggregated exactly', () => {
-  const config = testConfig({ STREAM_PARTITIONS: String(PARTITIONS), WORKER_BLOCK_MS: '200' });
+  // A long command timeout: on a busy machine a slow reply is not the fault under test.
+  const config = testConfig({ STREAM_PARTITIONS: String(PARTITIONS), WORKER_BLOCK_MS: '200', REDIS_COMMAND_TIMEOUT_MS: '10000' });
   let redis: RedisClient;
   let ingest: RunningIngest;
   let worker: RunningWorker | undefined;

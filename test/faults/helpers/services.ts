@@ -93,7 +93,7 @@ export async function startIngestProcess(env: Record<string, string>): Promise<S
   const port = await freePort();
   const full = { ...env, INGEST_HOST: '127.0.0.1', INGEST_PORT: String(port), WORKER_HEALTH_PORT: String(await freePort()) };
   const service = spawnChild('ingest', INGEST_ENTRY, full, `http://127.0.0.1:${port}`);
-  await waitUntilServing(service, '/readyz', 20_000);
+  await waitUntilServing(service, '/readyz', 60_000);
   return service;
 }
 
@@ -102,6 +102,6 @@ export async function startWorkerProcess(env: Record<string, string>, name: stri
   const port = await freePort();
   const full = { ...env, INGEST_HOST: '127.0.0.1', WORKER_HEALTH_PORT: String(port), WORKER_CONSUMER_NAME: name };
   const service = spawnChild(`worker ${name}`, WORKER_ENTRY, full, `http://127.0.0.1:${port}`);
-  await waitUntilServing(service, '/readyz', 20_000);
+  await waitUntilServing(service, '/readyz', 60_000);
   return service;
 }
