@@ -32,7 +32,7 @@ export class AggregateReader {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Latest score of a sorted set across partitions (the T of SPEC §2.1). */
+  /** Latest score of a sorted set across partitions (the T of README's window semantics). */
   private async latest(keyOf: (p: PartitionKeys) => string): Promise<number | null> {
     const tops = await Promise.all(this.partitions.map((p) => this.redis.zrange(keyOf(p), -1, -1, 'WITHSCORES')));
     let latest: number | null = null;

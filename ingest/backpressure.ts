@@ -1,5 +1,5 @@
 /**
- * Backpressure (SPEC §4): refuses new samples with 503 + Retry-After while a partition
+ * Backpressure (docs/ARCHITECTURE.md, failure handling): refuses new samples with 503 + Retry-After while a partition
  * holds more unacknowledged entries than MAX_PARTITION_LAG, while a partition count change
  * runs, and once the data has another partition count than this instance routes with.
  * All of it is read in the background every BACKPRESSURE_REFRESH_MS, so a request costs no

@@ -1,4 +1,4 @@
-/** Idempotency-Key handling (SPEC §3): which record a key maps to, and a request's fingerprint. */
+/** Idempotency-Key handling (README, API): which record a key maps to, and a request's fingerprint. */
 import { createHash } from 'node:crypto';
 import { BadRequestError } from '../shared/errors';
 import { globalKeys } from '../shared/keys';

@@ -1,4 +1,4 @@
-/** The per-node views of SPEC §3, read from the per-node aggregates. */
+/** The per-node views of README's API, read from the per-node aggregates. */
 import type { PartitionKeys } from '../shared/keys';
 import { fineBucketOf, fineChunkOf, FINE_BUCKET_MS } from '../shared/keys';
 import { partitionOf } from '../shared/partition';

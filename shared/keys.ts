@@ -10,7 +10,7 @@ export const FINE_CHUNK_MS = 3600 * 1000;
 export const COARSE_BUCKET_MS = 60 * 1000;
 export const COARSE_CHUNK_MS = 24 * 3600 * 1000;
 
-/** How long buckets live after their chunk ends (SPEC §2.1: 1 s for 1 h, 1 min for 24 h). */
+/** How long buckets live after their chunk ends (README, "Window semantics": 1 s for 1 h, 1 min for 24 h). */
 export const FINE_RETENTION_MS = 2 * 3600 * 1000;
 export const COARSE_RETENTION_MS = 25 * 3600 * 1000;
 

@@ -1,5 +1,5 @@
 /**
- * SPEC §2.1 window arithmetic over time buckets: which buckets a window reads, and how
+ * Window arithmetic (README, "Window semantics and resolution") over time buckets: which buckets a window reads, and how
  * they combine into time-weighted means. Pure functions, no I/O.
  *
  * A window `?timeslice=q` ending at T holds the samples with T - q < t <= T. Windows of up
@@ -89,7 +89,7 @@ export function selectBuckets(latestMs: number, windowSeconds: number, nowMs: nu
   return out;
 }
 
-/** Combines the buckets read for a window into its SPEC §2.1 answer. */
+/** Combines the buckets read for a window into its answer (README, "Window semantics"). */
 export function summarize(buckets: readonly (BucketStats | undefined)[], latestMs: number, windowSeconds: number): WindowSummary {
   const edge = latestMs - windowSeconds * 1000;
   let v1s = 0;

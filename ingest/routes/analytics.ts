@@ -1,4 +1,4 @@
-/** The original service's query routes (SPEC §2), answered from the aggregates. */
+/** The original service's query routes (README, API), answered from the aggregates. */
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { NotFoundError, ValidationError } from '../../shared/errors';

@@ -1,4 +1,4 @@
-/** The original service's single-sample POST routes (SPEC §2). */
+/** The original service's single-sample POST routes (README, API). */
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { parseNodeBody, parseProcessBody } from '../../shared/samples';

@@ -1,4 +1,4 @@
-/** GET /v1/pipeline: the pipeline view (SPEC §3). */
+/** GET /v1/pipeline: the pipeline view (README, API). */
 import Router from '@koa/router';
 import { readRecordedFigures } from '../../shared/pipeline-figures';
 import { readPipelineStatus } from '../../shared/pipeline-status';

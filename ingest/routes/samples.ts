@@ -1,4 +1,4 @@
-/** POST /v1/samples: a batch as a JSON array or NDJSON, maybe gzip; all or nothing (SPEC §3). */
+/** POST /v1/samples: a batch as a JSON array or NDJSON, maybe gzip; all or nothing (README, API). */
 import Router from '@koa/router';
 import { PayloadTooLargeError, ValidationError } from '../../shared/errors';
 import { parseBatch } from '../../shared/samples';

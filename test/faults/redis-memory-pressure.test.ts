@@ -53,6 +53,8 @@ describe('Redis out of memory', () => {
       KEY_PREFIX: `oom${randomBytes(3).toString('hex')}`,
       STREAM_PARTITIONS: String(PARTITIONS),
       WORKER_BLOCK_MS: '200',
+      // Each retry under pressure re-folds one read: keep it modest on a shared machine.
+      WORKER_BATCH_SIZE: '20',
       // No trimming while filling: memory only grows until the operator acts.
       MAINTENANCE_INTERVAL_MS: '3600000',
       LOG_LEVEL: 'info',
@@ -113,7 +115,8 @@ describe('Redis out of memory', () => {
     }
     for (const service of [ingest, workerA, workerB]) {
       expect({ role: service.role, running: service.running }).toEqual({ role: service.role, running: true });
-      expect(await send(`${service.url}/readyz`, { timeoutMs: 15_000 })).toMatchObject({ kind: 'response', status: 200 });
+      const ready = await send(`${service.url}/readyz`, { timeoutMs: 20_000 });
+      expect({ role: service.role, ready }).toMatchObject({ role: service.role, ready: { kind: 'response', status: 200 } });
     }
     // Repeated warnings are rate-limited: a few lines, not thousands.
     // Counted from the fill on (worker B: from its start, under pressure).

@@ -1,5 +1,5 @@
 /**
- * SPEC §2.1 computed directly from raw samples: the independent answer key the
+ * README's window semantics computed directly from raw samples: the independent answer key the
  * aggregates are checked against.
  */
 export interface RawNodeSample {

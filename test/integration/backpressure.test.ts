@@ -1,4 +1,4 @@
-/** SPEC §4 backpressure: workers stopped, lag grows, ingest answers 503 + Retry-After; workers back, 202s return, nothing lost. */
+/** Backpressure (docs/ARCHITECTURE.md, failure handling): workers stopped, lag grows, ingest answers 503 + Retry-After; workers back, 202s return, nothing lost. */
 import { startWorker } from '../../worker/server';
 import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
 import { baseTime } from '../helpers/build-sample';

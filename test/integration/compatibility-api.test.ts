@@ -1,4 +1,4 @@
-/** SPEC §2 end to end over HTTP, checked against the reference model of SPEC §2.1. */
+/** README's API end to end over HTTP, checked against the reference model of README's window semantics. */
 import fc from 'fast-check';
 import { asNodeItem, asProcessItem, baseTime, buildNodeSample, buildProcessSample } from '../helpers/build-sample';
 import { postJson, request } from '../helpers/http';

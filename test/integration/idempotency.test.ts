@@ -1,4 +1,4 @@
-/** SPEC §3 idempotent retries: the same Idempotency-Key appends once and answers the same. */
+/** Idempotent retries (README, API): the same Idempotency-Key appends once and answers the same. */
 import { allPartitionKeys } from '../../shared/keys';
 import type { RedisClient } from '../../shared/redis';
 import { postJson } from '../helpers/http';

@@ -1,4 +1,4 @@
-/** SPEC §3 per-node views: the list, one node's 1/5/15-minute summary, its series. */
+/** Per-node views (README, API): the list, one node's 1/5/15-minute summary, its series. */
 import { baseTime } from '../helpers/build-sample';
 import { postJson, request } from '../helpers/http';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';

@@ -1,4 +1,4 @@
-/** SPEC §3 pipeline view and /metrics: the figures an operator watches while scaling. */
+/** Pipeline view and /metrics (README, API): the figures an operator watches while scaling. */
 import { baseTime } from '../helpers/build-sample';
 import { postJson, request } from '../helpers/http';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';

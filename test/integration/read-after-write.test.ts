@@ -1,4 +1,4 @@
-/** SPEC §3 read-after-write: ?after=TOKEN sees the POST it came from, or answers 504. */
+/** Read-after-write (README, API): ?after=TOKEN sees the POST it came from, or answers 504. */
 import { baseTime } from '../helpers/build-sample';
 import { postJson, request } from '../helpers/http';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';

@@ -1,4 +1,4 @@
-/** SPEC §4 bounded streams: trimming never deletes an entry some group still needs. */
+/** Bounded streams (docs/ARCHITECTURE.md, failure handling): trimming never deletes an entry some group still needs. */
 import { ENTRY_FIELD, encodeSamples } from '../../shared/entry-codec';
 import { partitionKeys } from '../../shared/keys';
 import type { RedisClient } from '../../shared/redis';

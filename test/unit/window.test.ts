@@ -1,6 +1,6 @@
 import { selectBuckets, summarize, parseBucket } from '../../shared/window';
 
-describe('window arithmetic (SPEC §2.1)', () => {
+describe('window arithmetic (README, Window semantics)', () => {
   const now = Date.UTC(2026, 0, 1, 12, 0, 0);
 
   test('short windows read 1-second buckets at the leading edge and whole minutes inside', () => {

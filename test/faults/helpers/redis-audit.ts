@@ -93,13 +93,7 @@ export async function auditStreams(redis: RedisClient, prefix: string, partition
   const present = new Set<string>();
   const trimmedUpTo = new Map<number, string>();
   for (const keys of allPartitionKeys(prefix, partitions)) {
-    const info = toRecord(await redis.xinfo('STREAM', keys.stream));
-    audit.entriesAdded += Number(info['entries-added']);
-    const first = (info['first-entry'] as [string, string[]] | null)?.[0];
-    const maxDeleted = String(info['max-deleted-entry-id'] ?? '0-0');
-    // Everything before the first entry may have been trimmed (all of it when the stream is empty).
-    const beforeFirst = first === undefined ? String(info['last-generated-id']) : previousId(first);
-    trimmedUpTo.set(keys.partition, compareIds(beforeFirst, maxDeleted) > 0 ? beforeFirst : maxDeleted);
+    audit.entriesAdded += Number(toRecord(await redis.xinfo('STREAM', keys.stream))['entries-added']);
     let start = '-';
     for (;;) {
       const entries = (await redis.xrange(keys.stream, start, '+', 'COUNT', 1000)) as [string, string[]][];
@@ -113,6 +107,14 @@ export async function auditStreams(redis: RedisClient, prefix: string, partition
       if (entries.length < 1000) break;
       start = `(${entries[entries.length - 1]![0]}`;
     }
+    // The trim bound is read after the scan: the maintenance job may trim while it runs, and
+    // trimming only removes from the front, so this bound covers whatever the scan missed.
+    const info = toRecord(await redis.xinfo('STREAM', keys.stream));
+    const first = (info['first-entry'] as [string, string[]] | null)?.[0];
+    const maxDeleted = String(info['max-deleted-entry-id'] ?? '0-0');
+    // Everything before the first entry may have been trimmed (all of it when the stream is empty).
+    const beforeFirst = first === undefined ? String(info['last-generated-id']) : previousId(first);
+    trimmedUpTo.set(keys.partition, compareIds(beforeFirst, maxDeleted) > 0 ? beforeFirst : maxDeleted);
   }
   for (const key of accepted.entries) {
     if (present.has(key)) continue;
