@@ -5,6 +5,7 @@ import { runOpenLoop, type LoadReport } from '../shared/cli/load/open-loop';
 import { SyntheticFleet } from '../shared/cli/load/synthetic-fleet';
 import { CpuShareMeter, type CpuShare } from './cpu-share';
 import { aggregatedSamples, closedLoop, drain, redisMemory } from './measure';
+import { OtlpFleet, otlpClosedLoop } from './otlp-fleet';
 import { peakRssMb, startServices } from './services';
 import { wrk, xaddPerSecond, type WrkResult } from './tools';
 
@@ -27,6 +28,15 @@ export interface ConfigResult {
     statuses: Record<string, number>;
     exact: boolean;
     xaddPerSecond: number;
+    ratio: number;
+  };
+  otlp: {
+    samplesPerSecond: number;
+    pointsPerSecond: number;
+    accepted: number;
+    elapsedS: number;
+    statuses: Record<string, number>;
+    exact: boolean;
     ratio: number;
   };
   freshness: { rate: number; report: LoadReport; lowRate: number; lowReport: LoadReport };
@@ -93,6 +103,24 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
     const exact = (await aggregatedSamples(redis, 'node')) - before === batch.acceptedNode;
     const elapsedS = (drained - t0) / 1000;
     const samplesPerSecond = Math.round(batch.accepted / elapsedS);
+
+    // The same, as OTLP protobuf exports of the hostmetrics receiver (about 1,000 samples each).
+    log(`OTLP batch ingest: encoding exports, then 4 senders, ${seconds} s, then until drained`);
+    const otlpFleet = new OtlpFleet({ prefix: 'o', nodesPerExport: Math.round(BATCH / (1 + PROCESSES)), processes: PROCESSES, count: 50 });
+    const otlpBefore = await aggregatedSamples(redis, 'node');
+    const o0 = performance.now();
+    const otlpLoop = await otlpClosedLoop(services.ingestUrl, otlpFleet, { concurrency: 4, seconds, token });
+    const otlpElapsedS = ((await drain(services.ingestUrl, token)) - o0) / 1000;
+    const otlpSamplesPerSecond = Math.round(otlpLoop.accepted / otlpElapsedS);
+    const otlp = {
+      samplesPerSecond: otlpSamplesPerSecond,
+      pointsPerSecond: Math.round(otlpLoop.points / otlpElapsedS),
+      accepted: otlpLoop.accepted,
+      elapsedS: otlpElapsedS,
+      statuses: otlpLoop.statuses,
+      exact: (await aggregatedSamples(redis, 'node')) - otlpBefore === otlpLoop.acceptedNode,
+      ratio: otlpSamplesPerSecond / samplesPerSecond,
+    };
 
     // Freshness at half the maximum (the goal's figure), and at a tenth of it (the floor), open loop.
     const halfRate = Math.max(100, Math.round(samplesPerSecond / 2));
@@ -165,6 +193,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
         xaddPerSecond: xadd,
         ratio: samplesPerSecond / xadd,
       },
+      otlp,
       freshness: { rate: halfRate, report: freshness, lowRate, lowReport: lowFreshness },
       query: {
         average,

@@ -47,6 +47,24 @@ const ROWS: Row[] = [
   { figure: '  ratio', goal: '>= 0.3', value: (r) => n(r.batch.ratio, 2) },
   { figure: '  aggregates count exactly the accepted', goal: 'yes', value: (r) => (r.batch.exact ? 'yes' : '**NO**') },
   {
+    figure: 'OTLP protobuf batch ingest, samples/s aggregated end to end',
+    goal: '',
+    value: (r) => (r.otlp ? n(r.otlp.samplesPerSecond) : '-'),
+    key: (r) => r.otlp?.samplesPerSecond ?? null,
+  },
+  { figure: '  data points/s', goal: '', value: (r) => (r.otlp ? n(r.otlp.pointsPerSecond) : '-') },
+  { figure: '  ratio to the JSON batch figure above', goal: '', value: (r) => (r.otlp ? n(r.otlp.ratio, 2) : '-') },
+  {
+    figure: '  answers (status: count); aggregates count exactly the accepted',
+    goal: 'yes',
+    value: (r) =>
+      r.otlp
+        ? `${Object.entries(r.otlp.statuses)
+            .map(([status, count]) => `${status}: ${n(count)}`)
+            .join(', ')}; ${r.otlp.exact ? 'yes' : '**NO**'}`
+        : '-',
+  },
+  {
     figure: 'freshness p50 / p99 at half the maximum',
     goal: 'p99 < 50 ms',
     value: (r) => pair(r.freshness.report.freshness_ms.p50, r.freshness.report.freshness_ms.p99),

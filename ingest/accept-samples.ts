@@ -1,4 +1,4 @@
-/** The accepting half of every POST: limits, idempotency, append (with backpressure), 202. */
+/** The accepting half of every POST: limits, idempotency, append (with backpressure), the answer. */
 import type { Context } from 'koa';
 import type { Sample } from '../shared/samples';
 import type { IngestDeps } from './deps';
@@ -6,19 +6,33 @@ import { idempotencyClaim } from './idempotency';
 import { admitSamples } from './limits/sample-admission';
 import type { WriteResult } from './sample-writer';
 
+export interface AcceptOptions {
+  /** 202 unless the route's protocol says otherwise (OTLP answers 200). */
+  status?: number;
+  /**
+   * Used when the request has no Idempotency-Key header (agents that retry the same bytes but can
+   * only send static headers), kept `ttlSeconds`; 0 = none.
+   */
+  derivedIdempotency?: { key: string; ttlSeconds: number };
+}
+
 export async function acceptSamples(
   ctx: Context,
   deps: IngestDeps,
   body: unknown,
   samples: readonly Sample[],
   answer: (result: WriteResult) => unknown,
+  options: AcceptOptions = {},
 ): Promise<void> {
   const admission = await admitSamples(ctx, ctx.accessControl, deps.cardinality, samples);
-  const claim = idempotencyClaim(deps.config.keyPrefix, ctx.get('Idempotency-Key') || undefined, ctx.path.replace(/\/$/, ''), body);
+  const given = ctx.get('Idempotency-Key') || undefined;
+  const derived = given === undefined && options.derivedIdempotency?.ttlSeconds ? options.derivedIdempotency : undefined;
+  const claim = idempotencyClaim(deps.config.keyPrefix, given ?? derived?.key, ctx.path.replace(/\/$/, ''), body);
+  if (claim && derived) claim.ttlSeconds = derived.ttlSeconds;
   const result = await deps.writer.write(samples, claim);
   admission.stored();
   if (result.replayed) ctx.set('Idempotent-Replayed', 'true');
   else deps.metrics.samplesAccepted.inc(samples.length);
-  ctx.status = 202;
+  ctx.status = options.status ?? 202;
   ctx.body = answer(result);
 }

@@ -11,9 +11,11 @@ import { AccessControl } from './auth/access-control';
 import { requireScope } from './auth/require-scope';
 import { errorMiddleware } from './error-middleware';
 import { analyticsRouter } from './routes/analytics';
+import { collectdRouter } from './routes/collectd';
 import { deadLettersRouter } from './routes/dead-letters';
 import { metricsRouter } from './routes/metrics';
 import { nodesRouter } from './routes/nodes';
+import { otlpRouter } from './routes/otlp';
 import { pipelineRouter } from './routes/pipeline';
 import { samplesRouter } from './routes/samples';
 import { uiRouter } from './routes/ui';
@@ -73,6 +75,8 @@ export function createApp(deps: IngestDeps): Koa {
   for (const router of [
     metricsRouter(deps),
     samplesRouter(deps),
+    otlpRouter(deps),
+    collectdRouter(deps),
     analyticsRouter(deps),
     nodesRouter(deps),
     pipelineRouter(deps),

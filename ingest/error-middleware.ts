@@ -1,9 +1,10 @@
 /**
  * Renders every error as {"error": {code, message, details}}; unknown errors are 500s.
  * An error answer stays small whatever the client sent: at most MAX_DETAILS details
- * (then "details_total"), and every text is cut to a bounded length.
+ * (then "details_total"), and every text is cut to a bounded length. A route whose protocol
+ * prescribes another error body (OTLP) sets `ctx.state.errorBody`.
  */
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { AppError, MethodNotAllowedError, type ErrorDetail } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { ThrottledWarnings } from '../shared/throttled-warnings';
@@ -28,10 +29,19 @@ export function errorMiddleware(logger: Logger): Middleware {
       logError(logger, unavailable, error, caught, ctx.method, ctx.path);
       ctx.status = error.status;
       ctx.set(error.headers);
-      ctx.body = { error: render(error) };
+      const body: ErrorBody = { error: render(error) };
+      const custom = (ctx.state as { errorBody?: ErrorBodyRenderer }).errorBody;
+      ctx.body = custom ? custom(ctx, error.status, body) : body;
     }
   };
 }
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: ErrorDetail[]; details_total?: number };
+}
+
+/** Turns the project's error body into a protocol's own (and sets its Content-Type). */
+export type ErrorBodyRenderer = (ctx: Context, status: number, body: ErrorBody) => unknown;
 
 /**
  * A client's mistake (4xx) or an expired wait (504) is routine: info, no stack. A 503

@@ -8,6 +8,8 @@ export interface IdempotencyClaim {
   recordKey: string;
   /** What the request asked for; the same key with another fingerprint is refused. */
   fingerprint: string;
+  /** How long the record is kept, when not IDEMPOTENCY_TTL_SECONDS. */
+  ttlSeconds?: number;
 }
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;

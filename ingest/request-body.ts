@@ -18,6 +18,11 @@ export interface BodyLimits {
 }
 
 async function readText(ctx: Context, limits: BodyLimits): Promise<string> {
+  return (await readBytes(ctx, limits)).toString('utf8');
+}
+
+/** The raw body (a route that declared acceptsBody()), gunzipped when so encoded, within the limits. */
+export async function readBytes(ctx: Context, limits: BodyLimits): Promise<Buffer> {
   const encoding = (ctx.get('Content-Encoding') || 'identity').trim().toLowerCase();
   let source: Readable = ctx.req;
   let gunzip: Transform | undefined;
@@ -34,7 +39,7 @@ async function readText(ctx: Context, limits: BodyLimits): Promise<string> {
   });
   try {
     // The 408 answer closes the connection, which also ends the abandoned read.
-    return await Promise.race([getRawBody(source, { limit: limits.maxBytes, encoding: 'utf8' }), timedOut]);
+    return await Promise.race([getRawBody(source, { limit: limits.maxBytes }), timedOut]);
   } catch (error) {
     // Whatever stopped the read, the rest of the body is never read: discard what still
     // arrives and close the connection after answering, or the next request on it would

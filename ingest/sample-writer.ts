@@ -82,7 +82,7 @@ export class SampleWriter {
         ...keys,
         order.length,
         idempotency?.fingerprint ?? '',
-        this.idempotencyTtlSeconds,
+        idempotency?.ttlSeconds ?? this.idempotencyTtlSeconds,
         samples.length,
         requestId,
         ENTRY_FIELD,

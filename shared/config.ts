@@ -17,6 +17,9 @@ export interface Config {
   readonly maxBodyBytes: number;
   readonly bodyTimeoutMs: number;
   readonly maxBatchItems: number;
+  readonly maxAgentPoints: number;
+  readonly otlpGaugeIntervalSeconds: number;
+  readonly agentIdempotencyTtlSeconds: number;
   readonly maxFutureSkewMs: number;
   readonly consistencyWaitMs: number;
   readonly maxConsistencyWaiters: number;
@@ -189,6 +192,27 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     parse: integer(1, 1000000),
     accepts: 'an integer from 1 to 1000000',
     doc: 'Most samples in one POST /v1/samples; more answers 413.',
+  },
+  MAX_AGENT_POINTS: {
+    key: 'maxAgentPoints',
+    defaultValue: '100000',
+    parse: integer(1, 1000000),
+    accepts: 'an integer from 1 to 1000000',
+    doc: 'Most data points (OTLP) or value lists (collectd) in one POST /otlp/v1/metrics or /collectd; more answers 413.',
+  },
+  OTLP_GAUGE_INTERVAL_SECONDS: {
+    key: 'otlpGaugeIntervalSeconds',
+    defaultValue: '60',
+    parse: integer(1, 86400),
+    accepts: 'an integer from 1 to 86400',
+    doc: 'Timeslice of an OTLP gauge point (utilization, usage) unless the request says otherwise (docs/AGENTS.md).',
+  },
+  AGENT_IDEMPOTENCY_TTL_SECONDS: {
+    key: 'agentIdempotencyTtlSeconds',
+    defaultValue: '600',
+    parse: integer(0, 86400),
+    accepts: 'an integer from 0 to 86400',
+    doc: 'How long the digest of an OTLP or collectd POST is remembered, so a re-sent POST counts once; 0 = not at all.',
   },
   MAX_FUTURE_SKEW_MS: {
     key: 'maxFutureSkewMs',

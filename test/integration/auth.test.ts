@@ -26,6 +26,8 @@ const SCOPE_OF: Record<string, Scope> = {
   'POST /v1/metrics/nodes/:nodename/process/:processname': 'write',
   'POST /v1/metrics/node/:nodename/process/:processname': 'write',
   'POST /v1/samples': 'write',
+  'POST /otlp/v1/metrics': 'write',
+  'POST /collectd': 'write',
   'GET /v1/analytics/nodes/average': 'read',
   'GET /v1/analytics/processes': 'read',
   'GET /v1/analytics/processes/:processname': 'read',

@@ -1,0 +1,339 @@
+/**
+ * OTLP host and process metrics -> node and process samples (the table in docs/AGENTS.md).
+ * Points of the metrics named here that cannot make a sample are rejected with a reason;
+ * every other metric is ignored.
+ */
+import { clampPercent, type Candidate, type Rejection } from '../agent-candidates';
+import { NearestReading } from '../nearest-reading';
+import {
+  TEMPORALITY_DELTA,
+  has,
+  int64ToNumber,
+  type OtlpKeyValue,
+  type OtlpMetric,
+  type OtlpMetricsRequest,
+  type OtlpNumberPoint,
+} from './otlp-types';
+
+const M = {
+  cpuUtilization: 'system.cpu.utilization',
+  cpuTime: 'system.cpu.time',
+  cpuCount: 'system.cpu.logical.count',
+  memUtilization: 'system.memory.utilization',
+  memUsage: 'system.memory.usage',
+  procCpuUtilization: 'process.cpu.utilization',
+  procCpuTime: 'process.cpu.time',
+  procMemUsage: 'process.memory.usage',
+} as const;
+const MAPPED = new Set<string>(Object.values(M));
+
+// Attribute names changed across semantic-convention versions; the Collector and the SDKs use different ones.
+const CPU_STATE_KEYS = ['cpu.mode', 'system.cpu.state', 'state'];
+const CPU_ID_KEYS = ['cpu.logical_number', 'system.cpu.logical_number', 'cpu'];
+const MEM_STATE_KEYS = ['system.memory.state', 'state'];
+/** Memory states that are a breakdown of others (slab is part of cached), left out of the total. */
+const MEM_STATES_NOT_IN_TOTAL = new Set(['slab_reclaimable', 'slab_unreclaimable']);
+
+export interface OtlpMappingOptions {
+  /** Timeslice of gauge points, seconds (their start time is the boot or SDK start, not the interval). */
+  gaugeIntervalSeconds: number;
+}
+
+export interface OtlpMapping {
+  candidates: Candidate[];
+  rejections: Rejection[];
+}
+
+type Attributes = Map<string, string | number | boolean>;
+
+function attributesOf(list: OtlpKeyValue[] | undefined): Attributes {
+  const map: Attributes = new Map();
+  for (const kv of list ?? []) {
+    const v = kv.value;
+    if (!v || !kv.key) continue;
+    if (has(v, 'stringValue')) map.set(kv.key, v.stringValue!);
+    else if (has(v, 'intValue')) map.set(kv.key, int64ToNumber(v.intValue));
+    else if (has(v, 'doubleValue')) map.set(kv.key, v.doubleValue!);
+    else if (has(v, 'boolValue')) map.set(kv.key, v.boolValue!);
+  }
+  return map;
+}
+
+function firstOf(attributes: Attributes, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    const value = attributes.get(key);
+    if (value !== undefined) return String(value);
+  }
+  return undefined;
+}
+
+interface Point {
+  value: number;
+  timeMs: number;
+  timeslice: number;
+  attributes: Attributes;
+}
+
+/** A metric's number points, with value, time and timeslice resolved; unusable ones counted apart. */
+function pointsOf(metrics: OtlpMetric[], options: OtlpMappingOptions): { points: Point[]; unusable: number } {
+  const points: Point[] = [];
+  let unusable = 0;
+  for (const metric of metrics) {
+    const data: OtlpNumberPoint[] = metric.gauge?.dataPoints ?? metric.sum?.dataPoints ?? [];
+    const delta = !metric.gauge && metric.sum?.aggregationTemporality === TEMPORALITY_DELTA;
+    for (const p of data) {
+      const value = has(p, 'asDouble') ? p.asDouble : has(p, 'asInt') ? int64ToNumber(p.asInt) : undefined;
+      const time = int64ToNumber(p.timeUnixNano ?? 0);
+      const start = int64ToNumber(p.startTimeUnixNano ?? 0);
+      if (typeof value !== 'number' || !Number.isFinite(value) || !(time > 0)) {
+        unusable++;
+        continue;
+      }
+      const timeslice = delta && start > 0 && time > start ? (time - start) / 1e9 : options.gaugeIntervalSeconds;
+      points.push({ value, timeMs: Math.round(time / 1e6), timeslice, attributes: attributesOf(p.attributes) });
+    }
+  }
+  return { points, unusable };
+}
+
+/** Points of one metric grouped by their time: one reading per collection. */
+function readingsOf(points: Point[]): Point[][] {
+  const byTime = new Map<number, Point[]>();
+  for (const p of points) {
+    const group = byTime.get(p.timeMs);
+    if (group) group.push(p);
+    else byTime.set(p.timeMs, [p]);
+  }
+  return [...byTime.values()];
+}
+
+interface ResourceView {
+  attributes: Attributes;
+  node: string | undefined;
+  metrics: Map<string, OtlpMetric[]>;
+  /** pointsOf per metric name, computed once. */
+  resolved: Map<string, { points: Point[]; unusable: number }>;
+}
+
+function pointsFor(view: ResourceView, name: string, options: OtlpMappingOptions): { points: Point[]; unusable: number } {
+  let resolved = view.resolved.get(name);
+  if (!resolved) {
+    resolved = pointsOf(view.metrics.get(name) ?? [], options);
+    view.resolved.set(name, resolved);
+  }
+  return resolved;
+}
+
+/** The resources that carry any metric of the mapping, with those metrics by name; the others cost nothing more. */
+function viewsOf(request: OtlpMetricsRequest): ResourceView[] {
+  const views: ResourceView[] = [];
+  for (const rm of request.resourceMetrics ?? []) {
+    const metrics = new Map<string, OtlpMetric[]>();
+    for (const sm of rm.scopeMetrics ?? []) {
+      for (const metric of sm.metrics ?? []) {
+        if (!metric.name || !MAPPED.has(metric.name)) continue;
+        const list = metrics.get(metric.name);
+        if (list) list.push(metric);
+        else metrics.set(metric.name, [metric]);
+      }
+    }
+    if (metrics.size === 0) continue;
+    const attributes = attributesOf(rm.resource?.attributes);
+    views.push({ attributes, node: firstOf(attributes, ['host.name', 'k8s.node.name']), metrics, resolved: new Map() });
+  }
+  return views;
+}
+
+/** Logical CPUs per node, from the node's per-CPU points or system.cpu.logical.count in this export. */
+function cpuCounts(views: ResourceView[], options: OtlpMappingOptions): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const view of views) {
+    if (view.node === undefined) continue;
+    let count = 0;
+    for (const name of [M.cpuUtilization, M.cpuTime]) {
+      const { points } = pointsFor(view, name, options);
+      for (const reading of readingsOf(points)) {
+        count = Math.max(count, new Set(reading.map((p) => firstOf(p.attributes, CPU_ID_KEYS) ?? '')).size);
+      }
+    }
+    for (const p of pointsFor(view, M.cpuCount, options).points) count = Math.max(count, p.value);
+    if (count > 0) counts.set(view.node, Math.max(counts.get(view.node) ?? 0, count));
+  }
+  return counts;
+}
+
+class MappingBuilder {
+  readonly candidates: Candidate[] = [];
+  readonly rejections: Rejection[] = [];
+  private readonly processes = new Map<string, Candidate>();
+
+  reject(units: number, reason: string): void {
+    if (units > 0) this.rejections.push({ units, reason });
+  }
+
+  /** Processes of one name on one node at one time are summed, as the nodeagg agent does. */
+  addProcess(node: string, process: string, at: number, timeslice: number, cpuUsed: number, memUsed: number, units: number): void {
+    const key = `${node}\u0000${process}\u0000${at}`;
+    const existing = this.processes.get(key);
+    if (existing && 'cpu_used' in existing.item) {
+      existing.item.cpu_used += cpuUsed;
+      existing.item.mem_used += memUsed;
+      existing.units += units;
+      return;
+    }
+    const candidate: Candidate = { item: { node, process, timeslice, at, cpu_used: cpuUsed, mem_used: memUsed }, units };
+    this.processes.set(key, candidate);
+    this.candidates.push(candidate);
+  }
+}
+
+interface MemReading {
+  timeMs: number;
+  percent: number;
+  units: number;
+}
+
+function memoryReadings(view: ResourceView, options: OtlpMappingOptions): { readings: MemReading[]; unusable: number } {
+  const utilization = pointsFor(view, M.memUtilization, options);
+  if (utilization.points.length > 0) {
+    const readings: MemReading[] = [];
+    for (const reading of readingsOf(utilization.points)) {
+      const used = reading.find((p) => firstOf(p.attributes, MEM_STATE_KEYS) === 'used');
+      if (used) readings.push({ timeMs: used.timeMs, percent: clampPercent(used.value * 100), units: reading.length });
+    }
+    return { readings, unusable: utilization.unusable };
+  }
+  const usage = pointsFor(view, M.memUsage, options);
+  const readings: MemReading[] = [];
+  for (const reading of readingsOf(usage.points)) {
+    let used = 0;
+    let total = 0;
+    for (const p of reading) {
+      const state = firstOf(p.attributes, MEM_STATE_KEYS) ?? '';
+      if (state === 'used') used += p.value;
+      if (!MEM_STATES_NOT_IN_TOTAL.has(state)) total += p.value;
+    }
+    if (total > 0) readings.push({ timeMs: reading[0]!.timeMs, percent: clampPercent((used / total) * 100), units: reading.length });
+  }
+  return { readings, unusable: usage.unusable };
+}
+
+function countPoints(view: ResourceView, names: readonly string[]): number {
+  let n = 0;
+  for (const name of names) for (const metric of view.metrics.get(name) ?? []) n += (metric.gauge ?? metric.sum)?.dataPoints?.length ?? 0;
+  return n;
+}
+
+function mapNode(view: ResourceView, node: string, options: OtlpMappingOptions, out: MappingBuilder): void {
+  const cpu = pointsFor(view, M.cpuUtilization, options);
+  const memory = memoryReadings(view, options);
+  const memoryByTime = new NearestReading(memory.readings);
+  const memoryPoints = countPoints(view, [M.memUtilization, M.memUsage]);
+  out.reject(cpu.unusable + memory.unusable, `host ${node}: data points without a finite value or a time`);
+  if (cpu.points.length === 0) {
+    out.reject(
+      countPoints(view, [M.cpuTime]),
+      `host ${node}: system.cpu.time is a cumulative counter and not usable alone; enable system.cpu.utilization`,
+    );
+    out.reject(
+      memoryPoints - memory.unusable,
+      `host ${node}: system.memory.* make a node sample only together with system.cpu.utilization; enable it`,
+    );
+    return;
+  }
+  for (const reading of readingsOf(cpu.points)) {
+    const first = reading[0]!;
+    const idle = reading.filter((p) => firstOf(p.attributes, CPU_STATE_KEYS) === 'idle');
+    if (idle.length === 0) {
+      out.reject(reading.length, `host ${node}: system.cpu.utilization has no idle state`);
+      continue;
+    }
+    const cpus = new Set(reading.map((p) => firstOf(p.attributes, CPU_ID_KEYS) ?? '')).size;
+    const idleShare = idle.reduce((sum, p) => sum + p.value, 0) / cpus;
+    const mem = memoryByTime.find(first.timeMs, first.timeslice * 1000);
+    if (!mem) {
+      out.reject(
+        reading.length,
+        `host ${node}: system.cpu.utilization needs system.memory.utilization or system.memory.usage of the same host in the same export`,
+      );
+      continue;
+    }
+    out.candidates.push({
+      item: { node, timeslice: first.timeslice, at: first.timeMs, cpu: clampPercent((1 - idleShare) * 100), mem: mem.percent },
+      units: reading.length + mem.units,
+    });
+  }
+}
+
+function mapProcess(
+  view: ResourceView,
+  node: string,
+  cpuCount: number | undefined,
+  options: OtlpMappingOptions,
+  out: MappingBuilder,
+): void {
+  const cpu = pointsFor(view, M.procCpuUtilization, options);
+  const mem = pointsFor(view, M.procMemUsage, options);
+  const all = countPoints(view, [M.procCpuUtilization, M.procMemUsage, M.procCpuTime]);
+  if (all === 0) return;
+  const name = firstOf(view.attributes, ['process.executable.name', 'process.command']);
+  if (name === undefined) {
+    out.reject(all, `host ${node}: a process resource has neither process.executable.name nor process.command`);
+    return;
+  }
+  out.reject(cpu.unusable + mem.unusable, `process ${name} on ${node}: data points without a finite value or a time`);
+  if (cpu.points.length === 0) {
+    out.reject(
+      countPoints(view, [M.procCpuTime]),
+      `process ${name} on ${node}: process.cpu.time is a cumulative counter and not usable alone; enable process.cpu.utilization`,
+    );
+    out.reject(mem.points.length, `process ${name} on ${node}: process.memory.usage makes a sample only with process.cpu.utilization`);
+    return;
+  }
+  if (cpuCount === undefined) {
+    out.reject(
+      cpu.points.length + mem.points.length,
+      `process ${name} on ${node}: process.cpu.utilization is a share of all CPUs; send system.cpu.utilization or system.cpu.logical.count of the host in the same export`,
+    );
+    return;
+  }
+  const memReadings = new NearestReading(
+    readingsOf(mem.points).map((r) => ({ timeMs: r[0]!.timeMs, bytes: r.reduce((s, p) => s + p.value, 0), units: r.length })),
+  );
+  for (const reading of readingsOf(cpu.points)) {
+    const first = reading[0]!;
+    const memory = memReadings.find(first.timeMs, first.timeslice * 1000);
+    if (!memory) {
+      out.reject(reading.length, `process ${name} on ${node}: process.cpu.utilization needs process.memory.usage in the same export`);
+      continue;
+    }
+    const share = reading.reduce((sum, p) => sum + p.value, 0);
+    out.addProcess(
+      node,
+      name,
+      first.timeMs,
+      first.timeslice,
+      Math.max(0, share * cpuCount * 100),
+      memory.bytes / (1024 * 1024),
+      reading.length + memory.units,
+    );
+  }
+}
+
+export function mapMetricsRequest(request: OtlpMetricsRequest, options: OtlpMappingOptions): OtlpMapping {
+  const views = viewsOf(request);
+  const counts = cpuCounts(views, options);
+  const out = new MappingBuilder();
+  for (const view of views) {
+    if (view.node === undefined) {
+      out.reject(
+        countPoints(view, [...MAPPED]),
+        'a resource has neither host.name nor k8s.node.name (add the resourcedetection processor or a host resource detector)',
+      );
+      continue;
+    }
+    mapNode(view, view.node, options, out);
+    mapProcess(view, view.node, counts.get(view.node), options, out);
+  }
+  return { candidates: out.candidates, rejections: out.rejections };
+}
