@@ -16,6 +16,15 @@ export class ThrottledWarnings {
   ) {}
 
   warn(key: string, fields: Record<string, unknown>, message: string): void {
+    this.write('warn', key, fields, message);
+  }
+
+  /** The same throttle for expected, client-caused events (a refused token, a limit reached). */
+  info(key: string, fields: Record<string, unknown>, message: string): void {
+    this.write('info', key, fields, message);
+  }
+
+  private write(level: 'warn' | 'info', key: string, fields: Record<string, unknown>, message: string): void {
     const now = Date.now();
     const entry = this.seen.get(key);
     if (entry && now - entry.at < this.intervalMs) {
@@ -24,6 +33,6 @@ export class ThrottledWarnings {
     }
     const suppressed = entry?.suppressed ?? 0;
     this.seen.set(key, { at: now, suppressed: 0 });
-    this.logger.warn(suppressed > 0 ? { ...fields, suppressed } : fields, message);
+    this.logger[level](suppressed > 0 ? { ...fields, suppressed } : fields, message);
   }
 }

@@ -16,7 +16,6 @@ import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { scopeGuard } from '../shared/auth/scope-guard';
 import { loadTokens } from '../shared/auth/token-source';
-import { LogThrottle } from '../shared/log-throttle';
 import { AggregateStore } from './aggregate-store';
 import { ConsumerHeartbeat, removeConsumer } from './consumer-liveness';
 import { Maintenance } from './maintenance';
@@ -67,7 +66,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   await maintenance.start();
 
   let draining = false;
-  const rejectionLogs = new LogThrottle();
+  const rejectionLogs = new ThrottledWarnings(logger, 60_000);
   const staleAfterMs = Math.max(30_000, config.workerBlockMs * 5);
   const app = new Koa();
   app.silent = true;
@@ -78,8 +77,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
       readiness: () => checkReadiness(redis, partitions, config.consumerGroup, draining),
       registry: metrics.registry,
       metricsGuard: scopeGuard(tokens.store, 'metrics', (reason, path) => {
-        if (rejectionLogs.allow(reason))
-          logger.info({ reason, path }, 'request rejected: authentication (at most one line per reason per minute)');
+        rejectionLogs.info(reason, { reason, path }, 'request rejected: authentication (at most one line per reason per minute)');
       }),
     }).routes(),
   );

@@ -8,8 +8,8 @@ import type { Scope } from '../../shared/auth/scopes';
 import type { TokenEntry } from '../../shared/auth/token-file';
 import type { TokenStore } from '../../shared/auth/token-store';
 import type { Config } from '../../shared/config';
-import { LogThrottle } from '../../shared/log-throttle';
 import type { Logger } from '../../shared/logger';
+import { ThrottledWarnings } from '../../shared/throttled-warnings';
 import { TokenLimits, type LimitName } from '../limits/token-limits';
 import type { IngestMetrics } from '../metrics';
 
@@ -18,14 +18,16 @@ export const OPEN_CLIENT = 'anonymous';
 
 export class AccessControl {
   readonly limits: TokenLimits;
-  private readonly throttle = new LogThrottle();
+  /** One line per reason, or per token and limit, per minute; the rest are counted (suppressed) and in the metrics. */
+  private readonly log: ThrottledWarnings;
 
   constructor(
     readonly tokens: TokenStore,
     config: Config,
     private readonly metrics: IngestMetrics,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
+    this.log = new ThrottledWarnings(logger, 60_000);
     this.limits = new TokenLimits(config, (token, limit, retryAfter) => this.limited(token, limit, retryAfter));
   }
 
@@ -34,12 +36,11 @@ export class AccessControl {
     const access = authorize(this.tokens, ctx.get('Authorization') || undefined, scope);
     if (!access.ok) {
       this.metrics.authRejected.inc({ reason: access.reason });
-      if (this.throttle.allow(`auth:${access.reason}`)) {
-        this.logger.info(
-          { reason: access.reason, path: ctx.path, ip: ctx.ip, ...(access.reason === 'scope' ? { scope } : {}) },
-          'request rejected: authentication (further rejections for this reason in the next minute are only counted in nodeagg_auth_rejected_total)',
-        );
-      }
+      this.log.info(
+        `auth:${access.reason}`,
+        { reason: access.reason, path: ctx.path, ip: ctx.ip, ...(access.reason === 'scope' ? { scope } : {}) },
+        'request rejected: authentication (further rejections for this reason in the next minute are only counted in nodeagg_auth_rejected_total)',
+      );
       throw access.error;
     }
     ctx.state.token = access.token;
@@ -53,11 +54,10 @@ export class AccessControl {
 
   limited(token: string, limit: LimitName, retryAfterSeconds: number): void {
     this.metrics.rateLimited.inc({ token, limit });
-    if (this.throttle.allow(`limit:${token}:${limit}`)) {
-      this.logger.warn(
-        { token, limit, retryAfterSeconds },
-        `rate limited: token "${token}" is over its ${limit} limit (429; further refusals in the next minute are only counted in nodeagg_rate_limited_total)`,
-      );
-    }
+    this.log.warn(
+      `limit:${token}:${limit}`,
+      { token, limit, retryAfterSeconds },
+      `rate limited: token "${token}" is over its ${limit} limit (429; further refusals in the next minute are only counted in nodeagg_rate_limited_total)`,
+    );
   }
 }
