@@ -6,9 +6,8 @@ import type { Config } from '../shared/config';
 import { allPartitionKeys } from '../shared/keys';
 import { registerPipelineGauges } from '../shared/pipeline-gauges';
 import type { Logger } from '../shared/logger';
-import { connectOrFail, createRedisClient } from '../shared/redis';
-import { ensureGroupsAtStart } from '../shared/stream-groups';
-import { checkPartitionCount } from '../shared/partition-count';
+import { createRedisClient } from '../shared/redis';
+import { prepareRedis } from '../shared/service-start';
 import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
@@ -43,16 +42,9 @@ export interface RunningIngest {
 export async function startIngest(config: Config, logger: Logger): Promise<RunningIngest> {
   const tokens = loadTokens(config, logger);
   const redis = createRedisClient(config, { connectionName: 'ingest', failFastWhenDisconnected: true, autoPipelining: true });
-  await connectOrFail(redis, 10_000);
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
-  await checkPartitionCount(redis, config.keyPrefix, config.streamPartitions).catch(async (error) => {
-    await redis.quit().catch(() => redis.disconnect());
-    throw error;
-  });
   const warnings = new ThrottledWarnings(logger);
-  const stopEnsuringGroups = await ensureGroupsAtStart(redis, partitions, config.consumerGroup, (error) =>
-    warnings.warn('groups', { err: error.message }, 'cannot create the consumer groups yet; retrying'),
-  );
+  const stopEnsuringGroups = await prepareRedis(redis, config, partitions, warnings);
   let draining = false;
   const metrics = createIngestMetrics();
   registerPipelineGauges(metrics.registry, redis, config.keyPrefix);

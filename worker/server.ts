@@ -9,8 +9,7 @@ import { allPartitionKeys, type PartitionKeys } from '../shared/keys';
 import type { Logger } from '../shared/logger';
 import { checkReadiness } from '../shared/readiness';
 import { connectOrFail, createRedisClient, type RedisClient } from '../shared/redis';
-import { ensureGroupsAtStart } from '../shared/stream-groups';
-import { checkPartitionCount } from '../shared/partition-count';
+import { prepareRedis } from '../shared/service-start';
 import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
@@ -33,15 +32,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
   const tokens = loadTokens(config, logger);
   const redis = createRedisClient(config, { connectionName: `worker:${config.workerConsumerName}` });
-  await connectOrFail(redis, 10_000);
-  await checkPartitionCount(redis, config.keyPrefix, config.streamPartitions).catch(async (error) => {
-    await redis.quit().catch(() => redis.disconnect());
-    throw error;
-  });
   const warnings = new ThrottledWarnings(logger);
-  const stopEnsuringGroups = await ensureGroupsAtStart(redis, partitions, config.consumerGroup, (error) =>
-    warnings.warn('groups', { err: error.message }, 'cannot create the consumer groups yet; retrying'),
-  );
+  const stopEnsuringGroups = await prepareRedis(redis, config, partitions, warnings);
   const metrics = createWorkerMetrics();
   const store = new AggregateStore(redis, config.consumerGroup, config.workerConsumerName);
   const deadLetters = new DeadLetterQueue(config, redis);

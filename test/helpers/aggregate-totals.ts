@@ -10,7 +10,8 @@ export interface Totals {
   memSeconds: number;
 }
 
-async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
+/** Every key matching `pattern`, by SCAN (never KEYS). */
+export async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
   const keys: string[] = [];
   let cursor = '0';
   do {

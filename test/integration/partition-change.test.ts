@@ -8,7 +8,7 @@ import { loadConfig } from '../../shared/config';
 import { partitionOf } from '../../shared/partition';
 import type { RedisClient } from '../../shared/redis';
 import { startWorker, type RunningWorker } from '../../worker/server';
-import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
+import { fleetTotals, scanKeys, waitForDrain } from '../helpers/aggregate-totals';
 import { baseTime } from '../helpers/build-sample';
 import { postJson, request } from '../helpers/http';
 import { runCli, startCli, waitFor } from '../cli/helpers/run-cli';
@@ -62,21 +62,10 @@ async function snapshot(url: string, nodes: string[], processes: string[]): Prom
   return view;
 }
 
-async function keysOf(redis: RedisClient, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
-}
-
 /** Every per-node key lives in its node's partition under `partitions`, and nothing lies beyond them. */
 async function auditLayout(redis: RedisClient, prefix: string, partitions: number): Promise<string[]> {
   const problems: string[] = [];
-  for (const key of await keysOf(redis, `${prefix}:*`)) {
+  for (const key of await scanKeys(redis, `${prefix}:*`)) {
     const match = /^[^:]+:\{p(\d+)\}:(.*)$/.exec(key);
     if (!match) continue;
     const partition = Number(match[1]);
