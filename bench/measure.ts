@@ -1,6 +1,6 @@
 /** The measurements of one configuration: closed-loop batch ingest, drain timing, aggregate counts, Redis memory. */
 import Redis from 'ioredis';
-import { allPartitionKeys } from '../shared/keys';
+import { allPartitionKeys } from '../shared/store/keys';
 import { parseBucket } from '../shared/window';
 import { SyntheticFleet } from '../shared/cli/load/synthetic-fleet';
 

@@ -7,7 +7,7 @@ import {
   fineChunkOf,
   FINE_BUCKET_MS,
   type PartitionKeys,
-} from '../shared/keys';
+} from '../shared/store/keys';
 import type { RedisClient } from '../shared/redis';
 import { pipelineValues } from '../shared/redis-replies';
 import { parseBucket, selectBuckets, summarize, type BucketStats, type WindowSummary } from '../shared/window';

@@ -7,8 +7,8 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import { DependencyUnavailableError, PartitionChangeInProgressError, PartitionCountChangedError } from '../shared/errors';
-import { globalKeys } from '../shared/keys';
-import type { PartitionKeys } from '../shared/keys';
+import { globalKeys } from '../shared/store/keys';
+import type { PartitionKeys } from '../shared/store/keys';
 import type { RedisClient } from '../shared/redis';
 import { replyToRecord } from '../shared/redis-replies';
 

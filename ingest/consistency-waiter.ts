@@ -4,7 +4,7 @@
  * partition per tick however many requests wait, and a bound on how many may wait at all.
  */
 import { ConsistencyTimeoutError, TooManyWaitersError } from '../shared/errors';
-import type { PartitionKeys } from '../shared/keys';
+import type { PartitionKeys } from '../shared/store/keys';
 import type { RedisClient } from '../shared/redis';
 import { replyToRecord } from '../shared/redis-replies';
 import type { PartitionPosition } from './consistency-token';

@@ -1,6 +1,6 @@
 /** What the ingest routes need, passed explicitly (no globals). */
 import type { Config } from '../shared/config';
-import type { PartitionKeys } from '../shared/keys';
+import type { PartitionKeys } from '../shared/store/keys';
 import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';

@@ -1,7 +1,7 @@
 /** Idempotency-Key handling (README, API): which record a key maps to, and a request's fingerprint. */
 import { createHash } from 'node:crypto';
 import { BadRequestError } from '../shared/errors';
-import { globalKeys } from '../shared/keys';
+import { globalKeys } from '../shared/store/keys';
 
 export interface IdempotencyClaim {
   /** The Redis key of the record (the key's hash: any visible characters are safe). */

@@ -1,6 +1,6 @@
 /** The per-node views of README's API, read from the per-node aggregates. */
-import type { PartitionKeys } from '../shared/keys';
-import { fineBucketOf, fineChunkOf, FINE_BUCKET_MS } from '../shared/keys';
+import type { PartitionKeys } from '../shared/store/keys';
+import { fineBucketOf, fineChunkOf, FINE_BUCKET_MS } from '../shared/store/keys';
 import { partitionOf } from '../shared/partition';
 import type { RedisClient } from '../shared/redis';
 import { pipelineValues } from '../shared/redis-replies';

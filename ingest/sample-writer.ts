@@ -13,8 +13,8 @@ import {
   RedisOutOfMemoryError,
 } from '../shared/errors';
 import { isOutOfMemory } from '../shared/redis-memory';
-import type { PartitionKeys } from '../shared/keys';
-import { loadLuaScript } from '../shared/lua-scripts';
+import type { PartitionKeys } from '../shared/store/keys';
+import { registerScripts } from '../shared/store/scripts';
 import { partitionOf } from '../shared/partition';
 import type { RedisClient } from '../shared/redis';
 import type { Sample } from '../shared/samples';
@@ -36,17 +36,12 @@ interface StoredRecord {
   accepted: number;
 }
 
-type AppendCommand = (numKeys: number, ...args: (string | number)[]) => Promise<string[]>;
-const SCRIPT = loadLuaScript('append-samples');
-
 /** The client refused to send (disconnected, no offline queue): the script surely did not run. */
 function neverSent(error: unknown): boolean {
   return /enableOfflineQueue/.test((error as Error)?.message ?? '');
 }
 
 export class SampleWriter {
-  private readonly append: AppendCommand;
-
   constructor(
     private readonly redis: RedisClient,
     private readonly partitions: readonly PartitionKeys[],
@@ -56,8 +51,7 @@ export class SampleWriter {
     /** Called with the partitions a request writes to; throws to refuse it (backpressure). */
     private readonly admit: (partitions: readonly number[]) => void = () => undefined,
   ) {
-    if (!('appendSamples' in redis)) redis.defineCommand('appendSamples', { lua: SCRIPT });
-    this.append = (redis as unknown as { appendSamples: AppendCommand }).appendSamples.bind(redis);
+    registerScripts(redis);
   }
 
   async write(samples: readonly Sample[], idempotency?: IdempotencyClaim): Promise<WriteResult> {
@@ -77,7 +71,7 @@ export class SampleWriter {
     const startedAt = Date.now();
     let reply: string[];
     try {
-      reply = await this.append(
+      reply = await this.redis.appendSamples([
         keys.length,
         ...keys,
         order.length,
@@ -88,7 +82,7 @@ export class SampleWriter {
         ENTRY_FIELD,
         ...order.map((p) => encodeSamples(byPartition.get(p)!)),
         this.partitions.length,
-      );
+      ]);
     } catch (error) {
       if (neverSent(error)) throw new DependencyUnavailableError('Redis is unavailable; the samples were not stored. Retry later.', error);
       // The script is refused whole before it runs (its "#!lua" line): nothing was stored.

@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
-import { allPartitionKeys } from '../shared/keys';
+import { allPartitionKeys } from '../shared/store/keys';
 import { registerPipelineGauges } from '../shared/pipeline-gauges';
 import type { Logger } from '../shared/logger';
 import { createRedisClient } from '../shared/redis';

@@ -4,8 +4,8 @@
  */
 import { Queue, type Job } from 'bullmq';
 import type { Config } from './config';
-import { globalKeys, partitionKeys } from './keys';
-import { loadLuaScript } from './lua-scripts';
+import { globalKeys, partitionKeys } from './store/keys';
+import { registerScripts } from './store/scripts';
 import { bullConnectionOptions, type RedisClient } from './redis';
 
 export interface DeadLetter {
@@ -24,9 +24,6 @@ export interface DeadLetterView extends DeadLetter {
 
 const QUEUE = 'dead-letters';
 const REPLAY_MARK_TTL_SECONDS = 7 * 86400;
-const REPLAY_SCRIPT = loadLuaScript('replay-entry');
-
-type ReplayCommand = (stream: string, marker: string, ttl: number, ...fields: string[]) => Promise<string | null>;
 
 export class DeadLetterQueue {
   private readonly queue: Queue<DeadLetter>;
@@ -40,7 +37,7 @@ export class DeadLetterQueue {
       prefix: globalKeys(config.keyPrefix).bullPrefix,
     });
     this.queue.on('error', () => undefined); // connection trouble surfaces through the callers
-    if (!('replayEntry' in redis)) redis.defineCommand('replayEntry', { numberOfKeys: 2, lua: REPLAY_SCRIPT });
+    registerScripts(redis);
   }
 
   /** Adds a letter; the job id is the entry, so a repeated add (after a crash) is a no-op. */
@@ -65,11 +62,13 @@ export class DeadLetterQueue {
 
   /** Appends each letter's entry to its stream again (once), then removes the letter. */
   async replay(ids?: readonly string[]): Promise<number> {
-    const replay = (this.redis as unknown as { replayEntry: ReplayCommand }).replayEntry.bind(this.redis);
     let replayed = 0;
     for (const job of await this.jobs(ids)) {
       const keys = partitionKeys(this.config.keyPrefix, job.data.partition);
-      if ((await replay(keys.stream, keys.replayed(job.data.entry_id), REPLAY_MARK_TTL_SECONDS, ...job.data.fields)) !== null) replayed++;
+      if (
+        (await this.redis.replayEntry(keys.stream, keys.replayed(job.data.entry_id), REPLAY_MARK_TTL_SECONDS, ...job.data.fields)) !== null
+      )
+        replayed++;
       await job.remove();
     }
     return replayed;

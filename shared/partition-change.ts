@@ -13,8 +13,8 @@
  *   removed partition are merged into a remaining one (exactly once: merge-buckets.lua),
  *   and so are its sorted sets of latest times.
  */
-import { allPartitionKeys, globalKeys, partitionKeys, type PartitionKeys } from './keys';
-import { loadLuaScript } from './lua-scripts';
+import { allPartitionKeys, globalKeys, partitionKeys, type PartitionKeys } from './store/keys';
+import { registerScripts } from './store/scripts';
 import { partitionOf } from './partition';
 import { META_PARTITIONS_FIELD, META_PAUSED_FIELD, recordedPartitionCount, type PartitionChange } from './partition-count';
 import type { RedisClient } from './redis';
@@ -47,8 +47,6 @@ export class PartitionChangeError extends Error {
   }
 }
 
-type MergeCommand = (target: string, marker: string, expireAt: number, ...pairs: string[]) => Promise<number>;
-const MERGE_SCRIPT = loadLuaScript('merge-buckets');
 const BUCKET_PREFIXES = ['fleet:s:', 'fleet:m:', 'procs:s:', 'procs:m:', 'proc:s:', 'proc:m:'];
 /** Keys that belong to the partition itself, not to the data. */
 const OWN_PREFIXES = ['alive:', 'replayed:', 'merged:'];
@@ -273,13 +271,12 @@ async function copyExpiry(redis: RedisClient, from: string, to: string): Promise
 }
 
 async function mergeBuckets(redis: RedisClient, from: string, to: string, survivor: PartitionKeys, report: ChangeReport): Promise<void> {
-  if (!('mergeBuckets' in redis)) redis.defineCommand('mergeBuckets', { lua: MERGE_SCRIPT, numberOfKeys: 2 });
-  const merge = (redis as unknown as { mergeBuckets: MergeCommand }).mergeBuckets.bind(redis);
+  registerScripts(redis);
   const [fields, ttl] = await Promise.all([redis.hgetall(from), redis.pttl(from)]);
   const pairs = Object.entries(fields).flat();
   if (pairs.length > 0) {
     const expireAt = ttl > 0 ? Math.ceil((Date.now() + ttl) / 1000) : 0;
-    await merge(to, `${prefix(survivor)}merged:${from}`, expireAt, ...pairs);
+    await redis.mergeBuckets(to, `${prefix(survivor)}merged:${from}`, expireAt, ...pairs);
   }
   await redis.del(from);
   report.mergedHashes += 1;

@@ -5,7 +5,7 @@
  * and in each partition's meta hash, where append-samples.lua checks it atomically), and a
  * service with another count refuses to start. `nodeagg partitions set N` changes it.
  */
-import { allPartitionKeys, globalKeys } from './keys';
+import { allPartitionKeys, globalKeys } from './store/keys';
 import type { RedisClient } from './redis';
 import { isOutOfMemory } from './redis-memory';
 

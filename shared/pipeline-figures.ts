@@ -1,5 +1,5 @@
 /** The figures the maintenance job records each tick, which /metrics exports on both services. */
-import { globalKeys } from './keys';
+import { globalKeys } from './store/keys';
 import type { PipelineStatus } from './pipeline-status';
 import type { RedisClient } from './redis';
 

@@ -1,5 +1,5 @@
 /** The pipeline view: per partition stream length, lag, pending, oldest pending entry, consumers. */
-import type { PartitionKeys } from './keys';
+import type { PartitionKeys } from './store/keys';
 import type { RedisClient } from './redis';
 import { replyToRecord } from './redis-replies';
 

@@ -4,7 +4,7 @@
  * every pod out of the Service at once. Missing groups are reported, not created here
  * (services create them at start and workers on NOGROUP).
  */
-import type { PartitionKeys } from './keys';
+import type { PartitionKeys } from './store/keys';
 import type { RedisClient } from './redis';
 import type { ReadinessReport } from './health-routes';
 import { groupExists } from './stream-groups';

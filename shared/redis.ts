@@ -1,6 +1,7 @@
 /** Creates Redis connections from REDIS_URL (redis:// or rediss://, password in the URL). */
 import Redis, { type RedisOptions } from 'ioredis';
 import type { Config } from './config';
+import { registerScripts } from './store/scripts';
 
 export type RedisClient = Redis;
 
@@ -32,6 +33,7 @@ export function createRedisClient(config: Config, options: RedisClientOptions): 
     reconnectOnError: (error) => error.message.startsWith('READONLY'),
   };
   const client = new Redis(config.redisUrl, redisOptions);
+  registerScripts(client);
   // Connection errors are reported through readiness and failed commands; an unhandled
   // 'error' event must not crash the process.
   client.on('error', () => undefined);

@@ -4,7 +4,7 @@
  * exist (created in the background while Redis refuses writes, e.g. at maxmemory).
  */
 import type { Config } from './config';
-import type { PartitionKeys } from './keys';
+import type { PartitionKeys } from './store/keys';
 import { checkPartitionCount } from './partition-count';
 import { connectOrFail, type RedisClient } from './redis';
 import { ensureGroupsAtStart } from './stream-groups';

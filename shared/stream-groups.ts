@@ -1,5 +1,5 @@
 /** Creates each partition stream and its consumer group when missing (idempotent). */
-import type { PartitionKeys } from './keys';
+import type { PartitionKeys } from './store/keys';
 import type { RedisClient } from './redis';
 
 const START_RETRY_MS = 1000;

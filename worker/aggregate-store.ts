@@ -5,8 +5,8 @@
  * in one atomic step); an entry too large for one call is applied in parts, each part
  * atomically with its marker, the last part with the acknowledgement.
  */
-import type { PartitionKeys } from '../shared/keys';
-import { loadLuaScript } from '../shared/lua-scripts';
+import type { PartitionKeys } from '../shared/store/keys';
+import { registerScripts } from '../shared/store/scripts';
 import type { RedisClient } from '../shared/redis';
 import type { Sample } from '../shared/samples';
 import { groupWithinBound, keyTypesOf, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan } from './aggregate';
@@ -35,16 +35,12 @@ export class WrongKeyTypeError extends Error {
 /** TYPE commands sent in one pipeline while checking an oversized entry's keys. */
 const TYPE_CHECK_CHUNK = 1000;
 
-type ApplyReply = [number, ...(string | number)[]];
-type ApplyBatchCommand = (args: (string | number)[]) => Promise<ApplyReply>;
+type ApplyReply = (string | number)[];
 
-const SCRIPT = loadLuaScript('apply-batch');
 /** Part markers outlive any delay an entry can see before its last part is applied. */
 const PART_MARKER_TTL_SECONDS = 7 * 86400;
 
 export class AggregateStore {
-  private readonly applyBatch: ApplyBatchCommand;
-
   constructor(
     private readonly redis: RedisClient,
     private readonly group: string,
@@ -52,9 +48,7 @@ export class AggregateStore {
     private readonly now: () => number = Date.now,
     private readonly maxScriptArgs: number = MAX_SCRIPT_ARGS,
   ) {
-    if (!('applyBatch' in redis)) redis.defineCommand('applyBatch', { lua: SCRIPT });
-    // One array argument: ioredis flattens it, so no call ever spreads a long list.
-    this.applyBatch = (redis as unknown as { applyBatch: ApplyBatchCommand }).applyBatch.bind(redis);
+    registerScripts(redis);
   }
 
   /** Applies the entries exactly once: only those still pending count, atomically with XACK. */
@@ -75,7 +69,8 @@ export class AggregateStore {
     for (const id of ids) args.push(id);
     args.push(part, parts, PART_MARKER_TTL_SECONDS);
     for (const op of plan.ops) args.push(op);
-    return this.applyBatch(args);
+    // One array argument: ioredis flattens it, so no call ever spreads a long list.
+    return this.redis.applyBatch(args);
   }
 
   private async applyWhole(keys: PartitionKeys, entries: readonly DecodedEntry[], outcome: ApplyOutcome): Promise<void> {

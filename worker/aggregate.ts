@@ -13,7 +13,7 @@ import {
   fineChunkExpiry,
   fineChunkOf,
   type PartitionKeys,
-} from '../shared/keys';
+} from '../shared/store/keys';
 import type { NodeSample, Sample } from '../shared/samples';
 
 /** cs ms s n lo tmax, then cmin cmax mmin mmax for buckets that keep extremes. */

@@ -5,19 +5,11 @@
  * Removing a consumer happens only in remove-consumer.lua, which re-checks the heartbeat
  * and the consumer's pending entries in the same atomic step as the delete.
  */
-import type { PartitionKeys } from '../shared/keys';
-import { loadLuaScript } from '../shared/lua-scripts';
+import type { PartitionKeys } from '../shared/store/keys';
+import { registerScripts } from '../shared/store/scripts';
 import type { RedisClient } from '../shared/redis';
 
-type RemoveCommand = (stream: string, heartbeat: string, group: string, consumer: string, mode: string) => Promise<number>;
-const SCRIPT = loadLuaScript('remove-consumer');
-
 export type RemovalOutcome = 'removed' | 'has-pending' | 'alive';
-
-function removeCommand(redis: RedisClient): RemoveCommand {
-  if (!('removeConsumer' in redis)) redis.defineCommand('removeConsumer', { lua: SCRIPT, numberOfKeys: 2 });
-  return (redis as unknown as { removeConsumer: RemoveCommand }).removeConsumer.bind(redis);
-}
 
 /**
  * Removes `consumer` from the group if it holds nothing pending and, for 'expired', its
@@ -30,7 +22,8 @@ export async function removeConsumer(
   consumer: string,
   mode: 'expired' | 'leaving',
 ): Promise<RemovalOutcome> {
-  const result = Number(await removeCommand(redis)(keys.stream, keys.consumerHeartbeat(consumer), group, consumer, mode));
+  registerScripts(redis);
+  const result = Number(await redis.removeConsumer(keys.stream, keys.consumerHeartbeat(consumer), group, consumer, mode));
   return result === 1 ? 'removed' : result === 0 ? 'has-pending' : 'alive';
 }
 

@@ -7,7 +7,7 @@
  */
 import { Queue, Worker } from 'bullmq';
 import type { Config } from '../shared/config';
-import { globalKeys, type PartitionKeys } from '../shared/keys';
+import { globalKeys, type PartitionKeys } from '../shared/store/keys';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { Logger } from '../shared/logger';
 import { ThrottledWarnings } from '../shared/throttled-warnings';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import { healthRouter } from '../shared/health-routes';
 import { registerPipelineGauges } from '../shared/pipeline-gauges';
-import { allPartitionKeys, type PartitionKeys } from '../shared/keys';
+import { allPartitionKeys, type PartitionKeys } from '../shared/store/keys';
 import type { Logger } from '../shared/logger';
 import { checkReadiness } from '../shared/readiness';
 import { connectOrFail, createRedisClient, type RedisClient } from '../shared/redis';

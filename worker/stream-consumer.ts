@@ -11,7 +11,7 @@
  */
 import type { Config } from '../shared/config';
 import { decodeEntry } from '../shared/entry-codec';
-import type { PartitionKeys } from '../shared/keys';
+import type { PartitionKeys } from '../shared/store/keys';
 import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';
 import { ensureGroup } from '../shared/stream-groups';

@@ -2,7 +2,7 @@
  * Keeps partition streams bounded without losing anything: trims only below the oldest
  * entry any group still needs, and removes consumers that left (heartbeat expired) with nothing pending.
  */
-import type { PartitionKeys } from '../shared/keys';
+import type { PartitionKeys } from '../shared/store/keys';
 import type { RedisClient } from '../shared/redis';
 import { replyToRecord } from '../shared/redis-replies';
 import { compareIds, nextId } from '../shared/stream-ids';

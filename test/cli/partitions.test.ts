@@ -2,7 +2,7 @@
 import { startIngest } from '../../ingest/server';
 import { loadConfig } from '../../shared/config';
 import { DeadLetterQueue } from '../../shared/dead-letter-queue';
-import { globalKeys, partitionKeys } from '../../shared/keys';
+import { globalKeys, partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { postJson } from '../helpers/http';
 import { deletePrefix, quietLogger, testEnv, testRedis } from '../helpers/test-config';

@@ -4,7 +4,7 @@
  */
 import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
 import { loadConfig } from '../../shared/config';
-import { partitionKeys } from '../../shared/keys';
+import { partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';

@@ -1,5 +1,5 @@
 /** Reads totals straight from the aggregate buckets, to count every sample after a fault. */
-import { allPartitionKeys } from '../../shared/keys';
+import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { replyToRecord } from '../../shared/redis-replies';
 import { parseBucket } from '../../shared/window';

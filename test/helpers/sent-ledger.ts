@@ -2,7 +2,7 @@
  * Records every sample a test sends and checks each one against the aggregates: per node
  * and 1-second bucket, and per process and 1-second bucket, count and time-weighted sums.
  */
-import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/keys';
+import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import type { RedisClient } from '../../shared/redis';
 import { parseBucket } from '../../shared/window';

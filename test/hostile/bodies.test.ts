@@ -6,7 +6,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, startIngest } from '../../ingest/server';
-import { allPartitionKeys } from '../../shared/keys';
+import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { request } from '../helpers/http';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { startIngest, type RunningIngest } from '../../ingest/server';
-import { allPartitionKeys } from '../../shared/keys';
+import { allPartitionKeys } from '../../shared/store/keys';
 import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { quietLogger, testConfig } from '../helpers/test-config';

@@ -7,7 +7,7 @@
  */
 import { encodeSamples, ENTRY_FIELD } from '../../shared/entry-codec';
 import { DeadLetterQueue } from '../../shared/dead-letter-queue';
-import { partitionKeys, type PartitionKeys } from '../../shared/keys';
+import { partitionKeys, type PartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import type { NodeSample } from '../../shared/samples';
 import { ensureGroup } from '../../shared/stream-groups';

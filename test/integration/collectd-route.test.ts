@@ -1,6 +1,6 @@
 /** POST /collectd with value lists as write_http sends them: mapping, counts in the answer, every error answer. */
 import { gzipSync } from 'node:zlib';
-import { allPartitionKeys } from '../../shared/keys';
+import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { waitForDrain } from '../helpers/aggregate-totals';
 import { postJson, request } from '../helpers/http';

@@ -5,7 +5,7 @@
  * being applied: every posted sample is counted, and no live consumer is ever removed.
  */
 import { startIngest, type RunningIngest } from '../../ingest/server';
-import { partitionKeys } from '../../shared/keys';
+import { partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { startWorker, type RunningWorker } from '../../worker/server';
 import { tidyPartition } from '../../worker/stream-janitor';

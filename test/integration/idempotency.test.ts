@@ -1,5 +1,5 @@
 /** Idempotent retries (README, API): the same Idempotency-Key appends once and answers the same. */
-import { allPartitionKeys } from '../../shared/keys';
+import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { postJson } from '../helpers/http';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';

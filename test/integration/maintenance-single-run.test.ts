@@ -1,5 +1,5 @@
 /** The maintenance job runs once per tick, however many worker replicas are scaled out. */
-import { allPartitionKeys } from '../../shared/keys';
+import { allPartitionKeys } from '../../shared/store/keys';
 import { DeadLetterQueue } from '../../shared/dead-letter-queue';
 import { Maintenance } from '../../worker/maintenance';
 import { deletePrefix, quietLogger, testConfig, testRedis } from '../helpers/test-config';

@@ -2,7 +2,7 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { decodeExportResponse, decodeStatus, encodeMetricsRequest } from '../../ingest/otlp/otlp-protocol';
-import { allPartitionKeys } from '../../shared/keys';
+import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { processSampleCount } from '../cli/helpers/process-totals';
 import { waitForDrain } from '../helpers/aggregate-totals';

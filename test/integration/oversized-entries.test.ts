@@ -4,7 +4,7 @@
  * same entry, never count a part twice; the last part acknowledges and clears the markers.
  */
 import { encodeSamples, ENTRY_FIELD } from '../../shared/entry-codec';
-import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/keys';
+import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import type { ProcessSample } from '../../shared/samples';
 import { ensureGroup } from '../../shared/stream-groups';

@@ -1,6 +1,6 @@
 /** Bounded streams (docs/ARCHITECTURE.md, failure handling): trimming never deletes an entry some group still needs. */
 import { ENTRY_FIELD, encodeSamples } from '../../shared/entry-codec';
-import { partitionKeys } from '../../shared/keys';
+import { partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { ensureGroup } from '../../shared/stream-groups';
 import { tidyPartition } from '../../worker/stream-janitor';

@@ -1,6 +1,6 @@
 /** Every way a client can be wrong: a clear 4xx error body, and nothing appended. */
 import { gzipSync } from 'node:zlib';
-import { allPartitionKeys } from '../../shared/keys';
+import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { baseTime } from '../helpers/build-sample';
 import { request } from '../helpers/http';

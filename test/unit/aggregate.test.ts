@@ -1,4 +1,4 @@
-import { partitionKeys } from '../../shared/keys';
+import { partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import { FIRST_AGGREGATE_KEY, groupWithinBound, MAX_SCRIPT_ARGS, planBatch } from '../../worker/aggregate';
 import type { Sample } from '../../shared/samples';

@@ -1,5 +1,5 @@
 /** Counts process samples in the aggregates (the all-processes 1-second buckets of every partition). */
-import { allPartitionKeys } from '../../../shared/keys';
+import { allPartitionKeys } from '../../../shared/store/keys';
 import type { RedisClient } from '../../../shared/redis';
 import { parseBucket } from '../../../shared/window';
 

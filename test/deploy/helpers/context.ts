@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SETTINGS, loadConfig } from '../../../shared/config';
-import { partitionKeys } from '../../../shared/keys';
+import { partitionKeys } from '../../../shared/store/keys';
 import { HEALTH_PATHS, type Context } from './checks';
 import { ROOT, type Bundle } from './load';
 

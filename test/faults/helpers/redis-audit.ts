@@ -1,6 +1,6 @@
 // Reads what Redis holds after a fault: stream entries against the 202s, consumers, pending, connections.
 import type { Config } from '../../../shared/config';
-import { allPartitionKeys } from '../../../shared/keys';
+import { allPartitionKeys } from '../../../shared/store/keys';
 import { compareIds } from '../../../shared/stream-ids';
 import { createRedisClient, type RedisClient } from '../../../shared/redis';
 import { fleetTotals, perNodeCounts } from '../../helpers/aggregate-totals';
