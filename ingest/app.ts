@@ -2,7 +2,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import { AppError, DependencyUnavailableError, RedisOutOfMemoryError } from '../shared/errors';
-import { isOutOfMemory } from '../shared/redis-memory';
+import { isOutOfMemory, isRedisUnavailable } from '../shared/store/redis-errors';
 import { healthRouter } from '../shared/health-routes';
 import { checkReadiness } from '../shared/readiness';
 import { TimeoutWatchdog } from '../shared/timeout-watchdog';
@@ -30,20 +30,10 @@ function redisFailuresAre503(watchdog: TimeoutWatchdog): Koa.Middleware {
       watchdog.observe((error as { cause?: unknown }).cause ?? error);
       if (error instanceof AppError) throw error;
       if (isOutOfMemory(error)) throw new RedisOutOfMemoryError(error);
-      if (!isRedisFailure(error)) throw error;
+      if (!isRedisUnavailable(error)) throw error;
       throw new DependencyUnavailableError('Redis is unavailable; retry later.', error);
     }
   };
-}
-
-function isRedisFailure(error: unknown): boolean {
-  const e = error as { name?: string; message?: string; code?: string };
-  return (
-    e?.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Command timed out|Stream isn't writeable|ECONNREFUSED|ECONNRESET|LOADING|enableOfflineQueue/i.test(
-      e?.message ?? '',
-    )
-  );
 }
 
 export interface RouteInfo {

@@ -7,7 +7,7 @@
 import type { PartitionKeys } from './store/keys';
 import type { RedisClient } from './redis';
 import type { ReadinessReport } from './health-routes';
-import { groupExists } from './stream-groups';
+import { partitionsWithoutGroup } from './store/stream-groups';
 
 export async function checkReadiness(
   redis: RedisClient,
@@ -24,8 +24,7 @@ export async function checkReadiness(
     return { ready: false, checks };
   }
   try {
-    const present = await Promise.all(partitions.map((p) => groupExists(redis, p.stream, group)));
-    const missing = partitions.filter((_, i) => !present[i]).map((p) => p.partition);
+    const missing = await partitionsWithoutGroup(redis, partitions, group);
     checks.streams = missing.length === 0 ? true : `consumer group not yet created on partition ${missing.join(', ')}`;
   } catch (error) {
     checks.streams = (error as Error).message;

@@ -1,28 +1,15 @@
 /**
- * Redis memory pressure: recognising Redis's refusal to write at maxmemory (policy
- * noeviction), and the memory gauges both services export, read from INFO memory at most
- * once per MEMORY_READ_INTERVAL_MS however often /metrics is scraped.
+ * The Redis memory gauges both services export, read from INFO memory at most once per
+ * MEMORY_READ_INTERVAL_MS however often /metrics is scraped.
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { RedisClient } from './redis';
+import { readRedisMemory, type RedisMemory } from './store/memory-info';
+
+/** Recognised in the store's error classes; re-exported for callers not yet importing the store. */
+export { isOutOfMemory } from './store/redis-errors';
 
 const MEMORY_READ_INTERVAL_MS = 5000;
-
-/** Redis refused a command because used memory is over maxmemory (the command did not run). */
-export function isOutOfMemory(error: unknown): boolean {
-  return /\bOOM command not allowed\b/.test((error as Error)?.message ?? '');
-}
-
-export interface RedisMemory {
-  usedBytes: number;
-  /** 0 = no limit */
-  maxBytes: number;
-}
-
-export function parseInfoMemory(info: string): RedisMemory {
-  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-  return { usedBytes: field('used_memory'), maxBytes: field('maxmemory') };
-}
 
 export function registerRedisMemoryGauges(registry: Registry, redis: RedisClient): void {
   let last: { at: number; memory: Promise<RedisMemory | null> } | undefined;
@@ -30,10 +17,7 @@ export function registerRedisMemoryGauges(registry: Registry, redis: RedisClient
     if (!last || Date.now() - last.at > MEMORY_READ_INTERVAL_MS) {
       last = {
         at: Date.now(),
-        memory: redis
-          .info('memory')
-          .then(parseInfoMemory)
-          .catch(() => null),
+        memory: readRedisMemory(redis).catch(() => null),
       };
     }
     return last.memory;

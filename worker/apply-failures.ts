@@ -8,22 +8,14 @@
  *   dead-lettered.
  */
 import { EntryDecodeError } from '../shared/entry-codec';
+import { classifyRedisError, isTransientRedisError } from '../shared/store/redis-errors';
 import { WrongKeyTypeError } from './aggregate-store';
 
 export type FailureKind = 'transient' | 'deterministic' | 'unexpected';
 
-/** Redis error prefixes that say "not now" rather than "never". */
-const TRANSIENT_REPLY = /^(OOM|LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|MISCONF|UNBLOCKED)\b/;
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
-const CLIENT_MESSAGES = /timed out|Connection is closed|max retries per request|enableOfflineQueue|Stream isn't writeable|Socket closed/i;
-
 export function classifyFailure(error: unknown): FailureKind {
   if (error instanceof EntryDecodeError || error instanceof WrongKeyTypeError) return 'deterministic';
-  const e = error as { name?: string; message?: string; code?: string } | null;
-  const message = e?.message ?? '';
-  if (e?.name === 'ReplyError') return TRANSIENT_REPLY.test(message) ? 'transient' : 'deterministic';
-  if (e?.name === 'MaxRetriesPerRequestError' || (e?.code && NETWORK_CODES.has(e.code)) || CLIENT_MESSAGES.test(message)) {
-    return 'transient';
-  }
-  return 'unexpected';
+  if (isTransientRedisError(error)) return 'transient';
+  // Any other error reply fails the same way every time.
+  return classifyRedisError(error) === 'not-redis' ? 'unexpected' : 'deterministic';
 }

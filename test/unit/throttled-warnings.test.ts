@@ -1,7 +1,7 @@
-/** Rate-limited warnings and the Redis memory helpers (no Redis needed). */
+/** Rate-limited warnings and the INFO memory parser (no Redis needed). */
 import { ThrottledWarnings } from '../../shared/throttled-warnings';
 import type { Logger } from '../../shared/logger';
-import { isOutOfMemory, parseInfoMemory } from '../../shared/redis-memory';
+import { parseInfoMemory } from '../../shared/store/memory-info';
 
 test('a repeated warning is logged once per interval per key, with the count it suppressed', () => {
   const lines: [Record<string, unknown>, string][] = [];
@@ -46,12 +46,8 @@ test('client-caused events log at info under the same throttle, keys apart from 
   }
 });
 
-test('INFO memory is parsed and only an OOM refusal counts as out of memory', () => {
+test('INFO memory is parsed', () => {
   const info = '# Memory\r\nused_memory:16777999\r\nused_memory_human:16.00M\r\nmaxmemory:16777216\r\nmaxmemory_policy:noeviction\r\n';
   expect(parseInfoMemory(info)).toEqual({ usedBytes: 16777999, maxBytes: 16777216 });
   expect(parseInfoMemory('')).toEqual({ usedBytes: 0, maxBytes: 0 });
-  expect(isOutOfMemory(new Error("OOM command not allowed when used memory > 'maxmemory'."))).toBe(true);
-  expect(isOutOfMemory(new Error("ERR Error running script: OOM command not allowed when used memory > 'maxmemory'"))).toBe(true);
-  expect(isOutOfMemory(new Error('Connection is closed.'))).toBe(false);
-  expect(isOutOfMemory(undefined)).toBe(false);
 });
