@@ -7,10 +7,10 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import { DependencyUnavailableError, PartitionChangeInProgressError, PartitionCountChangedError } from '../shared/errors';
-import { globalKeys } from '../shared/store/keys';
 import type { PartitionKeys } from '../shared/store/keys';
 import type { RedisClient } from '../shared/redis';
-import { replyToRecord } from '../shared/redis-replies';
+import { unacknowledgedEntries } from '../shared/store/backlog';
+import { readPartitionState } from '../shared/store/partition-count';
 
 export class BackpressureMonitor {
   /** Unacknowledged entries per partition: not yet delivered (lag) plus pending. */
@@ -52,25 +52,21 @@ export class BackpressureMonitor {
     clearTimeout(this.timer);
   }
 
+  /** One read per partition and one of the partition state, in parallel; a failed read keeps its last value. */
   async refresh(): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    for (const p of this.partitions) pipeline.xinfo('GROUPS', p.stream).xlen(p.stream);
-    const global = globalKeys(this.keyPrefix);
-    pipeline.get(global.partitionCount).get(global.partitionChange);
-    const replies = (await pipeline.exec()) ?? [];
-    const [countError, count] = replies[2 * this.partitions.length] ?? [null, null];
-    const [changeError, change] = replies[2 * this.partitions.length + 1] ?? [null, null];
-    if (!countError) this.recordedPartitions = count === null ? null : Number(count);
-    if (!changeError) this.changeRunning = change !== null;
+    const [state, ...backlogs] = await Promise.allSettled([
+      readPartitionState(this.redis, this.keyPrefix),
+      ...this.partitions.map((p) => unacknowledgedEntries(this.redis, p, this.group)),
+    ]);
+    if (state.status === 'fulfilled') {
+      this.recordedPartitions = state.value.recorded;
+      this.changeRunning = state.value.change !== null;
+    }
     this.partitions.forEach((p, i) => {
-      const [groupsError, groups] = replies[2 * i] ?? [null, []];
-      const [, length] = replies[2 * i + 1] ?? [null, 0];
-      if (groupsError) return;
-      const info = (groups as unknown[][]).map(replyToRecord).find((g) => g.name === this.group);
-      // Without the group (or lag unknown), every entry of the stream counts.
-      const lag = info && info.lag !== null && info.lag !== undefined ? Number(info.lag) : Number(length);
-      this.unacked[p.partition] = lag + (info ? Number(info.pending) : 0);
-      this.gauge.set({ partition: String(p.partition) }, this.unacked[p.partition]!);
+      const backlog = backlogs[i];
+      if (backlog?.status !== 'fulfilled') return;
+      this.unacked[p.partition] = backlog.value;
+      this.gauge.set({ partition: String(p.partition) }, backlog.value);
     });
   }
 

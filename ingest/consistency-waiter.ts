@@ -6,7 +6,7 @@
 import { ConsistencyTimeoutError, TooManyWaitersError } from '../shared/errors';
 import type { PartitionKeys } from '../shared/store/keys';
 import type { RedisClient } from '../shared/redis';
-import { replyToRecord } from '../shared/redis-replies';
+import { groupInfo, pendingSummary } from '../shared/store/group-info';
 import type { PartitionPosition } from './consistency-token';
 
 /** Pause between two polls of a partition while requests wait on it. */
@@ -36,7 +36,7 @@ class PartitionWatch {
 
   constructor(
     private readonly redis: RedisClient,
-    private readonly stream: string,
+    private readonly keys: PartitionKeys,
     private readonly group: string,
   ) {}
 
@@ -78,14 +78,13 @@ class PartitionWatch {
 
   /** Applied = delivered to the group and no entry at or before it still pending. */
   private async appliedUpTo(): Promise<(id: Id) => boolean> {
-    const [groups, pending] = await Promise.all([
-      this.redis.xinfo('GROUPS', this.stream) as Promise<unknown[][]>,
-      this.redis.xpending(this.stream, this.group) as Promise<[number, string | null, string | null, unknown]>,
+    const [info, pending] = await Promise.all([
+      groupInfo(this.redis, this.keys, this.group),
+      pendingSummary(this.redis, this.keys, this.group),
     ]);
-    const info = groups.map(replyToRecord).find((g) => g.name === this.group);
-    if (info === undefined) return () => false;
-    const delivered = parseId(String(info['last-delivered-id']));
-    const oldestPending = Number(pending[0]) > 0 && pending[1] ? parseId(pending[1]) : undefined;
+    if (info === null) return () => false;
+    const delivered = parseId(info.lastDeliveredId);
+    const oldestPending = pending.oldestId === null ? undefined : parseId(pending.oldestId);
     return (id) => atOrAfter(delivered, id) && (oldestPending === undefined || !atOrAfter(id, oldestPending));
   }
 }
@@ -101,7 +100,7 @@ export class ConsistencyWaiter {
     private readonly maxWaitMs: number,
     private readonly maxWaiters: number,
   ) {
-    this.watches = partitions.map((p) => new PartitionWatch(redis, p.stream, group));
+    this.watches = partitions.map((p) => new PartitionWatch(redis, p, group));
   }
 
   /** Requests waiting right now. */

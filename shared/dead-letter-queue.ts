@@ -4,8 +4,8 @@
  */
 import { Queue, type Job } from 'bullmq';
 import type { Config } from './config';
-import { globalKeys, partitionKeys } from './store/keys';
-import { registerScripts } from './store/scripts';
+import { globalKeys } from './store/keys';
+import { replayEntry } from './store/dead-letter-replay';
 import { bullConnectionOptions, type RedisClient } from './redis';
 
 export interface DeadLetter {
@@ -23,7 +23,6 @@ export interface DeadLetterView extends DeadLetter {
 }
 
 const QUEUE = 'dead-letters';
-const REPLAY_MARK_TTL_SECONDS = 7 * 86400;
 
 export class DeadLetterQueue {
   private readonly queue: Queue<DeadLetter>;
@@ -37,7 +36,6 @@ export class DeadLetterQueue {
       prefix: globalKeys(config.keyPrefix).bullPrefix,
     });
     this.queue.on('error', () => undefined); // connection trouble surfaces through the callers
-    registerScripts(redis);
   }
 
   /** Adds a letter; the job id is the entry, so a repeated add (after a crash) is a no-op. */
@@ -64,11 +62,7 @@ export class DeadLetterQueue {
   async replay(ids?: readonly string[]): Promise<number> {
     let replayed = 0;
     for (const job of await this.jobs(ids)) {
-      const keys = partitionKeys(this.config.keyPrefix, job.data.partition);
-      if (
-        (await this.redis.replayEntry(keys.stream, keys.replayed(job.data.entry_id), REPLAY_MARK_TTL_SECONDS, ...job.data.fields)) !== null
-      )
-        replayed++;
+      if (await replayEntry(this.redis, this.config.keyPrefix, job.data.partition, job.data.entry_id, job.data.fields)) replayed++;
       await job.remove();
     }
     return replayed;

@@ -1,7 +1,8 @@
 /** The figures the maintenance job records each tick, which /metrics exports on both services. */
-import { globalKeys } from './store/keys';
 import type { PipelineStatus } from './pipeline-status';
-import type { RedisClient } from './redis';
+
+/** Read from the store; re-exported for the pipeline route. */
+export { readRecordedFigures } from './store/recorded-figures';
 
 export interface PartitionFigures {
   partition: number;
@@ -57,15 +58,4 @@ export function figuresOf(
       };
     }),
   };
-}
-
-/** The figures the maintenance job last recorded, or null (none yet, or unreadable). */
-export async function readRecordedFigures(redis: RedisClient, prefix: string): Promise<PipelineFigures | null> {
-  const raw = await redis.get(globalKeys(prefix).pipelineFigures);
-  if (raw === null) return null;
-  try {
-    return JSON.parse(raw) as PipelineFigures;
-  } catch {
-    return null;
-  }
 }

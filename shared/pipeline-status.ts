@@ -1,7 +1,7 @@
 /** The pipeline view: per partition stream length, lag, pending, oldest pending entry, consumers. */
 import type { PartitionKeys } from './store/keys';
 import type { RedisClient } from './redis';
-import { replyToRecord } from './redis-replies';
+import { readPartitionStreamState } from './store/pipeline-reads';
 
 export interface ConsumerStatus {
   name: string;
@@ -55,41 +55,20 @@ export async function readPipelineStatus(redis: RedisClient, partitions: readonl
 }
 
 async function readPartition(redis: RedisClient, keys: PartitionKeys, group: string): Promise<PartitionStatus> {
-  const [length, groups, lastApplied] = await Promise.all([
-    redis.xlen(keys.stream),
-    // A stream not created yet has no groups; any other failure fails the read (never a 200 with guesses).
-    (redis.xinfo('GROUPS', keys.stream) as Promise<unknown[][]>).catch((error: Error) => {
-      if (/no such key/i.test(error.message)) return [] as unknown[][];
-      throw error;
-    }),
-    redis.hget(keys.meta, 'last_applied_ms'),
-  ]);
-  const info = groups.map(replyToRecord).find((g) => g.name === group);
-  let consumers: ConsumerStatus[] = [];
-  let oldestPendingAge: number | null = null;
-  let oldestPendingId: string | null = null;
-  if (info) {
-    const [raw, summary] = await Promise.all([
-      redis.xinfo('CONSUMERS', keys.stream, group) as Promise<unknown[][]>,
-      redis.xpending(keys.stream, group) as Promise<[number, string | null, ...unknown[]]>,
-    ]);
-    consumers = raw.map(replyToRecord).map((c) => ({ name: String(c.name), pending: Number(c.pending), idle_ms: Number(c.idle) }));
-    // An entry id starts with the millisecond it was appended.
-    if (summary[0] > 0 && summary[1]) {
-      oldestPendingId = summary[1];
-      oldestPendingAge = Math.max(0, Date.now() - Number(summary[1].split('-')[0]));
-    }
-  }
+  const { length, group: info, consumers, pending, lastAppliedMs } = await readPartitionStreamState(redis, keys, group);
+  // An entry id starts with the millisecond it was appended.
+  const oldestPendingId = pending.oldestId;
   return {
     partition: keys.partition,
     stream: keys.stream,
     length,
-    lag: info?.lag === undefined || info.lag === null ? (info ? null : length) : Number(info.lag),
-    pending: info ? Number(info.pending) : 0,
-    oldest_pending_age_ms: oldestPendingAge,
+    // Without the group every entry is undelivered; with it, Redis may not know (null).
+    lag: info ? info.lag : length,
+    pending: info ? info.pending : 0,
+    oldest_pending_age_ms: oldestPendingId === null ? null : Math.max(0, Date.now() - Number(oldestPendingId.split('-')[0])),
     oldest_pending_id: oldestPendingId,
-    last_delivered_id: info ? String(info['last-delivered-id']) : null,
-    consumers,
-    last_applied: lastApplied === null ? null : new Date(Number(lastApplied)).toISOString(),
+    last_delivered_id: info ? info.lastDeliveredId : null,
+    consumers: consumers.map((c) => ({ name: c.name, pending: c.pending, idle_ms: c.idleMs })),
+    last_applied: lastAppliedMs === null ? null : new Date(lastAppliedMs).toISOString(),
   };
 }

@@ -8,7 +8,15 @@
  * latest sample lies inside the window, so results are exact except for samples within
  * one bucket of the window's leading edge.
  */
-import { coarseBucketOf, coarseChunkOf, COARSE_BUCKET_MS, fineBucketOf, fineChunkOf, FINE_BUCKET_MS, FINE_RETENTION_MS } from './store/keys';
+import {
+  coarseBucketOf,
+  coarseChunkOf,
+  COARSE_BUCKET_MS,
+  fineBucketOf,
+  fineChunkOf,
+  FINE_BUCKET_MS,
+  FINE_RETENTION_MS,
+} from './store/keys';
 
 /** Longest window answered from 1-second buckets. */
 export const FINE_WINDOW_LIMIT_SECONDS = 3600;

@@ -11,7 +11,8 @@ import { globalKeys, type PartitionKeys } from '../shared/store/keys';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { Logger } from '../shared/logger';
 import { ThrottledWarnings } from '../shared/throttled-warnings';
-import { figuresOf, readRecordedFigures } from '../shared/pipeline-figures';
+import { figuresOf } from '../shared/pipeline-figures';
+import { readRecordedFigures, recordFigures } from '../shared/store/recorded-figures';
 import { readPipelineStatus } from '../shared/pipeline-status';
 import { bullConnectionOptions, type RedisClient } from '../shared/redis';
 import { tidyPartition, type JanitorReport } from './stream-janitor';
@@ -89,12 +90,7 @@ export class Maintenance {
         );
       }
     }
-    await this.redis.set(
-      globalKeys(this.config.keyPrefix).pipelineFigures,
-      JSON.stringify(figures),
-      'PX',
-      this.config.maintenanceIntervalMs * 10,
-    );
+    await recordFigures(this.redis, this.config.keyPrefix, figures, this.config.maintenanceIntervalMs * 10);
     this.ticks.push({ jobId, reports });
     const trimmed = reports.reduce((n, r) => n + r.trimmed, 0);
     const removed = reports.flatMap((r) => r.removedConsumers);

@@ -10,7 +10,7 @@ import { DeadLetterQueue } from '../../shared/dead-letter-queue';
 import { partitionKeys, type PartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import type { NodeSample } from '../../shared/samples';
-import { ensureGroup } from '../../shared/stream-groups';
+import { ensureGroup } from '../../shared/store/stream-groups';
 import { AggregateStore, type ApplyOutcome, type DecodedEntry } from '../../worker/aggregate-store';
 import { createWorkerMetrics } from '../../worker/metrics';
 import { StreamConsumer } from '../../worker/stream-consumer';

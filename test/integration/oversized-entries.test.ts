@@ -7,7 +7,7 @@ import { encodeSamples, ENTRY_FIELD } from '../../shared/entry-codec';
 import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import type { ProcessSample } from '../../shared/samples';
-import { ensureGroup } from '../../shared/stream-groups';
+import { ensureGroup } from '../../shared/store/stream-groups';
 import { AggregateStore, type DecodedEntry } from '../../worker/aggregate-store';
 import { baseTime } from '../helpers/build-sample';
 import { SentLedger } from '../helpers/sent-ledger';

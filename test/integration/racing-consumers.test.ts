@@ -3,7 +3,7 @@ import { encodeSamples, ENTRY_FIELD } from '../../shared/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import type { NodeSample } from '../../shared/samples';
-import { ensureGroup } from '../../shared/stream-groups';
+import { ensureGroup } from '../../shared/store/stream-groups';
 import { AggregateStore, type DecodedEntry } from '../../worker/aggregate-store';
 import { fleetTotals } from '../helpers/aggregate-totals';
 import { baseTime } from '../helpers/build-sample';

@@ -2,7 +2,7 @@
 import { ENTRY_FIELD, encodeSamples } from '../../shared/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
-import { ensureGroup } from '../../shared/stream-groups';
+import { ensureGroup } from '../../shared/store/stream-groups';
 import { tidyPartition } from '../../worker/stream-janitor';
 import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
 import { baseTime } from '../helpers/build-sample';

@@ -1,0 +1,168 @@
+/**
+ * Moving a partition's keys under another partition count (shared/partition-change.ts
+ * runs the procedure): what each key of a partition is, and the single-key moves that put
+ * it where the new routing expects it. Every command touches one key or one partition's
+ * keys, so it works on any Redis Cluster slot layout; each step is idempotent.
+ */
+import { partitionOf } from '../partition';
+import type { RedisClient } from '../redis';
+import type { PartitionKeys } from './keys';
+
+/** Fleet and process buckets: sums over a partition's nodes. */
+const BUCKET_PREFIXES = ['fleet:s:', 'fleet:m:', 'procs:s:', 'procs:m:', 'proc:s:', 'proc:m:'];
+/** Keys that belong to the partition itself, not to the data. */
+const OWN_PREFIXES = ['alive:', 'replayed:', 'merged:'];
+
+/** What a key of a partition holds, as the change procedure treats it. */
+export type PartitionKeyKind =
+  /** The stream, the meta hash, heartbeats, replay and merge markers: never moved. */
+  | { kind: 'own' }
+  /** One node's key (summary, seconds, processes): moves to the node's partition. */
+  | { kind: 'node'; node: string }
+  /** A sorted set with one member per node (the node list, each process's nodes). */
+  | { kind: 'node-members' }
+  /** The partition's sorted set of latest process times. */
+  | { kind: 'processes' }
+  /** A fleet or process bucket hash. */
+  | { kind: 'buckets' }
+  | { kind: 'unknown' };
+
+export interface PartitionKey {
+  key: string;
+  /** The key without its partition's `prefix:{pN}:`, the same in every partition. */
+  name: string;
+  what: PartitionKeyKind;
+}
+
+function baseOf(prefix: string, partition: number): string {
+  return `${prefix}:{p${partition}}:`;
+}
+
+/** The key of the same name in another partition. */
+export function sameKeyIn(prefix: string, partition: number, name: string): string {
+  return baseOf(prefix, partition) + name;
+}
+
+/** The node a per-node key belongs to (node names may contain ':'), or undefined. */
+function nodeOfKey(name: string): string | undefined {
+  if (name.startsWith('node:sum:')) return name.slice('node:sum:'.length);
+  if (name.startsWith('node:procs:')) return name.slice('node:procs:'.length);
+  const fine = /^node:s:\d+:(.+)$/.exec(name);
+  return fine ? fine[1] : undefined;
+}
+
+function kindOf(key: string, name: string, source: PartitionKeys): PartitionKeyKind {
+  if (key === source.stream || key === source.meta || OWN_PREFIXES.some((p) => name.startsWith(p))) return { kind: 'own' };
+  const node = nodeOfKey(name);
+  if (node !== undefined) return { kind: 'node', node };
+  if (key === source.nodes || name.startsWith('proc:nodes:')) return { kind: 'node-members' };
+  if (key === source.processes) return { kind: 'processes' };
+  if (BUCKET_PREFIXES.some((p) => name.startsWith(p))) return { kind: 'buckets' };
+  return { kind: 'unknown' };
+}
+
+/** Every key of a partition, a SCAN page at a time. */
+export async function* scanPartitionKeys(redis: RedisClient, prefix: string, source: PartitionKeys): AsyncGenerator<PartitionKey[]> {
+  const base = baseOf(prefix, source.partition);
+  const pattern = `${prefix}:\\{p${source.partition}\\}:*`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) {
+      yield keys.map((key) => {
+        const name = key.slice(base.length);
+        return { key, name, what: kindOf(key, name, source) };
+      });
+    }
+  } while (cursor !== '0');
+}
+
+/** Runs a pipeline; the first failed command fails it all (nothing is silently skipped). */
+async function execAll(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
+  const replies = (await pipeline.exec()) ?? [];
+  const failed = replies.find(([error]) => error !== null)?.[0];
+  if (failed) throw failed;
+  return replies.map(([, value]) => value);
+}
+
+/**
+ * Copies keys with their time to live, then deletes the sources: single-key commands (so
+ * any Redis Cluster slot), pipelined per scan batch, idempotent (RESTORE ... REPLACE).
+ * Answers how many moved (a key that expired meanwhile is skipped).
+ */
+export async function moveKeys(redis: RedisClient, moves: readonly [from: string, to: string][]): Promise<number> {
+  if (moves.length === 0) return 0;
+  const read = redis.pipeline();
+  for (const [from] of moves) read.dumpBuffer(from).pttl(from);
+  const replies = await execAll(read);
+  const write = redis.pipeline();
+  let moved = 0;
+  moves.forEach(([from, to], i) => {
+    const dump = replies[2 * i] as Buffer | null;
+    const ttl = Number(replies[2 * i + 1]);
+    if (dump === null || ttl === -2) return; // expired meanwhile
+    write.restore(to, ttl > 0 ? ttl : 0, dump, 'REPLACE').del(from);
+    moved += 1;
+  });
+  await execAll(write);
+  return moved;
+}
+
+/**
+ * Moves the members of a per-node sorted set to the same set in each member's partition
+ * under `to` partitions. Answers how many members moved.
+ */
+export async function moveMembers(
+  redis: RedisClient,
+  prefix: string,
+  source: PartitionKey,
+  partition: number,
+  to: number,
+): Promise<number> {
+  const targets = new Set<string>();
+  let moved = 0;
+  let cursor = '0';
+  do {
+    const [next, flat] = await redis.zscan(source.key, cursor, 'COUNT', 1000);
+    cursor = next;
+    const page = redis.pipeline();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const member = flat[i]!;
+      const target = partitionOf(member, to);
+      if (target === partition) continue;
+      const targetKey = sameKeyIn(prefix, target, source.name);
+      // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves.
+      page.zadd(targetKey, 'GT', flat[i + 1]!, member).zrem(source.key, member);
+      targets.add(targetKey);
+      moved += 1;
+    }
+    await execAll(page);
+  } while (cursor !== '0');
+  for (const targetKey of targets) await copyExpiry(redis, source.key, targetKey);
+  return moved;
+}
+
+/** A removed partition's sorted set of latest times into the survivor's (latest wins), then deleted. */
+export async function mergeSortedSet(redis: RedisClient, from: string, to: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, flat] = await redis.zscan(from, cursor, 'COUNT', 1000);
+    cursor = next;
+    const page = redis.pipeline();
+    for (let i = 0; i + 1 < flat.length; i += 2) page.zadd(to, 'GT', flat[i + 1]!, flat[i]!);
+    await execAll(page);
+  } while (cursor !== '0');
+  await copyExpiry(redis, from, to);
+  await redis.del(from);
+}
+
+async function copyExpiry(redis: RedisClient, from: string, to: string): Promise<void> {
+  const ttl = await redis.pttl(from);
+  if (ttl > 0) await redis.pexpire(to, ttl, 'GT');
+}
+
+/** A removed partition's stream, drained (its consumers' heartbeat keys expire by themselves). */
+export async function dropPartitionStream(redis: RedisClient, keys: PartitionKeys): Promise<void> {
+  await redis.del(keys.stream);
+}
