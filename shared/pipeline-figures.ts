@@ -1,27 +1,9 @@
 /** The figures the maintenance job records each tick, which /metrics exports on both services. */
 import type { PipelineStatus } from './pipeline-status';
+import type { PipelineFigures } from './store/recorded-figures';
 
-/** Read from the store; re-exported for the pipeline route. */
-export { readRecordedFigures } from './store/recorded-figures';
-
-export interface PartitionFigures {
-  partition: number;
-  length: number;
-  lag: number;
-  pending: number;
-  oldest_pending_age_ms: number | null;
-  oldest_pending_id: string | null;
-  /** When the current oldest pending entry was first seen as the oldest (ms since epoch). */
-  oldest_pending_since: number | null;
-  /** Holds a pending entry that has stayed the oldest for PARTITION_STALL_AFTER_MS: not advancing. */
-  stalled: boolean;
-}
-
-export interface PipelineFigures {
-  recorded_at: string;
-  dead_letters: number;
-  partitions: PartitionFigures[];
-}
+/** Recorded and read by the store; re-exported for the pipeline route. */
+export { readRecordedFigures, type PartitionFigures, type PipelineFigures } from './store/recorded-figures';
 
 /**
  * Figures of this tick. A partition is stalled when the same entry has been its oldest

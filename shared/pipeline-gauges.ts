@@ -1,7 +1,6 @@
 /** Prometheus gauges of the pipeline, from the figures the maintenance job recorded (one GET per scrape). */
 import { Gauge, type Registry } from 'prom-client';
-import type { PipelineFigures } from './pipeline-figures';
-import { readRecordedFigures } from './store/recorded-figures';
+import { readRecordedFigures, type PipelineFigures } from './store/recorded-figures';
 import type { RedisClient } from './redis';
 
 type Partition = PipelineFigures['partitions'][number];

@@ -1,7 +1,25 @@
 /** The pipeline figures the maintenance job records each tick (one JSON value, read by /metrics on both services). */
 import { globalKeys } from './keys';
-import type { PipelineFigures } from '../pipeline-figures';
 import type { RedisClient } from '../redis';
+
+export interface PartitionFigures {
+  partition: number;
+  length: number;
+  lag: number;
+  pending: number;
+  oldest_pending_age_ms: number | null;
+  oldest_pending_id: string | null;
+  /** When the current oldest pending entry was first seen as the oldest (ms since epoch). */
+  oldest_pending_since: number | null;
+  /** Holds a pending entry that has stayed the oldest for PARTITION_STALL_AFTER_MS: not advancing. */
+  stalled: boolean;
+}
+
+export interface PipelineFigures {
+  recorded_at: string;
+  dead_letters: number;
+  partitions: PartitionFigures[];
+}
 
 /** The figures last recorded, or null (none yet, expired, or unreadable). */
 export async function readRecordedFigures(redis: RedisClient, prefix: string): Promise<PipelineFigures | null> {
