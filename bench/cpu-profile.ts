@@ -3,8 +3,8 @@
  * package and by area (Koa, ioredis, crypto, prom-client, raw-body, our code, idle, GC, ...),
  * so the profiles before and after a change are summarised the same way.
  */
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface CallFrame {
@@ -64,7 +64,10 @@ const AREAS: [area: string, packages: RegExp][] = [
   ['prom-client', /^(prom-client|tdigest|bintrees)$/],
   ['raw-body', /^(raw-body|iconv-lite|bytes|unpipe|safer-buffer)$/],
   ['ajv (validation)', /^(ajv|fast-uri|fast-deep-equal|json-schema-traverse|require-from-string)$/],
-  ['pino (logging)', /^(pino|pino-.*|sonic-boom|thread-stream|on-exit-leak-free|quick-format-unescaped|atomic-sleep|fast-redact|safe-stable-stringify)$/],
+  [
+    'pino (logging)',
+    /^(pino|pino-.*|sonic-boom|thread-stream|on-exit-leak-free|quick-format-unescaped|atomic-sleep|fast-redact|safe-stable-stringify)$/,
+  ],
 ];
 
 /** Where a frame's code lives: an npm package, a Node core module, a file of ours, or V8 itself. */
@@ -74,7 +77,10 @@ export function packageOf(url: string, root: string): string {
     const path = url.slice('node:'.length);
     if (path.startsWith('internal/crypto/random')) return 'node:crypto randomBytes';
     // node:internal/streams/readable -> node:internal/streams
-    return `node:${path.split('/').slice(0, path.startsWith('internal/') ? 2 : 1).join('/')}`;
+    return `node:${path
+      .split('/')
+      .slice(0, path.startsWith('internal/') ? 2 : 1)
+      .join('/')}`;
   }
   const file = url.startsWith('file://') ? fileURLToPath(url) : url;
   const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file.slice(file.lastIndexOf('node_modules/')));
@@ -90,6 +96,17 @@ export function areaOf(pkg: string): string {
   if (pkg === '(V8 / native)') return 'V8 / native';
   for (const [area, packages] of AREAS) if (packages.test(pkg)) return area;
   return 'other packages';
+}
+
+/** A directory stands for the newest profile in it (`--cpu-prof-dir` names files by time). */
+export function profileFile(path: string): string {
+  if (!statSync(path).isDirectory()) return path;
+  const newest = readdirSync(path)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .sort()
+    .pop();
+  if (!newest) throw new Error(`no .cpuprofile in ${path}`);
+  return join(path, newest);
 }
 
 export function readCpuProfile(path: string): CpuProfile {
@@ -118,7 +135,10 @@ function sampleWindow(profile: CpuProfile, durations: number[], idleIds: Set<num
     return [from === -1 ? n : from, to === -1 ? n : to];
   }
   const skipUntil = profile.startTime + (options.skipSeconds ?? 0) * 1e6;
-  const first = Math.max(0, stamps.findIndex((s) => s >= skipUntil));
+  const first = Math.max(
+    0,
+    stamps.findIndex((s) => s >= skipUntil),
+  );
   if (!options.windowSeconds) return [first, n];
   const span = options.windowSeconds * 1e6;
   let best: [number, number] = [first, n];
@@ -216,7 +236,7 @@ export function summarizeProfile(profile: CpuProfile, root: string, options: Win
     const pkg = packageOfNode(id);
     windowUs += us;
     if (idleIds.has(id)) idleUs += us;
-    const where = url === '' ? pkg : `${packageOf(url, root).replace(/^ours: /, '')}:${lineNumber + 1}`;
+    const where = url === '' ? pkg.replace(/^ours: /, '') : `${packageOf(url, root).replace(/^ours: /, '')}:${lineNumber + 1}`;
     const special = functionName.startsWith('(') && url === '';
     add(byFunction, special ? functionName : `${functionName || '(anonymous)'} (${where})`, us);
     add(byCaller, callerAreaOf(id), us);
@@ -244,7 +264,10 @@ export function renderProfileSummary(summary: ProfileSummary, title: string, per
   const table = (label: string, rows: TimeShare[]) => [
     `| ${label} | self ms | % of window | % of busy |${perHeader}`,
     `|---|---|---|---|${perRule}`,
-    ...rows.map((s) => `| ${s.name.replace(/\|/g, '\\|')} | ${fixed(s.ms)} | ${fixed(s.percent)} | ${s.busyPercent ? fixed(s.busyPercent) : ''} |${per(s)}`),
+    ...rows.map(
+      (s) =>
+        `| ${s.name.replace(/\|/g, '\\|')} | ${fixed(s.ms)} | ${fixed(s.percent)} | ${s.busyPercent ? fixed(s.busyPercent) : ''} |${per(s)}`,
+    ),
   ];
   return [
     `### ${title}`,

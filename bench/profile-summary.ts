@@ -2,22 +2,9 @@
  * `node dist/bench/profile-summary.js <file.cpuprofile | directory>`: the self time of a
  * `node --cpu-prof` profile by area, package and function, as Markdown tables.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { readCpuProfile, renderProfileSummary, summarizeProfile } from './cpu-profile';
+import { profileFile, readCpuProfile, renderProfileSummary, summarizeProfile } from './cpu-profile';
 import { ROOT } from './services';
-
-/** A directory stands for the newest profile in it (`--cpu-prof-dir` names files by time). */
-export function profileFile(path: string): string {
-  if (!statSync(path).isDirectory()) return path;
-  const newest = readdirSync(path)
-    .filter((name) => name.endsWith('.cpuprofile'))
-    .sort()
-    .pop();
-  if (!newest) throw new Error(`no .cpuprofile in ${path}`);
-  return join(path, newest);
-}
 
 function main(): void {
   const program = new Command('profile-summary')

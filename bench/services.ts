@@ -11,12 +11,14 @@ export const ROOT = join(__dirname, '..', '..');
 export interface Services {
   redis: PrivateRedis;
   ingestUrl: string;
-  /** The bench's token (every scope): every client sends it, as real clients do. */
+  /** The bench's token (every scope): every client sends it, as real clients do; '' when the API is open. */
   token: string;
   bareUrl: string;
   env: Record<string, string>;
   ingest: ChildProcess;
   workers: ChildProcess[];
+  /** Each worker's health port (/metrics, /readyz). */
+  workerUrls: string[];
   bare: ChildProcess;
   stop(): Promise<void>;
 }
@@ -34,8 +36,8 @@ async function waitHttp(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
-function node(script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], {
+function node(script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -63,10 +65,17 @@ export async function startExtraIngest(services: Services, env: Record<string, s
   return { url, child };
 }
 
-export async function startServices(workers: number): Promise<Services> {
+export interface ServiceOptions {
+  /** Node options of the ingest process, e.g. `--cpu-prof`. */
+  ingestNodeArgs?: string[];
+  /** No tokens: the API open, as in the by-hand figures of docs/BENCHMARKS.md. */
+  openApi?: boolean;
+}
+
+export async function startServices(workers: number, options: ServiceOptions = {}): Promise<Services> {
   const redis = await startPrivateRedis();
   const ingestPort = await freePort();
-  const bench = createToken('bench', [...SCOPES]);
+  const bench = options.openApi ? { line: '', token: '' } : createToken('bench', [...SCOPES]);
   const env = {
     REDIS_URL: redis.url,
     KEY_PREFIX: 'bench',
@@ -77,16 +86,18 @@ export async function startServices(workers: number): Promise<Services> {
     API_TOKENS_FILE: '',
     ...UNREACHED_LIMITS,
   };
-  const ingest = node('ingest/main.js', { ...env, WORKER_HEALTH_PORT: '0' });
+  const ingest = node('ingest/main.js', { ...env, WORKER_HEALTH_PORT: '0' }, options.ingestNodeArgs);
   const ingestUrl = `http://127.0.0.1:${ingestPort}`;
   await waitHttp(`${ingestUrl}/readyz`, 20_000);
   const workerProcesses: ChildProcess[] = [];
+  const workerUrls: string[] = [];
   for (let i = 0; i < workers; i++) {
     const healthPort = await freePort();
     workerProcesses.push(
       node('worker/main.js', { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` }),
     );
-    await waitHttp(`http://127.0.0.1:${healthPort}/readyz`, 20_000);
+    workerUrls.push(`http://127.0.0.1:${healthPort}`);
+    await waitHttp(`${workerUrls[i]}/readyz`, 20_000);
   }
   const bare = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-koa.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const barePort = await new Promise<string>((resolve) => bare.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
@@ -104,6 +115,7 @@ export async function startServices(workers: number): Promise<Services> {
     env,
     ingest,
     workers: workerProcesses,
+    workerUrls,
     bare,
     stop: async () => {
       // The private redis-server is unref'd: hold the event loop open until it has exited.
