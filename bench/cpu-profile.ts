@@ -57,7 +57,7 @@ const IDLE_AREA = 'idle (waiting: Redis, network)';
 /** Packages by the area of the request path they belong to; anything else is "other packages". */
 const AREAS: [area: string, packages: RegExp][] = [
   [
-    'Koa (koa, @koa/router and their helpers)',
+    'Koa (koa, @koa/router and their dependencies)',
     /^(koa|koa-.*|@koa\/.*|delegates|on-finished|ee-first|accepts|type-is|cookies|vary|escape-html|encodeurl|destroy|http-assert|only|fresh|content-disposition|statuses|http-errors|depd|path-to-regexp|negotiator|mime-types|mime-db|media-typer|content-type|setprototypeof|toidentifier|inherits)$/,
   ],
   ['ioredis', /^(ioredis|@ioredis\/.*|redis-parser|redis-errors|denque|cluster-key-slot|standard-as-callback|debug|ms|lodash\..*)$/],
@@ -273,7 +273,8 @@ export function renderProfileSummary(summary: ProfileSummary, title: string, per
     `### ${title}`,
     '',
     `Window ${fixed(summary.windowMs / 1000, 2)} s: busy ${fixed(summary.busyMs)} ms, idle ${fixed(summary.idleMs)} ms (${fixed((summary.idleMs / summary.windowMs) * 100)} %).` +
-      (perCount ? ` ${perCount.count.toLocaleString('en-US')} ${perCount.unit}s in it.` : ''),
+      (perCount ? ` ${perCount.count.toLocaleString('en-US')} ${perCount.unit}s in it.` : '') +
+      ' Times are wall time between samples: on a busy machine they include waiting for a core (read shares here, CPU from /proc).',
     '',
     ...table('area', summary.byArea),
     '',
