@@ -2,7 +2,7 @@
  * Finds a Redis for the suite: REDIS_URL if set, else a private redis-server on a free
  * port, else a testcontainers Redis when a Docker engine answers. Says which.
  */
-import { redisServerAvailable, startPrivateRedis } from '../shared/launcher/private-redis';
+import { redisServerAvailable, startPrivateRedis } from '../launcher/private-redis';
 
 export default async function globalSetup(): Promise<void> {
   if (process.env.REDIS_URL) {

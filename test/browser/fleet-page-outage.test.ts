@@ -4,7 +4,7 @@
  * when Redis is back the banner goes away by itself.
  */
 import { startIngest, type RunningIngest } from '../../ingest/server';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { loadConfig } from '../../shared/config';
 import { startWorker } from '../../worker/server';
 import { postJson } from '../helpers/http';

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort } from '../../shared/launcher/private-redis';
+import { freePort } from '../../launcher/private-redis';
 import type { RedisClient } from '../../shared/redis';
 import { perNodeCounts, waitForDrain } from '../helpers/aggregate-totals';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';

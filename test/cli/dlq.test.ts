@@ -1,7 +1,7 @@
 /** `nodeagg dlq` and `status` with a real dead letter: list shows it, status counts it, replay and purge act on it. */
 import { ENTRY_FIELD } from '../../shared/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
-import { freePort } from '../../shared/launcher/private-redis';
+import { freePort } from '../../launcher/private-redis';
 import type { RedisClient } from '../../shared/redis';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';
 import { testConfig, testRedis } from '../helpers/test-config';

@@ -1,9 +1,9 @@
 /** `nodeagg load`: exact accounting (offered = accepted + rejected) and the aggregates count exactly the accepted. */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LoadReport } from '../../shared/cli/load/open-loop';
-import { SyntheticFleet } from '../../shared/cli/load/synthetic-fleet';
-import { distribution } from '../../shared/cli/load/percentile';
+import type { LoadReport } from '../../cli/load/open-loop';
+import { SyntheticFleet } from '../../cli/load/synthetic-fleet';
+import { distribution } from '../../cli/load/percentile';
 import type { RedisClient } from '../../shared/redis';
 import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';

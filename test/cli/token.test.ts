@@ -3,7 +3,7 @@
  * service that requires one: commands, the agent, and load.
  */
 import { createHash } from 'node:crypto';
-import type { LoadReport } from '../../shared/cli/load/open-loop';
+import type { LoadReport } from '../../cli/load/open-loop';
 import { parseTokenFile } from '../../shared/auth/token-file';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline';
 import { testConfig } from '../helpers/test-config';

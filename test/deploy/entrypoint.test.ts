@@ -15,7 +15,7 @@ import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { ENTRY_POINTS, HEALTH_PATHS, entryPoint, settingValue } from './helpers/checks';
 import { projectContext } from './helpers/context';
 import { preStopSleepSeconds, resolveEnv, secretData } from './helpers/k8s';
-import { createToken } from '../../shared/cli/commands/token';
+import { createToken } from '../../cli/commands/token';
 import {
   ROOT,
   dockerfileCmd,

@@ -2,7 +2,7 @@
  * Reads never answer 200 with partial data: when the connection to Redis fails part-way
  * through a pipelined read, or one of its replies is an error, the answer is a 503.
  */
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { loadConfig } from '../../shared/config';
 import { partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';

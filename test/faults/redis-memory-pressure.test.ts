@@ -1,7 +1,7 @@
 // Redis at maxmemory with noeviction (as k8s/redis.yaml sets): the pipeline degrades, never stalls.
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../shared/config';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
 import { baseTime } from '../helpers/build-sample';

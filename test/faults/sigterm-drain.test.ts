@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { loadConfig } from '../../shared/config';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import type { Outcome } from './helpers/http-client';
 import { LoadGenerator, nodeNames, type RequestRecord } from './helpers/load';
 import { Cleanup } from './helpers/cleanup';

@@ -6,7 +6,7 @@
  * counts every sample once, and the stall clears.
  */
 import { loadConfig } from '../../shared/config';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { startWorker, type RunningWorker } from '../../worker/server';

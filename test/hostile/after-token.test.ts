@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startIngest, type RunningIngest } from '../../ingest/server';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { request } from '../helpers/http';
 import { commandCounts, resetCommandStats, total } from '../helpers/redis-commands';

@@ -1,6 +1,6 @@
 /** /metrics tells the truth (issue 9): the status answered and the route's template, also in a Redis outage. */
 import { startIngest, type RunningIngest } from '../../ingest/server';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { request } from '../helpers/http';
 import { quietLogger, testConfig } from '../helpers/test-config';
 

@@ -2,7 +2,7 @@
  * GET /v1/nodes paged (issue 9): 200,000 nodes posted through the real pipeline, paged
  * through in name order, each exactly once, with Redis work per page bounded by the page.
  */
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { runCli } from '../cli/helpers/run-cli';
 import { request } from '../helpers/http';

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { toNodeName } from '../../shared/cli/agent/agent-names';
+import { toNodeName } from '../../cli/agent/agent-names';
 import { collectdConfig } from '../helpers/collectd-config';
 import { request } from '../helpers/http';
 import { startPipeline } from '../helpers/pipeline';
@@ -63,7 +63,7 @@ test('the nodeagg agent command runs as written (with a write token) and the nod
   const tokens = testTokens();
   const pipeline = await startPipeline(testConfig({ API_TOKENS: tokens.apiTokens }));
   try {
-    await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'shared', 'cli', 'main.js'), ...args, '--once'], {
+    await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), ...args, '--once'], {
       env: { ...process.env, NODEAGG_URL: pipeline.url, NODEAGG_TOKEN: tokens.secrets.write },
       timeout: 40_000,
     });

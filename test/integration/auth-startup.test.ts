@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startIngest } from '../../ingest/server';
-import { createToken } from '../../shared/cli/commands/token';
+import { createToken } from '../../cli/commands/token';
 import { request } from '../helpers/http';
 import { testConfig, testEnv } from '../helpers/test-config';
 import { bearer } from '../helpers/tokens';

@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../shared/config';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createLogger } from '../../shared/logger';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';
