@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { toNodeName, toProcessName } from '../../cli/agent/agent-names';
 import { parseMeminfo, parsePidStat, parseProcStat } from '../../cli/agent/proc-parsers';
 import { NODE_NAME_PATTERN, PROCESS_NAME_PATTERN } from '../../shared/names';
-import { runCli } from './helpers/run-cli';
+import { runCli } from '../support/run-cli';
 
 const exec = promisify(execFile);
 

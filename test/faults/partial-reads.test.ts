@@ -9,10 +9,10 @@ import { partitionOf } from '../../shared/partition';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { startWorker, type RunningWorker } from '../../worker/server';
-import { baseTime } from '../helpers/build-sample';
-import { postJson, request } from '../helpers/http';
-import { quietLogger, testEnv } from '../helpers/test-config';
-import { TcpProxy } from './helpers/tcp-proxy';
+import { baseTime } from '../support/build-sample';
+import { postJson, request } from '../support/fetch-json';
+import { quietLogger, testEnv } from '../support/test-config';
+import { TcpProxy } from '../support/tcp-proxy';
 
 const NODES = 1000;
 /** A cpu value only one node has: its summary's reply is where the network is cut. */

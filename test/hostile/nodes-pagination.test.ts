@@ -4,12 +4,12 @@
  */
 import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
-import { runCli } from '../cli/helpers/run-cli';
-import { request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { commandCounts, resetCommandStats } from '../helpers/redis-commands';
-import { testConfig } from '../helpers/test-config';
-import { waitUntil } from '../helpers/wait-until';
+import { runCli } from '../support/run-cli';
+import { request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { commandCounts, resetCommandStats } from '../support/redis-commands';
+import { testConfig } from '../support/test-config';
+import { waitUntil } from '../support/wait-until';
 
 const NODES = 200_000;
 const BATCH = 2_000;

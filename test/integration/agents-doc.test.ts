@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { toNodeName } from '../../cli/agent/agent-names';
-import { collectdConfig } from '../helpers/collectd-config';
-import { request } from '../helpers/http';
-import { startPipeline } from '../helpers/pipeline';
-import { testConfig } from '../helpers/test-config';
-import { bearer, testTokens } from '../helpers/tokens';
-import { waitUntil } from '../helpers/wait-until';
+import { collectdConfig } from '../support/collectd-config';
+import { request } from '../support/fetch-json';
+import { startPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
+import { bearer, testTokens } from '../support/tokens';
+import { waitUntil } from '../support/wait-until';
 
 const ROOT = join(__dirname, '..', '..');
 const doc = readFileSync(join(ROOT, 'docs', 'AGENTS.md'), 'utf8');

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../launcher/private-redis';
-import { postJson, request } from '../helpers/http';
-import { exited } from '../helpers/worker-process';
+import { postJson, request } from '../support/fetch-json';
+import { exited } from '../support/worker-process';
 
 const LAUNCHER = join(__dirname, '..', '..', 'dist', 'launcher', 'start-all.js');
 

@@ -2,7 +2,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-export const CLI = join(__dirname, '..', '..', '..', 'dist', 'cli', 'main.js');
+export const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 export interface CliResult {
   code: number;
