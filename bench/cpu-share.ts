@@ -3,7 +3,7 @@
  * so a figure disturbed by other work on a shared machine says so (Linux /proc; null elsewhere).
  */
 import { readFileSync } from 'node:fs';
-import { parseProcStat } from '../shared/cli/agent/proc-parsers';
+import { parseProcStat } from '../cli/agent/proc-parsers';
 import { processTicks } from './process-cpu';
 
 export interface CpuShare {
