@@ -7,7 +7,7 @@ import { CpuShareMeter, type CpuShare } from './cpu-share';
 import { aggregatedSamples, closedLoop, drain, redisMemory } from './measure';
 import { OtlpFleet, otlpClosedLoop } from './otlp-fleet';
 import { PhaseCostMeter, type PhaseCost, type PhaseProbe } from './phase-cost';
-import { peakRssMb, startServices } from './services';
+import { peakRssMb, startServices, type ServiceOptions } from './services';
 import { wrk, xaddPerSecond, type WrkResult } from './tools';
 
 export interface BenchConfig {
@@ -65,7 +65,7 @@ const CONNECTIONS = 50;
 const BATCH_CONNECTIONS = 8;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-export async function runConfiguration(config: BenchConfig, seconds: number): Promise<ConfigResult> {
+export async function runConfiguration(config: BenchConfig, seconds: number, serviceOptions: ServiceOptions = {}): Promise<ConfigResult> {
   log(`${config.label}: starting Redis, ingest, ${config.workers} worker(s), bare Koa`);
   const redisPid = { pid: 0 };
   const meter = new CpuShareMeter(() => [
@@ -74,7 +74,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
     services.bare.pid ?? 0,
     ...services.workers.map((w) => w.pid ?? 0),
   ]);
-  const services = await startServices(config.workers);
+  const services = await startServices(config.workers, serviceOptions);
   redisPid.pid = services.redis.process.pid ?? 0;
   const redis = new Redis(services.redis.url);
   const client = new ApiClient(services.ingestUrl, services.token);

@@ -92,6 +92,9 @@ async function main(): Promise<void> {
     .addOption(new Option('--top <n>', 'rows of the package and function tables').default(25).argParser(Number))
     .addOption(new Option('--out <dir>', 'where the .cpuprofile and profile.json go').default(join(ROOT, 'dist', 'bench', 'profile')))
     .addOption(new Option('--with-token', 'run ingest with a bench token (every request carries it) instead of the open API'))
+    .addOption(
+      new Option('--services-dist <dir>', "the build whose ingest and worker are profiled (another checkout's dist/; default this one)"),
+    )
     .parse(process.argv);
   const options = program.opts<{
     seconds: number;
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
     top: number;
     out: string;
     withToken?: boolean;
+    servicesDist?: string;
   }>();
   requireTools();
   const out = resolve(options.out);
@@ -112,7 +116,11 @@ async function main(): Promise<void> {
   ];
 
   log('starting a private Redis, ingest under --cpu-prof, one worker');
-  const services = await startServices(1, { ingestNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${out}`], openApi: !options.withToken });
+  const services = await startServices(1, {
+    ingestNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${out}`],
+    openApi: !options.withToken,
+    servicesDist: options.servicesDist,
+  });
   const redis = new Redis(services.redis.url);
   const probe: PhaseProbe = {
     redis,
@@ -133,14 +141,17 @@ async function main(): Promise<void> {
 
   const file = profileFile(out);
   const profile = readCpuProfile(file);
-  for (const phase of phases) phase.profile = summarizeProfile(profile, ROOT, { top: options.top, betweenUs: phase.betweenUs });
+  // Our files are those of the build measured: its checkout is the parent of its dist/.
+  const measuredRoot = resolve(services.servicesDist, '..');
+  for (const phase of phases) phase.profile = summarizeProfile(profile, measuredRoot, { top: options.top, betweenUs: phase.betweenUs });
   writeFileSync(join(out, 'profile.json'), JSON.stringify({ machine, options, profileFile: file, phases }, null, 2));
   process.stdout.write(
     [
       `# Hot-path profile of ${new Date().toISOString()}`,
       '',
       `Command: \`npm run bench:profile -- --seconds ${options.seconds}\`; one ingest (under \`--cpu-prof\`) and one worker, 4 partitions, ` +
-        `${options.withToken ? 'a bench token on every request' : 'the API open'}.`,
+        `${options.withToken ? 'a bench token on every request' : 'the API open'}` +
+        `${options.servicesDist ? `; services from ${options.servicesDist}` : ''}.`,
       '',
       ...Object.entries(machine).map(([k, v]) => `- ${k}: ${v}`),
       '',

@@ -37,8 +37,11 @@ async function main(): Promise<void> {
         `configurations to run (${Object.keys(CONFIGS).join(', ')}), and "auth": single POSTs with a token vs without`,
       ).default([...Object.keys(CONFIGS), 'auth'].join(',')),
     )
+    .addOption(
+      new Option('--services-dist <dir>', "the build whose ingest and worker are measured (another checkout's dist/; default this one)"),
+    )
     .parse(process.argv);
-  const options = program.opts<{ seconds: number; configs: string; quietWait: number }>();
+  const options = program.opts<{ seconds: number; configs: string; quietWait: number; servicesDist?: string }>();
   requireTools();
   const names = options.configs.split(',').map((name) => name.trim());
   const withAuth = names.includes('auth');
@@ -58,7 +61,7 @@ async function main(): Promise<void> {
       if (busy !== null && busy >= 10)
         process.stderr.write(`[bench] the machine is still ${busy} % busy with other work; measuring anyway (see the CPU rows)\n`);
     }
-    results.push(await runConfiguration(config, options.seconds));
+    results.push(await runConfiguration(config, options.seconds, { servicesDist: options.servicesDist }));
   }
   let auth: AuthCostResult | undefined;
   if (withAuth) {
