@@ -255,7 +255,7 @@ export function summarizeProfile(profile: CpuProfile, root: string, options: Win
   };
 }
 
-/** The summary as Markdown tables; with `perCount` (requests or samples), also µs of CPU per one. */
+/** The summary as Markdown tables; with `perCount` (requests or samples), also the time per one. */
 export function renderProfileSummary(summary: ProfileSummary, title: string, perCount?: { count: number; unit: string }): string {
   const fixed = (v: number, digits = 1) => v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
   const perHeader = perCount ? ` µs per ${perCount.unit} |` : '';
