@@ -6,7 +6,7 @@
 import { fineChunkOf, type PartitionKeys } from './keys';
 import { partitionOf } from '../partition';
 import type { RedisClient } from '../redis';
-import { pipelineValues } from '../redis-replies';
+import { pipelineValues } from './replies';
 
 export interface NodeNameRange {
   /** Names strictly after this one. */

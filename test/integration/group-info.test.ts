@@ -12,7 +12,7 @@ import {
 import { ensureGroup, partitionsWithoutGroup } from '../../shared/store/stream-groups';
 import { classifyRedisError } from '../../shared/store/redis-errors';
 import type { RedisClient } from '../../shared/redis';
-import { deletePrefix, testConfig, testRedis } from '../helpers/test-config';
+import { deletePrefix, testConfig, testRedis } from '../support/test-config';
 
 describe('group info', () => {
   const config = testConfig();
