@@ -33,7 +33,7 @@ export class AccessControl {
 
   /** Admits the request or throws its 401/403/429; the admitted token is left in ctx.state.token. */
   async admit(ctx: Context, scope: Scope): Promise<void> {
-    const access = authorize(this.tokens, ctx.get('Authorization') || undefined, scope);
+    const access = authorize(this.tokens, ctx.req.headers.authorization || undefined, scope);
     if (!access.ok) {
       this.metrics.authRejected.inc({ reason: access.reason });
       this.log.info(
