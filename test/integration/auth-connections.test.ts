@@ -8,11 +8,11 @@ import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createToken } from '../../shared/cli/commands/token';
+import { createToken } from '../../cli/commands/token';
 import type { RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';
-import { deletePrefix, testConfig, testRedis } from '../helpers/test-config';
-import { waitUntil } from '../helpers/wait-until';
+import { deletePrefix, testConfig, testRedis } from '../support/test-config';
+import { waitUntil } from '../support/wait-until';
 
 describe('token proof per keep-alive connection', () => {
   const writer = createToken('writer', ['write']);
