@@ -2,7 +2,7 @@
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { replyToRecord } from '../../shared/redis-replies';
-import { parseBucket } from '../../shared/window';
+import { decodeBucket } from '../../shared/store/bucket-codec';
 
 export interface Totals {
   samples: number;
@@ -34,11 +34,11 @@ export async function fleetTotals(redis: RedisClient, prefix: string, partitions
         .replace(/[{}]/g, (c) => `\\${c}`),
     );
     for (const key of keys) {
-      for (const packed of Object.values(await redis.hgetall(key))) {
-        const b = parseBucket(packed);
-        totals.samples += b.n;
-        totals.cpuSeconds += b.v1s;
-        totals.memSeconds += b.v2s;
+      for (const stored of Object.values(await redis.hgetallBuffer(key))) {
+        const b = decodeBucket(stored);
+        totals.samples += b.samples;
+        totals.cpuSeconds += b.cpu_seconds;
+        totals.memSeconds += b.mem_seconds;
       }
     }
   }
@@ -57,7 +57,7 @@ export async function perNodeCounts(redis: RedisClient, prefix: string, partitio
       .replace(/[{}]/g, (c) => `\\${c}`);
     let n = 0;
     for (const key of await scanKeys(redis, pattern)) {
-      for (const packed of Object.values(await redis.hgetall(key))) n += parseBucket(packed).n;
+      for (const stored of Object.values(await redis.hgetallBuffer(key))) n += decodeBucket(stored).samples;
     }
     counts.set(node, n);
   }

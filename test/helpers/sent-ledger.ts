@@ -5,7 +5,7 @@
 import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import type { RedisClient } from '../../shared/redis';
-import { parseBucket } from '../../shared/window';
+import { decodeBucket } from '../../shared/store/bucket-codec';
 import type { RawNodeSample, RawProcessSample } from './reference-model';
 
 interface Expected {
@@ -61,12 +61,13 @@ export class SentLedger {
     for (let first = 0; first < all.length; first += 1000) {
       const slice = all.slice(first, first + 1000);
       const pipeline = redis.pipeline();
-      for (const e of slice) pipeline.hget(e.key, e.field);
+      for (const e of slice) pipeline.hgetBuffer(e.key, e.field);
       const replies = (await pipeline.exec()) ?? [];
       slice.forEach((e, i) => {
         const [error, packed] = replies[i] ?? [new Error('no reply'), null];
         if (error) throw error;
-        const actual = packed === null ? null : parseBucket(packed as string);
+        const stored = packed === null ? null : decodeBucket(packed as Buffer);
+        const actual = stored && { n: stored.samples, v1s: stored.cpu_seconds, v2s: stored.mem_seconds };
         const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
         if (actual === null || actual.n !== e.n || !close(actual.v1s, e.v1s) || !close(actual.v2s, e.v2s)) {
           wrong.push({

@@ -1,0 +1,146 @@
+/**
+ * The one definition of a time bucket (README, "Window semantics and resolution"): its
+ * named fields, how two buckets merge, and how a bucket is stored. The planner builds
+ * deltas with it, the Lua scripts merge with the snippet generated from it, the readers
+ * decode with it.
+ *
+ * Stored as IEEE 754 doubles, little endian, in field order (48 bytes for a sum bucket, 80
+ * for a bucket with extremes): exact, and Lua merges it with struct.unpack/struct.pack
+ * (measured 2.6 µs Redis CPU per merged bucket including HGET and HSET, against 13.6 µs for
+ * the decimal text this replaced and 13.7 µs for HINCRBYFLOAT on named hash fields, which
+ * also rounds through long double).
+ */
+
+export type MergeRule = 'sum' | 'min' | 'max';
+
+/** Fields in storage order; the extremes follow the sums only in per-node buckets. */
+export const BUCKET_FIELDS = [
+  /** sum of cpu × timeslice (cpu_used for processes) */
+  { name: 'cpu_seconds', merge: 'sum' },
+  /** sum of mem × timeslice (mem_used for processes) */
+  { name: 'mem_seconds', merge: 'sum' },
+  /** sum of timeslices */
+  { name: 'seconds', merge: 'sum' },
+  { name: 'samples', merge: 'sum' },
+  /** earliest start of a sample's timeslice (at - timeslice, ms) */
+  { name: 'covers_from_ms', merge: 'min' },
+  /** latest sample time (ms) */
+  { name: 'last_sample_ms', merge: 'max' },
+  { name: 'cpu_min', merge: 'min' },
+  { name: 'cpu_max', merge: 'max' },
+  { name: 'mem_min', merge: 'min' },
+  { name: 'mem_max', merge: 'max' },
+] as const satisfies readonly { name: string; merge: MergeRule }[];
+
+/** Fields of a sum bucket; a bucket with extremes has all of BUCKET_FIELDS. */
+export const SUM_FIELD_COUNT = 6;
+
+export interface BucketExtremes {
+  cpu_min: number;
+  cpu_max: number;
+  mem_min: number;
+  mem_max: number;
+}
+
+export interface BucketStats extends Partial<BucketExtremes> {
+  cpu_seconds: number;
+  mem_seconds: number;
+  seconds: number;
+  samples: number;
+  covers_from_ms: number;
+  last_sample_ms: number;
+}
+
+type FieldName = (typeof BUCKET_FIELDS)[number]['name'];
+
+export class BucketDecodeError extends Error {
+  constructor(bytes: number) {
+    super(`a stored bucket has ${bytes} bytes, expected ${SUM_FIELD_COUNT * 8} or ${BUCKET_FIELDS.length * 8}`);
+    this.name = 'BucketDecodeError';
+  }
+}
+
+function hasExtremes(stats: BucketStats): stats is BucketStats & BucketExtremes {
+  return stats.cpu_min !== undefined;
+}
+
+/** One sample as a bucket: extremes only where the bucket keeps them. */
+export function sampleBucket(cpu: number, mem: number, timeslice: number, at: number, extremes: boolean): BucketStats {
+  const stats: BucketStats = {
+    cpu_seconds: cpu * timeslice,
+    mem_seconds: mem * timeslice,
+    seconds: timeslice,
+    samples: 1,
+    covers_from_ms: at - timeslice * 1000,
+    last_sample_ms: at,
+  };
+  if (extremes) Object.assign(stats, { cpu_min: cpu, cpu_max: cpu, mem_min: mem, mem_max: mem });
+  return stats;
+}
+
+/** Adds `delta` into `into` by each field's rule (what the Lua merge does). */
+export function mergeInto(into: BucketStats, delta: BucketStats): void {
+  const count = hasExtremes(into) && hasExtremes(delta) ? BUCKET_FIELDS.length : SUM_FIELD_COUNT;
+  const target = into as Record<FieldName, number>;
+  const source = delta as Record<FieldName, number>;
+  for (let i = 0; i < count; i++) {
+    const { name, merge } = BUCKET_FIELDS[i]!;
+    const a = target[name];
+    const b = source[name];
+    target[name] = merge === 'sum' ? a + b : merge === 'min' ? Math.min(a, b) : Math.max(a, b);
+  }
+}
+
+export function encodeBucket(stats: BucketStats): Buffer {
+  const count = hasExtremes(stats) ? BUCKET_FIELDS.length : SUM_FIELD_COUNT;
+  const out = Buffer.allocUnsafe(count * 8);
+  const fields = stats as Record<FieldName, number>;
+  for (let i = 0; i < count; i++) out.writeDoubleLE(fields[BUCKET_FIELDS[i]!.name], i * 8);
+  return out;
+}
+
+export function decodeBucket(stored: Buffer): BucketStats {
+  const count = stored.length / 8;
+  if (count !== SUM_FIELD_COUNT && count !== BUCKET_FIELDS.length) throw new BucketDecodeError(stored.length);
+  const stats = {} as Record<FieldName, number>;
+  for (let i = 0; i < count; i++) stats[BUCKET_FIELDS[i]!.name] = stored.readDoubleLE(i * 8);
+  return stats as BucketStats;
+}
+
+/**
+ * The Lua side of the codec, prepended to the scripts that merge buckets: the same field
+ * names and rules, and `mergeBucket(current, delta)` on stored values. `bucketSizeOk(value)`
+ * lets a script check stored values before it writes anything.
+ */
+export function luaBucketCodec(): string {
+  const names = BUCKET_FIELDS.map((f) => `'${f.name}'`).join(', ');
+  const rules = BUCKET_FIELDS.map((f) => `'${f.merge}'`).join(', ');
+  return `-- Generated from shared/store/bucket-codec.ts: the bucket's named fields and merge rules.
+local BUCKET_FIELDS = { ${names} }
+local BUCKET_MERGE = { ${rules} }
+local BUCKET_FORMAT = { [${SUM_FIELD_COUNT * 8}] = '<${'d'.repeat(SUM_FIELD_COUNT)}', [${BUCKET_FIELDS.length * 8}] = '<${'d'.repeat(BUCKET_FIELDS.length)}' }
+
+local function bucketSizeOk(stored, delta)
+  return #stored == #delta and BUCKET_FORMAT[#stored] ~= nil
+end
+
+-- Sums add, minima take the least, maxima the greatest.
+local function mergeBucket(current, delta)
+  local format = BUCKET_FORMAT[#delta]
+  local c = { struct.unpack(format, current) }
+  local d = { struct.unpack(format, delta) }
+  local out = {}
+  for i = 1, #format - 1 do
+    local rule = BUCKET_MERGE[i]
+    if rule == 'sum' then
+      out[i] = c[i] + d[i]
+    elseif rule == 'min' then
+      out[i] = c[i] < d[i] and c[i] or d[i]
+    else
+      out[i] = c[i] > d[i] and c[i] or d[i]
+    end
+  end
+  return struct.pack(format, unpack(out))
+end
+`;
+}
