@@ -243,7 +243,8 @@ async function moveMembers(
       // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves.
       page.zadd(targetKey, 'GT', flat[i + 1]!, member).zrem(key, member);
       // A node's name index entry goes with it: apply-batch adds it only for a node new to the node set.
-      if (name === 'nodes') page.zadd(partitionKeys(prefix, target).nodeNames, 0, member).zrem(partitionKeys(prefix, partition).nodeNames, member);
+      if (name === 'nodes')
+        page.zadd(partitionKeys(prefix, target).nodeNames, 0, member).zrem(partitionKeys(prefix, partition).nodeNames, member);
       targets.add(targetKey);
       report.movedMembers += 1;
     }

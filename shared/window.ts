@@ -9,7 +9,15 @@
  * one bucket of the window's leading edge.
  */
 import type { BucketStats } from './store/bucket-codec';
-import { coarseBucketOf, coarseChunkOf, COARSE_BUCKET_MS, fineBucketOf, fineChunkOf, FINE_BUCKET_MS, FINE_RETENTION_MS } from './store/keys';
+import {
+  coarseBucketOf,
+  coarseChunkOf,
+  COARSE_BUCKET_MS,
+  fineBucketOf,
+  fineChunkOf,
+  FINE_BUCKET_MS,
+  FINE_RETENTION_MS,
+} from './store/keys';
 
 /** Longest window answered from 1-second buckets. */
 export const FINE_WINDOW_LIMIT_SECONDS = 3600;

@@ -160,7 +160,8 @@ class PlanBuilder {
       s.push(index(key), last.at, last.cpu, last.mem, last.timeslice, firstAt, expireAt);
     }
     s.push(this.latest.size);
-    for (const { key, member, score, names } of this.latest.values()) s.push(index(key), member, score, names === undefined ? 0 : index(names));
+    for (const { key, member, score, names } of this.latest.values())
+      s.push(index(key), member, score, names === undefined ? 0 : index(names));
     s.push(this.expiries.size);
     for (const [key, at] of this.expiries) s.push(index(key), at);
     s.push(this.prunes.size);

@@ -39,26 +39,22 @@ export class PartitionStream {
 
   /** This consumer's own pending entries after `after` (from before a restart or a failure). */
   async readOwnPending(after: string, count: number): Promise<RawEntry[]> {
-    const reply = (await this.redis.xreadgroup(
-      'GROUP',
-      this.group,
-      this.consumer,
-      'COUNT',
-      count,
-      'STREAMS',
-      this.keys.stream,
-      after,
-    )) as [string, RawEntry[]][] | null;
+    const reply = (await this.redis.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', count, 'STREAMS', this.keys.stream, after)) as
+      [string, RawEntry[]][] | null;
     return reply?.[0]?.[1] ?? [];
   }
 
   /** XAUTOCLAIM: entries idle at least minIdleMs, from `cursor`; the next cursor is '0-0' after a full pass. */
   async claimIdle(minIdleMs: number, cursor: string, count: number): Promise<{ cursor: string; entries: RawEntry[] }> {
-    const [next, entries] = (await this.redis.xautoclaim(this.keys.stream, this.group, this.consumer, minIdleMs, cursor, 'COUNT', count)) as [
-      string,
-      RawEntry[],
-      string[],
-    ];
+    const [next, entries] = (await this.redis.xautoclaim(
+      this.keys.stream,
+      this.group,
+      this.consumer,
+      minIdleMs,
+      cursor,
+      'COUNT',
+      count,
+    )) as [string, RawEntry[], string[]];
     return { cursor: next, entries };
   }
 

@@ -1,7 +1,14 @@
 import { selectBuckets, summarize } from '../../shared/window';
 import type { BucketStats } from '../../shared/store/bucket-codec';
 
-const bucket = (cpu_seconds: number, mem_seconds: number, seconds: number, samples: number, covers_from_ms: number, last_sample_ms: number): BucketStats => ({
+const bucket = (
+  cpu_seconds: number,
+  mem_seconds: number,
+  seconds: number,
+  samples: number,
+  covers_from_ms: number,
+  last_sample_ms: number,
+): BucketStats => ({
   cpu_seconds,
   mem_seconds,
   seconds,
