@@ -15,6 +15,7 @@
  */
 import { allPartitionKeys, globalKeys, partitionKeys, type PartitionKeys } from './store/keys';
 import { registerScripts } from './store/scripts';
+import { EXPIRY_FIELD } from './store/bucket-codec';
 import { partitionOf } from './partition';
 import { META_PARTITIONS_FIELD, META_PAUSED_FIELD, recordedPartitionCount, type PartitionChange } from './partition-count';
 import type { RedisClient } from './redis';
@@ -277,7 +278,9 @@ async function mergeBuckets(redis: RedisClient, from: string, to: string, surviv
   registerScripts(redis);
   // Stored buckets are binary (bucket codec): read and pass them as buffers.
   const [fields, ttl] = await Promise.all([redis.hgetallBuffer(from), redis.pttl(from)]);
-  const pairs = Object.entries(fields).flat();
+  const pairs = Object.entries(fields)
+    .filter(([field]) => field !== EXPIRY_FIELD)
+    .flat();
   if (pairs.length > 0) {
     const expireAt = ttl > 0 ? Math.ceil((Date.now() + ttl) / 1000) : 0;
     await redis.mergeBuckets(to, `${prefix(survivor)}merged:${from}`, expireAt, ...pairs);

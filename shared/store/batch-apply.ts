@@ -7,6 +7,7 @@
  */
 import type { PartitionKeys } from './keys';
 import { registerScripts } from './scripts';
+import { compareIds } from '../stream-ids';
 import type { RedisClient } from '../redis';
 import type { Sample } from '../samples';
 import { groupWithinBound, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan, type KeyType, type ScriptArg } from './apply-plan';
@@ -89,7 +90,8 @@ export class AggregateStore {
     const args: ScriptArg[] = [2 + plan.keys.length, keys.stream, keys.entryParts(ids[0]!)];
     for (const key of plan.keys) args.push(key);
     args.push(this.group, this.consumer, ids.length);
-    for (const id of ids) args.push(id);
+    // The script reads the pending entries of the ids' range: it takes them in stream order.
+    for (const id of [...ids].sort(compareIds)) args.push(id);
     args.push(part, parts, PART_MARKER_TTL_SECONDS);
     for (const arg of plan.sections) args.push(arg);
     // One array argument: ioredis flattens it, so no call ever spreads a long list.

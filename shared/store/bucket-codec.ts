@@ -13,6 +13,12 @@
 
 export type MergeRule = 'sum' | 'min' | 'max';
 
+/**
+ * Besides its buckets (fields named by bucket number), a bucket hash records the expiry it
+ * was given, so the apply sets EXPIREAT once, when it creates the hash, not on every call.
+ */
+export const EXPIRY_FIELD = 'expires_at';
+
 /** Fields in storage order; the extremes follow the sums only in per-node buckets. */
 export const BUCKET_FIELDS = [
   /** sum of cpu × timeslice (cpu_used for processes) */
@@ -107,6 +113,13 @@ export function decodeBucket(stored: Buffer): BucketStats {
   return stats as BucketStats;
 }
 
+/** Every bucket of a whole bucket hash (HGETALL), without its expiry record. */
+export function storedBuckets(hash: Record<string, Buffer>): BucketStats[] {
+  return Object.entries(hash)
+    .filter(([field]) => field !== EXPIRY_FIELD)
+    .map(([, stored]) => decodeBucket(stored));
+}
+
 /**
  * The Lua side of the codec, prepended to the scripts that merge buckets: the same field
  * names and rules, and `mergeBucket(current, delta)` on stored values. `bucketSizeOk(value)`
@@ -117,6 +130,7 @@ export function luaBucketCodec(): string {
   const rules = BUCKET_FIELDS.map((f) => `'${f.merge}'`).join(', ');
   return `-- Generated from shared/store/bucket-codec.ts: the bucket's named fields and merge rules.
 local BUCKET_FIELDS = { ${names} }
+local BUCKET_EXPIRY_FIELD = '${EXPIRY_FIELD}'
 local BUCKET_MERGE = { ${rules} }
 local BUCKET_FORMAT = { [${SUM_FIELD_COUNT * 8}] = '<${'d'.repeat(SUM_FIELD_COUNT)}', [${BUCKET_FIELDS.length * 8}] = '<${'d'.repeat(BUCKET_FIELDS.length)}' }
 

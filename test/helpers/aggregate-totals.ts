@@ -2,7 +2,7 @@
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { replyToRecord } from '../../shared/redis-replies';
-import { decodeBucket } from '../../shared/store/bucket-codec';
+import { storedBuckets } from '../../shared/store/bucket-codec';
 
 export interface Totals {
   samples: number;
@@ -34,8 +34,7 @@ export async function fleetTotals(redis: RedisClient, prefix: string, partitions
         .replace(/[{}]/g, (c) => `\\${c}`),
     );
     for (const key of keys) {
-      for (const stored of Object.values(await redis.hgetallBuffer(key))) {
-        const b = decodeBucket(stored);
+      for (const b of storedBuckets(await redis.hgetallBuffer(key))) {
         totals.samples += b.samples;
         totals.cpuSeconds += b.cpu_seconds;
         totals.memSeconds += b.mem_seconds;
@@ -57,7 +56,7 @@ export async function perNodeCounts(redis: RedisClient, prefix: string, partitio
       .replace(/[{}]/g, (c) => `\\${c}`);
     let n = 0;
     for (const key of await scanKeys(redis, pattern)) {
-      for (const stored of Object.values(await redis.hgetallBuffer(key))) n += decodeBucket(stored).samples;
+      for (const bucket of storedBuckets(await redis.hgetallBuffer(key))) n += bucket.samples;
     }
     counts.set(node, n);
   }

@@ -6,8 +6,16 @@
  */
 import { encodeSamples, ENTRY_FIELD } from '../../shared/entry-codec';
 import { AggregateStore } from '../../shared/store/batch-apply';
-import { mergeInto, sampleBucket, type BucketStats } from '../../shared/store/bucket-codec';
-import { coarseBucketOf, coarseChunkOf, fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/keys';
+import { EXPIRY_FIELD, mergeInto, sampleBucket, type BucketStats } from '../../shared/store/bucket-codec';
+import {
+  coarseBucketOf,
+  coarseChunkExpiry,
+  coarseChunkOf,
+  fineBucketOf,
+  fineChunkExpiry,
+  fineChunkOf,
+  partitionKeys,
+} from '../../shared/store/keys';
 import { AggregateReader, readBuckets } from '../../shared/store/window-reads';
 import type { RedisClient } from '../../shared/redis';
 import type { NodeSample, ProcessSample, Sample } from '../../shared/samples';
@@ -153,8 +161,13 @@ describe('bucket round trip', () => {
       String(t + 500),
     ]);
 
-    // Bucket keys expire with their chunk.
-    expect(await redis.ttl(keys.nodeFine(fineChunkOf(fine), 'web-1'))).toBeGreaterThan(0);
-    expect(await redis.ttl(keys.fleetCoarse(coarseChunkOf(coarseBucketOf(t))))).toBeGreaterThan(0);
+    // Bucket hashes expire with their chunk, set once and recorded in the hash.
+    for (const [key, expiry] of [
+      [keys.nodeFine(fineChunkOf(fine), 'web-1'), fineChunkExpiry(fineChunkOf(fine))],
+      [keys.fleetCoarse(coarseChunkOf(coarseBucketOf(t))), coarseChunkExpiry(coarseChunkOf(coarseBucketOf(t)))],
+    ] as const) {
+      expect(await redis.call('EXPIRETIME', key)).toBe(expiry);
+      expect(await redis.hget(key, EXPIRY_FIELD)).toBe(String(expiry));
+    }
   });
 });

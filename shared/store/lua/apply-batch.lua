@@ -18,15 +18,15 @@
   KEYS[2]    the part markers of the entry (used only when applying parts)
   KEYS[3..]  aggregate keys referenced by the sections (all in the stream's hash slot)
   ARGV[1]    consumer group
-  ARGV[2]    consumer name (takes ownership of the entries while it applies them)
+  ARGV[2]    consumer name (unused: whichever consumer holds an entry, the first apply counts)
   ARGV[3]    n, the number of entry ids
-  ARGV[4 .. 3+n]  the entry ids
+  ARGV[4 .. 3+n]  the entry ids, in stream order
   ARGV[4+n]  part p (1-based), or 0 for whole entries
   ARGV[5+n]  part count c (0 for whole entries)
   ARGV[6+n]  seconds the part markers live
   ARGV[7+n ..]  seven sections, each a count followed by its records (key = index into KEYS):
-    bucket keys   key expireAt m, then m pairs: field delta   merge stored buckets (bucket codec);
-                                                             EXPIREAT when none of them existed
+    bucket keys   key expireAt m, then m pairs: field delta   merge stored buckets (bucket codec); EXPIREAT
+                                                             when the hash has no expiry record yet
     summaries     key at cpu mem timeslice firstAt expireAt   a node's latest sample and first seen;
                                                              EXPIREAT when expireAt passes the recorded one
     latest        key member score names                      ZADD GT; a new member also joins zset
@@ -47,19 +47,33 @@ local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
 local part, parts, markerTtl = tonumber(ARGV[4 + n]), tonumber(ARGV[5 + n]), ARGV[6 + n]
 local CHUNK = 1000
+local PAGE = 1000
 
--- Which ids are still pending? JUSTID leaves the delivery counts alone.
-local claimed = {}
-for first = 1, n, CHUNK do
-  local args = { stream, group, consumer, 0 }
-  for j = first, math.min(first + CHUNK - 1, n) do args[#args + 1] = ARGV[3 + j] end
-  args[#args + 1] = 'JUSTID'
-  for _, id in ipairs(redis.call('XCLAIM', unpack(args))) do claimed[#claimed + 1] = id end
+-- Which ids are still pending (on any consumer)? A read: XPENDING over the ids' range, which
+-- the caller passes in stream order, page by page (other consumers' entries may lie in between).
+local wanted = {}
+for j = 1, n do wanted[ARGV[3 + j]] = true end
+local pendingNow = {}
+local from, found = ARGV[4], 0
+while found < n do
+  local rows = redis.call('XPENDING', stream, group, from, ARGV[3 + n], PAGE)
+  for _, row in ipairs(rows) do
+    if wanted[row[1]] then
+      pendingNow[row[1]] = true
+      found = found + 1
+    end
+  end
+  if #rows < PAGE then break end
+  from = '(' .. rows[#rows][1]
 end
-if #claimed == 0 then return { 0 } end
-if #claimed < n then
-  table.insert(claimed, 1, 1)
-  return claimed
+local stillPending = {}
+for j = 1, n do
+  if pendingNow[ARGV[3 + j]] then stillPending[#stillPending + 1] = ARGV[3 + j] end
+end
+if #stillPending == 0 then return { 0 } end
+if #stillPending < n then
+  table.insert(stillPending, 1, 1)
+  return stillPending
 end
 local markers = KEYS[2]
 if part > 0 then
@@ -88,10 +102,10 @@ do
     local m = tonumber(ARGV[i + 2])
     local fields = {}
     for f = 1, m do fields[f] = ARGV[i + 1 + 2 * f] end
-    local stored = redis.call('HMGET', KEYS[tonumber(ARGV[i])], unpack(fields))
+    local stored = redis.call('HMGET', KEYS[tonumber(ARGV[i])], BUCKET_EXPIRY_FIELD, unpack(fields))
     bucketKeys[k] = { at = i, m = m, stored = stored }
     for f = 1, m do
-      local value = stored[f]
+      local value = stored[f + 1]
       if value and not bucketSizeOk(value, ARGV[i + 2 + 2 * f]) then
         return redis.error_reply('apply-batch: ' .. KEYS[tonumber(ARGV[i])] .. ' holds a bucket of ' .. #value .. ' bytes')
       end
@@ -145,21 +159,20 @@ for _, b in ipairs(bucketKeys) do
   local at, stored = b.at, b.stored
   local key = KEYS[tonumber(ARGV[at])]
   local args = {}
-  local existed = false
   for f = 1, b.m do
     local delta = ARGV[at + 2 + 2 * f]
-    local current = stored[f]
+    local current = stored[f + 1]
     args[2 * f - 1] = ARGV[at + 1 + 2 * f]
-    if current then
-      existed = true
-      args[2 * f] = mergeBucket(current, delta)
-    else
-      args[2 * f] = delta
-    end
+    args[2 * f] = current and mergeBucket(current, delta) or delta
+  end
+  -- A hash's expiry is fixed by its chunk: set once, when the hash is created.
+  local created = not stored[1]
+  if created then
+    args[#args + 1] = BUCKET_EXPIRY_FIELD
+    args[#args + 1] = ARGV[at + 1]
   end
   redis.call('HSET', key, unpack(args))
-  -- A key's expiry is fixed by its chunk and set when a bucket of it is created.
-  if not existed then redis.call('EXPIREAT', key, ARGV[at + 1]) end
+  if created then redis.call('EXPIREAT', key, ARGV[at + 1]) end
 end
 
 for s = 0, summaryCount - 1 do
