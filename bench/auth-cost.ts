@@ -12,7 +12,7 @@ import { authorize } from '../shared/auth/authorize';
 import { SCOPES } from '../shared/auth/scopes';
 import { parseTokenFile } from '../shared/auth/token-file';
 import { TokenStore } from '../shared/auth/token-store';
-import { createToken } from '../shared/cli/commands/token';
+import { createToken } from '../cli/commands/token';
 import type { Config } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { NodeCardinality } from '../ingest/limits/node-cardinality';

@@ -1,8 +1,8 @@
 /** One benchmark configuration (workers x fleet size), phase by phase, each figure with its baseline. */
 import Redis from 'ioredis';
-import { ApiClient } from '../shared/cli/api-client';
-import { runOpenLoop, type LoadReport } from '../shared/cli/load/open-loop';
-import { SyntheticFleet } from '../shared/cli/load/synthetic-fleet';
+import { ApiClient } from '../cli/api-client';
+import { runOpenLoop, type LoadReport } from '../cli/load/open-loop';
+import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 import { CpuShareMeter, type CpuShare } from './cpu-share';
 import { aggregatedSamples, closedLoop, drain, redisMemory } from './measure';
 import { OtlpFleet, otlpClosedLoop } from './otlp-fleet';

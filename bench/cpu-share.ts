@@ -3,7 +3,7 @@
  * so a figure disturbed by other work on a shared machine says so (Linux /proc; null elsewhere).
  */
 import { readFileSync } from 'node:fs';
-import { parseProcStat } from '../shared/cli/agent/proc-parsers';
+import { parseProcStat } from '../cli/agent/proc-parsers';
 
 /** utime + stime (+ cutime + cstime: the waited-for children, i.e. wrk and redis-benchmark) of one pid, in ticks. */
 function pidTicks(pid: number | 'self', withChildren: boolean): number {

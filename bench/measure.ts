@@ -2,7 +2,7 @@
 import Redis from 'ioredis';
 import { allPartitionKeys } from '../shared/store/keys';
 import { storedBuckets } from '../shared/store/bucket-codec';
-import { SyntheticFleet } from '../shared/cli/load/synthetic-fleet';
+import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 
 export const PREFIX = 'bench';
 export const PARTITIONS = 4;

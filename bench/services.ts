@@ -2,9 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, startPrivateRedis, type PrivateRedis } from '../shared/launcher/private-redis';
+import { freePort, startPrivateRedis, type PrivateRedis } from '../launcher/private-redis';
 import { SCOPES } from '../shared/auth/scopes';
-import { createToken } from '../shared/cli/commands/token';
+import { createToken } from '../cli/commands/token';
 
 export const ROOT = join(__dirname, '..', '..');
 

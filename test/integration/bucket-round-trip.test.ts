@@ -21,8 +21,8 @@ import type { RedisClient } from '../../shared/redis';
 import type { NodeSample, ProcessSample, Sample } from '../../shared/samples';
 import { ensureGroup } from '../../shared/stream-groups';
 import { summarize } from '../../shared/window';
-import { baseTime } from '../helpers/build-sample';
-import { deletePrefix, testConfig, testRedis } from '../helpers/test-config';
+import { baseTime } from '../support/build-sample';
+import { deletePrefix, testConfig, testRedis } from '../support/test-config';
 
 /** What the buckets of `batches` hold when each batch's delta merges into the stored one. */
 function expectedBucket(batches: readonly (readonly Sample[])[], select: (s: Sample) => boolean, extremes: boolean): BucketStats {

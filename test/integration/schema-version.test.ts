@@ -8,7 +8,7 @@ import type { RedisClient } from '../../shared/redis';
 import { globalKeys } from '../../shared/store/keys';
 import { checkSchemaVersion, STORAGE_SCHEMA_VERSION } from '../../shared/store/schema-version';
 import { startWorker } from '../../worker/server';
-import { deletePrefix, quietLogger, testEnv, testRedis } from '../helpers/test-config';
+import { deletePrefix, quietLogger, testEnv, testRedis } from '../support/test-config';
 
 describe('storage schema version', () => {
   let redis: RedisClient;

@@ -1,7 +1,7 @@
 /** Counts process samples in the aggregates (the all-processes 1-second buckets of every partition). */
-import { allPartitionKeys } from '../../../shared/store/keys';
-import type { RedisClient } from '../../../shared/redis';
-import { storedBuckets } from '../../../shared/store/bucket-codec';
+import { allPartitionKeys } from '../../shared/store/keys';
+import type { RedisClient } from '../../shared/redis';
+import { storedBuckets } from '../../shared/store/bucket-codec';
 
 export async function processSampleCount(redis: RedisClient, prefix: string, partitions: number): Promise<number> {
   let samples = 0;

@@ -1,7 +1,6 @@
 /** Reads totals straight from the aggregate buckets, to count every sample after a fault. */
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
-import { replyToRecord } from '../../shared/redis-replies';
 import { storedBuckets } from '../../shared/store/bucket-codec';
 
 export interface Totals {
@@ -61,35 +60,4 @@ export async function perNodeCounts(redis: RedisClient, prefix: string, partitio
     counts.set(node, n);
   }
   return counts;
-}
-
-/**
- * Waits until every partition's entries are delivered and acknowledged. Lag is not
- * trusted (Redis 7.0 reports it as nil after a restart): the group must have been
- * delivered the stream's last entry and hold nothing pending.
- */
-export async function waitForDrain(
-  redis: RedisClient,
-  prefix: string,
-  partitions: number,
-  group: string,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let busy = 0;
-    for (const p of allPartitionKeys(prefix, partitions)) {
-      const [stream, groups] = await Promise.all([
-        redis.xinfo('STREAM', p.stream) as Promise<unknown[]>,
-        redis.xinfo('GROUPS', p.stream) as Promise<unknown[][]>,
-      ]);
-      const lastId = String(replyToRecord(stream)['last-generated-id']);
-      const info = groups.map(replyToRecord).find((g) => g.name === group);
-      if (!info) busy += 1;
-      else if (Number(info.pending) > 0 || String(info['last-delivered-id']) !== lastId) busy += 1;
-    }
-    if (busy === 0) return;
-    if (Date.now() > deadline) throw new Error(`stream not drained after ${timeoutMs} ms (${busy} partitions busy)`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

@@ -1,8 +1,8 @@
-/** Runs the built `nodeagg` (dist/shared/cli/main.js) as a child process, without blocking the test's event loop. */
+/** Runs the built `nodeagg` (dist/cli/main.js) as a child process, without blocking the test's event loop. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-export const CLI = join(__dirname, '..', '..', '..', 'dist', 'shared', 'cli', 'main.js');
+export const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 export interface CliResult {
   code: number;

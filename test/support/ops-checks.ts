@@ -10,9 +10,9 @@ import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IPriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1/PriorityClass';
 import semver from 'semver';
-import { NODE_LTS_IMAGE, apps, isDockerIgnored, numberSetting, type Check } from './checks';
+import { NODE_LTS_IMAGE, apps, isDockerIgnored, numberSetting, type Check } from './deploy-checks';
 import { configMapData, ofKind, secretData, resolveContainerPort, selects, where, workloads, type IContainer, type Workload } from './k8s';
-import { ROOT, execForm, finalStage, type Bundle, type Manifest } from './load';
+import { ROOT, execForm, finalStage, type Bundle, type Manifest } from './deploy-files';
 
 // --- quantities ------------------------------------------------------------------------
 

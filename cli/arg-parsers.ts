@@ -1,6 +1,6 @@
 /** Value parsers for options and arguments: each rejects bad input with a message saying what is accepted. */
 import { InvalidArgumentError } from 'commander';
-import { NODE_NAME_PATTERN, NODE_NAME_RULE, PROCESS_NAME_PATTERN, PROCESS_NAME_RULE } from '../names';
+import { NODE_NAME_PATTERN, NODE_NAME_RULE, PROCESS_NAME_PATTERN, PROCESS_NAME_RULE } from '../shared/names';
 
 const NODE_NAME = new RegExp(NODE_NAME_PATTERN);
 const PROCESS_NAME = new RegExp(PROCESS_NAME_PATTERN);

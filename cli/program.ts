@@ -13,9 +13,9 @@ import { statusCommand } from './commands/status';
 import { tokenCommand } from './commands/token';
 import { addGlobalOptions } from './global-options';
 
-/** The package's version: package.json is two folders up from the source, three from dist/. */
+/** The package's version: package.json is one folder up from the source, two from dist/. */
 function packageVersion(): string {
-  for (const up of ['../..', '../../..']) {
+  for (const up of ['..', '../..']) {
     try {
       const pkg = JSON.parse(readFileSync(join(__dirname, up, 'package.json'), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'node-aggregation' && pkg.version) return pkg.version;

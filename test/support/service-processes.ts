@@ -1,9 +1,9 @@
 // Ingest and worker child processes (from dist/) on free ports, with their output kept for failures.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { freePort } from '../../../shared/launcher/private-redis';
-import { INGEST_ENTRY, WORKER_ENTRY } from '../../helpers/worker-process';
-import { waitForStatus } from './http-client';
+import { freePort } from '../../launcher/private-redis';
+import { INGEST_ENTRY, WORKER_ENTRY } from './worker-process';
+import { waitForStatus } from './http-outcomes';
 
 export interface ExitInfo {
   code: number | null;

@@ -1,5 +1,5 @@
 /** API tokens for tests: one per scope plus one with every scope, and the API_TOKENS text that configures them. */
-import { createToken } from '../../shared/cli/commands/token';
+import { createToken } from '../../cli/commands/token';
 import { SCOPES, type Scope } from '../../shared/auth/scopes';
 
 export interface TestTokens {

@@ -3,8 +3,8 @@
  * the first 50 with an hour of samples every 30 s and three processes, the last 100 not
  * seen for ten minutes (stale). Posted through the real API in batches.
  */
-import { postJson, request } from '../../helpers/http';
-import { waitUntil } from '../../helpers/wait-until';
+import { postJson, request } from './fetch-json';
+import { waitUntil } from './wait-until';
 
 export const NODE_COUNT = 1200;
 export const DETAILED_NODES = 50;

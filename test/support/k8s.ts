@@ -6,7 +6,7 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IService } from 'kubernetes-models/v1/Service';
-import type { K8sObject, Manifest } from './load';
+import type { K8sObject, Manifest } from './deploy-files';
 
 export type { IContainer, IPodTemplateSpec, IService };
 

@@ -5,11 +5,11 @@
  * described in docs/RUNBOOK.md.
  */
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../../config';
-import { DeadLetterQueue } from '../../dead-letter-queue';
-import { changePartitionCount, PartitionChangeError } from '../../partition-change';
-import { readPartitionState } from '../../partition-count';
-import { connectOrFail, createRedisClient, type RedisClient } from '../../redis';
+import { ConfigError, loadConfig, type Config } from '../../shared/config';
+import { DeadLetterQueue } from '../../shared/dead-letter-queue';
+import { changePartitionCount, PartitionChangeError } from '../../shared/partition-change';
+import { readPartitionState } from '../../shared/partition-count';
+import { connectOrFail, createRedisClient, type RedisClient } from '../../shared/redis';
 import { durationMs, integerIn } from '../arg-parsers';
 import { CliError, EXIT, usageError } from '../cli-error';
 import { globalsOf } from '../global-options';

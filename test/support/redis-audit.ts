@@ -1,11 +1,11 @@
 // Reads what Redis holds after a fault: stream entries against the 202s, consumers, pending, connections.
-import type { Config } from '../../../shared/config';
-import { allPartitionKeys } from '../../../shared/store/keys';
-import { compareIds } from '../../../shared/stream-ids';
-import { createRedisClient, type RedisClient } from '../../../shared/redis';
-import { fleetTotals, perNodeCounts } from '../../helpers/aggregate-totals';
-import { describeOutcome } from './http-client';
-import type { AcceptedTotals, LoadGenerator } from './load';
+import type { Config } from '../../shared/config';
+import { allPartitionKeys } from '../../shared/store/keys';
+import { compareIds } from '../../shared/stream-ids';
+import { createRedisClient, type RedisClient } from '../../shared/redis';
+import { fleetTotals, perNodeCounts } from './aggregate-totals';
+import { describeOutcome } from './http-outcomes';
+import type { AcceptedTotals, LoadGenerator } from './batch-load-generator';
 
 /** The test's own connection to Redis (direct), patient enough for a busy machine. */
 export async function connectAdmin(config: Config): Promise<RedisClient> {
@@ -19,40 +19,6 @@ function toRecord(fields: unknown): Record<string, unknown> {
   const list = fields as unknown[];
   for (let i = 0; i + 1 < list.length; i += 2) record[String(list[i])] = list[i + 1];
   return record;
-}
-
-/**
- * Waits until every entry of every partition stream was delivered to `group` and
- * acknowledged: the group's last-delivered-id is the stream's last id and nothing is
- * pending. (XINFO's `lag` is not enough: Redis reports it as nil when it cannot tell.)
- * Returns how often a nil lag was seen on the way.
- */
-export async function waitForDrained(
-  redis: RedisClient,
-  prefix: string,
-  partitions: number,
-  group: string,
-  timeoutMs: number,
-): Promise<{ nilLagSeen: number }> {
-  const deadline = Date.now() + timeoutMs;
-  let nilLagSeen = 0;
-  for (;;) {
-    const behind: string[] = [];
-    for (const keys of allPartitionKeys(prefix, partitions)) {
-      const stream = toRecord(await redis.xinfo('STREAM', keys.stream));
-      const groups = ((await redis.xinfo('GROUPS', keys.stream)) as unknown[]).map(toRecord);
-      const info = groups.find((g) => g.name === group);
-      if (info && (info.lag === null || info.lag === undefined)) nilLagSeen++;
-      const lastId = String(stream['last-generated-id']);
-      const delivered = info ? String(info['last-delivered-id']) : '0-0';
-      const pending = info ? Number(info.pending) : 0;
-      if (compareIds(delivered, lastId) < 0 || pending > 0)
-        behind.push(`p${keys.partition}: delivered ${delivered} of ${lastId}, ${pending} pending`);
-    }
-    if (behind.length === 0) return { nilLagSeen };
-    if (Date.now() > deadline) throw new Error(`streams not drained after ${timeoutMs} ms: ${behind.join('; ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Entries ever appended to the partition streams (XINFO STREAM entries-added, blind to trimming). */

@@ -11,7 +11,7 @@ import { chromium, type BrowserContext, type CDPSession, type Page } from 'playw
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const BROWSER_TIME_ZONE = 'Europe/Berlin';
-export const OUTPUT_DIR = join(__dirname, '..', '..', '..', 'test-output', 'fleet-page');
+export const OUTPUT_DIR = join(__dirname, '..', '..', 'test-output', 'fleet-page');
 
 const FLAGS = [
   '--no-sandbox',

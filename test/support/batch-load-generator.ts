@@ -1,6 +1,6 @@
 // Continuous batch POSTs to ingest: records every request's outcome and what the 202s accepted.
 import type { Agent } from 'node:http';
-import { describeOutcome, send, type Outcome } from './http-client';
+import { describeOutcome, send, type Outcome } from './http-outcomes';
 
 export interface LoadOptions {
   /** Base URL of the ingest service. */

@@ -37,7 +37,7 @@ import {
   type ComposeEnvironment,
   type ComposeService,
   type Manifest,
-} from './load';
+} from './deploy-files';
 
 /** Health endpoints both processes serve; entrypoint.test.ts checks a running process answers them. */
 export const HEALTH_PATHS: readonly string[] = ['/health', '/livez', '/readyz', '/metrics'];

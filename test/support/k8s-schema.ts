@@ -11,7 +11,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
-import { ROOT, isObject, yamlFilesIn, type K8sObject, type Kustomization, type Manifest } from './load';
+import { ROOT, isObject, yamlFilesIn, type K8sObject, type Kustomization, type Manifest } from './deploy-files';
 
 interface Validatable {
   validate(): void;

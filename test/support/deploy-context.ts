@@ -1,10 +1,10 @@
 /** What the checks compare the deployment files with: the code's settings, key names, health paths and build output. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { SETTINGS, loadConfig } from '../../../shared/config';
-import { partitionKeys } from '../../../shared/store/keys';
-import { HEALTH_PATHS, type Context } from './checks';
-import { ROOT, type Bundle } from './load';
+import { SETTINGS, loadConfig } from '../../shared/config';
+import { partitionKeys } from '../../shared/store/keys';
+import { HEALTH_PATHS, type Context } from './deploy-checks';
+import { ROOT, type Bundle } from './deploy-files';
 
 export function projectContext(bundle: Bundle): Context {
   const appImage = bundle.base.images[0]?.name;

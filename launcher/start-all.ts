@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, loadConfig } from '../shared/config';
 import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from './private-redis';
 
 async function answers(url: string): Promise<boolean> {
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       `No Redis answers at ${config.redisUrl}: started a private redis-server at ${privateRedis.url} for this session (data in ${privateRedis.dir}).`,
     );
   }
-  const dist = join(__dirname, '..', '..');
+  const dist = join(__dirname, '..');
   const children: ChildProcess[] = ['ingest', 'worker'].map((role) =>
     spawn(process.execPath, [join(dist, role, 'main.js')], { env, stdio: 'inherit' }),
   );

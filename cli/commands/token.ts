@@ -1,9 +1,9 @@
 /** `nodeagg token create`: a new random API token and its line for the tokens file (nothing is sent anywhere). */
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
-import { SCOPES } from '../../auth/scopes';
-import { nameAndScopeProblems } from '../../auth/token-file';
-import { hashToken } from '../../auth/token-store';
+import { SCOPES } from '../../shared/auth/scopes';
+import { nameAndScopeProblems } from '../../shared/auth/token-file';
+import { hashToken } from '../../shared/auth/token-store';
 import { usageError } from '../cli-error';
 import { globalsOf } from '../global-options';
 import { printJson, printLine } from '../output';
