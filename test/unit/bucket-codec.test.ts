@@ -61,7 +61,13 @@ describe('bucket codec', () => {
     const lua = luaBucketCodec();
     expect(lua).toContain(`local BUCKET_FIELDS = { ${BUCKET_FIELDS.map((f) => `'${f.name}'`).join(', ')} }`);
     expect(lua).toContain(`local BUCKET_MERGE = { ${BUCKET_FIELDS.map((f) => `'${f.merge}'`).join(', ')} }`);
-    expect(lua).toContain(`[48] = '<dddddd'`);
-    expect(lua).toContain(`[80] = '<dddddddddd'`);
+    expect(lua).toContain(`struct.unpack('<dddddd', current)`);
+    expect(lua).toContain(`struct.unpack('<dddddddddd', current)`);
+    // Every field merged by its rule, in storage order.
+    BUCKET_FIELDS.forEach(({ name, merge }, i) => {
+      const [c, d] = [`c${i + 1}`, `d${i + 1}`];
+      const expression = merge === 'sum' ? `${c} + ${d}` : `(${c} ${merge === 'min' ? '<' : '>'} ${d} and ${c} or ${d})`;
+      expect(lua).toMatch(new RegExp(`${expression.replace(/[()+]/g, (x) => `\\${x}`)},? -- ${name}\n`));
+    });
   });
 });
