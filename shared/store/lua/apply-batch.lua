@@ -43,7 +43,7 @@
 ]]
 -- The "#!lua" line makes Redis 7 refuse the whole script up front when it is out of
 -- memory, instead of failing on a write halfway through.
-local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
+local stream, group = KEYS[1], ARGV[1]
 local n = tonumber(ARGV[3])
 local part, parts, markerTtl = tonumber(ARGV[4 + n]), tonumber(ARGV[5 + n]), ARGV[6 + n]
 local CHUNK = 1000
