@@ -12,7 +12,8 @@ import {
   readNodeSummaries,
   readNodeSummary,
 } from '../shared/store/node-reads';
-import { parseBucket, summarize, type BucketStats, type WindowSummary } from '../shared/window';
+import { seriesPoint } from '../shared/store/window-reads';
+import { summarize, type WindowSummary } from '../shared/window';
 
 export interface NodeOverview {
   name: string;
@@ -101,16 +102,13 @@ export class NodeReader {
     // Per-node data is kept at 1-second resolution only, so the whole window reads it.
     const first = fineBucketOf(latest - seconds * 1000);
     const last = fineBucketOf(latest);
-    const buckets = await this.readFine(
+    const buckets = await readNodeFineBuckets(
+      this.redis,
+      this.partitions,
       node,
       Array.from({ length: last - first + 1 }, (_, i) => first + i),
     );
     return summarize(buckets, latest, seconds);
-  }
-
-  private async readFine(node: string, buckets: number[]): Promise<(BucketStats | undefined)[]> {
-    const values = await readNodeFineBuckets(this.redis, this.partitions, node, buckets);
-    return values.map((v) => (v === null ? undefined : parseBucket(v)));
   }
 
   /** A time series of `step`-second points over the `windowSeconds` before the latest sample. */
@@ -120,23 +118,10 @@ export class NodeReader {
     const end = fineBucketOf(last);
     const start = end - Math.ceil(windowSeconds) + 1;
     const all = Array.from({ length: end - start + 1 }, (_, i) => start + i);
-    const stats = await this.readFine(node, all);
+    const stats = await readNodeFineBuckets(this.redis, this.partitions, node, all);
     const points: SeriesPoint[] = [];
     const step = Math.max(1, Math.round(stepSeconds));
-    for (let i = 0; i < all.length; i += step) {
-      let v1s = 0;
-      let v2s = 0;
-      let s = 0;
-      let n = 0;
-      for (const b of stats.slice(i, i + step)) {
-        if (!b) continue;
-        v1s += b.v1s;
-        v2s += b.v2s;
-        s += b.s;
-        n += b.n;
-      }
-      points.push({ t: iso(all[i]! * FINE_BUCKET_MS)!, cpu: s > 0 ? v1s / s : null, mem: s > 0 ? v2s / s : null, samples: n });
-    }
+    for (let i = 0; i < all.length; i += step) points.push({ t: iso(all[i]! * FINE_BUCKET_MS)!, ...seriesPoint(stats.slice(i, i + step)) });
     return { points };
   }
 
@@ -162,7 +147,7 @@ function view(w: WindowSummary): WindowView {
   return {
     timeslice: w.timeslice,
     samples: w.samples,
-    cpu: { mean: w.mean1, min: w.min1, max: w.max1 },
-    mem: { mean: w.mean2, min: w.min2, max: w.max2 },
+    cpu: { mean: w.cpu, min: w.cpu_min, max: w.cpu_max },
+    mem: { mean: w.mem, min: w.mem_min, max: w.mem_max },
   };
 }

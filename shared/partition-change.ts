@@ -15,6 +15,7 @@
  */
 import { allPartitionKeys, partitionKeys, type PartitionKeys } from './store/keys';
 import { registerScripts } from './store/scripts';
+import { EXPIRY_FIELD } from './store/bucket-codec';
 import { partitionOf } from './partition';
 import type { RedisClient } from './redis';
 import { groupInfo, streamInfo } from './store/group-info';
@@ -175,8 +176,11 @@ async function rewritePartition(
 
 async function mergeBuckets(redis: RedisClient, from: string, to: string, survivor: PartitionKeys, report: ChangeReport): Promise<void> {
   registerScripts(redis);
-  const [fields, ttl] = await Promise.all([redis.hgetall(from), redis.pttl(from)]);
-  const pairs = Object.entries(fields).flat();
+  // Stored buckets are binary (bucket codec): read and pass them as buffers.
+  const [fields, ttl] = await Promise.all([redis.hgetallBuffer(from), redis.pttl(from)]);
+  const pairs = Object.entries(fields)
+    .filter(([field]) => field !== EXPIRY_FIELD)
+    .flat();
   if (pairs.length > 0) {
     const expireAt = ttl > 0 ? Math.ceil((Date.now() + ttl) / 1000) : 0;
     await redis.mergeBuckets(to, `${prefix(survivor)}merged:${from}`, expireAt, ...pairs);

@@ -9,7 +9,7 @@
  */
 import { EntryDecodeError } from '../shared/entry-codec';
 import { classifyRedisError, isTransientRedisError } from '../shared/store/redis-errors';
-import { WrongKeyTypeError } from './aggregate-store';
+import { WrongKeyTypeError } from '../shared/store/batch-apply';
 
 export type FailureKind = 'transient' | 'deterministic' | 'unexpected';
 

@@ -3,10 +3,12 @@
  * processes and its 1-second buckets. A call reads one partition, or fans out one call
  * per partition and merges in the process: no pipeline spans partitions (Redis Cluster).
  */
+import type { BucketStats } from './bucket-codec';
 import { fineChunkOf, type PartitionKeys } from './keys';
 import { partitionOf } from '../partition';
 import type { RedisClient } from '../redis';
 import { pipelineValues } from './replies';
+import { readBuckets } from './window-reads';
 
 export interface NodeNameRange {
   /** Names strictly after this one. */
@@ -97,25 +99,23 @@ export async function readNodeProcesses(
 }
 
 /**
- * A node's 1-second buckets, raw as stored (null where empty), in the order asked: one
- * HMGET per hourly chunk, pipelined (one node's keys share its partition); all or nothing.
+ * A node's 1-second buckets in the order asked (undefined where empty): one HMGET per
+ * hourly chunk, pipelined (one node's keys share its partition); all or nothing.
  */
 export async function readNodeFineBuckets(
   redis: RedisClient,
   partitions: readonly PartitionKeys[],
   node: string,
   buckets: readonly number[],
-): Promise<(string | null)[]> {
+): Promise<(BucketStats | undefined)[]> {
   const keys = partitionOfNode(partitions, node);
   const byChunk = new Map<number, number[]>();
   for (const b of buckets) {
     const chunk = fineChunkOf(b);
     byChunk.set(chunk, [...(byChunk.get(chunk) ?? []), b]);
   }
-  const pipeline = redis.pipeline();
-  for (const [chunk, list] of byChunk) pipeline.hmget(keys.nodeFine(chunk, node), ...list.map(String));
-  const replies = pipelineValues(await pipeline.exec(), byChunk.size);
-  return replies.flatMap((values) => values as (string | null)[]);
+  const reads = [...byChunk].map(([chunk, list]) => ({ key: keys.nodeFine(chunk, node), buckets: list }));
+  return (await readBuckets(redis, reads)).flat();
 }
 
 /** Nodes retained across partitions (the members of every partition's node set): one ZCARD per partition. */

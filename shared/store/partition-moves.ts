@@ -6,7 +6,7 @@
  */
 import { partitionOf } from '../partition';
 import type { RedisClient } from '../redis';
-import type { PartitionKeys } from './keys';
+import { partitionKeys, type PartitionKeys } from './keys';
 
 /** Fleet and process buckets: sums over a partition's nodes. */
 const BUCKET_PREFIXES = ['fleet:s:', 'fleet:m:', 'procs:s:', 'procs:m:', 'proc:s:', 'proc:m:'];
@@ -134,6 +134,10 @@ export async function moveMembers(
       const targetKey = sameKeyIn(prefix, target, source.name);
       // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves.
       page.zadd(targetKey, 'GT', flat[i + 1]!, member).zrem(source.key, member);
+      // A node's name index entry goes with it: apply-batch adds it only for a node new to the node set.
+      if (source.key === partitionKeys(prefix, partition).nodes) {
+        page.zadd(partitionKeys(prefix, target).nodeNames, 0, member).zrem(partitionKeys(prefix, partition).nodeNames, member);
+      }
       targets.add(targetKey);
       moved += 1;
     }
