@@ -7,7 +7,7 @@
  * - `unexpected`: any other JavaScript error. Isolated, retried in place a few times, then
  *   dead-lettered.
  */
-import { EntryDecodeError } from '../shared/entry-codec';
+import { EntryDecodeError } from '../shared/store/entry-codec';
 import { WrongKeyTypeError } from './aggregate-store';
 
 export type FailureKind = 'transient' | 'deterministic' | 'unexpected';
