@@ -116,23 +116,22 @@ export class GroupCommit {
 
   private async write(group: Waiting[]): Promise<void> {
     const groupId = this.nextGroupId();
-    const requests = group.map((item) => item.request);
     const startedAt = Date.now();
-    let failure: unknown;
-    let result: Awaited<ReturnType<SampleAppender['append']>> | undefined;
     try {
-      result = await this.appender.append(groupId, requests);
+      const result = await this.appender.append(
+        groupId,
+        group.map((item) => item.request),
+      );
+      if (result.kind === 'appended') result.outcomes.forEach((outcome, i) => group[i]!.resolve(outcome));
+      else if (result.kind === 'paused') for (const item of group) item.reject(new PartitionChangeInProgressError());
+      else for (const item of group) item.reject(new PartitionCountChangedError(this.options.partitions, result.partitions));
     } catch (error) {
-      failure = error;
+      // Settled before the next write goes out, so the search is not queued behind it.
+      await this.settle(group, groupId, startedAt, error);
     } finally {
       this.inFlight--;
       this.startWrites();
     }
-    if (result?.kind === 'appended') result.outcomes.forEach((outcome, i) => group[i]!.resolve(outcome));
-    else if (result?.kind === 'paused') for (const item of group) item.reject(new PartitionChangeInProgressError());
-    else if (result?.kind === 'recount') {
-      for (const item of group) item.reject(new PartitionCountChangedError(this.options.partitions, result.partitions));
-    } else await this.settle(group, groupId, startedAt, failure);
   }
 
   /** The shared write failed: gives each request of the group its own outcome. */
