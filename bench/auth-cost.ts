@@ -5,19 +5,18 @@
  * (open), alternated so drift on a shared machine hits both alike. Besides requests/s, the ingest
  * process's own CPU time per request, which other load on the machine disturbs less.
  */
-import { readFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
 import { Registry } from 'prom-client';
 import { authorize } from '../shared/auth/authorize';
 import { SCOPES } from '../shared/auth/scopes';
 import { parseTokenFile } from '../shared/auth/token-file';
 import { TokenStore } from '../shared/auth/token-store';
-import { createToken } from '../shared/cli/commands/token';
+import { createToken } from '../cli/commands/token';
 import type { Config } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { NodeCardinality } from '../ingest/limits/node-cardinality';
 import { TokenLimits } from '../ingest/limits/token-limits';
 import { drain } from './measure';
+import { processCpuUs } from './process-cpu';
 import { startExtraIngest, startServices } from './services';
 import { wrk, type WrkResult } from './tools';
 
@@ -85,18 +84,6 @@ export async function checksInProcess(): Promise<AuthCostResult['checksUs']> {
   return { ...result, total: result.authorize + result.limits + result.knownNode };
 }
 
-const CLOCK_TICK_US = 10_000; // USER_HZ is 100 on Linux
-
-/** utime + stime of a process, in microseconds (Linux /proc). */
-function cpuUs(child: ChildProcess): number {
-  const text = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-  const fields = text
-    .slice(text.lastIndexOf(')') + 2)
-    .split(' ')
-    .map(Number);
-  return (fields[11]! + fields[12]!) * CLOCK_TICK_US;
-}
-
 function side(rounds: WrkResult[], cpu: number): AuthSide {
   const requests = rounds.reduce((sum, r) => sum + r.requests, 0);
   const mean = (f: (r: WrkResult) => number) => rounds.reduce((sum, r) => sum + f(r), 0) / rounds.length;
@@ -126,9 +113,9 @@ export async function runAuthCost(seconds: number): Promise<AuthCostResult> {
       for (const name of round % 2 === 0 ? (['open', 'token'] as const) : (['token', 'open'] as const)) {
         const t = targets[name];
         log(`auth cost round ${round + 1}: ${name}, wrk -c${CONNECTIONS} ${seconds} s`);
-        const before = cpuUs(t.child);
+        const before = processCpuUs(t.child.pid!);
         results[name].push(await wrk(t.url, { connections: CONNECTIONS, seconds, script: 'post.lua', token: t.token }));
-        cpu[name] += cpuUs(t.child) - before;
+        cpu[name] += processCpuUs(t.child.pid!) - before;
         await drain(services.ingestUrl, services.token);
       }
     }

@@ -1,12 +1,13 @@
 /** One benchmark configuration (workers x fleet size), phase by phase, each figure with its baseline. */
 import Redis from 'ioredis';
-import { ApiClient } from '../shared/cli/api-client';
-import { runOpenLoop, type LoadReport } from '../shared/cli/load/open-loop';
-import { SyntheticFleet } from '../shared/cli/load/synthetic-fleet';
+import { ApiClient } from '../cli/api-client';
+import { runOpenLoop, type LoadReport } from '../cli/load/open-loop';
+import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 import { CpuShareMeter, type CpuShare } from './cpu-share';
 import { aggregatedSamples, closedLoop, drain, redisMemory } from './measure';
 import { OtlpFleet, otlpClosedLoop } from './otlp-fleet';
-import { peakRssMb, startServices } from './services';
+import { PhaseCostMeter, type PhaseCost, type PhaseProbe } from './phase-cost';
+import { peakRssMb, startServices, type ServiceOptions } from './services';
 import { wrk, xaddPerSecond, type WrkResult } from './tools';
 
 export interface BenchConfig {
@@ -20,7 +21,9 @@ export interface BenchConfig {
 
 export interface ConfigResult {
   config: BenchConfig;
-  singlePost: { service: WrkResult; bare: WrkResult; ratio: number };
+  singlePost: { service: WrkResult; bare: WrkResult; ratio: number; cost: PhaseCost };
+  /** 1,000-sample NDJSON batches from wrk (bench/post-batch.lua): the load of the batch goal for Redis CPU per sample. */
+  wrkBatch: { service: WrkResult; samplesPerSecond: number; cost: PhaseCost };
   batch: {
     samplesPerSecond: number;
     accepted: number;
@@ -29,6 +32,7 @@ export interface ConfigResult {
     exact: boolean;
     xaddPerSecond: number;
     ratio: number;
+    cost: PhaseCost;
   };
   otlp: {
     samplesPerSecond: number;
@@ -55,10 +59,13 @@ export interface ConfigResult {
 
 const PROCESSES = 5;
 const BATCH = 1000;
-const CONNECTIONS = 32;
+/** wrk connections of the single-POST phase: the load of the figures in the hot-path issue. */
+const CONNECTIONS = 50;
+/** wrk connections of the NDJSON batch phase (the same issue's batch load). */
+const BATCH_CONNECTIONS = 8;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-export async function runConfiguration(config: BenchConfig, seconds: number): Promise<ConfigResult> {
+export async function runConfiguration(config: BenchConfig, seconds: number, serviceOptions: ServiceOptions = {}): Promise<ConfigResult> {
   log(`${config.label}: starting Redis, ingest, ${config.workers} worker(s), bare Koa`);
   const redisPid = { pid: 0 };
   const meter = new CpuShareMeter(() => [
@@ -67,11 +74,19 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
     services.bare.pid ?? 0,
     ...services.workers.map((w) => w.pid ?? 0),
   ]);
-  const services = await startServices(config.workers);
+  const services = await startServices(config.workers, serviceOptions);
   redisPid.pid = services.redis.process.pid ?? 0;
   const redis = new Redis(services.redis.url);
   const client = new ApiClient(services.ingestUrl, services.token);
   const token = services.token;
+  const probe: PhaseProbe = {
+    redis,
+    ingestPid: services.ingest.pid ?? 0,
+    workerPids: services.workers.map((w) => w.pid ?? 0),
+    ingestUrl: services.ingestUrl,
+    workerUrls: services.workerUrls,
+    token,
+  };
   try {
     const empty = await redisMemory(redis);
 
@@ -87,8 +102,18 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
     await wrk(services.bareUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
     const bare = await wrk(services.bareUrl, { connections: CONNECTIONS, seconds, script: 'post.lua', token });
     await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
+    await drain(services.ingestUrl, token);
+    const singleMeter = await PhaseCostMeter.begin(probe, { commands: true });
     const service = await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds, script: 'post.lua', token });
     await drain(services.ingestUrl, token);
+    const singleCost = await singleMeter.finish();
+
+    // Batches from wrk: 1,000 node samples over the same 1,000 names, as the batch goal is measured.
+    log(`NDJSON batches: wrk -c${BATCH_CONNECTIONS}, ${seconds} s, then until drained`);
+    const wrkBatchMeter = await PhaseCostMeter.begin(probe, { commands: true });
+    const wrkBatch = await wrk(services.ingestUrl, { connections: BATCH_CONNECTIONS, seconds, script: 'post-batch.lua', token });
+    await drain(services.ingestUrl, token);
+    const wrkBatchCost = await wrkBatchMeter.finish();
 
     // Pipelined XADD on the same Redis, then the batch path end to end (accepted until drained).
     log('redis-benchmark pipelined XADD');
@@ -97,9 +122,11 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
     log(`batch ingest: 4 senders x ${BATCH} samples, ${seconds} s, then until drained`);
     const before = await aggregatedSamples(redis, 'node');
     const batchFleet = new SyntheticFleet({ nodes: config.nodes, processes: PROCESSES, timeslice: 10, prefix: 'b' });
+    const batchMeter = await PhaseCostMeter.begin(probe, { commands: true });
     const t0 = performance.now();
     const batch = await closedLoop(services.ingestUrl, batchFleet, { concurrency: 4, batch: BATCH, seconds, token });
     const drained = await drain(services.ingestUrl, token);
+    const batchCost = await batchMeter.finish();
     const exact = (await aggregatedSamples(redis, 'node')) - before === batch.acceptedNode;
     const elapsedS = (drained - t0) / 1000;
     const samplesPerSecond = Math.round(batch.accepted / elapsedS);
@@ -183,7 +210,12 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
     const aggregateBytes = (m: { usedBytes: number; streamBytes: number }) => m.usedBytes - m.streamBytes;
     const result: ConfigResult = {
       config,
-      singlePost: { service, bare, ratio: service.requestsPerSecond / bare.requestsPerSecond },
+      singlePost: { service, bare, ratio: service.requestsPerSecond / bare.requestsPerSecond, cost: singleCost },
+      wrkBatch: {
+        service: wrkBatch,
+        samplesPerSecond: Math.round(wrkBatchCost.samples / wrkBatchCost.elapsedS),
+        cost: wrkBatchCost,
+      },
       batch: {
         samplesPerSecond,
         accepted: batch.accepted,
@@ -192,6 +224,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
         exact,
         xaddPerSecond: xadd,
         ratio: samplesPerSecond / xadd,
+        cost: batchCost,
       },
       otlp,
       freshness: { rate: halfRate, report: freshness, lowRate, lowReport: lowFreshness },
@@ -214,7 +247,10 @@ export async function runConfiguration(config: BenchConfig, seconds: number): Pr
       rss: { ingestMb: peakRssMb(services.ingest), workerMb: services.workers.map(peakRssMb), bareMb: peakRssMb(services.bare) },
       cpu: meter.finish(),
     };
-    log(`${config.label}: done (batch ${samplesPerSecond} samples/s, exact: ${exact})`);
+    log(
+      `${config.label}: done (batch ${samplesPerSecond} samples/s, exact: ${exact}; Redis CPU per sample ` +
+        `${singleCost.redisUsPerSample.toFixed(1)} µs single, ${wrkBatchCost.redisUsPerSample.toFixed(2)} µs in NDJSON batches)`,
+    );
     return result;
   } finally {
     redis.disconnect();

@@ -3,21 +3,8 @@
  * so a figure disturbed by other work on a shared machine says so (Linux /proc; null elsewhere).
  */
 import { readFileSync } from 'node:fs';
-import { parseProcStat } from '../shared/cli/agent/proc-parsers';
-
-/** utime + stime (+ cutime + cstime: the waited-for children, i.e. wrk and redis-benchmark) of one pid, in ticks. */
-function pidTicks(pid: number | 'self', withChildren: boolean): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = text
-      .slice(text.lastIndexOf(')') + 2)
-      .split(' ')
-      .map(Number);
-    return rest[11]! + rest[12]! + (withChildren ? rest[13]! + rest[14]! : 0);
-  } catch {
-    return 0;
-  }
-}
+import { parseProcStat } from '../cli/agent/proc-parsers';
+import { processTicks } from './process-cpu';
 
 export interface CpuShare {
   /** Busy share of all CPUs over the span, percent. */
@@ -33,7 +20,7 @@ export class CpuShareMeter {
 
   private snapshot(pids: number[]): { busy: number; total: number; ours: number } {
     const { busy, total } = parseProcStat(readFileSync('/proc/stat', 'utf8'));
-    return { busy, total, ours: pidTicks('self', true) + pids.reduce((sum, pid) => sum + pidTicks(pid, false), 0) };
+    return { busy, total, ours: processTicks('self', true) + pids.reduce((sum, pid) => sum + processTicks(pid), 0) };
   }
 
   /** Call while the benchmark's processes are still running (their ticks vanish when they exit). */

@@ -2,7 +2,7 @@
 import Redis from 'ioredis';
 import { allPartitionKeys } from '../shared/store/keys';
 import { parseBucket } from '../shared/window';
-import { SyntheticFleet } from '../shared/cli/load/synthetic-fleet';
+import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 
 export const PREFIX = 'bench';
 export const PARTITIONS = 4;
@@ -12,11 +12,12 @@ export interface PipelineTotals {
   pending: number;
 }
 
-/** Waits until every partition's entries are delivered and acknowledged; answers when that was seen. */
+/** Waits until every partition's entries are delivered and acknowledged; answers when that was seen. `token` '' = the API is open. */
 export async function drain(url: string, token: string, timeoutMs = 300_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const view = (await (await fetch(`${url}/v1/pipeline`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const view = (await (await fetch(`${url}/v1/pipeline`, { headers })).json()) as {
       totals: PipelineTotals;
     };
     if (view.totals.lag === 0 && view.totals.pending === 0) return performance.now();

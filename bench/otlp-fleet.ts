@@ -4,7 +4,7 @@
  * enabled (one for the host, one per process), so each node gives one node and 5 process samples.
  */
 import { encodeMetricsRequest } from '../ingest/otlp/otlp-protocol';
-import { fleetProcessNames } from '../shared/cli/load/synthetic-fleet';
+import { fleetProcessNames } from '../cli/load/synthetic-fleet';
 
 const CPUS = 2;
 

@@ -1,5 +1,6 @@
 /** Renders benchmark results as the Markdown tables of docs/BENCHMARKS.md: one column per configuration, goal and baseline beside each figure. */
 import type { ConfigResult } from './configuration';
+import type { PhaseCost } from './phase-cost';
 
 export interface BenchOutput {
   started: string;
@@ -13,14 +14,45 @@ const n = (v: number | null | undefined, digits = 0) =>
     ? '-'
     : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${n(v, v < 10 ? 2 : 1)}`);
+const below = (v: number | null | undefined, limit: number) => (v === null || v === undefined || !Number.isFinite(v) ? null : v < limit);
 const pair = (a: number | null | undefined, b: number | null | undefined) => `${ms(a)} / ${ms(b)} ms`;
 
 interface Row {
   figure: string;
   goal: string;
   value(r: ConfigResult): string;
+  /** Whether the figure meets the goal (marked ✓ / ✗ in the cell); absent when the goal is not a number. */
+  meets?(r: ConfigResult): boolean | null;
   /** The number compared across configurations ("x1.4 vs first column"). */
   key?(r: ConfigResult): number | null;
+}
+
+const us = (v: number, digits: number) => `${n(v, digits)} µs`;
+
+/** The CPU rows of one phase: Redis (with its goal), ingest and the workers, per sample. */
+function costRows(phase: (r: ConfigResult) => PhaseCost, digits: number, redisGoalUs?: number): Row[] {
+  return [
+    {
+      figure: '  Redis CPU per sample (INFO cpu over the phase / samples accepted)',
+      goal: redisGoalUs === undefined ? '' : `<= ${redisGoalUs} µs`,
+      value: (r) => `${us(phase(r).redisUsPerSample, digits)} (${n(phase(r).redisCorePercent)} % of a core)`,
+      meets: (r) =>
+        redisGoalUs === undefined || !Number.isFinite(phase(r).redisUsPerSample) ? null : phase(r).redisUsPerSample <= redisGoalUs,
+      key: (r) => phase(r).redisUsPerSample,
+    },
+    {
+      figure: '  ingest CPU per sample',
+      goal: '',
+      value: (r) => us(phase(r).ingestUsPerSample, digits),
+      key: (r) => phase(r).ingestUsPerSample,
+    },
+    {
+      figure: '  worker CPU per sample (all workers)',
+      goal: '',
+      value: (r) => us(phase(r).workerUsPerSample, digits),
+      key: (r) => phase(r).workerUsPerSample,
+    },
+  ];
 }
 
 const ROWS: Row[] = [
@@ -31,12 +63,20 @@ const ROWS: Row[] = [
     key: (r) => r.singlePost.service.requestsPerSecond,
   },
   { figure: '  baseline: bare Koa JSON handler, same wrk script', goal: '', value: (r) => n(r.singlePost.bare.requestsPerSecond) },
-  { figure: '  ratio', goal: '>= 0.7', value: (r) => n(r.singlePost.ratio, 2) },
+  { figure: '  ratio', goal: '>= 0.7', value: (r) => n(r.singlePost.ratio, 2), meets: (r) => r.singlePost.ratio >= 0.7 },
   {
     figure: '  non-2xx / socket errors (service)',
     goal: '0',
     value: (r) => `${r.singlePost.service.non2xx} / ${r.singlePost.service.errors}`,
   },
+  ...costRows((r) => r.singlePost.cost, 1, 8),
+  {
+    figure: '1,000-sample NDJSON batches from wrk (`-c8`, `bench/post-batch.lua`), samples/s accepted until drained',
+    goal: '',
+    value: (r) => n(r.wrkBatch.samplesPerSecond),
+    key: (r) => r.wrkBatch.samplesPerSecond,
+  },
+  ...costRows((r) => r.wrkBatch.cost, 2, 1.5),
   {
     figure: 'batch ingest, samples/s aggregated end to end',
     goal: '',
@@ -44,8 +84,14 @@ const ROWS: Row[] = [
     key: (r) => r.batch.samplesPerSecond,
   },
   { figure: '  baseline: redis-benchmark pipelined XADD/s', goal: '', value: (r) => n(r.batch.xaddPerSecond) },
-  { figure: '  ratio', goal: '>= 0.3', value: (r) => n(r.batch.ratio, 2) },
-  { figure: '  aggregates count exactly the accepted', goal: 'yes', value: (r) => (r.batch.exact ? 'yes' : '**NO**') },
+  { figure: '  ratio', goal: '>= 0.4', value: (r) => n(r.batch.ratio, 2), meets: (r) => r.batch.ratio >= 0.4 },
+  ...costRows((r) => r.batch.cost, 2),
+  {
+    figure: '  aggregates count exactly the accepted',
+    goal: 'yes',
+    value: (r) => (r.batch.exact ? 'yes' : '**NO**'),
+    meets: (r) => r.batch.exact,
+  },
   {
     figure: 'OTLP protobuf batch ingest, samples/s aggregated end to end',
     goal: '',
@@ -68,6 +114,7 @@ const ROWS: Row[] = [
     figure: 'freshness p50 / p99 at half the maximum',
     goal: 'p99 < 50 ms',
     value: (r) => pair(r.freshness.report.freshness_ms.p50, r.freshness.report.freshness_ms.p99),
+    meets: (r) => below(r.freshness.report.freshness_ms.p99, 50),
     key: (r) => r.freshness.report.freshness_ms.p99,
   },
   {
@@ -89,12 +136,14 @@ const ROWS: Row[] = [
     figure: 'query `nodes/average?timeslice=3600` p50 / p99',
     goal: 'p99 < 5 ms',
     value: (r) => pair(r.query.average.p50Ms, r.query.average.p99Ms),
+    meets: (r) => below(r.query.average.p99Ms, 5),
     key: (r) => r.query.average.p99Ms,
   },
   {
     figure: 'query `processes/nginx` p50 / p99',
     goal: 'p99 < 5 ms',
     value: (r) => pair(r.query.process.p50Ms, r.query.process.p99Ms),
+    meets: (r) => below(r.query.process.p99Ms, 5),
     key: (r) => r.query.process.p99Ms,
   },
   { figure: '  baseline: bare Koa GET p50 / p99', goal: '', value: (r) => pair(r.query.bareGet.p50Ms, r.query.bareGet.p99Ms) },
@@ -116,10 +165,10 @@ const ROWS: Row[] = [
     value: (r) => `${n(r.memory.perSampleBytes, 1)} (${n(r.memory.samplesRetained)} samples)`,
     key: (r) => r.memory.perSampleBytes,
   },
-  { figure: 'ingest peak RSS', goal: '', value: (r) => `${n(r.rss.ingestMb, 1)} MB`, key: (r) => r.rss.ingestMb },
+  { figure: 'ingest peak RSS', goal: 'not above before', value: (r) => `${n(r.rss.ingestMb, 1)} MB`, key: (r) => r.rss.ingestMb },
   {
     figure: 'worker peak RSS',
-    goal: '',
+    goal: 'not above before',
     value: (r) => r.rss.workerMb.map((m) => `${n(m, 1)} MB`).join(', '),
     key: (r) => Math.max(...r.rss.workerMb.map((m) => m ?? 0)),
   },
@@ -128,6 +177,25 @@ const ROWS: Row[] = [
   { figure: '  of which other processes (not the benchmark)', goal: 'near 0', value: (r) => (r.cpu ? `${n(r.cpu.foreign, 1)} %` : '-') },
 ];
 
+/** Where Redis spends its time per phase: the costliest commands, as calls per sample and time per call. */
+function commandTable(results: ConfigResult[], title: string, phase: (r: ConfigResult) => PhaseCost, rows = 10): string[] {
+  const names = [...new Set(results.flatMap((r) => (phase(r).commands ?? []).slice(0, rows).map((c) => c.command)))];
+  if (names.length === 0) return [];
+  const cell = (r: ConfigResult, name: string) => {
+    const cost = phase(r);
+    const stat = cost.commands?.find((c) => c.command === name);
+    return stat ? `${n((stat.calls * 1000) / cost.samples, 1)} / ${n(stat.usecPerCall, 2)}` : '-';
+  };
+  return [
+    `${title}: calls per 1,000 samples / µs per call (INFO commandstats; its time is wall time inside Redis, so it grows on a busy machine)`,
+    '',
+    `| command | ${results.map((r) => r.config.label).join(' | ')} |`,
+    `|---|${results.map(() => '---|').join('')}`,
+    ...names.map((name) => `| ${name.toUpperCase()} | ${results.map((r) => cell(r, name)).join(' | ')} |`),
+    '',
+  ];
+}
+
 export function renderMarkdown(output: BenchOutput): string {
   const results = output.results;
   const first = results[0];
@@ -135,7 +203,8 @@ export function renderMarkdown(output: BenchOutput): string {
   const rule = `|---|---|${results.map(() => '---|').join('')}`;
   const rows = ROWS.map((row) => {
     const cells = results.map((r, i) => {
-      const value = row.value(r);
+      const met = row.meets?.(r);
+      const value = `${row.value(r)}${met === true ? ' ✓' : met === false ? ' ✗' : ''}`;
       if (i === 0 || !row.key || !first) return value;
       const base = row.key(first);
       const here = row.key(r);
@@ -157,7 +226,10 @@ export function renderMarkdown(output: BenchOutput): string {
     rule,
     ...rows,
     '',
-    '(xN) = this figure relative to the first column.',
+    '(xN) = this figure relative to the first column; ✓ / ✗ = the goal met / missed in this run.',
     '',
+    ...commandTable(results, 'Redis commands during the single-POST phase', (r) => r.singlePost.cost),
+    ...commandTable(results, 'Redis commands during the NDJSON batches from wrk', (r) => r.wrkBatch.cost),
+    ...commandTable(results, 'Redis commands during the batch phase (synthetic fleet, end to end)', (r) => r.batch.cost),
   ].join('\n');
 }

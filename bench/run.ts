@@ -2,15 +2,14 @@
  * `npm run bench`: starts a private Redis, ingest and workers per configuration, measures every
  * figure of docs/BENCHMARKS.md next to its baseline, and prints the results as Markdown.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { renderMarkdown } from './report';
 import { renderAuthCost, runAuthCost, type AuthCostResult } from './auth-cost';
 import { runConfiguration, type BenchConfig, type ConfigResult } from './configuration';
 import { waitForQuietMachine } from './cpu-share';
+import { describeMachine } from './machine';
 import { ROOT } from './services';
 import { requireTools } from './tools';
 
@@ -19,18 +18,6 @@ const CONFIGS: Record<string, BenchConfig> = {
   workers2: { label: '2 workers, 1,000 nodes', workers: 2, nodes: 1000, queryNodes: 10_000 },
   nodes100k: { label: '1 worker, 100,000 nodes', workers: 1, nodes: 100_000, queryNodes: 100_000 },
 };
-
-function version(command: string, args: string[]): string {
-  try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-      .split('\n')[0]!
-      .trim();
-  } catch (error) {
-    // `wrk -v` prints its version and exits 1.
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    return `${stdout ?? ''}${stderr ?? ''}`.split('\n')[0]!.trim() || 'unknown';
-  }
-}
 
 async function main(): Promise<void> {
   const program = new Command('bench')
@@ -50,8 +37,11 @@ async function main(): Promise<void> {
         `configurations to run (${Object.keys(CONFIGS).join(', ')}), and "auth": single POSTs with a token vs without`,
       ).default([...Object.keys(CONFIGS), 'auth'].join(',')),
     )
+    .addOption(
+      new Option('--services-dist <dir>', "the build whose ingest and worker are measured (another checkout's dist/; default this one)"),
+    )
     .parse(process.argv);
-  const options = program.opts<{ seconds: number; configs: string; quietWait: number }>();
+  const options = program.opts<{ seconds: number; configs: string; quietWait: number; servicesDist?: string }>();
   requireTools();
   const names = options.configs.split(',').map((name) => name.trim());
   const withAuth = names.includes('auth');
@@ -62,17 +52,7 @@ async function main(): Promise<void> {
       if (!config) throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(', ')}, auth`);
       return config;
     });
-  const machine = {
-    cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
-    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
-    kernel: release(),
-    node: process.version,
-    redis: version('redis-server', ['--version']),
-    wrk: version('wrk', ['-v']),
-    'load average before the run (1/5/15 min)': loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' / '),
-  };
+  const machine = describeMachine();
   const started = new Date().toISOString();
   const results: ConfigResult[] = [];
   for (const config of chosen) {
@@ -81,7 +61,7 @@ async function main(): Promise<void> {
       if (busy !== null && busy >= 10)
         process.stderr.write(`[bench] the machine is still ${busy} % busy with other work; measuring anyway (see the CPU rows)\n`);
     }
-    results.push(await runConfiguration(config, options.seconds));
+    results.push(await runConfiguration(config, options.seconds, { servicesDist: options.servicesDist }));
   }
   let auth: AuthCostResult | undefined;
   if (withAuth) {

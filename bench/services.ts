@@ -1,22 +1,26 @@
 /** Starts what a benchmark configuration measures: a private Redis, ingest, N workers, and the bare Koa baseline. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { freePort, startPrivateRedis, type PrivateRedis } from '../shared/launcher/private-redis';
+import { join, resolve } from 'node:path';
+import { freePort, startPrivateRedis, type PrivateRedis } from '../launcher/private-redis';
 import { SCOPES } from '../shared/auth/scopes';
-import { createToken } from '../shared/cli/commands/token';
+import { createToken } from '../cli/commands/token';
 
 export const ROOT = join(__dirname, '..', '..');
 
 export interface Services {
   redis: PrivateRedis;
   ingestUrl: string;
-  /** The bench's token (every scope): every client sends it, as real clients do. */
+  /** The bench's token (every scope): every client sends it, as real clients do; '' when the API is open. */
   token: string;
   bareUrl: string;
   env: Record<string, string>;
+  /** The dist/ directory ingest and workers run from. */
+  servicesDist: string;
   ingest: ChildProcess;
   workers: ChildProcess[];
+  /** Each worker's health port (/metrics, /readyz). */
+  workerUrls: string[];
   bare: ChildProcess;
   stop(): Promise<void>;
 }
@@ -34,8 +38,8 @@ async function waitHttp(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
-function node(script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], {
+function node(dist: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, join(dist, script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -57,16 +61,34 @@ export const UNREACHED_LIMITS = {
 /** Starts another ingest process on the same Redis, e.g. one without tokens for the auth-cost comparison. */
 export async function startExtraIngest(services: Services, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = node('ingest/main.js', { ...services.env, INGEST_PORT: String(port), WORKER_HEALTH_PORT: '0', API_TOKENS: '', ...env });
+  const child = node(services.servicesDist, 'ingest/main.js', {
+    ...services.env,
+    INGEST_PORT: String(port),
+    WORKER_HEALTH_PORT: '0',
+    API_TOKENS: '',
+    ...env,
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/readyz`, 20_000);
   return { url, child };
 }
 
-export async function startServices(workers: number): Promise<Services> {
+export interface ServiceOptions {
+  /** Node options of the ingest process, e.g. `--cpu-prof`. */
+  ingestNodeArgs?: string[];
+  /** No tokens: the API open, as in the by-hand figures of docs/BENCHMARKS.md. */
+  openApi?: boolean;
+  /**
+   * The build whose ingest and worker are measured (default: this checkout's dist/), e.g. the
+   * dist/ of a checkout of an older commit, to measure before and after with the same bench.
+   */
+  servicesDist?: string;
+}
+
+export async function startServices(workers: number, options: ServiceOptions = {}): Promise<Services> {
   const redis = await startPrivateRedis();
   const ingestPort = await freePort();
-  const bench = createToken('bench', [...SCOPES]);
+  const bench = options.openApi ? { line: '', token: '' } : createToken('bench', [...SCOPES]);
   const env = {
     REDIS_URL: redis.url,
     KEY_PREFIX: 'bench',
@@ -77,16 +99,19 @@ export async function startServices(workers: number): Promise<Services> {
     API_TOKENS_FILE: '',
     ...UNREACHED_LIMITS,
   };
-  const ingest = node('ingest/main.js', { ...env, WORKER_HEALTH_PORT: '0' });
+  const servicesDist = resolve(options.servicesDist ?? join(ROOT, 'dist'));
+  const ingest = node(servicesDist, 'ingest/main.js', { ...env, WORKER_HEALTH_PORT: '0' }, options.ingestNodeArgs);
   const ingestUrl = `http://127.0.0.1:${ingestPort}`;
   await waitHttp(`${ingestUrl}/readyz`, 20_000);
   const workerProcesses: ChildProcess[] = [];
+  const workerUrls: string[] = [];
   for (let i = 0; i < workers; i++) {
     const healthPort = await freePort();
     workerProcesses.push(
-      node('worker/main.js', { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` }),
+      node(servicesDist, 'worker/main.js', { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` }),
     );
-    await waitHttp(`http://127.0.0.1:${healthPort}/readyz`, 20_000);
+    workerUrls.push(`http://127.0.0.1:${healthPort}`);
+    await waitHttp(`${workerUrls[i]}/readyz`, 20_000);
   }
   const bare = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-koa.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const barePort = await new Promise<string>((resolve) => bare.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
@@ -102,8 +127,10 @@ export async function startServices(workers: number): Promise<Services> {
     token: bench.token,
     bareUrl: `http://127.0.0.1:${barePort}`,
     env,
+    servicesDist,
     ingest,
     workers: workerProcesses,
+    workerUrls,
     bare,
     stop: async () => {
       // The private redis-server is unref'd: hold the event loop open until it has exited.

@@ -1,5 +1,6 @@
 // Build step of the fleet page: vendors uPlot from its npm package into ingest/ui/vendor/
 // (never a CDN: the page must work without internet), then ships ingest/ui/ into dist/.
+// It stays out of ingest/ui/ because that whole folder is shipped and served as the page.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -1,10 +1,15 @@
 /**
- * Finds a Redis for the suite: REDIS_URL if set, else a private redis-server on a free
- * port, else a testcontainers Redis when a Docker engine answers. Says which.
+ * Rebuilds dist/ when a source is newer (child-process tests run dist/), then finds a Redis
+ * for the suite: REDIS_URL if set, else a private redis-server on a free port, else a
+ * testcontainers Redis when a Docker engine answers. Says which.
  */
-import { redisServerAvailable, startPrivateRedis } from '../shared/launcher/private-redis';
+import { join } from 'node:path';
+import { redisServerAvailable, startPrivateRedis } from '../launcher/private-redis';
+import { rebuildIfStale } from './support/build-freshness';
 
 export default async function globalSetup(): Promise<void> {
+  const root = join(__dirname, '..');
+  if (rebuildIfStale(root)) console.log('\n[tests] dist/ was older than the sources: rebuilt it (npm run build)');
   if (process.env.REDIS_URL) {
     console.log(`\n[tests] using REDIS_URL=${process.env.REDIS_URL.replace(/:[^:@/]*@/, ':***@')}`);
     return;

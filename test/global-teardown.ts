@@ -1,5 +1,5 @@
 /** Stops what global-setup started. */
-import type { PrivateRedis } from '../shared/launcher/private-redis';
+import type { PrivateRedis } from '../launcher/private-redis';
 
 export default async function globalTeardown(): Promise<void> {
   const state = globalThis as Record<string, unknown>;

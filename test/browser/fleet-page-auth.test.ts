@@ -7,9 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { loadConfig } from '../../shared/config';
 import { startWorker } from '../../worker/server';
-import { postJson, request } from '../helpers/http';
-import { deletePrefix, quietLogger, testEnv, testRedis } from '../helpers/test-config';
-import { openBrowser, type BrowserSession } from './helpers/chromium';
+import { postJson, request } from '../support/fetch-json';
+import { deletePrefix, quietLogger, testEnv, testRedis } from '../support/test-config';
+import { openBrowser, type BrowserSession } from '../support/chromium';
 
 const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
 

@@ -4,12 +4,12 @@
  * when Redis is back the banner goes away by itself.
  */
 import { startIngest, type RunningIngest } from '../../ingest/server';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { loadConfig } from '../../shared/config';
 import { startWorker } from '../../worker/server';
-import { postJson } from '../helpers/http';
-import { quietLogger, testEnv } from '../helpers/test-config';
-import { openBrowser, type BrowserSession } from './helpers/chromium';
+import { postJson } from '../support/fetch-json';
+import { quietLogger, testEnv } from '../support/test-config';
+import { openBrowser, type BrowserSession } from '../support/chromium';
 
 describe('fleet page when Redis goes away', () => {
   let redis: PrivateRedis;

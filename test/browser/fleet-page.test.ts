@@ -8,11 +8,11 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { loadConfig } from '../../shared/config';
-import { postJson, request } from '../helpers/http';
-import { deletePrefix, quietLogger, testEnv, testRedis } from '../helpers/test-config';
-import { killHard, spawnService, WORKER_ENTRY } from '../helpers/worker-process';
-import { BROWSER_TIME_ZONE, openBrowser, OUTPUT_DIR, type BrowserSession } from './helpers/chromium';
-import { DETAILED_NODES, fleetSamples, KERNEL_WORKER, NODE_COUNT, nodeName, postAndWait } from './helpers/fleet-fixture';
+import { postJson, request } from '../support/fetch-json';
+import { deletePrefix, quietLogger, testEnv, testRedis } from '../support/test-config';
+import { killHard, spawnService, WORKER_ENTRY } from '../support/worker-process';
+import { BROWSER_TIME_ZONE, openBrowser, OUTPUT_DIR, type BrowserSession } from '../support/chromium';
+import { DETAILED_NODES, fleetSamples, KERNEL_WORKER, NODE_COUNT, nodeName, postAndWait } from '../support/fleet-fixture';
 
 const percent = (v: number) => `${v.toFixed(1)} %`;
 /** The key of the table row holding the keyboard focus (evaluated in the page). */

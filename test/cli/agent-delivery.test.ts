@@ -2,12 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort } from '../../shared/launcher/private-redis';
+import { freePort } from '../../launcher/private-redis';
 import type { RedisClient } from '../../shared/redis';
-import { perNodeCounts, waitForDrain } from '../helpers/aggregate-totals';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig, testRedis } from '../helpers/test-config';
-import { runCli, startCli, waitFor } from './helpers/run-cli';
+import { perNodeCounts } from '../support/aggregate-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig, testRedis } from '../support/test-config';
+import { runCli, startCli, waitFor } from '../support/run-cli';
 
 interface Reading {
   node: string;
@@ -67,7 +68,7 @@ describe('agent', () => {
     expect(taken.every((r) => r.node === node && r.cpu >= 0 && r.cpu <= 100 && r.mem > 0 && r.mem <= 100)).toBe(true);
     expect(taken.some((r) => r.processes.length > 0)).toBe(process.platform === 'linux');
 
-    await waitForDrain(redis, config().keyPrefix, config().streamPartitions, config().consumerGroup, 15_000);
+    await waitForDrained(redis, config().keyPrefix, config().streamPartitions, config().consumerGroup, 15_000);
     const counts = await perNodeCounts(redis, config().keyPrefix, config().streamPartitions, [node]);
     expect(counts.get(node)).toBe(taken.length);
   });
@@ -120,7 +121,7 @@ describe('agent', () => {
     }
     // The lost answers were retried under the same key: more requests than batches.
     expect(keys.length).toBeGreaterThan(new Set(keys).size);
-    await waitForDrain(redis, config().keyPrefix, config().streamPartitions, config().consumerGroup, 15_000);
+    await waitForDrained(redis, config().keyPrefix, config().streamPartitions, config().consumerGroup, 15_000);
     const counts = await perNodeCounts(redis, config().keyPrefix, config().streamPartitions, [node]);
     expect(counts.get(node)).toBe(readings(agent.stdout()).length);
   });
@@ -131,7 +132,7 @@ describe('agent', () => {
     const result = await runCli(['agent', '--once', '--json', '--interval', '0.3', '--top', '2', '--node', node, '--url', url]);
     expect(result.code).toBe(0);
     const [reading] = readings(result.stdout);
-    await waitForDrain(redis, config().keyPrefix, config().streamPartitions, config().consumerGroup, 15_000);
+    await waitForDrained(redis, config().keyPrefix, config().streamPartitions, config().consumerGroup, 15_000);
     const detail = await runCli(['node', node, '--json', '--url', url]);
     expect(detail.code).toBe(0);
     const body = JSON.parse(detail.stdout);

@@ -1,10 +1,10 @@
 /** The agent's readings: /proc parsing, name sanitising, and its figures against the operating system's own (Linux). */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { toNodeName, toProcessName } from '../../shared/cli/agent/agent-names';
-import { parseMeminfo, parsePidStat, parseProcStat } from '../../shared/cli/agent/proc-parsers';
+import { toNodeName, toProcessName } from '../../cli/agent/agent-names';
+import { parseMeminfo, parsePidStat, parseProcStat } from '../../cli/agent/proc-parsers';
 import { NODE_NAME_PATTERN, PROCESS_NAME_PATTERN } from '../../shared/names';
-import { runCli } from './helpers/run-cli';
+import { runCli } from '../support/run-cli';
 
 const exec = promisify(execFile);
 

@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { renderStatus } from '../../shared/cli/commands/status';
-import { freePort } from '../../shared/launcher/private-redis';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig } from '../helpers/test-config';
-import { runCli } from './helpers/run-cli';
+import { renderStatus } from '../../cli/commands/status';
+import { freePort } from '../../launcher/private-redis';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
+import { runCli } from '../support/run-cli';
 
 let pipeline: TestPipeline;
 let url: string;

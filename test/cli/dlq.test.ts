@@ -1,12 +1,12 @@
 /** `nodeagg dlq` and `status` with a real dead letter: list shows it, status counts it, replay and purge act on it. */
 import { ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
-import { freePort } from '../../shared/launcher/private-redis';
+import { freePort } from '../../launcher/private-redis';
 import type { RedisClient } from '../../shared/redis';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig, testRedis } from '../helpers/test-config';
-import { runCli, startCli, waitFor } from './helpers/run-cli';
-import { waitUntil } from '../helpers/wait-until';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig, testRedis } from '../support/test-config';
+import { runCli, startCli, waitFor } from '../support/run-cli';
+import { waitUntil } from '../support/wait-until';
 
 const config = testConfig({
   STREAM_PARTITIONS: '2',

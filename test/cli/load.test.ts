@@ -1,15 +1,16 @@
 /** `nodeagg load`: exact accounting (offered = accepted + rejected) and the aggregates count exactly the accepted. */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LoadReport } from '../../shared/cli/load/open-loop';
-import { SyntheticFleet } from '../../shared/cli/load/synthetic-fleet';
-import { distribution } from '../../shared/cli/load/percentile';
+import type { LoadReport } from '../../cli/load/open-loop';
+import { SyntheticFleet } from '../../cli/load/synthetic-fleet';
+import { distribution } from '../../cli/load/percentile';
 import type { RedisClient } from '../../shared/redis';
-import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig, testRedis } from '../helpers/test-config';
-import { processSampleCount } from './helpers/process-totals';
-import { runCli } from './helpers/run-cli';
+import { fleetTotals } from '../support/aggregate-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig, testRedis } from '../support/test-config';
+import { processSampleCount } from '../support/process-totals';
+import { runCli } from '../support/run-cli';
 
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
@@ -81,7 +82,7 @@ describe('against the pipeline', () => {
     expect(report.latency_ms.count).toBe(report.requests.sent);
     expect(report.freshness_ms.count).toBeGreaterThan(0);
 
-    await waitForDrain(redis, config.keyPrefix, 3, config.consumerGroup, 15_000);
+    await waitForDrained(redis, config.keyPrefix, 3, config.consumerGroup, 15_000);
     expect((await fleetTotals(redis, config.keyPrefix, 3)).samples).toBe(report.samples.accepted_node_samples);
     expect(await processSampleCount(redis, config.keyPrefix, 3)).toBe(report.samples.accepted_process_samples);
   });

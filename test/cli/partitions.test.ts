@@ -4,9 +4,9 @@ import { loadConfig } from '../../shared/config';
 import { DeadLetterQueue } from '../../shared/dead-letter-queue';
 import { globalKeys, partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
-import { postJson } from '../helpers/http';
-import { deletePrefix, quietLogger, testEnv, testRedis } from '../helpers/test-config';
-import { runCli } from './helpers/run-cli';
+import { postJson } from '../support/fetch-json';
+import { deletePrefix, quietLogger, testEnv, testRedis } from '../support/test-config';
+import { runCli } from '../support/run-cli';
 
 describe('nodeagg partitions', () => {
   const env = testEnv();

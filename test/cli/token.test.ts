@@ -3,11 +3,11 @@
  * service that requires one: commands, the agent, and load.
  */
 import { createHash } from 'node:crypto';
-import type { LoadReport } from '../../shared/cli/load/open-loop';
+import type { LoadReport } from '../../cli/load/open-loop';
 import { parseTokenFile } from '../../shared/auth/token-file';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig } from '../helpers/test-config';
-import { runCli } from './helpers/run-cli';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
+import { runCli } from '../support/run-cli';
 
 interface Created {
   name: string;

@@ -10,10 +10,10 @@ import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { ALL_CHECKS as PROCESS_CHECKS, type Check, type Context } from './helpers/checks';
-import { projectContext } from './helpers/context';
-import { loadBundle, parseDockerfile, type Bundle, type ComposeService } from './helpers/load';
-import { OPS_CHECKS } from './helpers/ops-checks';
+import { ALL_CHECKS as PROCESS_CHECKS, type Check, type Context } from '../support/deploy-checks';
+import { projectContext } from '../support/deploy-context';
+import { loadBundle, parseDockerfile, type Bundle, type ComposeService } from '../support/deploy-files';
+import { OPS_CHECKS } from '../support/ops-checks';
 
 const ALL_CHECKS: Readonly<Record<string, Check>> = { ...PROCESS_CHECKS, ...OPS_CHECKS };
 

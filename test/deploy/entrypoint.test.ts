@@ -12,10 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
-import { ENTRY_POINTS, HEALTH_PATHS, entryPoint, settingValue } from './helpers/checks';
-import { projectContext } from './helpers/context';
-import { preStopSleepSeconds, resolveEnv, secretData } from './helpers/k8s';
-import { createToken } from '../../shared/cli/commands/token';
+import { ENTRY_POINTS, HEALTH_PATHS, entryPoint, settingValue } from '../support/deploy-checks';
+import { projectContext } from '../support/deploy-context';
+import { preStopSleepSeconds, resolveEnv, secretData } from '../support/k8s';
+import { createToken } from '../../cli/commands/token';
 import {
   ROOT,
   dockerfileCmd,
@@ -24,8 +24,9 @@ import {
   dockerfileImageFiles,
   dockerfileWorkdir,
   loadBundle,
-} from './helpers/load';
-import { exitWithin, freePort, httpGet, start, startRedis, stop, waitForStatus, type Running } from './helpers/proc';
+} from '../support/deploy-files';
+import { exitWithin, httpGet, start, startRedis, stop, waitForProcessStatus, type Running } from '../support/entrypoint-processes';
+import { freePort } from '../../launcher/private-redis';
 
 const bundle = loadBundle();
 const ctx = projectContext(bundle);
@@ -152,7 +153,7 @@ describe.each(ROLES.map((r) => [r.name, r] as const))('%s start command', (_name
     expect(await exitWithin(healthcheck(env), 10000)).toBe(1);
 
     running = start(role.argv, env, appDir);
-    await waitForStatus(running, port, '/readyz', 200, READY_TIMEOUT_MS);
+    await waitForProcessStatus(running, port, '/readyz', 200, READY_TIMEOUT_MS);
 
     for (const probe of probePaths(role.deployment)) {
       const res = await httpGet(port, probe);

@@ -6,9 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { ROOT } from './helpers/load';
-import { exitWithin, freePort, start, stop, type Running } from './helpers/proc';
-import { waitUntil } from '../helpers/wait-until';
+import { ROOT } from '../support/deploy-files';
+import { exitWithin, start, stop, type Running } from '../support/entrypoint-processes';
+import { freePort } from '../../launcher/private-redis';
+import { waitUntil } from '../support/wait-until';
 
 const INGEST = path.join(ROOT, 'dist', 'ingest', 'main.js');
 

@@ -2,10 +2,10 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { imageRepository, workloads } from './helpers/k8s';
-import { ROOT, loadKustomization, loadManifests, parseYamlFile, rel, type K8sObject } from './helpers/load';
-import { registryHost } from './helpers/ops-checks';
-import { checkKustomization, validateManifest } from './helpers/schema';
+import { imageRepository, workloads } from '../support/k8s';
+import { ROOT, loadKustomization, loadManifests, parseYamlFile, rel, type K8sObject } from '../support/deploy-files';
+import { registryHost } from '../support/ops-checks';
+import { checkKustomization, validateManifest } from '../support/k8s-schema';
 import { parseAllDocuments } from 'yaml';
 
 function yamlFilesUnder(dir: string): string[] {

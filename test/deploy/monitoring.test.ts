@@ -10,9 +10,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { parse } from 'yaml';
-import { alertRules, type AlertRule } from './helpers/ops-checks';
-import { ROOT, loadKustomization, loadManifests } from './helpers/load';
-import { freePort, httpGet, start, stop, type Running } from './helpers/proc';
+import { alertRules, type AlertRule } from '../support/ops-checks';
+import { ROOT, loadKustomization, loadManifests } from '../support/deploy-files';
+import { httpGet, start, stop, type Running } from '../support/entrypoint-processes';
+import { freePort } from '../../launcher/private-redis';
 import {
   dashboardQueries,
   exposedFamilies,
@@ -24,8 +25,8 @@ import {
   readJson,
   syntaxErrors,
   type DashboardQuery,
-} from './helpers/promql';
-import { waitUntil } from '../helpers/wait-until';
+} from '../support/promql';
+import { waitUntil } from '../support/wait-until';
 
 const monitoring = loadManifests(loadKustomization(path.join(ROOT, 'k8s', 'monitoring')));
 const ruleObject = monitoring.find((m) => m.doc.kind === 'PrometheusRule');

@@ -2,10 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { loadConfig } from '../../shared/config';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
-import { waitForStatus } from './helpers/http-client';
-import { LoadGenerator, nodeNames } from './helpers/load';
-import { Cleanup } from './helpers/cleanup';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
+import { waitForStatus } from '../support/http-outcomes';
+import { LoadGenerator, nodeNames } from '../support/batch-load-generator';
+import { Cleanup } from '../support/cleanup';
 import {
   auditStreams,
   connectAdmin,
@@ -13,10 +13,10 @@ import {
   entriesAdded,
   explainUnreported,
   storedWithUnknownOutcome,
-  waitForDrained,
-} from './helpers/redis-audit';
-import { startIngestProcess, startWorkerProcess } from './helpers/services';
-import { SCRIPT_ON_STREAM, TcpProxy } from './helpers/tcp-proxy';
+} from '../support/redis-audit';
+import { waitForDrained } from '../support/stream-drain';
+import { startIngestProcess, startWorkerProcess } from '../support/service-processes';
+import { SCRIPT_ON_STREAM, TcpProxy } from '../support/tcp-proxy';
 
 const PARTITIONS = 4;
 const NODES = nodeNames('reply-host', 24);

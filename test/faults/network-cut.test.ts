@@ -2,11 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { loadConfig } from '../../shared/config';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import type { RedisClient } from '../../shared/redis';
-import { send, waitForStatus, type Outcome } from './helpers/http-client';
-import { LoadGenerator, nodeNames } from './helpers/load';
-import { Cleanup } from './helpers/cleanup';
+import { send, waitForStatus, type Outcome } from '../support/http-outcomes';
+import { LoadGenerator, nodeNames } from '../support/batch-load-generator';
+import { Cleanup } from '../support/cleanup';
 import {
   auditStreams,
   connectAdmin,
@@ -15,10 +15,10 @@ import {
   explainUnreported,
   pendingOf,
   sameCounts,
-  waitForDrained,
-} from './helpers/redis-audit';
-import { startIngestProcess, startWorkerProcess } from './helpers/services';
-import { APPLIED_REPLY, SCRIPT_ON_STREAM, STREAM_ENTRIES_REPLY, TcpProxy } from './helpers/tcp-proxy';
+} from '../support/redis-audit';
+import { waitForDrained } from '../support/stream-drain';
+import { startIngestProcess, startWorkerProcess } from '../support/service-processes';
+import { APPLIED_REPLY, SCRIPT_ON_STREAM, STREAM_ENTRIES_REPLY, TcpProxy } from '../support/tcp-proxy';
 
 const PARTITIONS = 4;
 const CUT_MS = 1500;

@@ -2,17 +2,17 @@
  * Reads never answer 200 with partial data: when the connection to Redis fails part-way
  * through a pipelined read, or one of its replies is an error, the answer is a 503.
  */
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { loadConfig } from '../../shared/config';
 import { partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { startWorker, type RunningWorker } from '../../worker/server';
-import { baseTime } from '../helpers/build-sample';
-import { postJson, request } from '../helpers/http';
-import { quietLogger, testEnv } from '../helpers/test-config';
-import { TcpProxy } from './helpers/tcp-proxy';
+import { baseTime } from '../support/build-sample';
+import { postJson, request } from '../support/fetch-json';
+import { quietLogger, testEnv } from '../support/test-config';
+import { TcpProxy } from '../support/tcp-proxy';
 
 const NODES = 1000;
 /** A cpu value only one node has: its summary's reply is where the network is cut. */

@@ -1,13 +1,14 @@
 // Redis at maxmemory with noeviction (as k8s/redis.yaml sets): the pipeline degrades, never stalls.
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../shared/config';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
-import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { Cleanup } from './helpers/cleanup';
-import { send } from './helpers/http-client';
-import { startIngestProcess, startWorkerProcess, type ServiceProcess } from './helpers/services';
+import { fleetTotals } from '../support/aggregate-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { baseTime } from '../support/build-sample';
+import { Cleanup } from '../support/cleanup';
+import { send } from '../support/http-outcomes';
+import { startIngestProcess, startWorkerProcess, type ServiceProcess } from '../support/service-processes';
 
 const PARTITIONS = 2;
 const MAXMEMORY = 16 * 1024 * 1024;
@@ -133,7 +134,7 @@ describe('Redis out of memory', () => {
 
     // The operator raises the limit (docs/RUNBOOK.md): the running workers apply everything at once.
     await admin.config('SET', 'maxmemory', String(256 * 1024 * 1024));
-    await waitForDrain(admin, env.KEY_PREFIX, PARTITIONS, 'aggregators', 60_000).catch(async (error: Error) => {
+    await waitForDrained(admin, env.KEY_PREFIX, PARTITIONS, 'aggregators', 60_000).catch(async (error: Error) => {
       const groups = await admin.xinfo('GROUPS', `${env.KEY_PREFIX}:{p0}:stream`);
       throw new Error(`${error.message}\n${JSON.stringify(groups)}\n${workerA.output()}\n${workerB.output()}`);
     });

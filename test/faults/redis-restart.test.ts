@@ -2,10 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { loadConfig } from '../../shared/config';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
-import { send, waitForStatus, type Outcome } from './helpers/http-client';
-import { LoadGenerator, nodeNames } from './helpers/load';
-import { Cleanup } from './helpers/cleanup';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
+import { send, waitForStatus, type Outcome } from '../support/http-outcomes';
+import { LoadGenerator, nodeNames } from '../support/batch-load-generator';
+import { Cleanup } from '../support/cleanup';
 import {
   auditStreams,
   connectAdmin,
@@ -14,9 +14,9 @@ import {
   explainUnreported,
   sameCounts,
   storedWithUnknownOutcome,
-  waitForDrained,
-} from './helpers/redis-audit';
-import { startIngestProcess, startWorkerProcess } from './helpers/services';
+} from '../support/redis-audit';
+import { waitForDrained } from '../support/stream-drain';
+import { startIngestProcess, startWorkerProcess } from '../support/service-processes';
 
 const PARTITIONS = 4;
 const OUTAGE_MS = 1500;

@@ -2,20 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { loadConfig } from '../../shared/config';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
-import type { Outcome } from './helpers/http-client';
-import { LoadGenerator, nodeNames, type RequestRecord } from './helpers/load';
-import { Cleanup } from './helpers/cleanup';
-import {
-  auditStreams,
-  connectAdmin,
-  countAggregates,
-  explainUnreported,
-  groupConsumers,
-  pendingOf,
-  waitForDrained,
-} from './helpers/redis-audit';
-import { startIngestProcess, startWorkerProcess } from './helpers/services';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
+import type { Outcome } from '../support/http-outcomes';
+import { LoadGenerator, nodeNames, type RequestRecord } from '../support/batch-load-generator';
+import { Cleanup } from '../support/cleanup';
+import { auditStreams, connectAdmin, countAggregates, explainUnreported, groupConsumers, pendingOf } from '../support/redis-audit';
+import { waitForDrained } from '../support/stream-drain';
+import { startIngestProcess, startWorkerProcess } from '../support/service-processes';
 
 const PARTITIONS = 4;
 const SHUTDOWN_TIMEOUT_MS = 5000;

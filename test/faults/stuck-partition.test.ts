@@ -6,18 +6,18 @@
  * counts every sample once, and the stall clears.
  */
 import { loadConfig } from '../../shared/config';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { startWorker, type RunningWorker } from '../../worker/server';
-import { waitForDrain } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { postJson, request } from '../helpers/http';
-import type { RawNodeSample } from '../helpers/reference-model';
-import { SentLedger } from '../helpers/sent-ledger';
-import { quietLogger, testEnv } from '../helpers/test-config';
-import { waitUntil } from '../helpers/wait-until';
-import { SCRIPT_ON_STREAM, TcpProxy } from './helpers/tcp-proxy';
+import { waitForDrained } from '../support/stream-drain';
+import { baseTime } from '../support/build-sample';
+import { postJson, request } from '../support/fetch-json';
+import type { RawNodeSample } from '../support/reference-model';
+import { SentLedger } from '../support/sent-ledger';
+import { quietLogger, testEnv } from '../support/test-config';
+import { waitUntil } from '../support/wait-until';
+import { SCRIPT_ON_STREAM, TcpProxy } from '../support/tcp-proxy';
 
 const PARTITIONS = 4;
 
@@ -109,7 +109,7 @@ describe('a stuck partition', () => {
     );
 
     // The helper takes the entries over once idle and counts every sample once.
-    await waitForDrain(admin, env.KEY_PREFIX!, PARTITIONS, consumerGroup, 60_000);
+    await waitForDrained(admin, env.KEY_PREFIX!, PARTITIONS, consumerGroup, 60_000);
     expect(await heldByOwner()).toEqual([]);
     expect(await ledger.mismatches(admin)).toEqual([]);
     await waitUntil(async () => (await stalledGauge(helper!, stuck[0]!)) === 0, 10_000, 100);

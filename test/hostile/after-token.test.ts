@@ -6,11 +6,11 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startIngest, type RunningIngest } from '../../ingest/server';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
-import { request } from '../helpers/http';
-import { commandCounts, resetCommandStats, total } from '../helpers/redis-commands';
-import { testConfig } from '../helpers/test-config';
+import { request } from '../support/fetch-json';
+import { commandCounts, resetCommandStats, total } from '../support/redis-commands';
+import { testConfig } from '../support/test-config';
 
 const WAIT_MS = 2000;
 /** A position far in the future: no entry reaches it, so every wait ends in 504. */

@@ -8,10 +8,10 @@ import { gzipSync } from 'node:zlib';
 import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, startIngest } from '../../ingest/server';
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
-import { request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { rawRequest } from '../helpers/raw-http';
-import { quietLogger, testConfig, testRedis } from '../helpers/test-config';
+import { request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { rawRequest } from '../support/raw-http';
+import { quietLogger, testConfig, testRedis } from '../support/test-config';
 
 const ERROR_ANSWER_LIMIT = 64 * 1024;
 const ok = { timeslice: 10, cpu: 20, mem: 30 };

@@ -14,10 +14,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { allPartitionKeys } from '../../shared/store/keys';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
-import { quietLogger, testConfig } from '../helpers/test-config';
-import { testTokens } from '../helpers/tokens';
+import { quietLogger, testConfig } from '../support/test-config';
+import { testTokens } from '../support/tokens';
 
 /** Per mode (open, and with tokens): 10,000 requests in all. */
 const RUNS_REDIS_UP = Number(process.env.FUZZ_RUNS ?? 4500);

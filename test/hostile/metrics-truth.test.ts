@@ -1,8 +1,8 @@
 /** /metrics tells the truth (issue 9): the status answered and the route's template, also in a Redis outage. */
 import { startIngest, type RunningIngest } from '../../ingest/server';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
-import { request } from '../helpers/http';
-import { quietLogger, testConfig } from '../helpers/test-config';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
+import { request } from '../support/fetch-json';
+import { quietLogger, testConfig } from '../support/test-config';
 
 function durationCounts(metrics: string): Map<string, number> {
   const counts = new Map<string, number>();

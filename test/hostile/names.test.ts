@@ -1,9 +1,9 @@
 /** Names of dots only are refused (issue 9): as path segments they would resolve to other routes. */
 import { request as httpRequest } from 'node:http';
 import { urlSegment } from '../../ingest/url-segment';
-import { request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig } from '../helpers/test-config';
+import { request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
 
 /** node:http sends the path as written; fetch would resolve "%2E%2E" as "..". */
 function rawPost(url: string, path: string, body: string): Promise<{ status: number; body: string }> {

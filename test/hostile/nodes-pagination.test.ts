@@ -2,14 +2,14 @@
  * GET /v1/nodes paged (issue 9): 200,000 nodes posted through the real pipeline, paged
  * through in name order, each exactly once, with Redis work per page bounded by the page.
  */
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
-import { runCli } from '../cli/helpers/run-cli';
-import { request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { commandCounts, resetCommandStats } from '../helpers/redis-commands';
-import { testConfig } from '../helpers/test-config';
-import { waitUntil } from '../helpers/wait-until';
+import { runCli } from '../support/run-cli';
+import { request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { commandCounts, resetCommandStats } from '../support/redis-commands';
+import { testConfig } from '../support/test-config';
+import { waitUntil } from '../support/wait-until';
 
 const NODES = 200_000;
 const BATCH = 2_000;

@@ -5,13 +5,13 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { toNodeName } from '../../shared/cli/agent/agent-names';
-import { collectdConfig } from '../helpers/collectd-config';
-import { request } from '../helpers/http';
-import { startPipeline } from '../helpers/pipeline';
-import { testConfig } from '../helpers/test-config';
-import { bearer, testTokens } from '../helpers/tokens';
-import { waitUntil } from '../helpers/wait-until';
+import { toNodeName } from '../../cli/agent/agent-names';
+import { collectdConfig } from '../support/collectd-config';
+import { request } from '../support/fetch-json';
+import { startPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
+import { bearer, testTokens } from '../support/tokens';
+import { waitUntil } from '../support/wait-until';
 
 const ROOT = join(__dirname, '..', '..');
 const doc = readFileSync(join(ROOT, 'docs', 'AGENTS.md'), 'utf8');
@@ -63,7 +63,7 @@ test('the nodeagg agent command runs as written (with a write token) and the nod
   const tokens = testTokens();
   const pipeline = await startPipeline(testConfig({ API_TOKENS: tokens.apiTokens }));
   try {
-    await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'shared', 'cli', 'main.js'), ...args, '--once'], {
+    await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), ...args, '--once'], {
       env: { ...process.env, NODEAGG_URL: pipeline.url, NODEAGG_TOKEN: tokens.secrets.write },
       timeout: 40_000,
     });

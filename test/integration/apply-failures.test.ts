@@ -14,10 +14,11 @@ import { ensureGroup } from '../../shared/stream-groups';
 import { AggregateStore, type ApplyOutcome, type DecodedEntry } from '../../worker/aggregate-store';
 import { createWorkerMetrics } from '../../worker/metrics';
 import { StreamConsumer } from '../../worker/stream-consumer';
-import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { deletePrefix, quietLogger, testConfig, testRedis } from '../helpers/test-config';
-import { waitUntil } from '../helpers/wait-until';
+import { fleetTotals } from '../support/aggregate-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { baseTime } from '../support/build-sample';
+import { deletePrefix, quietLogger, testConfig, testRedis } from '../support/test-config';
+import { waitUntil } from '../support/wait-until';
 
 /** A store whose apply fails for marked entries: a bug (TypeError) or a lost connection. */
 class FaultyStore extends AggregateStore {
@@ -95,7 +96,7 @@ describe('apply failures by class', () => {
     });
     consumer.start();
     try {
-      await waitForDrain(redis, config.keyPrefix, 1, config.consumerGroup, 30_000);
+      await waitForDrained(redis, config.keyPrefix, 1, config.consumerGroup, 30_000);
     } finally {
       await consumer.stop();
     }
@@ -144,7 +145,7 @@ describe('apply failures by class', () => {
     const helper = consumerOf('helper', new AggregateStore(redis, config.consumerGroup, 'helper'), otherReader);
     helper.start();
     try {
-      await waitForDrain(redis, config.keyPrefix, 1, config.consumerGroup, 20_000);
+      await waitForDrained(redis, config.keyPrefix, 1, config.consumerGroup, 20_000);
     } finally {
       await Promise.all([owner.stop(), helper.stop()]);
       await otherReader.quit();

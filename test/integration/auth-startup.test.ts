@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startIngest } from '../../ingest/server';
-import { createToken } from '../../shared/cli/commands/token';
-import { request } from '../helpers/http';
-import { testConfig, testEnv } from '../helpers/test-config';
-import { bearer } from '../helpers/tokens';
-import { waitUntil } from '../helpers/wait-until';
+import { createToken } from '../../cli/commands/token';
+import { request } from '../support/fetch-json';
+import { testConfig, testEnv } from '../support/test-config';
+import { bearer } from '../support/tokens';
+import { waitUntil } from '../support/wait-until';
 
 const DIST = join(__dirname, '..', '..', 'dist');
 

@@ -12,11 +12,11 @@ import type { RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { startWorker, type RunningWorker } from '../../worker/server';
 import { SCOPES, type Scope } from '../../shared/auth/scopes';
-import { request } from '../helpers/http';
-import { deletePrefix, testConfig, testRedis } from '../helpers/test-config';
-import { bearer, testTokens } from '../helpers/tokens';
-import { waitUntil } from '../helpers/wait-until';
-import { baseTime } from '../helpers/build-sample';
+import { request } from '../support/fetch-json';
+import { deletePrefix, testConfig, testRedis } from '../support/test-config';
+import { bearer, testTokens } from '../support/tokens';
+import { waitUntil } from '../support/wait-until';
+import { baseTime } from '../support/build-sample';
 
 /** Routes anyone may call: the probes and the fleet page's static files. Every other route must answer 401 without a token. */
 const isOpen = (key: string) => ['GET /health', 'GET /livez', 'GET /readyz', 'GET /'].includes(key) || key.startsWith('GET /ui/');

@@ -1,10 +1,11 @@
 /** Backpressure (docs/ARCHITECTURE.md, failure handling): workers stopped, lag grows, ingest answers 503 + Retry-After; workers back, 202s return, nothing lost. */
 import { startWorker } from '../../worker/server';
-import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { postJson } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { quietLogger, testConfig, testRedis } from '../helpers/test-config';
+import { fleetTotals } from '../support/aggregate-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { baseTime } from '../support/build-sample';
+import { postJson } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { quietLogger, testConfig, testRedis } from '../support/test-config';
 
 describe('backpressure', () => {
   let pipeline: TestPipeline;
@@ -45,14 +46,14 @@ describe('backpressure', () => {
     const redis = testRedis(config);
     await redis.connect();
     try {
-      await waitForDrain(redis, config.keyPrefix, 2, config.consumerGroup, 20_000);
+      await waitForDrained(redis, config.keyPrefix, 2, config.consumerGroup, 20_000);
       let status = 503;
       for (let i = 0; status !== 202 && i < 100; i++) {
         status = await post(10_000 + i);
         if (status !== 202) await new Promise((r) => setTimeout(r, 50));
       }
       expect(status).toBe(202);
-      await waitForDrain(redis, config.keyPrefix, 2, config.consumerGroup, 20_000);
+      await waitForDrained(redis, config.keyPrefix, 2, config.consumerGroup, 20_000);
       expect((await fleetTotals(redis, config.keyPrefix, 2)).samples).toBe(accepted);
     } finally {
       await worker.close();

@@ -1,9 +1,9 @@
 /** POST /v1/samples: JSON arrays, NDJSON, gzip, RFC 3339 times; all or nothing. */
 import { gzipSync } from 'node:zlib';
-import { baseTime } from '../helpers/build-sample';
-import { postJson, request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig } from '../helpers/test-config';
+import { baseTime } from '../support/build-sample';
+import { postJson, request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
 
 describe('batch ingest', () => {
   let pipeline: TestPipeline;

@@ -9,14 +9,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisClient } from '../../shared/redis';
-import { waitForDrain } from '../helpers/aggregate-totals';
-import { collectdConfig } from '../helpers/collectd-config';
-import { request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig, testRedis } from '../helpers/test-config';
-import { bearer, testTokens } from '../helpers/tokens';
-import { waitUntil } from '../helpers/wait-until';
-import { exited } from '../helpers/worker-process';
+import { waitForDrained } from '../support/stream-drain';
+import { collectdConfig } from '../support/collectd-config';
+import { request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig, testRedis } from '../support/test-config';
+import { bearer, testTokens } from '../support/tokens';
+import { waitUntil } from '../support/wait-until';
+import { exited } from '../support/worker-process';
 
 const COLLECTD = '/usr/sbin/collectd';
 
@@ -113,7 +113,7 @@ describe('collectd -> POST /collectd', () => {
     const rssNow = rssMb(burner.pid!);
     burner.kill('SIGKILL');
     await exited(burner);
-    await waitForDrain(redis, pipeline.config.keyPrefix, 2, pipeline.config.consumerGroup, 20_000);
+    await waitForDrained(redis, pipeline.config.keyPrefix, 2, pipeline.config.consumerGroup, 20_000);
 
     const detail = (await get(`/v1/nodes/${host}`)).body;
     expect(detail.latest.timeslice).toBe(1);

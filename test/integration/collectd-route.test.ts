@@ -2,10 +2,10 @@
 import { gzipSync } from 'node:zlib';
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
-import { waitForDrain } from '../helpers/aggregate-totals';
-import { postJson, request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig, testRedis } from '../helpers/test-config';
+import { waitForDrained } from '../support/stream-drain';
+import { postJson, request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig, testRedis } from '../support/test-config';
 
 const PARTITIONS = 2;
 
@@ -73,7 +73,7 @@ describe('POST /collectd', () => {
     const lengths = await Promise.all(allPartitionKeys(pipeline.config.keyPrefix, PARTITIONS).map((p) => redis.xlen(p.stream)));
     return lengths.reduce((a, b) => a + b, 0);
   };
-  const drain = () => waitForDrain(redis, pipeline.config.keyPrefix, PARTITIONS, pipeline.config.consumerGroup, 20_000);
+  const drain = () => waitForDrained(redis, pipeline.config.keyPrefix, PARTITIONS, pipeline.config.consumerGroup, 20_000);
 
   test('node and process samples, with ignored and skipped value lists counted', async () => {
     const t = Date.now() / 1000 - 5;

@@ -1,16 +1,16 @@
 /** README's API end to end over HTTP, checked against the reference model of README's window semantics. */
 import fc from 'fast-check';
-import { asNodeItem, asProcessItem, baseTime, buildNodeSample, buildProcessSample } from '../helpers/build-sample';
-import { postJson, request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
+import { asNodeItem, asProcessItem, baseTime, buildNodeSample, buildProcessSample } from '../support/build-sample';
+import { postJson, request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
 import {
   expectedFleetAverage,
   expectedProcess,
   expectedProcessList,
   type RawNodeSample,
   type RawProcessSample,
-} from '../helpers/reference-model';
-import { testConfig } from '../helpers/test-config';
+} from '../support/reference-model';
+import { testConfig } from '../support/test-config';
 
 function expectClose(actual: Record<string, unknown>, expected: Record<string, unknown>): void {
   expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());

@@ -11,11 +11,12 @@ import { startWorker, type RunningWorker } from '../../worker/server';
 import { tidyPartition } from '../../worker/stream-janitor';
 import { removeConsumer } from '../../worker/consumer-liveness';
 import { ensureGroup } from '../../shared/stream-groups';
-import { waitUntil } from '../helpers/wait-until';
-import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { postJson } from '../helpers/http';
-import { deletePrefix, quietLogger, testEnv, testRedis } from '../helpers/test-config';
+import { waitUntil } from '../support/wait-until';
+import { fleetTotals } from '../support/aggregate-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { baseTime } from '../support/build-sample';
+import { postJson } from '../support/fetch-json';
+import { deletePrefix, quietLogger, testEnv, testRedis } from '../support/test-config';
 import { loadConfig } from '../../shared/config';
 
 const PARTITIONS = 1;
@@ -61,7 +62,7 @@ test('janitor passes racing live consumers never drop a pending entry', async ()
     }
     posting = false;
     await Promise.all(janitors);
-    await waitForDrain(redis, config.keyPrefix, PARTITIONS, config.consumerGroup, 30_000);
+    await waitForDrained(redis, config.keyPrefix, PARTITIONS, config.consumerGroup, 30_000);
     const totals = await fleetTotals(redis, config.keyPrefix, PARTITIONS);
     expect({ counted: totals.samples, removedLive: removedLive.length }).toEqual({ counted: posted, removedLive: 0 });
   } finally {

@@ -3,12 +3,13 @@ import { ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import type { RedisClient } from '../../shared/redis';
-import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { postJson, request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig, testRedis } from '../helpers/test-config';
-import { waitUntil } from '../helpers/wait-until';
+import { fleetTotals } from '../support/aggregate-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { baseTime } from '../support/build-sample';
+import { postJson, request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig, testRedis } from '../support/test-config';
+import { waitUntil } from '../support/wait-until';
 
 describe('dead letters', () => {
   const config = testConfig({
@@ -56,7 +57,7 @@ describe('dead letters', () => {
     // Undecodable: no retry can help, so the first delivery dead-letters it.
     expect(letters.items[0]).toMatchObject({ entry_id: garbageId, deliveries: 1 });
     expect(letters.items[0]!.reason).toMatch(/cannot decode/);
-    await waitForDrain(redis, config.keyPrefix, 2, config.consumerGroup, 15_000);
+    await waitForDrained(redis, config.keyPrefix, 2, config.consumerGroup, 15_000);
     const status = await request(`${pipeline.url}/v1/pipeline`);
     expect(status.body.dead_letters).toBe(1);
     expect(status.body.totals.pending).toBe(0);
@@ -95,7 +96,7 @@ describe('dead letters', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect(again.body).toEqual({ replayed: 0 });
-    await waitForDrain(redis, config.keyPrefix, 2, config.consumerGroup, 15_000);
+    await waitForDrained(redis, config.keyPrefix, 2, config.consumerGroup, 15_000);
     await waitUntil(async () => (await request(`${pipeline.url}/v1/nodes/${node}`)).status === 200);
     expect((await fleetTotals(redis, config.keyPrefix, 2)).samples).toBe(before + 1);
     expect((await request(`${pipeline.url}/v1/nodes/${node}`)).body.latest.cpu).toBe(70);

@@ -5,14 +5,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../shared/config';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createLogger } from '../../shared/logger';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';
-import { fleetTotals, perNodeCounts, waitForDrain } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { postJson } from '../helpers/http';
-import { killHard, spawnService, WORKER_ENTRY } from '../helpers/worker-process';
+import { fleetTotals, perNodeCounts } from '../support/aggregate-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { baseTime } from '../support/build-sample';
+import { postJson } from '../support/fetch-json';
+import { killHard, spawnService, WORKER_ENTRY } from '../support/worker-process';
 
 const PARTITIONS = 4;
 const NODES = Array.from({ length: 40 }, (_, i) => `host-${i}`);
@@ -109,7 +110,7 @@ describe('exactly once under worker crashes', () => {
     posting = false;
     await load;
 
-    await waitForDrain(redis, env.KEY_PREFIX, PARTITIONS, config.consumerGroup, 60_000);
+    await waitForDrained(redis, env.KEY_PREFIX, PARTITIONS, config.consumerGroup, 60_000);
     const totals = await fleetTotals(redis, env.KEY_PREFIX, PARTITIONS);
     const perNode = await perNodeCounts(redis, env.KEY_PREFIX, PARTITIONS, NODES);
     expect(totals.samples).toBe(sent);

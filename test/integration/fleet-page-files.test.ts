@@ -8,9 +8,9 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { UI_DIR } from '../../ingest/routes/ui';
-import { postJson, request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig } from '../helpers/test-config';
+import { postJson, request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
 
 /** A GET with the path sent exactly as written (fetch would normalise "../"). */
 function rawGet(url: string, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {

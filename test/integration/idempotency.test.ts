@@ -1,9 +1,9 @@
 /** Idempotent retries (README, API): the same Idempotency-Key appends once and answers the same. */
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
-import { postJson } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig, testRedis } from '../helpers/test-config';
+import { postJson } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig, testRedis } from '../support/test-config';
 
 describe('idempotent retries', () => {
   let pipeline: TestPipeline;

@@ -8,12 +8,12 @@ import { partitionOf } from '../../shared/partition';
 import type { RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { startWorker, type RunningWorker } from '../../worker/server';
-import { waitForDrain } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { postJson, request } from '../helpers/http';
-import type { RawNodeSample, RawProcessSample } from '../helpers/reference-model';
-import { SentLedger } from '../helpers/sent-ledger';
-import { deletePrefix, quietLogger, testConfig, testRedis } from '../helpers/test-config';
+import { waitForDrained } from '../support/stream-drain';
+import { baseTime } from '../support/build-sample';
+import { postJson, request } from '../support/fetch-json';
+import type { RawNodeSample, RawProcessSample } from '../support/reference-model';
+import { SentLedger } from '../support/sent-ledger';
+import { deletePrefix, quietLogger, testConfig, testRedis } from '../support/test-config';
 
 const PARTITIONS = 4;
 const DRAIN_MS = 120_000;
@@ -52,7 +52,7 @@ describe('large valid inputs are aggregated exactly', () => {
 
   /** Drains, compares every sample, then shows a plain sample on every partition flows through. */
   async function expectExactAndFlowing(): Promise<void> {
-    await waitForDrain(redis, config.keyPrefix, PARTITIONS, config.consumerGroup, DRAIN_MS);
+    await waitForDrained(redis, config.keyPrefix, PARTITIONS, config.consumerGroup, DRAIN_MS);
     expect(await ledger.mismatches(redis)).toEqual([]);
     const t = baseTime() + 60_000;
     const plain: RawNodeSample[] = [];

@@ -2,7 +2,7 @@
 import { allPartitionKeys } from '../../shared/store/keys';
 import { DeadLetterQueue } from '../../shared/dead-letter-queue';
 import { Maintenance } from '../../worker/maintenance';
-import { deletePrefix, quietLogger, testConfig, testRedis } from '../helpers/test-config';
+import { deletePrefix, quietLogger, testConfig, testRedis } from '../support/test-config';
 
 test('two replicas scheduling the same maintenance job never run the same tick', async () => {
   const config = testConfig({ MAINTENANCE_INTERVAL_MS: '100' });

@@ -1,8 +1,8 @@
 /** Per-node views (README, API): the list, one node's 1/5/15-minute summary, its series. */
-import { baseTime } from '../helpers/build-sample';
-import { postJson, request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig } from '../helpers/test-config';
+import { baseTime } from '../support/build-sample';
+import { postJson, request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
 
 describe('node views', () => {
   let pipeline: TestPipeline;

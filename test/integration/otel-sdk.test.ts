@@ -8,13 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RedisClient } from '../../shared/redis';
-import { waitForDrain } from '../helpers/aggregate-totals';
-import { request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig, testRedis } from '../helpers/test-config';
-import { bearer, testTokens } from '../helpers/tokens';
+import { waitForDrained } from '../support/stream-drain';
+import { request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig, testRedis } from '../support/test-config';
+import { bearer, testTokens } from '../support/tokens';
 
-const SERVICE = join(__dirname, '..', 'helpers', 'otel-sdk-service.cjs');
+const SERVICE = join(__dirname, '..', 'support', 'otel-sdk-service.cjs');
 
 interface SdkPoint {
   name: string;
@@ -83,7 +83,7 @@ describe('OpenTelemetry JS SDK -> POST /otlp/v1/metrics', () => {
     ]); // ExportResultCode.SUCCESS, no partial-success warning needed
     const want = expected(exports[exports.length - 1]!);
 
-    await waitForDrain(redis, pipeline.config.keyPrefix, 2, pipeline.config.consumerGroup, 20_000);
+    await waitForDrained(redis, pipeline.config.keyPrefix, 2, pipeline.config.consumerGroup, 20_000);
     const detail = (await get(`/v1/nodes/${node}`)).body;
     expect(detail.latest.at).toBe(new Date(want.at).toISOString());
     expect(detail.latest.timeslice).toBe(1);

@@ -4,10 +4,10 @@ import fc from 'fast-check';
 import { decodeExportResponse, decodeStatus, encodeMetricsRequest } from '../../ingest/otlp/otlp-protocol';
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
-import { processSampleCount } from '../cli/helpers/process-totals';
-import { waitForDrain } from '../helpers/aggregate-totals';
-import { postJson, request } from '../helpers/http';
-import { bearer, testTokens } from '../helpers/tokens';
+import { processSampleCount } from '../support/process-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { postJson, request } from '../support/fetch-json';
+import { bearer, testTokens } from '../support/tokens';
 import {
   cumulativeSum,
   exportRequest,
@@ -16,9 +16,9 @@ import {
   processResource,
   resourceMetrics,
   type ProcessReading,
-} from '../helpers/otlp-fixtures';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig, testRedis } from '../helpers/test-config';
+} from '../support/otlp-fixtures';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig, testRedis } from '../support/test-config';
 
 const PARTITIONS = 2;
 
@@ -53,7 +53,7 @@ describe('POST /otlp/v1/metrics', () => {
     await pipeline.stop();
   });
 
-  const drain = () => waitForDrain(redis, pipeline.config.keyPrefix, PARTITIONS, pipeline.config.consumerGroup, 20_000);
+  const drain = () => waitForDrained(redis, pipeline.config.keyPrefix, PARTITIONS, pipeline.config.consumerGroup, 20_000);
 
   test('OTLP/JSON host and process metrics become node and process samples', async () => {
     const t = now();
@@ -397,7 +397,7 @@ describe('POST /otlp/v1/metrics at fleet sizes', () => {
       const response = await postOtlp(pipeline.url, body, 'application/x-protobuf', { 'content-encoding': 'gzip' });
       expect(response.status).toBe(200);
       expect((await response.arrayBuffer()).byteLength).toBe(0); // no partial success
-      await waitForDrain(redis, config.keyPrefix, 4, config.consumerGroup, 30_000);
+      await waitForDrained(redis, config.keyPrefix, 4, config.consumerGroup, 30_000);
       // 3,000 processes under 1,500 names: two of each name are summed into one sample.
       expect(await processSampleCount(redis, config.keyPrefix, 4)).toBe(1500);
       const node = (await request(`${pipeline.url}/v1/nodes/otlp-big-1`)).body;

@@ -9,9 +9,9 @@ import type { RedisClient } from '../../shared/redis';
 import type { ProcessSample } from '../../shared/samples';
 import { ensureGroup } from '../../shared/stream-groups';
 import { AggregateStore, type DecodedEntry } from '../../worker/aggregate-store';
-import { baseTime } from '../helpers/build-sample';
-import { SentLedger } from '../helpers/sent-ledger';
-import { deletePrefix, testConfig, testRedis } from '../helpers/test-config';
+import { baseTime } from '../support/build-sample';
+import { SentLedger } from '../support/sent-ledger';
+import { deletePrefix, testConfig, testRedis } from '../support/test-config';
 
 /** A small bound, so a few hundred samples take many parts. */
 const MAX_ARGS = 400;

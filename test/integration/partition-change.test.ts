@@ -8,12 +8,13 @@ import { loadConfig } from '../../shared/config';
 import { partitionOf } from '../../shared/partition';
 import type { RedisClient } from '../../shared/redis';
 import { startWorker, type RunningWorker } from '../../worker/server';
-import { fleetTotals, scanKeys, waitForDrain } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { postJson, request } from '../helpers/http';
-import { runCli, startCli, waitFor } from '../cli/helpers/run-cli';
-import { deletePrefix, quietLogger, testEnv, testRedis } from '../helpers/test-config';
-import { waitUntil } from '../helpers/wait-until';
+import { fleetTotals, scanKeys } from '../support/aggregate-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { baseTime } from '../support/build-sample';
+import { postJson, request } from '../support/fetch-json';
+import { runCli, startCli, waitFor } from '../support/run-cli';
+import { deletePrefix, quietLogger, testEnv, testRedis } from '../support/test-config';
+import { waitUntil } from '../support/wait-until';
 
 const NODES = 520;
 const PROCESSES = 12;
@@ -136,7 +137,7 @@ describe('changing the partition count', () => {
         expect(response.status).toBe(202);
       }
       posted = items.length;
-      await waitForDrain(redis, env.KEY_PREFIX!, 4, 'aggregators', 60_000);
+      await waitForDrained(redis, env.KEY_PREFIX!, 4, 'aggregators', 60_000);
       const before = await snapshot(services!.ingest.url, nodes, processes);
       expect((before.nodes as unknown[]).length).toBe(NODES);
       await services!.stop();
@@ -198,7 +199,7 @@ describe('changing the partition count', () => {
     const services = await start(env, 8);
     try {
       expect((await postJson(`${services.ingest.url}/v1/metrics/node/${nodes[0]}`, { timeslice: 1, cpu: 1, mem: 1 })).status).toBe(202);
-      await waitForDrain(redis, env.KEY_PREFIX!, 8, 'aggregators', 30_000);
+      await waitForDrained(redis, env.KEY_PREFIX!, 8, 'aggregators', 30_000);
       expect(await auditLayout(redis, env.KEY_PREFIX!, 8)).toEqual([]);
     } finally {
       await services.stop();

@@ -1,8 +1,8 @@
 /** Pipeline view and /metrics (README, API): the figures an operator watches while scaling. */
-import { baseTime } from '../helpers/build-sample';
-import { postJson, request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig } from '../helpers/test-config';
+import { baseTime } from '../support/build-sample';
+import { postJson, request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
 
 describe('pipeline view', () => {
   let pipeline: TestPipeline;

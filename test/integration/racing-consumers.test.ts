@@ -5,9 +5,9 @@ import type { RedisClient } from '../../shared/redis';
 import type { NodeSample } from '../../shared/samples';
 import { ensureGroup } from '../../shared/stream-groups';
 import { AggregateStore, type DecodedEntry } from '../../worker/aggregate-store';
-import { fleetTotals } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { deletePrefix, testConfig, testRedis } from '../helpers/test-config';
+import { fleetTotals } from '../support/aggregate-totals';
+import { baseTime } from '../support/build-sample';
+import { deletePrefix, testConfig, testRedis } from '../support/test-config';
 
 describe('two consumers racing for the same pending entries', () => {
   const config = testConfig({ STREAM_PARTITIONS: '1' });

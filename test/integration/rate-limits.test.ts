@@ -12,11 +12,11 @@ import { allPartitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import type { Config } from '../../shared/config';
 import type { RedisClient } from '../../shared/redis';
-import { baseTime } from '../helpers/build-sample';
-import { request, type JsonResponse } from '../helpers/http';
-import { deletePrefix, testConfig, testRedis } from '../helpers/test-config';
-import { bearer, testTokens } from '../helpers/tokens';
-import { waitUntil } from '../helpers/wait-until';
+import { baseTime } from '../support/build-sample';
+import { request, type JsonResponse } from '../support/fetch-json';
+import { deletePrefix, testConfig, testRedis } from '../support/test-config';
+import { bearer, testTokens } from '../support/tokens';
+import { waitUntil } from '../support/wait-until';
 
 const tokens = testTokens();
 

@@ -1,8 +1,8 @@
 /** Read-after-write (README, API): ?after=TOKEN sees the POST it came from, or answers 504. */
-import { baseTime } from '../helpers/build-sample';
-import { postJson, request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig } from '../helpers/test-config';
+import { baseTime } from '../support/build-sample';
+import { postJson, request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
 
 describe('read-after-write', () => {
   let pipeline: TestPipeline | undefined;

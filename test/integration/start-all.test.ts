@@ -2,11 +2,11 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort } from '../../shared/launcher/private-redis';
-import { postJson, request } from '../helpers/http';
-import { exited } from '../helpers/worker-process';
+import { freePort } from '../../launcher/private-redis';
+import { postJson, request } from '../support/fetch-json';
+import { exited } from '../support/worker-process';
 
-const LAUNCHER = join(__dirname, '..', '..', 'dist', 'shared', 'launcher', 'start-all.js');
+const LAUNCHER = join(__dirname, '..', '..', 'dist', 'launcher', 'start-all.js');
 
 test('without a Redis it starts a private one, serves the API, and Ctrl-C stops everything', async () => {
   // Port 1: nothing listens there, and no other test's Redis can take it meanwhile.

@@ -4,11 +4,12 @@ import { partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { ensureGroup } from '../../shared/stream-groups';
 import { tidyPartition } from '../../worker/stream-janitor';
-import { fleetTotals, waitForDrain } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { postJson } from '../helpers/http';
-import { startPipeline } from '../helpers/pipeline';
-import { deletePrefix, testConfig, testRedis } from '../helpers/test-config';
+import { fleetTotals } from '../support/aggregate-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { baseTime } from '../support/build-sample';
+import { postJson } from '../support/fetch-json';
+import { startPipeline } from '../support/pipeline';
+import { deletePrefix, testConfig, testRedis } from '../support/test-config';
 
 describe('safe trimming', () => {
   test('pending and undelivered entries survive a trim; acknowledged ones go', async () => {
@@ -67,7 +68,7 @@ describe('safe trimming', () => {
           maxLength = Math.max(maxLength, ...lengths);
         }
       }
-      await waitForDrain(redis, config.keyPrefix, 2, config.consumerGroup, 20_000);
+      await waitForDrained(redis, config.keyPrefix, 2, config.consumerGroup, 20_000);
       expect((await fleetTotals(redis, config.keyPrefix, 2)).samples).toBe(sent);
       // 600 entries were appended; trimming kept each stream far below that.
       expect(maxLength).toBeLessThan(300);

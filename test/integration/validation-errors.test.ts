@@ -2,10 +2,10 @@
 import { gzipSync } from 'node:zlib';
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
-import { baseTime } from '../helpers/build-sample';
-import { request } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { testConfig, testRedis } from '../helpers/test-config';
+import { baseTime } from '../support/build-sample';
+import { request } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { testConfig, testRedis } from '../support/test-config';
 
 interface BadRequest {
   name: string;

@@ -1,7 +1,7 @@
 /** The OTLP mapping of docs/AGENTS.md, rule by rule. */
 import { mapMetricsRequest } from '../../ingest/otlp/otlp-mapping';
 import { decodeMetricsRequest, encodeMetricsRequest } from '../../ingest/otlp/otlp-protocol';
-import { cumulativeSum, exportRequest, gauge, resourceMetrics } from '../helpers/otlp-fixtures';
+import { cumulativeSum, exportRequest, gauge, resourceMetrics } from '../support/otlp-fixtures';
 
 const T = 1_800_000_000_000;
 

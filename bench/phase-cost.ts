@@ -1,0 +1,105 @@
+/**
+ * The CPU cost per sample of one measured phase: Redis (INFO cpu), the ingest process and the
+ * worker processes (/proc), each divided by the samples the phase brought in. Read it from the
+ * start of the load until the pipeline is drained, so every sample's apply is inside.
+ */
+import type Redis from 'ioredis';
+import { commandStats, redisCpuSeconds, resetCommandStats, type CommandStat } from './redis-accounting';
+import { processCpuUs } from './process-cpu';
+
+export interface PhaseProbe {
+  redis: Redis;
+  ingestPid: number;
+  workerPids: number[];
+  /** Ingest's /metrics: nodeagg_samples_accepted_total is the denominator. */
+  ingestUrl: string;
+  /** The workers' health ports: nodeagg_samples_applied_total, reported beside it. */
+  workerUrls: string[];
+  /** Bearer token for /metrics; '' when the API is open. */
+  token: string;
+}
+
+export interface PhaseCost {
+  /** Samples ingest accepted during the phase (all applied by its end: the phase ends drained). */
+  samples: number;
+  /**
+   * The workers' own count of the samples they applied. It can fall short of `samples` when a
+   * reply is lost after the apply committed (a command timeout on a busy machine): the
+   * aggregates are still exact, so `samples` is the denominator.
+   */
+  workerApplied: number;
+  elapsedS: number;
+  redisCpuS: number;
+  /** Share of one core Redis used over the phase, percent. */
+  redisCorePercent: number;
+  redisUsPerSample: number;
+  ingestUsPerSample: number;
+  workerUsPerSample: number;
+  /** INFO commandstats over the phase, when asked for (CONFIG RESETSTAT at its start). */
+  commands?: CommandStat[];
+}
+
+/** Sum of one counter (over all its label sets) in a Prometheus text exposition. */
+async function counter(url: string, name: string, token: string): Promise<number> {
+  const response = await fetch(`${url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`);
+  const text = await response.text();
+  let sum = 0;
+  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'gm'))) sum += Number(match[1]);
+  return sum;
+}
+
+interface Reading {
+  at: number;
+  redisCpuS: number;
+  accepted: number;
+  applied: number;
+  ingestUs: number;
+  workerUs: number;
+}
+
+async function read(probe: PhaseProbe): Promise<Reading> {
+  const applied = await Promise.all(probe.workerUrls.map((url) => counter(url, 'nodeagg_samples_applied_total', probe.token)));
+  return {
+    at: performance.now(),
+    redisCpuS: await redisCpuSeconds(probe.redis),
+    accepted: await counter(probe.ingestUrl, 'nodeagg_samples_accepted_total', probe.token),
+    applied: applied.reduce((a, b) => a + b, 0),
+    ingestUs: processCpuUs(probe.ingestPid),
+    workerUs: probe.workerPids.reduce((sum, pid) => sum + processCpuUs(pid), 0),
+  };
+}
+
+export class PhaseCostMeter {
+  private constructor(
+    private readonly probe: PhaseProbe,
+    private readonly start: Reading,
+    private readonly withCommands: boolean,
+  ) {}
+
+  /** `commands`: also reset and report INFO commandstats (the per-command counters are server-wide). */
+  static async begin(probe: PhaseProbe, options: { commands?: boolean } = {}): Promise<PhaseCostMeter> {
+    if (options.commands) await resetCommandStats(probe.redis);
+    return new PhaseCostMeter(probe, await read(probe), options.commands ?? false);
+  }
+
+  /** Call once the pipeline is drained. */
+  async finish(): Promise<PhaseCost> {
+    const end = await read(this.probe);
+    const samples = end.accepted - this.start.accepted;
+    const elapsedS = (end.at - this.start.at) / 1000;
+    const redisCpuS = end.redisCpuS - this.start.redisCpuS;
+    const perSample = (us: number) => (samples > 0 ? us / samples : NaN);
+    return {
+      samples,
+      workerApplied: end.applied - this.start.applied,
+      elapsedS,
+      redisCpuS,
+      redisCorePercent: (redisCpuS / elapsedS) * 100,
+      redisUsPerSample: perSample(redisCpuS * 1e6),
+      ingestUsPerSample: perSample(end.ingestUs - this.start.ingestUs),
+      workerUsPerSample: perSample(end.workerUs - this.start.workerUs),
+      ...(this.withCommands ? { commands: await commandStats(this.probe.redis) } : {}),
+    };
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * `npm run bench:profile`: the profile of the hot path in one command. A private Redis, one
+ * ingest under `node --cpu-prof` and one worker (4 partitions, LOG_LEVEL=warn, the API open as
+ * in the by-hand figures of docs/BENCHMARKS.md); then single-sample POSTs (`wrk -c50`,
+ * bench/post.lua) and 1,000-sample NDJSON batches (`wrk -c8`, bench/post-batch.lua). Per phase:
+ * requests/s, Redis, ingest and worker CPU per sample, INFO commandstats, and the ingest
+ * profile's self time over exactly the wrk run, by area, package and function.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Redis from 'ioredis';
+import { Command, Option } from 'commander';
+import { profileFile, readCpuProfile, renderProfileSummary, summarizeProfile, type ProfileSummary } from './cpu-profile';
+import { describeMachine } from './machine';
+import { drain } from './measure';
+import { PhaseCostMeter, type PhaseCost, type PhaseProbe } from './phase-cost';
+import { ROOT, startServices } from './services';
+import { requireTools, wrk, type WrkResult } from './tools';
+
+interface PhasePlan {
+  name: string;
+  script: string;
+  connections: number;
+  samplesPerRequest: number;
+}
+
+interface PhaseResult extends PhasePlan {
+  wrk: WrkResult;
+  cost: PhaseCost;
+  /** The wrk run on the monotonic clock V8 stamps profile samples with, µs. */
+  betweenUs: [number, number];
+  profile?: ProfileSummary;
+}
+
+const log = (line: string) => process.stderr.write(`[bench:profile] ${line}\n`);
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+const fixed = (v: number, digits: number) =>
+  Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
+
+async function runPhase(plan: PhasePlan, ingestUrl: string, probe: PhaseProbe, seconds: number): Promise<PhaseResult> {
+  const options = { connections: plan.connections, script: plan.script, token: probe.token };
+  log(`${plan.name}: wrk -t1 -c${plan.connections} -s bench/${plan.script}, 2 s warm-up, then ${seconds} s`);
+  await wrk(ingestUrl, { ...options, seconds: 2 });
+  await drain(ingestUrl, probe.token);
+  const meter = await PhaseCostMeter.begin(probe, { commands: true });
+  const from = monotonicUs();
+  const result = await wrk(ingestUrl, { ...options, seconds });
+  const to = monotonicUs();
+  await drain(ingestUrl, probe.token);
+  return { ...plan, wrk: result, cost: await meter.finish(), betweenUs: [from, to] };
+}
+
+function renderPhase(phase: PhaseResult): string {
+  const { cost } = phase;
+  const lines = [
+    `## ${phase.name}: \`wrk -t1 -c${phase.connections} -s bench/${phase.script}\``,
+    '',
+    '| figure | value |',
+    '|---|---|',
+    `| requests/s (latency p50 / p99) | ${fixed(phase.wrk.requestsPerSecond, 0)} (${fixed(phase.wrk.p50Ms, 2)} / ${fixed(phase.wrk.p99Ms, 2)} ms) |`,
+    `| non-2xx / socket errors | ${phase.wrk.non2xx} / ${phase.wrk.errors} |`,
+    `| samples accepted (workers' own count) | ${fixed(cost.samples, 0)} (${fixed(cost.workerApplied, 0)}) |`,
+    `| Redis CPU per sample | ${fixed(cost.redisUsPerSample, 2)} µs (${fixed(cost.redisCpuS, 3)} s over ${fixed(cost.elapsedS, 1)} s, ${fixed(cost.redisCorePercent, 1)} % of a core) |`,
+    `| ingest CPU per sample (under the profiler) | ${fixed(cost.ingestUsPerSample, 2)} µs |`,
+    `| worker CPU per sample | ${fixed(cost.workerUsPerSample, 2)} µs |`,
+    '',
+    '| Redis command | calls | calls per 1,000 samples | µs per call (wall) | µs per sample (wall) |',
+    '|---|---|---|---|---|',
+    ...(cost.commands ?? [])
+      .slice(0, 15)
+      .map(
+        (c) =>
+          `| ${c.command.toUpperCase()} | ${fixed(c.calls, 0)} | ${fixed((c.calls * 1000) / cost.samples, 1)} | ${fixed(c.usecPerCall, 2)} | ${fixed(c.usec / cost.samples, 2)} |`,
+      ),
+    '',
+  ];
+  if (phase.profile) {
+    const samplesInWindow = phase.wrk.requests * phase.samplesPerRequest;
+    lines.push(
+      renderProfileSummary(phase.profile, `Ingest CPU profile over the ${phase.name} wrk run`, { count: samplesInWindow, unit: 'sample' }),
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const program = new Command('bench:profile')
+    .description('ingest CPU profile and CPU per sample under single POSTs and 1,000-sample batches')
+    .addOption(new Option('--seconds <n>', 'length of each wrk run').default(10).argParser(Number))
+    .addOption(new Option('--connections <n>', 'wrk connections for single POSTs').default(50).argParser(Number))
+    .addOption(new Option('--batch-connections <n>', 'wrk connections for batches').default(8).argParser(Number))
+    .addOption(new Option('--top <n>', 'rows of the package and function tables').default(25).argParser(Number))
+    .addOption(new Option('--out <dir>', 'where the .cpuprofile and profile.json go').default(join(ROOT, 'dist', 'bench', 'profile')))
+    .addOption(new Option('--with-token', 'run ingest with a bench token (every request carries it) instead of the open API'))
+    .addOption(
+      new Option('--services-dist <dir>', "the build whose ingest and worker are profiled (another checkout's dist/; default this one)"),
+    )
+    .parse(process.argv);
+  const options = program.opts<{
+    seconds: number;
+    connections: number;
+    batchConnections: number;
+    top: number;
+    out: string;
+    withToken?: boolean;
+    servicesDist?: string;
+  }>();
+  requireTools();
+  const out = resolve(options.out);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const machine = describeMachine();
+  const plans: PhasePlan[] = [
+    { name: 'single-sample POSTs', script: 'post.lua', connections: options.connections, samplesPerRequest: 1 },
+    { name: '1,000-sample NDJSON batches', script: 'post-batch.lua', connections: options.batchConnections, samplesPerRequest: 1000 },
+  ];
+
+  log('starting a private Redis, ingest under --cpu-prof, one worker');
+  const services = await startServices(1, {
+    ingestNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${out}`],
+    openApi: !options.withToken,
+    servicesDist: options.servicesDist,
+  });
+  const redis = new Redis(services.redis.url);
+  const probe: PhaseProbe = {
+    redis,
+    ingestPid: services.ingest.pid ?? 0,
+    workerPids: services.workers.map((w) => w.pid ?? 0),
+    ingestUrl: services.ingestUrl,
+    workerUrls: services.workerUrls,
+    token: services.token,
+  };
+  const phases: PhaseResult[] = [];
+  try {
+    for (const plan of plans) phases.push(await runPhase(plan, services.ingestUrl, probe, options.seconds));
+  } finally {
+    redis.disconnect();
+    // Ingest writes its profile as it exits.
+    await services.stop();
+  }
+
+  const file = profileFile(out);
+  const profile = readCpuProfile(file);
+  // Our files are those of the build measured: its checkout is the parent of its dist/.
+  const measuredRoot = resolve(services.servicesDist, '..');
+  for (const phase of phases) phase.profile = summarizeProfile(profile, measuredRoot, { top: options.top, betweenUs: phase.betweenUs });
+  writeFileSync(join(out, 'profile.json'), JSON.stringify({ machine, options, profileFile: file, phases }, null, 2));
+  process.stdout.write(
+    [
+      `# Hot-path profile of ${new Date().toISOString()}`,
+      '',
+      `Command: \`npm run bench:profile -- --seconds ${options.seconds}\`; one ingest (under \`--cpu-prof\`) and one worker, 4 partitions, ` +
+        `${options.withToken ? 'a bench token on every request' : 'the API open'}` +
+        `${options.servicesDist ? `; services from ${options.servicesDist}` : ''}.`,
+      '',
+      ...Object.entries(machine).map(([k, v]) => `- ${k}: ${v}`),
+      '',
+      ...phases.map(renderPhase),
+    ].join('\n'),
+  );
+  log(`profile: ${file}; figures: ${join(out, 'profile.json')}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`bench:profile: ${error.message}\n`);
+    process.exit(1);
+  },
+);

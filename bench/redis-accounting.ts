@@ -1,0 +1,38 @@
+/**
+ * What Redis itself counts: its CPU time (`INFO cpu`) and its per-command calls and time
+ * (`INFO commandstats`). Commands run inside a script are counted too, besides the EVALSHA.
+ */
+import type Redis from 'ioredis';
+
+/** used_cpu_user + used_cpu_sys: all of the server's threads, in seconds. */
+export async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+export interface CommandStat {
+  command: string;
+  calls: number;
+  /**
+   * Time inside the command as Redis measures it: wall time, so it grows when the machine is
+   * busy and Redis is descheduled mid-command; INFO cpu is the steadier figure.
+   */
+  usec: number;
+  usecPerCall: number;
+}
+
+/** Starts the per-command counters from zero (CONFIG RESETSTAT; INFO cpu is not reset). */
+export async function resetCommandStats(redis: Redis): Promise<void> {
+  await redis.config('RESETSTAT');
+}
+
+/** Per-command counters since the last reset, the costliest first. */
+export async function commandStats(redis: Redis): Promise<CommandStat[]> {
+  const info = await redis.info('commandstats');
+  const stats: CommandStat[] = [];
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/gm)) {
+    stats.push({ command: match[1]!, calls: Number(match[2]), usec: Number(match[3]), usecPerCall: Number(match[4]) });
+  }
+  return stats.sort((a, b) => b.usec - a.usec);
+}

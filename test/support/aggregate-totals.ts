@@ -1,0 +1,64 @@
+/** Reads totals straight from the aggregate buckets, to count every sample after a fault. */
+import { allPartitionKeys } from '../../shared/store/keys';
+import type { RedisClient } from '../../shared/redis';
+import { parseBucket } from '../../shared/window';
+
+export interface Totals {
+  samples: number;
+  cpuSeconds: number;
+  memSeconds: number;
+}
+
+/** Every key matching `pattern`, by SCAN (never KEYS). */
+export async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
+}
+
+/** Sums the fleet's 1-second node buckets over every partition. */
+export async function fleetTotals(redis: RedisClient, prefix: string, partitions: number): Promise<Totals> {
+  const totals: Totals = { samples: 0, cpuSeconds: 0, memSeconds: 0 };
+  for (const p of allPartitionKeys(prefix, partitions)) {
+    const keys = await scanKeys(
+      redis,
+      p
+        .fleetFine(0)
+        .replace(/0$/, '*')
+        .replace(/[{}]/g, (c) => `\\${c}`),
+    );
+    for (const key of keys) {
+      for (const packed of Object.values(await redis.hgetall(key))) {
+        const b = parseBucket(packed);
+        totals.samples += b.n;
+        totals.cpuSeconds += b.v1s;
+        totals.memSeconds += b.v2s;
+      }
+    }
+  }
+  return totals;
+}
+
+/** Sample count per node from the per-node buckets. */
+export async function perNodeCounts(redis: RedisClient, prefix: string, partitions: number, nodes: string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const { partitionOf } = await import('../../shared/partition');
+  for (const node of nodes) {
+    const p = allPartitionKeys(prefix, partitions)[partitionOf(node, partitions)]!;
+    const pattern = p
+      .nodeFine(0, node)
+      .replace(/:0:/, ':*:')
+      .replace(/[{}]/g, (c) => `\\${c}`);
+    let n = 0;
+    for (const key of await scanKeys(redis, pattern)) {
+      for (const packed of Object.values(await redis.hgetall(key))) n += parseBucket(packed).n;
+    }
+    counts.set(node, n);
+  }
+  return counts;
+}

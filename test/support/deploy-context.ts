@@ -1,0 +1,20 @@
+/** What the checks compare the deployment files with: the code's settings, key names, health paths and build output. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { SETTINGS, loadConfig } from '../../shared/config';
+import { partitionKeys } from '../../shared/store/keys';
+import { HEALTH_PATHS, type Context } from './deploy-checks';
+import { ROOT, type Bundle } from './deploy-files';
+
+export function projectContext(bundle: Bundle): Context {
+  const appImage = bundle.base.images[0]?.name;
+  if (!appImage) throw new Error(`${bundle.base.file} has no images: entry naming the project's image`);
+  return {
+    settings: SETTINGS,
+    loadConfig,
+    healthPaths: HEALTH_PATHS,
+    appImage,
+    entryExists: (file) => existsSync(path.join(ROOT, file)),
+    streamKey: (prefix, partition) => partitionKeys(prefix, partition).stream,
+  };
+}
