@@ -4,17 +4,18 @@
  * outcome when the shared write fails. Runs on a private Redis (it pauses Redis); the worker
  * starts only to count, so every appended entry is still in the streams to be read.
  */
-import { startPrivateRedis, type PrivateRedis } from '../../shared/launcher/private-redis';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import type { Config } from '../../shared/config';
 import { allPartitionKeys } from '../../shared/store/keys';
 import { ENTRY_FIELD } from '../../shared/store/entry-codec';
 import type { RedisClient } from '../../shared/redis';
-import { fleetTotals, perNodeCounts, waitForDrain } from '../helpers/aggregate-totals';
-import { baseTime } from '../helpers/build-sample';
-import { postJson, request, type JsonResponse } from '../helpers/http';
-import { startPipeline, type TestPipeline } from '../helpers/pipeline';
-import { expectedFleetAverage, type RawNodeSample } from '../helpers/reference-model';
-import { quietLogger, testConfig, testRedis } from '../helpers/test-config';
+import { fleetTotals, perNodeCounts } from '../support/aggregate-totals';
+import { waitForDrained } from '../support/stream-drain';
+import { baseTime } from '../support/build-sample';
+import { postJson, request, type JsonResponse } from '../support/fetch-json';
+import { startPipeline, type TestPipeline } from '../support/pipeline';
+import { expectedFleetAverage, type RawNodeSample } from '../support/reference-model';
+import { quietLogger, testConfig, testRedis } from '../support/test-config';
 import { startWorker, type RunningWorker } from '../../worker/server';
 
 /** Long enough for every request sent meanwhile to reach ingest and queue behind the blocked write. */
@@ -143,7 +144,7 @@ describe('group commit', () => {
   /** Starts the worker and checks the aggregates hold exactly `samples` (the reference). */
   async function expectCountedExactly(samples: readonly RawNodeSample[]): Promise<void> {
     worker ??= await startWorker(config, quietLogger);
-    await waitForDrain(admin, config.keyPrefix, config.streamPartitions, config.consumerGroup, 30_000);
+    await waitForDrained(admin, config.keyPrefix, config.streamPartitions, config.consumerGroup, 30_000);
     const totals = await fleetTotals(admin, config.keyPrefix, config.streamPartitions);
     expect(totals.samples).toBe(samples.length);
     const expected = new Map<string, number>();
