@@ -11,7 +11,9 @@
  * - fleet and process buckets are sums over a partition's nodes, and queries add them up
  *   across partitions, so they stay where they are; when the count shrinks, those of a
  *   removed partition are merged into a remaining one (exactly once: merge-buckets.lua),
- *   and so are its sorted sets of latest times.
+ *   and so are its sorted sets of latest times;
+ * - an Idempotency-Key's records are copied to every partition of the new count (where
+ *   absent, with their time to live), so a retry routed anew still finds its request stored.
  */
 import { allPartitionKeys, globalKeys, partitionKeys, type PartitionKeys } from './store/keys';
 import { registerScripts } from './store/scripts';
@@ -50,6 +52,7 @@ export class PartitionChangeError extends Error {
 const BUCKET_PREFIXES = ['fleet:s:', 'fleet:m:', 'procs:s:', 'procs:m:', 'proc:s:', 'proc:m:'];
 /** Keys that belong to the partition itself, not to the data. */
 const OWN_PREFIXES = ['alive:', 'replayed:', 'merged:'];
+const IDEMPOTENCY_PREFIX = 'idem:';
 
 export async function changePartitionCount(redis: RedisClient, to: number, options: ChangeOptions): Promise<ChangeReport> {
   const { prefix, log } = options;
@@ -167,6 +170,8 @@ async function rewritePartition(
         if (target !== source.partition) moves.push([key, `${prefix}:{p${target}}:${name}`]);
       } else if (key === source.nodes || name.startsWith('proc:nodes:')) {
         await moveMembers(redis, key, name, prefix, to, source.partition, report);
+      } else if (name.startsWith(IDEMPOTENCY_PREFIX)) {
+        await spreadIdempotencyRecord(redis, key, name, prefix, to, removed);
       } else if (!removed) {
         continue; // sums over this partition's nodes: they stay
       } else if (key === source.processes) {
@@ -179,6 +184,27 @@ async function rewritePartition(
     }
     await moveKeys(redis, moves, report);
   }
+}
+
+/**
+ * Copies one partition's Idempotency-Key record to every partition of the new count that
+ * has none (SET NX, same expiry), then drops it from a removed partition. The request was
+ * stored whole before the change (the streams drained), so each copy says "stored".
+ */
+async function spreadIdempotencyRecord(
+  redis: RedisClient,
+  key: string,
+  name: string,
+  prefix: string,
+  to: number,
+  removed: boolean,
+): Promise<void> {
+  const [record, ttl] = await execAll(redis.pipeline().get(key).pttl(key));
+  if (record === null || Number(ttl) <= 0) return; // expired meanwhile (records always have a TTL)
+  const copies = redis.pipeline();
+  for (let target = 0; target < to; target++) copies.set(`${prefix}:{p${target}}:${name}`, String(record), 'PX', Number(ttl), 'NX');
+  if (removed) copies.del(key);
+  await execAll(copies);
 }
 
 /** The node a per-node key belongs to (node names may contain ':'), or undefined. */

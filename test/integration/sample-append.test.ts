@@ -8,7 +8,9 @@ import type { Config } from '../../shared/config';
 import type { RedisClient } from '../../shared/redis';
 import { allPartitionKeys } from '../../shared/store/keys';
 import { SampleAppender, type AppendRequest } from '../../shared/store/sample-append';
-import { deletePrefix, testConfig, testRedis } from '../helpers/test-config';
+import { changePartitionCount } from '../../shared/partition-change';
+import { globalKeys } from '../../shared/store/keys';
+import { deletePrefix, testConfig, testRedis } from '../support/test-config';
 
 describe('sample append', () => {
   let config: Config;
@@ -102,5 +104,35 @@ describe('sample append', () => {
     const fields = entries[0]![1];
     expect(fields).toEqual(['d', 'N\tg\t1\t1\t1\t1\nN\ti\t1\t1\t1\t1\nN\th\t1\t1\t1\t1', 'r', id]);
     expect(await appender.findGroupEntries([2, 3], id, Date.now() - 60_000)).toEqual([entryId, null]);
+  });
+
+  test('a keyed request retried after the partition count changed (routed anew) appends nothing', async () => {
+    const own = testConfig();
+    const appender4 = new SampleAppender(redis, own.keyPrefix, 4);
+    const request = keyed('k-change', 'f5', ['N\tj\t1\t1\t1\t1', 'N\tk\t1\t1\t1\t1']);
+    const first = await appender4.append(groupId(), [request]);
+    expect((first as { outcomes: { kind: string }[] }).outcomes[0]!.kind).toBe('stored');
+    // The change needs drained streams: the entries count as applied (trimmed away).
+    for (const p of allPartitionKeys(own.keyPrefix, 4)) await redis.xtrim(p.stream, 'MAXLEN', 0);
+    await redis.set(globalKeys(own.keyPrefix).partitionCount, '4');
+    try {
+      for (const to of [8, 3]) {
+        await changePartitionCount(redis, to, {
+          prefix: own.keyPrefix,
+          group: own.consumerGroup,
+          drainTimeoutMs: 5000,
+          log: () => undefined,
+        });
+        const appender = new SampleAppender(redis, own.keyPrefix, to);
+        const parts = request.parts.map((part, i) => ({ ...part, partition: to - 1 - i }));
+        const retry = await appender.append(groupId(), [{ ...request, parts }]);
+        expect((retry as { outcomes: { replayed: boolean }[] }).outcomes[0]!.replayed).toBe(true);
+        for (const p of allPartitionKeys(own.keyPrefix, to)) expect(await redis.xlen(p.stream)).toBe(0);
+      }
+      // A removed partition keeps no records.
+      expect(await redis.exists(allPartitionKeys(own.keyPrefix, 8)[7]!.idempotency('k-change'))).toBe(0);
+    } finally {
+      await deletePrefix(redis, own.keyPrefix);
+    }
   });
 });
