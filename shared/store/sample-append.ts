@@ -48,6 +48,7 @@ const GROUP_PAUSED = 1;
 const GROUP_RECOUNT = 2;
 const REQUEST_APPENDED = 0;
 const REQUEST_RECORDED = 1;
+const REQUEST_CONFLICT = 2;
 
 /** Clock skew allowed between ingest and Redis when bounding a search by time. */
 const CLOCK_SKEW_MS = 10_000;
@@ -56,6 +57,25 @@ const SEARCH_PAGE = 500;
 function parseRecord(record: string): { fingerprint: string; id: string } | undefined {
   const [fingerprint, , id] = record.split(' ');
   return fingerprint !== undefined && id !== undefined ? { fingerprint, id } : undefined;
+}
+
+/** Each request's outcome from an appended group's reply: {0, entry ids, per keyed request its code [, accepted, ids]}. */
+function outcomesOf(reply: (string | number)[], requests: readonly AppendRequest[], streamIndex: Map<number, number>): AppendOutcome[] {
+  const entryIds = reply.slice(1, streamIndex.size + 1).map(String);
+  let at = streamIndex.size + 1;
+  return requests.map((request): AppendOutcome => {
+    const appendedIds = () => request.parts.map((part) => entryIds[streamIndex.get(part.partition)! - 1]!);
+    if (!request.idempotency) return { kind: 'stored', ids: appendedIds(), accepted: request.samples, replayed: false };
+    const code = reply[at++];
+    if (code === REQUEST_APPENDED) return { kind: 'stored', ids: appendedIds(), accepted: request.samples, replayed: false };
+    if (code === REQUEST_CONFLICT) return { kind: 'conflict' };
+    if (code !== REQUEST_RECORDED) throw new Error(`append-samples replied ${String(code)} for a request`);
+    const accepted = Number(reply[at++]);
+    const ids = request.parts.map(() => String(reply[at++]));
+    // Replayed only when nothing of it was appended now (a retry after a partial failure appends the rest).
+    const appended = appendedIds();
+    return { kind: 'stored', ids, accepted, replayed: ids.every((id, i) => id !== appended[i]) };
+  });
 }
 
 export class SampleAppender {
@@ -81,20 +101,35 @@ export class SampleAppender {
    * call per partition instead.
    */
   async append(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
+    const call = this.scriptCall(groupId, requests);
+    const reply = await this.redis.appendSamples(call.args);
+    if (reply[0] === GROUP_PAUSED) return { kind: 'paused' };
+    if (reply[0] === GROUP_RECOUNT) return { kind: 'recount', partitions: Number(reply[1]) };
+    if (reply[0] !== GROUP_APPENDED) throw new Error(`append-samples replied ${String(reply[0])}`);
+    return { kind: 'appended', outcomes: outcomesOf(reply, requests, call.streamIndex) };
+  }
+
+  /** The script's keys and arguments (append-samples.lua documents them). */
+  private scriptCall(groupId: string, requests: readonly AppendRequest[]): { args: (string | number)[]; streamIndex: Map<number, number> } {
     const touched = new Set<number>();
     for (const request of requests) for (const part of request.parts) touched.add(part.partition);
     const order = [...touched].sort((a, b) => a - b);
     const streamIndex = new Map(order.map((p, i) => [p, i + 1]));
     const keys: string[] = order.map((p) => this.partitions[p]!.stream);
     for (const p of order) keys.push(this.partitions[p]!.meta);
-    // Requests without a key need no per-request reply: their lines go in as one pseudo-request.
+    // Requests without a key need no reply of their own: their lines go in as one pseudo-request.
     const unkeyed = new Map<number, string[]>();
     const keyed: AppendRequest[] = [];
     for (const request of requests) {
-      if (request.idempotency) keyed.push(request);
-      else
-        for (const { partition, lines } of request.parts)
-          (unkeyed.get(partition) ?? unkeyed.set(partition, []).get(partition)!).push(lines);
+      if (request.idempotency) {
+        keyed.push(request);
+        continue;
+      }
+      for (const { partition, lines } of request.parts) {
+        const joined = unkeyed.get(partition);
+        if (joined) joined.push(lines);
+        else unkeyed.set(partition, [lines]);
+      }
     }
     const args: (string | number)[] = [
       this.partitions.length,
@@ -116,25 +151,7 @@ export class SampleAppender {
         args.push(streamIndex.get(partition)!, lines);
       }
     }
-    const reply = await this.redis.appendSamples([keys.length, ...keys, ...args]);
-    if (reply[0] === GROUP_PAUSED) return { kind: 'paused' };
-    if (reply[0] === GROUP_RECOUNT) return { kind: 'recount', partitions: Number(reply[1]) };
-    if (reply[0] !== GROUP_APPENDED) throw new Error(`append-samples replied ${String(reply[0])}`);
-    const entryIds = reply.slice(1, order.length + 1).map(String);
-    let at = order.length + 1;
-    const outcomes = requests.map((request): AppendOutcome => {
-      const appendedIds = () => request.parts.map((part) => entryIds[streamIndex.get(part.partition)! - 1]!);
-      if (!request.idempotency) return { kind: 'stored', ids: appendedIds(), accepted: request.samples, replayed: false };
-      const code = reply[at++];
-      if (code === REQUEST_APPENDED) return { kind: 'stored', ids: appendedIds(), accepted: request.samples, replayed: false };
-      if (code !== REQUEST_RECORDED) return { kind: 'conflict' };
-      const accepted = Number(reply[at++]);
-      const ids = request.parts.map(() => String(reply[at++]));
-      // Replayed only when nothing of it was appended now (a retry after a partial failure appends the rest).
-      const appended = appendedIds();
-      return { kind: 'stored', ids, accepted, replayed: ids.every((id, i) => id !== appended[i]) };
-    });
-    return { kind: 'appended', outcomes };
+    return { args: [keys.length, ...keys, ...args], streamIndex };
   }
 
   /**
