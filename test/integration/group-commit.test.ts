@@ -19,7 +19,11 @@ import { quietLogger, testConfig, testRedis } from '../support/test-config';
 import { startWorker, type RunningWorker } from '../../worker/server';
 
 /** Long enough for every request sent meanwhile to reach ingest and queue behind the blocked write. */
-const QUEUE_UP_MS = 400;
+const QUEUE_UP_MS = 1500;
+/** Longer than any pause here, so a paused write waits instead of timing out. */
+const PATIENT = { REDIS_COMMAND_TIMEOUT_MS: '10000' };
+/** Long enough for the first request to be in flight. */
+const FIRST_WRITE_MS = 400;
 
 describe('group commit', () => {
   let redisServer: PrivateRedis;
@@ -158,7 +162,7 @@ describe('group commit', () => {
   }
 
   test('concurrent POSTs share entries; each answer covers its samples and every sample counts once', async () => {
-    await start();
+    await start(PATIENT);
     const singles = nodeSamples('gc-single', 150);
     const batches = Array.from({ length: 20 }, (_, b) => nodeSamples(`gc-batch-${b}`, 5));
     // Writes paused for a moment: every request queues behind the first write.
@@ -187,7 +191,7 @@ describe('group commit', () => {
   });
 
   test('retries of one Idempotency-Key sent with the first, in the same burst, append once and answer alike', async () => {
-    await start();
+    await start(PATIENT);
     const keyed = nodeSamples('gc-keyed', 1)[0]!;
     const others = nodeSamples('gc-other', 30);
     const introduced = await introduce([keyed, ...others]);
@@ -210,7 +214,7 @@ describe('group commit', () => {
   });
 
   test('a reused Idempotency-Key in a group fails only that request', async () => {
-    await start();
+    await start(PATIENT);
     const first = nodeSamples('gc-first', 1)[0]!;
     expect((await postNode(first, 'reused-key')).status).toBe(202);
     const others = nodeSamples('gc-neighbour', 20);
@@ -265,7 +269,7 @@ describe('group commit', () => {
     const pending = samples.map((s, i) => postNode(s, keyOf(i)));
     // Dropping ingest's connection while its script waits: Redis frees the client and never runs
     // the script; the requests queued behind it go out on the next connection and wait there.
-    await sleep(QUEUE_UP_MS);
+    await sleep(FIRST_WRITE_MS);
     await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     const answers = await Promise.all(pending);
     await admin.client('UNPAUSE');
