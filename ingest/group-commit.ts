@@ -32,8 +32,8 @@ export interface GroupCommitOptions {
  */
 const MAX_WRITES_IN_FLIGHT = 1;
 /** A group's bounds, so one script call stays a few ms of Redis work; a larger request goes alone. */
-export const MAX_GROUP_SAMPLES = 10_000;
-export const MAX_GROUP_BYTES = 1024 * 1024;
+const MAX_GROUP_SAMPLES = 10_000;
+const MAX_GROUP_BYTES = 1024 * 1024;
 
 interface Waiting {
   request: AppendRequest;
