@@ -7,7 +7,7 @@
 import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import type { Config } from '../../shared/config';
 import { allPartitionKeys } from '../../shared/store/keys';
-import { ENTRY_FIELD } from '../../shared/store/entry-codec';
+import { ENTRY_FIELD, GROUP_FIELD } from '../../shared/store/entry-codec';
 import type { RedisClient } from '../../shared/redis';
 import { fleetTotals, perNodeCounts } from '../support/aggregate-totals';
 import { waitForDrained } from '../support/stream-drain';
@@ -188,6 +188,43 @@ describe('group commit', () => {
       expect(last.status).toBe(200);
     }
     await expectCountedExactly(all);
+  });
+
+  test('a group stays within its bound (10,000 samples); a larger request goes alone', async () => {
+    await start({ ...PATIENT, MAX_BATCH_ITEMS: '20000' });
+    const large = nodeSamples('gc-large', 12_000);
+    const batches = Array.from({ length: 4 }, (_, b) => nodeSamples(`gc-bounded-${b}`, 4000));
+    await pauseWrites(5000);
+    const pending = [large, ...batches].map((batch) => postJson(`${pipeline!.url}/v1/samples`, batch));
+    await sleep(QUEUE_UP_MS);
+    await admin.client('UNPAUSE');
+    const answers = await Promise.all(pending);
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+    // A group's entries carry its id: count each group's lines over all partitions.
+    const groups = new Map<string, string[]>();
+    for (const p of partitions()) {
+      for (const [, fields] of (await admin.xrange(p.stream, '-', '+')) as [string, string[]][]) {
+        const lines = fields[fields.indexOf(ENTRY_FIELD) + 1]!.split('\n');
+        const group = fields[fields.indexOf(GROUP_FIELD) + 1]!;
+        groups.set(group, [...(groups.get(group) ?? []), ...lines.map((line) => line.split('\t')[1]!)]);
+      }
+    }
+    const sizes = [...groups.values()].map((nodes) => {
+      const fromLarge = nodes.filter((node) => node.startsWith('gc-large-')).length;
+      // The large request alone, or requests that fit the bound together.
+      return fromLarge > 0
+        ? fromLarge === nodes.length
+          ? 'large alone'
+          : 'large with others'
+        : nodes.length <= 10_000
+          ? 'bounded'
+          : 'over';
+    });
+    expect(sizes.filter((size) => size === 'large alone')).toHaveLength(1);
+    expect(sizes.filter((size) => size !== 'large alone' && size !== 'bounded')).toEqual([]);
+    // Fewer groups than requests: some 4,000-sample batches went together.
+    expect(sizes.length).toBeLessThan(answers.length);
+    expect(await appendedLines()).toEqual(new Map([...large, ...batches.flat()].map((s) => [s.node, 1])));
   });
 
   test('retries of one Idempotency-Key sent with the first, in the same burst, append once and answer alike', async () => {
