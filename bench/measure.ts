@@ -1,7 +1,7 @@
 /** The measurements of one configuration: closed-loop batch ingest, drain timing, aggregate counts, Redis memory. */
 import Redis from 'ioredis';
 import { allPartitionKeys } from '../shared/store/keys';
-import { parseBucket } from '../shared/window';
+import { storedBuckets } from '../shared/store/bucket-codec';
 import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 
 export const PREFIX = 'bench';
@@ -37,7 +37,7 @@ export async function aggregatedSamples(redis: Redis, kind: 'node' | 'process'):
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
-      for (const key of keys) for (const packed of Object.values(await redis.hgetall(key))) n += parseBucket(packed).n;
+      for (const key of keys) for (const bucket of storedBuckets(await redis.hgetallBuffer(key))) n += bucket.samples;
     } while (cursor !== '0');
   }
   return n;

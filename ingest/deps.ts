@@ -4,7 +4,7 @@ import type { PartitionKeys } from '../shared/store/keys';
 import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
-import type { AggregateReader } from './aggregate-reader';
+import type { AggregateReader } from '../shared/store/window-reads';
 import type { ConsistencyWaiter } from './consistency-waiter';
 import type { IngestMetrics } from './metrics';
 import type { NodeReader } from './node-reader';

@@ -4,7 +4,9 @@ import { fineBucketOf, fineChunkOf, FINE_BUCKET_MS } from '../shared/store/keys'
 import { partitionOf } from '../shared/partition';
 import type { RedisClient } from '../shared/redis';
 import { pipelineValues } from '../shared/redis-replies';
-import { parseBucket, summarize, type BucketStats, type WindowSummary } from '../shared/window';
+import type { BucketStats } from '../shared/store/bucket-codec';
+import { readBuckets, seriesPoint } from '../shared/store/window-reads';
+import { summarize, type WindowSummary } from '../shared/window';
 
 export interface NodeOverview {
   name: string;
@@ -126,10 +128,8 @@ export class NodeReader {
       const chunk = fineChunkOf(b);
       byChunk.set(chunk, [...(byChunk.get(chunk) ?? []), b]);
     }
-    const pipeline = this.redis.pipeline();
-    for (const [chunk, list] of byChunk) pipeline.hmget(keys.nodeFine(chunk, node), ...list.map(String));
-    const replies = pipelineValues(await pipeline.exec(), byChunk.size);
-    return replies.flatMap((values) => (values as (string | null)[]).map((v) => (v === null ? undefined : parseBucket(v))));
+    const reads = [...byChunk].map(([chunk, list]) => ({ key: keys.nodeFine(chunk, node), buckets: list }));
+    return (await readBuckets(this.redis, reads)).flat();
   }
 
   /** A time series of `step`-second points over the `windowSeconds` before the latest sample. */
@@ -143,20 +143,7 @@ export class NodeReader {
     const stats = await this.readFine(keys, node, all);
     const points: SeriesPoint[] = [];
     const step = Math.max(1, Math.round(stepSeconds));
-    for (let i = 0; i < all.length; i += step) {
-      let v1s = 0;
-      let v2s = 0;
-      let s = 0;
-      let n = 0;
-      for (const b of stats.slice(i, i + step)) {
-        if (!b) continue;
-        v1s += b.v1s;
-        v2s += b.v2s;
-        s += b.s;
-        n += b.n;
-      }
-      points.push({ t: iso(all[i]! * FINE_BUCKET_MS)!, cpu: s > 0 ? v1s / s : null, mem: s > 0 ? v2s / s : null, samples: n });
-    }
+    for (let i = 0; i < all.length; i += step) points.push({ t: iso(all[i]! * FINE_BUCKET_MS)!, ...seriesPoint(stats.slice(i, i + step)) });
     return { points };
   }
 
@@ -204,7 +191,7 @@ function view(w: WindowSummary): WindowView {
   return {
     timeslice: w.timeslice,
     samples: w.samples,
-    cpu: { mean: w.mean1, min: w.min1, max: w.max1 },
-    mem: { mean: w.mean2, min: w.min2, max: w.max2 },
+    cpu: { mean: w.cpu, min: w.cpu_min, max: w.cpu_max },
+    mem: { mean: w.mem, min: w.mem_min, max: w.mem_max },
   };
 }

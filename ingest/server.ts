@@ -11,7 +11,7 @@ import { prepareRedis } from '../shared/service-start';
 import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
-import { AggregateReader } from './aggregate-reader';
+import { AggregateReader } from '../shared/store/window-reads';
 import { BackpressureMonitor } from './backpressure';
 import { createApp, routesOf, type RouteInfo } from './app';
 import { ConsistencyWaiter } from './consistency-waiter';

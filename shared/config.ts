@@ -12,6 +12,7 @@ export interface Config {
   readonly workerConsumerName: string;
   readonly workerBatchSize: number;
   readonly workerBlockMs: number;
+  readonly workerBatchLingerMs: number;
   readonly workerClaimIdleMs: number;
   readonly workerClaimIntervalMs: number;
   readonly maxBodyBytes: number;
@@ -158,6 +159,13 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     parse: integer(10, 60000),
     accepts: 'an integer from 10 to 60000',
     doc: 'Longest blocking read; also bounds how long shutdown waits for a read.',
+  },
+  WORKER_BATCH_LINGER_MS: {
+    key: 'workerBatchLingerMs',
+    defaultValue: '10',
+    parse: integer(0, 1000),
+    accepts: 'an integer from 0 to 1000',
+    doc: 'While the stream is busy, a read that found fewer than WORKER_BATCH_SIZE entries waits this long once and reads again, so each apply carries more entries (less Redis work per sample); 0 = off.',
   },
   WORKER_CLAIM_IDLE_MS: {
     key: 'workerClaimIdleMs',

@@ -17,6 +17,7 @@
  */
 import { allPartitionKeys, globalKeys, partitionKeys, type PartitionKeys } from './store/keys';
 import { registerScripts } from './store/scripts';
+import { EXPIRY_FIELD } from './store/bucket-codec';
 import { partitionOf } from './partition';
 import { META_PARTITIONS_FIELD, META_PAUSED_FIELD, recordedPartitionCount, type PartitionChange } from './partition-count';
 import type { RedisClient } from './redis';
@@ -268,6 +269,9 @@ async function moveMembers(
       const targetKey = `${prefix}:{p${target}}:${name}`;
       // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves.
       page.zadd(targetKey, 'GT', flat[i + 1]!, member).zrem(key, member);
+      // A node's name index entry goes with it: apply-batch adds it only for a node new to the node set.
+      if (name === 'nodes')
+        page.zadd(partitionKeys(prefix, target).nodeNames, 0, member).zrem(partitionKeys(prefix, partition).nodeNames, member);
       targets.add(targetKey);
       report.movedMembers += 1;
     }
@@ -298,8 +302,11 @@ async function copyExpiry(redis: RedisClient, from: string, to: string): Promise
 
 async function mergeBuckets(redis: RedisClient, from: string, to: string, survivor: PartitionKeys, report: ChangeReport): Promise<void> {
   registerScripts(redis);
-  const [fields, ttl] = await Promise.all([redis.hgetall(from), redis.pttl(from)]);
-  const pairs = Object.entries(fields).flat();
+  // Stored buckets are binary (bucket codec): read and pass them as buffers.
+  const [fields, ttl] = await Promise.all([redis.hgetallBuffer(from), redis.pttl(from)]);
+  const pairs = Object.entries(fields)
+    .filter(([field]) => field !== EXPIRY_FIELD)
+    .flat();
   if (pairs.length > 0) {
     const expireAt = ttl > 0 ? Math.ceil((Date.now() + ttl) / 1000) : 0;
     await redis.mergeBuckets(to, `${prefix(survivor)}merged:${from}`, expireAt, ...pairs);

@@ -1,11 +1,12 @@
 /**
  * What ingest and the worker both do with their Redis connection before serving: connect,
- * refuse a partition count other than the recorded one, and make sure the consumer groups
+ * refuse a storage format or partition count other than the recorded ones, and make sure the consumer groups
  * exist (created in the background while Redis refuses writes, e.g. at maxmemory).
  */
 import type { Config } from './config';
 import type { PartitionKeys } from './store/keys';
 import { checkPartitionCount } from './partition-count';
+import { checkSchemaVersion } from './store/schema-version';
 import { connectOrFail, type RedisClient } from './redis';
 import { ensureGroupsAtStart } from './stream-groups';
 import type { ThrottledWarnings } from './throttled-warnings';
@@ -18,7 +19,11 @@ export async function prepareRedis(
   warnings: ThrottledWarnings,
 ): Promise<() => void> {
   await connectOrFail(redis, 10_000);
-  await checkPartitionCount(redis, config.keyPrefix, config.streamPartitions).catch(async (error) => {
+  const checks = async () => {
+    await checkSchemaVersion(redis, config.keyPrefix);
+    await checkPartitionCount(redis, config.keyPrefix, config.streamPartitions);
+  };
+  await checks().catch(async (error) => {
     await redis.quit().catch(() => redis.disconnect());
     throw error;
   });

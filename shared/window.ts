@@ -8,28 +8,21 @@
  * latest sample lies inside the window, so results are exact except for samples within
  * one bucket of the window's leading edge.
  */
-import { coarseBucketOf, coarseChunkOf, COARSE_BUCKET_MS, fineBucketOf, fineChunkOf, FINE_BUCKET_MS, FINE_RETENTION_MS } from './store/keys';
+import type { BucketStats } from './store/bucket-codec';
+import {
+  coarseBucketOf,
+  coarseChunkOf,
+  COARSE_BUCKET_MS,
+  fineBucketOf,
+  fineChunkOf,
+  FINE_BUCKET_MS,
+  FINE_RETENTION_MS,
+} from './store/keys';
 
 /** Longest window answered from 1-second buckets. */
 export const FINE_WINDOW_LIMIT_SECONDS = 3600;
 /** Longest window a query may ask for (coarse retention). */
 export const MAX_QUERY_WINDOW_SECONDS = 86400;
-
-export interface BucketStats {
-  /** sum(value1 * s), sum(value2 * s), sum(s), count */
-  v1s: number;
-  v2s: number;
-  s: number;
-  n: number;
-  /** earliest t - s (ms) and latest t (ms) of the bucket's samples */
-  lo: number;
-  tmax: number;
-  /** extremes, only on per-node buckets */
-  min1?: number;
-  max1?: number;
-  min2?: number;
-  max2?: number;
-}
 
 export interface BucketSelection {
   resolution: 'fine' | 'coarse';
@@ -40,25 +33,15 @@ export interface BucketSelection {
 export interface WindowSummary {
   /** seconds the report covers: min(q, T - min(t - s)) */
   timeslice: number;
-  mean1: number | null;
-  mean2: number | null;
+  /** time-weighted means (cpu_used and mem_used for processes) */
+  cpu: number | null;
+  mem: number | null;
   samples: number;
-  min1: number | null;
-  max1: number | null;
-  min2: number | null;
-  max2: number | null;
-}
-
-export function parseBucket(packed: string): BucketStats {
-  const v = packed.split(',').map(Number);
-  const stats: BucketStats = { v1s: v[0]!, v2s: v[1]!, s: v[2]!, n: v[3]!, lo: v[4]!, tmax: v[5]! };
-  if (v.length >= 10) {
-    stats.min1 = v[6]!;
-    stats.max1 = v[7]!;
-    stats.min2 = v[8]!;
-    stats.max2 = v[9]!;
-  }
-  return stats;
+  /** extremes, from per-node buckets only */
+  cpu_min: number | null;
+  cpu_max: number | null;
+  mem_min: number | null;
+  mem_max: number | null;
 }
 
 function pushRange(out: BucketSelection[], resolution: 'fine' | 'coarse', from: number, to: number): void {
@@ -92,41 +75,41 @@ export function selectBuckets(latestMs: number, windowSeconds: number, nowMs: nu
 /** Combines the buckets read for a window into its answer (README, "Window semantics"). */
 export function summarize(buckets: readonly (BucketStats | undefined)[], latestMs: number, windowSeconds: number): WindowSummary {
   const edge = latestMs - windowSeconds * 1000;
-  let v1s = 0;
-  let v2s = 0;
-  let s = 0;
-  let n = 0;
-  let lo = Infinity;
-  let min1 = Infinity;
-  let max1 = -Infinity;
-  let min2 = Infinity;
-  let max2 = -Infinity;
+  let cpuSeconds = 0;
+  let memSeconds = 0;
+  let seconds = 0;
+  let samples = 0;
+  let coversFrom = Infinity;
+  let cpuMin = Infinity;
+  let cpuMax = -Infinity;
+  let memMin = Infinity;
+  let memMax = -Infinity;
   for (const b of buckets) {
-    if (b === undefined || b.tmax <= edge) continue;
-    v1s += b.v1s;
-    v2s += b.v2s;
-    s += b.s;
-    n += b.n;
-    lo = Math.min(lo, b.lo);
-    if (b.min1 !== undefined) {
-      min1 = Math.min(min1, b.min1);
-      max1 = Math.max(max1, b.max1!);
-      min2 = Math.min(min2, b.min2!);
-      max2 = Math.max(max2, b.max2!);
+    if (b === undefined || b.last_sample_ms <= edge) continue;
+    cpuSeconds += b.cpu_seconds;
+    memSeconds += b.mem_seconds;
+    seconds += b.seconds;
+    samples += b.samples;
+    coversFrom = Math.min(coversFrom, b.covers_from_ms);
+    if (b.cpu_min !== undefined) {
+      cpuMin = Math.min(cpuMin, b.cpu_min);
+      cpuMax = Math.max(cpuMax, b.cpu_max!);
+      memMin = Math.min(memMin, b.mem_min!);
+      memMax = Math.max(memMax, b.mem_max!);
     }
   }
-  if (n === 0 || s === 0) {
-    return { timeslice: 0, mean1: null, mean2: null, samples: 0, min1: null, max1: null, min2: null, max2: null };
+  if (samples === 0 || seconds === 0) {
+    return { timeslice: 0, cpu: null, mem: null, samples: 0, cpu_min: null, cpu_max: null, mem_min: null, mem_max: null };
   }
   const finite = (x: number) => (Number.isFinite(x) ? x : null);
   return {
-    timeslice: Math.min(windowSeconds, (latestMs - lo) / 1000),
-    mean1: v1s / s,
-    mean2: v2s / s,
-    samples: n,
-    min1: finite(min1),
-    max1: finite(max1),
-    min2: finite(min2),
-    max2: finite(max2),
+    timeslice: Math.min(windowSeconds, (latestMs - coversFrom) / 1000),
+    cpu: cpuSeconds / seconds,
+    mem: memSeconds / seconds,
+    samples,
+    cpu_min: finite(cpuMin),
+    cpu_max: finite(cpuMax),
+    mem_min: finite(memMin),
+    mem_max: finite(memMax),
   };
 }

@@ -8,7 +8,7 @@
  *   dead-lettered.
  */
 import { EntryDecodeError } from '../shared/store/entry-codec';
-import { WrongKeyTypeError } from './aggregate-store';
+import { WrongKeyTypeError } from '../shared/store/batch-apply';
 
 export type FailureKind = 'transient' | 'deterministic' | 'unexpected';
 

@@ -15,7 +15,7 @@ import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { scopeGuard } from '../shared/auth/scope-guard';
 import { loadTokens } from '../shared/auth/token-source';
-import { AggregateStore } from './aggregate-store';
+import { AggregateStore } from '../shared/store/batch-apply';
 import { ConsumerHeartbeat, removeConsumer } from './consumer-liveness';
 import { Maintenance } from './maintenance';
 import { createWorkerMetrics } from './metrics';

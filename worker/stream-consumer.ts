@@ -20,11 +20,10 @@ import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { isOutOfMemory } from '../shared/redis-memory';
 import { recordedPartitionCount } from '../shared/partition-count';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
-import type { AggregateStore, DecodedEntry } from './aggregate-store';
+import type { AggregateStore, DecodedEntry } from '../shared/store/batch-apply';
+import { PartitionStream, type RawEntry } from '../shared/store/partition-stream';
 import { classifyFailure, type FailureKind } from './apply-failures';
 import type { WorkerMetrics } from './metrics';
-
-type RawEntry = [id: string, fields: string[] | null];
 
 export interface ConsumerDeps {
   config: Config;
@@ -53,8 +52,11 @@ export class StreamConsumer {
   private released = false;
   private nextReleaseProbeAt = 0;
   private lastFailureOutOfMemory = false;
+  /** The last read of new entries found some: the stream is busy, so a short read lingers. */
+  private busy = false;
   private readonly watchdog: TimeoutWatchdog;
   private readonly warnings: ThrottledWarnings;
+  private readonly stream: PartitionStream;
 
   constructor(
     private readonly keys: PartitionKeys,
@@ -64,6 +66,7 @@ export class StreamConsumer {
       deps.logger.warn({ partition: keys.partition }, 'Redis keeps timing out; reconnecting'),
     );
     this.warnings = new ThrottledWarnings(deps.logger);
+    this.stream = new PartitionStream(keys, deps.redis, deps.reader, deps.config.consumerGroup, deps.config.workerConsumerName);
   }
 
   start(): void {
@@ -116,19 +119,8 @@ export class StreamConsumer {
         }
         if (this.released && Date.now() >= this.nextReleaseProbeAt) await this.probeReleased();
         if (Date.now() >= this.nextClaimAt) await this.reclaimIdle();
-        const reply = (await this.deps.reader.xreadgroup(
-          'GROUP',
-          config.consumerGroup,
-          config.workerConsumerName,
-          'COUNT',
-          config.workerBatchSize,
-          'BLOCK',
-          config.workerBlockMs,
-          'STREAMS',
-          this.keys.stream,
-          '>',
-        )) as [string, RawEntry[]][] | null;
-        if (reply?.[0]) await this.process(reply[0][1]);
+        const entries = await this.readNew();
+        if (entries.length > 0) await this.process(entries);
         else if (!this.inFlight && !this.released) this.progress();
         backoff = 50;
         failingSince = 0;
@@ -180,22 +172,28 @@ export class StreamConsumer {
     }
   }
 
+  /**
+   * New entries, up to WORKER_BATCH_SIZE. While the stream is busy, a read that found fewer
+   * waits WORKER_BATCH_LINGER_MS once and reads again, so each apply carries more entries
+   * (Redis work per call is mostly per bucket and per key, not per sample).
+   */
+  private async readNew(): Promise<RawEntry[]> {
+    const { config } = this.deps;
+    let entries = await this.stream.readNew(config.workerBatchSize, config.workerBlockMs);
+    if (this.busy && entries.length > 0 && entries.length < config.workerBatchSize && config.workerBatchLingerMs > 0) {
+      await sleep(config.workerBatchLingerMs);
+      entries = entries.concat(await this.stream.readNew(config.workerBatchSize - entries.length, 0));
+    }
+    this.busy = entries.length > 0;
+    return entries;
+  }
+
   /** Re-reads this consumer's own pending entries (from before a restart). True when none remain. */
   private async drainOwnPending(): Promise<boolean> {
     const { config } = this.deps;
     let after = '0';
     for (;;) {
-      const reply = (await this.deps.redis.xreadgroup(
-        'GROUP',
-        config.consumerGroup,
-        config.workerConsumerName,
-        'COUNT',
-        config.workerBatchSize,
-        'STREAMS',
-        this.keys.stream,
-        after,
-      )) as [string, RawEntry[]][] | null;
-      const entries = reply?.[0]?.[1] ?? [];
+      const entries = await this.stream.readOwnPending(after, config.workerBatchSize);
       if (entries.length === 0) return true;
       await this.process(entries);
       after = entries[entries.length - 1]![0];
@@ -206,15 +204,7 @@ export class StreamConsumer {
   /** Takes over entries idle longer than WORKER_CLAIM_IDLE_MS, following XAUTOCLAIM's cursor. */
   private async reclaimIdle(): Promise<void> {
     const { config, metrics } = this.deps;
-    const [cursor, entries] = (await this.deps.redis.xautoclaim(
-      this.keys.stream,
-      config.consumerGroup,
-      config.workerConsumerName,
-      config.workerClaimIdleMs,
-      this.claimCursor,
-      'COUNT',
-      config.workerBatchSize,
-    )) as [string, RawEntry[], string[]];
+    const { cursor, entries } = await this.stream.claimIdle(config.workerClaimIdleMs, this.claimCursor, config.workerBatchSize);
     this.claimCursor = cursor;
     // A full pass ended: wait for the next interval; otherwise continue on the next round.
     if (cursor === '0-0') this.nextClaimAt = Date.now() + config.workerClaimIntervalMs;
@@ -228,15 +218,7 @@ export class StreamConsumer {
   private async probeReleased(): Promise<void> {
     const { config } = this.deps;
     this.nextReleaseProbeAt = Date.now() + Math.min(5000, Math.max(100, config.partitionStallAfterMs / 4));
-    const own = (await this.deps.redis.xpending(
-      this.keys.stream,
-      config.consumerGroup,
-      '-',
-      '+',
-      1,
-      config.workerConsumerName,
-    )) as unknown[];
-    if (own.length === 0) this.holdNothing();
+    if (!(await this.stream.holdsPending())) this.holdNothing();
   }
 
   private async process(raw: RawEntry[]): Promise<void> {
@@ -287,7 +269,7 @@ export class StreamConsumer {
 
   private async applyCounted(batch: DecodedEntry[]): Promise<void> {
     const { metrics, store } = this.deps;
-    const outcome = await store.apply(this.keys, batch, () => this.progress());
+    const outcome = await store.applyBatch(this.keys, batch, () => this.progress());
     metrics.entriesApplied.inc(outcome.applied);
     metrics.samplesApplied.inc(outcome.samples);
     metrics.entriesSkipped.inc(outcome.skipped);
@@ -320,13 +302,12 @@ export class StreamConsumer {
 
   /** Moves a failed entry to the dead-letter queue and acknowledges it (idempotent: the job id is the entry). */
   private async deadLetter(id: string, fields: string[], reason: string, attempts: number): Promise<void> {
-    const { config, metrics, logger, redis, deadLetters } = this.deps;
+    const { metrics, logger, deadLetters } = this.deps;
     metrics.poisonEntries.inc();
-    const pending = (await redis.xpending(this.keys.stream, config.consumerGroup, id, id, 1)) as [string, string, number, number][];
-    if (pending.length === 0) return; // handled by another consumer meanwhile
-    const deliveries = Number(pending[0]?.[3] ?? 1);
+    const deliveries = await this.stream.deliveriesOf(id);
+    if (deliveries === null) return; // handled by another consumer meanwhile
     // An entry applied in parts may have failed after some of them: say so, replay would repeat them.
-    const partsApplied = await redis.hlen(this.keys.entryParts(id));
+    const partsApplied = await this.stream.partsApplied(id);
     const note = partsApplied > 0 ? ` (${partsApplied} of its parts were applied before the failure; a replay applies them again)` : '';
     await deadLetters.add({
       partition: this.keys.partition,
@@ -336,7 +317,7 @@ export class StreamConsumer {
       deliveries,
       failed_at: new Date().toISOString(),
     });
-    await redis.xack(this.keys.stream, config.consumerGroup, id);
+    await this.stream.acknowledge(id);
     metrics.deadLettered.inc();
     this.progress();
     logger.error({ partition: this.keys.partition, id, deliveries, attempts, reason }, 'entry moved to the dead-letter queue');

@@ -26,7 +26,7 @@ export function analyticsRouter(deps: IngestDeps): Router {
     ctx.body =
       summary === null || summary.samples === 0
         ? { timeslice: 0, cpu_used: null, mem_used: null }
-        : { timeslice: summary.timeslice, cpu_used: summary.mean1, mem_used: summary.mean2 };
+        : { timeslice: summary.timeslice, cpu_used: summary.cpu, mem_used: summary.mem };
   });
 
   router.get('/v1/analytics/nodes/series', ...reads, async (ctx) => {
@@ -56,8 +56,8 @@ export function analyticsRouter(deps: IngestDeps): Router {
     }
     ctx.body = {
       timeslice: summary.timeslice,
-      cpu_used: summary.mean1,
-      mem_used: summary.mean2,
+      cpu_used: summary.cpu,
+      mem_used: summary.mem,
       num_instances: summary.instances,
     };
   });

@@ -106,6 +106,8 @@ export function globalKeys(prefix: string) {
   return {
     /** The pipeline figures the maintenance job last recorded (JSON). */
     pipelineFigures: `${prefix}:pipeline:figures`,
+    /** The storage format's version, recorded at first start (schema-version.ts). */
+    schemaVersion: `${prefix}:schema`,
     /** STREAM_PARTITIONS recorded at first start; services with another count refuse to start. */
     partitionCount: `${prefix}:partitions`,
     /** Present while `nodeagg partitions set` runs: ingest refuses writes meanwhile. */

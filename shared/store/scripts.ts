@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis, Result } from 'ioredis';
+import { luaBucketCodec } from './bucket-codec';
 
 type Arg = string | number;
 
@@ -15,9 +16,9 @@ declare module 'ioredis' {
     /** append-samples.lua: numKeys, then keys and arguments as the script documents; numeric codes and ids (sample-append.ts reads them). */
     appendSamples(args: Arg[]): Result<(string | number)[], Context>;
     /** apply-batch.lua: numKeys, then keys and arguments as the script documents. */
-    applyBatch(args: Arg[]): Result<(string | number)[], Context>;
-    /** merge-buckets.lua: target hash, source marker, expiry (unix s, 0 = none), then the source's fields. */
-    mergeBuckets(target: string, marker: string, expireAt: number, ...fieldsAndValues: string[]): Result<number, Context>;
+    applyBatch(args: (Arg | Buffer)[]): Result<(string | number)[], Context>;
+    /** merge-buckets.lua: target hash, source marker, expiry (unix s, 0 = none), then the source's fields and stored buckets. */
+    mergeBuckets(target: string, marker: string, expireAt: number, ...fieldsAndValues: (string | Buffer)[]): Result<number, Context>;
     /** remove-consumer.lua: stream, heartbeat key, group, consumer, mode. */
     removeConsumer(stream: string, heartbeat: string, group: string, consumer: string, mode: string): Result<number, Context>;
     /** replay-entry.lua: stream, replay marker, marker TTL, then the entry's fields. */
@@ -25,34 +26,44 @@ declare module 'ioredis' {
   }
 }
 
+/** `bucketCodec`: the script merges stored buckets, so the codec's Lua side is prepended. */
 const SCRIPTS = {
-  appendSamples: { file: 'append-samples', numberOfKeys: undefined },
-  applyBatch: { file: 'apply-batch', numberOfKeys: undefined },
-  mergeBuckets: { file: 'merge-buckets', numberOfKeys: 2 },
-  removeConsumer: { file: 'remove-consumer', numberOfKeys: 2 },
-  replayEntry: { file: 'replay-entry', numberOfKeys: 2 },
+  appendSamples: { file: 'append-samples', numberOfKeys: undefined, bucketCodec: false },
+  applyBatch: { file: 'apply-batch', numberOfKeys: undefined, bucketCodec: true },
+  mergeBuckets: { file: 'merge-buckets', numberOfKeys: 2, bucketCodec: true },
+  removeConsumer: { file: 'remove-consumer', numberOfKeys: 2, bucketCodec: false },
+  replayEntry: { file: 'replay-entry', numberOfKeys: 2, bucketCodec: false },
 } as const;
 
 const sources = new Map<string, string>();
 
-function source(file: string): string {
+function source(file: string, bucketCodec: boolean): string {
   let lua = sources.get(file);
   if (lua === undefined) {
     lua = readFileSync(join(__dirname, 'lua', `${file}.lua`), 'utf8');
+    if (bucketCodec) lua = withPrelude(lua, luaBucketCodec());
     sources.set(file, lua);
   }
   return lua;
 }
 
+/** Inserts shared Lua after the script's "#!lua" flags line, which must stay first. */
+function withPrelude(lua: string, prelude: string): string {
+  if (!lua.startsWith('#!')) return `${prelude}\n${lua}`;
+  const firstLineEnd = lua.indexOf('\n') + 1;
+  return `${lua.slice(0, firstLineEnd)}${prelude}\n${lua.slice(firstLineEnd)}`;
+}
+
 /** Defines every script's command on the client (once; EVALSHA with EVAL on NOSCRIPT). */
 export function registerScripts(redis: Redis): void {
-  for (const [name, { file, numberOfKeys }] of Object.entries(SCRIPTS)) {
+  for (const [name, { file, numberOfKeys, bucketCodec }] of Object.entries(SCRIPTS)) {
     if (name in redis) continue;
-    redis.defineCommand(name, numberOfKeys === undefined ? { lua: source(file) } : { lua: source(file), numberOfKeys });
+    const lua = source(file, bucketCodec);
+    redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
   }
 }
 
 /** The source of one script, for tests that run it directly. */
 export function scriptSource(name: keyof typeof SCRIPTS): string {
-  return source(SCRIPTS[name].file);
+  return source(SCRIPTS[name].file, SCRIPTS[name].bucketCodec);
 }

@@ -11,7 +11,7 @@ import { partitionKeys, type PartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import type { NodeSample } from '../../shared/samples';
 import { ensureGroup } from '../../shared/stream-groups';
-import { AggregateStore, type ApplyOutcome, type DecodedEntry } from '../../worker/aggregate-store';
+import { AggregateStore, type ApplyOutcome, type DecodedEntry } from '../../shared/store/batch-apply';
 import { createWorkerMetrics } from '../../worker/metrics';
 import { StreamConsumer } from '../../worker/stream-consumer';
 import { fleetTotals } from '../support/aggregate-totals';
@@ -27,7 +27,7 @@ class FaultyStore extends AggregateStore {
   /** Fails every apply of the "cursed" entry, as an owner with a broken path to Redis would. */
   cursed = false;
 
-  override async apply(keys: PartitionKeys, entries: readonly DecodedEntry[], onProgress?: () => void): Promise<ApplyOutcome> {
+  override async applyBatch(keys: PartitionKeys, entries: readonly DecodedEntry[], onProgress?: () => void): Promise<ApplyOutcome> {
     const nodes = new Set(entries.flatMap((e) => e.samples.map((s) => s.node)));
     if (nodes.has('js-bug')) {
       this.bugAttempts += entries.length === 1 ? 1 : 0;
@@ -38,7 +38,7 @@ class FaultyStore extends AggregateStore {
       this.connectionFailures += 1;
       throw new Error('Connection is closed.');
     }
-    return super.apply(keys, entries, onProgress);
+    return super.applyBatch(keys, entries, onProgress);
   }
 }
 

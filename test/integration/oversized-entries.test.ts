@@ -8,7 +8,7 @@ import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/key
 import type { RedisClient } from '../../shared/redis';
 import type { ProcessSample } from '../../shared/samples';
 import { ensureGroup } from '../../shared/stream-groups';
-import { AggregateStore, type DecodedEntry } from '../../worker/aggregate-store';
+import { AggregateStore, type DecodedEntry } from '../../shared/store/batch-apply';
 import { baseTime } from '../support/build-sample';
 import { SentLedger } from '../support/sent-ledger';
 import { deletePrefix, testConfig, testRedis } from '../support/test-config';
@@ -68,7 +68,7 @@ describe('oversized entries applied in parts', () => {
     const a = new AggregateStore(doomed, config.consumerGroup, 'a', Date.now, MAX_ARGS);
     let parts = 0;
     await expect(
-      a.apply(keys, [entry], () => {
+      a.applyBatch(keys, [entry], () => {
         if (++parts === 3) doomed.disconnect();
       }),
     ).rejects.toThrow();
@@ -77,12 +77,12 @@ describe('oversized entries applied in parts', () => {
     expect(await pendingCount()).toBe(1);
 
     const b = new AggregateStore(await client(), config.consumerGroup, 'b', Date.now, MAX_ARGS);
-    expect(await b.apply(keys, [entry])).toEqual({ applied: 1, skipped: 0, samples: 300 });
+    expect(await b.applyBatch(keys, [entry])).toEqual({ applied: 1, skipped: 0, samples: 300 });
     expect(await ledger.mismatches(redis)).toEqual([]);
     expect(await redis.exists(keys.entryParts(entry.id))).toBe(0);
     expect(await pendingCount()).toBe(0);
     // A late redelivery changes nothing.
-    expect(await b.apply(keys, [entry])).toEqual({ applied: 0, skipped: 1, samples: 0 });
+    expect(await b.applyBatch(keys, [entry])).toEqual({ applied: 0, skipped: 1, samples: 0 });
     expect(await ledger.mismatches(redis)).toEqual([]);
   });
 
@@ -93,7 +93,7 @@ describe('oversized entries applied in parts', () => {
     );
     for (let round = 0; round < 5; round++) {
       const entry = await appendLargeEntry(ledger, `race${round}`, 200);
-      const outcomes = await Promise.all(stores.map((s) => s.apply(keys, [entry])));
+      const outcomes = await Promise.all(stores.map((s) => s.applyBatch(keys, [entry])));
       // Exactly one consumer applied the last part and acknowledged the entry.
       expect(outcomes.reduce((n, o) => n + o.applied, 0)).toBe(1);
       expect(outcomes.reduce((n, o) => n + o.skipped, 0)).toBe(2);
@@ -110,11 +110,11 @@ describe('oversized entries applied in parts', () => {
     const fineKey = (s: ProcessSample) => keys.processFine(fineChunkOf(fineBucketOf(s.at)), s.process);
     await redis.set(fineKey(last as ProcessSample), 'not a hash');
     const a = new AggregateStore(redis, config.consumerGroup, 'a', Date.now, MAX_ARGS);
-    await expect(a.apply(keys, [entry])).rejects.toThrow(/WRONGTYPE/);
+    await expect(a.applyBatch(keys, [entry])).rejects.toThrow(/WRONGTYPE/);
     expect(await redis.exists(keys.entryParts(entry.id))).toBe(0);
     expect(await redis.exists(fineKey(first as ProcessSample))).toBe(0);
     await redis.del(fineKey(last as ProcessSample));
-    expect(await a.apply(keys, [entry])).toEqual({ applied: 1, skipped: 0, samples: 300 });
+    expect(await a.applyBatch(keys, [entry])).toEqual({ applied: 1, skipped: 0, samples: 300 });
     expect(await ledger.mismatches(redis)).toEqual([]);
   });
 });

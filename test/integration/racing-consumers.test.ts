@@ -4,7 +4,7 @@ import { partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import type { NodeSample } from '../../shared/samples';
 import { ensureGroup } from '../../shared/stream-groups';
-import { AggregateStore, type DecodedEntry } from '../../worker/aggregate-store';
+import { AggregateStore, type DecodedEntry } from '../../shared/store/batch-apply';
 import { fleetTotals } from '../support/aggregate-totals';
 import { baseTime } from '../support/build-sample';
 import { deletePrefix, testConfig, testRedis } from '../support/test-config';
@@ -57,9 +57,9 @@ describe('two consumers racing for the same pending entries', () => {
       expected += 30 * 10;
       // a takes the first two thirds, b the last two thirds: the middle third is contested.
       const results = await Promise.all([
-        a.apply(keys, entries.slice(0, 20)),
-        b.apply(keys, entries.slice(10)),
-        a.apply(keys, entries.slice(5, 25)),
+        a.applyBatch(keys, entries.slice(0, 20)),
+        b.applyBatch(keys, entries.slice(10)),
+        a.applyBatch(keys, entries.slice(5, 25)),
       ]);
       for (const r of results) {
         applied += r.applied;
@@ -78,8 +78,8 @@ describe('two consumers racing for the same pending entries', () => {
     const entries = await appendEntries(5, 4);
     const before = await fleetTotals(redis, config.keyPrefix, 1);
     const a = new AggregateStore(redis, config.consumerGroup, 'a');
-    expect((await a.apply(keys, entries)).applied).toBe(5);
-    const again = await a.apply(keys, entries);
+    expect((await a.applyBatch(keys, entries)).applied).toBe(5);
+    const again = await a.applyBatch(keys, entries);
     expect(again).toEqual({ applied: 0, skipped: 5, samples: 0 });
     const after = await fleetTotals(redis, config.keyPrefix, 1);
     expect(after.samples - before.samples).toBe(20);

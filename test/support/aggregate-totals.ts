@@ -1,7 +1,7 @@
 /** Reads totals straight from the aggregate buckets, to count every sample after a fault. */
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
-import { parseBucket } from '../../shared/window';
+import { storedBuckets } from '../../shared/store/bucket-codec';
 
 export interface Totals {
   samples: number;
@@ -33,11 +33,10 @@ export async function fleetTotals(redis: RedisClient, prefix: string, partitions
         .replace(/[{}]/g, (c) => `\\${c}`),
     );
     for (const key of keys) {
-      for (const packed of Object.values(await redis.hgetall(key))) {
-        const b = parseBucket(packed);
-        totals.samples += b.n;
-        totals.cpuSeconds += b.v1s;
-        totals.memSeconds += b.v2s;
+      for (const b of storedBuckets(await redis.hgetallBuffer(key))) {
+        totals.samples += b.samples;
+        totals.cpuSeconds += b.cpu_seconds;
+        totals.memSeconds += b.mem_seconds;
       }
     }
   }
@@ -56,7 +55,7 @@ export async function perNodeCounts(redis: RedisClient, prefix: string, partitio
       .replace(/[{}]/g, (c) => `\\${c}`);
     let n = 0;
     for (const key of await scanKeys(redis, pattern)) {
-      for (const packed of Object.values(await redis.hgetall(key))) n += parseBucket(packed).n;
+      for (const bucket of storedBuckets(await redis.hgetallBuffer(key))) n += bucket.samples;
     }
     counts.set(node, n);
   }

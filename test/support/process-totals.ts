@@ -1,7 +1,7 @@
 /** Counts process samples in the aggregates (the all-processes 1-second buckets of every partition). */
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
-import { parseBucket } from '../../shared/window';
+import { storedBuckets } from '../../shared/store/bucket-codec';
 
 export async function processSampleCount(redis: RedisClient, prefix: string, partitions: number): Promise<number> {
   let samples = 0;
@@ -14,7 +14,7 @@ export async function processSampleCount(redis: RedisClient, prefix: string, par
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
-      for (const key of keys) for (const packed of Object.values(await redis.hgetall(key))) samples += parseBucket(packed).n;
+      for (const key of keys) for (const bucket of storedBuckets(await redis.hgetallBuffer(key))) samples += bucket.samples;
     } while (cursor !== '0');
   }
   return samples;

@@ -5,22 +5,26 @@
 import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import type { RedisClient } from '../../shared/redis';
-import { parseBucket } from '../../shared/window';
+import { decodeBucket } from '../../shared/store/bucket-codec';
 import type { RawNodeSample, RawProcessSample } from './reference-model';
 
-interface Expected {
+/** The bucket fields the ledger checks (bucket codec names). */
+interface Sums {
+  samples: number;
+  cpu_seconds: number;
+  mem_seconds: number;
+}
+
+interface Expected extends Sums {
   key: string;
   field: string;
-  n: number;
-  v1s: number;
-  v2s: number;
 }
 
 export interface LedgerMismatch {
   key: string;
   field: string;
-  expected: { n: number; v1s: number; v2s: number };
-  actual: { n: number; v1s: number; v2s: number } | null;
+  expected: Sums;
+  actual: Sums | null;
 }
 
 export class SentLedger {
@@ -32,13 +36,13 @@ export class SentLedger {
     private readonly partitions: number,
   ) {}
 
-  private add(key: string, at: number, v1: number, v2: number, timeslice: number): void {
+  private add(key: string, at: number, cpu: number, mem: number, timeslice: number): void {
     const field = String(fineBucketOf(at));
     const id = `${key}\n${field}`;
-    const e = this.expected.get(id) ?? { key, field, n: 0, v1s: 0, v2s: 0 };
-    e.n += 1;
-    e.v1s += v1 * timeslice;
-    e.v2s += v2 * timeslice;
+    const e = this.expected.get(id) ?? { key, field, samples: 0, cpu_seconds: 0, mem_seconds: 0 };
+    e.samples += 1;
+    e.cpu_seconds += cpu * timeslice;
+    e.mem_seconds += mem * timeslice;
     this.expected.set(id, e);
   }
 
@@ -61,19 +65,25 @@ export class SentLedger {
     for (let first = 0; first < all.length; first += 1000) {
       const slice = all.slice(first, first + 1000);
       const pipeline = redis.pipeline();
-      for (const e of slice) pipeline.hget(e.key, e.field);
+      for (const e of slice) pipeline.hgetBuffer(e.key, e.field);
       const replies = (await pipeline.exec()) ?? [];
       slice.forEach((e, i) => {
         const [error, packed] = replies[i] ?? [new Error('no reply'), null];
         if (error) throw error;
-        const actual = packed === null ? null : parseBucket(packed as string);
+        const stored = packed === null ? null : decodeBucket(packed as Buffer);
+        const actual = stored && { samples: stored.samples, cpu_seconds: stored.cpu_seconds, mem_seconds: stored.mem_seconds };
         const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
-        if (actual === null || actual.n !== e.n || !close(actual.v1s, e.v1s) || !close(actual.v2s, e.v2s)) {
+        if (
+          actual === null ||
+          actual.samples !== e.samples ||
+          !close(actual.cpu_seconds, e.cpu_seconds) ||
+          !close(actual.mem_seconds, e.mem_seconds)
+        ) {
           wrong.push({
             key: e.key,
             field: e.field,
-            expected: { n: e.n, v1s: e.v1s, v2s: e.v2s },
-            actual: actual && { n: actual.n, v1s: actual.v1s, v2s: actual.v2s },
+            expected: { samples: e.samples, cpu_seconds: e.cpu_seconds, mem_seconds: e.mem_seconds },
+            actual,
           });
         }
       });

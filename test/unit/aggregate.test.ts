@@ -1,30 +1,70 @@
 import { partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
-import { FIRST_AGGREGATE_KEY, groupWithinBound, MAX_SCRIPT_ARGS, planBatch } from '../../worker/aggregate';
+import { FIRST_AGGREGATE_KEY, groupWithinBound, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan } from '../../shared/store/apply-plan';
+import { decodeBucket, type BucketStats } from '../../shared/store/bucket-codec';
 import type { Sample } from '../../shared/samples';
 import { decodeToken, encodeToken } from '../../ingest/consistency-token';
 import { compareIds } from '../../shared/stream-ids';
+
+/** The plan's first section (bucket keys) as key -> bucket -> delta. */
+function bucketDeltas(plan: ApplyPlan): Map<string, Map<number, BucketStats>> {
+  const out = new Map<string, Map<number, BucketStats>>();
+  const s = plan.sections;
+  let i = 1;
+  for (let k = 0; k < Number(s[0]); k++) {
+    const key = plan.keys[Number(s[i]) - FIRST_AGGREGATE_KEY]!;
+    const m = Number(s[i + 2]);
+    const buckets = new Map<number, BucketStats>();
+    for (let f = 0; f < m; f++) buckets.set(Number(s[i + 3 + 2 * f]), decodeBucket(s[i + 4 + 2 * f] as Buffer));
+    out.set(key, buckets);
+    i += 3 + 2 * m;
+  }
+  return out;
+}
 
 describe('batch planning', () => {
   const keys = partitionKeys('na', 2);
   const at = Date.UTC(2026, 0, 1, 10, 0, 5);
 
-  test('samples in the same bucket fold into one operation per bucket', () => {
+  test('samples in the same bucket fold into one delta per bucket', () => {
     const plan = planBatch(
       [
         { kind: 'node', node: 'a', at, timeslice: 10, cpu: 10, mem: 20 },
         { kind: 'node', node: 'b', at, timeslice: 30, cpu: 50, mem: 60 },
+        { kind: 'node', node: 'a', at: at + 300, timeslice: 1, cpu: 70, mem: 5 },
       ],
       keys,
       at,
     );
-    const fleetOps = [];
-    for (let i = 0; i < plan.ops.length; i++) {
-      if (plan.ops[i] === 'B' && plan.keys[(plan.ops[i + 1] as number) - FIRST_AGGREGATE_KEY] === keys.fleetFine(Math.floor(at / 3600000)))
-        fleetOps.push(plan.ops.slice(i, i + 9));
-    }
-    expect(fleetOps).toEqual([['B', expect.any(Number), String(at / 1000), 10 * 10 + 50 * 30, 20 * 10 + 60 * 30, 40, 2, at - 30_000, at]]);
+    const deltas = bucketDeltas(plan);
+    expect([...deltas.get(keys.fleetFine(Math.floor(at / 3600000)))!]).toEqual([
+      [
+        at / 1000,
+        {
+          cpu_seconds: 10 * 10 + 50 * 30 + 70,
+          mem_seconds: 20 * 10 + 60 * 30 + 5,
+          seconds: 41,
+          samples: 3,
+          covers_from_ms: at - 30_000,
+          last_sample_ms: at + 300,
+        },
+      ],
+    ]);
+    expect(deltas.get(keys.nodeFine(Math.floor(at / 3600000), 'a'))!.get(at / 1000)).toEqual({
+      cpu_seconds: 170,
+      mem_seconds: 205,
+      seconds: 11,
+      samples: 2,
+      covers_from_ms: at - 10_000,
+      last_sample_ms: at + 300,
+      cpu_min: 10,
+      cpu_max: 70,
+      mem_min: 5,
+      mem_max: 20,
+    });
     expect(plan.keys.every((k) => k.startsWith('na:{p2}:'))).toBe(true);
+    expect(plan.keyTypes.get(keys.nodes)).toBe('zset');
+    expect(plan.keyTypes.get(keys.nodeSummary('a'))).toBe('hash');
   });
 });
 
@@ -33,7 +73,7 @@ describe('bounded script calls', () => {
   const at = Date.UTC(2026, 0, 1, 10, 0, 5);
   const width = (samples: readonly Sample[]) => {
     const plan = planBatch(samples, keys, at);
-    return plan.keys.length + plan.ops.length;
+    return plan.keys.length + plan.sections.length;
   };
   const entry = (n: number, offset: number): Sample[] =>
     Array.from({ length: n }, (_, i) => ({

@@ -1,4 +1,21 @@
-import { selectBuckets, summarize, parseBucket } from '../../shared/window';
+import { selectBuckets, summarize } from '../../shared/window';
+import type { BucketStats } from '../../shared/store/bucket-codec';
+
+const bucket = (
+  cpu_seconds: number,
+  mem_seconds: number,
+  seconds: number,
+  samples: number,
+  covers_from_ms: number,
+  last_sample_ms: number,
+): BucketStats => ({
+  cpu_seconds,
+  mem_seconds,
+  seconds,
+  samples,
+  covers_from_ms,
+  last_sample_ms,
+});
 
 describe('window arithmetic (README, Window semantics)', () => {
   const now = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -28,18 +45,18 @@ describe('window arithmetic (README, Window semantics)', () => {
 
   test('buckets whose latest sample is at or before the edge are left out', () => {
     const latest = 100_000;
-    const inside = parseBucket('100,200,10,1,85000,95000');
-    const atEdge = parseBucket('999,999,10,1,30000,40000');
+    const inside = bucket(100, 200, 10, 1, 85000, 95000);
+    const atEdge = bucket(999, 999, 10, 1, 30000, 40000);
     const result = summarize([inside, atEdge, undefined], latest, 60);
-    expect(result).toMatchObject({ timeslice: 15, mean1: 10, mean2: 20, samples: 1 });
+    expect(result).toMatchObject({ timeslice: 15, cpu: 10, mem: 20, samples: 1 });
   });
 
   test('the answered timeslice is capped by the window', () => {
-    const b = parseBucket('10,10,100,1,0,100000');
+    const b = bucket(10, 10, 100, 1, 0, 100000);
     expect(summarize([b], 100_000, 30).timeslice).toBe(30);
   });
 
   test('no bucket means timeslice 0 and null means', () => {
-    expect(summarize([], 1000, 60)).toMatchObject({ timeslice: 0, mean1: null, mean2: null, samples: 0 });
+    expect(summarize([], 1000, 60)).toMatchObject({ timeslice: 0, cpu: null, mem: null, samples: 0 });
   });
 });

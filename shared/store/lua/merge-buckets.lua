@@ -3,42 +3,35 @@
   merge-buckets: adds one partition's bucket hash into another partition's hash of the same
   name (when the partition count shrinks), exactly once: the marker key, in the target's
   hash slot, records that this source was merged, so a re-run after a crash merges nothing.
+  Buckets merge with the bucket codec's mergeBucket, as in apply-batch.
 
   KEYS[1]  the target hash
   KEYS[2]  the marker for this source
   ARGV[1]  unix seconds at which the target may expire (0: no expiry)
-  ARGV[2 ..]  field, value pairs of the source ("cs,ms,s,n,lo,tmax[,cmin,cmax,mmin,mmax]")
+  ARGV[2 ..]  field, value pairs of the source (stored buckets)
 
   Returns 1 when merged, 0 when this source had been merged before.
 ]]
-if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', 604800) then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 
-local function parse(packed)
-  local values = {}
-  for part in string.gmatch(packed, '[^,]+') do values[#values + 1] = tonumber(part) end
-  return values
-end
-
--- Sums add, lo and minima take the least, tmax and maxima the greatest (as apply-batch).
-for i = 2, #ARGV, 2 do
-  local field, delta = ARGV[i], parse(ARGV[i + 1])
-  local current = redis.call('HGET', KEYS[1], field)
-  if current then
-    local c = parse(current)
-    for j = 1, 4 do delta[j] = delta[j] + c[j] end
-    delta[5] = math.min(delta[5], c[5])
-    delta[6] = math.max(delta[6], c[6])
-    if #delta == 10 then
-      delta[7] = math.min(delta[7], c[7])
-      delta[8] = math.max(delta[8], c[8])
-      delta[9] = math.min(delta[9], c[9])
-      delta[10] = math.max(delta[10], c[10])
-    end
+-- Every read and check before the first write.
+local fields = {}
+for i = 2, #ARGV, 2 do fields[#fields + 1] = ARGV[i] end
+local stored = redis.call('HMGET', KEYS[1], unpack(fields))
+for f, value in ipairs(stored) do
+  if value and not bucketSizeOk(value, ARGV[2 * f + 1]) then
+    return redis.error_reply('merge-buckets: ' .. KEYS[1] .. ' field ' .. fields[f] .. ' holds a bucket of ' .. #value .. ' bytes')
   end
-  local out = {}
-  for j = 1, #delta do out[j] = string.format('%.17g', delta[j]) end
-  redis.call('HSET', KEYS[1], field, table.concat(out, ','))
 end
+
+local args = {}
+for f = 1, #fields do
+  local delta = ARGV[2 * f + 1]
+  args[#args + 1] = fields[f]
+  args[#args + 1] = stored[f] and mergeBucket(stored[f], delta) or delta
+end
+if #args > 0 then redis.call('HSET', KEYS[1], unpack(args)) end
+redis.call('SET', KEYS[2], '1', 'EX', 604800)
 
 if ARGV[1] ~= '0' then
   if redis.call('TTL', KEYS[1]) == -1 then

@@ -1,16 +1,49 @@
-/** Answers the query API from the aggregates alone (never from raw samples). */
-import {
-  coarseBucketOf,
-  coarseChunkOf,
-  COARSE_BUCKET_MS,
-  fineBucketOf,
-  fineChunkOf,
-  FINE_BUCKET_MS,
-  type PartitionKeys,
-} from '../shared/store/keys';
-import type { RedisClient } from '../shared/redis';
-import { pipelineValues } from '../shared/redis-replies';
-import { parseBucket, selectBuckets, summarize, type BucketStats, type WindowSummary } from '../shared/window';
+/**
+ * Reads stored buckets back (the query API answers from the aggregates alone, never from
+ * raw samples): which keys and fields a window reads, the pipelines, and the decoding.
+ */
+import { decodeBucket, type BucketStats } from './bucket-codec';
+import { coarseBucketOf, coarseChunkOf, COARSE_BUCKET_MS, fineBucketOf, fineChunkOf, FINE_BUCKET_MS, type PartitionKeys } from './keys';
+import type { RedisClient } from '../redis';
+import { pipelineValues } from '../redis-replies';
+import { selectBuckets, summarize, type WindowSummary } from '../window';
+
+/** One hash and the buckets (fields) to read from it. */
+export interface BucketRead {
+  key: string;
+  buckets: readonly number[];
+}
+
+/** One HMGET per read, in one pipeline; a missing bucket is undefined. */
+export async function readBuckets(redis: RedisClient, reads: readonly BucketRead[]): Promise<(BucketStats | undefined)[][]> {
+  if (reads.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const { key, buckets } of reads) pipeline.hmgetBuffer(key, ...buckets.map(String));
+  const replies = pipelineValues(await pipeline.exec(), reads.length);
+  return replies.map((values) => (values as (Buffer | null)[]).map((value) => (value === null ? undefined : decodeBucket(value))));
+}
+
+/** Time-weighted means of a run of buckets (a chart point). */
+export interface SeriesSums {
+  cpu: number | null;
+  mem: number | null;
+  samples: number;
+}
+
+export function seriesPoint(buckets: readonly (BucketStats | undefined)[]): SeriesSums {
+  let cpuSeconds = 0;
+  let memSeconds = 0;
+  let seconds = 0;
+  let samples = 0;
+  for (const b of buckets) {
+    if (b === undefined) continue;
+    cpuSeconds += b.cpu_seconds;
+    memSeconds += b.mem_seconds;
+    seconds += b.seconds;
+    samples += b.samples;
+  }
+  return { cpu: seconds > 0 ? cpuSeconds / seconds : null, mem: seconds > 0 ? memSeconds / seconds : null, samples };
+}
 
 type ChunkKey = (resolution: 'fine' | 'coarse', chunk: number) => string;
 
@@ -18,11 +51,8 @@ export interface ProcessWindow extends WindowSummary {
   instances: number;
 }
 
-export interface FleetSeriesPoint {
+export interface FleetSeriesPoint extends SeriesSums {
   t: string;
-  cpu: number | null;
-  mem: number | null;
-  samples: number;
 }
 
 export class AggregateReader {
@@ -43,19 +73,14 @@ export class AggregateReader {
   }
 
   /** Reads the window's buckets from every partition, one HMGET per chunk key. */
-  private async readWindow(chunkKeyOf: (p: PartitionKeys) => ChunkKey, latestMs: number, windowSeconds: number): Promise<WindowSummary> {
+  async readWindow(chunkKeyOf: (p: PartitionKeys) => ChunkKey, latestMs: number, windowSeconds: number): Promise<WindowSummary> {
     const selection = selectBuckets(latestMs, windowSeconds, this.now());
-    const pipeline = this.redis.pipeline();
+    const reads: BucketRead[] = [];
     for (const p of this.partitions) {
       const keyOf = chunkKeyOf(p);
-      for (const range of selection) pipeline.hmget(keyOf(range.resolution, range.chunk), ...range.buckets.map(String));
+      for (const range of selection) reads.push({ key: keyOf(range.resolution, range.chunk), buckets: range.buckets });
     }
-    const replies = pipelineValues(await pipeline.exec(), this.partitions.length * selection.length);
-    const buckets: (BucketStats | undefined)[] = [];
-    for (const values of replies) {
-      for (const value of values as (string | null)[]) if (value !== null) buckets.push(parseBucket(value));
-    }
-    return summarize(buckets, latestMs, windowSeconds);
+    return summarize((await readBuckets(this.redis, reads)).flat(), latestMs, windowSeconds);
   }
 
   async fleetAverage(windowSeconds: number): Promise<WindowSummary | null> {
@@ -83,38 +108,21 @@ export class AggregateReader {
       const chunk = coarse ? coarseChunkOf(b) : fineChunkOf(b);
       byChunk.set(chunk, [...(byChunk.get(chunk) ?? []), index]);
     });
-    const pipeline = this.redis.pipeline();
+    const reads: BucketRead[] = [];
     const replyIndexes: number[][] = [];
     for (const p of this.partitions) {
       for (const [chunk, indexes] of byChunk) {
-        pipeline.hmget(coarse ? p.fleetCoarse(chunk) : p.fleetFine(chunk), ...indexes.map((i) => String(buckets[i])));
+        reads.push({ key: coarse ? p.fleetCoarse(chunk) : p.fleetFine(chunk), buckets: indexes.map((i) => buckets[i]!) });
         replyIndexes.push(indexes);
       }
     }
-    const replies = (await pipeline.exec()) ?? [];
-    const sums = buckets.map(() => ({ v1s: 0, v2s: 0, s: 0, n: 0 }));
-    replies.forEach(([error, values], r) => {
-      if (error) throw error;
-      (values as (string | null)[]).forEach((value, i) => {
-        if (value === null) return;
-        const b = parseBucket(value);
-        const sum = sums[replyIndexes[r]![i]!]!;
-        sum.v1s += b.v1s;
-        sum.v2s += b.v2s;
-        sum.s += b.s;
-        sum.n += b.n;
-      });
+    const perBucket: (BucketStats | undefined)[][] = buckets.map(() => []);
+    (await readBuckets(this.redis, reads)).forEach((values, r) => {
+      values.forEach((b, i) => perBucket[replyIndexes[r]![i]!]!.push(b));
     });
     const points: FleetSeriesPoint[] = [];
     for (let i = 0; i < count; i += step) {
-      const group = sums.slice(i, i + step);
-      const s = group.reduce((a, g) => a + g.s, 0);
-      points.push({
-        t: new Date(buckets[i]! * bucketMs).toISOString(),
-        cpu: s > 0 ? group.reduce((a, g) => a + g.v1s, 0) / s : null,
-        mem: s > 0 ? group.reduce((a, g) => a + g.v2s, 0) / s : null,
-        samples: group.reduce((a, g) => a + g.n, 0),
-      });
+      points.push({ t: new Date(buckets[i]! * bucketMs).toISOString(), ...seriesPoint(perBucket.slice(i, i + step).flat()) });
     }
     return { step: (step * bucketMs) / 1000, points };
   }

@@ -5,11 +5,12 @@
  * in one atomic step); an entry too large for one call is applied in parts, each part
  * atomically with its marker, the last part with the acknowledgement.
  */
-import type { PartitionKeys } from '../shared/store/keys';
-import { registerScripts } from '../shared/store/scripts';
-import type { RedisClient } from '../shared/redis';
-import type { Sample } from '../shared/samples';
-import { groupWithinBound, keyTypesOf, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan } from './aggregate';
+import type { PartitionKeys } from './keys';
+import { registerScripts } from './scripts';
+import { compareIds } from '../stream-ids';
+import type { RedisClient } from '../redis';
+import type { Sample } from '../samples';
+import { groupWithinBound, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan, type KeyType, type ScriptArg } from './apply-plan';
 
 export interface DecodedEntry {
   id: string;
@@ -32,10 +33,33 @@ export class WrongKeyTypeError extends Error {
   }
 }
 
+/** What one apply-batch call did: its numeric replies, mapped here and nowhere else. */
+export type ApplyReply =
+  | { kind: 'applied' }
+  | { kind: 'none-pending' }
+  | { kind: 'some-pending'; ids: string[] }
+  | { kind: 'part-applied' }
+  | { kind: 'part-applied-before' };
+
+export function decodeApplyReply(reply: readonly (string | number)[]): ApplyReply {
+  switch (Number(reply[0])) {
+    case 2:
+      return { kind: 'applied' };
+    case 0:
+      return { kind: 'none-pending' };
+    case 1:
+      return { kind: 'some-pending', ids: reply.slice(1).map(String) };
+    case 3:
+      return { kind: 'part-applied' };
+    case 4:
+      return { kind: 'part-applied-before' };
+    default:
+      throw new Error(`apply-batch answered an unknown reply ${JSON.stringify(reply)}`);
+  }
+}
+
 /** TYPE commands sent in one pipeline while checking an oversized entry's keys. */
 const TYPE_CHECK_CHUNK = 1000;
-
-type ApplyReply = (string | number)[];
 
 /** Part markers outlive any delay an entry can see before its last part is applied. */
 const PART_MARKER_TTL_SECONDS = 7 * 86400;
@@ -52,7 +76,7 @@ export class AggregateStore {
   }
 
   /** Applies the entries exactly once: only those still pending count, atomically with XACK. */
-  async apply(keys: PartitionKeys, entries: readonly DecodedEntry[], onProgress: () => void = () => undefined): Promise<ApplyOutcome> {
+  async applyBatch(keys: PartitionKeys, entries: readonly DecodedEntry[], onProgress: () => void = () => undefined): Promise<ApplyOutcome> {
     const outcome: ApplyOutcome = { applied: 0, skipped: 0, samples: 0 };
     for (const group of groupWithinBound(entries, (e) => e.samples, keys, this.now(), this.maxScriptArgs)) {
       if (group.oversized) await this.applyInParts(keys, group.items[0]!, outcome, onProgress);
@@ -62,15 +86,16 @@ export class AggregateStore {
     return outcome;
   }
 
-  private call(keys: PartitionKeys, ids: readonly string[], part: number, parts: number, plan: ApplyPlan): Promise<ApplyReply> {
-    const args: (string | number)[] = [2 + plan.keys.length, keys.stream, keys.entryParts(ids[0]!)];
+  private async call(keys: PartitionKeys, ids: readonly string[], part: number, parts: number, plan: ApplyPlan): Promise<ApplyReply> {
+    const args: ScriptArg[] = [2 + plan.keys.length, keys.stream, keys.entryParts(ids[0]!)];
     for (const key of plan.keys) args.push(key);
     args.push(this.group, this.consumer, ids.length);
-    for (const id of ids) args.push(id);
+    // The script reads the pending entries of the ids' range: it takes them in stream order.
+    for (const id of [...ids].sort(compareIds)) args.push(id);
     args.push(part, parts, PART_MARKER_TTL_SECONDS);
-    for (const op of plan.ops) args.push(op);
+    for (const arg of plan.sections) args.push(arg);
     // One array argument: ioredis flattens it, so no call ever spreads a long list.
-    return this.redis.applyBatch(args);
+    return decodeApplyReply(await this.redis.applyBatch(args));
   }
 
   private async applyWhole(keys: PartitionKeys, entries: readonly DecodedEntry[], outcome: ApplyOutcome): Promise<void> {
@@ -88,18 +113,17 @@ export class AggregateStore {
         0,
         plan,
       );
-      const status = Number(reply[0]);
-      if (status === 2) {
+      if (reply.kind === 'applied') {
         outcome.applied += current.length;
         outcome.samples += current.reduce((n, e) => n + e.samples.length, 0);
         return;
       }
-      if (status === 0) {
+      if (reply.kind !== 'some-pending') {
         outcome.skipped += current.length;
         return;
       }
       // Some entries were applied by another delivery meanwhile: fold only the rest.
-      const stillPending = new Set(reply.slice(1).map(String));
+      const stillPending = new Set(reply.ids);
       const next = current.filter((e) => stillPending.has(e.id));
       outcome.skipped += current.length - next.length;
       current = next;
@@ -114,27 +138,25 @@ export class AggregateStore {
     // applied: check every key of every part before the first part is applied.
     if ((await this.redis.exists(keys.entryParts(entry.id))) === 0) await this.checkKeyTypes(plans);
     for (let p = 0; p < parts.length; p++) {
-      const plan = plans[p]!;
-      const reply = await this.call(keys, [entry.id], p + 1, parts.length, plan);
+      const reply = await this.call(keys, [entry.id], p + 1, parts.length, plans[p]!);
       onProgress();
-      const status = Number(reply[0]);
-      if (status === 0) {
+      if (reply.kind === 'none-pending') {
         // Acknowledged by another delivery (which applied every part).
         outcome.skipped += 1;
         return;
       }
-      if (status === 2) {
+      if (reply.kind === 'applied') {
         outcome.applied += 1;
         outcome.samples += entry.samples.length;
         return;
       }
-      // 3: this part applied now; 4: applied by an earlier delivery. Go on with the next.
+      // This part applied now, or by an earlier delivery: go on with the next.
     }
   }
 
   private async checkKeyTypes(plans: readonly ApplyPlan[]): Promise<void> {
-    const expected = new Map<string, string>();
-    for (const plan of plans) for (const [key, type] of keyTypesOf(plan)) expected.set(key, type);
+    const expected = new Map<string, KeyType>();
+    for (const plan of plans) for (const [key, type] of plan.keyTypes) expected.set(key, type);
     const all = [...expected];
     for (let first = 0; first < all.length; first += TYPE_CHECK_CHUNK) {
       const slice = all.slice(first, first + TYPE_CHECK_CHUNK);

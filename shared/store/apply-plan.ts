@@ -1,0 +1,260 @@
+/**
+ * Folds a batch of samples into per-bucket deltas and lays them out as the sections of
+ * apply-batch.lua. Pure: no Redis. The script's work is per bucket and per key, not per
+ * sample. A plan's width (its arguments: keys plus sections) is known while it is built,
+ * so callers can keep every script call under MAX_SCRIPT_ARGS.
+ */
+import { encodeBucket, mergeInto, sampleBucket, type BucketStats } from './bucket-codec';
+import {
+  coarseBucketOf,
+  coarseChunkExpiry,
+  coarseChunkOf,
+  COARSE_RETENTION_MS,
+  fineBucketOf,
+  fineChunkExpiry,
+  fineChunkOf,
+  type PartitionKeys,
+} from './keys';
+import type { NodeSample, Sample } from '../samples';
+
+export type ScriptArg = string | number | Buffer;
+export type KeyType = 'hash' | 'zset';
+
+export interface ApplyPlan {
+  /** Aggregate keys, in the order the sections index them (from KEYS[FIRST_AGGREGATE_KEY]). */
+  keys: string[];
+  /** The sections of apply-batch.lua, each a count followed by its records. */
+  sections: ScriptArg[];
+  /** The type each key must have (or not exist). */
+  keyTypes: Map<string, KeyType>;
+}
+
+/**
+ * Most arguments (aggregate keys plus section arguments) of one apply-batch call. Bounds
+ * the script's work per call (a few ms) and keeps far below what a JavaScript call or the
+ * Redis protocol can carry.
+ */
+export const MAX_SCRIPT_ARGS = 20_000;
+
+/** KEYS[1] is the stream, KEYS[2] the entry's part markers; aggregate keys follow. */
+export const FIRST_AGGREGATE_KEY = 3;
+
+/** A node summary's expiry moves in whole steps, so the script refreshes it once a step, not per apply. */
+export const SUMMARY_EXPIRY_STEP_SECONDS = 3600;
+
+/** Arguments per record of each section (a bucket key adds 3, then 2 per bucket). */
+const WIDTH = { bucketKey: 3, bucket: 2, summary: 7, latest: 4, expire: 2, prune: 2, nodePrune: 3, field: 3 } as const;
+/** The section counts every plan carries. */
+const SECTION_COUNTS = 7;
+
+interface BucketKey {
+  expireAt: number;
+  buckets: Map<number, BucketStats>;
+}
+
+class PlanBuilder {
+  private readonly keyTypes = new Map<string, KeyType>();
+  private opArgs = SECTION_COUNTS;
+
+  private readonly bucketKeys = new Map<string, BucketKey>();
+  private readonly summaries = new Map<string, { last: NodeSample; firstAt: number; expireAt: number }>();
+  private readonly latest = new Map<string, { key: string; member: string; score: number; names: string | undefined }>();
+  private readonly expiries = new Map<string, number>();
+  private readonly prunes = new Map<string, number>();
+  private readonly nodePrunes = new Map<string, { names: string; maxScore: number }>();
+  private readonly fields: [string, string, string | number][] = [];
+
+  /** Arguments the built plan will take: its keys plus its sections. */
+  get width(): number {
+    return this.keyTypes.size + this.opArgs;
+  }
+
+  private touch(key: string, type: KeyType, width: number): void {
+    this.keyTypes.set(key, type);
+    this.opArgs += width;
+  }
+
+  addToBucket(key: string, expireAt: number, bucket: number, delta: BucketStats): void {
+    let entry = this.bucketKeys.get(key);
+    if (entry === undefined) {
+      this.touch(key, 'hash', WIDTH.bucketKey);
+      entry = { expireAt, buckets: new Map() };
+      this.bucketKeys.set(key, entry);
+    }
+    const current = entry.buckets.get(bucket);
+    if (current === undefined) {
+      this.opArgs += WIDTH.bucket;
+      entry.buckets.set(bucket, delta);
+    } else {
+      mergeInto(current, delta);
+    }
+  }
+
+  /** ZADD GT: the latest time wins. A member new to the set also joins the name index `names`. */
+  latestTime(key: string, member: string, score: number, names?: string): void {
+    const id = `${key}\n${member}`;
+    const current = this.latest.get(id);
+    if (current === undefined) {
+      this.touch(key, 'zset', WIDTH.latest);
+      if (names !== undefined) this.touch(names, 'zset', 0);
+      this.latest.set(id, { key, member, score, names });
+    } else if (score > current.score) current.score = score;
+  }
+
+  nodeSample(key: string, sample: NodeSample, keepUntil: number): void {
+    const expireAt = Math.ceil(keepUntil / SUMMARY_EXPIRY_STEP_SECONDS) * SUMMARY_EXPIRY_STEP_SECONDS;
+    const seen = this.summaries.get(key);
+    if (seen === undefined) {
+      this.touch(key, 'hash', WIDTH.summary);
+      this.summaries.set(key, { last: sample, firstAt: sample.at, expireAt });
+      return;
+    }
+    if (sample.at >= seen.last.at) seen.last = sample;
+    if (sample.at < seen.firstAt) seen.firstAt = sample.at;
+    seen.expireAt = Math.max(seen.expireAt, expireAt);
+  }
+
+  /** EXPIREAT for a sorted set (bucket hashes and node summaries carry their own expiry). */
+  expireAt(key: string, unixSeconds: number): void {
+    const current = this.expiries.get(key);
+    if (current === undefined) this.touch(key, 'zset', WIDTH.expire);
+    if (current === undefined || unixSeconds > current) this.expiries.set(key, unixSeconds);
+  }
+
+  setField(key: string, field: string, value: string | number): void {
+    this.touch(key, 'hash', WIDTH.field);
+    this.fields.push([key, field, value]);
+  }
+
+  prune(key: string, maxScore: number): void {
+    if (!this.prunes.has(key)) this.touch(key, 'zset', WIDTH.prune);
+    this.prunes.set(key, maxScore);
+  }
+
+  /** Like prune, and the pruned members also leave the name index `names`. */
+  pruneNodes(key: string, names: string, maxScore: number): void {
+    if (!this.nodePrunes.has(key)) {
+      this.touch(key, 'zset', WIDTH.nodePrune);
+      this.touch(names, 'zset', 0);
+    }
+    this.nodePrunes.set(key, { names, maxScore });
+  }
+
+  build(): ApplyPlan {
+    const keyIndex = new Map<string, number>();
+    const index = (key: string): number => {
+      let i = keyIndex.get(key);
+      if (i === undefined) {
+        i = keyIndex.size + FIRST_AGGREGATE_KEY;
+        keyIndex.set(key, i);
+      }
+      return i;
+    };
+    const s: ScriptArg[] = [this.bucketKeys.size];
+    for (const [key, { expireAt, buckets }] of this.bucketKeys) {
+      s.push(index(key), expireAt, buckets.size);
+      for (const [bucket, delta] of buckets) s.push(bucket, encodeBucket(delta));
+    }
+    s.push(this.summaries.size);
+    for (const [key, { last, firstAt, expireAt }] of this.summaries) {
+      s.push(index(key), last.at, last.cpu, last.mem, last.timeslice, firstAt, expireAt);
+    }
+    s.push(this.latest.size);
+    for (const { key, member, score, names } of this.latest.values())
+      s.push(index(key), member, score, names === undefined ? 0 : index(names));
+    s.push(this.expiries.size);
+    for (const [key, at] of this.expiries) s.push(index(key), at);
+    s.push(this.prunes.size);
+    for (const [key, maxScore] of this.prunes) s.push(index(key), maxScore);
+    s.push(this.nodePrunes.size);
+    for (const [key, { names, maxScore }] of this.nodePrunes) s.push(index(key), index(names), maxScore);
+    s.push(this.fields.length);
+    for (const [key, field, value] of this.fields) s.push(index(key), field, value);
+    return { keys: [...keyIndex.keys()], sections: s, keyTypes: new Map(this.keyTypes) };
+  }
+}
+
+/** Plans the update of one partition's aggregates for a batch of its samples. */
+export function planBatch(samples: readonly Sample[], keys: PartitionKeys, nowMs: number): ApplyPlan {
+  const plan = new PlanBuilder();
+  addSamples(plan, samples, keys, nowMs);
+  plan.setField(keys.meta, 'last_applied_ms', nowMs);
+  return plan.build();
+}
+
+/**
+ * Splits items into consecutive groups whose combined plan stays within maxArgs. An item
+ * whose plan alone is wider comes back as a group of its own, marked oversized.
+ */
+export function groupWithinBound<T>(
+  items: readonly T[],
+  samplesOf: (item: T) => readonly Sample[],
+  keys: PartitionKeys,
+  nowMs: number,
+  maxArgs: number = MAX_SCRIPT_ARGS,
+): { items: T[]; oversized: boolean }[] {
+  const groups: { items: T[]; oversized: boolean }[] = [];
+  // Room for the bookkeeping field every plan sets.
+  const bound = maxArgs - WIDTH.field - 1;
+  let builder = new PlanBuilder();
+  let current: T[] = [];
+  for (const item of items) {
+    addSamples(builder, samplesOf(item), keys, nowMs);
+    if (builder.width <= bound) {
+      current.push(item);
+      continue;
+    }
+    if (current.length > 0) {
+      groups.push({ items: current, oversized: false });
+      builder = new PlanBuilder();
+      addSamples(builder, samplesOf(item), keys, nowMs);
+    }
+    if (builder.width > bound) {
+      groups.push({ items: [item], oversized: true });
+      builder = new PlanBuilder();
+      current = [];
+    } else {
+      current = [item];
+    }
+  }
+  if (current.length > 0) groups.push({ items: current, oversized: false });
+  return groups;
+}
+
+function addSamples(plan: PlanBuilder, samples: readonly Sample[], keys: PartitionKeys, nowMs: number): void {
+  const keepUntil = Math.ceil((nowMs + COARSE_RETENTION_MS) / 1000);
+  const forgetBefore = nowMs - COARSE_RETENTION_MS;
+  for (const sample of samples) {
+    const fine = fineBucketOf(sample.at);
+    const coarse = coarseBucketOf(sample.at);
+    const fineChunk = fineChunkOf(fine);
+    const coarseChunk = coarseChunkOf(coarse);
+    const fineExpiry = fineChunkExpiry(fineChunk);
+    const coarseExpiry = coarseChunkExpiry(coarseChunk);
+    if (sample.kind === 'node') {
+      const { cpu, mem, timeslice, at } = sample;
+      plan.addToBucket(keys.fleetFine(fineChunk), fineExpiry, fine, sampleBucket(cpu, mem, timeslice, at, false));
+      plan.addToBucket(keys.fleetCoarse(coarseChunk), coarseExpiry, coarse, sampleBucket(cpu, mem, timeslice, at, false));
+      plan.addToBucket(keys.nodeFine(fineChunk, sample.node), fineExpiry, fine, sampleBucket(cpu, mem, timeslice, at, true));
+      plan.nodeSample(keys.nodeSummary(sample.node), sample, keepUntil);
+      plan.latestTime(keys.nodes, sample.node, at, keys.nodeNames);
+      plan.pruneNodes(keys.nodes, keys.nodeNames, forgetBefore);
+    } else {
+      const { cpu_used: cpu, mem_used: mem, timeslice, at } = sample;
+      const processNodes = keys.processNodes(sample.process);
+      const nodeProcesses = keys.nodeProcesses(sample.node);
+      plan.addToBucket(keys.processFine(fineChunk, sample.process), fineExpiry, fine, sampleBucket(cpu, mem, timeslice, at, false));
+      plan.addToBucket(keys.processCoarse(coarseChunk, sample.process), coarseExpiry, coarse, sampleBucket(cpu, mem, timeslice, at, false));
+      plan.addToBucket(keys.allProcessesFine(fineChunk), fineExpiry, fine, sampleBucket(cpu, mem, timeslice, at, false));
+      plan.addToBucket(keys.allProcessesCoarse(coarseChunk), coarseExpiry, coarse, sampleBucket(cpu, mem, timeslice, at, false));
+      plan.latestTime(processNodes, sample.node, at);
+      plan.latestTime(keys.processes, sample.process, at);
+      plan.latestTime(nodeProcesses, sample.process, at);
+      plan.expireAt(processNodes, keepUntil);
+      plan.expireAt(nodeProcesses, keepUntil);
+      plan.prune(processNodes, forgetBefore);
+      plan.prune(keys.processes, forgetBefore);
+      plan.prune(nodeProcesses, forgetBefore);
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The storage format of the aggregates is part of the data: a service that read buckets of
+ * another format would answer wrong figures, and merging into them would corrupt them. The
+ * format's version is recorded in Redis at first start; a service meeting another version
+ * refuses to start and says what to do (as the partition count does).
+ */
+import { globalKeys } from './keys';
+import type { RedisClient } from '../redis';
+import { isOutOfMemory } from '../redis-memory';
+
+/** 2: buckets stored as binary doubles with named fields (bucket-codec.ts). 1: the earlier decimal text. */
+export const STORAGE_SCHEMA_VERSION = 2;
+
+export class SchemaVersionMismatchError extends Error {
+  constructor(prefix: string, recorded: number) {
+    super(
+      `The aggregates under KEY_PREFIX "${prefix}" are stored in format ${recorded}, but this version reads and writes format ${STORAGE_SCHEMA_VERSION}. ` +
+        `Run the version that wrote them, or start with another KEY_PREFIX (or delete the keys "${prefix}:*") to begin with empty aggregates.`,
+    );
+    this.name = 'SchemaVersionMismatchError';
+  }
+}
+
+/**
+ * At start: records the version on a Redis that holds no data of this prefix yet; refuses
+ * another recorded version, and data written before versions were recorded (format 1:
+ * the partition count is there but no version). Reads first, so a restart under memory
+ * pressure (writes refused) still starts. Runs before the partition count is recorded.
+ */
+export async function checkSchemaVersion(redis: RedisClient, prefix: string): Promise<void> {
+  const keys = globalKeys(prefix);
+  let recorded = await redis.get(keys.schemaVersion);
+  if (recorded === null) {
+    if ((await redis.exists(keys.partitionCount)) === 1) throw new SchemaVersionMismatchError(prefix, 1);
+    await redis.set(keys.schemaVersion, String(STORAGE_SCHEMA_VERSION), 'NX').catch((error: Error) => {
+      if (!isOutOfMemory(error)) throw error; // recorded on a later start
+    });
+    recorded = (await redis.get(keys.schemaVersion)) ?? String(STORAGE_SCHEMA_VERSION);
+  }
+  if (Number(recorded) !== STORAGE_SCHEMA_VERSION) throw new SchemaVersionMismatchError(prefix, Number(recorded));
+}

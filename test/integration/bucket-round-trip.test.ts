@@ -1,0 +1,173 @@
+/**
+ * TypeScript -> Lua -> TypeScript for every kind of stored aggregate: deltas planned in
+ * TypeScript, applied through the real apply-batch script on a real Redis (two batches, so
+ * the second merges into what the first stored), read back through the store's readers and
+ * compared, bit for bit, with what the bucket codec computes in TypeScript.
+ */
+import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
+import { AggregateStore } from '../../shared/store/batch-apply';
+import { EXPIRY_FIELD, mergeInto, sampleBucket, type BucketStats } from '../../shared/store/bucket-codec';
+import {
+  coarseBucketOf,
+  coarseChunkExpiry,
+  coarseChunkOf,
+  fineBucketOf,
+  fineChunkExpiry,
+  fineChunkOf,
+  partitionKeys,
+} from '../../shared/store/keys';
+import { AggregateReader, readBuckets } from '../../shared/store/window-reads';
+import type { RedisClient } from '../../shared/redis';
+import type { NodeSample, ProcessSample, Sample } from '../../shared/samples';
+import { ensureGroup } from '../../shared/stream-groups';
+import { summarize } from '../../shared/window';
+import { baseTime } from '../support/build-sample';
+import { deletePrefix, testConfig, testRedis } from '../support/test-config';
+
+/** What the buckets of `batches` hold when each batch's delta merges into the stored one. */
+function expectedBucket(batches: readonly (readonly Sample[])[], select: (s: Sample) => boolean, extremes: boolean): BucketStats {
+  let stored: BucketStats | undefined;
+  for (const batch of batches) {
+    let delta: BucketStats | undefined;
+    for (const s of batch.filter(select)) {
+      const [cpu, mem] = s.kind === 'node' ? [s.cpu, s.mem] : [s.cpu_used, s.mem_used];
+      const one = sampleBucket(cpu, mem, s.timeslice, s.at, extremes);
+      if (delta === undefined) delta = one;
+      else mergeInto(delta, one);
+    }
+    if (delta === undefined) continue;
+    if (stored === undefined) stored = delta;
+    else mergeInto(stored, delta);
+  }
+  return stored!;
+}
+
+describe('bucket round trip', () => {
+  const config = testConfig({ STREAM_PARTITIONS: '1' });
+  const keys = partitionKeys(config.keyPrefix, 0);
+  let redis: RedisClient;
+
+  beforeAll(async () => {
+    redis = testRedis(config);
+    await redis.connect();
+    await ensureGroup(redis, keys.stream, config.consumerGroup);
+  });
+  afterAll(async () => {
+    await deletePrefix(redis, config.keyPrefix);
+    await redis.quit();
+  });
+
+  test('every bucket kind reads back exactly what TypeScript computes, after two merging applies', async () => {
+    const t = Math.floor(baseTime() / 60_000) * 60_000 + 30_000;
+    // Values with long binary expansions, so any rounding through text would show.
+    const node = (name: string, at: number, cpu: number, mem: number, timeslice: number): NodeSample => ({
+      kind: 'node',
+      node: name,
+      at,
+      timeslice,
+      cpu,
+      mem,
+    });
+    const proc = (process: string, host: string, at: number, cpu: number, mem: number): ProcessSample => ({
+      kind: 'process',
+      node: host,
+      process,
+      at,
+      timeslice: 0.7,
+      cpu_used: cpu,
+      mem_used: mem,
+    });
+    const first: Sample[] = [
+      node('web-1', t, 0.1, 1 / 3, 0.3),
+      node('web-1', t + 400, 33.3, 2 / 7, 1.1),
+      node('db-1', t + 100, 99.99, 1e-9, 0.25),
+      proc('nginx', 'web-1', t, 0.1, 123.456),
+      proc('nginx', 'db-1', t + 200, 1 / 3, 7e-5),
+    ];
+    const second: Sample[] = [
+      node('web-1', t + 700, 0.2, 5 / 3, 0.9),
+      node('web-1', t - 3000, 77.7, 0.01, 2),
+      node('db-1', t + 900, 12.345, 99.5, 0.6),
+      proc('nginx', 'web-1', t + 800, 2 / 9, 0.3),
+      proc('postgres', 'db-1', t + 500, 55.5, 1 / 11),
+    ];
+    const store = new AggregateStore(redis, config.consumerGroup, 'round-trip', () => t + 1000);
+    for (const batch of [first, second]) {
+      const id = (await redis.xadd(keys.stream, '*', ENTRY_FIELD, encodeSamples(batch)))!;
+      await redis.xreadgroup('GROUP', config.consumerGroup, 'round-trip', 'COUNT', 1, 'STREAMS', keys.stream, '>');
+      expect(await store.applyBatch(keys, [{ id, samples: batch }])).toEqual({ applied: 1, skipped: 0, samples: batch.length });
+    }
+    const batches = [first, second];
+    const fine = fineBucketOf(t);
+    const inFine = (s: Sample) => fineBucketOf(s.at) === fine;
+    const isNode = (name?: string) => (s: Sample) => s.kind === 'node' && (name === undefined || s.node === name);
+    const isProcess = (name?: string) => (s: Sample) => s.kind === 'process' && (name === undefined || s.process === name);
+    const both = (a: (s: Sample) => boolean, b: (s: Sample) => boolean) => (s: Sample) => a(s) && b(s);
+
+    const [fleetFine, fleetCoarse, webFine, dbFine, nginxFine, allProcessesCoarse] = (
+      await readBuckets(redis, [
+        { key: keys.fleetFine(fineChunkOf(fine)), buckets: [fine] },
+        { key: keys.fleetCoarse(coarseChunkOf(coarseBucketOf(t))), buckets: [coarseBucketOf(t)] },
+        { key: keys.nodeFine(fineChunkOf(fine), 'web-1'), buckets: [fine] },
+        { key: keys.nodeFine(fineChunkOf(fine), 'db-1'), buckets: [fine] },
+        { key: keys.processFine(fineChunkOf(fine), 'nginx'), buckets: [fine] },
+        { key: keys.allProcessesCoarse(coarseChunkOf(coarseBucketOf(t))), buckets: [coarseBucketOf(t)] },
+      ])
+    ).map((values) => values[0]);
+    // Sum buckets.
+    expect(fleetFine).toEqual(expectedBucket(batches, both(isNode(), inFine), false));
+    expect(fleetCoarse).toEqual(expectedBucket(batches, isNode(), false));
+    expect(nginxFine).toEqual(expectedBucket(batches, both(isProcess('nginx'), inFine), false));
+    expect(allProcessesCoarse).toEqual(expectedBucket(batches, isProcess(), false));
+    // Buckets with extremes.
+    expect(webFine).toEqual(expectedBucket(batches, both(isNode('web-1'), inFine), true));
+    expect(dbFine).toEqual(expectedBucket(batches, both(isNode('db-1'), inFine), true));
+    expect(webFine!.cpu_min).toBe(0.1);
+    expect(webFine!.mem_max).toBe(5 / 3);
+
+    // A window read combines what it reads exactly as summarize does on the TypeScript buckets.
+    const reader = new AggregateReader(redis, [keys], () => t + 1000);
+    const window = await reader.fleetAverage(60);
+    const latest = t + 900;
+    // (t lies mid-minute: the 60 s window reads 1-second buckets before the minute, the minute bucket within it.)
+    expect(window).toEqual(summarize([expectedBucket(batches, isNode(), false)], latest, 60));
+
+    // Node summary: the latest sample and the first time seen.
+    const web = await redis.hgetall(keys.nodeSummary('web-1'));
+    expect({ last_at: web.last_at, cpu: web.cpu, mem: web.mem, timeslice: web.timeslice, first_at: web.first_at }).toEqual({
+      last_at: String(t + 700),
+      cpu: '0.2',
+      mem: String(5 / 3),
+      timeslice: '0.9',
+      first_at: String(t - 3000),
+    });
+    expect(Number(web.expires_at) * 1000).toBeGreaterThanOrEqual(t + 1000 + 25 * 3600_000);
+    expect(await redis.ttl(keys.nodeSummary('web-1'))).toBeGreaterThan(25 * 3600 - 60);
+
+    // Sorted sets of latest times, and the node name index.
+    expect(await redis.zrange(keys.nodes, 0, -1, 'WITHSCORES')).toEqual(['web-1', String(t + 700), 'db-1', String(t + 900)]);
+    expect(await redis.zrange(keys.nodeNames, 0, -1, 'WITHSCORES')).toEqual(['db-1', '0', 'web-1', '0']);
+    expect(await redis.zrange(keys.processes, 0, -1, 'WITHSCORES')).toEqual(['postgres', String(t + 500), 'nginx', String(t + 800)]);
+    expect(await redis.zrange(keys.processNodes('nginx'), 0, -1, 'WITHSCORES')).toEqual([
+      'db-1',
+      String(t + 200),
+      'web-1',
+      String(t + 800),
+    ]);
+    expect(await redis.zrange(keys.nodeProcesses('db-1'), 0, -1, 'WITHSCORES')).toEqual([
+      'nginx',
+      String(t + 200),
+      'postgres',
+      String(t + 500),
+    ]);
+
+    // Bucket hashes expire with their chunk, set once and recorded in the hash.
+    for (const [key, expiry] of [
+      [keys.nodeFine(fineChunkOf(fine), 'web-1'), fineChunkExpiry(fineChunkOf(fine))],
+      [keys.fleetCoarse(coarseChunkOf(coarseBucketOf(t))), coarseChunkExpiry(coarseChunkOf(coarseBucketOf(t)))],
+    ] as const) {
+      expect(await redis.call('EXPIRETIME', key)).toBe(expiry);
+      expect(await redis.hget(key, EXPIRY_FIELD)).toBe(String(expiry));
+    }
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * The storage format is recorded at first start; a service meeting data of another format,
+ * or data written before formats were recorded, refuses to start and says what to do.
+ */
+import { startIngest } from '../../ingest/server';
+import { loadConfig } from '../../shared/config';
+import type { RedisClient } from '../../shared/redis';
+import { globalKeys } from '../../shared/store/keys';
+import { checkSchemaVersion, STORAGE_SCHEMA_VERSION } from '../../shared/store/schema-version';
+import { startWorker } from '../../worker/server';
+import { deletePrefix, quietLogger, testEnv, testRedis } from '../support/test-config';
+
+describe('storage schema version', () => {
+  let redis: RedisClient;
+  const prefixes: string[] = [];
+
+  function freshEnv(): Record<string, string> {
+    const env = testEnv({ STREAM_PARTITIONS: '1' });
+    prefixes.push(env.KEY_PREFIX!);
+    return env;
+  }
+
+  beforeAll(async () => {
+    redis = testRedis(loadConfig(testEnv()));
+    await redis.connect();
+  });
+  afterAll(async () => {
+    for (const prefix of prefixes) await deletePrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  test('the first start records the version; later starts with it go on', async () => {
+    const env = freshEnv();
+    const worker = await startWorker(loadConfig(env), quietLogger);
+    await worker.close();
+    expect(await redis.get(globalKeys(env.KEY_PREFIX!).schemaVersion)).toBe(String(STORAGE_SCHEMA_VERSION));
+    const again = await startWorker(loadConfig(env), quietLogger);
+    await again.close();
+  });
+
+  test('data of another recorded version: both services refuse to start, naming the versions and what to do', async () => {
+    const env = freshEnv();
+    await redis.set(globalKeys(env.KEY_PREFIX!).schemaVersion, '3');
+    const refusal = new RegExp(
+      `stored in format 3, but this version reads and writes format ${STORAGE_SCHEMA_VERSION}.*another KEY_PREFIX`,
+    );
+    await expect(startWorker(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
+    await expect(startIngest(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
+    // Nothing was written: the recorded version stays.
+    expect(await redis.get(globalKeys(env.KEY_PREFIX!).schemaVersion)).toBe('3');
+    expect(await redis.get(globalKeys(env.KEY_PREFIX!).partitionCount)).toBeNull();
+  });
+
+  test('data written before versions were recorded (a partition count, no version) counts as format 1', async () => {
+    const env = freshEnv();
+    await redis.set(globalKeys(env.KEY_PREFIX!).partitionCount, '1');
+    await expect(checkSchemaVersion(redis, env.KEY_PREFIX!)).rejects.toThrow(/stored in format 1/);
+    expect(await redis.get(globalKeys(env.KEY_PREFIX!).schemaVersion)).toBeNull();
+  });
+});
