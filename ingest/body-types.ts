@@ -20,32 +20,46 @@ export interface BodyRules {
 }
 
 const STATE_KEY = 'bodyType';
+const UTF8 = /^utf-?8$/i;
+
+/** Clients send the same few Content-Type values over and over: each is parsed once. */
+const MAX_REMEMBERED_TYPES = 64;
+const parsedTypes = new Map<string, { type: string; charset: string | undefined }>();
+
+function parseType(header: string, accepted: string): { type: string; charset: string | undefined } {
+  const remembered = parsedTypes.get(header);
+  if (remembered !== undefined) return remembered;
+  let parsed: { type: string; charset: string | undefined };
+  try {
+    const { type, parameters } = parseContentType(header);
+    parsed = { type, charset: parameters.charset };
+  } catch {
+    throw new UnsupportedMediaTypeError(`Content-Type "${header.slice(0, 100)}" is malformed; send ${accepted}.`);
+  }
+  if (parsedTypes.size === MAX_REMEMBERED_TYPES) parsedTypes.clear();
+  parsedTypes.set(header, parsed);
+  return parsed;
+}
 
 export function acceptsBody(rules: BodyRules): Middleware {
   const accepted = rules.types.join(' or ');
-  return async (ctx, next) => {
-    const header = ctx.get('Content-Type');
-    if (header === '') throw new UnsupportedMediaTypeError(`A Content-Type header is required; send ${accepted}.`);
-    let type: string;
-    let charset: string | undefined;
-    try {
-      const parsed = parseContentType(header);
-      type = parsed.type;
-      charset = parsed.parameters.charset;
-    } catch {
-      throw new UnsupportedMediaTypeError(`Content-Type "${header.slice(0, 100)}" is malformed; send ${accepted}.`);
-    }
+  // Not async: the checks are synchronous, and koa-compose turns a throw into a rejection.
+  return (ctx, next) => {
+    const headers = ctx.req.headers;
+    const header = headers['content-type'];
+    if (header === undefined || header === '') throw new UnsupportedMediaTypeError(`A Content-Type header is required; send ${accepted}.`);
+    const { type, charset } = parseType(header, accepted);
     if (!rules.types.includes(type)) throw new UnsupportedMediaTypeError(`Content-Type ${type} is not supported here; send ${accepted}.`);
-    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    if (charset !== undefined && !UTF8.test(charset)) {
       throw new UnsupportedMediaTypeError(`charset=${charset.slice(0, 40)} is not supported; bodies are UTF-8.`);
     }
-    const length = ctx.get('Content-Length');
-    if (length !== '' && Number(length) > rules.maxBytes) {
+    const length = headers['content-length'];
+    if (length !== undefined && length !== '' && Number(length) > rules.maxBytes) {
       ctx.set('Connection', 'close'); // the body is never read
       throw new PayloadTooLargeError(`Content-Length ${length.slice(0, 30)} is larger than the limit of ${rules.maxBytes} bytes.`);
     }
     ctx.state[STATE_KEY] = type;
-    await next();
+    return next();
   };
 }
 

@@ -17,22 +17,36 @@ export interface ShapeLimits {
   index?: number;
 }
 
-interface Frame {
-  keys: Set<string> | undefined; // undefined: an array
-  expectKey: boolean;
-  count: number;
-}
-
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+/** An object with up to this many keys is checked for repeats by a linear look; a larger one by a Set. */
+const LINEAR_KEYS = 8;
+const ARRAY = -1;
 
-export function checkJsonShape(text: string, limits: ShapeLimits = {}): void {
-  const stack: Frame[] = [];
+/**
+ * The scan's state, reused by every call (the scan is synchronous, so calls never overlap):
+ * checking a small sample allocates nothing but its key strings.
+ */
+const keys: string[] = []; // the keys of every open object, outermost first
+const firstKeyAt: number[] = []; // per open container: where its keys start in `keys`, or ARRAY
+const expectKey: boolean[] = []; // per open object: the next string is a key
+const keySets: (Set<string> | undefined)[] = []; // per depth: the keys of an object past LINEAR_KEYS
+
+const NO_LIMITS: ShapeLimits = {};
+
+export function checkJsonShape(text: string, limits: ShapeLimits = NO_LIMITS): void {
+  try {
+    scan(text, limits);
+  } finally {
+    // Hold no request's text between calls.
+    keys.length = 0;
+    for (const set of keySets) set?.clear();
+  }
+}
+
+function scan(text: string, limits: ShapeLimits): void {
+  let depth = 0;
   let topIndex = 0; // index of the current element when the document is an array
-  const where = () => {
-    if (limits.index !== undefined) return { index: limits.index };
-    return stack[0] && stack[0].keys === undefined ? { index: topIndex } : {};
-  };
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
@@ -48,44 +62,77 @@ export function checkJsonShape(text: string, limits: ShapeLimits = {}): void {
         if (d === QUOTE) break;
         end++;
       }
-      const frame = stack[stack.length - 1];
-      if (frame?.keys !== undefined && frame.expectKey) {
+      const frame = depth - 1;
+      if (frame >= 0 && firstKeyAt[frame] !== ARRAY && expectKey[frame]) {
         const key = escaped ? decodeKey(text.slice(i, end + 1)) : text.slice(i + 1, end);
         if (key === undefined) return; // malformed: JSON.parse will say where
-        if (frame.keys.has(key)) {
-          throw new ValidationError('A field appears twice in the same object; nothing was stored.', [
-            { ...where(), field: key, message: `${key} appears more than once` },
-          ]);
-        }
-        frame.keys.add(key);
-        if (frame.keys.size > MAX_OBJECT_FIELDS) {
-          throw new ValidationError(`An object has more than ${MAX_OBJECT_FIELDS} fields; nothing was stored.`, [
-            { ...where(), message: `at most ${MAX_OBJECT_FIELDS} fields per object (no sample has more than 7)` },
-          ]);
-        }
-        frame.expectKey = false;
+        addKey(key, frame, limits, topIndex);
+        expectKey[frame] = false;
       }
       i = end;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (stack.length >= MAX_NESTING) {
+      if (depth >= MAX_NESTING) {
         throw new ValidationError(`The body is nested deeper than ${MAX_NESTING} levels; nothing was stored.`, [
-          { ...where(), message: `at most ${MAX_NESTING} levels of nesting` },
+          { ...where(limits, depth, topIndex), message: `at most ${MAX_NESTING} levels of nesting` },
         ]);
       }
-      stack.push({ keys: c === 0x7b ? new Set() : undefined, expectKey: c === 0x7b, count: 0 });
+      firstKeyAt[depth] = c === 0x7b ? keys.length : ARRAY;
+      expectKey[depth] = c === 0x7b;
+      keySets[depth]?.clear();
+      depth++;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      stack.pop();
+      if (depth === 0) continue;
+      depth--;
+      if (firstKeyAt[depth] !== ARRAY) keys.length = firstKeyAt[depth]!;
     } else if (c === 0x2c /* , */) {
-      const frame = stack[stack.length - 1];
-      if (frame === undefined) continue;
-      if (frame.keys !== undefined) frame.expectKey = true;
-      else if (stack.length === 1) {
+      if (depth === 0) continue;
+      if (firstKeyAt[depth - 1] !== ARRAY) expectKey[depth - 1] = true;
+      else if (depth === 1) {
         topIndex++;
         if (limits.maxItems !== undefined && topIndex >= limits.maxItems) {
           throw new PayloadTooLargeError(`A batch holds at most ${limits.maxItems} samples; this one has more. Split it.`);
         }
       }
     }
+  }
+}
+
+/** Which element a detail is about: the NDJSON line, or the element of a top-level array. */
+function where(limits: ShapeLimits, depth: number, topIndex: number): { index?: number } {
+  if (limits.index !== undefined) return { index: limits.index };
+  return depth > 0 && firstKeyAt[0] === ARRAY ? { index: topIndex } : {};
+}
+
+/** Records a key of the object at `frame`, refusing a repeat or one key too many. */
+function addKey(key: string, frame: number, limits: ShapeLimits, topIndex: number): void {
+  const first = firstKeyAt[frame]!;
+  const count = keys.length - first;
+  let repeated: boolean;
+  if (count < LINEAR_KEYS) {
+    repeated = false;
+    for (let k = first; k < keys.length; k++) {
+      if (keys[k] === key) {
+        repeated = true;
+        break;
+      }
+    }
+  } else {
+    let set = keySets[frame];
+    if (set === undefined) set = keySets[frame] = new Set();
+    if (count === LINEAR_KEYS) for (let k = first; k < keys.length; k++) set.add(keys[k]!);
+    repeated = set.has(key);
+    set.add(key);
+  }
+  if (repeated) {
+    throw new ValidationError('A field appears twice in the same object; nothing was stored.', [
+      { ...where(limits, frame + 1, topIndex), field: key, message: `${key} appears more than once` },
+    ]);
+  }
+  keys.push(key);
+  if (count + 1 > MAX_OBJECT_FIELDS) {
+    throw new ValidationError(`An object has more than ${MAX_OBJECT_FIELDS} fields; nothing was stored.`, [
+      { ...where(limits, frame + 1, topIndex), message: `at most ${MAX_OBJECT_FIELDS} fields per object (no sample has more than 7)` },
+    ]);
   }
 }
 

@@ -1,6 +1,7 @@
 /** Prometheus metrics of the ingest service. */
 import type { Context, Middleware } from 'koa';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
+import { RequestDurations } from './request-durations';
 import { collectProcessMetrics } from '../shared/process-metrics';
 
 export interface IngestMetrics {
@@ -16,10 +17,9 @@ export interface IngestMetrics {
 export function createIngestMetrics(): IngestMetrics {
   const registry = new Registry();
   collectProcessMetrics(registry, 'nodeagg_ingest_');
-  const requests = new Histogram({
+  const requests = new RequestDurations({
     name: 'nodeagg_http_request_duration_seconds',
     help: 'HTTP request duration by route and status.',
-    labelNames: ['method', 'route', 'status'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [registry],
   });
@@ -42,11 +42,11 @@ export function createIngestMetrics(): IngestMetrics {
     registers: [registry],
   });
   const middleware: Middleware = async (ctx, next) => {
-    const end = requests.startTimer();
+    const startedAt = performance.now();
     try {
       await next();
     } finally {
-      end({ method: ctx.method, route: routeTemplateOf(ctx), status: String(ctx.status) });
+      requests.record(ctx.method, routeTemplateOf(ctx), ctx.status, (performance.now() - startedAt) / 1000);
     }
   };
   return { registry, samplesAccepted, authRejected, rateLimited, middleware };
@@ -63,7 +63,13 @@ interface MatchedLayer {
  * matched layers include router.use() middleware, whose paths are regular expressions.
  */
 export function routeTemplateOf(ctx: Context): string {
-  const routes = ((ctx as { matched?: MatchedLayer[] }).matched ?? []).filter((l) => l.methods.length > 0 && typeof l.path === 'string');
-  const route = routes.find((l) => l.methods.includes(ctx.method)) ?? routes[0];
-  return route === undefined ? 'unmatched' : String(route.path);
+  const matched = (ctx as { matched?: MatchedLayer[] }).matched;
+  if (matched === undefined) return 'unmatched';
+  let firstRoute: string | undefined;
+  for (const layer of matched) {
+    if (layer.methods.length === 0 || typeof layer.path !== 'string') continue;
+    if (layer.methods.includes(ctx.method)) return layer.path;
+    firstRoute ??= layer.path;
+  }
+  return firstRoute ?? 'unmatched';
 }

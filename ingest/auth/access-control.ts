@@ -6,12 +6,13 @@ import type { Context } from 'koa';
 import { authorize } from '../../shared/auth/authorize';
 import type { Scope } from '../../shared/auth/scopes';
 import type { TokenEntry } from '../../shared/auth/token-file';
-import type { TokenStore } from '../../shared/auth/token-store';
+import { TokenStore } from '../../shared/auth/token-store';
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/logger';
 import { ThrottledWarnings } from '../../shared/throttled-warnings';
 import { TokenLimits, type LimitName } from '../limits/token-limits';
 import type { IngestMetrics } from '../metrics';
+import { VerifiedConnections } from './verified-connections';
 
 /** The metric label of requests when the service runs open (no tokens configured). */
 export const OPEN_CLIENT = 'anonymous';
@@ -20,6 +21,7 @@ export class AccessControl {
   readonly limits: TokenLimits;
   /** One line per reason, or per token and limit, per minute; the rest are counted (suppressed) and in the metrics. */
   private readonly log: ThrottledWarnings;
+  private readonly connections: VerifiedConnections;
 
   constructor(
     readonly tokens: TokenStore,
@@ -28,12 +30,19 @@ export class AccessControl {
     logger: Logger,
   ) {
     this.log = new ThrottledWarnings(logger, 60_000);
+    this.connections = new VerifiedConnections(tokens);
     this.limits = new TokenLimits(config, (token, limit, retryAfter) => this.limited(token, limit, retryAfter));
   }
 
   /** Admits the request or throws its 401/403/429; the admitted token is left in ctx.state.token. */
   async admit(ctx: Context, scope: Scope): Promise<void> {
-    const access = authorize(this.tokens, ctx.get('Authorization') || undefined, scope);
+    const header = ctx.req.headers.authorization || undefined;
+    const proven = this.connections.tokenOf(ctx.req.socket, header);
+    if (proven !== undefined && TokenStore.allows(proven, scope)) {
+      ctx.state.token = proven;
+      return this.limits.takeRequest(proven.name);
+    }
+    const access = authorize(this.tokens, header, scope);
     if (!access.ok) {
       this.metrics.authRejected.inc({ reason: access.reason });
       this.log.info(
@@ -44,7 +53,9 @@ export class AccessControl {
       throw access.error;
     }
     ctx.state.token = access.token;
-    if (access.token) await this.limits.takeRequest(access.token.name);
+    if (access.token === undefined) return;
+    this.connections.remember(ctx.req.socket, header!, access.token); // a token was found, so a header was sent
+    await this.limits.takeRequest(access.token.name);
   }
 
   /** The name a request's limits and metrics go by. */

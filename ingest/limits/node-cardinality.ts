@@ -60,14 +60,20 @@ export class NodeCardinality {
     }
   }
 
-  /** The distinct names among `names` that no retained node has; Redis is asked only about names not cached. */
-  async newNames(names: Iterable<string>): Promise<string[]> {
-    const unknown: string[] = [];
-    for (const name of new Set(names)) if (!this.known.has(name)) unknown.push(name);
-    if (unknown.length === 0) return unknown;
-    const existing = await this.nodes.existing(unknown);
+  /** The distinct names of `samples` not cached as known; no Redis work (every name of a busy fleet is cached). */
+  uncachedNames(samples: readonly { node: string }[]): string[] {
+    if (samples.length === 1) return this.known.has(samples[0]!.node) ? [] : [samples[0]!.node];
+    const uncached = new Set<string>();
+    for (const { node } of samples) if (!this.known.has(node)) uncached.add(node);
+    return [...uncached];
+  }
+
+  /** The names among `uncached` (distinct, from uncachedNames) that no retained node has: one lookup in Redis. */
+  async newNames(uncached: readonly string[]): Promise<string[]> {
+    if (uncached.length === 0) return [];
+    const existing = await this.nodes.existing(uncached);
     for (const name of existing) this.known.set(name, true);
-    return unknown.filter((name) => !existing.has(name));
+    return uncached.filter((name) => !existing.has(name));
   }
 
   /** Throws 429 when admitting `count` new names would pass MAX_NODES. */

@@ -12,6 +12,9 @@ export interface Admission {
   stored(): void;
 }
 
+/** Nothing new to remember: shared by every request whose names are all known. */
+const NOTHING_NEW: Admission = { stored: () => undefined };
+
 export async function admitSamples(
   ctx: Context,
   access: AccessControl | undefined,
@@ -21,10 +24,11 @@ export async function admitSamples(
   const client = AccessControl.clientOf(ctx);
   const limited = access !== undefined && client !== OPEN_CLIENT;
   if (limited) await access.limits.takeSamples(client, samples.length);
-  const fresh = await cardinality.newNames(samples.map((s) => s.node));
-  if (fresh.length > 0) {
-    cardinality.checkTotal(fresh.length, (retryAfter) => access?.limited(client, 'total_nodes', retryAfter));
-    if (limited) await access.limits.takeNewNodes(client, fresh.length);
-  }
+  const uncached = cardinality.uncachedNames(samples);
+  if (uncached.length === 0) return NOTHING_NEW; // the usual case: no Redis lookup, no await
+  const fresh = await cardinality.newNames(uncached);
+  if (fresh.length === 0) return NOTHING_NEW;
+  cardinality.checkTotal(fresh.length, (retryAfter) => access?.limited(client, 'total_nodes', retryAfter));
+  if (limited) await access.limits.takeNewNodes(client, fresh.length);
   return { stored: () => cardinality.remember(fresh) };
 }

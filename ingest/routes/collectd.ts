@@ -16,9 +16,10 @@ export const COLLECTD_ACCEPTED_TYPES = [JSON_TYPE];
 export function collectdRouter(deps: IngestDeps): Router {
   const router = new Router();
   const { maxBodyBytes, bodyTimeoutMs } = deps.config;
+  const limits = { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs };
   const collectdBody = acceptsBody({ types: COLLECTD_ACCEPTED_TYPES, maxBytes: maxBodyBytes });
   router.post('/collectd', requireScope('write'), collectdBody, async (ctx) => {
-    const body = await readBytes(ctx, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs });
+    const body = await readBytes(ctx, limits);
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString('utf8'));

@@ -8,6 +8,10 @@ import { acceptSamples } from '../accept-samples';
 import { acceptsBody, JSON_TYPE } from '../body-types';
 import { readJsonBody } from '../request-body';
 import type { Sample } from '../../shared/samples';
+import type { WriteResult } from '../sample-writer';
+
+/** The answer to a single-sample POST: its stream entry id and consistency token. */
+const singleAnswer = (result: WriteResult) => ({ id: result.ids[0], token: result.token });
 
 export function metricsRouter(deps: IngestDeps): Router {
   const router = new Router();
@@ -16,8 +20,7 @@ export function metricsRouter(deps: IngestDeps): Router {
   const limits = { maxBytes: deps.config.maxBodyBytes, timeoutMs: deps.config.bodyTimeoutMs };
   const jsonBody = acceptsBody({ types: [JSON_TYPE], maxBytes: limits.maxBytes });
 
-  const accept = (ctx: Context, body: unknown, sample: Sample) =>
-    acceptSamples(ctx, deps, body, [sample], (result) => ({ id: result.ids[0], token: result.token }));
+  const accept = (ctx: Context, body: unknown, sample: Sample) => acceptSamples(ctx, deps, body, [sample], singleAnswer);
 
   router.post('/v1/metrics/node/:nodename', requireScope('write'), jsonBody, async (ctx) => {
     const body = await readJsonBody(ctx, limits);

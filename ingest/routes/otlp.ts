@@ -22,6 +22,7 @@ export const OTLP_ACCEPTED_TYPES = Object.keys(OTLP_MEDIA_TYPES) as OtlpMediaTyp
 
 /** Header an exporter may send to give its gauge interval in seconds (else OTLP_GAUGE_INTERVAL_SECONDS). */
 export const INTERVAL_HEADER = 'Nodeagg-Interval';
+const WHOLE_SECONDS = /^\d{1,5}$/;
 
 /** The OTLP format the Content-Type names, if any (read before acceptsBody() checks it, to answer in it). */
 function formatOf(ctx: Context): OtlpFormat | undefined {
@@ -39,7 +40,7 @@ async function otlpErrors(ctx: Context, next: Next): Promise<void> {
 function gaugeInterval(ctx: Context, fallback: number): number {
   const raw = ctx.get(INTERVAL_HEADER);
   if (raw === '') return fallback;
-  const seconds = /^\d{1,5}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  const seconds = WHOLE_SECONDS.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!(seconds >= 1 && seconds <= 86400)) {
     throw new BadRequestError('INVALID_INTERVAL', `${INTERVAL_HEADER} must be whole seconds from 1 to 86400.`, [
       { field: INTERVAL_HEADER, message: 'invalid' },
@@ -51,11 +52,12 @@ function gaugeInterval(ctx: Context, fallback: number): number {
 export function otlpRouter(deps: IngestDeps): Router {
   const router = new Router();
   const { maxBodyBytes, bodyTimeoutMs } = deps.config;
+  const limits = { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs };
   const otlpBody = acceptsBody({ types: OTLP_ACCEPTED_TYPES, maxBytes: maxBodyBytes });
   router.post('/otlp/v1/metrics', otlpErrors, requireScope('write'), otlpBody, async (ctx) => {
     const format = OTLP_MEDIA_TYPES[bodyTypeOf(ctx) as OtlpMediaType];
     const intervalSeconds = gaugeInterval(ctx, deps.config.otlpGaugeIntervalSeconds);
-    const body = await readBytes(ctx, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs });
+    const body = await readBytes(ctx, limits);
     const request = decodeMetricsRequest(body, format, deps.config.maxAgentPoints);
     const mapping = mapMetricsRequest(request, { gaugeIntervalSeconds: intervalSeconds });
     const { samples, rejections } = validateCandidates(mapping.candidates, {

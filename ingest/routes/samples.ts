@@ -11,9 +11,10 @@ import { readItems } from '../request-body';
 export function samplesRouter(deps: IngestDeps): Router {
   const router = new Router();
   const { maxBodyBytes, bodyTimeoutMs, maxBatchItems } = deps.config;
+  const limits = { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs, maxItems: maxBatchItems };
   const batchBody = acceptsBody({ types: [JSON_TYPE, NDJSON_TYPE], maxBytes: maxBodyBytes });
   router.post('/v1/samples', requireScope('write'), batchBody, async (ctx) => {
-    const items = await readItems(ctx, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs, maxItems: maxBatchItems });
+    const items = await readItems(ctx, limits);
     if (items.length > deps.config.maxBatchItems) {
       throw new PayloadTooLargeError(`A batch holds at most ${deps.config.maxBatchItems} samples; this one has ${items.length}. Split it.`);
     }

@@ -10,10 +10,12 @@ export type Access =
   /** `token` is undefined only when the service runs open (no tokens configured). */
   { ok: true; token: TokenEntry | undefined } | { ok: false; reason: RejectReason; error: AppError };
 
+const BEARER = /^Bearer[ ]+([^\s]+)\s*$/i;
+
 /** The token of an `Authorization: Bearer <token>` header; undefined for any other form. */
 export function bearerOf(header: string | undefined): string | undefined {
   if (!header) return undefined;
-  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
+  const match = BEARER.exec(header);
   return match?.[1];
 }
 

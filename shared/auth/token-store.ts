@@ -16,6 +16,8 @@ export function hashToken(token: string): Buffer {
 
 export class TokenStore {
   private entries: readonly TokenEntry[];
+  /** Grows with every replace(): what was verified under an older generation must be verified again. */
+  private currentGeneration = 0;
 
   /** `open`: no tokens were configured at start, so every route is open. Fixed for the process's life. */
   constructor(
@@ -36,6 +38,11 @@ export class TokenStore {
   /** A reloaded file replaces every token at once; an empty one leaves no token valid (never opens the API). */
   replace(entries: readonly TokenEntry[]): void {
     this.entries = entries;
+    this.currentGeneration++;
+  }
+
+  get generation(): number {
+    return this.currentGeneration;
   }
 
   /** The entry whose hash matches, or undefined. Every entry is compared, so the time does not tell which matched. */

@@ -30,6 +30,20 @@ test('a repeated key is found however it is spelled or nested', () => {
   expect(refusal('{"a":{"a":{"a":1}}}')).toBeUndefined();
 });
 
+test('a repeated key is found in objects of any size, and a refusal leaves nothing behind for the next text', () => {
+  const fields = (names: string[]) => `{${names.map((name) => `"${name}":0`).join(',')}}`;
+  const names = Array.from({ length: MAX_OBJECT_FIELDS }, (_, i) => `f${i}`);
+  for (const size of [2, 8, 9, 10, 30, MAX_OBJECT_FIELDS]) {
+    for (const repeatOf of [0, Math.floor(size / 2), size - 1]) {
+      const own = names.slice(0, size);
+      expect(refusal(fields(own))).toBeUndefined();
+      expect(refusal(fields([...own, own[repeatOf]!]))).toMatch(/^422 /);
+      expect(refusal(`[${fields(own)},${fields([...own.slice(1), own[0]!])}]`)).toBeUndefined();
+    }
+  }
+  expect(refusal(`{"x":${fields(names.slice(0, 20))},"y":${fields(names.slice(0, 20))}}`)).toBeUndefined();
+});
+
 test('objects, nesting and top-level arrays are bounded', () => {
   const fields = (n: number) => `{${Array.from({ length: n }, (_, i) => `"f${i}":0`).join(',')}}`;
   expect(refusal(fields(MAX_OBJECT_FIELDS))).toBeUndefined();
@@ -51,4 +65,14 @@ test('malformed text is left to JSON.parse (no throw, no hang)', () => {
   );
   expect(refusal('{"a')).toBeUndefined();
   expect(refusal('{"a\\')).toBeUndefined();
+});
+
+test('a key list is refused exactly when it repeats a key, whatever its length', () => {
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz'.split('')), { maxLength: 30 }), (names) => {
+      const text = `[{"n":{${names.map((name) => `"${name}":[1]`).join(',')}}}]`;
+      expect(refusal(text) !== undefined).toBe(new Set(names).size !== names.length);
+    }),
+    { numRuns: 2000 },
+  );
 });
