@@ -27,7 +27,7 @@ export async function acceptSamples(
   const admission = await admitSamples(ctx, ctx.accessControl, deps.cardinality, samples);
   const given = ctx.get('Idempotency-Key') || undefined;
   const derived = given === undefined && options.derivedIdempotency?.ttlSeconds ? options.derivedIdempotency : undefined;
-  const claim = idempotencyClaim(deps.config.keyPrefix, given ?? derived?.key, ctx.path.replace(/\/$/, ''), body);
+  const claim = idempotencyClaim(given ?? derived?.key, ctx.path.replace(/\/$/, ''), body);
   if (claim && derived) claim.ttlSeconds = derived.ttlSeconds;
   const result = await deps.writer.write(samples, claim);
   admission.stored();

@@ -1,11 +1,10 @@
 /** Idempotency-Key handling (README, API): which record a key maps to, and a request's fingerprint. */
 import { createHash } from 'node:crypto';
 import { BadRequestError } from '../shared/errors';
-import { globalKeys } from '../shared/store/keys';
 
 export interface IdempotencyClaim {
-  /** The Redis key of the record (the key's hash: any visible characters are safe). */
-  recordKey: string;
+  /** The key's hash, which names its records (any visible characters are safe). */
+  keyHash: string;
   /** What the request asked for; the same key with another fingerprint is refused. */
   fingerprint: string;
   /** How long the record is kept, when not IDEMPOTENCY_TTL_SECONDS. */
@@ -14,7 +13,7 @@ export interface IdempotencyClaim {
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
-export function idempotencyClaim(prefix: string, key: string | undefined, path: string, body: unknown): IdempotencyClaim | undefined {
+export function idempotencyClaim(key: string | undefined, path: string, body: unknown): IdempotencyClaim | undefined {
   if (key === undefined) return undefined;
   if (!KEY_PATTERN.test(key)) {
     throw new BadRequestError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters.', [
@@ -22,7 +21,7 @@ export function idempotencyClaim(prefix: string, key: string | undefined, path: 
     ]);
   }
   return {
-    recordKey: globalKeys(prefix).idempotency(createHash('sha256').update(key).digest('hex')),
+    keyHash: createHash('sha256').update(key).digest('hex'),
     fingerprint: createHash('sha256').update(path).update('\n').update(JSON.stringify(body)).digest('hex'),
   };
 }

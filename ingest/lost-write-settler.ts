@@ -1,51 +1,63 @@
 /**
- * Settles a write whose reply was lost (connection dropped or timed out after the script
- * was sent): once Redis answers again, looks for the request's id in the entries appended
- * since it started. The script is atomic, so the entries are all there or none are.
+ * Settles a group write whose reply was lost (connection dropped or timed out after the
+ * script was sent): once Redis answers again, finds out for each request of the group
+ * whether it was stored. The script is atomic, so a group is stored whole or not at all:
+ * a request without a key by the group's id in the entries appended since it started, a
+ * keyed request by its idempotency records.
  */
-import type { RedisClient } from '../shared/redis';
+import type { AppendOutcome, AppendRequest, SampleAppender } from '../shared/store/sample-append';
 
-export type LostWriteOutcome = { kind: 'stored'; ids: string[] } | { kind: 'absent' } | { kind: 'unknown' };
+export type LostWriteOutcome = AppendOutcome | { kind: 'absent' } | { kind: 'unknown' };
 
-/** Clock skew allowed between ingest and Redis when bounding the search by time. */
-const CLOCK_SKEW_MS = 10_000;
-const PAGE = 500;
+const POLL_MS = 20;
 
-async function waitUntilReady(redis: RedisClient, deadline: number): Promise<boolean> {
-  while (redis.status !== 'ready') {
+async function waitUntilConnected(appender: SampleAppender, deadline: number): Promise<boolean> {
+  while (!appender.connected) {
     if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   return true;
 }
 
-async function findEntry(redis: RedisClient, stream: string, requestId: string, sinceMs: number): Promise<string | null> {
-  let end = '+';
-  const floor = `${Math.max(0, sinceMs - CLOCK_SKEW_MS)}-0`;
-  for (;;) {
-    const page = await redis.xrevrange(stream, end, floor, 'COUNT', PAGE);
-    for (const [id, fields] of page) {
-      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'r' && fields[i + 1] === requestId) return id;
-    }
-    if (page.length < PAGE) return null;
-    end = `(${page[page.length - 1]![0]}`;
-  }
+function outcomeOf(request: AppendRequest, ids: (string | null)[]): LostWriteOutcome {
+  if (ids.every((id) => id !== null)) return { kind: 'stored', ids: ids as string[], accepted: request.samples, replayed: false };
+  return ids.every((id) => id === null) ? { kind: 'absent' } : { kind: 'unknown' };
 }
 
-export async function settleLostWrite(
-  redis: RedisClient,
-  streams: readonly string[],
-  requestId: string,
+async function settleKeyed(appender: SampleAppender, request: AppendRequest): Promise<LostWriteOutcome> {
+  const parts = await appender.readRecords(request);
+  if (parts.some((part) => part.kind === 'conflict')) return { kind: 'conflict' };
+  return outcomeOf(
+    request,
+    parts.map((part) => (part.kind === 'stored' ? part.id : null)),
+  );
+}
+
+export async function settleLostGroup(
+  appender: SampleAppender,
+  groupId: string,
+  requests: readonly AppendRequest[],
   sinceMs: number,
   deadline: number,
-): Promise<LostWriteOutcome> {
+): Promise<LostWriteOutcome[]> {
   try {
-    if (!(await waitUntilReady(redis, deadline))) return { kind: 'unknown' };
-    const found = await Promise.all(streams.map((stream) => findEntry(redis, stream, requestId, sinceMs)));
-    if (found.every((id) => id !== null)) return { kind: 'stored', ids: found as string[] };
-    if (found.every((id) => id === null)) return { kind: 'absent' };
-    return { kind: 'unknown' };
+    if (!(await waitUntilConnected(appender, deadline))) return requests.map(() => ({ kind: 'unknown' }));
+    const unkeyedPartitions = new Set<number>();
+    for (const request of requests) if (!request.idempotency) for (const part of request.parts) unkeyedPartitions.add(part.partition);
+    const searched = [...unkeyedPartitions];
+    const found = new Map<number, string | null>();
+    (await appender.findGroupEntries(searched, groupId, sinceMs)).forEach((id, i) => found.set(searched[i]!, id));
+    return await Promise.all(
+      requests.map((request) =>
+        request.idempotency
+          ? settleKeyed(appender, request)
+          : outcomeOf(
+              request,
+              request.parts.map((part) => found.get(part.partition) ?? null),
+            ),
+      ),
+    );
   } catch {
-    return { kind: 'unknown' };
+    return requests.map(() => ({ kind: 'unknown' }));
   }
 }

@@ -18,6 +18,7 @@ import { ConsistencyWaiter } from './consistency-waiter';
 import { createIngestMetrics } from './metrics';
 import { NodeReader } from './node-reader';
 import { SampleWriter } from './sample-writer';
+import { SampleAppender } from '../shared/store/sample-append';
 import { loadTokens } from '../shared/auth/token-source';
 import { NodeCardinality } from './limits/node-cardinality';
 
@@ -68,9 +69,13 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     redis,
     logger,
     partitions,
-    writer: new SampleWriter(redis, partitions, config.idempotencyTtlSeconds, 2 * config.redisCommandTimeoutMs, (touched) =>
-      backpressure.check(touched),
-    ),
+    writer: new SampleWriter(new SampleAppender(redis, config.keyPrefix, config.streamPartitions), {
+      partitions: config.streamPartitions,
+      lingerMs: config.ingestCommitLingerMs,
+      settleWithinMs: 2 * config.redisCommandTimeoutMs,
+      idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+      admit: (touched) => backpressure.check(touched),
+    }),
     deadLetters,
     reader: new AggregateReader(redis, partitions),
     nodes,

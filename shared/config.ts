@@ -25,6 +25,7 @@ export interface Config {
   readonly consistencyWaitMs: number;
   readonly maxConsistencyWaiters: number;
   readonly redisCommandTimeoutMs: number;
+  readonly ingestCommitLingerMs: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
   readonly logFormat: string;
@@ -249,6 +250,13 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     parse: integer(50, 120000),
     accepts: 'an integer from 50 to 120000',
     doc: 'A Redis command not answered in this time fails (ingest answers 503).',
+  },
+  INGEST_COMMIT_LINGER_MS: {
+    key: 'ingestCommitLingerMs',
+    defaultValue: '0',
+    parse: integer(0, 10),
+    accepts: 'an integer from 0 to 10',
+    doc: 'How long an idle ingest waits for more requests to append with the first in one write (group commit); 0 = none: requests that arrive while a write is in flight still go together in the next.',
   },
   SHUTDOWN_TIMEOUT_MS: {
     key: 'shutdownTimeoutMs',

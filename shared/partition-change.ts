@@ -11,7 +11,9 @@
  * - fleet and process buckets are sums over a partition's nodes, and queries add them up
  *   across partitions, so they stay where they are; when the count shrinks, those of a
  *   removed partition are merged into a remaining one (exactly once: merge-buckets.lua),
- *   and so are its sorted sets of latest times.
+ *   and so are its sorted sets of latest times;
+ * - an Idempotency-Key's records are copied to every partition of the new count (where
+ *   absent, with their time to live), so a retry routed anew still finds its request stored.
  */
 import { allPartitionKeys, partitionKeys, type PartitionKeys } from './store/keys';
 import { registerScripts } from './store/scripts';
@@ -30,7 +32,15 @@ import {
   resumePartition,
   type PartitionChange,
 } from './store/partition-count';
-import { dropPartitionStream, mergeSortedSet, moveKeys, moveMembers, sameKeyIn, scanPartitionKeys } from './store/partition-moves';
+import {
+  dropPartitionStream,
+  mergeSortedSet,
+  moveKeys,
+  moveMembers,
+  sameKeyIn,
+  scanPartitionKeys,
+  spreadIdempotencyRecord,
+} from './store/partition-moves';
 import { ensureGroup } from './store/stream-groups';
 
 export interface ChangeOptions {
@@ -159,6 +169,8 @@ async function rewritePartition(
         if (target !== source.partition) moves.push([key, sameKeyIn(prefix, target, name)]);
       } else if (what.kind === 'node-members') {
         report.movedMembers += await moveMembers(redis, prefix, entry, source.partition, to);
+      } else if (what.kind === 'idempotency-record') {
+        await spreadIdempotencyRecord(redis, prefix, entry, to, removed);
       } else if (!removed) {
         continue; // sums over this partition's nodes: they stay
       } else if (what.kind === 'processes') {

@@ -7,7 +7,7 @@
  * - `unexpected`: any other JavaScript error. Isolated, retried in place a few times, then
  *   dead-lettered.
  */
-import { EntryDecodeError } from '../shared/entry-codec';
+import { EntryDecodeError } from '../shared/store/entry-codec';
 import { classifyRedisError, isTransientRedisError } from '../shared/store/redis-errors';
 import { WrongKeyTypeError } from '../shared/store/batch-apply';
 

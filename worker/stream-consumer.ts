@@ -10,7 +10,7 @@
  * and it reports itself stalled, so the liveness probe restarts it.
  */
 import type { Config } from '../shared/config';
-import { decodeEntry } from '../shared/entry-codec';
+import { decodeEntry } from '../shared/store/entry-codec';
 import type { PartitionKeys } from '../shared/store/keys';
 import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';

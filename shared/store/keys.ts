@@ -29,6 +29,11 @@ export interface PartitionKeys {
   replayed(entryId: string): string;
   /** the parts of one oversized entry already applied (apply-batch.lua) */
   entryParts(entryId: string): string;
+  /**
+   * One Idempotency-Key's record for this partition (the key's hash: any visible characters
+   * are safe): the request's fingerprint, its accepted count and its entry id here.
+   */
+  idempotency(keyHash: string): string;
   /** exists while the consumer is alive (refreshed with a TTL); the janitor never removes it meanwhile */
   consumerHeartbeat(consumer: string): string;
   fleetFine(chunk: number): string;
@@ -57,6 +62,7 @@ export function partitionKeys(prefix: string, partition: number): PartitionKeys 
     meta: `${base}:meta`,
     replayed: (entryId) => `${base}:replayed:${entryId}`,
     entryParts: (entryId) => `${base}:parts:${entryId}`,
+    idempotency: (keyHash) => `${base}:idem:${keyHash}`,
     consumerHeartbeat: (consumer) => `${base}:alive:${consumer}`,
     fleetFine: (chunk) => `${base}:fleet:s:${chunk}`,
     fleetCoarse: (chunk) => `${base}:fleet:m:${chunk}`,
@@ -98,7 +104,6 @@ export function coarseChunkExpiry(chunk: number): number {
 /** Non-partitioned keys (never touched by a partition's atomic update). */
 export function globalKeys(prefix: string) {
   return {
-    idempotency: (keyHash: string) => `${prefix}:idem:${keyHash}`,
     /** The pipeline figures the maintenance job last recorded (JSON). */
     pipelineFigures: `${prefix}:pipeline:figures`,
     /** The storage format's version, recorded at first start (schema-version.ts). */

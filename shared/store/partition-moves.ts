@@ -12,6 +12,7 @@ import { partitionKeys, type PartitionKeys } from './keys';
 const BUCKET_PREFIXES = ['fleet:s:', 'fleet:m:', 'procs:s:', 'procs:m:', 'proc:s:', 'proc:m:'];
 /** Keys that belong to the partition itself, not to the data. */
 const OWN_PREFIXES = ['alive:', 'replayed:', 'merged:'];
+const IDEMPOTENCY_PREFIX = 'idem:';
 
 /** What a key of a partition holds, as the change procedure treats it. */
 export type PartitionKeyKind =
@@ -25,6 +26,8 @@ export type PartitionKeyKind =
   | { kind: 'processes' }
   /** A fleet or process bucket hash. */
   | { kind: 'buckets' }
+  /** An Idempotency-Key record of a request stored before the change. */
+  | { kind: 'idempotency-record' }
   | { kind: 'unknown' };
 
 export interface PartitionKey {
@@ -58,6 +61,7 @@ function kindOf(key: string, name: string, source: PartitionKeys): PartitionKeyK
   if (key === source.nodes || name.startsWith('proc:nodes:')) return { kind: 'node-members' };
   if (key === source.processes) return { kind: 'processes' };
   if (BUCKET_PREFIXES.some((p) => name.startsWith(p))) return { kind: 'buckets' };
+  if (name.startsWith(IDEMPOTENCY_PREFIX)) return { kind: 'idempotency-record' };
   return { kind: 'unknown' };
 }
 
@@ -164,6 +168,26 @@ export async function mergeSortedSet(redis: RedisClient, from: string, to: strin
 async function copyExpiry(redis: RedisClient, from: string, to: string): Promise<void> {
   const ttl = await redis.pttl(from);
   if (ttl > 0) await redis.pexpire(to, ttl, 'GT');
+}
+
+/**
+ * Copies one partition's Idempotency-Key record to every partition of the new count that
+ * has none (SET NX, same expiry), then drops it from a removed partition. The request was
+ * stored whole before the change (the streams drained), so each copy says "stored".
+ */
+export async function spreadIdempotencyRecord(
+  redis: RedisClient,
+  prefix: string,
+  source: PartitionKey,
+  to: number,
+  removed: boolean,
+): Promise<void> {
+  const [record, ttl] = await execAll(redis.pipeline().get(source.key).pttl(source.key));
+  if (record === null || Number(ttl) <= 0) return; // expired meanwhile (records always have a TTL)
+  const copies = redis.pipeline();
+  for (let target = 0; target < to; target++) copies.set(sameKeyIn(prefix, target, source.name), String(record), 'PX', Number(ttl), 'NX');
+  if (removed) copies.del(source.key);
+  await execAll(copies);
 }
 
 /** A removed partition's stream, drained (its consumers' heartbeat keys expire by themselves). */

@@ -13,8 +13,8 @@ type Arg = string | number;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** append-samples.lua: numKeys, then keys and arguments as the script documents. */
-    appendSamples(args: Arg[]): Result<string[], Context>;
+    /** append-samples.lua: numKeys, then keys and arguments as the script documents; numeric codes and ids (sample-append.ts reads them). */
+    appendSamples(args: Arg[]): Result<(string | number)[], Context>;
     /** apply-batch.lua: numKeys, then keys and arguments as the script documents. */
     applyBatch(args: (Arg | Buffer)[]): Result<(string | number)[], Context>;
     /** merge-buckets.lua: target hash, source marker, expiry (unix s, 0 = none), then the source's fields and stored buckets. */

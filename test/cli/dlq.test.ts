@@ -1,5 +1,5 @@
 /** `nodeagg dlq` and `status` with a real dead letter: list shows it, status counts it, replay and purge act on it. */
-import { ENTRY_FIELD } from '../../shared/entry-codec';
+import { ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
 import { freePort } from '../../launcher/private-redis';
 import type { RedisClient } from '../../shared/redis';

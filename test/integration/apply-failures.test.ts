@@ -5,7 +5,7 @@
  * entry that meets connection failures is retried with back-off and applied, never
  * dead-lettered. The faults are injected into a real store on a real Redis.
  */
-import { encodeSamples, ENTRY_FIELD } from '../../shared/entry-codec';
+import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { DeadLetterQueue } from '../../shared/dead-letter-queue';
 import { partitionKeys, type PartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';

@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import type Router from '@koa/router';
 import pino from 'pino';
-import { ENTRY_FIELD } from '../../shared/entry-codec';
+import { ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';

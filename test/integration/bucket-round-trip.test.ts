@@ -4,7 +4,7 @@
  * the second merges into what the first stored), read back through the store's readers and
  * compared, bit for bit, with what the bucket codec computes in TypeScript.
  */
-import { encodeSamples, ENTRY_FIELD } from '../../shared/entry-codec';
+import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { AggregateStore } from '../../shared/store/batch-apply';
 import { EXPIRY_FIELD, mergeInto, sampleBucket, type BucketStats } from '../../shared/store/bucket-codec';
 import {

@@ -1,5 +1,5 @@
 /** Poison entries: dead-lettered at once when they can never apply, the stream flows past, replay counts once. */
-import { ENTRY_FIELD } from '../../shared/entry-codec';
+import { ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import type { RedisClient } from '../../shared/redis';

@@ -170,7 +170,7 @@ describe('POST /otlp/v1/metrics', () => {
     expect([first.status, second.status]).toEqual([200, 200]);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
     // The body's digest is remembered for AGENT_IDEMPOTENCY_TTL_SECONDS (600 by default), not a day.
-    const records = await redis.keys(`${pipeline.config.keyPrefix}:idem:*`);
+    const records = await redis.keys(`${pipeline.config.keyPrefix}:*:idem:*`);
     expect(records.length).toBeGreaterThan(0);
     for (const record of records) expect(await redis.ttl(record)).toBeLessThanOrEqual(600);
     await drain();
@@ -362,7 +362,7 @@ describe('POST /otlp/v1/metrics under backpressure', () => {
       // AGENT_IDEMPOTENCY_TTL_SECONDS=0: no digest records were written for the accepted exports.
       const redis = testRedis(config);
       await redis.connect();
-      expect(await redis.keys(`${config.keyPrefix}:idem:*`)).toEqual([]);
+      expect(await redis.keys(`${config.keyPrefix}:*:idem:*`)).toEqual([]);
       await redis.quit();
     } finally {
       await pipeline.stop();

@@ -3,7 +3,7 @@
  * once: a consumer that loses its connection between parts, and consumers racing over the
  * same entry, never count a part twice; the last part acknowledges and clears the markers.
  */
-import { encodeSamples, ENTRY_FIELD } from '../../shared/entry-codec';
+import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import type { ProcessSample } from '../../shared/samples';

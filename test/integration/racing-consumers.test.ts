@@ -1,5 +1,5 @@
 /** Two consumers applying the same pending entries at once: each entry counts once. */
-import { encodeSamples, ENTRY_FIELD } from '../../shared/entry-codec';
+import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import type { NodeSample } from '../../shared/samples';

@@ -1,5 +1,5 @@
 /** Bounded streams (docs/ARCHITECTURE.md, failure handling): trimming never deletes an entry some group still needs. */
-import { ENTRY_FIELD, encodeSamples } from '../../shared/entry-codec';
+import { ENTRY_FIELD, encodeSamples } from '../../shared/store/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { ensureGroup } from '../../shared/store/stream-groups';

@@ -5,7 +5,7 @@ import { compareIds } from '../../shared/stream-ids';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
 import { fleetTotals, perNodeCounts } from './aggregate-totals';
 import { describeOutcome } from './http-outcomes';
-import type { AcceptedTotals, LoadGenerator } from './batch-load-generator';
+import type { AcceptedTotals, LoadGenerator, RequestRecord } from './batch-load-generator';
 
 /** The test's own connection to Redis (direct), patient enough for a busy machine. */
 export async function connectAdmin(config: Config): Promise<RedisClient> {
@@ -37,8 +37,8 @@ export interface StreamAudit {
   entriesAccepted: number;
   /** Entries in a stream that no 202 reported (appended for a request that was not accepted). */
   unreported: string[];
-  /** The first sample line of each unreported entry, to find its request. */
-  unreportedFirstLines: Map<string, string>;
+  /** The sample lines of each unreported entry, to find its requests (a group commit puts several requests in one entry). */
+  unreportedLines: Map<string, string[]>;
   /** Entries a 202 reported that are neither in the stream nor trimmed away. */
   missing: string[];
 }
@@ -53,7 +53,7 @@ export async function auditStreams(redis: RedisClient, prefix: string, partition
     entriesAdded: 0,
     entriesAccepted: accepted.entries.size,
     unreported: [],
-    unreportedFirstLines: new Map(),
+    unreportedLines: new Map(),
     missing: [],
   };
   const present = new Set<string>();
@@ -68,7 +68,7 @@ export async function auditStreams(redis: RedisClient, prefix: string, partition
         present.add(key);
         if (accepted.entries.has(key)) continue;
         audit.unreported.push(key);
-        audit.unreportedFirstLines.set(key, firstLine(fields));
+        audit.unreportedLines.set(key, sampleLines(fields));
       }
       if (entries.length < 1000) break;
       start = `(${entries[entries.length - 1]![0]}`;
@@ -108,7 +108,7 @@ export function explainUnreported(audit: StreamAudit, load: LoadGenerator, marks
       .join(', ');
   return audit.unreported.map((key) => {
     const storedAt = Number(key.split('/')[1]!.split('-')[0]);
-    const requests = load.requestsWithLine(audit.unreportedFirstLines.get(key) ?? '');
+    const requests = requestsOf(audit, key, load);
     const origin = requests
       .map(
         (r) =>
@@ -128,7 +128,7 @@ export function storedWithUnknownOutcome(audit: StreamAudit, load: LoadGenerator
   const requests = new Set<number>();
   const unexplained: string[] = [];
   for (const key of audit.unreported) {
-    const origins = load.requestsWithLine(audit.unreportedFirstLines.get(key) ?? '');
+    const origins = requestsOf(audit, key, load);
     const unknown = origins.filter(
       (r) =>
         r.outcome.kind === 'response' &&
@@ -219,9 +219,16 @@ export async function connectionsByName(redis: RedisClient, filter: (name: strin
   return counts;
 }
 
-function firstLine(fields: readonly string[]): string {
+function sampleLines(fields: readonly string[]): string[] {
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === 'd') return fields[i + 1]!.split('\n')[0]!;
+    if (fields[i] === 'd') return fields[i + 1]!.split('\n');
   }
-  return '';
+  return [];
+}
+
+/** The requests whose samples an unreported entry holds, each once. */
+function requestsOf(audit: StreamAudit, key: string, load: LoadGenerator): RequestRecord[] {
+  const found = new Map<number, RequestRecord>();
+  for (const line of audit.unreportedLines.get(key) ?? []) for (const r of load.requestsWithLine(line)) found.set(r.seq, r);
+  return [...found.values()];
 }

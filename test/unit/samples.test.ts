@@ -1,4 +1,4 @@
-import { decodeEntry, encodeSamples, EntryDecodeError, ENTRY_FIELD } from '../../shared/entry-codec';
+import { decodeEntry, encodeSamples, EntryDecodeError, ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { ValidationError } from '../../shared/errors';
 import { parseBatch, parseNodeBody, parseProcessBody, type Sample } from '../../shared/samples';
 

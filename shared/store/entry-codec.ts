@@ -1,10 +1,12 @@
 /**
- * The stream entry codec. One entry holds the samples of one request for one partition,
- * one tab-separated line per sample, so a batch costs one XADD per partition.
+ * The stream entry codec. One entry holds the samples of one group of requests for one
+ * partition, one tab-separated line per sample, so a group costs one XADD per partition.
  */
-import type { Sample } from './samples';
+import type { Sample } from '../samples';
 
 export const ENTRY_FIELD = 'd';
+/** The id of the group that appended the entry, to settle a write whose reply was lost. */
+export const GROUP_FIELD = 'r';
 
 export class EntryDecodeError extends Error {
   constructor(message: string) {
