@@ -6,7 +6,7 @@ import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 import { CpuShareMeter, type CpuShare } from './cpu-share';
 import { aggregatedSamples, closedLoop, drain, redisMemory } from './measure';
 import { OtlpFleet, otlpClosedLoop } from './otlp-fleet';
-import { PhaseCostMeter, type PhaseCost, type PhaseProbe } from './phase-cost';
+import { PhaseCostMeter, probeOf, type PhaseCost } from './phase-cost';
 import { peakRssMb, startServices, type ServiceOptions } from './services';
 import { wrk, xaddPerSecond, type WrkResult } from './tools';
 
@@ -79,14 +79,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
   const redis = new Redis(services.redis.url);
   const client = new ApiClient(services.ingestUrl, services.token);
   const token = services.token;
-  const probe: PhaseProbe = {
-    redis,
-    ingestPid: services.ingest.pid ?? 0,
-    workerPids: services.workers.map((w) => w.pid ?? 0),
-    ingestUrl: services.ingestUrl,
-    workerUrls: services.workerUrls,
-    token,
-  };
+  const probe = probeOf(services, redis);
   try {
     const empty = await redisMemory(redis);
 

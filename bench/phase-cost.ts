@@ -6,6 +6,7 @@
 import type Redis from 'ioredis';
 import { commandStats, redisCpuSeconds, resetCommandStats, type CommandStat } from './redis-accounting';
 import { processCpuUs } from './process-cpu';
+import type { Services } from './services';
 
 export interface PhaseProbe {
   redis: Redis;
@@ -17,6 +18,18 @@ export interface PhaseProbe {
   workerUrls: string[];
   /** Bearer token for /metrics; '' when the API is open. */
   token: string;
+}
+
+/** The probe of a started set of services, reading Redis through `redis`. */
+export function probeOf(services: Services, redis: Redis): PhaseProbe {
+  return {
+    redis,
+    ingestPid: services.ingest.pid ?? 0,
+    workerPids: services.workers.map((w) => w.pid ?? 0),
+    ingestUrl: services.ingestUrl,
+    workerUrls: services.workerUrls,
+    token: services.token,
+  };
 }
 
 export interface PhaseCost {

@@ -13,7 +13,7 @@ import { Command, Option } from 'commander';
 import { profileFile, readCpuProfile, renderProfileSummary, summarizeProfile, type ProfileSummary } from './cpu-profile';
 import { describeMachine } from './machine';
 import { drain } from './measure';
-import { PhaseCostMeter, type PhaseCost, type PhaseProbe } from './phase-cost';
+import { PhaseCostMeter, probeOf, type PhaseCost, type PhaseProbe } from './phase-cost';
 import { ROOT, startServices } from './services';
 import { requireTools, wrk, type WrkResult } from './tools';
 
@@ -122,14 +122,7 @@ async function main(): Promise<void> {
     servicesDist: options.servicesDist,
   });
   const redis = new Redis(services.redis.url);
-  const probe: PhaseProbe = {
-    redis,
-    ingestPid: services.ingest.pid ?? 0,
-    workerPids: services.workers.map((w) => w.pid ?? 0),
-    ingestUrl: services.ingestUrl,
-    workerUrls: services.workerUrls,
-    token: services.token,
-  };
+  const probe = probeOf(services, redis);
   const phases: PhaseResult[] = [];
   try {
     for (const plan of plans) phases.push(await runPhase(plan, services.ingestUrl, probe, options.seconds));

@@ -24,6 +24,13 @@ import type { AggregateStore, DecodedEntry } from '../shared/store/batch-apply';
 import { PartitionStream, type RawEntry } from '../shared/store/partition-stream';
 import { classifyFailure, type FailureKind } from './apply-failures';
 import type { WorkerMetrics } from './metrics';
+import { ReadSize } from './read-size';
+
+/**
+ * About how many samples one read hands to decoding and planning (a few hundred ms of
+ * synchronous work at most, so the other partitions' replies never wait seconds).
+ */
+const MAX_SAMPLES_PER_READ = 20_000;
 
 export interface ConsumerDeps {
   config: Config;
@@ -57,6 +64,7 @@ export class StreamConsumer {
   private readonly watchdog: TimeoutWatchdog;
   private readonly warnings: ThrottledWarnings;
   private readonly stream: PartitionStream;
+  private readonly readSize: ReadSize;
 
   constructor(
     private readonly keys: PartitionKeys,
@@ -67,6 +75,7 @@ export class StreamConsumer {
     );
     this.warnings = new ThrottledWarnings(deps.logger);
     this.stream = new PartitionStream(keys, deps.redis, deps.reader, deps.config.consumerGroup, deps.config.workerConsumerName);
+    this.readSize = new ReadSize(deps.config.workerBatchSize, MAX_SAMPLES_PER_READ);
   }
 
   start(): void {
@@ -173,16 +182,18 @@ export class StreamConsumer {
   }
 
   /**
-   * New entries, up to WORKER_BATCH_SIZE. While the stream is busy, a read that found fewer
-   * waits WORKER_BATCH_LINGER_MS once and reads again, so each apply carries more entries
-   * (Redis work per call is mostly per bucket and per key, not per sample).
+   * New entries, up to WORKER_BATCH_SIZE and about MAX_SAMPLES_PER_READ samples. While the
+   * stream is busy, a read that found fewer waits WORKER_BATCH_LINGER_MS once and reads
+   * again, so each apply carries more entries (Redis work per call is mostly per bucket and
+   * per key, not per sample).
    */
   private async readNew(): Promise<RawEntry[]> {
     const { config } = this.deps;
-    let entries = await this.stream.readNew(config.workerBatchSize, config.workerBlockMs);
-    if (this.busy && entries.length > 0 && entries.length < config.workerBatchSize && config.workerBatchLingerMs > 0) {
+    const count = this.readSize.count;
+    let entries = await this.stream.readNew(count, config.workerBlockMs);
+    if (this.busy && entries.length > 0 && entries.length < count && config.workerBatchLingerMs > 0) {
       await sleep(config.workerBatchLingerMs);
-      entries = entries.concat(await this.stream.readNew(config.workerBatchSize - entries.length, 0));
+      entries = entries.concat(await this.stream.readNew(count - entries.length, 0));
     }
     this.busy = entries.length > 0;
     return entries;
@@ -190,10 +201,9 @@ export class StreamConsumer {
 
   /** Re-reads this consumer's own pending entries (from before a restart). True when none remain. */
   private async drainOwnPending(): Promise<boolean> {
-    const { config } = this.deps;
     let after = '0';
     for (;;) {
-      const entries = await this.stream.readOwnPending(after, config.workerBatchSize);
+      const entries = await this.stream.readOwnPending(after, this.readSize.count);
       if (entries.length === 0) return true;
       await this.process(entries);
       after = entries[entries.length - 1]![0];
@@ -204,7 +214,7 @@ export class StreamConsumer {
   /** Takes over entries idle longer than WORKER_CLAIM_IDLE_MS, following XAUTOCLAIM's cursor. */
   private async reclaimIdle(): Promise<void> {
     const { config, metrics } = this.deps;
-    const { cursor, entries } = await this.stream.claimIdle(config.workerClaimIdleMs, this.claimCursor, config.workerBatchSize);
+    const { cursor, entries } = await this.stream.claimIdle(config.workerClaimIdleMs, this.claimCursor, this.readSize.count);
     this.claimCursor = cursor;
     // A full pass ended: wait for the next interval; otherwise continue on the next round.
     if (cursor === '0-0') this.nextClaimAt = Date.now() + config.workerClaimIntervalMs;
@@ -244,6 +254,10 @@ export class StreamConsumer {
       batch.push({ id, samples });
       fieldsOf.set(id, fields);
     }
+    this.readSize.observe(
+      batch.length,
+      batch.reduce((n, e) => n + e.samples.length, 0),
+    );
     if (batch.length > 0) await this.applyOrIsolate(batch, fieldsOf);
   }
 

@@ -29,8 +29,8 @@
                                                              when the hash has no expiry record yet
     summaries     key at cpu mem timeslice firstAt expireAt   a node's latest sample and first seen;
                                                              EXPIREAT when expireAt passes the recorded one
-    latest        key member score names                      ZADD GT; a new member also joins zset
-                                                             KEYS[names] (0: none) with score 0
+    latest        key member score names                      ZADD GT, one call per key; a member new to it
+                                                             also joins zset KEYS[names] (0: none), score 0
     expiries      key unixSeconds                             EXPIREAT
     prunes        key maxScore                                drop members whose score <= maxScore
     node prunes   key names maxScore                          like prunes (up to 500 a call), also from KEYS[names]
@@ -197,11 +197,45 @@ for s = 0, summaryCount - 1 do
   if moved then redis.call('EXPIREAT', key, expireAt) end
 end
 
+-- One ZADD per sorted set and LATEST_CHUNK members, not one per member: each redis.call
+-- costs microseconds of its own. A set with a name index first asks which members are new.
+local LATEST_CHUNK = 500
+local latestByKey, latestKeys = {}, {}
 for r = latestAt, latestAt + 4 * (latestCount - 1), 4 do
-  local member = ARGV[r + 1]
-  local added = redis.call('ZADD', KEYS[tonumber(ARGV[r])], 'GT', ARGV[r + 2], member)
-  local names = tonumber(ARGV[r + 3])
-  if added == 1 and names > 0 then redis.call('ZADD', KEYS[names], 0, member) end
+  local index = ARGV[r]
+  local group = latestByKey[index]
+  if not group then
+    group = { names = tonumber(ARGV[r + 3]), records = {} }
+    latestByKey[index] = group
+    latestKeys[#latestKeys + 1] = index
+  end
+  group.records[#group.records + 1] = r
+end
+for _, index in ipairs(latestKeys) do
+  local key, group = KEYS[tonumber(index)], latestByKey[index]
+  local records = group.records
+  for first = 1, #records, LATEST_CHUNK do
+    local last = math.min(first + LATEST_CHUNK - 1, #records)
+    local members, pairs = {}, { 'GT' }
+    for j = first, last do
+      local r = records[j]
+      members[#members + 1] = ARGV[r + 1]
+      pairs[#pairs + 1] = ARGV[r + 2]
+      pairs[#pairs + 1] = ARGV[r + 1]
+    end
+    local known = group.names > 0 and redis.call('ZMSCORE', key, unpack(members)) or nil
+    redis.call('ZADD', key, unpack(pairs))
+    if known then
+      local added = {}
+      for j, member in ipairs(members) do
+        if not known[j] then
+          added[#added + 1] = 0
+          added[#added + 1] = member
+        end
+      end
+      if #added > 0 then redis.call('ZADD', KEYS[group.names], unpack(added)) end
+    end
+  end
 end
 
 for r = expiriesAt, expiriesAt + 2 * (expiryCount - 1), 2 do redis.call('EXPIREAT', KEYS[tonumber(ARGV[r])], ARGV[r + 1]) end
