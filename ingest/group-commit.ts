@@ -11,7 +11,7 @@ import {
   PartitionCountChangedError,
   RedisOutOfMemoryError,
 } from '../shared/errors';
-import { isOutOfMemory } from '../shared/redis-memory';
+import { isOutOfMemory, wasNeverSent } from '../shared/store/redis-errors';
 import type { AppendOutcome, AppendRequest, SampleAppender } from '../shared/store/sample-append';
 import { groupIdSource } from './group-ids';
 import { settleLostGroup } from './lost-write-settler';
@@ -40,11 +40,6 @@ interface Waiting {
   bytes: number;
   resolve(outcome: AppendOutcome): void;
   reject(error: unknown): void;
-}
-
-/** The client refused to send (disconnected, no offline queue): the script surely did not run. */
-function neverSent(error: unknown): boolean {
-  return /enableOfflineQueue/.test((error as Error)?.message ?? '');
 }
 
 export class GroupCommit {
@@ -137,7 +132,7 @@ export class GroupCommit {
 
   /** The shared write failed: gives each request of the group its own outcome. */
   private async settle(group: Waiting[], groupId: string, startedAt: number, error: unknown): Promise<void> {
-    if (neverSent(error)) {
+    if (wasNeverSent(error)) {
       for (const item of group)
         item.reject(new DependencyUnavailableError('Redis is unavailable; the samples were not stored. Retry later.', error));
       return;

@@ -4,22 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { ConfigError, loadConfig } from '../shared/config';
+import { redisAnswersAt } from '../shared/store/redis-ping';
 import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from './private-redis';
-
-async function answers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1500 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
 async function main(): Promise<void> {
   let config;
@@ -34,7 +21,7 @@ async function main(): Promise<void> {
   }
   const env = { ...process.env };
   let privateRedis: PrivateRedis | undefined;
-  if (!(await answers(config.redisUrl))) {
+  if (!(await redisAnswersAt(config.redisUrl))) {
     if (!redisServerAvailable()) {
       console.error(
         `No Redis answers at ${config.redisUrl}. Start one (e.g. "docker run -p 6379:6379 redis:7" or "apt-get install redis-server"), or set REDIS_URL.`,

@@ -15,9 +15,6 @@ import {
   recordPartitionCountIfMissing,
 } from './store/partition-count';
 
-/** Read from the store; re-exported for callers not yet importing it. */
-export { readPartitionState, recordedPartitionCount, type PartitionChange } from './store/partition-count';
-
 export class PartitionCountMismatchError extends Error {
   constructor(configured: number, recorded: number) {
     super(

@@ -2,9 +2,6 @@
 import type { PipelineStatus } from './pipeline-status';
 import type { PipelineFigures } from './store/recorded-figures';
 
-/** Recorded and read by the store; re-exported for the pipeline route. */
-export { readRecordedFigures, type PartitionFigures, type PipelineFigures } from './store/recorded-figures';
-
 /**
  * Figures of this tick. A partition is stalled when the same entry has been its oldest
  * pending one for `stallAfterMs`, as told by comparing with the previous tick's figures.

@@ -7,6 +7,7 @@
 import type { PartitionKeys } from './store/keys';
 import type { RedisClient } from './redis';
 import type { ReadinessReport } from './health-routes';
+import { pingRedis } from './store/redis-ping';
 import { partitionsWithoutGroup } from './store/stream-groups';
 
 export async function checkReadiness(
@@ -17,7 +18,7 @@ export async function checkReadiness(
 ): Promise<ReadinessReport> {
   const checks: Record<string, boolean | string> = { draining };
   try {
-    await redis.ping();
+    await pingRedis(redis);
     checks.redis = true;
   } catch (error) {
     checks.redis = (error as Error).message;

@@ -6,9 +6,6 @@ import { Gauge, type Registry } from 'prom-client';
 import type { RedisClient } from './redis';
 import { readRedisMemory, type RedisMemory } from './store/memory-info';
 
-/** Recognised in the store's error classes; re-exported for callers not yet importing the store. */
-export { isOutOfMemory } from './store/redis-errors';
-
 const MEMORY_READ_INTERVAL_MS = 5000;
 
 export function registerRedisMemoryGauges(registry: Registry, redis: RedisClient): void {

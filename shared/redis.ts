@@ -40,6 +40,21 @@ export function createRedisClient(config: Config, options: RedisClientOptions): 
   return client;
 }
 
+/**
+ * A client for one look at a Redis that may not be there: connects on demand, never
+ * retries, and reports no 'error' events (the caller's connect or command fails instead).
+ */
+export function createProbeClient(redisUrl: string, connectTimeoutMs: number): RedisClient {
+  const client = new Redis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: connectTimeoutMs,
+  });
+  client.on('error', () => undefined);
+  return client;
+}
+
 /** Connects a lazy client, rejecting after `timeoutMs` instead of retrying forever. */
 export async function connectOrFail(client: RedisClient, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

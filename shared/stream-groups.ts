@@ -3,9 +3,6 @@ import type { PartitionKeys } from './store/keys';
 import type { RedisClient } from './redis';
 import { ensureGroups } from './store/stream-groups';
 
-/** Where the group commands live; re-exported for callers not yet importing the store. */
-export { ensureGroup } from './store/stream-groups';
-
 const START_RETRY_MS = 1000;
 
 /**

@@ -4,12 +4,9 @@
  * the watchdog drops the connections so the client reconnects.
  */
 import type { RedisClient } from './redis';
+import { isCommandTimeout } from './store/redis-errors';
 
 const TIMEOUTS_BEFORE_RECONNECT = 3;
-
-export function isTimeout(error: unknown): boolean {
-  return /timed out/i.test((error as Error)?.message ?? '');
-}
 
 export class TimeoutWatchdog {
   private consecutive = 0;
@@ -21,7 +18,7 @@ export class TimeoutWatchdog {
 
   /** Reports the outcome of a Redis call: a timeout, or anything else (which resets the count). */
   observe(error: unknown): void {
-    if (!isTimeout(error)) {
+    if (!isCommandTimeout(error)) {
       this.consecutive = 0;
       return;
     }

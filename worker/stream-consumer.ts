@@ -14,11 +14,11 @@ import { decodeEntry } from '../shared/store/entry-codec';
 import type { PartitionKeys } from '../shared/store/keys';
 import type { Logger } from '../shared/logger';
 import type { RedisClient } from '../shared/redis';
-import { ensureGroup } from '../shared/stream-groups';
+import { ensureGroup } from '../shared/store/stream-groups';
 import { TimeoutWatchdog } from '../shared/timeout-watchdog';
 import { ThrottledWarnings } from '../shared/throttled-warnings';
-import { isOutOfMemory } from '../shared/redis-memory';
-import { recordedPartitionCount } from '../shared/partition-count';
+import { isNoGroup, isOutOfMemory } from '../shared/store/redis-errors';
+import { recordedPartitionCount } from '../shared/store/partition-count';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { AggregateStore, DecodedEntry } from '../shared/store/batch-apply';
 import { PartitionStream, type RawEntry } from '../shared/store/partition-stream';
@@ -152,7 +152,7 @@ export class StreamConsumer {
             'leaving own pending entries for another worker to claim',
           );
         }
-        if (message.startsWith('NOGROUP')) {
+        if (isNoGroup(error)) {
           // Redis lost the stream (restart without persistence): recreate and go on, unless
           // the partition count changed (the stream was removed): then wait for a restart.
           const recorded = await recordedPartitionCount(this.deps.redis, config.keyPrefix).catch(() => null);

@@ -7,7 +7,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../../shared/config';
 import { DeadLetterQueue } from '../../shared/dead-letter-queue';
-import { changePartitionCount, PartitionChangeError } from '../../shared/partition-change';
+import { changePartitionCount, PartitionChangeError } from '../partition-change';
 import { readPartitionState } from '../../shared/store/partition-count';
 import { connectOrFail, createRedisClient, type RedisClient } from '../../shared/redis';
 import { durationMs, integerIn } from '../arg-parsers';

@@ -1,6 +1,6 @@
 /** GET /v1/pipeline: the pipeline view (README, API). */
 import Router from '@koa/router';
-import { readRecordedFigures } from '../../shared/pipeline-figures';
+import { readRecordedFigures } from '../../shared/store/recorded-figures';
 import { readPipelineStatus } from '../../shared/pipeline-status';
 import { withDeadLetterDeadline } from '../dead-letter-deadline';
 import type { IngestDeps } from '../deps';

@@ -27,6 +27,8 @@ export interface PartitionKeys {
   readonly meta: string;
   /** marks a dead-lettered entry as replayed, so a retried replay appends nothing */
   replayed(entryId: string): string;
+  /** marks a removed partition's bucket hash as merged into this one (merge-buckets.lua), so a re-run merges nothing */
+  mergeMarker(sourceKey: string): string;
   /** the parts of one oversized entry already applied (apply-batch.lua) */
   entryParts(entryId: string): string;
   /**
@@ -61,6 +63,7 @@ export function partitionKeys(prefix: string, partition: number): PartitionKeys 
     processes: `${base}:procs`,
     meta: `${base}:meta`,
     replayed: (entryId) => `${base}:replayed:${entryId}`,
+    mergeMarker: (sourceKey) => `${base}:merged:${sourceKey}`,
     entryParts: (entryId) => `${base}:parts:${entryId}`,
     idempotency: (keyHash) => `${base}:idem:${keyHash}`,
     consumerHeartbeat: (consumer) => `${base}:alive:${consumer}`,

@@ -1,12 +1,14 @@
 /**
- * Moving a partition's keys under another partition count (shared/partition-change.ts
- * runs the procedure): what each key of a partition is, and the single-key moves that put
+ * Moving a partition's keys under another partition count (the command line's
+ * `nodeagg partitions set` runs the procedure): what each key of a partition is, and the single-key moves that put
  * it where the new routing expects it. Every command touches one key or one partition's
  * keys, so it works on any Redis Cluster slot layout; each step is idempotent.
  */
 import { partitionOf } from '../partition';
 import type { RedisClient } from '../redis';
+import { EXPIRY_FIELD } from './bucket-codec';
 import { partitionKeys, type PartitionKeys } from './keys';
+import { registerScripts } from './scripts';
 
 /** Fleet and process buckets: sums over a partition's nodes. */
 const BUCKET_PREFIXES = ['fleet:s:', 'fleet:m:', 'procs:s:', 'procs:m:', 'proc:s:', 'proc:m:'];
@@ -163,6 +165,26 @@ export async function mergeSortedSet(redis: RedisClient, from: string, to: strin
   } while (cursor !== '0');
   await copyExpiry(redis, from, to);
   await redis.del(from);
+}
+
+/**
+ * A removed partition's fleet or process bucket hash merged into the hash of the same name
+ * in the survivor (merge-buckets.lua: exactly once, by a marker in the survivor's slot),
+ * with the later expiry, then deleted.
+ */
+export async function mergeBucketHash(redis: RedisClient, prefix: string, source: PartitionKey, survivor: number): Promise<void> {
+  registerScripts(redis);
+  // Stored buckets are binary (bucket codec): read and pass them as buffers.
+  const [fields, ttl] = await Promise.all([redis.hgetallBuffer(source.key), redis.pttl(source.key)]);
+  const pairs = Object.entries(fields)
+    .filter(([field]) => field !== EXPIRY_FIELD)
+    .flat();
+  if (pairs.length > 0) {
+    const expireAt = ttl > 0 ? Math.ceil((Date.now() + ttl) / 1000) : 0;
+    const survivorKeys = partitionKeys(prefix, survivor);
+    await redis.mergeBuckets(sameKeyIn(prefix, survivor, source.name), survivorKeys.mergeMarker(source.key), expireAt, ...pairs);
+  }
+  await redis.del(source.key);
 }
 
 async function copyExpiry(redis: RedisClient, from: string, to: string): Promise<void> {

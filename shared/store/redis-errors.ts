@@ -48,7 +48,8 @@ const SCRIPT_OUT_OF_MEMORY = /\bOOM command not allowed\b/;
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 /** ioredis's own messages (ioredis/built/Redis.js, Command.js, utils CONNECTION_CLOSED_ERROR_MSG). */
 const OFFLINE_QUEUE_REFUSAL = /enableOfflineQueue options is false/;
-const CLIENT_CONNECTION_MESSAGES = /^(Connection is closed\.|Command timed out)/;
+const COMMAND_TIMEOUT = /^Command timed out/;
+const CLIENT_CONNECTION_MESSAGES = /^Connection is closed\./;
 
 /** ioredis declares ReplyError as `any`; it is redis-errors' Error subclass for error replies. */
 const ReplyErrorClass = ReplyError as new (message: string) => Error;
@@ -81,6 +82,7 @@ export function classifyRedisError(error: unknown): RedisErrorClass {
   if (OFFLINE_QUEUE_REFUSAL.test(error.message)) return 'not-sent';
   const code = (error as NodeJS.ErrnoException).code;
   if ((code !== undefined && NETWORK_CODES.has(code)) || CLIENT_CONNECTION_MESSAGES.test(error.message)) return 'unavailable';
+  if (isCommandTimeout(error)) return 'unavailable';
   return 'not-redis';
 }
 
@@ -104,6 +106,14 @@ export function isRedisUnavailable(error: unknown): boolean {
 export function isTransientRedisError(error: unknown): boolean {
   const kind = classifyRedisError(error);
   return kind === 'unavailable' || kind === 'not-sent' || kind === 'out-of-memory';
+}
+
+/**
+ * The client gave up waiting for a reply (`commandTimeout`): one of the unavailable. Several in
+ * a row on a connection that stays open say it is half-open (the timeout watchdog reconnects).
+ */
+export function isCommandTimeout(error: unknown): boolean {
+  return error instanceof Error && COMMAND_TIMEOUT.test(error.message) && !isReplyError(error);
 }
 
 export function isNoGroup(error: unknown): boolean {

@@ -6,7 +6,7 @@
  */
 import { globalKeys } from './keys';
 import type { RedisClient } from '../redis';
-import { isOutOfMemory } from '../redis-memory';
+import { isOutOfMemory } from './redis-errors';
 
 /** 2: buckets stored as binary doubles with named fields (bucket-codec.ts). 1: the earlier decimal text. */
 export const STORAGE_SCHEMA_VERSION = 2;

@@ -5,7 +5,7 @@
 import { decodeBucket, type BucketStats } from './bucket-codec';
 import { coarseBucketOf, coarseChunkOf, COARSE_BUCKET_MS, fineBucketOf, fineChunkOf, FINE_BUCKET_MS, type PartitionKeys } from './keys';
 import type { RedisClient } from '../redis';
-import { pipelineValues } from '../redis-replies';
+import { pipelineValues } from './replies';
 import { selectBuckets, summarize, type WindowSummary } from '../window';
 
 /** One hash and the buckets (fields) to read from it. */

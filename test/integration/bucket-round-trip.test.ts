@@ -19,7 +19,7 @@ import {
 import { AggregateReader, readBuckets } from '../../shared/store/window-reads';
 import type { RedisClient } from '../../shared/redis';
 import type { NodeSample, ProcessSample, Sample } from '../../shared/samples';
-import { ensureGroup } from '../../shared/stream-groups';
+import { ensureGroup } from '../../shared/store/stream-groups';
 import { summarize } from '../../shared/window';
 import { baseTime } from '../support/build-sample';
 import { deletePrefix, testConfig, testRedis } from '../support/test-config';

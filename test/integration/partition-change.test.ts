@@ -156,6 +156,9 @@ describe('changing the partition count', () => {
         expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code: 0, stderr: '' });
         expect(cli.stdout).toContain(`Done: ${to} partitions recorded`);
         await expect(start(env, from)).rejects.toThrow(new RegExp(`STREAM_PARTITIONS is ${from}.*written with ${to} partitions`));
+        // Restarted with the new count: the old worker stops (left running, it would keep the test process alive).
+        await oldWorker.close();
+        oldWorker = undefined;
         services = await start(env, to);
         const after = await snapshot(services.ingest.url, nodes, processes);
         expect(after).toEqual(before);

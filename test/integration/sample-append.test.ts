@@ -8,7 +8,7 @@ import type { Config } from '../../shared/config';
 import type { RedisClient } from '../../shared/redis';
 import { allPartitionKeys } from '../../shared/store/keys';
 import { SampleAppender, type AppendRequest } from '../../shared/store/sample-append';
-import { changePartitionCount } from '../../shared/partition-change';
+import { changePartitionCount } from '../../cli/partition-change';
 import { globalKeys } from '../../shared/store/keys';
 import { deletePrefix, testConfig, testRedis } from '../support/test-config';
 

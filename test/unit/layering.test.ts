@@ -1,6 +1,7 @@
 /**
  * The layout's arrows: shared/ imports nothing from ingest/ or worker/, and they never import each other;
  * the command line and the launcher build on shared/ and nothing of theirs is imported by the services.
+ * Redis itself is reached only through shared/store/.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -28,6 +29,17 @@ test.each([
     importsOf(file)
       .filter((target) => forbidden.some((f) => target.startsWith(`${f}/`)))
       .map((target) => `${relative(root, file)} -> ${target}`),
+  );
+  expect(offenders).toEqual([]);
+});
+
+test('Redis is reached through shared/store/: no other module imports ioredis (but the client factory) or pipelines by itself', () => {
+  const clientFactory = join('shared', 'redis.ts');
+  const offenders = ['ingest', 'worker', 'shared', 'cli', 'launcher'].flatMap((folder) =>
+    sources(join(root, folder))
+      .map((file) => relative(root, file))
+      .filter((file) => !file.startsWith(join('shared', 'store') + '/') && file !== clientFactory)
+      .filter((file) => /from 'ioredis(\/[^']*)?'|\.(pipeline|multi)\(\)/.test(readFileSync(join(root, file), 'utf8'))),
   );
   expect(offenders).toEqual([]);
 });

@@ -3,6 +3,8 @@ import { ReplyError } from 'ioredis';
 import { MaxRetriesPerRequestError } from 'ioredis/built/errors';
 import {
   classifyRedisError,
+  isCommandTimeout,
+  isNoGroup,
   isOutOfMemory,
   isRedisUnavailable,
   isTransientRedisError,
@@ -70,4 +72,13 @@ test('the predicates follow the classes', () => {
   // Out of memory has its own answer (503 REDIS_OUT_OF_MEMORY), so it is not "unavailable".
   expect([oom, offline, closed, scriptError].map(isRedisUnavailable)).toEqual([false, true, true, false]);
   expect([oom, offline, closed, scriptError].map(isTransientRedisError)).toEqual([true, true, true, false]);
+});
+
+test('a command timeout and a missing group are told apart from other failures', () => {
+  const timeout = new Error('Command timed out');
+  const noGroup = reply("NOGROUP No such key 'na:{p0}:stream' or consumer group 'aggregators' in XREADGROUP with GROUP option");
+  const closed = new Error('Connection is closed.');
+  const aReplyMentioningIt = reply('ERR Command timed out in the script');
+  expect([timeout, noGroup, closed, aReplyMentioningIt].map(isCommandTimeout)).toEqual([true, false, false, false]);
+  expect([timeout, noGroup, closed, aReplyMentioningIt].map(isNoGroup)).toEqual([false, true, false, false]);
 });

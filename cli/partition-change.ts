@@ -15,12 +15,10 @@
  * - an Idempotency-Key's records are copied to every partition of the new count (where
  *   absent, with their time to live), so a retry routed anew still finds its request stored.
  */
-import { allPartitionKeys, partitionKeys, type PartitionKeys } from './store/keys';
-import { registerScripts } from './store/scripts';
-import { EXPIRY_FIELD } from './store/bucket-codec';
-import { partitionOf } from './partition';
-import type { RedisClient } from './redis';
-import { groupInfo, streamInfo } from './store/group-info';
+import { allPartitionKeys, partitionKeys, type PartitionKeys } from '../shared/store/keys';
+import { partitionOf } from '../shared/partition';
+import type { RedisClient } from '../shared/redis';
+import { groupInfo, streamInfo } from '../shared/store/group-info';
 import {
   clearPartitionChange,
   pausePartition,
@@ -31,17 +29,18 @@ import {
   recordPartitionCount,
   resumePartition,
   type PartitionChange,
-} from './store/partition-count';
+} from '../shared/store/partition-count';
 import {
   dropPartitionStream,
+  mergeBucketHash,
   mergeSortedSet,
   moveKeys,
   moveMembers,
   sameKeyIn,
   scanPartitionKeys,
   spreadIdempotencyRecord,
-} from './store/partition-moves';
-import { ensureGroup } from './store/stream-groups';
+} from '../shared/store/partition-moves';
+import { ensureGroup } from '../shared/store/stream-groups';
 
 export interface ChangeOptions {
   prefix: string;
@@ -177,30 +176,12 @@ async function rewritePartition(
         await mergeSortedSet(redis, key, survivor.processes);
         report.mergedHashes += 1;
       } else if (what.kind === 'buckets') {
-        await mergeBuckets(redis, key, sameKeyIn(prefix, survivor.partition, name), survivor, report);
+        await mergeBucketHash(redis, prefix, entry, survivor.partition);
+        report.mergedHashes += 1;
       } else {
         report.unknownKeys.push(key);
       }
     }
     report.movedKeys += await moveKeys(redis, moves);
   }
-}
-
-async function mergeBuckets(redis: RedisClient, from: string, to: string, survivor: PartitionKeys, report: ChangeReport): Promise<void> {
-  registerScripts(redis);
-  // Stored buckets are binary (bucket codec): read and pass them as buffers.
-  const [fields, ttl] = await Promise.all([redis.hgetallBuffer(from), redis.pttl(from)]);
-  const pairs = Object.entries(fields)
-    .filter(([field]) => field !== EXPIRY_FIELD)
-    .flat();
-  if (pairs.length > 0) {
-    const expireAt = ttl > 0 ? Math.ceil((Date.now() + ttl) / 1000) : 0;
-    await redis.mergeBuckets(to, `${prefix(survivor)}merged:${from}`, expireAt, ...pairs);
-  }
-  await redis.del(from);
-  report.mergedHashes += 1;
-}
-
-function prefix(keys: PartitionKeys): string {
-  return keys.meta.slice(0, -'meta'.length);
 }

@@ -1,2 +1,0 @@
-/** Where pipeline replies are read (the store); re-exported for callers not yet importing it. */
-export { pipelineValues } from './store/replies';
