@@ -23,6 +23,8 @@ export interface DeadLetterView extends DeadLetter {
 }
 
 const QUEUE = 'dead-letters';
+/** How long close() lets a connection still being set up finish first. */
+const CLOSE_READY_WAIT_MS = 2000;
 
 export class DeadLetterQueue {
   private readonly queue: Queue<DeadLetter>;
@@ -74,7 +76,20 @@ export class DeadLetterQueue {
     return jobs.length;
   }
 
+  /**
+   * Closing while BullMQ's connection is still being set up makes that set-up fail with an
+   * 'error' nobody listens to any more (an unhandled error in the process): let it finish
+   * first, for a bounded time (Redis may be down; then there is nothing to race).
+   */
   async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.queue.waitUntilReady().catch(() => undefined),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, CLOSE_READY_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     await this.queue.close();
   }
 }
