@@ -1,0 +1,141 @@
+/**
+ * Starts a private Redis Cluster on free ports (for `npm run start:cluster` and the cluster
+ * tests): `redis-server --cluster-enabled yes` per node, joined by
+ * `redis-cli --cluster create`, masters first, one replica each.
+ */
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { freePort, startPrivateRedis, type PrivateRedis } from './private-redis';
+
+export interface PrivateClusterOptions {
+  masters?: number;
+  replicasPerMaster?: number;
+  appendOnly?: boolean;
+}
+
+export interface PrivateCluster {
+  /** Every node, masters first as created (a failover changes who is master). */
+  nodes: PrivateRedis[];
+  /** `host:port,...` of every node: the value of REDIS_CLUSTER_NODES. */
+  seeds: string;
+  /** Waits until every running node reports cluster_state:ok and agrees on the masters. */
+  waitUntilHealthy(timeoutMs?: number): Promise<void>;
+  /** Runs redis-cli against one node (e.g. ['cluster', 'nodes']), answering its output. */
+  cli(port: number, args: string[]): Promise<string>;
+  destroy(): Promise<void>;
+}
+
+export function runRedisCli(args: string[], timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('redis-cli', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(output);
+      else reject(new Error(`redis-cli ${args.join(' ')} exited with ${code}: ${output.trim().slice(-500)}`));
+    });
+  });
+}
+
+export async function startPrivateCluster(options: PrivateClusterOptions = {}): Promise<PrivateCluster> {
+  const masters = options.masters ?? 3;
+  const replicas = options.replicasPerMaster ?? 1;
+  const count = masters * (1 + replicas);
+  const nodes: PrivateRedis[] = [];
+  try {
+    for (let i = 0; i < count; i += 1) {
+      const port = await freeClusterPort();
+      nodes.push(
+        await startPrivateRedis({
+          port,
+          appendOnly: options.appendOnly ?? false,
+          extraArgs: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${port}.conf`,
+            // Fast failover for tests and local trials; production keeps its own setting.
+            '--cluster-node-timeout',
+            '2000',
+            // A replica with stale data still takes over: the tests measure what is lost.
+            '--cluster-replica-validity-factor',
+            '0',
+          ],
+        }),
+      );
+    }
+    const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+    await runRedisCli(['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes']);
+    const cluster: PrivateCluster = {
+      nodes,
+      seeds: addresses.join(','),
+      cli: (port, args) => runRedisCli(['-p', String(port), ...args]),
+      waitUntilHealthy: (timeoutMs = 30_000) => waitUntilHealthy(nodes, masters, timeoutMs),
+      destroy: async () => {
+        await Promise.all(nodes.map((node) => node.destroy()));
+      },
+    };
+    await cluster.waitUntilHealthy();
+    return cluster;
+  } catch (error) {
+    await Promise.all(nodes.map((node) => node.destroy().catch(() => undefined)));
+    for (const node of nodes) rmSync(node.dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A node also listens on its port + 10000 (the cluster bus): both must be free. */
+async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10000 <= 65535 && (await portIsFree(port + 10000))) return port;
+  }
+}
+
+function isRunning(node: PrivateRedis): boolean {
+  return node.process.exitCode === null && node.process.signalCode === null;
+}
+
+async function waitUntilHealthy(nodes: readonly PrivateRedis[], masters: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const running = nodes.filter(isRunning);
+    const views = await Promise.all(
+      running.map(async (node) => {
+        try {
+          const info = await runRedisCli(['-p', String(node.port), 'cluster', 'info'], 5000);
+          const shape = await runRedisCli(['-p', String(node.port), 'cluster', 'nodes'], 5000);
+          const liveMasters = shape
+            .split('\n')
+            .filter((line) => line.includes('master') && !line.includes('fail') && /\d+-\d+|\s\d+$/.test(line.trim()))
+            .map((line) => line.split(' ')[0])
+            .sort()
+            .join(',');
+          return { ok: info.includes('cluster_state:ok'), liveMasters };
+        } catch (error) {
+          return { ok: false, liveMasters: String(error) };
+        }
+      }),
+    );
+    const agreed = new Set(views.map((view) => view.liveMasters));
+    const liveMasterCount = views[0]?.liveMasters.split(',').filter(Boolean).length ?? 0;
+    if (views.every((view) => view.ok) && agreed.size === 1 && liveMasterCount === masters) return;
+    last = JSON.stringify(views);
+    if (Date.now() > deadline) throw new Error(`the private cluster did not become healthy within ${timeoutMs} ms: ${last}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
