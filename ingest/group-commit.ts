@@ -7,12 +7,13 @@
 import {
   DependencyUnavailableError,
   OutcomeUnknownError,
+  PartlyStoredError,
   PartitionChangeInProgressError,
   PartitionCountChangedError,
   RedisOutOfMemoryError,
 } from '../shared/errors';
 import { isOutOfMemory, wasNeverSent } from '../shared/store/redis-errors';
-import type { AppendOutcome, AppendRequest, SampleAppender } from '../shared/store/sample-append';
+import type { AppendOutcome, AppendRequest, PartitionedOutcome, SampleAppender } from '../shared/store/sample-append';
 import { groupIdSource } from './group-ids';
 import { settleLostGroup } from './lost-write-settler';
 
@@ -118,27 +119,50 @@ export class GroupCommit {
         groupId,
         group.map((item) => item.request),
       );
-      if (result.kind === 'appended') result.outcomes.forEach((outcome, i) => group[i]!.resolve(outcome));
+      if (result.kind === 'appended') await this.answer(group, result.outcomes, groupId, startedAt);
       else if (result.kind === 'paused') for (const item of group) item.reject(new PartitionChangeInProgressError());
       else for (const item of group) item.reject(new PartitionCountChangedError(this.options.partitions, result.partitions));
     } catch (error) {
       // Settled before the next write goes out, so the search is not queued behind it.
-      await this.settle(group, groupId, startedAt, error);
+      await this.settle(group, groupId, startedAt, error, false);
     } finally {
       this.inFlight--;
       this.startWrites();
     }
   }
 
-  /** The shared write failed: gives each request of the group its own outcome. */
-  private async settle(group: Waiting[], groupId: string, startedAt: number, error: unknown): Promise<void> {
-    if (wasNeverSent(error)) {
+  /**
+   * Each request's outcome. On a Redis Cluster a group goes in one call per partition: a
+   * request may meet a paused partition, or a failed call, while its other parts went in.
+   */
+  private async answer(group: Waiting[], outcomes: readonly (AppendOutcome | PartitionedOutcome)[], groupId: string, startedAt: number): Promise<void> {
+    const failed = new Map<unknown, { items: Waiting[]; partlyStored: boolean }>();
+    outcomes.forEach((outcome, i) => {
+      const item = group[i]!;
+      if (outcome.kind === 'paused') item.reject(new PartitionChangeInProgressError());
+      else if (outcome.kind !== 'failed') item.resolve(outcome);
+      else {
+        const same = failed.get(outcome.error) ?? { items: [], partlyStored: false };
+        same.items.push(item);
+        same.partlyStored ||= outcome.partlyStored;
+        failed.set(outcome.error, same);
+      }
+    });
+    await Promise.all([...failed].map(([error, { items, partlyStored }]) => this.settle(items, groupId, startedAt, error, partlyStored)));
+  }
+
+  /**
+   * The shared write failed: gives each request of the group its own outcome. `partlyStored`:
+   * another partition's call stored part of these requests, so "nothing stored" is not known.
+   */
+  private async settle(group: Waiting[], groupId: string, startedAt: number, error: unknown, partlyStored: boolean): Promise<void> {
+    if (wasNeverSent(error) && !partlyStored) {
       for (const item of group)
         item.reject(new DependencyUnavailableError('Redis is unavailable; the samples were not stored. Retry later.', error));
       return;
     }
     // The script is refused whole before it runs (its "#!lua" line): nothing was stored.
-    if (isOutOfMemory(error)) {
+    if (isOutOfMemory(error) && !partlyStored) {
       for (const item of group) item.reject(new RedisOutOfMemoryError(error));
       return;
     }
@@ -149,7 +173,8 @@ export class GroupCommit {
       const item = group[i]!;
       if (outcome.kind === 'absent') {
         item.reject(new DependencyUnavailableError('Redis lost the connection; the samples were not stored. Retry later.', error));
-      } else if (outcome.kind === 'unknown') item.reject(new OutcomeUnknownError(error));
+      } else if (outcome.kind === 'partial') item.reject(new PartlyStoredError(error));
+      else if (outcome.kind === 'unknown') item.reject(new OutcomeUnknownError(error));
       else item.resolve(outcome);
     });
   }

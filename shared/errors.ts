@@ -109,6 +109,19 @@ export class OutcomeUnknownError extends AppError {
   }
 }
 
+/** A Redis Cluster stored the request's samples in some partitions and failed in others. */
+export class PartlyStoredError extends AppError {
+  constructor(cause?: unknown) {
+    super(
+      503,
+      'PARTLY_STORED',
+      'Redis stored the samples of some partitions and failed to store the others. Retry with the same Idempotency-Key: the retry stores only the rest, so they count once.',
+      undefined,
+      { cause, headers: { 'Retry-After': '1' } },
+    );
+  }
+}
+
 /** Redis is at maxmemory and refuses writes (noeviction): nothing was stored. */
 export class RedisOutOfMemoryError extends AppError {
   constructor(cause?: unknown, retryAfterSeconds = 5) {

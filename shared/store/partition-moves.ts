@@ -9,6 +9,8 @@ import type { RedisClient } from '../redis';
 import { EXPIRY_FIELD } from './bucket-codec';
 import { partitionKeys, type PartitionKeys } from './keys';
 import { registerScripts } from './scripts';
+import { scanKeys } from './server-nodes';
+import { execPerSlotOrThrow, type KeyedCommand } from './slot-pipelines';
 
 /** Fleet and process buckets: sums over a partition's nodes. */
 const BUCKET_PREFIXES = ['fleet:s:', 'fleet:m:', 'procs:s:', 'procs:m:', 'proc:s:', 'proc:m:'];
@@ -67,29 +69,16 @@ function kindOf(key: string, name: string, source: PartitionKeys): PartitionKeyK
   return { kind: 'unknown' };
 }
 
-/** Every key of a partition, a SCAN page at a time. */
+/** Every key of a partition, a SCAN page at a time (on a cluster, every master's). */
 export async function* scanPartitionKeys(redis: RedisClient, prefix: string, source: PartitionKeys): AsyncGenerator<PartitionKey[]> {
   const base = baseOf(prefix, source.partition);
   const pattern = `${prefix}:\\{p${source.partition}\\}:*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) {
-      yield keys.map((key) => {
-        const name = key.slice(base.length);
-        return { key, name, what: kindOf(key, name, source) };
-      });
-    }
-  } while (cursor !== '0');
-}
-
-/** Runs a pipeline; the first failed command fails it all (nothing is silently skipped). */
-async function execAll(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
-  const replies = (await pipeline.exec()) ?? [];
-  const failed = replies.find(([error]) => error !== null)?.[0];
-  if (failed) throw failed;
-  return replies.map(([, value]) => value);
+  for await (const keys of scanKeys(redis, pattern)) {
+    yield keys.map((key) => {
+      const name = key.slice(base.length);
+      return { key, name, what: kindOf(key, name, source) };
+    });
+  }
 }
 
 /**
@@ -99,20 +88,26 @@ async function execAll(pipeline: ReturnType<RedisClient['pipeline']>): Promise<u
  */
 export async function moveKeys(redis: RedisClient, moves: readonly [from: string, to: string][]): Promise<number> {
   if (moves.length === 0) return 0;
-  const read = redis.pipeline();
-  for (const [from] of moves) read.dumpBuffer(from).pttl(from);
-  const replies = await execAll(read);
-  const write = redis.pipeline();
-  let moved = 0;
+  const replies = await execPerSlotOrThrow(
+    redis,
+    moves.flatMap(([from]): KeyedCommand[] => [
+      { key: from, add: (p) => p.dumpBuffer(from) },
+      { key: from, add: (p) => p.pttl(from) },
+    ]),
+  );
+  const restores: KeyedCommand[] = [];
+  const deletes: KeyedCommand[] = [];
   moves.forEach(([from, to], i) => {
     const dump = replies[2 * i] as Buffer | null;
     const ttl = Number(replies[2 * i + 1]);
     if (dump === null || ttl === -2) return; // expired meanwhile
-    write.restore(to, ttl > 0 ? ttl : 0, dump, 'REPLACE').del(from);
-    moved += 1;
+    restores.push({ key: to, add: (p) => p.restore(to, ttl > 0 ? ttl : 0, dump, 'REPLACE') });
+    deletes.push({ key: from, add: (p) => p.del(from) });
   });
-  await execAll(write);
-  return moved;
+  // Every copy stands before any source goes: a cluster runs each slot's pipeline on its own.
+  await execPerSlotOrThrow(redis, restores);
+  await execPerSlotOrThrow(redis, deletes);
+  return restores.length;
 }
 
 /**
@@ -132,22 +127,29 @@ export async function moveMembers(
   do {
     const [next, flat] = await redis.zscan(source.key, cursor, 'COUNT', 1000);
     cursor = next;
-    const page = redis.pipeline();
+    const adds: KeyedCommand[] = [];
+    const removes: KeyedCommand[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const member = flat[i]!;
+      const score = flat[i + 1]!;
       const target = partitionOf(member, to);
       if (target === partition) continue;
       const targetKey = sameKeyIn(prefix, target, source.name);
-      // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves.
-      page.zadd(targetKey, 'GT', flat[i + 1]!, member).zrem(source.key, member);
+      adds.push({ key: targetKey, add: (p) => p.zadd(targetKey, 'GT', score, member) });
+      removes.push({ key: source.key, add: (p) => p.zrem(source.key, member) });
       // A node's name index entry goes with it: apply-batch adds it only for a node new to the node set.
       if (source.key === partitionKeys(prefix, partition).nodes) {
-        page.zadd(partitionKeys(prefix, target).nodeNames, 0, member).zrem(partitionKeys(prefix, partition).nodeNames, member);
+        const targetNames = partitionKeys(prefix, target).nodeNames;
+        const sourceNames = partitionKeys(prefix, partition).nodeNames;
+        adds.push({ key: targetNames, add: (p) => p.zadd(targetNames, 0, member) });
+        removes.push({ key: sourceNames, add: (p) => p.zrem(sourceNames, member) });
       }
       targets.add(targetKey);
       moved += 1;
     }
-    await execAll(page);
+    // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves.
+    await execPerSlotOrThrow(redis, adds);
+    await execPerSlotOrThrow(redis, removes);
   } while (cursor !== '0');
   for (const targetKey of targets) await copyExpiry(redis, source.key, targetKey);
   return moved;
@@ -159,9 +161,12 @@ export async function mergeSortedSet(redis: RedisClient, from: string, to: strin
   do {
     const [next, flat] = await redis.zscan(from, cursor, 'COUNT', 1000);
     cursor = next;
-    const page = redis.pipeline();
-    for (let i = 0; i + 1 < flat.length; i += 2) page.zadd(to, 'GT', flat[i + 1]!, flat[i]!);
-    await execAll(page);
+    const adds: KeyedCommand[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [member, score] = [flat[i]!, flat[i + 1]!];
+      adds.push({ key: to, add: (p) => p.zadd(to, 'GT', score, member) });
+    }
+    await execPerSlotOrThrow(redis, adds);
   } while (cursor !== '0');
   await copyExpiry(redis, from, to);
   await redis.del(from);
@@ -204,12 +209,15 @@ export async function spreadIdempotencyRecord(
   to: number,
   removed: boolean,
 ): Promise<void> {
-  const [record, ttl] = await execAll(redis.pipeline().get(source.key).pttl(source.key));
-  if (record === null || Number(ttl) <= 0) return; // expired meanwhile (records always have a TTL)
-  const copies = redis.pipeline();
-  for (let target = 0; target < to; target++) copies.set(sameKeyIn(prefix, target, source.name), String(record), 'PX', Number(ttl), 'NX');
-  if (removed) copies.del(source.key);
-  await execAll(copies);
+  const [record, ttl] = await Promise.all([redis.get(source.key), redis.pttl(source.key)]);
+  if (record === null || ttl <= 0) return; // expired meanwhile (records always have a TTL)
+  const copies: KeyedCommand[] = [];
+  for (let target = 0; target < to; target++) {
+    const copy = sameKeyIn(prefix, target, source.name);
+    copies.push({ key: copy, add: (p) => p.set(copy, record, 'PX', ttl, 'NX') });
+  }
+  await execPerSlotOrThrow(redis, copies);
+  if (removed) await redis.del(source.key);
 }
 
 /** A removed partition's stream, drained (its consumers' heartbeat keys expire by themselves). */

@@ -1,10 +1,12 @@
 /**
  * Appends samples (append-samples.lua): a group of requests in one atomic script call, one
  * entry per partition carrying every request's lines, each keyed request's idempotency
- * records written with them. Builds the keys and arguments and maps the script's numeric
- * replies to typed results; callers never see either.
+ * records written with them. On a Redis Cluster, where one call cannot span partitions'
+ * slots, the group goes in one call per partition, in parallel; each request then gets its
+ * own outcome from its partitions' replies. Builds the keys and arguments and maps the
+ * script's numeric replies to typed results; callers never see either.
  */
-import type { RedisClient } from '../redis';
+import { isCluster, type RedisClient } from '../redis';
 import { ENTRY_FIELD, GROUP_FIELD } from './entry-codec';
 import { partitionKeys, type PartitionKeys } from './keys';
 import { registerScripts } from './scripts';
@@ -36,8 +38,17 @@ export type AppendOutcome =
   /** Its Idempotency-Key was used for another request: nothing appended. */
   | { kind: 'conflict' };
 
+/**
+ * A request of a group written per partition (Redis Cluster) whose partitions did not all
+ * go through: one was paused by a partition count change, or its call failed (`partlyStored`:
+ * another partition's call stored its part).
+ */
+export type PartitionedOutcome = { kind: 'paused' } | { kind: 'failed'; error: unknown; partlyStored: boolean };
+
 export type GroupAppendResult =
-  { kind: 'appended'; outcomes: AppendOutcome[] } | { kind: 'paused' } | { kind: 'recount'; partitions: number };
+  | { kind: 'appended'; outcomes: (AppendOutcome | PartitionedOutcome)[] }
+  | { kind: 'paused' }
+  | { kind: 'recount'; partitions: number };
 
 /** Where a request whose reply was lost stands, per partition, as Redis shows it now. */
 export type PartStatus = { kind: 'stored'; id: string } | { kind: 'absent' } | { kind: 'conflict' };
@@ -78,6 +89,22 @@ function outcomesOf(reply: (string | number)[], requests: readonly AppendRequest
   });
 }
 
+/** One request's outcome from the outcomes of its parts, each written by its partition's call. */
+function mergePartOutcomes(request: AppendRequest, parts: readonly (AppendOutcome | PartitionedOutcome)[]): AppendOutcome | PartitionedOutcome {
+  if (parts.some((part) => part.kind === 'conflict')) return { kind: 'conflict' };
+  const stored = parts.filter((part): part is Extract<AppendOutcome, { kind: 'stored' }> => part.kind === 'stored');
+  const failed = parts.find((part): part is Extract<PartitionedOutcome, { kind: 'failed' }> => part.kind === 'failed');
+  if (failed) return { ...failed, partlyStored: stored.some((part) => !part.replayed) || failed.partlyStored };
+  if (stored.length < parts.length) return { kind: 'paused' };
+  const earlier = stored.find((part) => part.replayed);
+  return {
+    kind: 'stored',
+    ids: stored.map((part) => part.ids[0]!),
+    accepted: earlier?.accepted ?? request.samples,
+    replayed: stored.every((part) => part.replayed),
+  };
+}
+
 export class SampleAppender {
   private readonly partitions: PartitionKeys[];
 
@@ -96,17 +123,61 @@ export class SampleAppender {
   }
 
   /**
-   * Appends every request of a group in one call over all their partitions (atomic on one
-   * Redis). The script itself takes any subset of partitions, so a cluster can make one
-   * call per partition instead.
+   * Appends every request of a group: on one Redis in one call over all their partitions
+   * (atomic), on a cluster in one call per partition. A failed call throws on one Redis; on
+   * a cluster it fails the requests with a part in that partition (the others stand).
    */
   async append(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
+    if (isCluster(this.redis)) return this.appendPerPartition(groupId, requests);
+    return this.appendInOneCall(groupId, requests);
+  }
+
+  private async appendInOneCall(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
     const call = this.scriptCall(groupId, requests);
     const reply = await this.redis.appendSamples(call.args);
     if (reply[0] === GROUP_PAUSED) return { kind: 'paused' };
     if (reply[0] === GROUP_RECOUNT) return { kind: 'recount', partitions: Number(reply[1]) };
     if (reply[0] !== GROUP_APPENDED) throw new Error(`append-samples replied ${String(reply[0])}`);
     return { kind: 'appended', outcomes: outcomesOf(reply, requests, call.streamIndex) };
+  }
+
+  /**
+   * One call per partition touched, each with every request's part in that partition (a
+   * keyed request's record there goes with it), in parallel; each request's outcome merges
+   * its parts' outcomes. A retry of a keyed request whose partitions did not all go through
+   * appends only the parts whose records are missing.
+   */
+  private async appendPerPartition(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
+    const members = new Map<number, { request: number; part: number }[]>();
+    requests.forEach((request, r) =>
+      request.parts.forEach((part, q) => {
+        const list = members.get(part.partition);
+        if (list) list.push({ request: r, part: q });
+        else members.set(part.partition, [{ request: r, part: q }]);
+      }),
+    );
+    const calls = [...members].map(async ([, list]) => {
+      const slice = list.map(({ request, part }) => ({ ...requests[request]!, parts: [requests[request]!.parts[part]!] }));
+      return this.appendInOneCall(groupId, slice);
+    });
+    const settled = await Promise.allSettled(calls);
+    const recount = settled.find((s) => s.status === 'fulfilled' && s.value.kind === 'recount');
+    if (recount) return (recount as PromiseFulfilledResult<GroupAppendResult>).value;
+    if (settled.every((s) => s.status === 'fulfilled' && s.value.kind === 'paused')) return { kind: 'paused' };
+    // Per request, its parts' outcomes in its parts' order.
+    const parts = requests.map((request) => new Array<AppendOutcome | PartitionedOutcome>(request.parts.length));
+    [...members.values()].forEach((list, call) => {
+      const result = settled[call]!;
+      list.forEach(({ request, part }, i) => {
+        parts[request]![part] =
+          result.status === 'rejected'
+            ? { kind: 'failed', error: result.reason, partlyStored: false }
+            : result.value.kind === 'appended'
+              ? result.value.outcomes[i]!
+              : { kind: 'paused' };
+      });
+    });
+    return { kind: 'appended', outcomes: parts.map((outcomes, r) => mergePartOutcomes(requests[r]!, outcomes)) };
   }
 
   /** The script's keys and arguments (append-samples.lua documents them). */
