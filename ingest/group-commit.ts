@@ -135,7 +135,12 @@ export class GroupCommit {
    * Each request's outcome. On a Redis Cluster a group goes in one call per partition: a
    * request may meet a paused partition, or a failed call, while its other parts went in.
    */
-  private async answer(group: Waiting[], outcomes: readonly (AppendOutcome | PartitionedOutcome)[], groupId: string, startedAt: number): Promise<void> {
+  private async answer(
+    group: Waiting[],
+    outcomes: readonly (AppendOutcome | PartitionedOutcome)[],
+    groupId: string,
+    startedAt: number,
+  ): Promise<void> {
     const failed = new Map<unknown, { items: Waiting[]; partlyStored: boolean }>();
     outcomes.forEach((outcome, i) => {
       const item = group[i]!;

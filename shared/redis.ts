@@ -21,7 +21,11 @@ export interface RedisClientOptions {
   commandTimeoutMs?: number;
   /** Commands issued while disconnected fail at once instead of queueing without bound. */
   failFastWhenDisconnected?: boolean;
-  /** Sends the commands of concurrent requests in one write (ingest under many connections). */
+  /**
+   * Sends the commands of concurrent requests in one write (ingest under many connections).
+   * One Redis only: ioredis's cluster auto-pipelines mix slots in one script pipeline and do
+   * not follow MOVED for commands without a key (XINFO), so a cluster sends each command.
+   */
   autoPipelining?: boolean;
 }
 
@@ -53,17 +57,12 @@ function clusterSeeds(config: Config): { host: string; port: number }[] {
  * refusals that say the command did not run (TRYAGAIN during a reshard, CLUSTERDOWN during
  * a failover) are followed or retried, at most `maxRedirections` times.
  */
-function clusterOptions(
-  config: Config,
-  redisOptions: ClusterOptions['redisOptions'],
-  failFast: boolean,
-  autoPipelining: boolean,
-): ClusterOptions {
+function clusterOptions(config: Config, redisOptions: ClusterOptions['redisOptions'], failFast: boolean): ClusterOptions {
   return {
     lazyConnect: true,
     scaleReads: 'master',
     enableOfflineQueue: !failFast,
-    enableAutoPipelining: autoPipelining,
+    enableAutoPipelining: false,
     maxRedirections: 16,
     retryDelayOnFailover: 0,
     retryDelayOnTryAgain: 100,
@@ -89,12 +88,7 @@ export function createRedisClient(config: Config, options: RedisClientOptions): 
   const client: RedisClient = config.redisClusterNodes
     ? new Cluster(
         clusterSeeds(config),
-        clusterOptions(
-          config,
-          { ...connectionOptions, ...credentials },
-          options.failFastWhenDisconnected ?? false,
-          options.autoPipelining ?? false,
-        ),
+        clusterOptions(config, { ...connectionOptions, ...credentials }, options.failFastWhenDisconnected ?? false),
       )
     : new Redis(config.redisUrl, {
         ...connectionOptions,

@@ -46,9 +46,7 @@ export type AppendOutcome =
 export type PartitionedOutcome = { kind: 'paused' } | { kind: 'failed'; error: unknown; partlyStored: boolean };
 
 export type GroupAppendResult =
-  | { kind: 'appended'; outcomes: (AppendOutcome | PartitionedOutcome)[] }
-  | { kind: 'paused' }
-  | { kind: 'recount'; partitions: number };
+  { kind: 'appended'; outcomes: (AppendOutcome | PartitionedOutcome)[] } | { kind: 'paused' } | { kind: 'recount'; partitions: number };
 
 /** Where a request whose reply was lost stands, per partition, as Redis shows it now. */
 export type PartStatus = { kind: 'stored'; id: string } | { kind: 'absent' } | { kind: 'conflict' };
@@ -90,7 +88,10 @@ function outcomesOf(reply: (string | number)[], requests: readonly AppendRequest
 }
 
 /** One request's outcome from the outcomes of its parts, each written by its partition's call. */
-function mergePartOutcomes(request: AppendRequest, parts: readonly (AppendOutcome | PartitionedOutcome)[]): AppendOutcome | PartitionedOutcome {
+function mergePartOutcomes(
+  request: AppendRequest,
+  parts: readonly (AppendOutcome | PartitionedOutcome)[],
+): AppendOutcome | PartitionedOutcome {
   if (parts.some((part) => part.kind === 'conflict')) return { kind: 'conflict' };
   const stored = parts.filter((part): part is Extract<AppendOutcome, { kind: 'stored' }> => part.kind === 'stored');
   const failed = parts.find((part): part is Extract<PartitionedOutcome, { kind: 'failed' }> => part.kind === 'failed');

@@ -19,7 +19,10 @@ export interface BucketRead {
 /** One HMGET per read, pipelined (per partition on a cluster); a missing bucket is undefined. */
 export async function readBuckets(redis: RedisClient, reads: readonly BucketRead[]): Promise<(BucketStats | undefined)[][]> {
   if (reads.length === 0) return [];
-  const commands = reads.map(({ key, buckets }) => ({ key, add: (pipeline: ChainableCommander) => pipeline.hmgetBuffer(key, ...buckets.map(String)) }));
+  const commands = reads.map(({ key, buckets }) => ({
+    key,
+    add: (pipeline: ChainableCommander) => pipeline.hmgetBuffer(key, ...buckets.map(String)),
+  }));
   const replies = pipelineValues(await execPerSlot(redis, commands), reads.length);
   return replies.map((values) => (values as (Buffer | null)[]).map((value) => (value === null ? undefined : decodeBucket(value))));
 }
