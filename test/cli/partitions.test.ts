@@ -51,7 +51,7 @@ describe('nodeagg partitions', () => {
       expect(timedOut.stderr).toMatch(/did not drain within 1000 ms .*ingest resumed with 4 partitions/);
       expect(await redis.get(globalKeys(env.KEY_PREFIX!).partitionCount)).toBe('4');
       expect(await redis.get(globalKeys(env.KEY_PREFIX!).partitionChange)).toBeNull();
-      expect(await redis.hget(partitionKeys(env.KEY_PREFIX!, 0).meta, 'paused')).toBeNull();
+      expect(await redis.hget(partitionKeys(env.KEY_PREFIX!, 0, 4).meta, 'paused')).toBeNull();
       // Resumed: ingest accepts again (its background read of the pause flag catches up).
       let status = 0;
       for (let i = 0; i < 100 && status !== 202; i++) {

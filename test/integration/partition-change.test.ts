@@ -6,6 +6,7 @@
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { loadConfig } from '../../shared/config';
 import { partitionOf } from '../../shared/partition';
+import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { startWorker, type RunningWorker } from '../../worker/server';
 import { fleetTotals, scanKeys } from '../support/aggregate-totals';
@@ -63,21 +64,25 @@ async function snapshot(url: string, nodes: string[], processes: string[]): Prom
   return view;
 }
 
-/** Every per-node key lives in its node's partition under `partitions`, and nothing lies beyond them. */
+/**
+ * Every per-node key lives in its node's partition under `partitions`, and the old partitions
+ * (other hash tags) keep nothing but their meta hash (a tombstone) and consumer heartbeats.
+ */
 async function auditLayout(redis: RedisClient, prefix: string, partitions: number): Promise<string[]> {
   const problems: string[] = [];
+  const current = new Map(allPartitionKeys(prefix, partitions).map((keys) => [keys.tag, keys.partition]));
   for (const key of await scanKeys(redis, `${prefix}:*`)) {
-    const match = /^[^:]+:\{p(\d+)\}:(.*)$/.exec(key);
+    const match = /^[^:]+:\{(p\d+of\d+(?:-\d+)?)\}:(.*)$/.exec(key); // partition keys (not the queue library's)
     if (!match) continue;
-    const partition = Number(match[1]);
+    const partition = current.get(match[1]!);
     const name = match[2]!;
-    if (partition >= partitions) {
+    if (partition === undefined) {
       if (name !== 'meta' && !name.startsWith('alive:')) problems.push(`stranded: ${key}`);
       continue;
     }
     const node = /^node:(?:sum|procs):(.+)$/.exec(name)?.[1] ?? /^node:s:\d+:(.+)$/.exec(name)?.[1];
     if (node !== undefined && partitionOf(node, partitions) !== partition) problems.push(`misrouted: ${key}`);
-    if (name === 'nodes' || name.startsWith('proc:nodes:')) {
+    if (name === 'nodes' || name === 'nodes:lex' || name.startsWith('proc:nodes:')) {
       for (const member of await redis.zrange(key, 0, -1)) {
         if (partitionOf(member, partitions) !== partition) problems.push(`misrouted member ${member} of ${key}`);
       }
