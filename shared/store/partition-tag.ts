@@ -16,6 +16,11 @@ export const CLUSTER_SLOTS = 16384;
 /** Tags found so far, per partition count (the salt search runs once per partition). */
 const tagsByCount = new Map<number, string[]>();
 
+/** The Redis Cluster slot of a key (its hash tag's, when it has one). */
+export function slotOfKey(key: string): number {
+  return keySlot(key);
+}
+
 /** The slots of partition `partition` of `count`: [first, end). */
 export function slotRangeOf(partition: number, count: number): { first: number; end: number } {
   checkPartition(partition, count);
@@ -34,7 +39,7 @@ function findTag(partition: number, count: number): string {
   const { first, end } = slotRangeOf(partition, count);
   const plain = `p${partition}of${count}`;
   const inRange = (tag: string) => {
-    const slot = keySlot(tag);
+    const slot = slotOfKey(tag);
     return slot >= first && slot < end;
   };
   if (inRange(plain)) return plain;
