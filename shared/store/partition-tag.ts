@@ -7,7 +7,9 @@
  *
  * The tag is `p<i>of<N>`, or `p<i>of<N>-<salt>` with the smallest salt that lands in range
  * when the plain one does not: readable, stable, and different for every count, so a count
- * change moves every key to a new tag (cli/partition-change.ts).
+ * change moves every key to a new tag (cli/partition-change.ts). A range's first slot is
+ * avoided: `redis-cli --cluster create` rounds the masters' boundaries (3 masters start at
+ * 0, 5461, 10923, not 10922), so that slot may belong to the previous master.
  */
 import keySlot from 'cluster-key-slot';
 
@@ -38,9 +40,11 @@ export function partitionTag(partition: number, count: number): string {
 function findTag(partition: number, count: number): string {
   const { first, end } = slotRangeOf(partition, count);
   const plain = `p${partition}of${count}`;
+  // Only a count of 16384 gives ranges of one slot.
+  const lowest = end - first > 1 ? first + 1 : first;
   const inRange = (tag: string) => {
     const slot = slotOfKey(tag);
-    return slot >= first && slot < end;
+    return slot >= lowest && slot < end;
   };
   if (inRange(plain)) return plain;
   // Each salt lands in range with chance 1/count: about `count` tries (a few microseconds each).
