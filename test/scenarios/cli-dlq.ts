@@ -39,7 +39,12 @@ export function cliDlqScenarios(): void {
     });
 
     test('list, status, replay, purge', async () => {
-      const entryId = (await redis.xadd(partitionKeys(config.keyPrefix, 0).stream, '*', ENTRY_FIELD, 'N\tbroken\tnot-a-number'))!;
+      const entryId = (await redis.xadd(
+        partitionKeys(config.keyPrefix, 0, config.streamPartitions).stream,
+        '*',
+        ENTRY_FIELD,
+        'N\tbroken\tnot-a-number',
+      ))!;
       await waitUntil(async () => (await deadLetterCount()) === 1);
 
       const list = await run('dlq', 'list');
