@@ -10,6 +10,7 @@ import {
   PartitionChangeInProgressError,
   PartitionCountChangedError,
   RedisOutOfMemoryError,
+  ReplicationTimeoutError,
 } from '../shared/errors';
 import { isOutOfMemory, wasNeverSent } from '../shared/store/redis-errors';
 import type { AppendOutcome, AppendRequest, SampleAppender } from '../shared/store/sample-append';
@@ -23,6 +24,8 @@ export interface GroupCommitOptions {
   lingerMs: number;
   /** How long a write with a lost reply may wait for Redis to settle its outcome. */
   settleWithinMs: number;
+  /** Called once per write whose replicas did not confirm it (REDIS_WAIT_REPLICAS). */
+  onReplicationTimeout?: () => void;
 }
 
 /**
@@ -118,7 +121,8 @@ export class GroupCommit {
         groupId,
         group.map((item) => item.request),
       );
-      if (result.kind === 'appended') result.outcomes.forEach((outcome, i) => group[i]!.resolve(outcome));
+      if (result.kind === 'appended' && !result.replicated) this.refuseUnreplicated(group, result.outcomes);
+      else if (result.kind === 'appended') result.outcomes.forEach((outcome, i) => group[i]!.resolve(outcome));
       else if (result.kind === 'paused') for (const item of group) item.reject(new PartitionChangeInProgressError());
       else for (const item of group) item.reject(new PartitionCountChangedError(this.options.partitions, result.partitions));
     } catch (error) {
@@ -128,6 +132,23 @@ export class GroupCommit {
       this.inFlight--;
       this.startWrites();
     }
+  }
+
+  /**
+   * Stored on the master, not confirmed by enough replicas: no 202 (a failover now could
+   * lose it). A conflict stored nothing and keeps its own answer.
+   */
+  private refuseUnreplicated(group: Waiting[], outcomes: readonly AppendOutcome[]): void {
+    this.options.onReplicationTimeout?.();
+    outcomes.forEach((outcome, i) => {
+      if (outcome.kind === 'conflict') group[i]!.resolve(outcome);
+      else group[i]!.reject(this.replicationTimeout());
+    });
+  }
+
+  private replicationTimeout(cause?: unknown): ReplicationTimeoutError {
+    const { replicas = 0, timeoutMs = 0 } = this.appender.replicaWait ?? {};
+    return new ReplicationTimeoutError(replicas, timeoutMs, cause);
   }
 
   /** The shared write failed: gives each request of the group its own outcome. */
@@ -145,11 +166,15 @@ export class GroupCommit {
     // The script may have run: find out before answering, within a bound.
     const requests = group.map((item) => item.request);
     const outcomes = await settleLostGroup(this.appender, groupId, requests, startedAt, Date.now() + this.options.settleWithinMs);
+    // Found stored after a lost reply, but no WAIT confirmed it: no 202 when replicas are required.
+    const unconfirmed = this.appender.waitsForReplicas && outcomes.some((outcome) => outcome.kind === 'stored');
+    if (unconfirmed) this.options.onReplicationTimeout?.();
     outcomes.forEach((outcome, i) => {
       const item = group[i]!;
       if (outcome.kind === 'absent') {
         item.reject(new DependencyUnavailableError('Redis lost the connection; the samples were not stored. Retry later.', error));
       } else if (outcome.kind === 'unknown') item.reject(new OutcomeUnknownError(error));
+      else if (outcome.kind === 'stored' && unconfirmed) item.reject(this.replicationTimeout(error));
       else item.resolve(outcome);
     });
   }

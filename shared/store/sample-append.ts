@@ -37,7 +37,14 @@ export type AppendOutcome =
   | { kind: 'conflict' };
 
 export type GroupAppendResult =
-  { kind: 'appended'; outcomes: AppendOutcome[] } | { kind: 'paused' } | { kind: 'recount'; partitions: number };
+  /** replicated: the replicas asked for confirmed the write (always true when none are asked for). */
+  { kind: 'appended'; outcomes: AppendOutcome[]; replicated: boolean } | { kind: 'paused' } | { kind: 'recount'; partitions: number };
+
+/** Replicas that must confirm each append (Redis WAIT) before it counts as done. */
+export interface ReplicaWait {
+  replicas: number;
+  timeoutMs: number;
+}
 
 /** Where a request whose reply was lost stands, per partition, as Redis shows it now. */
 export type PartStatus = { kind: 'stored'; id: string } | { kind: 'absent' } | { kind: 'conflict' };
@@ -85,9 +92,16 @@ export class SampleAppender {
     private readonly redis: RedisClient,
     prefix: string,
     partitionCount: number,
+    /** Absent or 0 replicas: an append is done once the master has it. */
+    readonly replicaWait?: ReplicaWait,
   ) {
     registerScripts(redis);
     this.partitions = Array.from({ length: partitionCount }, (_, p) => partitionKeys(prefix, p));
+  }
+
+  /** True when appends wait for replicas: an outcome settled after a lost reply has no confirmation. */
+  get waitsForReplicas(): boolean {
+    return (this.replicaWait?.replicas ?? 0) > 0;
   }
 
   /** True while the connection is up (a lost reply can be settled only then). */
@@ -102,11 +116,29 @@ export class SampleAppender {
    */
   async append(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
     const call = this.scriptCall(groupId, requests);
-    const reply = await this.redis.appendSamples(call.args);
+    const { reply, replicated } = await this.run(call.args);
     if (reply[0] === GROUP_PAUSED) return { kind: 'paused' };
     if (reply[0] === GROUP_RECOUNT) return { kind: 'recount', partitions: Number(reply[1]) };
     if (reply[0] !== GROUP_APPENDED) throw new Error(`append-samples replied ${String(reply[0])}`);
-    return { kind: 'appended', outcomes: outcomesOf(reply, requests, call.streamIndex) };
+    return { kind: 'appended', outcomes: outcomesOf(reply, requests, call.streamIndex), replicated };
+  }
+
+  /**
+   * One script call, followed by WAIT when replicas must confirm it. WAIT counts the writes
+   * of its own connection on its own master, so both go in one pipeline: same connection,
+   * nothing of ours in between, and on a cluster the node of the call's keys (ioredis routes
+   * a pipeline by its keys; WAIT has none). A WAIT that fails or falls short leaves the
+   * script's outcome known but unconfirmed.
+   */
+  private async run(args: (string | number)[]): Promise<{ reply: (string | number)[]; replicated: boolean }> {
+    const wait = this.replicaWait;
+    if (!wait || wait.replicas === 0) return { reply: await this.redis.appendSamples(args), replicated: true };
+    const results = (await this.redis.pipeline().appendSamples(args).wait(wait.replicas, wait.timeoutMs).exec()) ?? [];
+    const [appended, waited] = results;
+    if (!appended) throw new Error('the append pipeline returned no reply');
+    if (appended[0]) throw appended[0];
+    const confirmations = waited && !waited[0] ? Number(waited[1]) : 0;
+    return { reply: appended[1] as (string | number)[], replicated: confirmations >= wait.replicas };
   }
 
   /** The script's keys and arguments (append-samples.lua documents them). */
