@@ -13,7 +13,7 @@ import {
   ReplicationTimeoutError,
 } from '../shared/errors';
 import { isOutOfMemory, wasNeverSent } from '../shared/store/redis-errors';
-import type { AppendOutcome, AppendRequest, SampleAppender } from '../shared/store/sample-append';
+import type { AppendOutcome, AppendRequest, SampleAppender, UnreplicatedOutcome } from '../shared/store/sample-append';
 import { groupIdSource } from './group-ids';
 import { settleLostGroup } from './lost-write-settler';
 
@@ -121,8 +121,7 @@ export class GroupCommit {
         groupId,
         group.map((item) => item.request),
       );
-      if (result.kind === 'appended' && !result.replicated) this.refuseUnreplicated(group, result.outcomes);
-      else if (result.kind === 'appended') result.outcomes.forEach((outcome, i) => group[i]!.resolve(outcome));
+      if (result.kind === 'appended') this.answer(group, result.outcomes);
       else if (result.kind === 'paused') for (const item of group) item.reject(new PartitionChangeInProgressError());
       else for (const item of group) item.reject(new PartitionCountChangedError(this.options.partitions, result.partitions));
     } catch (error) {
@@ -135,14 +134,14 @@ export class GroupCommit {
   }
 
   /**
-   * Stored on the master, not confirmed by enough replicas: no 202 (a failover now could
-   * lose it). A conflict stored nothing and keeps its own answer.
+   * Each request's outcome. Stored on the master but not confirmed by enough replicas: no
+   * 202 (a failover now could lose it).
    */
-  private refuseUnreplicated(group: Waiting[], outcomes: readonly AppendOutcome[]): void {
-    this.options.onReplicationTimeout?.();
+  private answer(group: Waiting[], outcomes: readonly (AppendOutcome | UnreplicatedOutcome)[]): void {
+    if (outcomes.some((outcome) => outcome.kind === 'unreplicated')) this.options.onReplicationTimeout?.();
     outcomes.forEach((outcome, i) => {
-      if (outcome.kind === 'conflict') group[i]!.resolve(outcome);
-      else group[i]!.reject(this.replicationTimeout());
+      if (outcome.kind === 'unreplicated') group[i]!.reject(this.replicationTimeout());
+      else group[i]!.resolve(outcome);
     });
   }
 

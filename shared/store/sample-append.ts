@@ -36,9 +36,14 @@ export type AppendOutcome =
   /** Its Idempotency-Key was used for another request: nothing appended. */
   | { kind: 'conflict' };
 
+/**
+ * Stored on the master, but fewer replicas than asked for (ReplicaWait) confirmed it in time:
+ * a failover now could lose it. `stored`: what the master answered.
+ */
+export type UnreplicatedOutcome = { kind: 'unreplicated'; stored: Extract<AppendOutcome, { kind: 'stored' }> };
+
 export type GroupAppendResult =
-  /** replicated: the replicas asked for confirmed the write (always true when none are asked for). */
-  { kind: 'appended'; outcomes: AppendOutcome[]; replicated: boolean } | { kind: 'paused' } | { kind: 'recount'; partitions: number };
+  { kind: 'appended'; outcomes: (AppendOutcome | UnreplicatedOutcome)[] } | { kind: 'paused' } | { kind: 'recount'; partitions: number };
 
 /** Replicas that must confirm each append (Redis WAIT) before it counts as done. */
 export interface ReplicaWait {
@@ -120,7 +125,12 @@ export class SampleAppender {
     if (reply[0] === GROUP_PAUSED) return { kind: 'paused' };
     if (reply[0] === GROUP_RECOUNT) return { kind: 'recount', partitions: Number(reply[1]) };
     if (reply[0] !== GROUP_APPENDED) throw new Error(`append-samples replied ${String(reply[0])}`);
-    return { kind: 'appended', outcomes: outcomesOf(reply, requests, call.streamIndex), replicated };
+    const outcomes = outcomesOf(reply, requests, call.streamIndex);
+    if (replicated) return { kind: 'appended', outcomes };
+    return {
+      kind: 'appended',
+      outcomes: outcomes.map((outcome) => (outcome.kind === 'stored' ? { kind: 'unreplicated', stored: outcome } : outcome)),
+    };
   }
 
   /**
@@ -128,7 +138,7 @@ export class SampleAppender {
    * of its own connection on its own master, so both go in one pipeline: same connection,
    * nothing of ours in between, and on a cluster the node of the call's keys (ioredis routes
    * a pipeline by its keys; WAIT has none). A WAIT that fails or falls short leaves the
-   * script's outcome known but unconfirmed.
+   * script's outcome known but unconfirmed (its stored requests: `unreplicated`).
    */
   private async run(args: (string | number)[]): Promise<{ reply: (string | number)[]; replicated: boolean }> {
     const wait = this.replicaWait;

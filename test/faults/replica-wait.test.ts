@@ -198,18 +198,20 @@ describe('ingest waiting for a replica (REDIS_WAIT_REPLICAS=1)', () => {
       samples: 1,
       idempotency: { keyHash: key, fingerprint: 'f', ttlSeconds: 60 },
     });
-    expect(await first.append('g0', [request('warm-up')])).toMatchObject({ replicated: true });
+    expect(await first.append('g0', [request('warm-up')])).toMatchObject({ outcomes: [{ kind: 'stored' }] });
 
     // A frozen replica keeps its link but confirms nothing more.
     replica.process.kill('SIGSTOP');
     cleanup.add(() => replica.process.kill('SIGCONT'));
-    expect(await first.append('g1', [request('replay-1')])).toMatchObject({ kind: 'appended', replicated: false });
+    expect(await first.append('g1', [request('replay-1')])).toMatchObject({
+      outcomes: [{ kind: 'unreplicated', stored: { replayed: false } }],
+    });
     // `other` has written nothing before: on Redis 7.2+ only the replay's own write makes its
     // WAIT wait for the replica (7.0 counts any command of the connection, so it passes either way).
     const replayed = await other.append('g2', [request('replay-1')]);
-    expect(replayed).toMatchObject({ kind: 'appended', replicated: false, outcomes: [{ kind: 'stored', replayed: true }] });
+    expect(replayed).toMatchObject({ outcomes: [{ kind: 'unreplicated', stored: { replayed: true } }] });
     replica.process.kill('SIGCONT');
-    expect(await other.append('g3', [request('replay-1')])).toMatchObject({ replicated: true, outcomes: [{ replayed: true }] });
+    expect(await other.append('g3', [request('replay-1')])).toMatchObject({ outcomes: [{ kind: 'stored', replayed: true }] });
 
     const redis = await clientOf(master.url, env);
     const record = partitionKeys(env.KEY_PREFIX, 0).idempotency('replay-1');

@@ -81,7 +81,7 @@ describe('sample append', () => {
     await redis.set(p1!.idempotency('k-other'), 'someone-else 1 1-1', 'EX', 60);
     const lengths = await Promise.all(partitions().map((p) => redis.xlen(p.stream)));
     const result = await appender.append(groupId(), [keyed('k-other', 'f3', ['N\te\t1\t1\t1\t1', 'N\tf\t1\t1\t1\t1'])]);
-    expect(result).toEqual({ kind: 'appended', outcomes: [{ kind: 'conflict' }], replicated: true });
+    expect(result).toEqual({ kind: 'appended', outcomes: [{ kind: 'conflict' }] });
     expect(await Promise.all(partitions().map((p) => redis.xlen(p.stream)))).toEqual(lengths);
     expect(await redis.exists(partitions()[0]!.idempotency('k-other'))).toBe(0);
   });
