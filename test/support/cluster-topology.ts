@@ -71,3 +71,29 @@ export function nodeOnPort(cluster: PrivateCluster, port: number): PrivateRedis 
   if (!node) throw new Error(`no node of the cluster listens on ${port}`);
   return node;
 }
+
+async function poll(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until the node on `port` serves slots as a master and every running node says the cluster is ok. */
+export async function waitUntilPromoted(cluster: PrivateCluster, port: number, timeoutMs = 30_000): Promise<void> {
+  await poll(`the promotion of the replica on ${port}`, timeoutMs, async () => {
+    const own = (await cluster.cli(port, ['cluster', 'nodes'])).split('\n').find((line) => line.includes('myself'));
+    if (!own || !own.includes('master') || !/\d+-\d+|\s\d+$/.test(own.trim())) return false;
+    const states = await Promise.all(cluster.nodes.filter(isRunning).map((node) => cluster.cli(node.port, ['cluster', 'info'])));
+    return states.every((info) => info.includes('cluster_state:ok'));
+  });
+}
+
+/** Waits until the node on `port` is a replica whose link to its master is up and synced. */
+export async function waitUntilReplicating(cluster: PrivateCluster, port: number, timeoutMs = 30_000): Promise<void> {
+  await poll(`the replica on ${port} catching up`, timeoutMs, async () => {
+    const info = await cluster.cli(port, ['info', 'replication']);
+    return info.includes('role:slave') && info.includes('master_link_status:up') && !info.includes('master_sync_in_progress:1');
+  });
+}

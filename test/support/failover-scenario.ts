@@ -15,7 +15,7 @@ import { partitionOf } from '../../shared/partition';
 import { allPartitionKeys } from '../../shared/store/keys';
 import { LoadGenerator, nodeNames, type RequestRecord } from './batch-load-generator';
 import type { Cleanup } from './cleanup';
-import { nodeOnPort, shardOfSlot, slotOf } from './cluster-topology';
+import { nodeOnPort, shardOfSlot, slotOf, waitUntilPromoted, waitUntilReplicating } from './cluster-topology';
 import type { Outcome } from './http-outcomes';
 import { fleetTotals, perNodeCounts } from './aggregate-totals';
 import { connectAdmin } from './redis-audit';
@@ -128,9 +128,11 @@ export async function runFailover(cluster: PrivateCluster, waitReplicas: number,
   await victim.stop('SIGKILL');
   const killedAt = Date.now();
   replica.process.kill('SIGCONT');
-  await cluster.waitUntilHealthy(30_000);
+  await waitUntilPromoted(cluster, replica.port);
   const promotedAt = Date.now();
+  // Back as the new master's replica (its nodes.conf names the old epoch): the shard has a replica again.
   await victim.restart();
+  await waitUntilReplicating(cluster, victim.port);
   await cluster.waitUntilHealthy(30_000);
   await load.waitFor(() => load.count(202, promotedAt) >= 30, 30_000, '30 accepted requests after the promotion');
   await load.stop();
