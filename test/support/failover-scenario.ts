@@ -118,15 +118,19 @@ export async function runFailover(cluster: PrivateCluster, waitReplicas: number,
   await cluster.cli(victim.port, ['client', 'kill', 'type', 'replica']);
   const cutAt = Date.now();
   const onVictim = (r: RequestRecord) => r.positions.some((p) => victimPartitions.has(p.partition));
+  // Answered 202 while the master had no replica confirming, before it died.
+  let killedAt = Infinity;
   const aloneOnMaster = () =>
-    load.records.filter((r) => r.startedAt >= cutAt && r.outcome.kind === 'response' && r.outcome.status === 202 && onVictim(r));
+    load.records.filter(
+      (r) => r.startedAt >= cutAt && r.endedAt < killedAt && r.outcome.kind === 'response' && r.outcome.status === 202 && onVictim(r),
+    );
   const unconfirmed = () => load.records.filter((r) => r.startedAt >= cutAt && answerKey(r.outcome) === '503 REPLICATION_TIMEOUT');
   // Without waits the master goes on answering 202 alone; with them, ingest refuses.
   if (waitReplicas === 0) await load.waitFor(() => aloneOnMaster().length >= 10, 20_000, '10 requests accepted by the master alone');
   else await load.waitFor(() => unconfirmed().length >= 5, 20_000, '5 answers 503 REPLICATION_TIMEOUT');
 
   await victim.stop('SIGKILL');
-  const killedAt = Date.now();
+  killedAt = Date.now();
   replica.process.kill('SIGCONT');
   await waitUntilPromoted(cluster, replica.port);
   const promotedAt = Date.now();
