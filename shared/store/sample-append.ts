@@ -101,7 +101,7 @@ export class SampleAppender {
     readonly replicaWait?: ReplicaWait,
   ) {
     registerScripts(redis);
-    this.partitions = Array.from({ length: partitionCount }, (_, p) => partitionKeys(prefix, p));
+    this.partitions = Array.from({ length: partitionCount }, (_, p) => partitionKeys(prefix, p, partitionCount));
   }
 
   /** True when appends wait for replicas: an outcome settled after a lost reply has no confirmation. */

@@ -63,7 +63,7 @@ export interface Context {
   /** Whether a path relative to the repository root exists (dist/ entry points). */
   entryExists: (file: string) => boolean;
   /** Stream key of a partition, as the code builds it (shared/keys.ts). */
-  streamKey: (prefix: string, partition: number) => string;
+  streamKey: (prefix: string, partition: number, count: number) => string;
 }
 
 export type Check = (bundle: Bundle, ctx: Context) => string[];
@@ -594,7 +594,7 @@ export const checkKeda: Check = (bundle, ctx) => {
     const prefix = settingValue(ctx, target.env, 'KEY_PREFIX') ?? '';
     const partitions = numberSetting(ctx, target.env, 'STREAM_PARTITIONS');
     const group = settingValue(ctx, target.env, 'CONSUMER_GROUP');
-    const expected = Array.from({ length: partitions }, (_, n) => ctx.streamKey(prefix, n));
+    const expected = Array.from({ length: partitions }, (_, n) => ctx.streamKey(prefix, n, partitions));
     const triggers = (obj.spec?.triggers ?? []).filter((t) => t.type === 'redis-streams');
     const streamsWith = (threshold: string) =>
       triggers.filter((t) => t.metadata?.[threshold] !== undefined).map((t) => t.metadata?.stream ?? '');
