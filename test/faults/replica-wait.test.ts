@@ -93,7 +93,7 @@ describe('ingest waiting for a replica (REDIS_WAIT_REPLICAS=1)', () => {
         // Read at once, no retry: WAIT returned only after the replica acknowledged the write.
         for (const pair of String(response.body.token).split('.')) {
           const [partition, id] = pair.split('_');
-          const found = await fromReplica.xrange(partitionKeys(env.KEY_PREFIX, Number(partition)).stream, id!, id!);
+          const found = await fromReplica.xrange(partitionKeys(env.KEY_PREFIX, Number(partition), PARTITIONS).stream, id!, id!);
           if (found.length !== 1) missing.push(`${pair} of request ${index}/${i}`);
         }
       }
@@ -214,11 +214,11 @@ describe('ingest waiting for a replica (REDIS_WAIT_REPLICAS=1)', () => {
     expect(await other.append('g3', [request('replay-1')])).toMatchObject({ outcomes: [{ kind: 'stored', replayed: true }] });
 
     const redis = await clientOf(master.url, env);
-    const record = partitionKeys(env.KEY_PREFIX, 0).idempotency('replay-1');
+    const record = partitionKeys(env.KEY_PREFIX, 0, PARTITIONS).idempotency('replay-1');
     expect(await redis.get(record)).toMatch(/^f 1 \d+-\d+$/);
     const ttl = await redis.pttl(record);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
-    expect(await redis.xlen(partitionKeys(env.KEY_PREFIX, 0).stream)).toBe(2);
+    expect(await redis.xlen(partitionKeys(env.KEY_PREFIX, 0, PARTITIONS).stream)).toBe(2);
   });
 });
