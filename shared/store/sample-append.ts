@@ -30,9 +30,11 @@ export interface AppendRequest {
   idempotency?: IdempotencyRecord;
 }
 
+/** ids: the entry holding the request's lines in each of its partitions, in its parts' order. */
+export type StoredOutcome = { kind: 'stored'; ids: string[]; accepted: number; replayed: boolean };
+
 export type AppendOutcome =
-  /** ids: the entry holding the request's lines in each of its partitions, in its parts' order. */
-  | { kind: 'stored'; ids: string[]; accepted: number; replayed: boolean }
+  | StoredOutcome
   /** Its Idempotency-Key was used for another request: nothing appended. */
   | { kind: 'conflict' };
 
@@ -40,7 +42,7 @@ export type AppendOutcome =
  * Stored on the master, but fewer replicas than asked for (ReplicaWait) confirmed it in time:
  * a failover now could lose it. `stored`: what the master answered.
  */
-export type UnreplicatedOutcome = { kind: 'unreplicated'; stored: Extract<AppendOutcome, { kind: 'stored' }> };
+export type UnreplicatedOutcome = { kind: 'unreplicated'; stored: StoredOutcome };
 
 export type GroupAppendResult =
   { kind: 'appended'; outcomes: (AppendOutcome | UnreplicatedOutcome)[] } | { kind: 'paused' } | { kind: 'recount'; partitions: number };
