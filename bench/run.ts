@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { renderMarkdown } from './report';
 import { renderAuthCost, runAuthCost, type AuthCostResult } from './auth-cost';
+import { renderReplicaWaitCost, runReplicaWaitCost, type ReplicaWaitCostResult } from './replica-wait-cost';
 import { runConfiguration, type BenchConfig, type ConfigResult } from './configuration';
 import { waitForQuietMachine } from './cpu-share';
 import { describeMachine } from './machine';
@@ -34,7 +35,8 @@ async function main(): Promise<void> {
     .addOption(
       new Option(
         '--configs <list>',
-        `configurations to run (${Object.keys(CONFIGS).join(', ')}), and "auth": single POSTs with a token vs without`,
+        `configurations to run (${Object.keys(CONFIGS).join(', ')}), "auth": single POSTs with a token vs without, ` +
+          `and "replicas": single POSTs and batches with REDIS_WAIT_REPLICAS=1 vs 0 on a master with one replica`,
       ).default([...Object.keys(CONFIGS), 'auth'].join(',')),
     )
     .addOption(
@@ -45,11 +47,12 @@ async function main(): Promise<void> {
   requireTools();
   const names = options.configs.split(',').map((name) => name.trim());
   const withAuth = names.includes('auth');
+  const withReplicas = names.includes('replicas');
   const chosen = names
-    .filter((name) => name !== 'auth')
+    .filter((name) => name !== 'auth' && name !== 'replicas')
     .map((name) => {
       const config = CONFIGS[name];
-      if (!config) throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(', ')}, auth`);
+      if (!config) throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(', ')}, auth, replicas`);
       return config;
     });
   const machine = describeMachine();
@@ -68,15 +71,21 @@ async function main(): Promise<void> {
     if (options.quietWait > 0) await waitForQuietMachine(10, options.quietWait * 1000);
     auth = await runAuthCost(options.seconds);
   }
-  const output = { started, seconds: options.seconds, machine, results, auth };
+  let replicas: ReplicaWaitCostResult | undefined;
+  if (withReplicas) {
+    if (options.quietWait > 0) await waitForQuietMachine(10, options.quietWait * 1000);
+    replicas = await runReplicaWaitCost(options.seconds);
+  }
+  const output = { started, seconds: options.seconds, machine, results, auth, replicas };
   mkdirSync(join(ROOT, 'dist', 'bench'), { recursive: true });
   writeFileSync(join(ROOT, 'dist', 'bench', 'results.json'), JSON.stringify(output, null, 2));
   if (results.length > 0) process.stdout.write(renderMarkdown(output));
-  if (auth) {
+  if (results.length === 0 && (auth || replicas)) {
     const machineLines = Object.entries(machine).map(([k, v]) => `- ${k}: ${v}`);
-    if (results.length === 0) process.stdout.write(`## Run of ${started}\n\n${machineLines.join('\n')}\n`);
-    process.stdout.write(`\n${renderAuthCost(auth)}`);
+    process.stdout.write(`## Run of ${started}\n\n${machineLines.join('\n')}\n`);
   }
+  if (auth) process.stdout.write(`\n${renderAuthCost(auth)}`);
+  if (replicas) process.stdout.write(`\n${renderReplicaWaitCost(replicas)}`);
   process.stderr.write(`\nraw figures: dist/bench/results.json\n`);
 }
 

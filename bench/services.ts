@@ -58,6 +58,15 @@ export const UNREACHED_LIMITS = {
   MAX_NODES: '100000000',
 };
 
+/** SIGTERM, resolved once the process has exited. */
+export function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
 /** Starts another ingest process on the same Redis, e.g. one without tokens for the auth-cost comparison. */
 export async function startExtraIngest(services: Services, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
@@ -115,12 +124,6 @@ export async function startServices(workers: number, options: ServiceOptions = {
   }
   const bare = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-koa.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const barePort = await new Promise<string>((resolve) => bare.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
-  const stopChild = (child: ChildProcess) =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
   return {
     redis,
     ingestUrl,
@@ -136,7 +139,7 @@ export async function startServices(workers: number, options: ServiceOptions = {
       // The private redis-server is unref'd: hold the event loop open until it has exited.
       const hold = setInterval(() => undefined, 1000);
       try {
-        await Promise.all([stopChild(bare), stopChild(ingest), ...workerProcesses.map(stopChild)]);
+        await Promise.all([stopProcess(bare), stopProcess(ingest), ...workerProcesses.map(stopProcess)]);
         await redis.destroy();
       } finally {
         clearInterval(hold);

@@ -34,7 +34,8 @@ export function runRedisCli(args: string[], timeoutMs = 60_000): Promise<string>
     child.stderr.on('data', (chunk) => (output += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': 'exit' may come before the last of the output has been read.
+    child.once('close', (code) => {
       clearTimeout(timer);
       if (code === 0) resolve(output);
       else reject(new Error(`redis-cli ${args.join(' ')} exited with ${code}: ${output.trim().slice(-500)}`));

@@ -27,6 +27,8 @@ export interface Config {
   readonly consistencyWaitMs: number;
   readonly maxConsistencyWaiters: number;
   readonly redisCommandTimeoutMs: number;
+  readonly redisWaitReplicas: number;
+  readonly redisWaitTimeoutMs: number;
   readonly ingestCommitLingerMs: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
@@ -283,6 +285,20 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     parse: integer(50, 120000),
     accepts: 'an integer from 50 to 120000',
     doc: 'A Redis command not answered in this time fails (ingest answers 503).',
+  },
+  REDIS_WAIT_REPLICAS: {
+    key: 'redisWaitReplicas',
+    defaultValue: '0',
+    parse: integer(0, 16),
+    accepts: 'an integer from 0 to 16',
+    doc: 'Replicas that must confirm a write (Redis WAIT) before ingest answers 202, so an accepted sample survives the failover of its master; fewer within REDIS_WAIT_TIMEOUT_MS answer 503 REPLICATION_TIMEOUT. 0 = answer once the master has it.',
+  },
+  REDIS_WAIT_TIMEOUT_MS: {
+    key: 'redisWaitTimeoutMs',
+    defaultValue: '1000',
+    parse: integer(10, 60000),
+    accepts: 'an integer from 10 to 60000',
+    doc: 'Longest wait for the REDIS_WAIT_REPLICAS confirmations of one write.',
   },
   INGEST_COMMIT_LINGER_MS: {
     key: 'ingestCommitLingerMs',

@@ -49,4 +49,20 @@ describe('configuration', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://:pw@x:6379/2', REDIS_CLUSTER_NODES: 'a:7000' })).toThrow('only database 0');
     expect(loadConfig({ REDIS_URL: 'rediss://:pw@x:6379/0', REDIS_CLUSTER_NODES: 'a:7000' }).redisClusterNodes).toBe('a:7000');
   });
+
+  test('replica waits: off by default; a count above 16, or a timeout of 0 (WAIT forever) or above a minute, is refused', () => {
+    expect(loadConfig({})).toMatchObject({ redisWaitReplicas: 0, redisWaitTimeoutMs: 1000 });
+    expect(loadConfig({ REDIS_WAIT_REPLICAS: '2', REDIS_WAIT_TIMEOUT_MS: '250' })).toMatchObject({
+      redisWaitReplicas: 2,
+      redisWaitTimeoutMs: 250,
+    });
+    for (const [name, value, accepts] of [
+      ['REDIS_WAIT_REPLICAS', '17', 'an integer from 0 to 16'],
+      ['REDIS_WAIT_REPLICAS', '-1', 'an integer from 0 to 16'],
+      ['REDIS_WAIT_TIMEOUT_MS', '0', 'an integer from 10 to 60000'],
+      ['REDIS_WAIT_TIMEOUT_MS', '60001', 'an integer from 10 to 60000'],
+    ]) {
+      expect(() => loadConfig({ [name!]: value })).toThrow(`${name}="${value}" is not valid: expected ${accepts}.`);
+    }
+  });
 });
