@@ -5,7 +5,8 @@
  * - `MaxRetriesPerRequestError` (an `AbortError`): the connection kept failing while the
  *   command waited; other `AbortError`s: a pipeline or transaction cut by a closed connection.
  * - plain `Error`s of the client: connection closed, command timed out, socket errors
- *   (with a Node `code`), and the refusal to queue a command while disconnected.
+ *   (with a Node `code`), the refusal to queue a command while disconnected, and the cluster
+ *   client giving up after too many redirections.
  * Callers ask for a class, never match message text themselves.
  */
 import { ReplyError } from 'ioredis';
@@ -31,8 +32,14 @@ export type RedisErrorClass =
   /** Not a Redis failure at all. */
   | 'not-redis';
 
-/** Error codes that say "not now" rather than "never" (the command did not run, or failed over). */
+/**
+ * Error codes that say "not now" rather than "never" (the command did not run, or failed over).
+ * ASK and MOVED reach the caller only inside a cluster pipeline whose other writes ran: the
+ * redirected command did not run, its slot is moving.
+ */
 const UNAVAILABLE_CODES = new Set([
+  'ASK',
+  'MOVED',
   'LOADING',
   'BUSY',
   'READONLY',
@@ -50,6 +57,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
 const OFFLINE_QUEUE_REFUSAL = /enableOfflineQueue options is false/;
 const COMMAND_TIMEOUT = /^Command timed out/;
 const CLIENT_CONNECTION_MESSAGES = /^Connection is closed\./;
+/** The cluster client's last word after TRYAGAIN, ASK or MOVED replies kept coming (a slot being moved). */
+const CLUSTER_REDIRECTIONS_EXHAUSTED = /^Too many Cluster redirections\./;
 
 /** ioredis declares ReplyError as `any`; it is redis-errors' Error subclass for error replies. */
 const ReplyErrorClass = ReplyError as new (message: string) => Error;
@@ -82,7 +91,7 @@ export function classifyRedisError(error: unknown): RedisErrorClass {
   if (OFFLINE_QUEUE_REFUSAL.test(error.message)) return 'not-sent';
   const code = (error as NodeJS.ErrnoException).code;
   if ((code !== undefined && NETWORK_CODES.has(code)) || CLIENT_CONNECTION_MESSAGES.test(error.message)) return 'unavailable';
-  if (isCommandTimeout(error)) return 'unavailable';
+  if (isCommandTimeout(error) || CLUSTER_REDIRECTIONS_EXHAUSTED.test(error.message)) return 'unavailable';
   return 'not-redis';
 }
 
