@@ -87,10 +87,10 @@ export class SlotMover {
 
   /** The master serving `slot`, as the first master sees the cluster now. */
   async ownerOf(slot: number): Promise<ClusterMaster> {
-    const ranges = (await this.connection(this.masters[0]!).cluster('SLOTS')) as [number, number, [string, number, string]][];
-    const range = ranges.find(([first, last]) => slot >= first && slot <= last);
-    if (!range) throw new Error(`slot ${slot} is not served by any master`);
-    return this.master(range[2][2]);
+    const ranges = await this.connection(this.masters[0]!).cluster('SLOTS');
+    const owner = ranges.find(([first, last]) => slot >= first && slot <= last)?.[2]?.[2];
+    if (owner === undefined) throw new Error(`slot ${slot} is not served by any master`);
+    return this.master(owner);
   }
 
   /** Another master than the one serving `slot`: the next one in CLUSTER NODES order. */
