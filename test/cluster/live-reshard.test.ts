@@ -26,7 +26,9 @@ const NODES = nodeNames('reshard-host', 36);
  * has moved (Redis cannot tell a missing key from one already moved), so a write to that
  * partition ends in a 503 meanwhile, and a batch spanning every partition does too.
  */
-const ANSWERS_PER_CHUNK = 3;
+const ANSWERS_PER_CHUNK = 2;
+/** Each slot moves in this many chunks (MIGRATE calls): enough to be half-moved twice, few enough to stay quick. */
+const CHUNKS_PER_SLOT = 3;
 
 describe('live reshard under load', () => {
   let cluster: PrivateCluster;
@@ -90,7 +92,7 @@ describe('live reshard under load', () => {
       const target = await mover.nextOwnerFor(slot);
       moves.push(
         await mover.moveSlot(slot, target.id, {
-          keysPerMigrate: 4,
+          keysPerMigrate: Math.max(1, Math.ceil((await mover.keysIn(slot)) / CHUNKS_PER_SLOT)),
           betweenChunks: async () => {
             const until = answered() + ANSWERS_PER_CHUNK;
             await batches.waitFor(() => answered() >= until, 20_000, `${ANSWERS_PER_CHUNK} more answers while slot ${slot} is half-moved`);

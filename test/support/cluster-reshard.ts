@@ -93,6 +93,11 @@ export class SlotMover {
     return this.master(owner);
   }
 
+  /** Keys in `slot` now (CLUSTER COUNTKEYSINSLOT on its master). */
+  async keysIn(slot: number): Promise<number> {
+    return Number(await this.connection(await this.ownerOf(slot)).cluster('COUNTKEYSINSLOT', slot));
+  }
+
   /** Another master than the one serving `slot`: the next one in CLUSTER NODES order. */
   async nextOwnerFor(slot: number): Promise<ClusterMaster> {
     const owner = await this.ownerOf(slot);
