@@ -128,16 +128,23 @@ export async function startServices(workers: number, options: ServiceOptions = {
   const servicesDist = resolve(options.servicesDist ?? join(ROOT, 'dist'));
   const ingest = node(servicesDist, 'ingest/main.js', { ...env, WORKER_HEALTH_PORT: '0' }, options.ingestNodeArgs);
   const ingestUrl = `http://127.0.0.1:${ingestPort}`;
-  await waitHttp(`${ingestUrl}/readyz`, 20_000);
   const workerProcesses: ChildProcess[] = [];
   const workerUrls: string[] = [];
-  for (let i = 0; i < workers; i++) {
-    const healthPort = await freePort();
-    workerProcesses.push(
-      node(servicesDist, 'worker/main.js', { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` }),
-    );
-    workerUrls.push(`http://127.0.0.1:${healthPort}`);
-    await waitHttp(`${workerUrls[i]}/readyz`, 20_000);
+  try {
+    await waitHttp(`${ingestUrl}/readyz`, 20_000);
+    for (let i = 0; i < workers; i++) {
+      const healthPort = await freePort();
+      workerProcesses.push(
+        node(servicesDist, 'worker/main.js', { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` }),
+      );
+      workerUrls.push(`http://127.0.0.1:${healthPort}`);
+      await waitHttp(`${workerUrls[i]}/readyz`, 20_000);
+    }
+  } catch (error) {
+    // A service that never became ready leaves nothing running behind (least of all the Redis servers).
+    for (const child of [ingest, ...workerProcesses]) child.kill('SIGKILL');
+    await redis.destroy();
+    throw error;
   }
   const bare = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-koa.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const barePort = await new Promise<string>((resolve) => bare.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));

@@ -98,6 +98,9 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
 async function createSmallCluster(nodes: readonly PrivateRedis[], masters: number): Promise<void> {
   if (masters < 1) throw new Error(`a cluster needs at least 1 master, got ${masters}`);
   const cli = (node: PrivateRedis, args: string[]) => runRedisCli(['-p', String(node.port), ...args]);
+  // A node learns its own address from the nodes that meet it; a lone master would announce
+  // none in CLUSTER SLOTS, and clients follow those addresses.
+  for (const node of nodes) await cli(node, ['config', 'set', 'cluster-announce-ip', '127.0.0.1']);
   const ids = await Promise.all(nodes.map(async (node) => (await cli(node, ['cluster', 'myid'])).trim()));
   for (let m = 0; m < masters; m += 1) {
     const first = Math.floor((16384 * m) / masters);

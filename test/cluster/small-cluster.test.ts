@@ -21,6 +21,9 @@ test.each([
         size: field(info, 'cluster_size'),
       }).toEqual({ state: 'ok', slots: '16384', size: String(masters) });
     }
+    // Clients follow the addresses CLUSTER SLOTS gives: a node no other node has met knows no address of its own.
+    const slots = await cluster.cli(cluster.nodes[0]!.port, ['cluster', 'slots']);
+    for (const master of cluster.nodes.slice(0, masters)) expect(slots).toContain(`127.0.0.1\n${master.port}\n`);
     const replicas = (await cluster.cli(cluster.nodes[0]!.port, ['cluster', 'nodes'])).split('\n').filter((line) => line.includes('slave'));
     expect(replicas).toHaveLength(masters * replicasPerMaster);
   } finally {
