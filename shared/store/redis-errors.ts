@@ -33,8 +33,14 @@ export type RedisErrorClass =
   /** Not a Redis failure at all. */
   | 'not-redis';
 
-/** Error codes that say "not now" rather than "never" (the command did not run, or failed over). */
+/**
+ * Error codes that say "not now" rather than "never" (the command did not run, or failed over).
+ * ASK and MOVED reach the caller only inside a cluster pipeline whose other writes ran: the
+ * redirected command did not run, its slot is moving.
+ */
 const UNAVAILABLE_CODES = new Set([
+  'ASK',
+  'MOVED',
   'LOADING',
   'BUSY',
   'READONLY',
