@@ -1,22 +1,25 @@
 /**
- * Changes the partition count of the data (`nodeagg partitions set N`): pauses ingest,
- * waits until every stream is drained, rewrites the per-partition state under the new
- * routing, records the new count and resumes. Each step is idempotent, so a run that was
- * interrupted is finished by running the command again. Every multi-key script stays in one
- * partition's hash tag; moves between partitions are single-key commands (Redis Cluster).
+ * Changes the partition count of the data (`nodeagg partitions set M`): pauses ingest,
+ * waits until every stream is drained, moves the per-partition state to the new partitions,
+ * records the new count and resumes. Each step is idempotent, so a run that was interrupted
+ * is finished by running the command again. Every multi-key script stays in one partition's
+ * hash tag; moves between partitions are single-key commands (Redis Cluster).
  *
- * Under the new routing:
+ * A partition's hash tag depends on the count (shared/store/partition-tag.ts), so the old
+ * partitions (old tags) are all sources and the new partitions (new tags) destinations:
  * - a node's keys (summary, seconds, processes) move to the node's new partition;
- * - per-node members of sorted sets (the node list, each process's nodes) move likewise;
+ * - per-node members of sorted sets (the node list and its name index, each process's
+ *   nodes) move likewise;
  * - fleet and process buckets are sums over a partition's nodes, and queries add them up
- *   across partitions, so they stay where they are; when the count shrinks, those of a
- *   removed partition are merged into a remaining one (exactly once: merge-buckets.lua),
- *   and so are its sorted sets of latest times;
- * - an Idempotency-Key's records are copied to every partition of the new count (where
- *   absent, with their time to live), so a retry routed anew still finds its request stored.
+ *   across partitions: old partition i's are merged into new partition i % M (exactly
+ *   once: merge-buckets.lua), and so is its sorted set of latest process times;
+ * - an Idempotency-Key's records are copied to every new partition (where absent, with
+ *   their time to live), so a retry routed anew still finds its request stored;
+ * - the new streams and their group are created; the old streams, drained, are dropped;
+ *   the old meta hashes stay as tombstones holding the new count, so an instance still
+ *   routing with the old count is refused there.
  */
-import { allPartitionKeys, partitionKeys, type PartitionKeys } from '../shared/store/keys';
-import { partitionOf } from '../shared/partition';
+import { allPartitionKeys, type PartitionKeys } from '../shared/store/keys';
 import type { RedisClient } from '../shared/redis';
 import { groupInfo, streamInfo } from '../shared/store/group-info';
 import {
@@ -31,12 +34,13 @@ import {
   type PartitionChange,
 } from '../shared/store/partition-count';
 import {
+  deleteKeys,
   dropPartitionStream,
   mergeBucketHash,
   mergeSortedSet,
   moveKeys,
   moveMembers,
-  sameKeyIn,
+  newPartitionOf,
   scanPartitionKeys,
   spreadIdempotencyRecord,
 } from '../shared/store/partition-moves';
@@ -57,7 +61,9 @@ export interface ChangeReport {
   movedKeys: number;
   movedMembers: number;
   mergedHashes: number;
-  /** Keys of a removed partition this procedure does not know (left in place, named here). */
+  /** Replay markers, merge markers and applied parts of the old partitions, deleted. */
+  droppedKeys: number;
+  /** Keys of an old partition this procedure does not know (left in place, named here). */
   unknownKeys: string[];
 }
 
@@ -79,13 +85,15 @@ export async function changePartitionCount(redis: RedisClient, to: number, optio
       `A change from ${change.from} to ${change.to} partitions is unfinished; run "nodeagg partitions set ${change.to}" first.`,
     );
   }
-  const report: ChangeReport = { from: change.from, to, movedKeys: 0, movedMembers: 0, mergedHashes: 0, unknownKeys: [] };
+  const report: ChangeReport = { from: change.from, to, movedKeys: 0, movedMembers: 0, mergedHashes: 0, droppedKeys: 0, unknownKeys: [] };
   if (!running && recorded === to) {
     log(`The data already has ${to} partitions; nothing to do.`);
     return report;
   }
   const { from } = change;
-  const all = allPartitionKeys(prefix, Math.max(from, to));
+  const olds = allPartitionKeys(prefix, from);
+  const news = allPartitionKeys(prefix, to);
+  const all = [...olds, ...news];
 
   log(running ? `Resuming the change from ${from} to ${to} partitions.` : `Pausing ingest to change from ${from} to ${to} partitions.`);
   await recordPartitionChange(redis, prefix, change);
@@ -93,7 +101,7 @@ export async function changePartitionCount(redis: RedisClient, to: number, optio
   for (const keys of all) await pausePartition(redis, keys);
 
   log('Waiting until every stream is drained (nothing pending or undelivered).');
-  const drained = await waitForDrain(redis, allPartitionKeys(prefix, from), options.group, options.drainTimeoutMs);
+  const drained = await waitForDrain(redis, olds, options.group, options.drainTimeoutMs);
   if (!drained.ok) {
     if (!running) await resume(redis, prefix, all);
     throw new PartitionChangeError(
@@ -101,15 +109,16 @@ export async function changePartitionCount(redis: RedisClient, to: number, optio
     );
   }
 
-  log('Rewriting the per-partition state under the new routing.');
-  for (const keys of allPartitionKeys(prefix, from)) await rewritePartition(redis, keys, prefix, to, report);
+  log(`Moving the per-partition state to the ${to} new partitions.`);
+  for (const source of olds) await moveOldPartition(redis, source, news, report);
 
-  for (const keys of allPartitionKeys(prefix, to)) await ensureGroup(redis, keys.stream, options.group);
-  // Removed partitions keep their meta hash as a tombstone with the new count, so an
-  // instance still routing with the old count is refused there too.
+  for (const keys of news) await ensureGroup(redis, keys.stream, options.group);
+  // The old meta hashes stay as tombstones with the new count, so an instance still routing
+  // with the old count is refused there too. Recorded before the old streams are dropped:
+  // a worker with the old count then waits for a restart instead of recreating them.
   for (const keys of all) await recordCountOnPartition(redis, keys, to);
   await recordPartitionCount(redis, prefix, to);
-  for (const keys of all.slice(to)) await dropPartitionStream(redis, keys);
+  for (const keys of olds) await dropPartitionStream(redis, keys);
 
   await resume(redis, prefix, all);
   log(
@@ -149,39 +158,34 @@ async function waitForDrain(
   }
 }
 
-async function rewritePartition(
+/** Moves every key of one old partition to the new partitions (see the top of this file). */
+async function moveOldPartition(
   redis: RedisClient,
   source: PartitionKeys,
-  prefix: string,
-  to: number,
+  news: readonly PartitionKeys[],
   report: ChangeReport,
 ): Promise<void> {
-  const removed = source.partition >= to;
-  const survivor = partitionKeys(prefix, source.partition % to);
-  for await (const batch of scanPartitionKeys(redis, prefix, source)) {
+  // Sums over nodes: any one new partition may hold them; i % M spreads them.
+  const sumsTarget = news[source.partition % news.length]!;
+  for await (const batch of scanPartitionKeys(redis, source)) {
     const moves: [from: string, to: string][] = [];
+    const obsolete: string[] = [];
     for (const entry of batch) {
       const { key, name, what } = entry;
       if (what.kind === 'own') continue;
-      if (what.kind === 'node') {
-        const target = partitionOf(what.node, to);
-        if (target !== source.partition) moves.push([key, sameKeyIn(prefix, target, name)]);
-      } else if (what.kind === 'node-members') {
-        report.movedMembers += await moveMembers(redis, prefix, entry, source.partition, to);
-      } else if (what.kind === 'idempotency-record') {
-        await spreadIdempotencyRecord(redis, prefix, entry, to, removed);
-      } else if (!removed) {
-        continue; // sums over this partition's nodes: they stay
-      } else if (what.kind === 'processes') {
-        await mergeSortedSet(redis, key, survivor.processes);
+      if (what.kind === 'obsolete') obsolete.push(key);
+      else if (what.kind === 'node') moves.push([key, newPartitionOf(what.node, news).named(name)]);
+      else if (what.kind === 'node-members') report.movedMembers += await moveMembers(redis, entry, (node) => newPartitionOf(node, news));
+      else if (what.kind === 'idempotency-record') await spreadIdempotencyRecord(redis, entry, news);
+      else if (what.kind === 'processes') {
+        await mergeSortedSet(redis, key, sumsTarget.processes);
         report.mergedHashes += 1;
       } else if (what.kind === 'buckets') {
-        await mergeBucketHash(redis, prefix, entry, survivor.partition);
+        await mergeBucketHash(redis, entry, sumsTarget);
         report.mergedHashes += 1;
-      } else {
-        report.unknownKeys.push(key);
-      }
+      } else report.unknownKeys.push(key);
     }
     report.movedKeys += await moveKeys(redis, moves);
+    report.droppedKeys += await deleteKeys(redis, obsolete);
   }
 }

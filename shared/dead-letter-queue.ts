@@ -64,7 +64,17 @@ export class DeadLetterQueue {
   async replay(ids?: readonly string[]): Promise<number> {
     let replayed = 0;
     for (const job of await this.jobs(ids)) {
-      if (await replayEntry(this.redis, this.config.keyPrefix, job.data.partition, job.data.entry_id, job.data.fields)) replayed++;
+      if (
+        await replayEntry(
+          this.redis,
+          this.config.keyPrefix,
+          job.data.partition,
+          this.config.streamPartitions,
+          job.data.entry_id,
+          job.data.fields,
+        )
+      )
+        replayed++;
       await job.remove();
     }
     return replayed;

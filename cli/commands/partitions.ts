@@ -1,28 +1,34 @@
 /**
- * `nodeagg partitions show|set N`: the partition count of the data. Unlike the other
+ * `nodeagg partitions show|set N|keys`: the partition count of the data. Unlike the other
  * commands it talks to Redis directly (REDIS_URL, KEY_PREFIX, CONSUMER_GROUP from the
  * environment, as the services read them): changing the count is an operator's procedure,
- * described in docs/RUNBOOK.md.
+ * described in docs/RUNBOOK.md. `keys` only computes: the stream keys of a count (their hash
+ * tags depend on it), for the KEDA triggers (docs/DEPLOYMENT.md).
  */
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../../shared/config';
 import { DeadLetterQueue } from '../../shared/dead-letter-queue';
 import { changePartitionCount, PartitionChangeError } from '../partition-change';
 import { readPartitionState } from '../../shared/store/partition-count';
+import { allPartitionKeys } from '../../shared/store/keys';
+import { slotOfKey } from '../../shared/store/partition-tag';
 import { connectOrFail, createRedisClient, type RedisClient } from '../../shared/redis';
 import { durationMs, integerIn } from '../arg-parsers';
 import { CliError, EXIT, usageError } from '../cli-error';
 import { globalsOf } from '../global-options';
 import { printJson, printLine } from '../output';
 
-async function withRedis<T>(use: (redis: RedisClient, config: Config) => Promise<T>): Promise<T> {
-  let config: Config;
+function environmentConfig(): Config {
   try {
-    config = loadConfig(process.env);
+    return loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) throw usageError(error.message.replace(/\n\s*/g, ' '));
     throw error;
   }
+}
+
+async function withRedis<T>(use: (redis: RedisClient, config: Config) => Promise<T>): Promise<T> {
+  const config = environmentConfig();
   // Long enough for the scans and moves of a large fleet.
   const redis = createRedisClient(
     { ...config, redisCommandTimeoutMs: Math.max(config.redisCommandTimeoutMs, 30_000) },
@@ -95,6 +101,17 @@ export function partitionsCommand(): Command {
           throw error;
         }
       });
+    });
+  command
+    .command('keys')
+    .description('the partition stream keys for a count (KEY_PREFIX; the count defaults to STREAM_PARTITIONS), e.g. for KEDA triggers')
+    .addOption(new Option('--count <n>', 'the partition count (1-1024)').argParser(integerIn(1, 1024)))
+    .action((options: { count?: number }, self: Command) => {
+      const { json } = globalsOf(self);
+      const config = environmentConfig();
+      const partitions = allPartitionKeys(config.keyPrefix, options.count ?? config.streamPartitions);
+      if (json) printJson(partitions.map((keys) => ({ partition: keys.partition, stream: keys.stream, slot: slotOfKey(keys.stream) })));
+      else for (const keys of partitions) printLine(keys.stream);
     });
   return command;
 }

@@ -11,10 +11,11 @@ export async function replayEntry(
   redis: RedisClient,
   prefix: string,
   partition: number,
+  partitionCount: number,
   entryId: string,
   fields: readonly string[],
 ): Promise<boolean> {
   registerScripts(redis);
-  const keys = partitionKeys(prefix, partition);
+  const keys = partitionKeys(prefix, partition, partitionCount);
   return (await redis.replayEntry(keys.stream, keys.replayed(entryId), REPLAY_MARK_TTL_SECONDS, ...fields)) !== null;
 }

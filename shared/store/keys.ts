@@ -1,7 +1,9 @@
 /**
- * The only place a Redis key is built. Every key of a partition carries the hash tag
- * `{pN}`, so one partition's atomic update stays in one Redis Cluster slot.
+ * The only place a Redis key is built. Every key of a partition carries its hash tag
+ * (partition-tag.ts: `{p<i>of<N>}`, perhaps with a salt), so one partition's atomic update
+ * stays in one Redis Cluster slot, and the partitions spread evenly over the slot ranges.
  */
+import { partitionTag } from './partition-tag';
 
 /** Fine buckets are 1 s wide and grouped into one hash per hour. */
 export const FINE_BUCKET_MS = 1000;
@@ -16,6 +18,12 @@ export const COARSE_RETENTION_MS = 25 * 3600 * 1000;
 
 export interface PartitionKeys {
   readonly partition: number;
+  /** The partition count this partition belongs to (its tag depends on it). */
+  readonly count: number;
+  /** The hash tag's content, e.g. `p1of4-2`: every key below is `<prefix>:{<tag>}:<name>`. */
+  readonly tag: string;
+  /** This partition's key of the given name (the part after the tag). */
+  named(name: string): string;
   readonly stream: string;
   /** node name -> latest node sample time (ms) */
   readonly nodes: string;
@@ -53,10 +61,14 @@ export interface PartitionKeys {
   nodeProcesses(node: string): string;
 }
 
-export function partitionKeys(prefix: string, partition: number): PartitionKeys {
-  const base = `${prefix}:{p${partition}}`;
+export function partitionKeys(prefix: string, partition: number, count: number): PartitionKeys {
+  const tag = partitionTag(partition, count);
+  const base = `${prefix}:{${tag}}`;
   return {
     partition,
+    count,
+    tag,
+    named: (name) => `${base}:${name}`,
     stream: `${base}:stream`,
     nodes: `${base}:nodes`,
     nodeNames: `${base}:nodes:lex`,
@@ -81,7 +93,7 @@ export function partitionKeys(prefix: string, partition: number): PartitionKeys 
 }
 
 export function allPartitionKeys(prefix: string, partitions: number): PartitionKeys[] {
-  return Array.from({ length: partitions }, (_, p) => partitionKeys(prefix, p));
+  return Array.from({ length: partitions }, (_, p) => partitionKeys(prefix, p, partitions));
 }
 
 export function fineBucketOf(timeMs: number): number {

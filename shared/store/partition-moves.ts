@@ -1,28 +1,33 @@
 /**
- * Moving a partition's keys under another partition count (the command line's
- * `nodeagg partitions set` runs the procedure): what each key of a partition is, and the single-key moves that put
- * it where the new routing expects it. Every command touches one key or one partition's
- * keys, so it works on any Redis Cluster slot layout; each step is idempotent.
+ * Moving the data to another partition count (the command line's `nodeagg partitions set`
+ * runs the procedure). A partition's hash tag depends on the count (partition-tag.ts), so
+ * every key of every old partition moves to a key under a new tag: what each key of an old
+ * partition is, and the moves that put it where the new routing expects it. Every command
+ * touches one key or one partition's keys, so it works on any Redis Cluster slot layout;
+ * each step is idempotent.
  */
 import { partitionOf } from '../partition';
 import type { RedisClient } from '../redis';
 import { EXPIRY_FIELD } from './bucket-codec';
-import { partitionKeys, type PartitionKeys } from './keys';
+import type { PartitionKeys } from './keys';
 import { registerScripts } from './scripts';
 
 /** Fleet and process buckets: sums over a partition's nodes. */
 const BUCKET_PREFIXES = ['fleet:s:', 'fleet:m:', 'procs:s:', 'procs:m:', 'proc:s:', 'proc:m:'];
-/** Keys that belong to the partition itself, not to the data. */
-const OWN_PREFIXES = ['alive:', 'replayed:', 'merged:'];
+/** Keys that name entries of the drained stream or sources of an earlier change: of no use under new tags. */
+const OBSOLETE_PREFIXES = ['replayed:', 'merged:', 'parts:'];
+const HEARTBEAT_PREFIX = 'alive:';
 const IDEMPOTENCY_PREFIX = 'idem:';
 
-/** What a key of a partition holds, as the change procedure treats it. */
+/** What a key of an old partition holds, as the change procedure treats it. */
 export type PartitionKeyKind =
-  /** The stream, the meta hash, heartbeats, replay and merge markers: never moved. */
+  /** The stream (dropped once drained), the meta hash (kept as a tombstone), heartbeats (they expire). */
   | { kind: 'own' }
-  /** One node's key (summary, seconds, processes): moves to the node's partition. */
+  /** Replay markers, merge markers of an earlier change, parts of applied entries: deleted. */
+  | { kind: 'obsolete' }
+  /** One node's key (summary, seconds, processes): moves to the node's new partition. */
   | { kind: 'node'; node: string }
-  /** A sorted set with one member per node (the node list, each process's nodes). */
+  /** A sorted set with one member per node (the node list and its name index, each process's nodes). */
   | { kind: 'node-members' }
   /** The partition's sorted set of latest process times. */
   | { kind: 'processes' }
@@ -34,18 +39,9 @@ export type PartitionKeyKind =
 
 export interface PartitionKey {
   key: string;
-  /** The key without its partition's `prefix:{pN}:`, the same in every partition. */
+  /** The key without its partition's `prefix:{tag}:`, the same in every partition. */
   name: string;
   what: PartitionKeyKind;
-}
-
-function baseOf(prefix: string, partition: number): string {
-  return `${prefix}:{p${partition}}:`;
-}
-
-/** The key of the same name in another partition. */
-export function sameKeyIn(prefix: string, partition: number, name: string): string {
-  return baseOf(prefix, partition) + name;
 }
 
 /** The node a per-node key belongs to (node names may contain ':'), or undefined. */
@@ -57,23 +53,31 @@ function nodeOfKey(name: string): string | undefined {
 }
 
 function kindOf(key: string, name: string, source: PartitionKeys): PartitionKeyKind {
-  if (key === source.stream || key === source.meta || OWN_PREFIXES.some((p) => name.startsWith(p))) return { kind: 'own' };
+  if (key === source.stream || key === source.meta || name.startsWith(HEARTBEAT_PREFIX)) return { kind: 'own' };
+  if (OBSOLETE_PREFIXES.some((p) => name.startsWith(p))) return { kind: 'obsolete' };
   const node = nodeOfKey(name);
   if (node !== undefined) return { kind: 'node', node };
-  if (key === source.nodes || name.startsWith('proc:nodes:')) return { kind: 'node-members' };
+  if (key === source.nodes || key === source.nodeNames || name.startsWith('proc:nodes:')) return { kind: 'node-members' };
   if (key === source.processes) return { kind: 'processes' };
   if (BUCKET_PREFIXES.some((p) => name.startsWith(p))) return { kind: 'buckets' };
   if (name.startsWith(IDEMPOTENCY_PREFIX)) return { kind: 'idempotency-record' };
   return { kind: 'unknown' };
 }
 
-/** Every key of a partition, a SCAN page at a time. */
-export async function* scanPartitionKeys(redis: RedisClient, prefix: string, source: PartitionKeys): AsyncGenerator<PartitionKey[]> {
-  const base = baseOf(prefix, source.partition);
-  const pattern = `${prefix}:\\{p${source.partition}\\}:*`;
+/** A glob matching exactly the keys of one partition (SCAN MATCH: braces and brackets escaped). */
+function patternOf(source: PartitionKeys): string {
+  return source.named('').replace(/[\\*?[\]{}]/g, (c) => `\\${c}`) + '*';
+}
+
+/**
+ * Every key of a partition, a SCAN page at a time: the one place the change procedure scans,
+ * so a scan over every master in cluster mode applies here too.
+ */
+export async function* scanPartitionKeys(redis: RedisClient, source: PartitionKeys): AsyncGenerator<PartitionKey[]> {
+  const base = source.named('');
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', patternOf(source), 'COUNT', 1000);
     cursor = next;
     if (keys.length > 0) {
       yield keys.map((key) => {
@@ -115,17 +119,20 @@ export async function moveKeys(redis: RedisClient, moves: readonly [from: string
   return moved;
 }
 
+/** Deletes keys (one command per key: any Redis Cluster slot). Answers how many were there. */
+export async function deleteKeys(redis: RedisClient, keys: readonly string[]): Promise<number> {
+  if (keys.length === 0) return 0;
+  const pipeline = redis.pipeline();
+  for (const key of keys) pipeline.del(key);
+  return (await execAll(pipeline)).reduce<number>((sum, deleted) => sum + Number(deleted), 0);
+}
+
 /**
- * Moves the members of a per-node sorted set to the same set in each member's partition
- * under `to` partitions. Answers how many members moved.
+ * Moves the members of a per-node sorted set to the set of the same name in each member's
+ * new partition (`targetOf` names it). Answers how many members moved; the emptied source
+ * is gone (Redis drops an empty sorted set).
  */
-export async function moveMembers(
-  redis: RedisClient,
-  prefix: string,
-  source: PartitionKey,
-  partition: number,
-  to: number,
-): Promise<number> {
+export async function moveMembers(redis: RedisClient, source: PartitionKey, targetOf: (member: string) => PartitionKeys): Promise<number> {
   const targets = new Set<string>();
   let moved = 0;
   let cursor = '0';
@@ -135,15 +142,9 @@ export async function moveMembers(
     const page = redis.pipeline();
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const member = flat[i]!;
-      const target = partitionOf(member, to);
-      if (target === partition) continue;
-      const targetKey = sameKeyIn(prefix, target, source.name);
-      // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves.
+      const targetKey = targetOf(member).named(source.name);
+      // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves (latest time wins).
       page.zadd(targetKey, 'GT', flat[i + 1]!, member).zrem(source.key, member);
-      // A node's name index entry goes with it: apply-batch adds it only for a node new to the node set.
-      if (source.key === partitionKeys(prefix, partition).nodes) {
-        page.zadd(partitionKeys(prefix, target).nodeNames, 0, member).zrem(partitionKeys(prefix, partition).nodeNames, member);
-      }
       targets.add(targetKey);
       moved += 1;
     }
@@ -153,7 +154,7 @@ export async function moveMembers(
   return moved;
 }
 
-/** A removed partition's sorted set of latest times into the survivor's (latest wins), then deleted. */
+/** An old partition's sorted set of latest times into a new partition's (latest wins), then deleted. */
 export async function mergeSortedSet(redis: RedisClient, from: string, to: string): Promise<void> {
   let cursor = '0';
   do {
@@ -168,11 +169,12 @@ export async function mergeSortedSet(redis: RedisClient, from: string, to: strin
 }
 
 /**
- * A removed partition's fleet or process bucket hash merged into the hash of the same name
- * in the survivor (merge-buckets.lua: exactly once, by a marker in the survivor's slot),
- * with the later expiry, then deleted.
+ * An old partition's fleet or process bucket hash merged into the hash of the same name in
+ * the new partition `target` (merge-buckets.lua: exactly once, by a marker in the target's
+ * slot, so a re-run after a crash before the delete adds nothing), with the later expiry,
+ * then deleted.
  */
-export async function mergeBucketHash(redis: RedisClient, prefix: string, source: PartitionKey, survivor: number): Promise<void> {
+export async function mergeBucketHash(redis: RedisClient, source: PartitionKey, target: PartitionKeys): Promise<void> {
   registerScripts(redis);
   // Stored buckets are binary (bucket codec): read and pass them as buffers.
   const [fields, ttl] = await Promise.all([redis.hgetallBuffer(source.key), redis.pttl(source.key)]);
@@ -181,8 +183,7 @@ export async function mergeBucketHash(redis: RedisClient, prefix: string, source
     .flat();
   if (pairs.length > 0) {
     const expireAt = ttl > 0 ? Math.ceil((Date.now() + ttl) / 1000) : 0;
-    const survivorKeys = partitionKeys(prefix, survivor);
-    await redis.mergeBuckets(sameKeyIn(prefix, survivor, source.name), survivorKeys.mergeMarker(source.key), expireAt, ...pairs);
+    await redis.mergeBuckets(target.named(source.name), target.mergeMarker(source.key), expireAt, ...pairs);
   }
   await redis.del(source.key);
 }
@@ -193,26 +194,26 @@ async function copyExpiry(redis: RedisClient, from: string, to: string): Promise
 }
 
 /**
- * Copies one partition's Idempotency-Key record to every partition of the new count that
- * has none (SET NX, same expiry), then drops it from a removed partition. The request was
- * stored whole before the change (the streams drained), so each copy says "stored".
+ * Copies an old partition's Idempotency-Key record to every new partition that has none
+ * (SET NX, same expiry), then deletes it. The request was stored whole before the change
+ * (the streams drained), so each copy says "stored" to a retry routed anew.
  */
-export async function spreadIdempotencyRecord(
-  redis: RedisClient,
-  prefix: string,
-  source: PartitionKey,
-  to: number,
-  removed: boolean,
-): Promise<void> {
+export async function spreadIdempotencyRecord(redis: RedisClient, source: PartitionKey, targets: readonly PartitionKeys[]): Promise<void> {
   const [record, ttl] = await execAll(redis.pipeline().get(source.key).pttl(source.key));
-  if (record === null || Number(ttl) <= 0) return; // expired meanwhile (records always have a TTL)
-  const copies = redis.pipeline();
-  for (let target = 0; target < to; target++) copies.set(sameKeyIn(prefix, target, source.name), String(record), 'PX', Number(ttl), 'NX');
-  if (removed) copies.del(source.key);
-  await execAll(copies);
+  if (record !== null && Number(ttl) > 0) {
+    const copies = redis.pipeline();
+    for (const target of targets) copies.set(target.named(source.name), String(record), 'PX', Number(ttl), 'NX');
+    await execAll(copies);
+  }
+  await redis.del(source.key);
 }
 
-/** A removed partition's stream, drained (its consumers' heartbeat keys expire by themselves). */
+/** An old partition's stream, drained (its consumers' heartbeat keys expire by themselves). */
 export async function dropPartitionStream(redis: RedisClient, keys: PartitionKeys): Promise<void> {
   await redis.del(keys.stream);
+}
+
+/** The new partition a node's keys and members move to. */
+export function newPartitionOf(node: string, targets: readonly PartitionKeys[]): PartitionKeys {
+  return targets[partitionOf(node, targets.length)]!;
 }

@@ -87,7 +87,7 @@ export class SampleAppender {
     partitionCount: number,
   ) {
     registerScripts(redis);
-    this.partitions = Array.from({ length: partitionCount }, (_, p) => partitionKeys(prefix, p));
+    this.partitions = Array.from({ length: partitionCount }, (_, p) => partitionKeys(prefix, p, partitionCount));
   }
 
   /** True while the connection is up (a lost reply can be settled only then). */

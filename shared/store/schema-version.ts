@@ -8,13 +8,25 @@ import { globalKeys } from './keys';
 import type { RedisClient } from '../redis';
 import { isOutOfMemory } from './redis-errors';
 
-/** 2: buckets stored as binary doubles with named fields (bucket-codec.ts). 1: the earlier decimal text. */
-export const STORAGE_SCHEMA_VERSION = 2;
+/**
+ * 3: partition hash tags depend on the partition count (partition-tag.ts: `{p<i>of<N>}`).
+ * 2: tags `{p<i>}`; buckets stored as binary doubles with named fields (bucket-codec.ts).
+ * 1: the earlier decimal text.
+ */
+export const STORAGE_SCHEMA_VERSION = 3;
+
+/** What changed since an older format, so the refusal can say what the data is. */
+const CHANGED_SINCE: Record<number, string> = {
+  1: 'buckets were decimal text and partition keys carried the tags {p<i>}',
+  2: 'partition keys carried the tags {p<i>}, now {p<i>of<N>} so partitions spread evenly over Redis Cluster slots',
+};
 
 export class SchemaVersionMismatchError extends Error {
   constructor(prefix: string, recorded: number) {
+    const changed = CHANGED_SINCE[recorded];
     super(
-      `The aggregates under KEY_PREFIX "${prefix}" are stored in format ${recorded}, but this version reads and writes format ${STORAGE_SCHEMA_VERSION}. ` +
+      `The aggregates under KEY_PREFIX "${prefix}" are stored in format ${recorded}, but this version reads and writes format ${STORAGE_SCHEMA_VERSION}` +
+        `${changed ? ` (in format ${recorded} ${changed})` : ''}. ` +
         `Run the version that wrote them, or start with another KEY_PREFIX (or delete the keys "${prefix}:*") to begin with empty aggregates.`,
     );
     this.name = 'SchemaVersionMismatchError';

@@ -113,7 +113,7 @@ test('status renders a service that reports neither dead letters nor pending age
       partitions: [
         {
           partition: 0,
-          stream: 'na:{p0}:stream',
+          stream: 'na:{p0of4-3}:stream',
           length: 3,
           lag: null,
           pending: 1,
@@ -128,9 +128,9 @@ test('status renders a service that reports neither dead letters nor pending age
     0,
   );
   expect(text.split('\n')).toEqual([
-    'PARTITION  STREAM          LENGTH  LAG  PENDING  CONSUMERS  LAST APPLIED',
-    '        0  na:{p0}:stream       3  ?          1          1  -',
-    'total                           3    0        1          1  -',
+    'PARTITION  STREAM               LENGTH  LAG  PENDING  CONSUMERS  LAST APPLIED',
+    '        0  na:{p0of4-3}:stream       3  ?          1          1  -',
+    'total                                3    0        1          1  -',
     '',
     'dead letters: not reported by this service',
     '',

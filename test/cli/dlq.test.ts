@@ -33,7 +33,12 @@ afterAll(async () => {
 });
 
 test('list, status, replay, purge', async () => {
-  const entryId = (await redis.xadd(partitionKeys(config.keyPrefix, 0).stream, '*', ENTRY_FIELD, 'N\tbroken\tnot-a-number'))!;
+  const entryId = (await redis.xadd(
+    partitionKeys(config.keyPrefix, 0, config.streamPartitions).stream,
+    '*',
+    ENTRY_FIELD,
+    'N\tbroken\tnot-a-number',
+  ))!;
   await waitUntil(async () => (await deadLetterCount()) === 1);
 
   const list = await run('dlq', 'list');

@@ -2,7 +2,8 @@
 import { startIngest } from '../../ingest/server';
 import { loadConfig } from '../../shared/config';
 import { DeadLetterQueue } from '../../shared/dead-letter-queue';
-import { globalKeys, partitionKeys } from '../../shared/store/keys';
+import { allPartitionKeys, globalKeys, partitionKeys } from '../../shared/store/keys';
+import { slotOfKey, slotRangeOf } from '../../shared/store/partition-tag';
 import type { RedisClient } from '../../shared/redis';
 import { postJson } from '../support/fetch-json';
 import { deletePrefix, quietLogger, testEnv, testRedis } from '../support/test-config';
@@ -51,7 +52,7 @@ describe('nodeagg partitions', () => {
       expect(timedOut.stderr).toMatch(/did not drain within 1000 ms .*ingest resumed with 4 partitions/);
       expect(await redis.get(globalKeys(env.KEY_PREFIX!).partitionCount)).toBe('4');
       expect(await redis.get(globalKeys(env.KEY_PREFIX!).partitionChange)).toBeNull();
-      expect(await redis.hget(partitionKeys(env.KEY_PREFIX!, 0).meta, 'paused')).toBeNull();
+      expect(await redis.hget(partitionKeys(env.KEY_PREFIX!, 0, 4).meta, 'paused')).toBeNull();
       // Resumed: ingest accepts again (its background read of the pause flag catches up).
       let status = 0;
       for (let i = 0; i < 100 && status !== 202; i++) {
@@ -61,6 +62,35 @@ describe('nodeagg partitions', () => {
       expect(status).toBe(202);
     } finally {
       await ingest.close();
+    }
+  });
+
+  test('keys prints the stream keys of a count, without Redis: the ones the services use', async () => {
+    const offline = { ...cli, REDIS_URL: 'redis://127.0.0.1:1' };
+    const configured = await runCli(['partitions', 'keys'], { ...offline, STREAM_PARTITIONS: '4' });
+    expect(configured).toEqual({
+      code: 0,
+      stdout: allPartitionKeys(env.KEY_PREFIX!, 4)
+        .map((k) => `${k.stream}\n`)
+        .join(''),
+      stderr: '',
+    });
+    const six = JSON.parse((await runCli(['partitions', 'keys', '--count', '6', '--json'], offline)).stdout) as {
+      partition: number;
+      stream: string;
+      slot: number;
+    }[];
+    expect(six.map((row) => row.stream)).toEqual(allPartitionKeys(env.KEY_PREFIX!, 6).map((k) => k.stream));
+    for (const row of six) {
+      const { first, end } = slotRangeOf(row.partition, 6);
+      expect({ row, inRange: row.slot === slotOfKey(row.stream) && row.slot >= first && row.slot < end }).toEqual({ row, inRange: true });
+    }
+    for (const bad of ['0', '1025', 'six']) {
+      const result = await runCli(['partitions', 'keys', '--count', bad], offline);
+      expect({ code: result.code, stderr: result.stderr }).toEqual({
+        code: 2,
+        stderr: expect.stringMatching(/whole number from 1 to 1024/),
+      });
     }
   });
 

@@ -488,7 +488,7 @@ const MUTATIONS: Mutation[] = [
   {
     what: 'KEDA trigger for the last partition removed',
     check: 'checkKeda',
-    reported: 'no redis-streams trigger for stream na:{p3}:stream',
+    reported: 'no redis-streams trigger for stream na:{p3of4-4}:stream',
     mutate: (b) => {
       triggers(b).pop();
     },
@@ -496,15 +496,24 @@ const MUTATIONS: Mutation[] = [
   {
     what: 'STREAM_PARTITIONS raised without new triggers',
     check: 'checkKeda',
-    reported: 'no redis-streams trigger for stream na:{p7}:stream',
+    reported: 'no redis-streams trigger for stream na:{p7of8-3}:stream',
     mutate: (b) => {
       configMap(b).STREAM_PARTITIONS = '8';
     },
   },
   {
+    // The hash tags depend on the count: every stream is renamed, not only the added ones.
+    what: 'STREAM_PARTITIONS changed with the old triggers kept',
+    check: 'checkKeda',
+    reported: 'trigger stream na:{p0of4-3}:stream is not one of the 2 partition streams',
+    mutate: (b) => {
+      configMap(b).STREAM_PARTITIONS = '2';
+    },
+  },
+  {
     what: 'KEY_PREFIX changed without the triggers',
     check: 'checkKeda',
-    reported: 'no redis-streams trigger for stream agg:{p0}:stream',
+    reported: 'no redis-streams trigger for stream agg:{p0of4-3}:stream',
     mutate: (b) => {
       configMap(b).KEY_PREFIX = 'agg';
     },
@@ -700,11 +709,11 @@ const MUTATIONS: Mutation[] = [
   {
     what: 'KEDA without the pending-entries trigger of partition 1',
     check: 'checkKeda',
-    reported: 'no redis-streams trigger for stream na:{p1}:stream with pendingEntriesCount',
+    reported: 'no redis-streams trigger for stream na:{p1of4-2}:stream with pendingEntriesCount',
     mutate: (b) => {
       const list = triggers(b);
       list.splice(
-        list.findIndex((t) => t.metadata.stream === 'na:{p1}:stream' && t.metadata.pendingEntriesCount !== undefined),
+        list.findIndex((t) => t.metadata.stream === 'na:{p1of4-2}:stream' && t.metadata.pendingEntriesCount !== undefined),
         1,
       );
     },

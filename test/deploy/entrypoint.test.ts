@@ -179,7 +179,7 @@ describe.each(ROLES.map((r) => [r.name, r] as const))('%s start command', (_name
       const partitions = Number(settingValue(ctx, env, 'STREAM_PARTITIONS'));
       const group = settingValue(ctx, env, 'CONSUMER_GROUP');
       for (let n = 0; n < partitions; n += 1) {
-        const groups = (await client.xinfo('GROUPS', ctx.streamKey(keyPrefix, n))) as unknown[][];
+        const groups = (await client.xinfo('GROUPS', ctx.streamKey(keyPrefix, n, partitions))) as unknown[][];
         expect(groups.map((g) => g[g.indexOf('name') + 1])).toContain(group);
       }
     } finally {

@@ -74,7 +74,7 @@ describe('pipelined reads that fail part-way', () => {
 
   test('one failed reply in the pipeline (a key of the wrong type) answers 503, not a row of nulls', async () => {
     const node = 'reader-0123';
-    const summary = partitionKeys(env.KEY_PREFIX!, partitionOf(node, 4)).nodeSummary(node);
+    const summary = partitionKeys(env.KEY_PREFIX!, partitionOf(node, 4), 4).nodeSummary(node);
     const saved = await admin.hgetall(summary);
     await admin.del(summary);
     await admin.set(summary, 'not a hash');

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../shared/config';
 import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
+import { partitionKeys } from '../../shared/store/keys';
 import { fleetTotals } from '../support/aggregate-totals';
 import { waitForDrained } from '../support/stream-drain';
 import { baseTime } from '../support/build-sample';
@@ -33,7 +34,7 @@ async function gauge(url: string, name: string): Promise<number | undefined> {
 
 async function streamLengths(redis: RedisClient, prefix: string): Promise<number> {
   let total = 0;
-  for (let p = 0; p < PARTITIONS; p++) total += await redis.xlen(`${prefix}:{p${p}}:stream`);
+  for (let p = 0; p < PARTITIONS; p++) total += await redis.xlen(partitionKeys(prefix, p, PARTITIONS).stream);
   return total;
 }
 
@@ -135,7 +136,7 @@ describe('Redis out of memory', () => {
     // The operator raises the limit (docs/RUNBOOK.md): the running workers apply everything at once.
     await admin.config('SET', 'maxmemory', String(256 * 1024 * 1024));
     await waitForDrained(admin, env.KEY_PREFIX, PARTITIONS, 'aggregators', 60_000).catch(async (error: Error) => {
-      const groups = await admin.xinfo('GROUPS', `${env.KEY_PREFIX}:{p0}:stream`);
+      const groups = await admin.xinfo('GROUPS', partitionKeys(env.KEY_PREFIX, 0, PARTITIONS).stream);
       throw new Error(`${error.message}\n${JSON.stringify(groups)}\n${workerA.output()}\n${workerB.output()}`);
     });
     expect((await fleetTotals(admin, env.KEY_PREFIX, PARTITIONS)).samples).toBe(accepted);

@@ -8,6 +8,7 @@
 import { loadConfig } from '../../shared/config';
 import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
+import { partitionKeys } from '../../shared/store/keys';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { startWorker, type RunningWorker } from '../../worker/server';
 import { waitForDrained } from '../support/stream-drain';
@@ -83,7 +84,14 @@ describe('a stuck partition', () => {
     const heldByOwner = async () => {
       const held: number[] = [];
       for (let p = 0; p < PARTITIONS; p++) {
-        const own = (await admin.xpending(`${env.KEY_PREFIX}:{p${p}}:stream`, consumerGroup, '-', '+', 1, 'owner-a')) as unknown[];
+        const own = (await admin.xpending(
+          partitionKeys(env.KEY_PREFIX!, p, PARTITIONS).stream,
+          consumerGroup,
+          '-',
+          '+',
+          1,
+          'owner-a',
+        )) as unknown[];
         if (own.length > 0) held.push(p);
       }
       return held;

@@ -44,7 +44,7 @@ class FaultyStore extends AggregateStore {
 
 describe('apply failures by class', () => {
   const config = testConfig({ STREAM_PARTITIONS: '1', DEAD_LETTER_AFTER_DELIVERIES: '3', WORKER_BATCH_SIZE: '50' });
-  const keys = partitionKeys(config.keyPrefix, 0);
+  const keys = partitionKeys(config.keyPrefix, 0, config.streamPartitions);
   let redis: RedisClient;
   let reader: RedisClient;
   let deadLetters: DeadLetterQueue;

@@ -177,7 +177,7 @@ describe('tokens and scopes', () => {
   });
 
   test('the anonymous purge, listing and replay of a real dead letter are refused and change nothing', async () => {
-    const stream = partitionKeys(config.keyPrefix, 0).stream;
+    const stream = partitionKeys(config.keyPrefix, 0, config.streamPartitions).stream;
     await redis.xadd(stream, '*', ENTRY_FIELD, 'N\tbroken\tnot-a-number');
     const count = async () => (await call('GET', '/v1/admin/dead-letters', tokens.secrets.read)).body.count as number;
     await waitUntil(async () => (await count()) === 1);

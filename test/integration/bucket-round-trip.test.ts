@@ -44,7 +44,7 @@ function expectedBucket(batches: readonly (readonly Sample[])[], select: (s: Sam
 
 describe('bucket round trip', () => {
   const config = testConfig({ STREAM_PARTITIONS: '1' });
-  const keys = partitionKeys(config.keyPrefix, 0);
+  const keys = partitionKeys(config.keyPrefix, 0, config.streamPartitions);
   let redis: RedisClient;
 
   beforeAll(async () => {

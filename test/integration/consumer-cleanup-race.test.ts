@@ -43,7 +43,12 @@ test('janitor passes racing live consumers never drop a pending entry', async ()
   const janitor = async () => {
     while (posting) {
       for (let p = 0; p < PARTITIONS; p++) {
-        const report = await tidyPartition(redis, partitionKeys(config.keyPrefix, p), config.consumerGroup, config.consumerExpiryMs);
+        const report = await tidyPartition(
+          redis,
+          partitionKeys(config.keyPrefix, p, config.streamPartitions),
+          config.consumerGroup,
+          config.consumerExpiryMs,
+        );
         removedLive.push(...report.removedConsumers.filter((name) => liveNames.includes(name)));
       }
     }
@@ -77,7 +82,7 @@ test('janitor passes racing live consumers never drop a pending entry', async ()
 
 test('the janitor removes a consumer that left, never one with a heartbeat or pending entries', async () => {
   const config = loadConfig(testEnv({ STREAM_PARTITIONS: '1', CONSUMER_EXPIRY_MS: '1000' }));
-  const keys = partitionKeys(config.keyPrefix, 0);
+  const keys = partitionKeys(config.keyPrefix, 0, config.streamPartitions);
   const redis = testRedis(config);
   await redis.connect();
   try {

@@ -38,7 +38,7 @@ describe('dead letters', () => {
   }
 
   test('a poison entry is dead-lettered at once with its reason while the rest of the stream flows past', async () => {
-    const stream = partitionKeys(config.keyPrefix, 0).stream;
+    const stream = partitionKeys(config.keyPrefix, 0, config.streamPartitions).stream;
     const poisonedAt = Date.now();
     const garbageId = (await redis.xadd(stream, '*', ENTRY_FIELD, 'N\tbroken\tnot-a-number'))!;
     const t = baseTime();
@@ -69,7 +69,7 @@ describe('dead letters', () => {
 
   test('an entry that cannot be applied is dead-lettered; after the fix, replay counts it exactly once', async () => {
     const node = 'victim-node';
-    const keys = partitionKeys(config.keyPrefix, partitionOf(node, 2));
+    const keys = partitionKeys(config.keyPrefix, partitionOf(node, 2), config.streamPartitions);
     // A fault outside the entry: the node's summary key holds the wrong type.
     await redis.set(keys.nodeSummary(node), 'not a hash');
     const before = (await fleetTotals(redis, config.keyPrefix, 2)).samples;

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../shared/config';
 import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createLogger } from '../../shared/logger';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
+import { partitionKeys } from '../../shared/store/keys';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { fleetTotals, perNodeCounts } from '../support/aggregate-totals';
 import { waitForDrained } from '../support/stream-drain';
@@ -81,13 +82,13 @@ describe('exactly once under worker crashes', () => {
     const heldBy = async (consumer: string) => {
       const pipeline = redis.pipeline();
       for (let p = 0; p < PARTITIONS; p++)
-        pipeline.xpending(`${env.KEY_PREFIX}:{p${p}}:stream`, config.consumerGroup, '-', '+', 10, consumer);
+        pipeline.xpending(partitionKeys(env.KEY_PREFIX, p, PARTITIONS).stream, config.consumerGroup, '-', '+', 10, consumer);
       const replies = (await pipeline.exec()) ?? [];
       return replies.reduce((n, [, pending]) => n + (pending as unknown[]).length, 0);
     };
     const joined = async (consumer: string) => {
       const consumers = (await redis
-        .xinfo('CONSUMERS', `${env.KEY_PREFIX}:{p0}:stream`, config.consumerGroup)
+        .xinfo('CONSUMERS', partitionKeys(env.KEY_PREFIX, 0, PARTITIONS).stream, config.consumerGroup)
         .catch(() => [])) as unknown[][];
       return consumers.some((fields) => fields[1] === consumer);
     };

@@ -16,7 +16,7 @@ import { deletePrefix, testConfig, testRedis } from '../support/test-config';
 
 describe('group info', () => {
   const config = testConfig();
-  const keys = partitionKeys(config.keyPrefix, 0);
+  const keys = partitionKeys(config.keyPrefix, 0, config.streamPartitions);
   const group = config.consumerGroup;
   let redis: RedisClient;
 
@@ -33,7 +33,7 @@ describe('group info', () => {
     expect(await streamGroups(redis, keys.stream)).toEqual([]);
     expect(await groupInfo(redis, keys, group)).toBeNull();
     expect(await streamInfo(redis, keys)).toBeNull();
-    expect(await partitionsWithoutGroup(redis, [keys, partitionKeys(config.keyPrefix, 1)], group)).toEqual([0, 1]);
+    expect(await partitionsWithoutGroup(redis, [keys, partitionKeys(config.keyPrefix, 1, config.streamPartitions)], group)).toEqual([0, 1]);
     expect(classifyRedisError(await pendingSummary(redis, keys, group).catch((e: unknown) => e))).toBe('no-group');
   });
 

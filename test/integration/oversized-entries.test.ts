@@ -18,7 +18,7 @@ const MAX_ARGS = 400;
 
 describe('oversized entries applied in parts', () => {
   const config = testConfig({ STREAM_PARTITIONS: '1' });
-  const keys = partitionKeys(config.keyPrefix, 0);
+  const keys = partitionKeys(config.keyPrefix, 0, config.streamPartitions);
   let redis: RedisClient;
   const clients: RedisClient[] = [];
 

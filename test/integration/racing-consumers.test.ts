@@ -11,7 +11,7 @@ import { deletePrefix, testConfig, testRedis } from '../support/test-config';
 
 describe('two consumers racing for the same pending entries', () => {
   const config = testConfig({ STREAM_PARTITIONS: '1' });
-  const keys = partitionKeys(config.keyPrefix, 0);
+  const keys = partitionKeys(config.keyPrefix, 0, config.streamPartitions);
   let redis: RedisClient;
   let other: RedisClient;
 

@@ -40,15 +40,31 @@ describe('storage schema version', () => {
 
   test('data of another recorded version: both services refuse to start, naming the versions and what to do', async () => {
     const env = freshEnv();
-    await redis.set(globalKeys(env.KEY_PREFIX!).schemaVersion, '3');
+    const newer = String(STORAGE_SCHEMA_VERSION + 1);
+    await redis.set(globalKeys(env.KEY_PREFIX!).schemaVersion, newer);
     const refusal = new RegExp(
-      `stored in format 3, but this version reads and writes format ${STORAGE_SCHEMA_VERSION}.*another KEY_PREFIX`,
+      `stored in format ${newer}, but this version reads and writes format ${STORAGE_SCHEMA_VERSION}.*another KEY_PREFIX`,
     );
     await expect(startWorker(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
     await expect(startIngest(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
     // Nothing was written: the recorded version stays.
-    expect(await redis.get(globalKeys(env.KEY_PREFIX!).schemaVersion)).toBe('3');
+    expect(await redis.get(globalKeys(env.KEY_PREFIX!).schemaVersion)).toBe(newer);
     expect(await redis.get(globalKeys(env.KEY_PREFIX!).partitionCount)).toBeNull();
+  });
+
+  test('the layout of format 2 (partition tags {p<i>}, whatever the count) is refused, saying what changed and what to do', async () => {
+    const env = freshEnv();
+    const prefix = env.KEY_PREFIX!;
+    await redis.set(globalKeys(prefix).schemaVersion, '2');
+    await redis.set(globalKeys(prefix).partitionCount, '1');
+    await redis.hset(`${prefix}:{p0}:meta`, 'partitions', '1');
+    const refusal =
+      /stored in format 2, but this version reads and writes format 3 \(in format 2 partition keys carried the tags \{p<i>\}.*another KEY_PREFIX/;
+    await expect(startWorker(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
+    await expect(startIngest(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
+    // The old data stays as it was.
+    expect(await redis.get(globalKeys(prefix).schemaVersion)).toBe('2');
+    expect(await redis.hgetall(`${prefix}:{p0}:meta`)).toEqual({ partitions: '1' });
   });
 
   test('data written before versions were recorded (a partition count, no version) counts as format 1', async () => {

@@ -14,7 +14,7 @@ import { deletePrefix, testConfig, testRedis } from '../support/test-config';
 describe('safe trimming', () => {
   test('pending and undelivered entries survive a trim; acknowledged ones go', async () => {
     const config = testConfig({ STREAM_PARTITIONS: '1' });
-    const keys = partitionKeys(config.keyPrefix, 0);
+    const keys = partitionKeys(config.keyPrefix, 0, config.streamPartitions);
     const redis = testRedis(config);
     await redis.connect();
     try {
@@ -64,7 +64,9 @@ describe('safe trimming', () => {
         expect((await postJson(`${pipeline.url}/v1/samples`, items)).status).toBe(202);
         sent += items.length;
         if (request % 20 === 0) {
-          const lengths = await Promise.all([0, 1].map((p) => redis.xlen(partitionKeys(config.keyPrefix, p).stream)));
+          const lengths = await Promise.all(
+            [0, 1].map((p) => redis.xlen(partitionKeys(config.keyPrefix, p, config.streamPartitions).stream)),
+          );
           maxLength = Math.max(maxLength, ...lengths);
         }
       }
@@ -75,7 +77,9 @@ describe('safe trimming', () => {
       const deadline = Date.now() + 5000;
       let total = Infinity;
       while (total > 2 && Date.now() < deadline) {
-        total = (await Promise.all([0, 1].map((p) => redis.xlen(partitionKeys(config.keyPrefix, p).stream)))).reduce((a, b) => a + b, 0);
+        total = (
+          await Promise.all([0, 1].map((p) => redis.xlen(partitionKeys(config.keyPrefix, p, config.streamPartitions).stream)))
+        ).reduce((a, b) => a + b, 0);
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(total).toBeLessThanOrEqual(2);

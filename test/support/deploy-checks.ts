@@ -64,7 +64,7 @@ export interface Context {
   /** Whether a path relative to the repository root exists (dist/ entry points). */
   entryExists: (file: string) => boolean;
   /** Stream key of a partition, as the code builds it (shared/keys.ts). */
-  streamKey: (prefix: string, partition: number) => string;
+  streamKey: (prefix: string, partition: number, count: number) => string;
 }
 
 export type Check = (bundle: Bundle, ctx: Context) => string[];
@@ -649,7 +649,7 @@ export const checkKeda: Check = (bundle, ctx) => {
     const group = settingValue(ctx, target.env, 'CONSUMER_GROUP');
     const seeds = clusterSeeds(ctx, target.env);
     const type = seeds.length > 0 ? 'redis-cluster-streams' : 'redis-streams';
-    const expected = Array.from({ length: partitions }, (_, n) => ctx.streamKey(prefix, n));
+    const expected = Array.from({ length: partitions }, (_, n) => ctx.streamKey(prefix, n, partitions));
     const triggers = (obj.spec?.triggers ?? []).filter((t) => t.type === 'redis-streams' || t.type === 'redis-cluster-streams');
     for (const trigger of triggers.filter((t) => t.type !== type)) {
       problems.push(

@@ -15,7 +15,7 @@ export function projectContext(bundle: Bundle): Context {
     healthPaths: HEALTH_PATHS,
     appImage,
     entryExists: (file) => existsSync(path.join(ROOT, file)),
-    streamKey: (prefix, partition) => partitionKeys(prefix, partition).stream,
+    streamKey: (prefix, partition, count) => partitionKeys(prefix, partition, count).stream,
   };
 }
 

@@ -47,13 +47,13 @@ export class SentLedger {
   }
 
   node(s: RawNodeSample): void {
-    const keys = partitionKeys(this.prefix, partitionOf(s.node, this.partitions));
+    const keys = partitionKeys(this.prefix, partitionOf(s.node, this.partitions), this.partitions);
     this.add(keys.nodeFine(fineChunkOf(fineBucketOf(s.at)), s.node), s.at, s.cpu, s.mem, s.timeslice);
     this.samples += 1;
   }
 
   process(s: RawProcessSample): void {
-    const keys = partitionKeys(this.prefix, partitionOf(s.node, this.partitions));
+    const keys = partitionKeys(this.prefix, partitionOf(s.node, this.partitions), this.partitions);
     this.add(keys.processFine(fineChunkOf(fineBucketOf(s.at)), s.process), s.at, s.cpu_used, s.mem_used, s.timeslice);
     this.samples += 1;
   }

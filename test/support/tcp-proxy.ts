@@ -258,10 +258,11 @@ function matchesAfter(pattern: RegExp, text: string, from: number): boolean {
 
 /**
  * A script call (EVALSHA, as ioredis sends a defined command) whose first key is a
- * partition stream `...:{pN}:stream`: the worker's apply-batch or ingest's append, and
+ * partition stream `...:{p<i>of<N>}:stream` (keys.ts): the worker's apply-batch or ingest's append, and
  * none of the queue library's scripts.
  */
-export const SCRIPT_ON_STREAM = /\$7\r\nevalsha\r\n\$40\r\n[0-9a-f]{40}\r\n\$\d+\r\n\d+\r\n\$\d+\r\n[^\r\n]*:\{p\d+\}:stream\r\n/i;
+export const SCRIPT_ON_STREAM =
+  /\$7\r\nevalsha\r\n\$40\r\n[0-9a-f]{40}\r\n\$\d+\r\n\d+\r\n\$\d+\r\n[^\r\n]*:\{p\d+of\d+(?:-\d+)?\}:stream\r\n/i;
 
 /** apply-batch.lua's answer when it applied and acknowledged a batch: `{2, n}`. */
 export const APPLIED_REPLY = /\*2\r\n:2\r\n:\d+\r\n/;

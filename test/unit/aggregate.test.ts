@@ -23,7 +23,7 @@ function bucketDeltas(plan: ApplyPlan): Map<string, Map<number, BucketStats>> {
 }
 
 describe('batch planning', () => {
-  const keys = partitionKeys('na', 2);
+  const keys = partitionKeys('na', 2, 4);
   const at = Date.UTC(2026, 0, 1, 10, 0, 5);
 
   test('samples in the same bucket fold into one delta per bucket', () => {
@@ -62,14 +62,14 @@ describe('batch planning', () => {
       mem_min: 5,
       mem_max: 20,
     });
-    expect(plan.keys.every((k) => k.startsWith('na:{p2}:'))).toBe(true);
+    expect(plan.keys.every((k) => k.startsWith('na:{p2of4-1}:'))).toBe(true);
     expect(plan.keyTypes.get(keys.nodes)).toBe('zset');
     expect(plan.keyTypes.get(keys.nodeSummary('a'))).toBe('hash');
   });
 });
 
 describe('bounded script calls', () => {
-  const keys = partitionKeys('na', 0);
+  const keys = partitionKeys('na', 0, 4);
   const at = Date.UTC(2026, 0, 1, 10, 0, 5);
   const width = (samples: readonly Sample[]) => {
     const plan = planBatch(samples, keys, at);

@@ -33,7 +33,11 @@ test.each<[string, unknown, RedisErrorClass]>([
     reply("ERR Error running script: OOM command not allowed when used memory > 'maxmemory'"),
     'out-of-memory',
   ],
-  ['NOGROUP', reply("NOGROUP No such key 'na:{p0}:stream' or consumer group 'aggregators' in XREADGROUP with GROUP option"), 'no-group'],
+  [
+    'NOGROUP',
+    reply("NOGROUP No such key 'na:{p0of4-3}:stream' or consumer group 'aggregators' in XREADGROUP with GROUP option"),
+    'no-group',
+  ],
   ['BUSYGROUP', reply('BUSYGROUP Consumer Group name already exists'), 'group-exists'],
   ['WRONGTYPE', reply('WRONGTYPE Operation against a key holding the wrong kind of value'), 'wrong-type'],
   ['XINFO on a missing key', reply('ERR no such key'), 'no-such-key'],
@@ -76,7 +80,7 @@ test('the predicates follow the classes', () => {
 
 test('a command timeout and a missing group are told apart from other failures', () => {
   const timeout = new Error('Command timed out');
-  const noGroup = reply("NOGROUP No such key 'na:{p0}:stream' or consumer group 'aggregators' in XREADGROUP with GROUP option");
+  const noGroup = reply("NOGROUP No such key 'na:{p0of4-3}:stream' or consumer group 'aggregators' in XREADGROUP with GROUP option");
   const closed = new Error('Connection is closed.');
   const aReplyMentioningIt = reply('ERR Command timed out in the script');
   expect([timeout, noGroup, closed, aReplyMentioningIt].map(isCommandTimeout)).toEqual([true, false, false, false]);
