@@ -71,10 +71,18 @@ test('after every node moved, the script points nodes.conf at the current addres
 test('a node whose name does not resolve keeps its old address, and the others are still rewritten', async () => {
   const [node] = cluster.nodes;
   const conf = nodesConf(node!.port);
-  const lines = readFileSync(conf, 'utf8').trim().split('\n');
-  const unresolvable = lines.map((line, i) => (i === 1 ? line.replace(',127.0.0.1', ',no-such-host.invalid') : line)).join('\n');
   await node!.stop();
-  writeFileSync(conf, `${unresolvable.replaceAll('127.0.0.1:', `${STALE_ADDRESS}:`)}\n`);
+  // Every line names an old address and a name; one peer's name resolves nowhere.
+  const lines = readFileSync(conf, 'utf8').trim().split('\n');
+  const unresolvable = lines.findIndex((line) => !line.startsWith('vars') && !line.includes('myself'));
+  const moved = lines.map((line, i) => {
+    if (line.startsWith('vars')) return line;
+    const fields = line.split(' ');
+    const coordinates = fields[1]!.split(',')[0]!;
+    fields[1] = `${STALE_ADDRESS}${coordinates.slice(coordinates.lastIndexOf(':'))},${i === unresolvable ? 'no-such-host.invalid' : '127.0.0.1'}`;
+    return fields.join(' ');
+  });
+  writeFileSync(conf, `${moved.join('\n')}\n`);
   const child = spawn('sh', [SCRIPT, '--version'], {
     env: { ...process.env, REDIS_NODES_CONF: conf, POD_IP: '127.0.0.1', REDIS_RESOLVE_SECONDS: '0' },
     stdio: 'ignore',
@@ -83,8 +91,7 @@ test('a node whose name does not resolve keeps its old address, and the others a
   const addresses = readFileSync(conf, 'utf8')
     .trim()
     .split('\n')
-    .filter((line) => !line.startsWith('vars'))
-    .map((line) => line.split(' ')[1]?.split(':')[0]);
-  expect(addresses[1]).toBe(STALE_ADDRESS);
+    .map((line) => (line.startsWith('vars') ? 'vars' : line.split(' ')[1]?.split(':')[0]));
+  expect(addresses[unresolvable]).toBe(STALE_ADDRESS);
   expect(addresses.filter((address) => address === '127.0.0.1')).toHaveLength(cluster.nodes.length - 1);
 });
