@@ -3,7 +3,8 @@
  * same test bodies pointed at one private cluster started once for the file: the core
  * integration suite (reference model, batches, idempotency, read-after-write, SIGKILL: one
  * round here, three on one Redis), then operations (dead letters and replay, the pipeline
- * view with each partition's shard and /metrics, `nodeagg dlq`, `status`, `partitions`).
+ * view with each partition's shard and /metrics, `nodeagg dlq`, `status`, `partitions`), and
+ * the partition-count change (3 -> 6 -> 3: every key changes slot, and mostly master, each time).
  */
 import { batchIngestScenarios } from '../scenarios/batch-ingest';
 import { cliDlqScenarios } from '../scenarios/cli-dlq';
@@ -12,6 +13,7 @@ import { compatibilityApiScenarios } from '../scenarios/compatibility-api';
 import { deadLetterScenarios } from '../scenarios/dead-letters';
 import { exactlyOnceCrashScenarios } from '../scenarios/exactly-once-crash';
 import { idempotencyScenarios } from '../scenarios/idempotency';
+import { partitionChangeScenarios } from '../scenarios/partition-change';
 import { pipelineViewScenarios } from '../scenarios/pipeline-view';
 import { readAfterWriteScenarios } from '../scenarios/read-after-write';
 import { useSharedCluster } from '../support/shared-cluster';
@@ -34,3 +36,5 @@ deadLetterScenarios();
 pipelineViewScenarios();
 cliDlqScenarios();
 cliPartitionsScenarios();
+// Fewer steps and nodes than on one Redis (4 -> 6 -> 3 -> 8 -> 4, 520 nodes): the file stays short.
+partitionChangeScenarios({ counts: [3, 6, 3], nodes: 150, interruption: 'killed-while-moving' });

@@ -4,7 +4,7 @@ import { loadConfig } from '../../shared/config';
 import { DeadLetterQueue } from '../../shared/dead-letter-queue';
 import { allPartitionKeys, globalKeys, partitionKeys } from '../../shared/store/keys';
 import { slotOfKey, slotRangeOf } from '../../shared/store/partition-tag';
-import type { RedisClient } from '../../shared/redis';
+import { isCluster, type RedisClient } from '../../shared/redis';
 import { postJson } from '../support/fetch-json';
 import { deletePrefix, quietLogger, testEnv, testRedis } from '../support/test-config';
 import { runCli } from '../support/run-cli';
@@ -51,6 +51,17 @@ export function cliPartitionsScenarios(): void {
       const ingest = await startIngest(config, quietLogger);
       try {
         expect(JSON.parse((await runCli(['partitions', 'show', '--json'], cli)).stdout)).toEqual({ recorded: 4, change: null });
+        expect(await runCli(['partitions', 'show'], cli)).toEqual({ code: 0, stdout: 'partitions: 4\n', stderr: '' });
+        // keys names the streams the services created, in the slots the servers compute on a cluster.
+        const listed = JSON.parse((await runCli(['partitions', 'keys', '--json'], { ...cli, STREAM_PARTITIONS: '4' })).stdout) as {
+          stream: string;
+          slot: number;
+        }[];
+        for (const { stream, slot } of listed) {
+          const served = isCluster(redis) ? Number(await redis.call('CLUSTER', 'KEYSLOT', stream)) : slot;
+          expect({ stream, type: await redis.type(stream), slot: served }).toEqual({ stream, type: 'stream', slot });
+        }
+        expect(listed).toHaveLength(4);
         const same = await runCli(['partitions', 'set', '4'], cli);
         expect({ code: same.code, out: same.stdout.trim() }).toEqual({ code: 0, out: 'The data already has 4 partitions; nothing to do.' });
 
