@@ -13,6 +13,7 @@
 import Redis from 'ioredis';
 import { Command, Option } from 'commander';
 import { startPrivateRedis, type PrivateRedis } from '../launcher/private-redis';
+import { groupWithinBound } from '../shared/store/apply-plan';
 import { AggregateStore, type DecodedEntry } from '../shared/store/batch-apply';
 import { decodeEntry, encodeSamples } from '../shared/store/entry-codec';
 import { partitionKeys, type PartitionKeys } from '../shared/store/keys';
@@ -30,6 +31,7 @@ const CONSUMER = 'bench-worker';
 const WARM_SECONDS = 2;
 /** POSTs appended concurrently while filling the stream. */
 const APPEND_CONCURRENCY = 500;
+const PLANNING_REPEATS = 5;
 
 interface Scenario {
   label: string;
@@ -46,6 +48,8 @@ interface Measurement {
   workerUsPerSample: number;
   /** Commands the scripts ran (besides EVALSHA itself), per entry. */
   commandsPerEntry: number;
+  /** The worker's planning alone (grouping the batch into calls, each planned): the least of a few repetitions. */
+  planningUsPerSample: number;
 }
 
 function samplesOf(node: number, second: number, baseMs: number, processes: number): Sample[] {
@@ -88,6 +92,14 @@ async function readAll(stream: PartitionStream): Promise<RawEntry[]> {
   }
 }
 
+function batchesOf(raw: readonly RawEntry[], batchEntries: number): DecodedEntry[][] {
+  const batches: DecodedEntry[][] = [];
+  for (let first = 0; first < raw.length; first += batchEntries) {
+    batches.push(raw.slice(first, first + batchEntries).map(([id, fields]) => ({ id, samples: decodeEntry(fields!) })));
+  }
+  return batches;
+}
+
 async function applyAll(store: AggregateStore, keys: PartitionKeys, raw: readonly RawEntry[], batchEntries: number): Promise<number> {
   let samples = 0;
   for (let first = 0; first < raw.length; first += batchEntries) {
@@ -97,6 +109,19 @@ async function applyAll(store: AggregateStore, keys: PartitionKeys, raw: readonl
     samples += outcome.samples;
   }
   return samples;
+}
+
+/** CPU µs per sample of planning every batch as applyBatch does, the least of PLANNING_REPEATS passes (robust to other load). */
+function planningCost(keys: PartitionKeys, batches: readonly DecodedEntry[][], samples: number): number {
+  const nowMs = Date.now();
+  let least = Infinity;
+  for (let pass = 0; pass < PLANNING_REPEATS; pass++) {
+    const before = process.cpuUsage();
+    for (const batch of batches) groupWithinBound(batch, (e) => e.samples, keys, nowMs);
+    const used = process.cpuUsage(before);
+    least = Math.min(least, used.user + used.system);
+  }
+  return least / samples;
 }
 
 async function measure(server: PrivateRedis, scenario: Scenario, nodes: number, seconds: number): Promise<Measurement> {
@@ -129,6 +154,7 @@ async function measure(server: PrivateRedis, scenario: Scenario, nodes: number, 
       redisUsPerSample: ((redisAfter - redisBefore) * 1e6) / samples,
       workerUsPerSample: (worker.user + worker.system) / samples,
       commandsPerEntry: commands / measured.length,
+      planningUsPerSample: planningCost(keys, batchesOf(measured, scenario.batchEntries), samples),
     };
   } finally {
     redis.disconnect();
@@ -168,16 +194,18 @@ async function main(): Promise<void> {
         const m = await measure(server, scenario, options.nodes, options.seconds);
         results.get(scenario)!.push(m);
         console.error(
-          `run ${run + 1} ${scenario.label}: ${m.samples} samples, Redis ${format(m.redisUsPerSample)} µs, worker ${format(m.workerUsPerSample)} µs, ${format(m.commandsPerEntry, 1)} commands per entry`,
+          `run ${run + 1} ${scenario.label}: ${m.samples} samples, Redis ${format(m.redisUsPerSample)} µs, worker ${format(m.workerUsPerSample)} µs, ${format(m.commandsPerEntry, 1)} commands per entry, planning ${format(m.planningUsPerSample)} µs`,
         );
       }
     }
     console.log(`\n${options.nodes} nodes, ${options.seconds} s measured, ${options.runs} runs: median (min–max)\n`);
-    console.log('| scenario | samples per run | Redis CPU µs per sample | worker CPU µs per sample | Redis commands per entry |');
-    console.log('|---|---|---|---|---|');
+    console.log(
+      '| scenario | samples per run | Redis CPU µs per sample | worker CPU µs per sample | of it planning (least of 5) | Redis commands per entry |',
+    );
+    console.log('|---|---|---|---|---|---|');
     for (const [scenario, ms] of results) {
       console.log(
-        `| ${scenario.label} | ${ms[0]!.samples} | ${spread(ms.map((m) => m.redisUsPerSample))} | ${spread(ms.map((m) => m.workerUsPerSample))} | ${format(ms[0]!.commandsPerEntry, 1)} |`,
+        `| ${scenario.label} | ${ms[0]!.samples} | ${spread(ms.map((m) => m.redisUsPerSample))} | ${spread(ms.map((m) => m.workerUsPerSample))} | ${spread(ms.map((m) => m.planningUsPerSample))} | ${format(ms[0]!.commandsPerEntry, 1)} |`,
       );
     }
   } finally {
