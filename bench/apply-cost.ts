@@ -33,6 +33,8 @@ const WARM_SECONDS = 2;
 const APPEND_CONCURRENCY = 500;
 const PLANNING_REPEATS = 5;
 
+const format = (value: number, digits = 2) => value.toFixed(digits);
+
 interface Scenario {
   label: string;
   /** Processes posted with each node sample (in the same POST, so the same entry). */
@@ -124,7 +126,13 @@ function planningCost(keys: PartitionKeys, batches: readonly DecodedEntry[][], s
   return least / samples;
 }
 
-async function measure(server: PrivateRedis, scenario: Scenario, nodes: number, seconds: number): Promise<Measurement> {
+async function measure(
+  server: PrivateRedis,
+  scenario: Scenario,
+  nodes: number,
+  seconds: number,
+  showCommands: boolean,
+): Promise<Measurement> {
   const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
   try {
     registerScripts(redis);
@@ -145,7 +153,16 @@ async function measure(server: PrivateRedis, scenario: Scenario, nodes: number, 
     const samples = await applyAll(store, keys, measured, scenario.batchEntries);
     const worker = process.cpuUsage(workerBefore);
     const redisAfter = await redisCpuSeconds(redis);
-    const commands = (await commandStats(redis))
+    const stats = await commandStats(redis);
+    // Time inside each command (wall time, as Redis counts it); EVALSHA holds the script's own Lua work too.
+    if (showCommands) {
+      for (const c of stats.slice(0, 8)) {
+        console.error(
+          `  ${c.command}: ${format(c.calls / measured.length)} per entry, ${format(c.usecPerCall)} µs per call, ${format(c.usec / samples)} µs per sample`,
+        );
+      }
+    }
+    const commands = stats
       .filter((c) => !['evalsha', 'eval', 'info', 'config|resetstat', 'config'].includes(c.command))
       .reduce((n, c) => n + c.calls, 0);
     return {
@@ -161,8 +178,6 @@ async function measure(server: PrivateRedis, scenario: Scenario, nodes: number, 
   }
 }
 
-const format = (value: number, digits = 2) => value.toFixed(digits);
-
 function spread(values: readonly number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
@@ -177,8 +192,9 @@ async function main(): Promise<void> {
     .addOption(new Option('--runs <n>', 'runs of every scenario (the spread is reported)').default(3).argParser(Number))
     .addOption(new Option('--processes <n>', 'processes per POST in the variant with processes').default(4).argParser(Number))
     .addOption(new Option('--batches <list>', 'entries per apply').default('60,1000'))
+    .addOption(new Option('--commands', "also print each run's costliest commands (INFO commandstats)"))
     .parse(process.argv);
-  const options = program.opts<{ nodes: number; seconds: number; runs: number; processes: number; batches: string }>();
+  const options = program.opts<{ nodes: number; seconds: number; runs: number; processes: number; batches: string; commands?: boolean }>();
   const scenarios: Scenario[] = [];
   for (const processes of [0, options.processes]) {
     for (const batchEntries of options.batches.split(',').map(Number)) {
@@ -191,7 +207,7 @@ async function main(): Promise<void> {
     const results = new Map<Scenario, Measurement[]>(scenarios.map((s) => [s, []]));
     for (let run = 0; run < options.runs; run++) {
       for (const scenario of scenarios) {
-        const m = await measure(server, scenario, options.nodes, options.seconds);
+        const m = await measure(server, scenario, options.nodes, options.seconds, options.commands ?? false);
         results.get(scenario)!.push(m);
         console.error(
           `run ${run + 1} ${scenario.label}: ${m.samples} samples, Redis ${format(m.redisUsPerSample)} µs, worker ${format(m.workerUsPerSample)} µs, ${format(m.commandsPerEntry, 1)} commands per entry, planning ${format(m.planningUsPerSample)} µs`,
