@@ -2,8 +2,7 @@
  * The per-request cost of authentication and rate limiting: single-sample POSTs (the wrk script of
  * the main table) against two ingest processes on the same Redis, one with tokens (checked: hash,
  * constant-time compare, scope, request and sample limits, the known-node cache) and one without
- * (open), alternated so drift on a shared machine hits both alike. Besides requests/s, the ingest
- * process's own CPU time per request, which other load on the machine disturbs less.
+ * (open), in alternated rounds (alternating-rounds.ts).
  */
 import { Registry } from 'prom-client';
 import { authorize } from '../shared/auth/authorize';
@@ -16,24 +15,14 @@ import { createLogger } from '../shared/logger';
 import { NodeCardinality } from '../ingest/limits/node-cardinality';
 import { TokenLimits } from '../ingest/limits/token-limits';
 import { drain } from './measure';
-import { processCpuUs } from './process-cpu';
-import { startExtraIngest, startServices } from './services';
-import { wrk, type WrkResult } from './tools';
+import { alternatingRounds, type WrkSide } from './alternating-rounds';
+import { startExtraIngest, startServices, stopProcess } from './services';
 
 const CONNECTIONS = 32;
 const ROUNDS = 4;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-export interface AuthSide {
-  /** One wrk result per round. */
-  rounds: WrkResult[];
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  non2xx: number;
-  /** Ingest CPU (user + system) per request over the measured phases, microseconds. */
-  cpuUsPerRequest: number;
-}
+export type AuthSide = WrkSide;
 
 export interface AuthCostResult {
   seconds: number;
@@ -84,19 +73,6 @@ export async function checksInProcess(): Promise<AuthCostResult['checksUs']> {
   return { ...result, total: result.authorize + result.limits + result.knownNode };
 }
 
-function side(rounds: WrkResult[], cpu: number): AuthSide {
-  const requests = rounds.reduce((sum, r) => sum + r.requests, 0);
-  const mean = (f: (r: WrkResult) => number) => rounds.reduce((sum, r) => sum + f(r), 0) / rounds.length;
-  return {
-    rounds,
-    requestsPerSecond: mean((r) => r.requestsPerSecond),
-    p50Ms: mean((r) => r.p50Ms),
-    p99Ms: mean((r) => r.p99Ms),
-    non2xx: rounds.reduce((sum, r) => sum + r.non2xx, 0),
-    cpuUsPerRequest: requests > 0 ? cpu / requests : NaN,
-  };
-}
-
 export async function runAuthCost(seconds: number): Promise<AuthCostResult> {
   log('auth cost: starting Redis, a worker, an ingest with tokens and one without');
   const services = await startServices(1);
@@ -106,27 +82,18 @@ export async function runAuthCost(seconds: number): Promise<AuthCostResult> {
       open: { url: open.url, child: open.child, token: undefined },
       token: { url: services.ingestUrl, child: services.ingest, token: services.token },
     };
-    for (const t of Object.values(targets)) await wrk(t.url, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token: t.token });
-    const results = { open: [] as WrkResult[], token: [] as WrkResult[] };
-    const cpu = { open: 0, token: 0 };
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const name of round % 2 === 0 ? (['open', 'token'] as const) : (['token', 'open'] as const)) {
-        const t = targets[name];
-        log(`auth cost round ${round + 1}: ${name}, wrk -c${CONNECTIONS} ${seconds} s`);
-        const before = processCpuUs(t.child.pid!);
-        results[name].push(await wrk(t.url, { connections: CONNECTIONS, seconds, script: 'post.lua', token: t.token }));
-        cpu[name] += processCpuUs(t.child.pid!) - before;
-        await drain(services.ingestUrl, services.token);
-      }
-    }
-    log('auth cost: the checks alone, in process');
-    return { seconds, open: side(results.open, cpu.open), token: side(results.token, cpu.token), checksUs: await checksInProcess() };
-  } finally {
-    await new Promise<void>((resolve) => {
-      if (open.child.exitCode !== null) return resolve();
-      open.child.once('exit', () => resolve());
-      open.child.kill('SIGTERM');
+    const sides = await alternatingRounds(targets, ['open', 'token'], {
+      rounds: ROUNDS,
+      connections: CONNECTIONS,
+      seconds,
+      script: 'post.lua',
+      after: () => drain(services.ingestUrl, services.token).then(() => undefined),
+      log: (line) => log(`auth cost ${line}`),
     });
+    log('auth cost: the checks alone, in process');
+    return { seconds, ...sides, checksUs: await checksInProcess() };
+  } finally {
+    await stopProcess(open.child);
     await services.stop();
   }
 }

@@ -27,10 +27,17 @@ export async function drain(url: string, token: string, timeoutMs = 300_000): Pr
   }
 }
 
-/** Samples in the aggregates: node samples from the fleet's 1-second buckets, process samples from the all-processes ones. */
-export async function aggregatedSamples(redis: Redis, kind: 'node' | 'process'): Promise<number> {
+/**
+ * Samples in the aggregates: node samples from the fleet's 1-second buckets, process samples from
+ * the all-processes ones. On a cluster, pass every master: each one's SCAN sees only its own keys.
+ */
+export async function aggregatedSamples(redis: Redis | Redis[], kind: 'node' | 'process', partitions = PARTITIONS): Promise<number> {
+  if (Array.isArray(redis)) {
+    const counts = await Promise.all(redis.map((server) => aggregatedSamples(server, kind, partitions)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
   let n = 0;
-  for (const p of allPartitionKeys(PREFIX, PARTITIONS)) {
+  for (const p of allPartitionKeys(PREFIX, partitions)) {
     const key = kind === 'node' ? p.fleetFine(0) : p.allProcessesFine(0);
     const pattern = key.replace(/0$/, '*').replace(/[{}]/g, (c) => `\\${c}`);
     let cursor = '0';

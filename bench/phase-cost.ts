@@ -4,12 +4,13 @@
  * start of the load until the pipeline is drained, so every sample's apply is inside.
  */
 import type Redis from 'ioredis';
-import { commandStats, redisCpuSeconds, resetCommandStats, type CommandStat } from './redis-accounting';
+import { commandStats, mergeCommandStats, redisCpuSeconds, resetCommandStats, type CommandStat } from './redis-accounting';
 import { processCpuUs } from './process-cpu';
 import type { Services } from './services';
 
 export interface PhaseProbe {
-  redis: Redis;
+  /** Every Redis server whose CPU the phase costs: the one server, or each master of a cluster. */
+  redisServers: Redis[];
   ingestPid: number;
   workerPids: number[];
   /** Ingest's /metrics: nodeagg_samples_accepted_total is the denominator. */
@@ -20,10 +21,10 @@ export interface PhaseProbe {
   token: string;
 }
 
-/** The probe of a started set of services, reading Redis through `redis`. */
-export function probeOf(services: Services, redis: Redis): PhaseProbe {
+/** The probe of a started set of services, reading Redis through `redisServers` (one connection per server). */
+export function probeOf(services: Services, ...redisServers: Redis[]): PhaseProbe {
   return {
-    redis,
+    redisServers,
     ingestPid: services.ingest.pid ?? 0,
     workerPids: services.workers.map((w) => w.pid ?? 0),
     ingestUrl: services.ingestUrl,
@@ -42,10 +43,13 @@ export interface PhaseCost {
    */
   workerApplied: number;
   elapsedS: number;
+  /** All servers together. */
   redisCpuS: number;
-  /** Share of one core Redis used over the phase, percent. */
+  /** Share of one core Redis used over the phase, percent (all servers together). */
   redisCorePercent: number;
   redisUsPerSample: number;
+  /** Each server's CPU over the phase, in the probe's order (one entry for a single Redis). */
+  redisCpuSByServer: number[];
   ingestUsPerSample: number;
   workerUsPerSample: number;
   /** INFO commandstats over the phase, when asked for (CONFIG RESETSTAT at its start). */
@@ -64,7 +68,7 @@ async function counter(url: string, name: string, token: string): Promise<number
 
 interface Reading {
   at: number;
-  redisCpuS: number;
+  redisCpuS: number[];
   accepted: number;
   applied: number;
   ingestUs: number;
@@ -75,7 +79,7 @@ async function read(probe: PhaseProbe): Promise<Reading> {
   const applied = await Promise.all(probe.workerUrls.map((url) => counter(url, 'nodeagg_samples_applied_total', probe.token)));
   return {
     at: performance.now(),
-    redisCpuS: await redisCpuSeconds(probe.redis),
+    redisCpuS: await Promise.all(probe.redisServers.map(redisCpuSeconds)),
     accepted: await counter(probe.ingestUrl, 'nodeagg_samples_accepted_total', probe.token),
     applied: applied.reduce((a, b) => a + b, 0),
     ingestUs: processCpuUs(probe.ingestPid),
@@ -92,7 +96,7 @@ export class PhaseCostMeter {
 
   /** `commands`: also reset and report INFO commandstats (the per-command counters are server-wide). */
   static async begin(probe: PhaseProbe, options: { commands?: boolean } = {}): Promise<PhaseCostMeter> {
-    if (options.commands) await resetCommandStats(probe.redis);
+    if (options.commands) await Promise.all(probe.redisServers.map(resetCommandStats));
     return new PhaseCostMeter(probe, await read(probe), options.commands ?? false);
   }
 
@@ -101,7 +105,8 @@ export class PhaseCostMeter {
     const end = await read(this.probe);
     const samples = end.accepted - this.start.accepted;
     const elapsedS = (end.at - this.start.at) / 1000;
-    const redisCpuS = end.redisCpuS - this.start.redisCpuS;
+    const redisCpuSByServer = end.redisCpuS.map((cpuS, i) => cpuS - this.start.redisCpuS[i]!);
+    const redisCpuS = redisCpuSByServer.reduce((a, b) => a + b, 0);
     const perSample = (us: number) => (samples > 0 ? us / samples : NaN);
     return {
       samples,
@@ -110,9 +115,10 @@ export class PhaseCostMeter {
       redisCpuS,
       redisCorePercent: (redisCpuS / elapsedS) * 100,
       redisUsPerSample: perSample(redisCpuS * 1e6),
+      redisCpuSByServer,
       ingestUsPerSample: perSample(end.ingestUs - this.start.ingestUs),
       workerUsPerSample: perSample(end.workerUs - this.start.workerUs),
-      ...(this.withCommands ? { commands: await commandStats(this.probe.redis) } : {}),
+      ...(this.withCommands ? { commands: mergeCommandStats(await Promise.all(this.probe.redisServers.map(commandStats))) } : {}),
     };
   }
 }

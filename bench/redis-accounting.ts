@@ -36,3 +36,16 @@ export async function commandStats(redis: Redis): Promise<CommandStat[]> {
   }
   return stats.sort((a, b) => b.usec - a.usec);
 }
+
+/** Several servers' counters as one (a cluster's masters), the costliest first. */
+export function mergeCommandStats(perServer: CommandStat[][]): CommandStat[] {
+  const merged = new Map<string, CommandStat>();
+  for (const stat of perServer.flat()) {
+    const sum = merged.get(stat.command) ?? { command: stat.command, calls: 0, usec: 0, usecPerCall: 0 };
+    sum.calls += stat.calls;
+    sum.usec += stat.usec;
+    sum.usecPerCall = sum.calls > 0 ? sum.usec / sum.calls : 0;
+    merged.set(stat.command, sum);
+  }
+  return [...merged.values()].sort((a, b) => b.usec - a.usec);
+}

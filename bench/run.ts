@@ -3,10 +3,13 @@
  * figure of docs/BENCHMARKS.md next to its baseline, and prints the results as Markdown.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { renderMarkdown } from './report';
 import { renderAuthCost, runAuthCost, type AuthCostResult } from './auth-cost';
+import { renderReplicaWaitCost, runReplicaWaitCost, type ReplicaWaitCostResult } from './replica-wait-cost';
+import { renderClusterScaling, runClusterScaling, type ClusterScalingResult } from './cluster-scaling';
 import { runConfiguration, type BenchConfig, type ConfigResult } from './configuration';
 import { waitForQuietMachine } from './cpu-share';
 import { describeMachine } from './machine';
@@ -34,22 +37,45 @@ async function main(): Promise<void> {
     .addOption(
       new Option(
         '--configs <list>',
-        `configurations to run (${Object.keys(CONFIGS).join(', ')}), and "auth": single POSTs with a token vs without`,
-      ).default([...Object.keys(CONFIGS), 'auth'].join(',')),
+        `configurations to run (${Object.keys(CONFIGS).join(', ')}), "auth": single POSTs with a token vs without, ` +
+          `"replicas": single POSTs and batches with REDIS_WAIT_REPLICAS=1 vs 0 on a master with one replica, ` +
+          `and "cluster": the same load on Redis Clusters of --cluster-masters masters`,
+      ).default([...Object.keys(CONFIGS), 'auth', 'cluster'].join(',')),
+    )
+    .addOption(new Option('--cluster-masters <list>', 'master counts the "cluster" configuration compares').default('1,3'))
+    .addOption(
+      new Option('--cluster-partitions <n>', 'STREAM_PARTITIONS of the "cluster" configuration (a multiple of every master count)')
+        .default(6)
+        .argParser(Number),
     )
     .addOption(
       new Option('--services-dist <dir>', "the build whose ingest and worker are measured (another checkout's dist/; default this one)"),
     )
     .parse(process.argv);
-  const options = program.opts<{ seconds: number; configs: string; quietWait: number; servicesDist?: string }>();
+  const options = program.opts<{
+    seconds: number;
+    configs: string;
+    quietWait: number;
+    servicesDist?: string;
+    clusterMasters: string;
+    clusterPartitions: number;
+  }>();
   requireTools();
   const names = options.configs.split(',').map((name) => name.trim());
   const withAuth = names.includes('auth');
+  const withReplicas = names.includes('replicas');
+  const withCluster = names.includes('cluster');
+  const clusterMasters = options.clusterMasters.split(',').map((count) => {
+    const masters = Number(count.trim());
+    if (!Number.isInteger(masters) || masters < 1) throw new Error(`--cluster-masters wants positive whole numbers, got "${count}"`);
+    return masters;
+  });
   const chosen = names
-    .filter((name) => name !== 'auth')
+    .filter((name) => name !== 'auth' && name !== 'replicas' && name !== 'cluster')
     .map((name) => {
       const config = CONFIGS[name];
-      if (!config) throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(', ')}, auth`);
+      if (!config)
+        throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(', ')}, auth, replicas, cluster`);
       return config;
     });
   const machine = describeMachine();
@@ -68,15 +94,27 @@ async function main(): Promise<void> {
     if (options.quietWait > 0) await waitForQuietMachine(10, options.quietWait * 1000);
     auth = await runAuthCost(options.seconds);
   }
-  const output = { started, seconds: options.seconds, machine, results, auth };
+  let replicas: ReplicaWaitCostResult | undefined;
+  if (withReplicas) {
+    if (options.quietWait > 0) await waitForQuietMachine(10, options.quietWait * 1000);
+    replicas = await runReplicaWaitCost(options.seconds);
+  }
+  const cluster: ClusterScalingResult[] = [];
+  for (const masters of withCluster ? clusterMasters : []) {
+    if (options.quietWait > 0) await waitForQuietMachine(10, options.quietWait * 1000);
+    cluster.push(await runClusterScaling({ masters, partitions: options.clusterPartitions, workers: 2, seconds: options.seconds }));
+  }
+  const output = { started, seconds: options.seconds, machine, results, auth, replicas, cluster };
   mkdirSync(join(ROOT, 'dist', 'bench'), { recursive: true });
   writeFileSync(join(ROOT, 'dist', 'bench', 'results.json'), JSON.stringify(output, null, 2));
   if (results.length > 0) process.stdout.write(renderMarkdown(output));
-  if (auth) {
+  if (results.length === 0 && (auth || replicas || cluster.length > 0)) {
     const machineLines = Object.entries(machine).map(([k, v]) => `- ${k}: ${v}`);
-    if (results.length === 0) process.stdout.write(`## Run of ${started}\n\n${machineLines.join('\n')}\n`);
-    process.stdout.write(`\n${renderAuthCost(auth)}`);
+    process.stdout.write(`## Run of ${started}\n\n${machineLines.join('\n')}\n`);
   }
+  if (auth) process.stdout.write(`\n${renderAuthCost(auth)}`);
+  if (replicas) process.stdout.write(`\n${renderReplicaWaitCost(replicas)}`);
+  if (cluster.length > 0) process.stdout.write(`\n${renderClusterScaling(cluster, availableParallelism())}`);
   process.stderr.write(`\nraw figures: dist/bench/results.json\n`);
 }
 

@@ -3,13 +3,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../launcher/private-redis';
+import { startPrivateCluster } from '../launcher/private-cluster';
 import { SCOPES } from '../shared/auth/scopes';
 import { createToken } from '../cli/commands/token';
 
 export const ROOT = join(__dirname, '..', '..');
 
 export interface Services {
+  /** The Redis server, or the first master of a cluster. */
   redis: PrivateRedis;
+  /** Every server that holds data: the one Redis, or each master of the cluster. */
+  redisServers: PrivateRedis[];
   ingestUrl: string;
   /** The bench's token (every scope): every client sends it, as real clients do; '' when the API is open. */
   token: string;
@@ -58,6 +62,15 @@ export const UNREACHED_LIMITS = {
   MAX_NODES: '100000000',
 };
 
+/** SIGTERM, resolved once the process has exited. */
+export function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
 /** Starts another ingest process on the same Redis, e.g. one without tokens for the auth-cost comparison. */
 export async function startExtraIngest(services: Services, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
@@ -83,14 +96,36 @@ export interface ServiceOptions {
    * dist/ of a checkout of an older commit, to measure before and after with the same bench.
    */
   servicesDist?: string;
+  /** A private Redis Cluster of this many masters (no replicas) instead of one Redis. */
+  clusterMasters?: number;
+  /** STREAM_PARTITIONS (default: the services' own). */
+  partitions?: number;
+}
+
+/** One private Redis, or a private cluster of `masters` masters: what the services connect to. */
+async function startRedis(
+  masters: number | undefined,
+): Promise<{ servers: PrivateRedis[]; env: Record<string, string>; destroy(): Promise<void> }> {
+  if (masters === undefined) {
+    const redis = await startPrivateRedis();
+    return { servers: [redis], env: { REDIS_URL: redis.url }, destroy: () => redis.destroy() };
+  }
+  const cluster = await startPrivateCluster({ masters, replicasPerMaster: 0 });
+  // REDIS_URL only lends its credentials in cluster mode; the seeds are every master.
+  return {
+    servers: cluster.nodes,
+    env: { REDIS_URL: cluster.nodes[0]!.url, REDIS_CLUSTER_NODES: cluster.seeds },
+    destroy: () => cluster.destroy(),
+  };
 }
 
 export async function startServices(workers: number, options: ServiceOptions = {}): Promise<Services> {
-  const redis = await startPrivateRedis();
+  const redis = await startRedis(options.clusterMasters);
   const ingestPort = await freePort();
   const bench = options.openApi ? { line: '', token: '' } : createToken('bench', [...SCOPES]);
   const env = {
-    REDIS_URL: redis.url,
+    ...redis.env,
+    ...(options.partitions === undefined ? {} : { STREAM_PARTITIONS: String(options.partitions) }),
     KEY_PREFIX: 'bench',
     INGEST_HOST: '127.0.0.1',
     INGEST_PORT: String(ingestPort),
@@ -102,27 +137,29 @@ export async function startServices(workers: number, options: ServiceOptions = {
   const servicesDist = resolve(options.servicesDist ?? join(ROOT, 'dist'));
   const ingest = node(servicesDist, 'ingest/main.js', { ...env, WORKER_HEALTH_PORT: '0' }, options.ingestNodeArgs);
   const ingestUrl = `http://127.0.0.1:${ingestPort}`;
-  await waitHttp(`${ingestUrl}/readyz`, 20_000);
   const workerProcesses: ChildProcess[] = [];
   const workerUrls: string[] = [];
-  for (let i = 0; i < workers; i++) {
-    const healthPort = await freePort();
-    workerProcesses.push(
-      node(servicesDist, 'worker/main.js', { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` }),
-    );
-    workerUrls.push(`http://127.0.0.1:${healthPort}`);
-    await waitHttp(`${workerUrls[i]}/readyz`, 20_000);
+  try {
+    await waitHttp(`${ingestUrl}/readyz`, 20_000);
+    for (let i = 0; i < workers; i++) {
+      const healthPort = await freePort();
+      workerProcesses.push(
+        node(servicesDist, 'worker/main.js', { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` }),
+      );
+      workerUrls.push(`http://127.0.0.1:${healthPort}`);
+      await waitHttp(`${workerUrls[i]}/readyz`, 20_000);
+    }
+  } catch (error) {
+    // A service that never became ready leaves nothing running behind (least of all the Redis servers).
+    for (const child of [ingest, ...workerProcesses]) child.kill('SIGKILL');
+    await redis.destroy();
+    throw error;
   }
   const bare = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-koa.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const barePort = await new Promise<string>((resolve) => bare.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
-  const stopChild = (child: ChildProcess) =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
   return {
-    redis,
+    redis: redis.servers[0]!,
+    redisServers: redis.servers,
     ingestUrl,
     token: bench.token,
     bareUrl: `http://127.0.0.1:${barePort}`,
@@ -136,7 +173,7 @@ export async function startServices(workers: number, options: ServiceOptions = {
       // The private redis-server is unref'd: hold the event loop open until it has exited.
       const hold = setInterval(() => undefined, 1000);
       try {
-        await Promise.all([stopChild(bare), stopChild(ingest), ...workerProcesses.map(stopChild)]);
+        await Promise.all([stopProcess(bare), stopProcess(ingest), ...workerProcesses.map(stopProcess)]);
         await redis.destroy();
       } finally {
         clearInterval(hold);

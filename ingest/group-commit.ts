@@ -7,12 +7,14 @@
 import {
   DependencyUnavailableError,
   OutcomeUnknownError,
+  PartlyStoredError,
   PartitionChangeInProgressError,
   PartitionCountChangedError,
   RedisOutOfMemoryError,
+  ReplicationTimeoutError,
 } from '../shared/errors';
 import { isOutOfMemory, wasNeverSent } from '../shared/store/redis-errors';
-import type { AppendOutcome, AppendRequest, SampleAppender } from '../shared/store/sample-append';
+import type { AppendOutcome, AppendRequest, RequestOutcome, SampleAppender } from '../shared/store/sample-append';
 import { groupIdSource } from './group-ids';
 import { settleLostGroup } from './lost-write-settler';
 
@@ -23,6 +25,8 @@ export interface GroupCommitOptions {
   lingerMs: number;
   /** How long a write with a lost reply may wait for Redis to settle its outcome. */
   settleWithinMs: number;
+  /** Called once per write whose replicas did not confirm it (REDIS_WAIT_REPLICAS). */
+  onReplicationTimeout?: () => void;
 }
 
 /**
@@ -118,38 +122,75 @@ export class GroupCommit {
         groupId,
         group.map((item) => item.request),
       );
-      if (result.kind === 'appended') result.outcomes.forEach((outcome, i) => group[i]!.resolve(outcome));
+      if (result.kind === 'appended') await this.answer(group, result.outcomes, groupId, startedAt);
       else if (result.kind === 'paused') for (const item of group) item.reject(new PartitionChangeInProgressError());
       else for (const item of group) item.reject(new PartitionCountChangedError(this.options.partitions, result.partitions));
     } catch (error) {
       // Settled before the next write goes out, so the search is not queued behind it.
-      await this.settle(group, groupId, startedAt, error);
+      await this.settle(group, groupId, startedAt, error, false);
     } finally {
       this.inFlight--;
       this.startWrites();
     }
   }
 
-  /** The shared write failed: gives each request of the group its own outcome. */
-  private async settle(group: Waiting[], groupId: string, startedAt: number, error: unknown): Promise<void> {
-    if (wasNeverSent(error)) {
+  /**
+   * Each request's outcome. On a Redis Cluster a group goes in one call per partition: a
+   * request may meet a paused partition, or a failed call, while its other parts went in.
+   * Stored on the master but not confirmed by enough replicas: no 202 (a failover now could
+   * lose it).
+   */
+  private async answer(group: Waiting[], outcomes: readonly RequestOutcome[], groupId: string, startedAt: number): Promise<void> {
+    if (outcomes.some((outcome) => outcome.kind === 'unreplicated')) this.options.onReplicationTimeout?.();
+    const failed = new Map<unknown, { items: Waiting[]; partlyStored: boolean }>();
+    outcomes.forEach((outcome, i) => {
+      const item = group[i]!;
+      if (outcome.kind === 'paused') item.reject(new PartitionChangeInProgressError());
+      else if (outcome.kind === 'unreplicated') item.reject(this.replicationTimeout());
+      else if (outcome.kind !== 'failed') item.resolve(outcome);
+      else {
+        const same = failed.get(outcome.error) ?? { items: [], partlyStored: false };
+        same.items.push(item);
+        same.partlyStored ||= outcome.partlyStored;
+        failed.set(outcome.error, same);
+      }
+    });
+    await Promise.all([...failed].map(([error, { items, partlyStored }]) => this.settle(items, groupId, startedAt, error, partlyStored)));
+  }
+
+  private replicationTimeout(cause?: unknown): ReplicationTimeoutError {
+    const { replicas = 0, timeoutMs = 0 } = this.appender.replicaWait ?? {};
+    return new ReplicationTimeoutError(replicas, timeoutMs, cause);
+  }
+
+  /**
+   * The shared write failed: gives each request of the group its own outcome. `partlyStored`:
+   * another partition's call stored part of these requests, so "nothing stored" is not known.
+   */
+  private async settle(group: Waiting[], groupId: string, startedAt: number, error: unknown, partlyStored: boolean): Promise<void> {
+    if (wasNeverSent(error) && !partlyStored) {
       for (const item of group)
         item.reject(new DependencyUnavailableError('Redis is unavailable; the samples were not stored. Retry later.', error));
       return;
     }
     // The script is refused whole before it runs (its "#!lua" line): nothing was stored.
-    if (isOutOfMemory(error)) {
+    if (isOutOfMemory(error) && !partlyStored) {
       for (const item of group) item.reject(new RedisOutOfMemoryError(error));
       return;
     }
     // The script may have run: find out before answering, within a bound.
     const requests = group.map((item) => item.request);
     const outcomes = await settleLostGroup(this.appender, groupId, requests, startedAt, Date.now() + this.options.settleWithinMs);
+    // Found stored after a lost reply, but no WAIT confirmed it: no 202 when replicas are required.
+    const unconfirmed = this.appender.waitsForReplicas && outcomes.some((outcome) => outcome.kind === 'stored');
+    if (unconfirmed) this.options.onReplicationTimeout?.();
     outcomes.forEach((outcome, i) => {
       const item = group[i]!;
       if (outcome.kind === 'absent') {
         item.reject(new DependencyUnavailableError('Redis lost the connection; the samples were not stored. Retry later.', error));
-      } else if (outcome.kind === 'unknown') item.reject(new OutcomeUnknownError(error));
+      } else if (outcome.kind === 'partial') item.reject(new PartlyStoredError(error));
+      else if (outcome.kind === 'unknown') item.reject(new OutcomeUnknownError(error));
+      else if (outcome.kind === 'stored' && unconfirmed) item.reject(this.replicationTimeout(error));
       else item.resolve(outcome);
     });
   }

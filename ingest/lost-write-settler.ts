@@ -1,13 +1,14 @@
 /**
  * Settles a group write whose reply was lost (connection dropped or timed out after the
  * script was sent): once Redis answers again, finds out for each request of the group
- * whether it was stored. The script is atomic, so a group is stored whole or not at all:
- * a request without a key by the group's id in the entries appended since it started, a
- * keyed request by its idempotency records.
+ * whether it was stored: a request without a key by the group's id in the entries appended
+ * since it started, a keyed request by its idempotency records. On one Redis the script is
+ * atomic, so a group is stored whole or not at all; on a cluster (one call per partition)
+ * a request may be stored in some partitions only.
  */
 import type { AppendOutcome, AppendRequest, SampleAppender } from '../shared/store/sample-append';
 
-export type LostWriteOutcome = AppendOutcome | { kind: 'absent' } | { kind: 'unknown' };
+export type LostWriteOutcome = AppendOutcome | { kind: 'absent' } | { kind: 'partial' } | { kind: 'unknown' };
 
 const POLL_MS = 20;
 
@@ -21,7 +22,7 @@ async function waitUntilConnected(appender: SampleAppender, deadline: number): P
 
 function outcomeOf(request: AppendRequest, ids: (string | null)[]): LostWriteOutcome {
   if (ids.every((id) => id !== null)) return { kind: 'stored', ids: ids as string[], accepted: request.samples, replayed: false };
-  return ids.every((id) => id === null) ? { kind: 'absent' } : { kind: 'unknown' };
+  return ids.every((id) => id === null) ? { kind: 'absent' } : { kind: 'partial' };
 }
 
 async function settleKeyed(appender: SampleAppender, request: AppendRequest): Promise<LostWriteOutcome> {

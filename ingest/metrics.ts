@@ -1,6 +1,6 @@
 /** Prometheus metrics of the ingest service. */
 import type { Context, Middleware } from 'koa';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { RequestDurations } from './request-durations';
 import { collectProcessMetrics } from '../shared/process-metrics';
 
@@ -11,10 +11,13 @@ export interface IngestMetrics {
   authRejected: Counter<'reason'>;
   /** Requests refused 429, by token name and limit: requests, samples, new_nodes, total_nodes. */
   rateLimited: Counter<'token' | 'limit'>;
+  /** Writes answered 503 REPLICATION_TIMEOUT (REDIS_WAIT_REPLICAS not confirmed in time). */
+  replicationTimeouts: Counter;
   middleware: Middleware;
 }
 
-export function createIngestMetrics(): IngestMetrics {
+/** waitReplicas: the REDIS_WAIT_REPLICAS setting, shown as a gauge. */
+export function createIngestMetrics(waitReplicas = 0): IngestMetrics {
   const registry = new Registry();
   collectProcessMetrics(registry, 'nodeagg_ingest_');
   const requests = new RequestDurations({
@@ -41,6 +44,16 @@ export function createIngestMetrics(): IngestMetrics {
     labelNames: ['token', 'limit'],
     registers: [registry],
   });
+  const replicationTimeouts = new Counter({
+    name: 'nodeagg_replication_timeouts_total',
+    help: 'Writes (group commits) whose samples fewer than REDIS_WAIT_REPLICAS replicas confirmed in time; their requests answered 503 REPLICATION_TIMEOUT.',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'nodeagg_redis_wait_replicas',
+    help: 'REDIS_WAIT_REPLICAS: replicas that must confirm a write before ingest answers 202 (0: the master alone).',
+    registers: [registry],
+  }).set(waitReplicas);
   const middleware: Middleware = async (ctx, next) => {
     const startedAt = performance.now();
     try {
@@ -49,7 +62,7 @@ export function createIngestMetrics(): IngestMetrics {
       requests.record(ctx.method, routeTemplateOf(ctx), ctx.status, (performance.now() - startedAt) / 1000);
     }
   };
-  return { registry, samplesAccepted, authRejected, rateLimited, middleware };
+  return { registry, samplesAccepted, authRejected, rateLimited, replicationTimeouts, middleware };
 }
 
 interface MatchedLayer {

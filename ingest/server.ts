@@ -6,7 +6,7 @@ import type { Config } from '../shared/config';
 import { allPartitionKeys } from '../shared/store/keys';
 import { registerPipelineGauges } from '../shared/pipeline-gauges';
 import type { Logger } from '../shared/logger';
-import { createRedisClient } from '../shared/redis';
+import { connectOrFail, createRedisClient, type RedisClient } from '../shared/redis';
 import { prepareRedis } from '../shared/service-start';
 import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { registerRedisMemoryGauges } from '../shared/redis-memory';
@@ -18,7 +18,7 @@ import { ConsistencyWaiter } from './consistency-waiter';
 import { createIngestMetrics } from './metrics';
 import { NodeReader } from './node-reader';
 import { SampleWriter } from './sample-writer';
-import { SampleAppender } from '../shared/store/sample-append';
+import { SampleAppender, type ReplicaWait } from '../shared/store/sample-append';
 import { loadTokens } from '../shared/auth/token-source';
 import { NodeCardinality } from './limits/node-cardinality';
 
@@ -47,7 +47,11 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   const warnings = new ThrottledWarnings(logger);
   const stopEnsuringGroups = await prepareRedis(redis, config, partitions, warnings);
   let draining = false;
-  const metrics = createIngestMetrics();
+  const appendRedis = await appendConnection(config, redis).catch((error: unknown) => {
+    stopEnsuringGroups();
+    throw error;
+  });
+  const metrics = createIngestMetrics(config.redisWaitReplicas);
   registerPipelineGauges(metrics.registry, redis, config.keyPrefix);
   registerRedisMemoryGauges(metrics.registry, redis);
   const backpressure = new BackpressureMonitor(
@@ -69,8 +73,9 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     redis,
     logger,
     partitions,
-    writer: new SampleWriter(new SampleAppender(redis, config.keyPrefix, config.streamPartitions), {
+    writer: new SampleWriter(new SampleAppender(appendRedis, config.keyPrefix, config.streamPartitions, replicaWaitOf(config)), {
       partitions: config.streamPartitions,
+      onReplicationTimeout: () => metrics.replicationTimeouts.inc(),
       lingerMs: config.ingestCommitLingerMs,
       settleWithinMs: 2 * config.redisCommandTimeoutMs,
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
@@ -115,10 +120,39 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
       cardinality.stop();
       tokens.stop();
       await deadLetters.close().catch(() => undefined);
+      if (appendRedis !== redis) await appendRedis.quit().catch(() => appendRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());
       logger.info('ingest stopped');
     })();
     return closing;
   };
   return { server, app, url: `http://${host}:${port}`, routes: routesOf(app), close };
+}
+
+function replicaWaitOf(config: Config): ReplicaWait | undefined {
+  return config.redisWaitReplicas > 0 ? { replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs } : undefined;
+}
+
+/**
+ * The connection appends go on. WAIT blocks its connection until the replicas answer, so
+ * with REDIS_WAIT_REPLICAS appends get their own: queries, readiness pings and backpressure
+ * reads never queue behind a WAIT. Its command timeout leaves room for the WAIT, so Redis's
+ * own WAIT timeout answers first.
+ */
+async function appendConnection(config: Config, shared: RedisClient): Promise<RedisClient> {
+  if (config.redisWaitReplicas === 0) return shared;
+  const client = createRedisClient(config, {
+    connectionName: 'ingest-append',
+    failFastWhenDisconnected: true,
+    autoPipelining: true,
+    commandTimeoutMs: config.redisCommandTimeoutMs + config.redisWaitTimeoutMs,
+  });
+  try {
+    await connectOrFail(client, 10_000);
+  } catch (error) {
+    client.disconnect();
+    await shared.quit().catch(() => shared.disconnect());
+    throw error;
+  }
+  return client;
 }

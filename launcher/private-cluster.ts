@@ -34,7 +34,8 @@ export function runRedisCli(args: string[], timeoutMs = 60_000): Promise<string>
     child.stderr.on('data', (chunk) => (output += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': 'exit' may come before the last of the output has been read.
+    child.once('close', (code) => {
       clearTimeout(timer);
       if (code === 0) resolve(output);
       else reject(new Error(`redis-cli ${args.join(' ')} exited with ${code}: ${output.trim().slice(-500)}`));
@@ -70,7 +71,8 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
       );
     }
     const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
-    await runRedisCli(['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes']);
+    if (masters >= 3) await runRedisCli(['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes']);
+    else await createSmallCluster(nodes, masters);
     const cluster: PrivateCluster = {
       nodes,
       seeds: addresses.join(','),
@@ -86,6 +88,36 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
     await Promise.all(nodes.map((node) => node.destroy().catch(() => undefined)));
     for (const node of nodes) rmSync(node.dir, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/**
+ * `redis-cli --cluster create` wants 3 masters at least; a smaller cluster (the 1-master
+ * baseline of the scaling benchmark) is assembled by hand: the masters share the slots
+ * evenly, meet, and each replica follows its master.
+ */
+async function createSmallCluster(nodes: readonly PrivateRedis[], masters: number): Promise<void> {
+  if (masters < 1) throw new Error(`a cluster needs at least 1 master, got ${masters}`);
+  const cli = (node: PrivateRedis, args: string[]) => runRedisCli(['-p', String(node.port), ...args]);
+  // A node learns its own address from the nodes that meet it; a lone master would announce
+  // none in CLUSTER SLOTS, and clients follow those addresses.
+  for (const node of nodes) await cli(node, ['config', 'set', 'cluster-announce-ip', '127.0.0.1']);
+  const ids = await Promise.all(nodes.map(async (node) => (await cli(node, ['cluster', 'myid'])).trim()));
+  for (let m = 0; m < masters; m += 1) {
+    const first = Math.floor((16384 * m) / masters);
+    const last = Math.floor((16384 * (m + 1)) / masters) - 1;
+    await cli(nodes[m]!, ['cluster', 'addslotsrange', String(first), String(last)]);
+  }
+  for (const node of nodes.slice(1)) await cli(node, ['cluster', 'meet', '127.0.0.1', String(nodes[0]!.port)]);
+  for (let r = masters; r < nodes.length; r += 1) {
+    const master = ids[(r - masters) % masters]!;
+    // A replica can follow its master only once it has heard of it through the meeting.
+    const deadline = Date.now() + 10_000;
+    while (!(await cli(nodes[r]!, ['cluster', 'nodes'])).includes(master)) {
+      if (Date.now() > deadline) throw new Error(`node ${nodes[r]!.port} did not learn of master ${master} within 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await cli(nodes[r]!, ['cluster', 'replicate', master]);
   }
 }
 

@@ -24,8 +24,13 @@ export interface PrivateRedisOptions {
   extraArgs?: string[];
 }
 
+/** Whether a program runs from PATH (`<program> --version` exits 0). */
+export function programAvailable(program: string): boolean {
+  return spawnSync(program, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
 export function redisServerAvailable(): boolean {
-  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  return programAvailable('redis-server');
 }
 
 export function freePort(): Promise<number> {

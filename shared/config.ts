@@ -3,6 +3,8 @@ import { hostname } from 'node:os';
 
 export interface Config {
   readonly redisUrl: string;
+  /** Seed nodes of a Redis Cluster (`host:port,...`); '' = one Redis at REDIS_URL. */
+  readonly redisClusterNodes: string;
   readonly keyPrefix: string;
   readonly streamPartitions: number;
   readonly consumerGroup: string;
@@ -25,6 +27,8 @@ export interface Config {
   readonly consistencyWaitMs: number;
   readonly maxConsistencyWaiters: number;
   readonly redisCommandTimeoutMs: number;
+  readonly redisWaitReplicas: number;
+  readonly redisWaitTimeoutMs: number;
   readonly ingestCommitLingerMs: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
@@ -88,6 +92,30 @@ function redisUrl(raw: string): unknown {
   }
 }
 
+export interface ClusterSeed {
+  host: string;
+  port: number;
+}
+
+/**
+ * REDIS_CLUSTER_NODES: `host:port` seeds separated by commas (an IPv6 address in brackets,
+ * `[::1]:7000`). Undefined when any seed is malformed.
+ */
+export function parseClusterSeeds(raw: string): ClusterSeed[] | undefined {
+  const seeds: ClusterSeed[] = [];
+  for (const part of raw.split(',')) {
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(part.trim());
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) return undefined;
+    seeds.push({ host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port });
+  }
+  return seeds;
+}
+
+function clusterNodes(raw: string): unknown {
+  return raw === '' || parseClusterSeeds(raw) !== undefined ? raw : undefined;
+}
+
 /** Every variable the services read, with its default. The README's table mirrors this. */
 export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
   REDIS_URL: {
@@ -96,6 +124,13 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     parse: redisUrl,
     accepts: 'a redis:// or rediss:// URL',
     doc: 'Redis to use; a password goes in the URL (redis://:secret@host:6379).',
+  },
+  REDIS_CLUSTER_NODES: {
+    key: 'redisClusterNodes',
+    defaultValue: '',
+    parse: clusterNodes,
+    accepts: 'host:port seeds separated by commas, or nothing',
+    doc: "Seed nodes of a Redis Cluster (host:port,host:port,...); set, it replaces REDIS_URL's host and port, while user name, password and TLS (rediss://) still come from REDIS_URL, whose database must then be 0. Empty: one Redis at REDIS_URL.",
   },
   KEY_PREFIX: {
     key: 'keyPrefix',
@@ -250,6 +285,20 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     parse: integer(50, 120000),
     accepts: 'an integer from 50 to 120000',
     doc: 'A Redis command not answered in this time fails (ingest answers 503).',
+  },
+  REDIS_WAIT_REPLICAS: {
+    key: 'redisWaitReplicas',
+    defaultValue: '0',
+    parse: integer(0, 16),
+    accepts: 'an integer from 0 to 16',
+    doc: 'Replicas that must confirm a write (Redis WAIT) before ingest answers 202, so an accepted sample survives the failover of its master; fewer within REDIS_WAIT_TIMEOUT_MS answer 503 REPLICATION_TIMEOUT. 0 = answer once the master has it.',
+  },
+  REDIS_WAIT_TIMEOUT_MS: {
+    key: 'redisWaitTimeoutMs',
+    defaultValue: '1000',
+    parse: integer(10, 60000),
+    accepts: 'an integer from 10 to 60000',
+    doc: 'Longest wait for the REDIS_WAIT_REPLICAS confirmations of one write.',
   },
   INGEST_COMMIT_LINGER_MS: {
     key: 'ingestCommitLingerMs',
@@ -406,8 +455,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     values[setting.key] = value;
   }
+  if (values.redisClusterNodes && typeof values.redisUrl === 'string' && databaseOf(values.redisUrl) !== 0) {
+    problems.push(
+      `REDIS_URL=${JSON.stringify(values.redisUrl)} names database ${databaseOf(values.redisUrl)}: a Redis Cluster (REDIS_CLUSTER_NODES) has only database 0.`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(values) as unknown as Config;
+}
+
+/** The database a redis:// URL selects (its path, /0 when absent). */
+export function databaseOf(redisUrl: string): number {
+  const path = new URL(redisUrl).pathname;
+  return path.length > 1 ? Number(path.slice(1)) : 0;
 }
 
 function resolveDefault(setting: Setting): string {

@@ -6,7 +6,7 @@ import { Queue, type Job } from 'bullmq';
 import type { Config } from './config';
 import { globalKeys } from './store/keys';
 import { replayEntry } from './store/dead-letter-replay';
-import { bullConnectionOptions, type RedisClient } from './redis';
+import { bullConnection, type BullConnection, type RedisClient } from './redis';
 
 export interface DeadLetter {
   partition: number;
@@ -28,13 +28,15 @@ const CLOSE_READY_WAIT_MS = 2000;
 
 export class DeadLetterQueue {
   private readonly queue: Queue<DeadLetter>;
+  private readonly bull: BullConnection;
 
   constructor(
     private readonly config: Config,
     private readonly redis: RedisClient,
   ) {
+    this.bull = bullConnection(config);
     this.queue = new Queue<DeadLetter>(QUEUE, {
-      connection: bullConnectionOptions(config),
+      connection: this.bull.connection,
       prefix: globalKeys(config.keyPrefix).bullPrefix,
     });
     this.queue.on('error', () => undefined); // connection trouble surfaces through the callers
@@ -101,5 +103,6 @@ export class DeadLetterQueue {
     ]);
     clearTimeout(timer);
     await this.queue.close();
+    await this.bull.close();
   }
 }

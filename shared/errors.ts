@@ -109,6 +109,32 @@ export class OutcomeUnknownError extends AppError {
   }
 }
 
+/** A Redis Cluster stored the request's samples in some partitions and failed in others. */
+export class PartlyStoredError extends AppError {
+  constructor(cause?: unknown) {
+    super(
+      503,
+      'PARTLY_STORED',
+      'Redis stored the samples of some partitions and failed to store the others. Retry with the same Idempotency-Key: the retry stores only the rest, so they count once.',
+      undefined,
+      { cause, headers: { 'Retry-After': '1' } },
+    );
+  }
+}
+
+/** REDIS_WAIT_REPLICAS: fewer replicas than asked for confirmed a write in time (or its confirmation was lost). */
+export class ReplicationTimeoutError extends AppError {
+  constructor(replicas: number, timeoutMs: number, cause?: unknown) {
+    super(
+      503,
+      'REPLICATION_TIMEOUT',
+      `Fewer than ${replicas} Redis replica(s) confirmed the write within ${timeoutMs} ms: the samples may be stored on the master only, where a failover could lose them. Retrying with the same Idempotency-Key is safe: it appends only what is missing and counts once (without a key, a retry may count them twice).`,
+      undefined,
+      { cause, headers: { 'Retry-After': '1' } },
+    );
+  }
+}
+
 /** Redis is at maxmemory and refuses writes (noeviction): nothing was stored. */
 export class RedisOutOfMemoryError extends AppError {
   constructor(cause?: unknown, retryAfterSeconds = 5) {

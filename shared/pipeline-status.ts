@@ -2,6 +2,7 @@
 import type { PartitionKeys } from './store/keys';
 import type { RedisClient } from './redis';
 import { readPartitionStreamState } from './store/pipeline-reads';
+import { shardsOf, type Shard } from './store/shard-map';
 
 export interface ConsumerStatus {
   name: string;
@@ -23,6 +24,8 @@ export interface PartitionStatus {
   last_delivered_id: string | null;
   consumers: ConsumerStatus[];
   last_applied: string | null;
+  /** On a Redis Cluster, the master holding the partition (its slot); null on one Redis. */
+  shard: Shard | null;
 }
 
 export interface PipelineStatus {
@@ -32,7 +35,14 @@ export interface PipelineStatus {
 }
 
 export async function readPipelineStatus(redis: RedisClient, partitions: readonly PartitionKeys[], group: string): Promise<PipelineStatus> {
-  const statuses = await Promise.all(partitions.map((p) => readPartition(redis, p, group)));
+  const [statuses, shards] = await Promise.all([
+    Promise.all(partitions.map((p) => readPartition(redis, p, group))),
+    shardsOf(
+      redis,
+      partitions.map((p) => p.stream),
+    ),
+  ]);
+  statuses.forEach((status, i) => (status.shard = shards[i] ?? null));
   const consumers = new Set(statuses.flatMap((s) => s.consumers.map((c) => c.name)));
   const applied = statuses
     .map((s) => s.last_applied)
@@ -70,5 +80,6 @@ async function readPartition(redis: RedisClient, keys: PartitionKeys, group: str
     last_delivered_id: info ? info.lastDeliveredId : null,
     consumers: consumers.map((c) => ({ name: c.name, pending: c.pending, idle_ms: c.idleMs })),
     last_applied: lastAppliedMs === null ? null : new Date(lastAppliedMs).toISOString(),
+    shard: null,
   };
 }

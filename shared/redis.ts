@@ -1,9 +1,18 @@
-/** Creates Redis connections from REDIS_URL (redis:// or rediss://, password in the URL). */
-import Redis, { type RedisOptions } from 'ioredis';
-import type { Config } from './config';
+/**
+ * Creates Redis connections: one Redis from REDIS_URL (redis:// or rediss://, password in
+ * the URL), or a Redis Cluster from the seeds in REDIS_CLUSTER_NODES with REDIS_URL's
+ * credentials and TLS.
+ */
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { parseClusterSeeds, type Config } from './config';
 import { registerScripts } from './store/scripts';
 
-export type RedisClient = Redis;
+export type RedisClient = Redis | Cluster;
+
+/** True for a Redis Cluster client (its commands are routed per key slot). */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
 
 export interface RedisClientOptions {
   /** Name shown by CLIENT LIST, to tell connections apart. */
@@ -12,27 +21,83 @@ export interface RedisClientOptions {
   commandTimeoutMs?: number;
   /** Commands issued while disconnected fail at once instead of queueing without bound. */
   failFastWhenDisconnected?: boolean;
-  /** Sends the commands of concurrent requests in one write (ingest under many connections). */
+  /**
+   * Sends the commands of concurrent requests in one write (ingest under many connections).
+   * One Redis only: ioredis's cluster auto-pipelines mix slots in one script pipeline and do
+   * not follow MOVED for commands without a key (XINFO), so a cluster sends each command.
+   */
   autoPipelining?: boolean;
 }
 
-export function createRedisClient(config: Config, options: RedisClientOptions): RedisClient {
-  const redisOptions: RedisOptions = {
-    connectionName: options.connectionName,
+/** Keep retrying forever with a capped backoff: Redis coming back must heal the service. */
+function reconnectDelay(attempt: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt, 6), 2000);
+}
+
+/** User name, password, TLS and database of REDIS_URL (the part a cluster shares with it). */
+function urlCredentials(redisUrl: string): Pick<RedisOptions, 'username' | 'password' | 'tls' | 'db'> {
+  const url = new URL(redisUrl);
+  return {
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    tls: url.protocol === 'rediss:' ? {} : undefined,
+    db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
+  };
+}
+
+function clusterSeeds(config: Config): { host: string; port: number }[] {
+  const seeds = parseClusterSeeds(config.redisClusterNodes);
+  if (!seeds) throw new Error(`REDIS_CLUSTER_NODES=${JSON.stringify(config.redisClusterNodes)} is not a list of host:port seeds`);
+  return seeds;
+}
+
+/**
+ * The cluster client's own safety options. A command whose connection closed is not sent
+ * again (retryDelayOnFailover 0): a write may have run. Redirections (MOVED, ASK) and the
+ * refusals that say the command did not run (TRYAGAIN during a reshard, CLUSTERDOWN during
+ * a failover) are followed or retried, at most `maxRedirections` times.
+ */
+function clusterOptions(config: Config, redisOptions: ClusterOptions['redisOptions'], failFast: boolean): ClusterOptions {
+  return {
     lazyConnect: true,
+    scaleReads: 'master',
+    enableOfflineQueue: !failFast,
+    enableAutoPipelining: false,
+    maxRedirections: 16,
+    retryDelayOnFailover: 0,
+    retryDelayOnTryAgain: 100,
+    retryDelayOnClusterDown: 100,
+    slotsRefreshTimeout: Math.max(1000, config.redisCommandTimeoutMs),
+    clusterRetryStrategy: reconnectDelay,
+    redisOptions,
+  };
+}
+
+export function createRedisClient(config: Config, options: RedisClientOptions): RedisClient {
+  const { db, ...credentials } = urlCredentials(config.redisUrl);
+  const connectionOptions = {
+    connectionName: options.connectionName,
     commandTimeout: options.commandTimeoutMs ?? config.redisCommandTimeoutMs,
     maxRetriesPerRequest: 1,
-    enableOfflineQueue: !options.failFastWhenDisconnected,
     // A command whose reply was lost must not be sent again on reconnect: for a write that
     // would store it twice. Callers decide (ingest settles the outcome; workers retry).
     autoResendUnfulfilledCommands: false,
-    enableAutoPipelining: options.autoPipelining ?? false,
     connectTimeout: Math.max(1000, config.redisCommandTimeoutMs),
-    // Keep retrying forever with a capped backoff: Redis coming back must heal the service.
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
-    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+    reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
   };
-  const client = new Redis(config.redisUrl, redisOptions);
+  const client: RedisClient = config.redisClusterNodes
+    ? new Cluster(
+        clusterSeeds(config),
+        clusterOptions(config, { ...connectionOptions, ...credentials }, options.failFastWhenDisconnected ?? false),
+      )
+    : new Redis(config.redisUrl, {
+        ...connectionOptions,
+        db,
+        lazyConnect: true,
+        enableOfflineQueue: !options.failFastWhenDisconnected,
+        enableAutoPipelining: options.autoPipelining ?? false,
+        retryStrategy: reconnectDelay,
+      });
   registerScripts(client);
   // Connection errors are reported through readiness and failed commands; an unhandled
   // 'error' event must not crash the process.
@@ -44,7 +109,7 @@ export function createRedisClient(config: Config, options: RedisClientOptions): 
  * A client for one look at a Redis that may not be there: connects on demand, never
  * retries, and reports no 'error' events (the caller's connect or command fails instead).
  */
-export function createProbeClient(redisUrl: string, connectTimeoutMs: number): RedisClient {
+export function createProbeClient(redisUrl: string, connectTimeoutMs: number): Redis {
   const client = new Redis(redisUrl, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
@@ -70,19 +135,37 @@ export async function connectOrFail(client: RedisClient, timeoutMs: number): Pro
   }
 }
 
+/** What BullMQ connects with: options for its own connections, or a shared Cluster client. */
+export interface BullConnection {
+  connection: RedisOptions | Cluster;
+  /** Closes what was created here (BullMQ leaves a client it was given open). */
+  close(): Promise<void>;
+}
+
 /**
- * Connection options for BullMQ, which opens its own connections (blocking ones need
- * `maxRetriesPerRequest: null`, which BullMQ sets itself).
+ * The connection of BullMQ's queues. One Redis: options, from which BullMQ opens its own
+ * connections. A cluster: a Cluster client (BullMQ duplicates it for blocking reads);
+ * BullMQ requires `maxRetriesPerRequest: null` on it, and its keys share one hash tag.
  */
-export function bullConnectionOptions(config: Config): RedisOptions {
-  const url = new URL(config.redisUrl);
+export function bullConnection(config: Config): BullConnection {
+  const { db, ...credentials } = urlCredentials(config.redisUrl);
+  if (!config.redisClusterNodes) {
+    const url = new URL(config.redisUrl);
+    return {
+      connection: { host: url.hostname, port: Number(url.port || 6379), db, ...credentials, retryStrategy: reconnectDelay },
+      close: async () => undefined,
+    };
+  }
+  const cluster = new Cluster(clusterSeeds(config), {
+    scaleReads: 'master',
+    clusterRetryStrategy: reconnectDelay,
+    redisOptions: { ...credentials, maxRetriesPerRequest: null, connectTimeout: Math.max(1000, config.redisCommandTimeoutMs) },
+  });
+  cluster.on('error', () => undefined);
   return {
-    host: url.hostname,
-    port: Number(url.port || 6379),
-    username: url.username ? decodeURIComponent(url.username) : undefined,
-    password: url.password ? decodeURIComponent(url.password) : undefined,
-    db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
-    tls: url.protocol === 'rediss:' ? {} : undefined,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    connection: cluster,
+    close: async () => {
+      await cluster.quit().catch(() => cluster.disconnect());
+    },
   };
 }

@@ -14,7 +14,7 @@ import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { figuresOf } from '../shared/pipeline-figures';
 import { readRecordedFigures, recordFigures } from '../shared/store/recorded-figures';
 import { readPipelineStatus } from '../shared/pipeline-status';
-import { bullConnectionOptions, type RedisClient } from '../shared/redis';
+import { bullConnection, type BullConnection, type RedisClient } from '../shared/redis';
 import { tidyPartition, type JanitorReport } from './stream-janitor';
 
 const QUEUE = 'maintenance';
@@ -23,6 +23,7 @@ const SCHEDULER_ID = 'pipeline-maintenance';
 export class Maintenance {
   private readonly queue: Queue;
   private readonly worker: Worker;
+  private readonly bull: BullConnection;
   private readonly warnings: ThrottledWarnings;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -36,7 +37,8 @@ export class Maintenance {
     private readonly deadLetters: DeadLetterQueue,
     private readonly logger: Logger,
   ) {
-    const connection = bullConnectionOptions(config);
+    this.bull = bullConnection(config);
+    const connection = this.bull.connection;
     const prefix = globalKeys(config.keyPrefix).bullPrefix;
     this.queue = new Queue(QUEUE, { connection, prefix });
     this.worker = new Worker(QUEUE, async (job) => this.tick(String(job.id)), {
@@ -102,5 +104,6 @@ export class Maintenance {
     this.closed = true;
     clearTimeout(this.retryTimer);
     await Promise.allSettled([this.worker.close(), this.queue.close()]);
+    await this.bull.close();
   }
 }

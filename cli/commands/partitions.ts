@@ -40,7 +40,8 @@ async function withRedis<T>(use: (redis: RedisClient, config: Config) => Promise
     await connectOrFail(redis, 10_000);
   } catch (error) {
     redis.disconnect();
-    throw new CliError(`cannot reach Redis at REDIS_URL: ${(error as Error).message}`, EXIT.unreachable);
+    const where = config.redisClusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
+    throw new CliError(`cannot reach Redis at ${where}: ${(error as Error).message}`, EXIT.unreachable);
   }
   try {
     return await use(redis, config);
@@ -51,7 +52,7 @@ async function withRedis<T>(use: (redis: RedisClient, config: Config) => Promise
 
 export function partitionsCommand(): Command {
   const command = new Command('partitions').description(
-    'show or change the partition count of the data (talks to Redis: REDIS_URL, KEY_PREFIX, CONSUMER_GROUP)',
+    'show or change the partition count of the data (talks to Redis: REDIS_URL or REDIS_CLUSTER_NODES, KEY_PREFIX, CONSUMER_GROUP)',
   );
   command
     .command('show')

@@ -21,7 +21,9 @@ export function pipelineRouter(deps: IngestDeps): Router {
       ...p,
       stalled: recorded?.partitions.find((q) => q.partition === p.partition)?.stalled ?? null,
     }));
-    ctx.body = { ...status, partitions, dead_letters: deadLetters };
+    // What a 202 promises about replicas (REDIS_WAIT_REPLICAS, README "Configuration").
+    const replication = { wait_replicas: deps.config.redisWaitReplicas, wait_timeout_ms: deps.config.redisWaitTimeoutMs };
+    ctx.body = { ...status, partitions, dead_letters: deadLetters, replication };
   });
   return router;
 }

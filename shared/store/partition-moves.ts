@@ -11,6 +11,8 @@ import type { RedisClient } from '../redis';
 import { EXPIRY_FIELD } from './bucket-codec';
 import type { PartitionKeys } from './keys';
 import { registerScripts } from './scripts';
+import { scanKeys } from './server-nodes';
+import { execPerSlotOrThrow, type KeyedCommand } from './slot-pipelines';
 
 /** Fleet and process buckets: sums over a partition's nodes. */
 const BUCKET_PREFIXES = ['fleet:s:', 'fleet:m:', 'procs:s:', 'procs:m:', 'proc:s:', 'proc:m:'];
@@ -75,56 +77,52 @@ function patternOf(source: PartitionKeys): string {
  */
 export async function* scanPartitionKeys(redis: RedisClient, source: PartitionKeys): AsyncGenerator<PartitionKey[]> {
   const base = source.named('');
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', patternOf(source), 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) {
-      yield keys.map((key) => {
-        const name = key.slice(base.length);
-        return { key, name, what: kindOf(key, name, source) };
-      });
-    }
-  } while (cursor !== '0');
-}
-
-/** Runs a pipeline; the first failed command fails it all (nothing is silently skipped). */
-async function execAll(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
-  const replies = (await pipeline.exec()) ?? [];
-  const failed = replies.find(([error]) => error !== null)?.[0];
-  if (failed) throw failed;
-  return replies.map(([, value]) => value);
+  for await (const keys of scanKeys(redis, patternOf(source))) {
+    yield keys.map((key) => {
+      const name = key.slice(base.length);
+      return { key, name, what: kindOf(key, name, source) };
+    });
+  }
 }
 
 /**
  * Copies keys with their time to live, then deletes the sources: single-key commands (so
- * any Redis Cluster slot), pipelined per scan batch, idempotent (RESTORE ... REPLACE).
+ * any Redis Cluster slot), pipelined per scan batch (per slot on a cluster), idempotent
+ * (RESTORE ... REPLACE).
  * Answers how many moved (a key that expired meanwhile is skipped).
  */
 export async function moveKeys(redis: RedisClient, moves: readonly [from: string, to: string][]): Promise<number> {
   if (moves.length === 0) return 0;
-  const read = redis.pipeline();
-  for (const [from] of moves) read.dumpBuffer(from).pttl(from);
-  const replies = await execAll(read);
-  const write = redis.pipeline();
-  let moved = 0;
+  const replies = await execPerSlotOrThrow(
+    redis,
+    moves.flatMap(([from]): KeyedCommand[] => [
+      { key: from, add: (p) => p.dumpBuffer(from) },
+      { key: from, add: (p) => p.pttl(from) },
+    ]),
+  );
+  const restores: KeyedCommand[] = [];
+  const deletes: KeyedCommand[] = [];
   moves.forEach(([from, to], i) => {
     const dump = replies[2 * i] as Buffer | null;
     const ttl = Number(replies[2 * i + 1]);
     if (dump === null || ttl === -2) return; // expired meanwhile
-    write.restore(to, ttl > 0 ? ttl : 0, dump, 'REPLACE').del(from);
-    moved += 1;
+    restores.push({ key: to, add: (p) => p.restore(to, ttl > 0 ? ttl : 0, dump, 'REPLACE') });
+    deletes.push({ key: from, add: (p) => p.del(from) });
   });
-  await execAll(write);
-  return moved;
+  // Every copy stands before any source goes: a cluster runs each slot's pipeline on its own.
+  await execPerSlotOrThrow(redis, restores);
+  await execPerSlotOrThrow(redis, deletes);
+  return restores.length;
 }
 
 /** Deletes keys (one command per key: any Redis Cluster slot). Answers how many were there. */
 export async function deleteKeys(redis: RedisClient, keys: readonly string[]): Promise<number> {
   if (keys.length === 0) return 0;
-  const pipeline = redis.pipeline();
-  for (const key of keys) pipeline.del(key);
-  return (await execAll(pipeline)).reduce<number>((sum, deleted) => sum + Number(deleted), 0);
+  const deleted = await execPerSlotOrThrow(
+    redis,
+    keys.map((key) => ({ key, add: (p) => p.del(key) })),
+  );
+  return deleted.reduce<number>((sum, count) => sum + Number(count), 0);
 }
 
 /**
@@ -139,16 +137,19 @@ export async function moveMembers(redis: RedisClient, source: PartitionKey, targ
   do {
     const [next, flat] = await redis.zscan(source.key, cursor, 'COUNT', 1000);
     cursor = next;
-    const page = redis.pipeline();
+    const adds: KeyedCommand[] = [];
+    const removes: KeyedCommand[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const member = flat[i]!;
+      const [member, score] = [flat[i]!, flat[i + 1]!];
       const targetKey = targetOf(member).named(source.name);
-      // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves (latest time wins).
-      page.zadd(targetKey, 'GT', flat[i + 1]!, member).zrem(source.key, member);
+      adds.push({ key: targetKey, add: (p) => p.zadd(targetKey, 'GT', score, member) });
+      removes.push({ key: source.key, add: (p) => p.zrem(source.key, member) });
       targets.add(targetKey);
       moved += 1;
     }
-    await execAll(page);
+    // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves (latest time wins).
+    await execPerSlotOrThrow(redis, adds);
+    await execPerSlotOrThrow(redis, removes);
   } while (cursor !== '0');
   for (const targetKey of targets) await copyExpiry(redis, source.key, targetKey);
   return moved;
@@ -160,9 +161,12 @@ export async function mergeSortedSet(redis: RedisClient, from: string, to: strin
   do {
     const [next, flat] = await redis.zscan(from, cursor, 'COUNT', 1000);
     cursor = next;
-    const page = redis.pipeline();
-    for (let i = 0; i + 1 < flat.length; i += 2) page.zadd(to, 'GT', flat[i + 1]!, flat[i]!);
-    await execAll(page);
+    const adds: KeyedCommand[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [member, score] = [flat[i]!, flat[i + 1]!];
+      adds.push({ key: to, add: (p) => p.zadd(to, 'GT', score, member) });
+    }
+    await execPerSlotOrThrow(redis, adds);
   } while (cursor !== '0');
   await copyExpiry(redis, from, to);
   await redis.del(from);
@@ -199,11 +203,15 @@ async function copyExpiry(redis: RedisClient, from: string, to: string): Promise
  * (the streams drained), so each copy says "stored" to a retry routed anew.
  */
 export async function spreadIdempotencyRecord(redis: RedisClient, source: PartitionKey, targets: readonly PartitionKeys[]): Promise<void> {
-  const [record, ttl] = await execAll(redis.pipeline().get(source.key).pttl(source.key));
-  if (record !== null && Number(ttl) > 0) {
-    const copies = redis.pipeline();
-    for (const target of targets) copies.set(target.named(source.name), String(record), 'PX', Number(ttl), 'NX');
-    await execAll(copies);
+  const [record, ttl] = await Promise.all([redis.get(source.key), redis.pttl(source.key)]);
+  if (record !== null && ttl > 0) {
+    await execPerSlotOrThrow(
+      redis,
+      targets.map((target) => {
+        const copy = target.named(source.name);
+        return { key: copy, add: (p) => p.set(copy, record, 'PX', ttl, 'NX') };
+      }),
+    );
   }
   await redis.del(source.key);
 }

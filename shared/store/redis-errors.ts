@@ -6,6 +6,8 @@
  *   command waited; other `AbortError`s: a pipeline or transaction cut by a closed connection.
  * - plain `Error`s of the client: connection closed, command timed out, socket errors
  *   (with a Node `code`), and the refusal to queue a command while disconnected.
+ * - a Cluster client's own: no node reachable (`ClusterAllFailedError`), redirections
+ *   exhausted, not ready while its offline queue is off.
  * Callers ask for a class, never match message text themselves.
  */
 import { ReplyError } from 'ioredis';
@@ -31,8 +33,14 @@ export type RedisErrorClass =
   /** Not a Redis failure at all. */
   | 'not-redis';
 
-/** Error codes that say "not now" rather than "never" (the command did not run, or failed over). */
+/**
+ * Error codes that say "not now" rather than "never" (the command did not run, or failed over).
+ * ASK and MOVED reach the caller only inside a cluster pipeline whose other writes ran: the
+ * redirected command did not run, its slot is moving.
+ */
 const UNAVAILABLE_CODES = new Set([
+  'ASK',
+  'MOVED',
   'LOADING',
   'BUSY',
   'READONLY',
@@ -42,14 +50,20 @@ const UNAVAILABLE_CODES = new Set([
   'NOREPLICAS',
   'MISCONF',
   'UNBLOCKED',
+  // A redirection that reached the caller (ioredis follows them; a pipeline may not): the command did not run.
+  'MOVED',
+  'ASK',
 ]);
-const ABORTED = new Set(['MaxRetriesPerRequestError', 'AbortError', 'InterruptError']);
+const ABORTED = new Set(['MaxRetriesPerRequestError', 'AbortError', 'InterruptError', 'ClusterAllFailedError']);
 const SCRIPT_OUT_OF_MEMORY = /\bOOM command not allowed\b/;
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 /** ioredis's own messages (ioredis/built/Redis.js, Command.js, utils CONNECTION_CLOSED_ERROR_MSG). */
 const OFFLINE_QUEUE_REFUSAL = /enableOfflineQueue options is false/;
 const COMMAND_TIMEOUT = /^Command timed out/;
 const CLIENT_CONNECTION_MESSAGES = /^Connection is closed\./;
+/** ioredis's Cluster (cluster/index.js): no node reachable, redirections exhausted, disconnected. */
+const CLUSTER_CONNECTION_MESSAGES =
+  /^(None of startup nodes is available|Too many Cluster redirections|Cluster is (disconnected|disconnecting|ended))/;
 
 /** ioredis declares ReplyError as `any`; it is redis-errors' Error subclass for error replies. */
 const ReplyErrorClass = ReplyError as new (message: string) => Error;
@@ -82,6 +96,7 @@ export function classifyRedisError(error: unknown): RedisErrorClass {
   if (OFFLINE_QUEUE_REFUSAL.test(error.message)) return 'not-sent';
   const code = (error as NodeJS.ErrnoException).code;
   if ((code !== undefined && NETWORK_CODES.has(code)) || CLIENT_CONNECTION_MESSAGES.test(error.message)) return 'unavailable';
+  if (CLUSTER_CONNECTION_MESSAGES.test(error.message)) return 'unavailable';
   if (isCommandTimeout(error)) return 'unavailable';
   return 'not-redis';
 }

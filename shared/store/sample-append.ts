@@ -1,10 +1,12 @@
 /**
  * Appends samples (append-samples.lua): a group of requests in one atomic script call, one
  * entry per partition carrying every request's lines, each keyed request's idempotency
- * records written with them. Builds the keys and arguments and maps the script's numeric
- * replies to typed results; callers never see either.
+ * records written with them. On a Redis Cluster, where one call cannot span partitions'
+ * slots, the group goes in one call per partition, in parallel; each request then gets its
+ * own outcome from its partitions' replies. Builds the keys and arguments and maps the
+ * script's numeric replies to typed results; callers never see either.
  */
-import type { RedisClient } from '../redis';
+import { isCluster, type RedisClient } from '../redis';
 import { ENTRY_FIELD, GROUP_FIELD } from './entry-codec';
 import { partitionKeys, type PartitionKeys } from './keys';
 import { registerScripts } from './scripts';
@@ -30,14 +32,39 @@ export interface AppendRequest {
   idempotency?: IdempotencyRecord;
 }
 
+/** ids: the entry holding the request's lines in each of its partitions, in its parts' order. */
+export type StoredOutcome = { kind: 'stored'; ids: string[]; accepted: number; replayed: boolean };
+
 export type AppendOutcome =
-  /** ids: the entry holding the request's lines in each of its partitions, in its parts' order. */
-  | { kind: 'stored'; ids: string[]; accepted: number; replayed: boolean }
+  | StoredOutcome
   /** Its Idempotency-Key was used for another request: nothing appended. */
   | { kind: 'conflict' };
 
+/**
+/**
+ * A request of a group written per partition (Redis Cluster) whose partitions did not all
+ * go through: one was paused by a partition count change, or its call failed (`partlyStored`:
+ * another partition's call stored its part).
+ */
+export type PartitionedOutcome = { kind: 'paused' } | { kind: 'failed'; error: unknown; partlyStored: boolean };
+
+/**
+ * Stored on the master, but fewer replicas than asked for (ReplicaWait) confirmed it in time:
+ * a failover now could lose it. `stored`: what the master answered.
+ */
+export type UnreplicatedOutcome = { kind: 'unreplicated'; stored: StoredOutcome };
+
+/** A request's outcome in a group: its own, unconfirmed by replicas, or (cluster) partitioned. */
+export type RequestOutcome = AppendOutcome | UnreplicatedOutcome | PartitionedOutcome;
+
 export type GroupAppendResult =
-  { kind: 'appended'; outcomes: AppendOutcome[] } | { kind: 'paused' } | { kind: 'recount'; partitions: number };
+  { kind: 'appended'; outcomes: RequestOutcome[] } | { kind: 'paused' } | { kind: 'recount'; partitions: number };
+
+/** Replicas that must confirm each append (Redis WAIT) before it counts as done. */
+export interface ReplicaWait {
+  replicas: number;
+  timeoutMs: number;
+}
 
 /** Where a request whose reply was lost stands, per partition, as Redis shows it now. */
 export type PartStatus = { kind: 'stored'; id: string } | { kind: 'absent' } | { kind: 'conflict' };
@@ -78,6 +105,27 @@ function outcomesOf(reply: (string | number)[], requests: readonly AppendRequest
   });
 }
 
+/**
+ * One request's outcome from the outcomes of its parts, each written by its partition's call.
+ * A part stored but unconfirmed by replicas leaves the whole request unconfirmed.
+ */
+function mergePartOutcomes(request: AppendRequest, parts: readonly RequestOutcome[]): RequestOutcome {
+  if (parts.some((part) => part.kind === 'conflict')) return { kind: 'conflict' };
+  const unconfirmed = parts.some((part) => part.kind === 'unreplicated');
+  const stored = parts.flatMap((part) => (part.kind === 'stored' ? [part] : part.kind === 'unreplicated' ? [part.stored] : []));
+  const failed = parts.find((part): part is Extract<PartitionedOutcome, { kind: 'failed' }> => part.kind === 'failed');
+  if (failed) return { ...failed, partlyStored: stored.some((part) => !part.replayed) || failed.partlyStored };
+  if (stored.length < parts.length) return { kind: 'paused' };
+  const earlier = stored.find((part) => part.replayed);
+  const merged: StoredOutcome = {
+    kind: 'stored',
+    ids: stored.map((part) => part.ids[0]!),
+    accepted: earlier?.accepted ?? request.samples,
+    replayed: stored.every((part) => part.replayed),
+  };
+  return unconfirmed ? { kind: 'unreplicated', stored: merged } : merged;
+}
+
 export class SampleAppender {
   private readonly partitions: PartitionKeys[];
 
@@ -85,9 +133,16 @@ export class SampleAppender {
     private readonly redis: RedisClient,
     prefix: string,
     partitionCount: number,
+    /** Absent or 0 replicas: an append is done once the master has it. */
+    readonly replicaWait?: ReplicaWait,
   ) {
     registerScripts(redis);
     this.partitions = Array.from({ length: partitionCount }, (_, p) => partitionKeys(prefix, p, partitionCount));
+  }
+
+  /** True when appends wait for replicas: an outcome settled after a lost reply has no confirmation. */
+  get waitsForReplicas(): boolean {
+    return (this.replicaWait?.replicas ?? 0) > 0;
   }
 
   /** True while the connection is up (a lost reply can be settled only then). */
@@ -96,17 +151,84 @@ export class SampleAppender {
   }
 
   /**
-   * Appends every request of a group in one call over all their partitions (atomic on one
-   * Redis). The script itself takes any subset of partitions, so a cluster can make one
-   * call per partition instead.
+   * Appends every request of a group: on one Redis in one call over all their partitions
+   * (atomic), on a cluster in one call per partition. A failed call throws on one Redis; on
+   * a cluster it fails the requests with a part in that partition (the others stand).
    */
   async append(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
+    if (isCluster(this.redis)) return this.appendPerPartition(groupId, requests);
+    return this.appendInOneCall(groupId, requests);
+  }
+
+  private async appendInOneCall(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
     const call = this.scriptCall(groupId, requests);
-    const reply = await this.redis.appendSamples(call.args);
+    const { reply, replicated } = await this.run(call.args);
     if (reply[0] === GROUP_PAUSED) return { kind: 'paused' };
     if (reply[0] === GROUP_RECOUNT) return { kind: 'recount', partitions: Number(reply[1]) };
     if (reply[0] !== GROUP_APPENDED) throw new Error(`append-samples replied ${String(reply[0])}`);
-    return { kind: 'appended', outcomes: outcomesOf(reply, requests, call.streamIndex) };
+    const outcomes = outcomesOf(reply, requests, call.streamIndex);
+    if (replicated) return { kind: 'appended', outcomes };
+    return {
+      kind: 'appended',
+      outcomes: outcomes.map((outcome) => (outcome.kind === 'stored' ? { kind: 'unreplicated', stored: outcome } : outcome)),
+    };
+  }
+
+  /**
+   * One script call, followed by WAIT when replicas must confirm it. WAIT counts the writes
+   * of its own connection on its own master, so both go in one pipeline: same connection,
+   * nothing of ours in between, and on a cluster the node of the call's keys (ioredis routes
+   * a pipeline by its keys; WAIT has none). A WAIT that fails or falls short leaves the
+   * script's outcome known but unconfirmed (its stored requests: `unreplicated`).
+   */
+  private async run(args: (string | number)[]): Promise<{ reply: (string | number)[]; replicated: boolean }> {
+    const wait = this.replicaWait;
+    if (!wait || wait.replicas === 0) return { reply: await this.redis.appendSamples(args), replicated: true };
+    const results = (await this.redis.pipeline().appendSamples(args).wait(wait.replicas, wait.timeoutMs).exec()) ?? [];
+    const [appended, waited] = results;
+    if (!appended) throw new Error('the append pipeline returned no reply');
+    if (appended[0]) throw appended[0];
+    const confirmations = waited && !waited[0] ? Number(waited[1]) : 0;
+    return { reply: appended[1] as (string | number)[], replicated: confirmations >= wait.replicas };
+  }
+
+  /**
+   * One call per partition touched, each with every request's part in that partition (a
+   * keyed request's record there goes with it), in parallel; each request's outcome merges
+   * its parts' outcomes. A retry of a keyed request whose partitions did not all go through
+   * appends only the parts whose records are missing.
+   */
+  private async appendPerPartition(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
+    const members = new Map<number, { request: number; part: number }[]>();
+    requests.forEach((request, r) =>
+      request.parts.forEach((part, q) => {
+        const list = members.get(part.partition);
+        if (list) list.push({ request: r, part: q });
+        else members.set(part.partition, [{ request: r, part: q }]);
+      }),
+    );
+    const calls = [...members].map(async ([, list]) => {
+      const slice = list.map(({ request, part }) => ({ ...requests[request]!, parts: [requests[request]!.parts[part]!] }));
+      return this.appendInOneCall(groupId, slice);
+    });
+    const settled = await Promise.allSettled(calls);
+    const recount = settled.find((s) => s.status === 'fulfilled' && s.value.kind === 'recount');
+    if (recount) return (recount as PromiseFulfilledResult<GroupAppendResult>).value;
+    if (settled.every((s) => s.status === 'fulfilled' && s.value.kind === 'paused')) return { kind: 'paused' };
+    // Per request, its parts' outcomes in its parts' order.
+    const parts = requests.map((request) => new Array<RequestOutcome>(request.parts.length));
+    [...members.values()].forEach((list, call) => {
+      const result = settled[call]!;
+      list.forEach(({ request, part }, i) => {
+        parts[request]![part] =
+          result.status === 'rejected'
+            ? { kind: 'failed', error: result.reason, partlyStored: false }
+            : result.value.kind === 'appended'
+              ? result.value.outcomes[i]!
+              : { kind: 'paused' };
+      });
+    });
+    return { kind: 'appended', outcomes: parts.map((outcomes, r) => mergePartOutcomes(requests[r]!, outcomes)) };
   }
 
   /** The script's keys and arguments (append-samples.lua documents them). */

@@ -6,11 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from '../redis';
 import { luaBucketCodec } from './bucket-codec';
 
 type Arg = string | number;
 
+// RedisCommander is the command interface of both Redis and Cluster: one augmentation types both.
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** append-samples.lua: numKeys, then keys and arguments as the script documents; numeric codes and ids (sample-append.ts reads them). */
@@ -55,7 +57,7 @@ function withPrelude(lua: string, prelude: string): string {
 }
 
 /** Defines every script's command on the client (once; EVALSHA with EVAL on NOSCRIPT). */
-export function registerScripts(redis: Redis): void {
+export function registerScripts(redis: RedisClient): void {
   for (const [name, { file, numberOfKeys, bucketCodec }] of Object.entries(SCRIPTS)) {
     if (name in redis) continue;
     const lua = source(file, bucketCodec);

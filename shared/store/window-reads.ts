@@ -6,6 +6,8 @@ import { decodeBucket, type BucketStats } from './bucket-codec';
 import { coarseBucketOf, coarseChunkOf, COARSE_BUCKET_MS, fineBucketOf, fineChunkOf, FINE_BUCKET_MS, type PartitionKeys } from './keys';
 import type { RedisClient } from '../redis';
 import { pipelineValues } from './replies';
+import { execPerSlot } from './slot-pipelines';
+import type { ChainableCommander } from 'ioredis';
 import { selectBuckets, summarize, type WindowSummary } from '../window';
 
 /** One hash and the buckets (fields) to read from it. */
@@ -14,12 +16,14 @@ export interface BucketRead {
   buckets: readonly number[];
 }
 
-/** One HMGET per read, in one pipeline; a missing bucket is undefined. */
+/** One HMGET per read, pipelined (per partition on a cluster); a missing bucket is undefined. */
 export async function readBuckets(redis: RedisClient, reads: readonly BucketRead[]): Promise<(BucketStats | undefined)[][]> {
   if (reads.length === 0) return [];
-  const pipeline = redis.pipeline();
-  for (const { key, buckets } of reads) pipeline.hmgetBuffer(key, ...buckets.map(String));
-  const replies = pipelineValues(await pipeline.exec(), reads.length);
+  const commands = reads.map(({ key, buckets }) => ({
+    key,
+    add: (pipeline: ChainableCommander) => pipeline.hmgetBuffer(key, ...buckets.map(String)),
+  }));
+  const replies = pipelineValues(await execPerSlot(redis, commands), reads.length);
   return replies.map((values) => (values as (Buffer | null)[]).map((value) => (value === null ? undefined : decodeBucket(value))));
 }
 

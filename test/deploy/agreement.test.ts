@@ -11,19 +11,31 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { ALL_CHECKS as PROCESS_CHECKS, type Check, type Context } from '../support/deploy-checks';
-import { projectContext } from '../support/deploy-context';
-import { loadBundle, parseDockerfile, type Bundle, type ComposeService } from '../support/deploy-files';
+import { CLUSTER_CHECKS } from '../support/cluster-checks';
+import { projectContext, renderedContext } from '../support/deploy-context';
+import { loadBundle, loadClusterBundle, parseDockerfile, type Bundle, type ComposeService } from '../support/deploy-files';
 import { OPS_CHECKS } from '../support/ops-checks';
 
-const ALL_CHECKS: Readonly<Record<string, Check>> = { ...PROCESS_CHECKS, ...OPS_CHECKS };
+const ALL_CHECKS: Readonly<Record<string, Check>> = { ...PROCESS_CHECKS, ...OPS_CHECKS, ...CLUSTER_CHECKS };
 
 const bundle = loadBundle();
 const ctx = projectContext(bundle);
+const clusterBundle = loadClusterBundle();
+const clusterCtx = renderedContext(clusterBundle);
+// The images: entry is already applied in a render; the run on the files checks it.
+const NOT_FOR_RENDERS = ['checkImageFlow'];
 
 describe('the repository files pass every agreement check', () => {
   test.each(Object.keys(ALL_CHECKS))('%s', (name) => {
     const check = ALL_CHECKS[name] as Check;
     expect(check(bundle, ctx)).toEqual([]);
+  });
+});
+
+describe('the deployment with the Redis Cluster component (k8s/cluster, k8s/cluster/keda) passes every agreement check', () => {
+  test.each(Object.keys(ALL_CHECKS).filter((name) => !NOT_FOR_RENDERS.includes(name)))('%s', (name) => {
+    const check = ALL_CHECKS[name] as Check;
+    expect(check(clusterBundle, clusterCtx)).toEqual([]);
   });
 });
 
@@ -1010,6 +1022,203 @@ const MUTATIONS: Mutation[] = [
     },
   },
 ];
+
+// --- the Redis Cluster component ------------------------------------------------------------
+
+function clusterNode(b: Bundle): IContainer {
+  const c = object<IDeployment>(b, 'StatefulSet', 'redis-cluster').spec?.template.spec?.containers[0];
+  if (!c) throw new Error('StatefulSet/redis-cluster has no container');
+  return c;
+}
+
+function setArgument(c: IContainer, flag: string, value: string): void {
+  const args = c.args!;
+  args[args.indexOf(flag) + 1] = value;
+}
+
+function createJob(b: Bundle): {
+  spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: IContainer[] } } };
+} {
+  return object(b, 'Job', 'redis-cluster-create');
+}
+
+function jobEnv(b: Bundle, name: string): { name: string; value?: string; valueFrom?: unknown } {
+  const variable = createJob(b).spec.template.spec.containers[0]!.env!.find((e) => e.name === name);
+  if (!variable) throw new Error(`the Job has no ${name}`);
+  return variable;
+}
+
+const CLUSTER_MUTATIONS: Omit<Mutation, 'context'>[] = [
+  {
+    what: 'a redis-streams trigger (one node) while the workers use the cluster',
+    check: 'checkKeda',
+    reported: 'is redis-streams, but the workers use a Redis Cluster (REDIS_CLUSTER_NODES): use redis-cluster-streams',
+    mutate: (b) => {
+      const trigger = triggers(b)[0] as { type?: string; metadata: Record<string, string> };
+      trigger.type = 'redis-streams';
+    },
+  },
+  {
+    what: 'a KEDA address the operator cannot resolve from its namespace',
+    check: 'checkKeda',
+    reported: 'trigger address redis-cluster-0.redis-cluster is not fully qualified',
+    mutate: (b) => {
+      triggers(b)[0]!.metadata.addresses = 'redis-cluster-0.redis-cluster:6379';
+    },
+  },
+  {
+    what: 'a KEDA address that is no seed node',
+    check: 'checkKeda',
+    reported: 'trigger address redis.node-aggregation.svc.cluster.local:6379 is not a seed node of REDIS_CLUSTER_NODES',
+    mutate: (b) => {
+      triggers(b)[1]!.metadata.addresses = 'redis.node-aggregation.svc.cluster.local:6379';
+    },
+  },
+  {
+    what: 'STREAM_PARTITIONS raised without new cluster triggers',
+    check: 'checkKeda',
+    reported: /no redis-cluster-streams trigger for stream \S+ with lagCount/,
+    mutate: (b) => {
+      configMap(b).STREAM_PARTITIONS = '12';
+    },
+  },
+  {
+    what: 'a seed node beyond the pods of the StatefulSet',
+    check: 'checkRedisCluster',
+    reported: 'REDIS_CLUSTER_NODES names redis-cluster-6.redis-cluster:6379, which is not a pod of the cluster',
+    mutate: (b) => {
+      configMap(b).REDIS_CLUSTER_NODES = 'redis-cluster-0.redis-cluster:6379,redis-cluster-6.redis-cluster:6379';
+    },
+  },
+  {
+    what: 'a partition count that is no multiple of the masters',
+    check: 'checkRedisCluster',
+    reported: 'STREAM_PARTITIONS=4 is not a multiple of the 3 masters',
+    mutate: (b) => {
+      configMap(b).STREAM_PARTITIONS = '4';
+    },
+  },
+  {
+    what: 'one app left on the single Redis',
+    check: 'checkRedisCluster',
+    reported: 'Deployment/worker container worker: no REDIS_CLUSTER_NODES, so it uses a single Redis',
+    mutate: (b) => {
+      container(b, 'worker').env!.push({ name: 'REDIS_CLUSTER_NODES', value: '' });
+    },
+  },
+  {
+    what: 'the single Redis of the base left beside the cluster',
+    check: 'checkRedisCluster',
+    reported: 'StatefulSet/redis container redis: a single Redis left beside the cluster',
+    mutate: (b) => {
+      b.manifests.push(...bundle.manifests.filter((m) => m.doc.kind === 'StatefulSet' && m.doc.metadata?.name === 'redis'));
+    },
+  },
+  {
+    what: 'cluster nodes without append-only persistence',
+    check: 'checkRedisCluster',
+    reported: 'StatefulSet/redis-cluster: runs without --appendonly yes',
+    mutate: (b) => setArgument(clusterNode(b), '--appendonly', 'no'),
+  },
+  {
+    what: 'nodes.conf outside the data volume',
+    check: 'checkRedisCluster',
+    reported: '--cluster-config-file /tmp/nodes.conf is not on a volume of its volumeClaimTemplates',
+    mutate: (b) => setArgument(clusterNode(b), '--cluster-config-file', '/tmp/nodes.conf'),
+  },
+  {
+    what: 'a governing Service that hides starting pods',
+    check: 'checkRedisCluster',
+    reported: 'does not publish not-ready pods',
+    mutate: (b) => {
+      object<IService>(b, 'Service', 'redis-cluster').spec!.publishNotReadyAddresses = false;
+    },
+  },
+  {
+    what: 'pods started one by one, each waiting to be ready',
+    check: 'checkRedisCluster',
+    reported: 'podManagementPolicy is not Parallel',
+    mutate: (b) => {
+      object<{ spec: { podManagementPolicy: string } }>(b, 'StatefulSet', 'redis-cluster').spec.podManagementPolicy = 'OrderedReady';
+    },
+  },
+  {
+    what: 'no disruption budget for the cluster',
+    check: 'checkRedisCluster',
+    reported: 'no PodDisruptionBudget with maxUnavailable 1',
+    mutate: (b) => {
+      b.manifests = b.manifests.filter((m) => !(m.doc.kind === 'PodDisruptionBudget' && m.doc.metadata?.name === 'redis-cluster'));
+    },
+  },
+  {
+    what: 'no anti-affinity between the Redis pods',
+    check: 'checkRedisCluster',
+    reported: 'no pod anti-affinity on kubernetes.io/hostname',
+    mutate: (b) => {
+      delete object<IDeployment>(b, 'StatefulSet', 'redis-cluster').spec!.template.spec!.affinity;
+    },
+  },
+  {
+    what: 'the cluster bus closed between the nodes',
+    check: 'checkRedisCluster',
+    reported: 'NetworkPolicy keeps its pods from each other on port 16379',
+    mutate: (b) => {
+      policy(b, 'redis-cluster').spec.ingress![0]!.ports!.pop();
+    },
+  },
+  {
+    what: 'a Job creating another shape than the StatefulSet has',
+    check: 'checkRedisCluster',
+    reported: '2 masters with 1 replicas each is not the 6 pods',
+    mutate: (b) => {
+      jobEnv(b, 'REDIS_CLUSTER_MASTERS').value = '2';
+    },
+  },
+  {
+    what: 'a Job with another password',
+    check: 'checkRedisCluster',
+    reported: 'REDISCLI_AUTH is not the password',
+    mutate: (b) => {
+      const variable = jobEnv(b, 'REDISCLI_AUTH');
+      delete variable.valueFrom;
+      variable.value = 'another';
+    },
+  },
+  {
+    what: 'a Job the network policy keeps out',
+    check: 'checkRedisCluster',
+    reported: 'NetworkPolicy keeps it from the Redis pods on port 6379',
+    mutate: (b) => {
+      createJob(b).spec.template.metadata.labels['app.kubernetes.io/component'] = 'setup';
+    },
+  },
+  {
+    what: 'no Job creating the cluster',
+    check: 'checkRedisCluster',
+    reported: 'no Job creates the cluster',
+    mutate: (b) => {
+      b.manifests = b.manifests.filter((m) => m.doc.kind !== 'Job');
+    },
+  },
+  {
+    what: 'a Job with a writable root filesystem',
+    check: 'checkSecurity',
+    reported: 'Job/redis-cluster-create container create: readOnlyRootFilesystem is not true',
+    mutate: (b) => {
+      createJob(b).spec.template.spec.containers[0]!.securityContext!.readOnlyRootFilesystem = false;
+    },
+  },
+];
+
+describe('each check of the cluster deployment fails when one thing is changed', () => {
+  test.each(CLUSTER_MUTATIONS.map((m) => [m.what, m] as const))('%s', (_what, mutation) => {
+    const mutated = structuredClone(clusterBundle);
+    mutation.mutate(mutated);
+    const text = ALL_CHECKS[mutation.check]!(mutated, clusterCtx).join('\n');
+    if (typeof mutation.reported === 'string') expect(text).toContain(mutation.reported);
+    else expect(text).toMatch(mutation.reported);
+  });
+});
 
 describe('each check fails when one thing is changed', () => {
   test.each(MUTATIONS.map((m) => [m.what, m] as const))('%s', (_what, mutation) => {

@@ -1,12 +1,10 @@
 /** Every manifest under k8s/ parses and is valid for the Kubernetes API (offline), and the kustomizations list them all. */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { imageRepository, workloads } from '../support/k8s';
-import { ROOT, loadKustomization, loadManifests, parseYamlFile, rel, type K8sObject } from '../support/deploy-files';
+import { ROOT, loadKustomization, loadManifests, parseYamlFile, rel, renderKustomization, type K8sObject } from '../support/deploy-files';
 import { registryHost } from '../support/ops-checks';
 import { checkKustomization, validateManifest } from '../support/k8s-schema';
-import { parseAllDocuments } from 'yaml';
 
 function yamlFilesUnder(dir: string): string[] {
   return readdirSync(dir)
@@ -23,18 +21,22 @@ const files = yamlFilesUnder(K8S);
 const base = loadKustomization(K8S);
 const keda = loadKustomization(path.join(K8S, 'keda'));
 const monitoring = loadKustomization(path.join(K8S, 'monitoring'));
+const cluster = loadKustomization(path.join(K8S, 'cluster'));
+const clusterKeda = loadKustomization(path.join(K8S, 'cluster', 'keda'));
+// Patches hold parts of objects: they are validated in what they render to.
+const patchFiles = [base, keda, monitoring, cluster, clusterKeda].flatMap((k) => k.patches.map((p) => path.join(ROOT, k.dir, p)));
 
 describe('k8s/ YAML', () => {
   test('has manifests', () => {
     expect(files.length).toBeGreaterThan(2);
   });
 
-  test.each(files.map((f) => [rel(f)]))('%s parses and every document validates', (file) => {
+  test.each(files.filter((f) => !patchFiles.includes(f)).map((f) => [rel(f)]))('%s parses and every document validates', (file) => {
     const docs = parseYamlFile(path.join(ROOT, file));
     expect(docs.length).toBeGreaterThan(0);
     const problems = docs.flatMap((doc, i) => {
       const obj = doc as K8sObject;
-      if (obj.kind === 'Kustomization') return [];
+      if (obj.kind === 'Kustomization' || obj.kind === 'Component') return [];
       return validateManifest(obj).map((p) => `document ${i} (${obj.kind ?? '?'}/${obj.metadata?.name ?? '?'}): ${p}`);
     });
     expect(problems).toEqual([]);
@@ -45,6 +47,8 @@ describe.each([
   ['k8s/kustomization.yaml', base],
   ['k8s/keda/kustomization.yaml', keda],
   ['k8s/monitoring/kustomization.yaml', monitoring],
+  ['k8s/cluster/kustomization.yaml', cluster],
+  ['k8s/cluster/keda/kustomization.yaml', clusterKeda],
 ])('%s', (_file, kustomization) => {
   test('lists exactly the manifest files beside it, in its namespace', () => {
     expect(checkKustomization(kustomization, loadManifests(kustomization))).toEqual([]);
@@ -55,7 +59,7 @@ describe('kustomizations', () => {
   test('the listing check reports an unlisted file and a missing one', () => {
     const manifests = loadManifests(base);
     const unlisted = { ...base, resources: base.resources.filter((r) => r !== 'worker.yaml') };
-    expect(checkKustomization(unlisted, manifests)).toContain('k8s/kustomization.yaml: worker.yaml is not listed in resources');
+    expect(checkKustomization(unlisted, manifests)).toContain('k8s/kustomization.yaml: worker.yaml is not listed in resources or patches');
     const missing = { ...base, resources: [...base.resources, 'nope.yaml'] };
     expect(checkKustomization(missing, manifests)).toContain('k8s/kustomization.yaml: resource nope.yaml does not exist');
   });
@@ -176,14 +180,21 @@ describe('the validation itself rejects broken manifests', () => {
   });
 });
 
-/** What `kubectl kustomize` (kustomize v5, built into kubectl) renders: what `kubectl apply -k` would send. */
-function render(dir: string): K8sObject[] {
-  const text = execFileSync('kubectl', ['kustomize', path.join(K8S, dir)], { encoding: 'utf8' });
-  return parseAllDocuments(text).map((doc) => doc.toJS() as K8sObject);
+function render(dir: string, components: string[] = []): K8sObject[] {
+  return renderKustomization(
+    path.join(K8S, dir),
+    components.map((c) => path.join(K8S, c)),
+  ).map((m) => m.doc);
 }
 
-describe.each([['.'], ['keda'], ['monitoring']])('kubectl kustomize k8s/%s', (dir) => {
-  const rendered = render(dir);
+describe.each([
+  ['.', []],
+  ['keda', []],
+  ['monitoring', []],
+  ['.', ['cluster']],
+  ['cluster/keda', []],
+])('kubectl kustomize k8s/%s with components %j', (dir, components) => {
+  const rendered = render(dir, components);
 
   test('renders objects that all validate, each in the namespace unless cluster-scoped', () => {
     expect(rendered.length).toBeGreaterThan(0);
@@ -197,6 +208,37 @@ describe.each([['.'], ['keda'], ['monitoring']])('kubectl kustomize k8s/%s', (di
       });
       expect(obj.metadata?.labels?.['app.kubernetes.io/part-of']).toBe('node-aggregation');
     }
+  });
+});
+
+describe('the Redis Cluster component', () => {
+  const names = (objects: K8sObject[]) => objects.map((obj) => `${obj.kind ?? ''}/${obj.metadata?.name ?? ''}`);
+  const rendered = render('.', ['cluster']);
+
+  test('replaces the single Redis with the cluster, its Job and its policy, and changes nothing else', () => {
+    const before = names(render('.'));
+    const after = names(rendered);
+    expect(before.filter((name) => !after.includes(name)).sort()).toEqual(['Service/redis', 'Service/redis-headless', 'StatefulSet/redis']);
+    expect(after.filter((name) => !before.includes(name)).sort()).toEqual([
+      'ConfigMap/redis-cluster-scripts',
+      'Job/redis-cluster-create',
+      'NetworkPolicy/redis-cluster',
+      'PodDisruptionBudget/redis-cluster',
+      'Service/redis-cluster',
+      'StatefulSet/redis-cluster',
+    ]);
+  });
+
+  test('carries the scripts of the Redis pods and the Job as they are in k8s/cluster/scripts/', () => {
+    const scripts = rendered.find((obj) => obj.kind === 'ConfigMap' && obj.metadata?.name === 'redis-cluster-scripts') as
+      { data: Record<string, string> } | undefined;
+    for (const name of ['redis-cluster-node.sh', 'redis-cluster-create.sh']) {
+      expect(scripts?.data[name]).toBe(readFileSync(path.join(K8S, 'cluster', 'scripts', name), 'utf8'));
+    }
+  });
+
+  test('k8s/cluster/keda keeps the base KEDA objects and only swaps the triggers', () => {
+    expect(names(render('cluster/keda'))).toEqual(names(render('keda')));
   });
 });
 

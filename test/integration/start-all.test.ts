@@ -1,9 +1,9 @@
 /** `npm start`: with no Redis answering, the launcher starts a private one and runs both services. */
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../launcher/private-redis';
 import { postJson, request } from '../support/fetch-json';
+import { portRefuses } from '../support/port-refuses';
 import { exited } from '../support/worker-process';
 
 const LAUNCHER = join(__dirname, '..', '..', 'dist', 'launcher', 'start-all.js');
@@ -48,10 +48,5 @@ test('without a Redis it starts a private one, serves the API, and Ctrl-C stops 
   }
   const redisPort = /127\.0\.0\.1:(\d+)/.exec(output)?.[1];
   // The private Redis went away with it: its port refuses connections.
-  const refused = await new Promise<boolean>((resolve) => {
-    const socket = connect(Number(redisPort), '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(false)));
-    socket.once('error', () => resolve(true));
-  });
-  expect(refused).toBe(true);
+  expect(await portRefuses(Number(redisPort))).toBe(true);
 }, 60_000);

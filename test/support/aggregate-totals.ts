@@ -2,6 +2,7 @@
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { storedBuckets } from '../../shared/store/bucket-codec';
+import { scanKeys as scanServerKeys } from '../../shared/store/server-nodes';
 
 export interface Totals {
   samples: number;
@@ -9,15 +10,10 @@ export interface Totals {
   memSeconds: number;
 }
 
-/** Every key matching `pattern`, by SCAN (never KEYS). */
+/** Every key matching `pattern`, by SCAN (never KEYS), on every master of a cluster. */
 export async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+  for await (const page of scanServerKeys(redis, pattern)) keys.push(...page);
   return keys;
 }
 

@@ -20,6 +20,13 @@ export interface LoadOptions {
    * same key and body after anything but a 202, until a 202 (or 20 s after stop()).
    */
   idempotencyKeys?: boolean;
+  /** Stem of the Idempotency-Keys (default "request"): two generators on one service need different stems. */
+  keyStem?: string;
+  /**
+   * 'batch' (default): POST /v1/samples with `samplesPerRequest` items; 'single': one node
+   * sample a request, POST /v1/metrics/node/<name> (samplesPerRequest must be 1).
+   */
+  route?: 'batch' | 'single';
   /** Per poster (by index) overrides: its own agent, or a slow upload. */
   poster?: (index: number) => { agent?: Agent | false; trickleMs?: number };
 }
@@ -74,6 +81,7 @@ export class LoadGenerator {
 
   constructor(private readonly options: LoadOptions) {
     if (options.samplesPerRequest > options.nodes.length) throw new Error('a request must not repeat a node');
+    if (options.route === 'single' && options.samplesPerRequest !== 1) throw new Error('a single-sample route posts 1 sample a request');
   }
 
   start(): void {
@@ -218,19 +226,26 @@ export class LoadGenerator {
     }));
   }
 
+  private requestUrl(items: readonly NodeItem[]): string {
+    if (this.options.route === 'single') return `${this.options.url}/v1/metrics/node/${encodeURIComponent(items[0]!.node)}`;
+    return `${this.options.url}/v1/samples`;
+  }
+
   private async poster(index: number): Promise<void> {
     const own = this.options.poster?.(index) ?? {};
     const agent = 'agent' in own ? own.agent : this.options.agent;
     while (this.running) {
       const seq = this.seq++;
       const items = this.buildItems(seq);
-      const headers: Record<string, string> = this.options.idempotencyKeys ? { 'Idempotency-Key': `request-${seq}` } : {};
+      const headers: Record<string, string> = this.options.idempotencyKeys
+        ? { 'Idempotency-Key': `${this.options.keyStem ?? 'request'}-${seq}` }
+        : {};
       for (let attempt = 0; ; attempt++) {
         const startedAt = Date.now();
         this.inFlight++;
         this.unanswered.set(seq, { poster: index, startedAt });
-        const answered = send(`${this.options.url}/v1/samples`, {
-          body: items,
+        const answered = send(this.requestUrl(items), {
+          body: this.options.route === 'single' ? singleBody(items[0]!) : items,
           timeoutMs: this.options.timeoutMs,
           agent,
           trickleMs: own.trickleMs,
@@ -249,6 +264,11 @@ export class LoadGenerator {
       }
     }
   }
+}
+
+/** The single-sample route's body: the item without its node (the node is in the path). */
+function singleBody(item: NodeItem): Omit<NodeItem, 'node'> {
+  return { at: item.at, timeslice: item.timeslice, cpu: item.cpu, mem: item.mem };
 }
 
 function positionsOf(outcome: Outcome): { partition: number; id: string }[] {

@@ -11,6 +11,7 @@ import {
   findObject,
   imageRepository,
   ofKind,
+  podTemplates,
   preStopSleepSeconds,
   resolveContainerPort,
   resolveEnv,
@@ -158,6 +159,18 @@ function appServices(bundle: Bundle, ctx: Context): [string, ComposeService][] {
   return Object.entries(bundle.compose.services).filter(([, service]) => isAppService(service, ctx));
 }
 
+/** ConfigMaps the app containers load whole (envFrom): each key is a variable of the services. */
+function appConfigMaps(bundle: Bundle, ctx: Context): { manifest: Manifest; obj: { data?: Record<string, string> } }[] {
+  const loaded = new Set(
+    appContainers(bundle.manifests, ctx.appImage).flatMap(({ container }) =>
+      (container.envFrom ?? []).flatMap((source) => (source.configMapRef?.name ? [source.configMapRef.name] : [])),
+    ),
+  );
+  return ofKind<{ data?: Record<string, string> }>(bundle.manifests, 'ConfigMap').filter(({ manifest }) =>
+    loaded.has(manifest.doc.metadata?.name ?? ''),
+  );
+}
+
 export interface AppContainer extends PodContainer {
   env: Record<string, string>;
   entry: EntryPoint;
@@ -216,7 +229,7 @@ export const checkEnvNames: Check = (bundle, ctx) => {
       }
     }
   }
-  for (const { manifest, obj } of ofKind<{ data?: Record<string, string> }>(bundle.manifests, 'ConfigMap')) {
+  for (const { manifest, obj } of appConfigMaps(bundle, ctx)) {
     for (const name of Object.keys(obj.data ?? {})) {
       if (!(name in ctx.settings)) problems.push(`${where(manifest)}: key ${name} is not a setting of shared/config.ts`);
     }
@@ -237,7 +250,7 @@ export const checkConfigValues: Check = (bundle, ctx) => {
   for (const app of apps(bundle, ctx)) {
     for (const problem of configProblems(ctx, app.env)) problems.push(`${app.label}: ${problem}`);
   }
-  for (const { manifest, obj } of ofKind<{ data?: Record<string, string> }>(bundle.manifests, 'ConfigMap')) {
+  for (const { manifest, obj } of appConfigMaps(bundle, ctx)) {
     for (const problem of configProblems(ctx, obj.data ?? {})) problems.push(`${where(manifest)}: ${problem}`);
   }
   for (const [name, service] of appServices(bundle, ctx)) {
@@ -509,7 +522,7 @@ export const checkGracePeriods: Check = (bundle, ctx) => {
 /** Restricted pod security, and resources, for every container. */
 export const checkSecurity: Check = (bundle) => {
   const problems: string[] = [];
-  for (const w of workloads(bundle.manifests)) {
+  for (const w of podTemplates(bundle.manifests)) {
     const pod = w.template.spec?.securityContext ?? {};
     for (const c of w.template.spec?.containers ?? []) {
       const sc = c.securityContext ?? {};
@@ -532,6 +545,20 @@ export const checkSecurity: Check = (bundle) => {
   }
   return problems;
 };
+
+/** The value of a redis-server flag (`--maxmemory 700mb`), with $(VAR) expanded from the container's env. */
+export function redisArgument(bundle: Bundle, container: IContainer, flag: string): string | undefined {
+  const args = [...(container.command ?? []), ...(container.args ?? [])];
+  const at = args.indexOf(flag);
+  if (at === -1) return undefined;
+  const env = resolveEnv(bundle.manifests, container).env;
+  return (args[at + 1] ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => env[name] ?? whole);
+}
+
+/** The password a redis-server container requires (--requirepass), if any. */
+export function requiredPassword(bundle: Bundle, container: IContainer): string | undefined {
+  return redisArgument(bundle, container, '--requirepass');
+}
 
 /**
  * The apps reach Redis with REDIS_URL: its host must be the Redis Service (when Redis runs in the
@@ -561,11 +588,8 @@ export const checkRedisConnection: Check = (bundle, ctx) => {
     if (!servicePort) problems.push(`${app.label}: REDIS_URL port ${port} is not a port of Service ${target.name}`);
     for (const w of workloads(bundle.manifests).filter((x) => selects(service.obj.spec?.selector, x.template.metadata?.labels))) {
       for (const c of w.template.spec?.containers ?? []) {
-        const args = [...(c.command ?? []), ...(c.args ?? [])];
-        const at = args.indexOf('--requirepass');
-        if (at === -1) continue;
-        const serverEnv = resolveEnv(bundle.manifests, c).env;
-        const required = (args[at + 1] ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => serverEnv[name] ?? whole);
+        const required = requiredPassword(bundle, c);
+        if (required === undefined) continue;
         if (decodeURIComponent(url.password) !== required) {
           problems.push(`${app.label}: the password in REDIS_URL is not the one ${where(w.manifest)} requires (--requirepass)`);
         }
@@ -580,7 +604,36 @@ interface ScaledObjectSpec {
   triggers?: { type?: string; metadata?: Record<string, string>; authenticationRef?: { name?: string } }[];
 }
 
-/** KEDA triggers watch exactly the partition streams and group the workers use, on their Redis. */
+/** `host:port` items of a comma-separated list (REDIS_CLUSTER_NODES, KEDA's addresses). */
+export function hostPorts(list: string | undefined): { host: string; port: number }[] {
+  return (list ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const colon = item.lastIndexOf(':');
+      return colon === -1 ? { host: item, port: 6379 } : { host: item.slice(0, colon), port: Number(item.slice(colon + 1)) };
+    });
+}
+
+/** A Kubernetes DNS name as its fully qualified form, seen from `namespace` (external names as they are). */
+export function qualifiedHost(host: string, namespace: string): string {
+  if (host.endsWith('.svc.cluster.local')) return host;
+  if (host.endsWith('.svc')) return `${host}.cluster.local`;
+  // service, or pod.service of a StatefulSet: the namespace's own search domain comes first.
+  return host.split('.').length <= 2 ? `${host}.${namespace}.svc.cluster.local` : host;
+}
+
+/** The seed nodes of cluster mode (REDIS_CLUSTER_NODES), empty for a single Redis. */
+export function clusterSeeds(ctx: Context, env: Env): { host: string; port: number }[] {
+  return hostPorts(settingValue(ctx, env, 'REDIS_CLUSTER_NODES'));
+}
+
+/**
+ * KEDA triggers watch exactly the partition streams and group the workers use, on their Redis:
+ * redis-streams on the Redis of REDIS_URL, or in cluster mode redis-cluster-streams on seed nodes
+ * of REDIS_CLUSTER_NODES.
+ */
 export const checkKeda: Check = (bundle, ctx) => {
   const problems: string[] = [];
   for (const { manifest, obj } of ofKind<{ spec?: ScaledObjectSpec }>(bundle.manifests, 'ScaledObject')) {
@@ -594,15 +647,22 @@ export const checkKeda: Check = (bundle, ctx) => {
     const prefix = settingValue(ctx, target.env, 'KEY_PREFIX') ?? '';
     const partitions = numberSetting(ctx, target.env, 'STREAM_PARTITIONS');
     const group = settingValue(ctx, target.env, 'CONSUMER_GROUP');
+    const seeds = clusterSeeds(ctx, target.env);
+    const type = seeds.length > 0 ? 'redis-cluster-streams' : 'redis-streams';
     const expected = Array.from({ length: partitions }, (_, n) => ctx.streamKey(prefix, n, partitions));
-    const triggers = (obj.spec?.triggers ?? []).filter((t) => t.type === 'redis-streams');
+    const triggers = (obj.spec?.triggers ?? []).filter((t) => t.type === 'redis-streams' || t.type === 'redis-cluster-streams');
+    for (const trigger of triggers.filter((t) => t.type !== type)) {
+      problems.push(
+        `${label}: trigger ${trigger.metadata?.stream ?? ''} is ${trigger.type ?? ''}, but the workers use ${seeds.length > 0 ? 'a Redis Cluster (REDIS_CLUSTER_NODES)' : 'a single Redis'}: use ${type}`,
+      );
+    }
     const streamsWith = (threshold: string) =>
       triggers.filter((t) => t.metadata?.[threshold] !== undefined).map((t) => t.metadata?.stream ?? '');
     for (const stream of expected) {
       // Lag misses entries delivered to a consumer that died or hangs; pending counts those.
-      if (!streamsWith('lagCount').includes(stream)) problems.push(`${label}: no redis-streams trigger for stream ${stream} with lagCount`);
+      if (!streamsWith('lagCount').includes(stream)) problems.push(`${label}: no ${type} trigger for stream ${stream} with lagCount`);
       if (!streamsWith('pendingEntriesCount').includes(stream)) {
-        problems.push(`${label}: no redis-streams trigger for stream ${stream} with pendingEntriesCount`);
+        problems.push(`${label}: no ${type} trigger for stream ${stream} with pendingEntriesCount`);
       }
     }
     for (const stream of triggers.map((t) => t.metadata?.stream ?? '')) {
@@ -615,6 +675,8 @@ export const checkKeda: Check = (bundle, ctx) => {
       redisUrl = undefined;
     }
     const namespace = namespaceOf(manifest, bundle);
+    const appNamespace = namespaceOf(target.workload.manifest, bundle);
+    const seedNames = seeds.map((seed) => `${qualifiedHost(seed.host, appNamespace)}:${seed.port}`);
     for (const trigger of triggers) {
       const meta = trigger.metadata ?? {};
       if (meta.consumerGroup !== group) {
@@ -631,11 +693,21 @@ export const checkKeda: Check = (bundle, ctx) => {
       } else if (!/^[1-9]\d*$/.test(meta[thresholds[0] ?? ''] ?? '')) {
         problems.push(`${label}: trigger ${meta.stream ?? ''} has no positive ${thresholds[0] ?? ''}`);
       }
-      if (redisUrl && meta.address) {
+      if (trigger.type === 'redis-cluster-streams' && seeds.length > 0) {
+        for (const address of hostPorts(meta.addresses)) {
+          // The operator resolves names from its own namespace.
+          if (address.host.split('.').length <= 2) {
+            problems.push(`${label}: trigger address ${address.host} is not fully qualified; the KEDA operator runs in another namespace`);
+          }
+          if (!seedNames.includes(`${qualifiedHost(address.host, namespace)}:${address.port}`)) {
+            problems.push(`${label}: trigger address ${address.host}:${address.port} is not a seed node of REDIS_CLUSTER_NODES`);
+          }
+        }
+      } else if (trigger.type === 'redis-streams' && redisUrl && meta.address) {
         const [host = '', port = '6379'] = meta.address.split(':');
         const same =
           JSON.stringify(clusterService(host, namespace) ?? host) ===
-          JSON.stringify(clusterService(redisUrl.hostname, namespaceOf(target.workload.manifest, bundle)) ?? redisUrl.hostname);
+          JSON.stringify(clusterService(redisUrl.hostname, appNamespace) ?? redisUrl.hostname);
         if (!same || Number(port) !== Number(redisUrl.port || 6379)) {
           problems.push(`${label}: trigger address ${meta.address} is not the Redis of REDIS_URL (${redisUrl.host})`);
         }

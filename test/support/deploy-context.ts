@@ -18,3 +18,12 @@ export function projectContext(bundle: Bundle): Context {
     streamKey: (prefix, partition, count) => partitionKeys(prefix, partition, count).stream,
   };
 }
+
+/**
+ * The same for a rendered deployment (loadClusterBundle): there the kustomization's images: entry
+ * is already applied, so the app containers run the image it names.
+ */
+export function renderedContext(bundle: Bundle): Context {
+  const entry = bundle.base.images[0];
+  return { ...projectContext(bundle), appImage: entry?.newName ?? entry?.name ?? '' };
+}

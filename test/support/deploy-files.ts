@@ -1,7 +1,9 @@
 /** Reads the deployment files (k8s/, docker-compose.yml, Dockerfile) into plain data for the checks. */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments, parse } from 'yaml';
+import { parseAllDocuments, parse, stringify } from 'yaml';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -29,8 +31,12 @@ export interface Manifest {
 export interface Kustomization {
   file: string;
   dir: string;
+  /** Kustomization, or Component (a part a kustomization switches on with components:). */
+  kind: string;
   namespace?: string;
   resources: string[];
+  /** Files of patches (path:); inline patches are not listed. */
+  patches: string[];
   images: { name: string; newName?: string; newTag?: string }[];
 }
 
@@ -74,7 +80,37 @@ export function loadKustomization(dir: string): Kustomization {
   const resources = Array.isArray(value.resources) ? value.resources.map(String) : [];
   const images = Array.isArray(value.images) ? (value.images as Kustomization['images']) : [];
   const namespace = typeof value.namespace === 'string' ? value.namespace : undefined;
-  return { file: rel(file), dir: rel(dir), namespace, resources, images };
+  const patches = Array.isArray(value.patches)
+    ? value.patches.flatMap((patch) => (isObject(patch) && typeof patch.path === 'string' ? [patch.path] : []))
+    : [];
+  const kind = typeof value.kind === 'string' ? value.kind : 'Kustomization';
+  return { file: rel(file), dir: rel(dir), kind, namespace, resources, patches, images };
+}
+
+/**
+ * What `kubectl kustomize` (kustomize v5, built into kubectl) renders for a folder, with components
+ * switched on: what `kubectl apply -k` would send. Each object's file is the folder rendered.
+ */
+export function renderKustomization(dir: string, components: string[] = []): Manifest[] {
+  let target = dir;
+  let scratch: string | undefined;
+  if (components.length > 0) {
+    // A component is switched on by a kustomization; kustomize takes only relative paths.
+    scratch = mkdtempSync(path.join(tmpdir(), 'nodeagg-render-'));
+    const relative = (to: string) => path.relative(scratch ?? '', to);
+    writeFileSync(
+      path.join(scratch, 'kustomization.yaml'),
+      stringify({ resources: [relative(dir)], components: components.map(relative) }),
+    );
+    target = scratch;
+  }
+  try {
+    const text = execFileSync('kubectl', ['kustomize', target], { encoding: 'utf8' });
+    const label = [rel(dir), ...components.map(rel)].join(' + ');
+    return parseAllDocuments(text).map((doc, index) => ({ file: label, index, doc: doc.toJS() as K8sObject }));
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /** The manifests a kustomization lists (files only; nested kustomizations are not followed). */
@@ -298,6 +334,25 @@ export interface Bundle {
   ciScript: string;
   readme: string;
   deploymentDoc: string;
+}
+
+/**
+ * The deployment with the Redis Cluster switched on: the base rendered with the k8s/cluster
+ * component, the KEDA objects of k8s/cluster/keda, the base's monitoring.
+ */
+export function loadClusterBundle(): Bundle {
+  const bundle = loadBundle();
+  const k8s = path.join(ROOT, 'k8s');
+  const keda = path.join(k8s, 'cluster', 'keda');
+  return {
+    ...bundle,
+    keda: loadKustomization(keda),
+    manifests: [
+      ...renderKustomization(k8s, [path.join(k8s, 'cluster')]),
+      ...renderKustomization(keda),
+      ...loadManifests(bundle.monitoring),
+    ],
+  };
 }
 
 export function loadBundle(): Bundle {

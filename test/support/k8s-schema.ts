@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { Job } from 'kubernetes-models/batch/v1/Job';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { PriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1/PriorityClass';
@@ -26,6 +27,7 @@ const MODELS: Readonly<Record<string, (doc: K8sObject) => Validatable>> = {
   'apps/v1 Deployment': (doc) => new Deployment(doc as never),
   'apps/v1 StatefulSet': (doc) => new StatefulSet(doc as never),
   'autoscaling/v2 HorizontalPodAutoscaler': (doc) => new HorizontalPodAutoscaler(doc as never),
+  'batch/v1 Job': (doc) => new Job(doc as never),
   'policy/v1 PodDisruptionBudget': (doc) => new PodDisruptionBudget(doc as never),
   'networking.k8s.io/v1 NetworkPolicy': (doc) => new NetworkPolicy(doc as never),
   'scheduling.k8s.io/v1 PriorityClass': (doc) => new PriorityClass(doc as never),
@@ -78,10 +80,14 @@ export function validateScaledObject(doc: K8sObject): string[] {
     for (const [key, value] of Object.entries(trigger.metadata)) {
       if (typeof value !== 'string') problems.push(`spec.triggers[${i}].metadata.${key} must be a string`);
     }
-    if (trigger.type === 'redis-streams') {
+    if (trigger.type === 'redis-streams' || trigger.type === 'redis-cluster-streams') {
       const meta = trigger.metadata;
-      if (meta.address === undefined && meta.host === undefined && meta.addressFromEnv === undefined && meta.hostFromEnv === undefined) {
-        problems.push(`spec.triggers[${i}] (redis-streams) needs address or host`);
+      const addressFields =
+        trigger.type === 'redis-streams'
+          ? ['address', 'host', 'addressFromEnv', 'hostFromEnv']
+          : ['addresses', 'hosts', 'addressesFromEnv', 'hostsFromEnv'];
+      if (addressFields.every((field) => meta[field] === undefined)) {
+        problems.push(`spec.triggers[${i}] (${trigger.type}) needs ${addressFields[0] ?? ''} or ${addressFields[1] ?? ''}`);
       }
       if (typeof meta.stream !== 'string' || meta.stream === '') problems.push(`spec.triggers[${i}].metadata.stream is required`);
       if (meta.lagCount !== undefined && meta.consumerGroup === undefined) {
@@ -201,15 +207,21 @@ export function validateManifest(doc: K8sObject): string[] {
 export function checkKustomization(kustomization: Kustomization, manifests: Manifest[]): string[] {
   const problems: string[] = [];
   const dir = path.join(ROOT, kustomization.dir);
+  const isBase = (resource: string) => existsSync(path.join(dir, resource, 'kustomization.yaml'));
   for (const resource of kustomization.resources) {
     if (!existsSync(path.join(dir, resource))) problems.push(`${kustomization.file}: resource ${resource} does not exist`);
-    if (resource.includes('/') || resource.startsWith('..'))
+    // Another kustomization (a base this one builds on) may live elsewhere; files must be beside it.
+    else if ((resource.includes('/') || resource.startsWith('..')) && !isBase(resource))
       problems.push(`${kustomization.file}: resource ${resource} is outside its folder`);
+  }
+  for (const patch of kustomization.patches) {
+    if (!existsSync(path.join(dir, patch))) problems.push(`${kustomization.file}: patch ${patch} does not exist`);
   }
   for (const file of yamlFilesIn(dir)) {
     const name = path.basename(file);
     if (/^kustomization\.ya?ml$/.test(name)) continue;
-    if (!kustomization.resources.includes(name)) problems.push(`${kustomization.file}: ${name} is not listed in resources`);
+    if (!kustomization.resources.includes(name) && !kustomization.patches.includes(name))
+      problems.push(`${kustomization.file}: ${name} is not listed in resources or patches`);
   }
   if (!kustomization.namespace) problems.push(`${kustomization.file}: namespace is not set`);
   for (const m of manifests) {

@@ -52,6 +52,17 @@ export function workloads(manifests: Manifest[]): Workload[] {
   return result;
 }
 
+/** Every pod template: of the workloads, and of Jobs (which run once and have no selector to check). */
+export function podTemplates(manifests: Manifest[]): { manifest: Manifest; template: IPodTemplateSpec }[] {
+  const jobs = manifests
+    .filter((m) => m.doc.kind === 'Job')
+    .flatMap((manifest) => {
+      const template = (manifest.doc as { spec?: { template?: IPodTemplateSpec } }).spec?.template;
+      return template ? [{ manifest, template }] : [];
+    });
+  return [...workloads(manifests).map((w) => ({ manifest: w.manifest, template: w.template })), ...jobs];
+}
+
 export interface PodContainer {
   workload: Workload;
   container: IContainer;

@@ -117,10 +117,17 @@ export const checkAutoscalerTargets: Check = (bundle) => {
 
 // --- Redis resources and scheduling -------------------------------------------------
 
-function redisContainers(bundle: Bundle): { workload: Workload; container: IContainer }[] {
+export function redisContainers(bundle: Bundle): { workload: Workload; container: IContainer }[] {
   return workloads(bundle.manifests).flatMap((w) =>
     (w.template.spec?.containers ?? []).filter((c) => /^redis(:|$)/.test(c.image ?? '')).map((container) => ({ workload: w, container })),
   );
+}
+
+/** Whether a redis-server container runs as a node of a Redis Cluster (--cluster-enabled yes). */
+export function clusterEnabled(container: IContainer): boolean {
+  const args = [...(container.command ?? []), ...(container.args ?? [])];
+  const at = args.indexOf('--cluster-enabled');
+  return at !== -1 && args[at + 1] === 'yes';
 }
 
 /** Redis is Guaranteed (requests = limits for CPU and memory) with room above maxmemory for a rewrite fork. */
@@ -232,14 +239,25 @@ interface Reach {
 }
 
 /** Who may connect to a port of a workload's pods under the policies (default deny when any policy selects them). */
-export function reach(bundle: Bundle, target: Workload, port: number): Reach {
+/** Whether pods with these labels (in the namespace) may connect to a port of a workload's pods. */
+export function admits(bundle: Bundle, target: Workload, port: number, labels: Record<string, string>): boolean {
+  const rules = ingressRules(bundle, target, port);
+  return rules === undefined || rules.some((rule) => peerAllows(rule.from, labels));
+}
+
+/** The ingress rules that open a port of a workload's pods; undefined when no policy selects them (all open). */
+function ingressRules(
+  bundle: Bundle,
+  target: Workload,
+  port: number,
+): NonNullable<NonNullable<INetworkPolicy['spec']>['ingress']> | undefined {
   const labels = target.template.metadata?.labels ?? {};
   const containers = target.template.spec?.containers ?? [];
   const policies = ofKind<INetworkPolicy>(bundle.manifests, 'NetworkPolicy')
     .map((p) => p.obj)
     .filter((p) => (p.spec?.policyTypes ?? ['Ingress']).includes('Ingress') && policySelects(p, labels));
-  if (policies.length === 0) return { fromPods: ['(every pod: no policy selects these pods)'], fromNamespaces: ['(every namespace)'] };
-  const rules = policies
+  if (policies.length === 0) return undefined;
+  return policies
     .flatMap((p) => p.spec?.ingress ?? [])
     .filter(
       (rule) =>
@@ -247,6 +265,11 @@ export function reach(bundle: Bundle, target: Workload, port: number): Reach {
         rule.ports.length === 0 ||
         rule.ports.some((p) => containers.some((c) => resolveContainerPort(c, p.port) === port) || p.port === undefined),
     );
+}
+
+export function reach(bundle: Bundle, target: Workload, port: number): Reach {
+  const rules = ingressRules(bundle, target, port);
+  if (rules === undefined) return { fromPods: ['(every pod: no policy selects these pods)'], fromNamespaces: ['(every namespace)'] };
   const fromPods = workloads(bundle.manifests)
     .filter((w) => rules.some((rule) => peerAllows(rule.from, w.template.metadata?.labels ?? {})))
     .map((w) => w.name);
@@ -283,8 +306,10 @@ export const checkNetworkPolicies: Check = (bundle, ctx) => {
     const { fromPods } = reach(bundle, workload, port);
     for (const name of appNames)
       if (!fromPods.includes(name)) problems.push(`NetworkPolicy: ${name} cannot reach ${where(workload.manifest)} on port ${port}`);
+    // The nodes of a Redis Cluster replicate from each other on the Redis port.
+    const peers = clusterEnabled(container) ? [workload.name] : [];
     for (const name of fromPods)
-      if (!appNames.has(name))
+      if (!appNames.has(name) && !peers.includes(name))
         problems.push(`NetworkPolicy: ${name} can reach ${where(workload.manifest)}; only ingest and workers should`);
   }
   for (const app of apps(bundle, ctx)) {

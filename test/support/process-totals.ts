@@ -2,6 +2,7 @@
 import { allPartitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { storedBuckets } from '../../shared/store/bucket-codec';
+import { scanKeys } from './aggregate-totals';
 
 export async function processSampleCount(redis: RedisClient, prefix: string, partitions: number): Promise<number> {
   let samples = 0;
@@ -10,12 +11,9 @@ export async function processSampleCount(redis: RedisClient, prefix: string, par
       .allProcessesFine(0)
       .replace(/0$/, '*')
       .replace(/[{}]/g, (c) => `\\${c}`);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) for (const bucket of storedBuckets(await redis.hgetallBuffer(key))) samples += bucket.samples;
-    } while (cursor !== '0');
+    for (const key of await scanKeys(redis, pattern)) {
+      for (const bucket of storedBuckets(await redis.hgetallBuffer(key))) samples += bucket.samples;
+    }
   }
   return samples;
 }

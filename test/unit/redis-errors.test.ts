@@ -1,6 +1,7 @@
 /** Redis failures are told apart by the error classes ioredis throws (no Redis needed; real ones in test/integration/redis-errors.test.ts). */
 import { ReplyError } from 'ioredis';
 import { MaxRetriesPerRequestError } from 'ioredis/built/errors';
+import ClusterAllFailedError from 'ioredis/built/errors/ClusterAllFailedError';
 import {
   classifyRedisError,
   isCommandTimeout,
@@ -57,6 +58,20 @@ test.each<[string, unknown, RedisErrorClass]>([
   ['reset connection', withCode('read ECONNRESET', 'ECONNRESET'), 'unavailable'],
   ['connect timeout', withCode('connect ETIMEDOUT', 'ETIMEDOUT'), 'unavailable'],
   ['offline queue refusal', new Error("Stream isn't writeable and enableOfflineQueue options is false"), 'not-sent'],
+  ['cluster: not ready, offline queue off', new Error("Cluster isn't ready and enableOfflineQueue options is false"), 'not-sent'],
+  [
+    'cluster: no node reachable',
+    new ClusterAllFailedError('Failed to refresh slots cache.', new Error('connect ECONNREFUSED')),
+    'unavailable',
+  ],
+  ['cluster: no startup node', new Error('None of startup nodes is available'), 'unavailable'],
+  [
+    'cluster: redirections exhausted',
+    new Error('Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down'),
+    'unavailable',
+  ],
+  ['cluster: a MOVED reply that reached the caller', reply('MOVED 15882 127.0.0.1:7002'), 'unavailable'],
+  ['cluster: an ASK reply that reached the caller', reply('ASK 15882 127.0.0.1:7002'), 'unavailable'],
   ['a plain error that merely mentions OOM', new Error("OOM command not allowed when used memory > 'maxmemory'."), 'not-redis'],
   ['a TypeError', new TypeError("Cannot read properties of undefined (reading 'x')"), 'not-redis'],
   ['undefined', undefined, 'not-redis'],

@@ -26,7 +26,8 @@
   partition count: the caller must restart with it), or {0, id_1 .. id_n, outcomes} where
   id_i is the entry appended to stream i ('' when nothing was) and outcomes holds, per keyed
   request: 0 (appended), 2 (conflict), or 1 (stored before, at least in part), accepted
-  and its k entry ids.
+  and its k entry ids. A record found is written again unchanged (same value, same expiry),
+  so that a WAIT after a replay covers what the first attempt stored.
 ]]
 local n = tonumber(ARGV[2])
 
@@ -51,7 +52,7 @@ for _ = 1, tonumber(ARGV[6]) do
       part[#part + 1] = ARGV[first + 2 * q + 1]
     end
   else
-    local request = { fingerprint = fingerprint, ttl = ttl, accepted = accepted, first = first, k = k, record = record, code = 0, stored = {} }
+    local request = { fingerprint = fingerprint, ttl = ttl, accepted = accepted, first = first, k = k, record = record, code = 0, stored = {}, records = {} }
     keyed[#keyed + 1] = request
     for q = 0, k - 1 do
       local stored = redis.call('GET', KEYS[record + q])
@@ -64,6 +65,7 @@ for _ = 1, tonumber(ARGV[6]) do
         request.code = 1
         request.accepted = storedAccepted
         request.stored[q] = id
+        request.records[q] = stored
       end
     end
     if request.code ~= 2 then
@@ -96,6 +98,10 @@ for _, request in ipairs(keyed) do
       if not id then
         id = reply[tonumber(ARGV[request.first + 2 * q]) + 1]
         redis.call('SET', KEYS[request.record + q], request.fingerprint .. ' ' .. request.accepted .. ' ' .. id, 'EX', request.ttl)
+      else
+        -- Rewritten unchanged: since Redis 7.2 WAIT covers only writes of its own connection,
+        -- so a replay must write for a WAIT after it to cover the first attempt's lines.
+        redis.call('SET', KEYS[request.record + q], request.records[q], 'KEEPTTL')
       end
       if request.code == 1 then reply[#reply + 1] = id end
     end

@@ -1,0 +1,88 @@
+/**
+ * `npm run start:cluster`: a private 3-master/3-replica Redis Cluster, ingest and a worker in
+ * cluster mode; samples of several partitions go through; Ctrl-C stops every process.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { runRedisCli } from '../../launcher/private-cluster';
+import { freePort } from '../../launcher/private-redis';
+import { postJson, request } from '../support/fetch-json';
+import { portRefuses } from '../support/port-refuses';
+import { waitUntil } from '../support/wait-until';
+import { exited } from '../support/worker-process';
+
+const LAUNCHER = join(__dirname, '..', '..', 'dist', 'launcher', 'start-cluster.js');
+const SEEDS = /REDIS_CLUSTER_NODES\): (\S+)/;
+const DATA_DIRS = /kept after the session\): (.+)$/m;
+
+function answers200(url: string): Promise<boolean> {
+  return request(url).then(
+    (r) => r.status === 200,
+    () => false,
+  );
+}
+
+test('starts a private cluster, serves the API in cluster mode, and Ctrl-C stops everything', async () => {
+  const [ingestPort, workerPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, [LAUNCHER], {
+    env: {
+      ...process.env,
+      // Nothing listens on port 1: the services must use the private cluster, not this.
+      REDIS_URL: 'redis://127.0.0.1:1',
+      INGEST_PORT: String(ingestPort),
+      WORKER_HEALTH_PORT: String(workerPort),
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  let exit: Awaited<ReturnType<typeof exited>> | undefined;
+  let withAppendOnlyFiles: string[] = [];
+  const printed = (pattern: RegExp, separator: string) => pattern.exec(output)?.[1]?.split(separator) ?? [];
+  try {
+    const url = `http://127.0.0.1:${ingestPort}`;
+    await waitUntil(() => answers200(`${url}/readyz`), 45_000, 100).catch((error: Error) => {
+      throw new Error(`${error.message}; launcher output:\n${output}`);
+    });
+    const seeds = printed(SEEDS, ',');
+    expect(seeds).toHaveLength(6);
+    expect(printed(DATA_DIRS, ' ')).toHaveLength(6);
+    const roles = (await runRedisCli(['-p', seeds[0]!.split(':')[1]!, 'cluster', 'nodes'])).split('\n').filter(Boolean);
+    expect(roles.filter((line) => / (myself,)?master /.test(line))).toHaveLength(3);
+    expect(roles.filter((line) => / (myself,)?slave /.test(line))).toHaveLength(3);
+    expect(await answers200(`http://127.0.0.1:${workerPort}/readyz`)).toBe(true);
+
+    // Twelve nodes hash to several partitions, so to several masters.
+    const items = Array.from({ length: 12 }, (_, i) => ({ node: `laptop-${i}`, timeslice: 10, cpu: 10 + i, mem: 40 }));
+    const posted = await postJson(`${url}/v1/samples`, items);
+    expect(posted.status).toBe(202);
+    const average = await request(`${url}/v1/analytics/nodes/average?after=${posted.body.token}`);
+    expect(average.status).toBe(200);
+    expect(average.body).toMatchObject({ cpu_used: 15.5, mem_used: 40 });
+  } finally {
+    const done = exited(child);
+    child.kill('SIGINT');
+    exit = await done;
+    // Append-only data stays for a look after the session: checked, then removed.
+    withAppendOnlyFiles = printed(DATA_DIRS, ' ').filter((dir) => readdirSync(dir).some((name) => name.startsWith('appendonly')));
+    for (const dir of printed(DATA_DIRS, ' ')) rmSync(dir, { recursive: true, force: true });
+  }
+  expect(exit).toEqual({ code: 0, signal: null });
+  expect(withAppendOnlyFiles).toEqual(printed(DATA_DIRS, ' '));
+  for (const seed of printed(SEEDS, ',')) expect(await portRefuses(Number(seed.split(':')[1]))).toBe(true);
+}, 60_000);
+
+test('without redis-server and redis-cli it says what to install and exits 1', async () => {
+  const child = spawn(process.execPath, [LAUNCHER], {
+    env: { ...process.env, PATH: join(__dirname, 'no-such-folder') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  expect(existsSync(join(__dirname, 'no-such-folder'))).toBe(false);
+  expect(await exited(child)).toEqual({ code: 1, signal: null });
+  expect(stderr).toContain('needs redis-server and redis-cli, but redis-server and redis-cli are not on PATH');
+});
