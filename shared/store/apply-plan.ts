@@ -178,13 +178,28 @@ class PlanBuilder {
 export function planBatch(samples: readonly Sample[], keys: PartitionKeys, nowMs: number): ApplyPlan {
   const plan = new PlanBuilder();
   addSamples(plan, samples, keys, nowMs);
+  return finish(plan, keys, nowMs);
+}
+
+function finish(plan: PlanBuilder, keys: PartitionKeys, nowMs: number): ApplyPlan {
   plan.setField(keys.meta, 'last_applied_ms', nowMs);
   return plan.build();
 }
 
 /**
- * Splits items into consecutive groups whose combined plan stays within maxArgs. An item
- * whose plan alone is wider comes back as a group of its own, marked oversized.
+ * Arguments one sample can add to a plan at most (every key it touches new to the plan).
+ * While a group has this much room per sample left, an item joins it without a trial.
+ */
+export const MAX_WIDTH_PER_SAMPLE = 80;
+
+/** A group of consecutive items planned together; an oversized item comes without a plan (it is applied in parts). */
+export type PlannedGroup<T> = { items: T[]; oversized: false; plan: ApplyPlan } | { items: T[]; oversized: true };
+
+/**
+ * Splits items into consecutive groups whose combined plan stays within maxArgs, and plans
+ * each group (each sample is planned once, but for items near a group's end, which are
+ * tried alone first). An item whose plan alone is wider comes back as a group of its own,
+ * marked oversized.
  */
 export function groupWithinBound<T>(
   items: readonly T[],
@@ -192,32 +207,40 @@ export function groupWithinBound<T>(
   keys: PartitionKeys,
   nowMs: number,
   maxArgs: number = MAX_SCRIPT_ARGS,
-): { items: T[]; oversized: boolean }[] {
-  const groups: { items: T[]; oversized: boolean }[] = [];
+): PlannedGroup<T>[] {
+  const groups: PlannedGroup<T>[] = [];
   // Room for the bookkeeping field every plan sets.
   const bound = maxArgs - WIDTH.field - 1;
   let builder = new PlanBuilder();
   let current: T[] = [];
+  const close = () => {
+    if (current.length > 0) groups.push({ items: current, oversized: false, plan: finish(builder, keys, nowMs) });
+    builder = new PlanBuilder();
+    current = [];
+  };
   for (const item of items) {
-    addSamples(builder, samplesOf(item), keys, nowMs);
-    if (builder.width <= bound) {
+    const samples = samplesOf(item);
+    if (builder.width + samples.length * MAX_WIDTH_PER_SAMPLE <= bound) {
+      addSamples(builder, samples, keys, nowMs);
       current.push(item);
       continue;
     }
-    if (current.length > 0) {
-      groups.push({ items: current, oversized: false });
-      builder = new PlanBuilder();
-      addSamples(builder, samplesOf(item), keys, nowMs);
-    }
-    if (builder.width > bound) {
+    // It may not fit: plan it alone. Two plans together are at most as wide as both apart.
+    const alone = new PlanBuilder();
+    addSamples(alone, samples, keys, nowMs);
+    if (alone.width > bound) {
+      close();
       groups.push({ items: [item], oversized: true });
-      builder = new PlanBuilder();
-      current = [];
+    } else if (builder.width + alone.width - SECTION_COUNTS <= bound) {
+      addSamples(builder, samples, keys, nowMs);
+      current.push(item);
     } else {
+      close();
+      builder = alone;
       current = [item];
     }
   }
-  if (current.length > 0) groups.push({ items: current, oversized: false });
+  close();
   return groups;
 }
 

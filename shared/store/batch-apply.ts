@@ -80,7 +80,7 @@ export class AggregateStore {
     const outcome: ApplyOutcome = { applied: 0, skipped: 0, samples: 0 };
     for (const group of groupWithinBound(entries, (e) => e.samples, keys, this.now(), this.maxScriptArgs)) {
       if (group.oversized) await this.applyInParts(keys, group.items[0]!, outcome, onProgress);
-      else await this.applyWhole(keys, group.items, outcome);
+      else await this.applyWhole(keys, group.items, group.plan, outcome);
       onProgress();
     }
     return outcome;
@@ -98,20 +98,17 @@ export class AggregateStore {
     return decodeApplyReply(await this.redis.applyBatch(args));
   }
 
-  private async applyWhole(keys: PartitionKeys, entries: readonly DecodedEntry[], outcome: ApplyOutcome): Promise<void> {
+  /** `plan`: the entries' plan, as grouping made it; replanned only for the entries still pending after a race. */
+  private async applyWhole(keys: PartitionKeys, entries: readonly DecodedEntry[], plan: ApplyPlan, outcome: ApplyOutcome): Promise<void> {
     let current = entries;
+    let currentPlan = plan;
     while (current.length > 0) {
-      const plan = planBatch(
-        current.flatMap((e) => e.samples),
-        keys,
-        this.now(),
-      );
       const reply = await this.call(
         keys,
         current.map((e) => e.id),
         0,
         0,
-        plan,
+        currentPlan,
       );
       if (reply.kind === 'applied') {
         outcome.applied += current.length;
@@ -127,13 +124,19 @@ export class AggregateStore {
       const next = current.filter((e) => stillPending.has(e.id));
       outcome.skipped += current.length - next.length;
       current = next;
+      currentPlan = planBatch(
+        current.flatMap((e) => e.samples),
+        keys,
+        this.now(),
+      );
     }
   }
 
   /** One entry too large for a call: its samples in bounded parts, applied in order. */
   private async applyInParts(keys: PartitionKeys, entry: DecodedEntry, outcome: ApplyOutcome, onProgress: () => void): Promise<void> {
     const parts = groupWithinBound(entry.samples, (s) => [s], keys, this.now(), this.maxScriptArgs);
-    const plans = parts.map((part) => planBatch(part.items, keys, this.now()));
+    // One sample is never wider than a call, so every part comes planned.
+    const plans = parts.map((part) => (part.oversized ? planBatch(part.items, keys, this.now()) : part.plan));
     // Each part checks its own keys, but a later part failing would leave the earlier ones
     // applied: check every key of every part before the first part is applied.
     if ((await this.redis.exists(keys.entryParts(entry.id))) === 0) await this.checkKeyTypes(plans);

@@ -1,6 +1,13 @@
 import { partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
-import { FIRST_AGGREGATE_KEY, groupWithinBound, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan } from '../../shared/store/apply-plan';
+import {
+  FIRST_AGGREGATE_KEY,
+  groupWithinBound,
+  MAX_SCRIPT_ARGS,
+  MAX_WIDTH_PER_SAMPLE,
+  planBatch,
+  type ApplyPlan,
+} from '../../shared/store/apply-plan';
 import { decodeBucket, type BucketStats } from '../../shared/store/bucket-codec';
 import type { Sample } from '../../shared/samples';
 import { decodeToken, encodeToken } from '../../ingest/consistency-token';
@@ -94,7 +101,16 @@ describe('bounded script calls', () => {
     for (const g of groups) {
       expect(g.oversized).toBe(false);
       expect(width(g.items.flat())).toBeLessThanOrEqual(2000);
+      // Each group comes planned, as planning its samples afresh would plan it.
+      if (!g.oversized) expect(g.plan).toEqual(planBatch(g.items.flat(), keys, at));
     }
+  });
+
+  test('one sample of either kind, every key new, adds at most MAX_WIDTH_PER_SAMPLE arguments', () => {
+    const node: Sample = { kind: 'node', node: 'n', at, timeslice: 1, cpu: 1, mem: 1 };
+    const empty = width([]);
+    expect(width([node]) - empty).toBeLessThanOrEqual(MAX_WIDTH_PER_SAMPLE);
+    expect(width(entry(1, 0)) - empty).toBeLessThanOrEqual(MAX_WIDTH_PER_SAMPLE);
   });
 
   test('an entry wider than the bound alone is marked oversized, and its samples split into parts within it', () => {

@@ -1,0 +1,235 @@
+/**
+ * `npm run bench:apply`: the CPU cost per sample of the worker's apply alone, in Redis and in
+ * the worker, for single-sample POSTs (every sample its own node-second: the hard case).
+ *
+ * A private redis-server; the stream filled through the store layer (one append per POST,
+ * so one entry per sample, as single POSTs of an idle ingest make them); every entry read
+ * into the consumer group first; then the entries applied as the worker applies them
+ * (decode, AggregateStore.applyBatch) in batches of a given number of entries. Redis CPU is
+ * the change of INFO cpu over the applies only, worker CPU the change of
+ * process.cpuUsage(), both over the samples applied. The first seconds warm the keys up
+ * (a node's hour hash and summary exist, as in a steady state) and are not counted.
+ */
+import Redis from 'ioredis';
+import { Command, Option } from 'commander';
+import { startPrivateRedis, type PrivateRedis } from '../launcher/private-redis';
+import { groupWithinBound } from '../shared/store/apply-plan';
+import { AggregateStore, type DecodedEntry } from '../shared/store/batch-apply';
+import { decodeEntry, encodeSamples } from '../shared/store/entry-codec';
+import { partitionKeys, type PartitionKeys } from '../shared/store/keys';
+import { PartitionStream, type RawEntry } from '../shared/store/partition-stream';
+import { SampleAppender } from '../shared/store/sample-append';
+import { ensureGroup } from '../shared/store/stream-groups';
+import type { Sample } from '../shared/samples';
+import { registerScripts } from '../shared/store/scripts';
+import { commandStats, redisCpuSeconds, resetCommandStats } from './redis-accounting';
+
+const PREFIX = 'bench';
+const GROUP = 'aggregators';
+const CONSUMER = 'bench-worker';
+/** Seconds of samples applied before measuring, so hour hashes and summaries exist. */
+const WARM_SECONDS = 2;
+/** POSTs appended concurrently while filling the stream. */
+const APPEND_CONCURRENCY = 500;
+const PLANNING_REPEATS = 5;
+
+const format = (value: number, digits = 2) => value.toFixed(digits);
+
+interface Scenario {
+  label: string;
+  /** Processes posted with each node sample (in the same POST, so the same entry). */
+  processes: number;
+  /** Entries per apply, as the worker reads them. */
+  batchEntries: number;
+}
+
+interface Measurement {
+  samples: number;
+  entries: number;
+  redisUsPerSample: number;
+  workerUsPerSample: number;
+  /** Commands the scripts ran (besides EVALSHA itself), per entry. */
+  commandsPerEntry: number;
+  /** The worker's planning alone (grouping the batch into calls, each planned): the least of a few repetitions. */
+  planningUsPerSample: number;
+}
+
+function samplesOf(node: number, second: number, baseMs: number, processes: number): Sample[] {
+  const name = `node-${String(node).padStart(4, '0')}`;
+  const at = baseMs + second * 1000 + 500;
+  const cpu = (node * 7 + second) % 100;
+  const samples: Sample[] = [{ kind: 'node', node: name, at, timeslice: 1, cpu, mem: (node * 3 + second) % 100 }];
+  for (let p = 0; p < processes; p++) {
+    samples.push({ kind: 'process', node: name, process: `svc-${p}`, at, timeslice: 1, cpu_used: cpu / (p + 1), mem_used: 1e6 * (p + 1) });
+  }
+  return samples;
+}
+
+/** One POST per node per second, appended through the store layer: one entry each. */
+async function fill(redis: Redis, nodes: number, seconds: number, processes: number, baseMs: number): Promise<void> {
+  const appender = new SampleAppender(redis, PREFIX, 1);
+  let group = 0;
+  const posts: Sample[][] = [];
+  for (let second = 0; second < seconds; second++)
+    for (let node = 0; node < nodes; node++) posts.push(samplesOf(node, second, baseMs, processes));
+  for (let first = 0; first < posts.length; first += APPEND_CONCURRENCY) {
+    await Promise.all(
+      posts.slice(first, first + APPEND_CONCURRENCY).map(async (samples) => {
+        const result = await appender.append(`g${group++}`, [
+          { parts: [{ partition: 0, lines: encodeSamples(samples) }], samples: samples.length },
+        ]);
+        if (result.kind !== 'appended') throw new Error(`append refused: ${result.kind}`);
+      }),
+    );
+  }
+}
+
+/** Every entry delivered to the consumer (pending on it), in stream order. */
+async function readAll(stream: PartitionStream): Promise<RawEntry[]> {
+  const all: RawEntry[] = [];
+  for (;;) {
+    const entries = await stream.readNew(10_000, 0);
+    if (entries.length === 0) return all;
+    all.push(...entries);
+  }
+}
+
+function batchesOf(raw: readonly RawEntry[], batchEntries: number): DecodedEntry[][] {
+  const batches: DecodedEntry[][] = [];
+  for (let first = 0; first < raw.length; first += batchEntries) {
+    batches.push(raw.slice(first, first + batchEntries).map(([id, fields]) => ({ id, samples: decodeEntry(fields!) })));
+  }
+  return batches;
+}
+
+async function applyAll(store: AggregateStore, keys: PartitionKeys, raw: readonly RawEntry[], batchEntries: number): Promise<number> {
+  let samples = 0;
+  for (let first = 0; first < raw.length; first += batchEntries) {
+    const batch: DecodedEntry[] = raw.slice(first, first + batchEntries).map(([id, fields]) => ({ id, samples: decodeEntry(fields!) }));
+    const outcome = await store.applyBatch(keys, batch);
+    if (outcome.applied !== batch.length) throw new Error(`applied ${outcome.applied} of ${batch.length} entries`);
+    samples += outcome.samples;
+  }
+  return samples;
+}
+
+/** CPU µs per sample of planning every batch as applyBatch does, the least of PLANNING_REPEATS passes (robust to other load). */
+function planningCost(keys: PartitionKeys, batches: readonly DecodedEntry[][], samples: number): number {
+  const nowMs = Date.now();
+  let least = Infinity;
+  for (let pass = 0; pass < PLANNING_REPEATS; pass++) {
+    const before = process.cpuUsage();
+    for (const batch of batches) groupWithinBound(batch, (e) => e.samples, keys, nowMs);
+    const used = process.cpuUsage(before);
+    least = Math.min(least, used.user + used.system);
+  }
+  return least / samples;
+}
+
+async function measure(
+  server: PrivateRedis,
+  scenario: Scenario,
+  nodes: number,
+  seconds: number,
+  showCommands: boolean,
+): Promise<Measurement> {
+  const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  try {
+    registerScripts(redis);
+    await redis.flushall();
+    const keys = partitionKeys(PREFIX, 0, 1);
+    await ensureGroup(redis, keys.stream, GROUP);
+    const baseMs = Math.floor(Date.now() / 1000) * 1000 - (WARM_SECONDS + seconds + 5) * 1000;
+    await fill(redis, nodes, WARM_SECONDS + seconds, scenario.processes, baseMs);
+    const raw = await readAll(new PartitionStream(keys, redis, redis, GROUP, CONSUMER));
+    const store = new AggregateStore(redis, GROUP, CONSUMER);
+    const warm = WARM_SECONDS * nodes;
+    await applyAll(store, keys, raw.slice(0, warm), scenario.batchEntries);
+
+    const measured = raw.slice(warm);
+    await resetCommandStats(redis);
+    const redisBefore = await redisCpuSeconds(redis);
+    const workerBefore = process.cpuUsage();
+    const samples = await applyAll(store, keys, measured, scenario.batchEntries);
+    const worker = process.cpuUsage(workerBefore);
+    const redisAfter = await redisCpuSeconds(redis);
+    const stats = await commandStats(redis);
+    // Time inside each command (wall time, as Redis counts it); EVALSHA holds the script's own Lua work too.
+    if (showCommands) {
+      for (const c of stats.slice(0, 8)) {
+        console.error(
+          `  ${c.command}: ${format(c.calls / measured.length)} per entry, ${format(c.usecPerCall)} µs per call, ${format(c.usec / samples)} µs per sample`,
+        );
+      }
+    }
+    const commands = stats
+      .filter((c) => !['evalsha', 'eval', 'info', 'config|resetstat', 'config'].includes(c.command))
+      .reduce((n, c) => n + c.calls, 0);
+    return {
+      samples,
+      entries: measured.length,
+      redisUsPerSample: ((redisAfter - redisBefore) * 1e6) / samples,
+      workerUsPerSample: (worker.user + worker.system) / samples,
+      commandsPerEntry: commands / measured.length,
+      planningUsPerSample: planningCost(keys, batchesOf(measured, scenario.batchEntries), samples),
+    };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function spread(values: readonly number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  return sorted.length === 1 ? format(median) : `${format(median)} (${format(sorted[0]!)}–${format(sorted[sorted.length - 1]!)})`;
+}
+
+async function main(): Promise<void> {
+  const program = new Command('bench:apply')
+    .description("CPU per sample of the worker's apply (Redis and worker), single-sample POSTs")
+    .addOption(new Option('--nodes <n>', 'nodes, each posting one sample a second').default(1000).argParser(Number))
+    .addOption(new Option('--seconds <n>', 'measured seconds of samples').default(20).argParser(Number))
+    .addOption(new Option('--runs <n>', 'runs of every scenario (the spread is reported)').default(3).argParser(Number))
+    .addOption(new Option('--processes <n>', 'processes per POST in the variant with processes').default(4).argParser(Number))
+    .addOption(new Option('--batches <list>', 'entries per apply').default('60,1000'))
+    .addOption(new Option('--commands', "also print each run's costliest commands (INFO commandstats)"))
+    .parse(process.argv);
+  const options = program.opts<{ nodes: number; seconds: number; runs: number; processes: number; batches: string; commands?: boolean }>();
+  const scenarios: Scenario[] = [];
+  for (const processes of [0, options.processes]) {
+    for (const batchEntries of options.batches.split(',').map(Number)) {
+      const what = processes === 0 ? 'node sample' : `node sample + ${processes} processes`;
+      scenarios.push({ label: `1 ${what} per POST, ${batchEntries} entries per apply`, processes, batchEntries });
+    }
+  }
+  const server = await startPrivateRedis();
+  try {
+    const results = new Map<Scenario, Measurement[]>(scenarios.map((s) => [s, []]));
+    for (let run = 0; run < options.runs; run++) {
+      for (const scenario of scenarios) {
+        const m = await measure(server, scenario, options.nodes, options.seconds, options.commands ?? false);
+        results.get(scenario)!.push(m);
+        console.error(
+          `run ${run + 1} ${scenario.label}: ${m.samples} samples, Redis ${format(m.redisUsPerSample)} µs, worker ${format(m.workerUsPerSample)} µs, ${format(m.commandsPerEntry, 1)} commands per entry, planning ${format(m.planningUsPerSample)} µs`,
+        );
+      }
+    }
+    console.log(`\n${options.nodes} nodes, ${options.seconds} s measured, ${options.runs} runs: median (min–max)\n`);
+    console.log(
+      '| scenario | samples per run | Redis CPU µs per sample | worker CPU µs per sample | of it planning (least of 5) | Redis commands per entry |',
+    );
+    console.log('|---|---|---|---|---|---|');
+    for (const [scenario, ms] of results) {
+      console.log(
+        `| ${scenario.label} | ${ms[0]!.samples} | ${spread(ms.map((m) => m.redisUsPerSample))} | ${spread(ms.map((m) => m.workerUsPerSample))} | ${spread(ms.map((m) => m.planningUsPerSample))} | ${format(ms[0]!.commandsPerEntry, 1)} |`,
+      );
+    }
+  } finally {
+    await server.destroy();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
