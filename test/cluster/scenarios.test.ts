@@ -3,9 +3,11 @@
  * same test bodies pointed at one private cluster started once for the file: the core
  * integration suite (reference model, batches, idempotency, read-after-write, SIGKILL: one
  * round here, three on one Redis), then operations (dead letters and replay, the pipeline
- * view with each partition's shard and /metrics, `nodeagg dlq`, `status`, `partitions`), and
- * the partition-count change (3 -> 6 -> 3: every key changes slot, and mostly master, each time).
+ * view with each partition's shard and /metrics, `nodeagg dlq`, `status`, `partitions`), the node list paged across partitions, trimming and
+ * the maintenance job's single run, backpressure reading every partition's lag, and the
+ * partition-count change (3 -> 6 -> 3: every key changes slot, and mostly master, each time).
  */
+import { backpressureScenarios } from '../scenarios/backpressure';
 import { batchIngestScenarios } from '../scenarios/batch-ingest';
 import { cliDlqScenarios } from '../scenarios/cli-dlq';
 import { cliPartitionsScenarios } from '../scenarios/cli-partitions';
@@ -13,9 +15,12 @@ import { compatibilityApiScenarios } from '../scenarios/compatibility-api';
 import { deadLetterScenarios } from '../scenarios/dead-letters';
 import { exactlyOnceCrashScenarios } from '../scenarios/exactly-once-crash';
 import { idempotencyScenarios } from '../scenarios/idempotency';
+import { maintenanceSingleRunScenarios } from '../scenarios/maintenance-single-run';
+import { nodeViewsScenarios } from '../scenarios/node-views';
 import { partitionChangeScenarios } from '../scenarios/partition-change';
 import { pipelineViewScenarios } from '../scenarios/pipeline-view';
 import { readAfterWriteScenarios } from '../scenarios/read-after-write';
+import { streamTrimmingScenarios } from '../scenarios/stream-trimming';
 import { useSharedCluster } from '../support/shared-cluster';
 import { testConfig } from '../support/test-config';
 
@@ -36,5 +41,9 @@ deadLetterScenarios();
 pipelineViewScenarios();
 cliDlqScenarios();
 cliPartitionsScenarios();
+nodeViewsScenarios({ pagedNodes: 60 });
+streamTrimmingScenarios();
+maintenanceSingleRunScenarios();
+backpressureScenarios();
 // Fewer steps and nodes than on one Redis (4 -> 6 -> 3 -> 8 -> 4, 520 nodes): the file stays short.
 partitionChangeScenarios({ counts: [3, 6, 3], nodes: 150, interruption: 'killed-while-moving' });
