@@ -1,8 +1,12 @@
 /** Pipeline view and /metrics (README, API): the figures an operator watches while scaling. */
+import { startIngest } from '../../ingest/server';
+import { masterNodes } from '../../shared/store/server-nodes';
+import { parseInfoMemory } from '../../shared/store/memory-info';
 import { baseTime } from '../support/build-sample';
 import { postJson, request } from '../support/fetch-json';
+import { metricValue } from '../support/metrics-text';
 import { startPipeline, type TestPipeline } from '../support/pipeline';
-import { testConfig } from '../support/test-config';
+import { quietLogger, testConfig, testRedis } from '../support/test-config';
 
 /** Runs against the suite's Redis, or the cluster of a test in test/cluster/ (testEnv). */
 export function pipelineViewScenarios(): void {
@@ -62,6 +66,40 @@ export function pipelineViewScenarios(): void {
       expect(text).toMatch(/nodeagg_dead_letters 0/);
       expect(text).toMatch(/nodeagg_partition_stalled\{partition="0"\} 0/);
       expect(text).toMatch(/nodeagg_http_request_duration_seconds_count\{method="POST",route="\/v1\/samples"/);
+      const age = metricValue(text, 'nodeagg_pipeline_figures_age_seconds');
+      expect(age).toBeGreaterThanOrEqual(0);
+      expect(age).toBeLessThan(60);
+    });
+
+    test('/metrics shows the memory of the Redis that refuses writes first: the fullest master on a cluster', async () => {
+      const redis = testRedis(pipeline.config);
+      await redis.connect();
+      const masters = masterNodes(redis);
+      const limits = await Promise.all(masters.map(async (node) => Number(((await node.config('GET', 'maxmemory')) as string[])[1])));
+      try {
+        let expectedLimit = limits[0]!;
+        if (masters.length > 1) {
+          // Each master its own limit: the second is half full, the first a quarter, the rest unlimited.
+          const used = await Promise.all(masters.map(async (node) => parseInfoMemory(await node.info('memory')).usedBytes));
+          expectedLimit = used[1]! * 2;
+          await masters[0]!.config('SET', 'maxmemory', String(used[0]! * 4));
+          await masters[1]!.config('SET', 'maxmemory', String(expectedLimit));
+        }
+        // A new ingest: the gauges read INFO memory at most every few seconds.
+        const ingest = await startIngest(pipeline.config, quietLogger);
+        try {
+          const text = (await request(`${ingest.url}/metrics`)).body as string;
+          expect(metricValue(text, 'nodeagg_redis_maxmemory_bytes')).toBe(expectedLimit);
+          const used = metricValue(text, 'nodeagg_redis_used_memory_bytes')!;
+          expect(used).toBeGreaterThan(0);
+          if (expectedLimit > 0) expect(used).toBeLessThan(expectedLimit);
+        } finally {
+          await ingest.close();
+        }
+      } finally {
+        await Promise.all(masters.map((node, i) => node.config('SET', 'maxmemory', String(limits[i]))));
+        await redis.quit();
+      }
     });
   });
 }
