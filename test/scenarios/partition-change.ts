@@ -21,6 +21,7 @@ import { postJson, request } from '../support/fetch-json';
 import { runCli, startCli, waitFor, type RunningCli } from '../support/run-cli';
 import { deletePrefix, quietLogger, testEnv, testRedis } from '../support/test-config';
 import { waitUntil } from '../support/wait-until';
+import type { RawNodeSample, RawProcessSample } from '../support/reference-model';
 
 export interface PartitionChangeOptions {
   /** The counts the data goes through, the first being the services' first count. */
@@ -82,26 +83,9 @@ async function snapshot(url: string, nodes: string[], processes: string[]): Prom
   return view;
 }
 
-interface NodeItem {
-  node: string;
-  at: number;
-  timeslice: number;
-  cpu: number;
-  mem: number;
-}
-interface ProcessItem {
-  node: string;
-  process: string;
-  at: number;
-  timeslice: number;
-  cpu_used: number;
-  mem_used: number;
-}
-
-/** Three node samples and two samples of each of three processes per node. */
-function samplesOf(nodes: readonly string[], processes: readonly string[]): (NodeItem | ProcessItem)[] {
+function samplesOf(nodes: readonly string[], processes: readonly string[]): (RawNodeSample | RawProcessSample)[] {
   const t = baseTime();
-  const items: (NodeItem | ProcessItem)[] = [];
+  const items: (RawNodeSample | RawProcessSample)[] = [];
   nodes.forEach((node, i) => {
     for (let k = 0; k < 3; k++)
       items.push({ node, at: t - k * 7000 - (i % 50) * 1000, timeslice: 5, cpu: (i * 7 + k) % 100, mem: (i * 3 + k) % 100 });
@@ -143,7 +127,7 @@ async function expectFirstBatchReplayed(url: string, items: readonly unknown[]):
 }
 
 /** What the buckets must hold, summed from the samples sent: every sample counted once. */
-function expectedTotals(items: readonly (NodeItem | ProcessItem)[]): { fleet: Totals; processSamples: number } {
+function expectedTotals(items: readonly (RawNodeSample | RawProcessSample)[]): { fleet: Totals; processSamples: number } {
   const fleet: Totals = { samples: 0, cpuSeconds: 0, memSeconds: 0 };
   let processSamples = 0;
   for (const item of items) {
