@@ -14,6 +14,7 @@ import { connectAdmin, entriesAdded } from '../support/redis-audit';
 import { waitForDrained } from '../support/stream-drain';
 import { startIngestProcess, startWorkerProcess } from '../support/service-processes';
 import { SCRIPT_ON_STREAM, TcpProxy } from '../support/tcp-proxy';
+import { metricValue } from '../support/metrics-text';
 
 const PARTITIONS = 4;
 const WAIT_TIMEOUT_MS = 300;
@@ -30,11 +31,8 @@ function expectReplicationTimeout(response: JsonResponse): void {
   expect(response.headers.get('retry-after')).toBe('1');
 }
 
-async function metricValue(url: string, name: string): Promise<number> {
-  const text = (await request(`${url}/metrics`)).body as string;
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  if (line === undefined) throw new Error(`${name} is not on /metrics`);
-  return Number(line.split(' ')[1]);
+async function metricOf(url: string, name: string): Promise<number | undefined> {
+  return metricValue((await request(`${url}/metrics`)).body as string, name);
 }
 
 describe('ingest waiting for a replica (REDIS_WAIT_REPLICAS=1)', () => {
@@ -102,8 +100,8 @@ describe('ingest waiting for a replica (REDIS_WAIT_REPLICAS=1)', () => {
 
     expect(accepted).toBe(60);
     expect(missing).toEqual([]);
-    expect(await metricValue(ingest.url, 'nodeagg_replication_timeouts_total')).toBe(0);
-    expect(await metricValue(ingest.url, 'nodeagg_redis_wait_replicas')).toBe(1);
+    expect(await metricOf(ingest.url, 'nodeagg_replication_timeouts_total')).toBe(0);
+    expect(await metricOf(ingest.url, 'nodeagg_redis_wait_replicas')).toBe(1);
     const pipeline = await request(`${ingest.url}/v1/pipeline`);
     expect(pipeline.body.replication).toEqual({ wait_replicas: 1, wait_timeout_ms: WAIT_TIMEOUT_MS });
   }, 60_000);
@@ -134,7 +132,7 @@ describe('ingest waiting for a replica (REDIS_WAIT_REPLICAS=1)', () => {
     // A retry while the replica is still away: nothing appended, still not confirmed.
     expectReplicationTimeout(await postJson(`${ingest.url}/v1/samples`, keyed, { 'Idempotency-Key': 'down-1' }));
     expect(await entriesAdded(admin, env.KEY_PREFIX, PARTITIONS)).toBe(2);
-    expect(await metricValue(ingest.url, 'nodeagg_replication_timeouts_total')).toBe(3);
+    expect(await metricOf(ingest.url, 'nodeagg_replication_timeouts_total')).toBe(3);
 
     await replica.restart();
     await replica.waitUntilInSync();
@@ -185,7 +183,7 @@ describe('ingest waiting for a replica (REDIS_WAIT_REPLICAS=1)', () => {
     const counts = await perNodeCounts(admin, env.KEY_PREFIX, PARTITIONS, ['lost-keyed']);
     expect(counts.get('lost-keyed')).toBe(keyed.length);
     expect(await entriesAdded(admin, env.KEY_PREFIX, PARTITIONS)).toBe(2);
-    expect(await metricValue(ingest.url, 'nodeagg_replication_timeouts_total')).toBe(1);
+    expect(await metricOf(ingest.url, 'nodeagg_replication_timeouts_total')).toBe(1);
   }, 60_000);
 
   test('a replay writes its records again unchanged, so that a WAIT after it on another connection covers what the first attempt stored', async () => {
