@@ -151,21 +151,31 @@ async function waitUntilHealthy(nodes: readonly PrivateRedis[], masters: number,
         try {
           const info = await runRedisCli(['-p', String(node.port), 'cluster', 'info'], 5000);
           const shape = await runRedisCli(['-p', String(node.port), 'cluster', 'nodes'], 5000);
-          const liveMasters = shape
-            .split('\n')
-            .filter((line) => line.includes('master') && !line.includes('fail') && /\d+-\d+|\s\d+$/.test(line.trim()))
+          const lines = shape.split('\n').filter((line) => !line.includes('fail'));
+          const liveMasters = lines
+            .filter((line) => line.includes('master') && /\d+-\d+|\s\d+$/.test(line.trim()))
             .map((line) => line.split(' ')[0])
             .sort()
             .join(',');
-          return { ok: info.includes('cluster_state:ok'), liveMasters };
+          // "<replica id> -> <master id>" for every live replica this node knows of.
+          const replicas = lines
+            .filter((line) => line.includes('slave'))
+            .map((line) => `${line.split(' ')[0]} -> ${line.split(' ')[3]}`)
+            .sort()
+            .join(',');
+          return { ok: info.includes('cluster_state:ok'), liveMasters, replicas };
         } catch (error) {
-          return { ok: false, liveMasters: String(error) };
+          return { ok: false, liveMasters: String(error), replicas: '' };
         }
       }),
     );
-    const agreed = new Set(views.map((view) => view.liveMasters));
+    const agreed = new Set(views.map((view) => `${view.liveMasters}|${view.replicas}`));
     const liveMasterCount = views[0]?.liveMasters.split(',').filter(Boolean).length ?? 0;
-    if (views.every((view) => view.ok) && agreed.size === 1 && liveMasterCount === masters) return;
+    // Every running node that is not a master follows one, and every node knows it: a test
+    // that picks "the replica of this master" finds it wherever it asks.
+    const replicaCount = views[0]?.replicas.split(',').filter(Boolean).length ?? 0;
+    const replicasKnown = replicaCount === running.length - masters;
+    if (views.every((view) => view.ok) && agreed.size === 1 && liveMasterCount === masters && replicasKnown) return;
     last = JSON.stringify(views);
     if (Date.now() > deadline) throw new Error(`the private cluster did not become healthy within ${timeoutMs} ms: ${last}`);
     await new Promise((r) => setTimeout(r, 200));
