@@ -7,6 +7,7 @@ import { programAvailable } from './private-redis';
 import { ServiceSession, loadConfigOrExit } from './service-session';
 
 const REQUIRED_PROGRAMS = ['redis-server', 'redis-cli'];
+const MASTERS = 3;
 
 /** Stops every node, keeping its files (as `npm start` keeps its private Redis' data). */
 async function stopCluster(cluster: PrivateCluster): Promise<void> {
@@ -23,10 +24,13 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const session = new ServiceSession();
-  console.log('starting a private Redis Cluster: 3 masters with a replica each, append-only ...');
+  console.log(`starting a private Redis Cluster: ${MASTERS} masters with a replica each, append-only ...`);
   let cluster: PrivateCluster | undefined;
   try {
-    cluster = await session.startBackend(() => startPrivateCluster({ masters: 3, replicasPerMaster: 1, appendOnly: true }), stopCluster);
+    cluster = await session.startBackend(
+      () => startPrivateCluster({ masters: MASTERS, replicasPerMaster: 1, appendOnly: true }),
+      stopCluster,
+    );
   } catch (error) {
     console.error(`the private Redis Cluster did not start: ${(error as Error).message}`);
     process.exit(1);
@@ -37,7 +41,10 @@ async function main(): Promise<void> {
   console.log(`data (append-only, kept after the session): ${cluster.nodes.map((node) => node.dir).join(' ')}`);
   // The private nodes have no password: REDIS_URL names one of them, so a password or TLS setting
   // meant for another Redis does not apply here.
-  const env = { ...process.env, REDIS_CLUSTER_NODES: cluster.seeds, REDIS_URL: first?.url ?? '' };
+  // Partitions a multiple of the masters, so each master holds as many (unless set).
+  const partitions = process.env.STREAM_PARTITIONS ?? String(2 * MASTERS);
+  console.log(`STREAM_PARTITIONS=${partitions} over ${MASTERS} masters`);
+  const env = { ...process.env, REDIS_CLUSTER_NODES: cluster.seeds, REDIS_URL: first?.url ?? '', STREAM_PARTITIONS: partitions };
   session.startServices(env, config);
 }
 

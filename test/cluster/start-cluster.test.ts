@@ -54,6 +54,11 @@ test('starts a private cluster, serves the API in cluster mode, and Ctrl-C stops
     expect(roles.filter((line) => / (myself,)?master /.test(line))).toHaveLength(3);
     expect(roles.filter((line) => / (myself,)?slave /.test(line))).toHaveLength(3);
     expect(await answers200(`http://127.0.0.1:${workerPort}/readyz`)).toBe(true);
+    // 6 partitions by default, 2 on each master.
+    const pipelineView = await request(`${url}/v1/pipeline`);
+    const shards = (pipelineView.body.partitions as { shard: { address: string } }[]).map((p) => p.shard.address);
+    expect(shards).toHaveLength(6);
+    expect([...new Set(shards)].map((address) => shards.filter((a) => a === address).length)).toEqual([2, 2, 2]);
 
     // Twelve nodes hash to several partitions, so to several masters.
     const items = Array.from({ length: 12 }, (_, i) => ({ node: `laptop-${i}`, timeslice: 10, cpu: 10 + i, mem: 40 }));
