@@ -7,7 +7,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runRedisCli } from '../../launcher/private-cluster';
 import { freePort } from '../../launcher/private-redis';
-import { postJson, request } from '../support/fetch-json';
+import { answers200, postJson, request } from '../support/fetch-json';
 import { portRefuses } from '../support/port-refuses';
 import { waitUntil } from '../support/wait-until';
 import { exited } from '../support/worker-process';
@@ -15,13 +15,6 @@ import { exited } from '../support/worker-process';
 const LAUNCHER = join(__dirname, '..', '..', 'dist', 'launcher', 'start-cluster.js');
 const SEEDS = /REDIS_CLUSTER_NODES\): (\S+)/;
 const DATA_DIRS = /kept after the session\): (.+)$/m;
-
-function answers200(url: string): Promise<boolean> {
-  return request(url).then(
-    (r) => r.status === 200,
-    () => false,
-  );
-}
 
 test('starts a private cluster, serves the API in cluster mode, and Ctrl-C stops everything', async () => {
   const [ingestPort, workerPort] = [await freePort(), await freePort()];

@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../../launcher/private-redis';
-import { postJson, request } from '../support/fetch-json';
+import { answers200, postJson, request } from '../support/fetch-json';
+import { waitUntil } from '../support/wait-until';
 import { portRefuses } from '../support/port-refuses';
 import { exited } from '../support/worker-process';
 
@@ -24,19 +25,18 @@ test('without a Redis it starts a private one, serves the API, and Ctrl-C stops 
   });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
   try {
     const url = `http://127.0.0.1:${ingestPort}`;
-    let ready = false;
-    for (let i = 0; i < 300 && !ready; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      ready = await request(`${url}/readyz`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-    }
-    expect(ready).toBe(true);
+    // Ingest and the worker start side by side: either may be ready first.
+    await waitUntil(
+      async () => (await answers200(`${url}/readyz`)) && (await answers200(`http://127.0.0.1:${workerPort}/readyz`)),
+      30_000,
+      100,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; launcher output:\n${output}`);
+    });
     expect(output).toMatch(/started a private redis-server at redis:\/\/127\.0\.0\.1:\d+/);
-    expect((await request(`http://127.0.0.1:${workerPort}/readyz`)).status).toBe(200);
     const posted = await postJson(`${url}/v1/metrics/node/laptop`, { timeslice: 10, cpu: 12, mem: 34 });
     expect(posted.status).toBe(202);
     const average = await request(`${url}/v1/analytics/nodes/average?after=${posted.body.token}`);

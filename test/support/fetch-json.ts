@@ -20,3 +20,11 @@ export async function request(url: string, init: RequestInit = {}): Promise<Json
 export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
   return request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 }
+
+/** True when the URL answers 200; false on any other status or when nothing answers yet. */
+export function answers200(url: string): Promise<boolean> {
+  return request(url).then(
+    (r) => r.status === 200,
+    () => false,
+  );
+}
