@@ -1,11 +1,12 @@
 /**
- * Pipelines a Redis Cluster can run. A cluster pipeline must stay on one node, so commands
- * are grouped by their key's hash tag (every key of a partition shares one), one pipeline
- * per group, run in parallel; the replies come back in the commands' order. One Redis runs
- * them all in one pipeline, as before.
+ * Pipelines a Redis Cluster can run. A cluster pipeline must stay in one slot, so commands
+ * are grouped by their key's slot (every key of a partition shares its hash tag's), one
+ * pipeline per group, run in parallel; the replies come back in the commands' order. One
+ * Redis runs them all in one pipeline, as before.
  */
 import type { ChainableCommander } from 'ioredis';
 import { isCluster, type RedisClient } from '../redis';
+import { slotOfKey } from './partition-tag';
 
 export type PipelineReply = [error: Error | null, value: unknown];
 
@@ -15,13 +16,6 @@ export interface KeyedCommand {
   add(pipeline: ChainableCommander): void;
 }
 
-/** The part of a key Redis Cluster hashes: the first non-empty `{...}`, else the whole key. */
-export function hashTagOf(key: string): string {
-  const open = key.indexOf('{');
-  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
-  return close > open + 1 ? key.slice(open + 1, close) : key;
-}
-
 async function execOne(redis: RedisClient, commands: readonly KeyedCommand[]): Promise<PipelineReply[]> {
   const pipeline = redis.pipeline();
   for (const command of commands) command.add(pipeline);
@@ -29,16 +23,16 @@ async function execOne(redis: RedisClient, commands: readonly KeyedCommand[]): P
   return replies ?? commands.map((): PipelineReply => [new Error('the pipeline was not run'), null]);
 }
 
-/** Runs `commands` (one reply per command, in order): one pipeline, or one per hash tag on a cluster. */
+/** Runs `commands` (one reply per command, in order): one pipeline, or one per slot on a cluster. */
 export async function execPerSlot(redis: RedisClient, commands: readonly KeyedCommand[]): Promise<PipelineReply[]> {
   if (commands.length === 0) return [];
   if (!isCluster(redis)) return execOne(redis, commands);
-  const groups = new Map<string, number[]>();
+  const groups = new Map<number, number[]>();
   commands.forEach((command, i) => {
-    const tag = hashTagOf(command.key);
-    const list = groups.get(tag);
+    const slot = slotOfKey(command.key);
+    const list = groups.get(slot);
     if (list) list.push(i);
-    else groups.set(tag, [i]);
+    else groups.set(slot, [i]);
   });
   const replies = new Array<PipelineReply>(commands.length);
   await Promise.all(
