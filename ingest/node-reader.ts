@@ -11,6 +11,7 @@ import {
   readNodeProcesses,
   readNodeSummaries,
   readNodeSummary,
+  type NodeSummary,
 } from '../shared/store/node-reads';
 import { seriesPoint } from '../shared/store/window-reads';
 import { summarize, type WindowSummary } from '../shared/window';
@@ -37,17 +38,15 @@ export interface SeriesPoint {
   samples: number;
 }
 
-const iso = (ms: string | number | undefined) => (ms === undefined || ms === null ? null : new Date(Number(ms)).toISOString());
+const iso = (ms: number) => new Date(ms).toISOString();
 
-function overview(name: string, summary: Record<string, string>): NodeOverview {
+function overview(name: string, summary: NodeSummary | null): NodeOverview {
+  if (summary === null) return { name, first_seen: null, last_seen: null, latest: null };
   return {
     name,
     first_seen: iso(summary.first_at),
     last_seen: iso(summary.last_at),
-    latest:
-      summary.last_at === undefined
-        ? null
-        : { at: iso(summary.last_at)!, timeslice: Number(summary.timeslice), cpu: Number(summary.cpu), mem: Number(summary.mem) },
+    latest: { at: iso(summary.last_at), timeslice: summary.timeslice, cpu: summary.cpu, mem: summary.mem },
   };
 }
 
@@ -83,8 +82,8 @@ export class NodeReader {
       readNodeSummary(this.redis, this.partitions, node),
       readNodeProcesses(this.redis, this.partitions, node),
     ]);
-    if (summary.last_at === undefined) return null;
-    const latest = Number(summary.last_at);
+    if (summary === null) return null;
+    const latest = summary.last_at;
     const windows: Record<string, WindowView> = {};
     for (const [label, seconds] of [
       ['1m', 60],
@@ -93,7 +92,7 @@ export class NodeReader {
     ] as const) {
       windows[label] = view(await this.nodeWindow(node, latest, seconds));
     }
-    const procs = processes.map((p) => ({ name: p.name, last_seen: iso(p.lastSeenMs)! }));
+    const procs = processes.map((p) => ({ name: p.name, last_seen: iso(p.lastSeenMs) }));
     procs.sort((a, b) => (a.name < b.name ? -1 : 1));
     return { ...overview(node, summary), windows, processes: procs };
   }
@@ -121,7 +120,7 @@ export class NodeReader {
     const stats = await readNodeFineBuckets(this.redis, this.partitions, node, all);
     const points: SeriesPoint[] = [];
     const step = Math.max(1, Math.round(stepSeconds));
-    for (let i = 0; i < all.length; i += step) points.push({ t: iso(all[i]! * FINE_BUCKET_MS)!, ...seriesPoint(stats.slice(i, i + step)) });
+    for (let i = 0; i < all.length; i += step) points.push({ t: iso(all[i]! * FINE_BUCKET_MS), ...seriesPoint(stats.slice(i, i + step)) });
     return { points };
   }
 

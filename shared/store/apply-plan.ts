@@ -5,6 +5,7 @@
  * so callers can keep every script call under MAX_SCRIPT_ARGS.
  */
 import { encodeBucket, mergeInto, sampleBucket, type BucketStats } from './bucket-codec';
+import { encodeNodeSummary, type NodeSummary } from './summary-codec';
 import {
   coarseBucketOf,
   coarseChunkExpiry,
@@ -18,38 +19,52 @@ import {
 import type { NodeSample, Sample } from '../samples';
 
 export type ScriptArg = string | number | Buffer;
-export type KeyType = 'hash' | 'zset';
+export type KeyType = 'hash' | 'zset' | 'string';
 
 export interface ApplyPlan {
-  /** Aggregate keys, in the order the sections index them (from KEYS[FIRST_AGGREGATE_KEY]). */
-  keys: string[];
-  /** The sections of apply-batch.lua, each a count followed by its records. */
+  /** The sections of apply-batch.lua, each a count followed by its records (keys named in them). */
   sections: ScriptArg[];
   /** The type each key must have (or not exist). */
   keyTypes: Map<string, KeyType>;
 }
 
 /**
- * Most arguments (aggregate keys plus section arguments) of one apply-batch call. Bounds
- * the script's work per call (a few ms) and keeps far below what a JavaScript call or the
- * Redis protocol can carry.
+ * Most arguments (section arguments) of one apply-batch call. Bounds the script's work per
+ * call (a few ms) and keeps far below what a JavaScript call or the Redis protocol can carry.
  */
 export const MAX_SCRIPT_ARGS = 20_000;
-
-/** KEYS[1] is the stream, KEYS[2] the entry's part markers; aggregate keys follow. */
-export const FIRST_AGGREGATE_KEY = 3;
 
 /** A node summary's expiry moves in whole steps, so the script refreshes it once a step, not per apply. */
 export const SUMMARY_EXPIRY_STEP_SECONDS = 3600;
 
-/** Arguments per record of each section (a bucket key adds 3, then 2 per bucket). */
-const WIDTH = { bucketKey: 3, bucket: 2, summary: 7, latest: 4, expire: 2, prune: 2, nodePrune: 3, field: 3 } as const;
+/**
+ * Arguments per record of each section (a bucket key adds 3, then 2 per bucket; a latest-time
+ * set adds 3, then 2 per member; a checked key 2).
+ */
+const WIDTH = {
+  bucketKey: 3,
+  bucket: 2,
+  summary: 3,
+  latestKey: 3,
+  latest: 2,
+  expire: 2,
+  prune: 2,
+  nodePrune: 3,
+  field: 3,
+  check: 2,
+} as const;
 /** The section counts every plan carries. */
-const SECTION_COUNTS = 7;
+const SECTION_COUNTS = 8;
 
 interface BucketKey {
   expireAt: number;
   buckets: Map<number, BucketStats>;
+}
+
+interface LatestTimes {
+  /** The name index new members also join, if any. */
+  names: string | undefined;
+  scores: Map<string, number>;
 }
 
 class PlanBuilder {
@@ -57,19 +72,21 @@ class PlanBuilder {
   private opArgs = SECTION_COUNTS;
 
   private readonly bucketKeys = new Map<string, BucketKey>();
-  private readonly summaries = new Map<string, { last: NodeSample; firstAt: number; expireAt: number }>();
-  private readonly latest = new Map<string, { key: string; member: string; score: number; names: string | undefined }>();
+  private readonly summaries = new Map<string, NodeSummary>();
+  private readonly latest = new Map<string, LatestTimes>();
   private readonly expiries = new Map<string, number>();
   private readonly prunes = new Map<string, number>();
   private readonly nodePrunes = new Map<string, { names: string; maxScore: number }>();
   private readonly fields: [string, string, string | number][] = [];
 
-  /** Arguments the built plan will take: its keys plus its sections. */
+  /** Arguments the built plan will take. */
   get width(): number {
-    return this.keyTypes.size + this.opArgs;
+    return this.opArgs;
   }
 
+  /** Records the key's type; a key that is only written (not read first) is checked by the script: 2 arguments. */
   private touch(key: string, type: KeyType, width: number): void {
+    if (!this.keyTypes.has(key) && type !== 'string' && !this.bucketKeys.has(key)) this.opArgs += WIDTH.check;
     this.keyTypes.set(key, type);
     this.opArgs += width;
   }
@@ -77,7 +94,9 @@ class PlanBuilder {
   addToBucket(key: string, expireAt: number, bucket: number, delta: BucketStats): void {
     let entry = this.bucketKeys.get(key);
     if (entry === undefined) {
-      this.touch(key, 'hash', WIDTH.bucketKey);
+      // Read first by the script (HMGET), so not checked separately.
+      this.keyTypes.set(key, 'hash');
+      this.opArgs += WIDTH.bucketKey;
       entry = { expireAt, buckets: new Map() };
       this.bucketKeys.set(key, entry);
     }
@@ -92,26 +111,35 @@ class PlanBuilder {
 
   /** ZADD GT: the latest time wins. A member new to the set also joins the name index `names`. */
   latestTime(key: string, member: string, score: number, names?: string): void {
-    const id = `${key}\n${member}`;
-    const current = this.latest.get(id);
-    if (current === undefined) {
-      this.touch(key, 'zset', WIDTH.latest);
+    let times = this.latest.get(key);
+    if (times === undefined) {
+      this.touch(key, 'zset', WIDTH.latestKey);
       if (names !== undefined) this.touch(names, 'zset', 0);
-      this.latest.set(id, { key, member, score, names });
-    } else if (score > current.score) current.score = score;
+      times = { names, scores: new Map() };
+      this.latest.set(key, times);
+    }
+    const current = times.scores.get(member);
+    if (current === undefined) {
+      this.opArgs += WIDTH.latest;
+      times.scores.set(member, score);
+    } else if (score > current) times.scores.set(member, score);
   }
 
   nodeSample(key: string, sample: NodeSample, keepUntil: number): void {
-    const expireAt = Math.ceil(keepUntil / SUMMARY_EXPIRY_STEP_SECONDS) * SUMMARY_EXPIRY_STEP_SECONDS;
+    const expiresAt = Math.ceil(keepUntil / SUMMARY_EXPIRY_STEP_SECONDS) * SUMMARY_EXPIRY_STEP_SECONDS;
     const seen = this.summaries.get(key);
     if (seen === undefined) {
-      this.touch(key, 'hash', WIDTH.summary);
-      this.summaries.set(key, { last: sample, firstAt: sample.at, expireAt });
+      // Read first by the script (GET), so not checked separately.
+      this.keyTypes.set(key, 'string');
+      this.opArgs += WIDTH.summary;
+      const { at, cpu, mem, timeslice } = sample;
+      this.summaries.set(key, { last_at: at, cpu, mem, timeslice, first_at: at, expires_at: expiresAt });
       return;
     }
-    if (sample.at >= seen.last.at) seen.last = sample;
-    if (sample.at < seen.firstAt) seen.firstAt = sample.at;
-    seen.expireAt = Math.max(seen.expireAt, expireAt);
+    if (sample.at >= seen.last_at)
+      Object.assign(seen, { last_at: sample.at, cpu: sample.cpu, mem: sample.mem, timeslice: sample.timeslice });
+    if (sample.at < seen.first_at) seen.first_at = sample.at;
+    seen.expires_at = Math.max(seen.expires_at, expiresAt);
   }
 
   /** EXPIREAT for a sorted set (bucket hashes and node summaries carry their own expiry). */
@@ -141,36 +169,32 @@ class PlanBuilder {
   }
 
   build(): ApplyPlan {
-    const keyIndex = new Map<string, number>();
-    const index = (key: string): number => {
-      let i = keyIndex.get(key);
-      if (i === undefined) {
-        i = keyIndex.size + FIRST_AGGREGATE_KEY;
-        keyIndex.set(key, i);
-      }
-      return i;
-    };
-    const s: ScriptArg[] = [this.bucketKeys.size];
+    const s: ScriptArg[] = [];
+    // Keys that are only written: the script checks their types before its first write.
+    const checked = [...this.keyTypes].filter(([key, type]) => type !== 'string' && !this.bucketKeys.has(key));
+    s.push(checked.length);
+    for (const [key, type] of checked) s.push(key, type);
+    s.push(this.bucketKeys.size);
     for (const [key, { expireAt, buckets }] of this.bucketKeys) {
-      s.push(index(key), expireAt, buckets.size);
+      s.push(key, expireAt, buckets.size);
       for (const [bucket, delta] of buckets) s.push(bucket, encodeBucket(delta));
     }
     s.push(this.summaries.size);
-    for (const [key, { last, firstAt, expireAt }] of this.summaries) {
-      s.push(index(key), last.at, last.cpu, last.mem, last.timeslice, firstAt, expireAt);
-    }
+    for (const [key, summary] of this.summaries) s.push(key, encodeNodeSummary(summary), summary.expires_at);
     s.push(this.latest.size);
-    for (const { key, member, score, names } of this.latest.values())
-      s.push(index(key), member, score, names === undefined ? 0 : index(names));
+    for (const [key, { names, scores }] of this.latest) {
+      s.push(key, names ?? '', scores.size);
+      for (const [member, score] of scores) s.push(member, score);
+    }
     s.push(this.expiries.size);
-    for (const [key, at] of this.expiries) s.push(index(key), at);
+    for (const [key, at] of this.expiries) s.push(key, at);
     s.push(this.prunes.size);
-    for (const [key, maxScore] of this.prunes) s.push(index(key), maxScore);
+    for (const [key, maxScore] of this.prunes) s.push(key, maxScore);
     s.push(this.nodePrunes.size);
-    for (const [key, { names, maxScore }] of this.nodePrunes) s.push(index(key), index(names), maxScore);
+    for (const [key, { names, maxScore }] of this.nodePrunes) s.push(key, names, maxScore);
     s.push(this.fields.length);
-    for (const [key, field, value] of this.fields) s.push(index(key), field, value);
-    return { keys: [...keyIndex.keys()], sections: s, keyTypes: new Map(this.keyTypes) };
+    for (const [key, field, value] of this.fields) s.push(key, field, value);
+    return { sections: s, keyTypes: new Map(this.keyTypes) };
   }
 }
 
@@ -209,8 +233,8 @@ export function groupWithinBound<T>(
   maxArgs: number = MAX_SCRIPT_ARGS,
 ): PlannedGroup<T>[] {
   const groups: PlannedGroup<T>[] = [];
-  // Room for the bookkeeping field every plan sets.
-  const bound = maxArgs - WIDTH.field - 1;
+  // Room for the bookkeeping field every plan sets (and its key's type check).
+  const bound = maxArgs - WIDTH.field - WIDTH.check - 1;
   let builder = new PlanBuilder();
   let current: T[] = [];
   const close = () => {

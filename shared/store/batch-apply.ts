@@ -87,8 +87,8 @@ export class AggregateStore {
   }
 
   private async call(keys: PartitionKeys, ids: readonly string[], part: number, parts: number, plan: ApplyPlan): Promise<ApplyReply> {
-    const args: ScriptArg[] = [2 + plan.keys.length, keys.stream, keys.entryParts(ids[0]!)];
-    for (const key of plan.keys) args.push(key);
+    // The aggregate keys are named in the sections (all in the stream's slot), not declared.
+    const args: ScriptArg[] = [2, keys.stream, keys.entryParts(ids[0]!)];
     args.push(this.group, this.consumer, ids.length);
     // The script reads the pending entries of the ids' range: it takes them in stream order.
     for (const id of [...ids].sort(compareIds)) args.push(id);

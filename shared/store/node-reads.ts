@@ -8,7 +8,10 @@ import { fineChunkOf, type PartitionKeys } from './keys';
 import { partitionOf } from '../partition';
 import type { RedisClient } from '../redis';
 import { pipelineValues } from './replies';
+import { decodeNodeSummary, type NodeSummary } from './summary-codec';
 import { readBuckets } from './window-reads';
+
+export type { NodeSummary } from './summary-codec';
 
 export interface NodeNameRange {
   /** Names strictly after this one. */
@@ -16,9 +19,6 @@ export interface NodeNameRange {
   /** Only names starting with this. */
   prefix?: string;
 }
-
-/** The summary hash apply-batch.lua keeps per node (first_at, last_at, timeslice, cpu, mem; empty when unknown). */
-export type NodeSummary = Record<string, string>;
 
 function partitionOfNode(partitions: readonly PartitionKeys[], node: string): PartitionKeys {
   return partitions[partitionOf(node, partitions.length)]!;
@@ -58,32 +58,34 @@ export async function readNodeNames(
   return { names, total };
 }
 
-/** The summaries of `names` in their order: one pipeline per partition touched; all or nothing (503). */
+const summaryOf = (stored: Buffer | null): NodeSummary | null => (stored === null ? null : decodeNodeSummary(stored));
+
+/** The summaries of `names` in their order (null where unknown): one pipeline per partition touched; all or nothing (503). */
 export async function readNodeSummaries(
   redis: RedisClient,
   partitions: readonly PartitionKeys[],
   names: readonly string[],
-): Promise<NodeSummary[]> {
-  const summaries: NodeSummary[] = new Array<NodeSummary>(names.length);
+): Promise<(NodeSummary | null)[]> {
+  const summaries = new Array<NodeSummary | null>(names.length);
   await Promise.all(
     [...byPartition(partitions, names)].map(async ([p, list]) => {
       const pipeline = redis.pipeline();
-      for (const { name } of list) pipeline.hgetall(partitions[p]!.nodeSummary(name));
+      for (const { name } of list) pipeline.getBuffer(partitions[p]!.nodeSummary(name));
       const values = pipelineValues(await pipeline.exec(), list.length);
-      list.forEach(({ at }, i) => (summaries[at] = values[i] as NodeSummary));
+      list.forEach(({ at }, i) => (summaries[at] = summaryOf(values[i] as Buffer | null)));
     }),
   );
   return summaries;
 }
 
-export async function readNodeSummary(redis: RedisClient, partitions: readonly PartitionKeys[], node: string): Promise<NodeSummary> {
-  return redis.hgetall(partitionOfNode(partitions, node).nodeSummary(node));
+/** A node's summary, or null for an unknown node. */
+export async function readNodeSummary(redis: RedisClient, partitions: readonly PartitionKeys[], node: string): Promise<NodeSummary | null> {
+  return summaryOf(await redis.getBuffer(partitionOfNode(partitions, node).nodeSummary(node)));
 }
 
 /** The node's latest sample time (ms), or null for an unknown node. */
 export async function readNodeLastSeen(redis: RedisClient, partitions: readonly PartitionKeys[], node: string): Promise<number | null> {
-  const last = await redis.hget(partitionOfNode(partitions, node).nodeSummary(node), 'last_at');
-  return last === null ? null : Number(last);
+  return (await readNodeSummary(redis, partitions, node))?.last_at ?? null;
 }
 
 /** The processes seen on a node with their latest sample time (ms), in Redis's order. */

@@ -9,16 +9,18 @@ import type { RedisClient } from '../redis';
 import { isOutOfMemory } from './redis-errors';
 
 /**
+ * 4: a node summary is a string of binary doubles (summary-codec.ts), not a hash of decimal text.
  * 3: partition hash tags depend on the partition count (partition-tag.ts: `{p<i>of<N>}`).
  * 2: tags `{p<i>}`; buckets stored as binary doubles with named fields (bucket-codec.ts).
  * 1: the earlier decimal text.
  */
-export const STORAGE_SCHEMA_VERSION = 3;
+export const STORAGE_SCHEMA_VERSION = 4;
 
 /** What changed since an older format, so the refusal can say what the data is. */
 const CHANGED_SINCE: Record<number, string> = {
   1: 'buckets were decimal text and partition keys carried the tags {p<i>}',
   2: 'partition keys carried the tags {p<i>}, now {p<i>of<N>} so partitions spread evenly over Redis Cluster slots',
+  3: 'node summaries were hashes of decimal text, now binary strings',
 };
 
 export class SchemaVersionMismatchError extends Error {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Result } from 'ioredis';
 import type { RedisClient } from '../redis';
 import { luaBucketCodec } from './bucket-codec';
+import { luaNodeSummaryCodec } from './summary-codec';
 
 type Arg = string | number;
 
@@ -17,7 +18,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** append-samples.lua: numKeys, then keys and arguments as the script documents; numeric codes and ids (sample-append.ts reads them). */
     appendSamples(args: Arg[]): Result<(string | number)[], Context>;
-    /** apply-batch.lua: numKeys, then keys and arguments as the script documents. */
+    /** apply-batch.lua: numKeys (2), then keys and arguments as the script documents. */
     applyBatch(args: (Arg | Buffer)[]): Result<(string | number)[], Context>;
     /** merge-buckets.lua: target hash, source marker, expiry (unix s, 0 = none), then the source's fields and stored buckets. */
     mergeBuckets(target: string, marker: string, expireAt: number, ...fieldsAndValues: (string | Buffer)[]): Result<number, Context>;
@@ -28,22 +29,22 @@ declare module 'ioredis' {
   }
 }
 
-/** `bucketCodec`: the script merges stored buckets, so the codec's Lua side is prepended. */
+/** `codecs`: the Lua sides of the codecs whose stored values the script merges, prepended. */
 const SCRIPTS = {
-  appendSamples: { file: 'append-samples', numberOfKeys: undefined, bucketCodec: false },
-  applyBatch: { file: 'apply-batch', numberOfKeys: undefined, bucketCodec: true },
-  mergeBuckets: { file: 'merge-buckets', numberOfKeys: 2, bucketCodec: true },
-  removeConsumer: { file: 'remove-consumer', numberOfKeys: 2, bucketCodec: false },
-  replayEntry: { file: 'replay-entry', numberOfKeys: 2, bucketCodec: false },
-} as const;
+  appendSamples: { file: 'append-samples', numberOfKeys: undefined, codecs: [] },
+  applyBatch: { file: 'apply-batch', numberOfKeys: undefined, codecs: [luaBucketCodec, luaNodeSummaryCodec] },
+  mergeBuckets: { file: 'merge-buckets', numberOfKeys: 2, codecs: [luaBucketCodec] },
+  removeConsumer: { file: 'remove-consumer', numberOfKeys: 2, codecs: [] },
+  replayEntry: { file: 'replay-entry', numberOfKeys: 2, codecs: [] },
+} as const satisfies Record<string, { file: string; numberOfKeys: number | undefined; codecs: readonly (() => string)[] }>;
 
 const sources = new Map<string, string>();
 
-function source(file: string, bucketCodec: boolean): string {
+function source(file: string, codecs: readonly (() => string)[]): string {
   let lua = sources.get(file);
   if (lua === undefined) {
     lua = readFileSync(join(__dirname, 'lua', `${file}.lua`), 'utf8');
-    if (bucketCodec) lua = withPrelude(lua, luaBucketCodec());
+    if (codecs.length > 0) lua = withPrelude(lua, codecs.map((codec) => codec()).join('\n'));
     sources.set(file, lua);
   }
   return lua;
@@ -58,14 +59,14 @@ function withPrelude(lua: string, prelude: string): string {
 
 /** Defines every script's command on the client (once; EVALSHA with EVAL on NOSCRIPT). */
 export function registerScripts(redis: RedisClient): void {
-  for (const [name, { file, numberOfKeys, bucketCodec }] of Object.entries(SCRIPTS)) {
+  for (const [name, { file, numberOfKeys, codecs }] of Object.entries(SCRIPTS)) {
     if (name in redis) continue;
-    const lua = source(file, bucketCodec);
+    const lua = source(file, codecs);
     redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
   }
 }
 
 /** The source of one script, for tests that run it directly. */
 export function scriptSource(name: keyof typeof SCRIPTS): string {
-  return source(SCRIPTS[name].file, SCRIPTS[name].bucketCodec);
+  return source(SCRIPTS[name].file, SCRIPTS[name].codecs);
 }

@@ -57,7 +57,10 @@ describe('pipelined reads that fail part-way', () => {
   });
 
   test('a connection cut in the middle of the node list answers 503, then the full list once healed', async () => {
-    const cut = proxy.cutOnReply(new RegExp(String(MARKED_CPU).replace('.', '\\.')), 'refuse');
+    // Summaries are binary: the marked node's reply holds the double's bytes (the proxy reads replies as latin1).
+    const marked = Buffer.alloc(8);
+    marked.writeDoubleLE(MARKED_CPU);
+    const cut = proxy.cutOnReply(new RegExp(marked.toString('latin1').replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')), 'refuse');
     const during = await request(`${ingest.url}/v1/nodes?limit=${NODES}`);
     expect(cut.hasFired).toBe(true);
     expect(during.status).toBe(503);
@@ -75,16 +78,15 @@ describe('pipelined reads that fail part-way', () => {
   test('one failed reply in the pipeline (a key of the wrong type) answers 503, not a row of nulls', async () => {
     const node = 'reader-0123';
     const summary = partitionKeys(env.KEY_PREFIX!, partitionOf(node, 4), 4).nodeSummary(node);
-    const saved = await admin.hgetall(summary);
+    const saved = await admin.dumpBuffer(summary);
     await admin.del(summary);
-    await admin.set(summary, 'not a hash');
+    await admin.hset(summary, 'not', 'a summary');
     const broken = await request(`${ingest.url}/v1/nodes?limit=${NODES}`);
     expect(broken.status).toBe(503);
     expect(broken.body.error.code).toBe('SERVICE_UNAVAILABLE');
     const detail = await request(`${ingest.url}/v1/nodes/${node}`);
     expect(detail.status).not.toBe(200);
-    await admin.del(summary);
-    await admin.hset(summary, saved);
+    await admin.restore(summary, 0, saved!, 'REPLACE');
     expect((await request(`${ingest.url}/v1/nodes?limit=${NODES}`)).status).toBe(200);
   });
 });

@@ -7,6 +7,7 @@
 import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { AggregateStore } from '../../shared/store/batch-apply';
 import { EXPIRY_FIELD, mergeInto, sampleBucket, type BucketStats } from '../../shared/store/bucket-codec';
+import { decodeNodeSummary } from '../../shared/store/summary-codec';
 import {
   coarseBucketOf,
   coarseChunkExpiry,
@@ -133,17 +134,17 @@ describe('bucket round trip', () => {
     expect(window).toEqual(summarize([expectedBucket(batches, isNode(), false)], latest, 60));
 
     // Node summary: the latest sample and the first time seen.
-    const web = await redis.hgetall(keys.nodeSummary('web-1'));
+    const web = decodeNodeSummary((await redis.getBuffer(keys.nodeSummary('web-1')))!);
     expect({ last_at: web.last_at, cpu: web.cpu, mem: web.mem, timeslice: web.timeslice, first_at: web.first_at }).toEqual({
-      last_at: String(t + 700),
-      cpu: '0.2',
-      mem: String(5 / 3),
-      timeslice: '0.9',
-      first_at: String(t - 3000),
+      last_at: t + 700,
+      cpu: 0.2,
+      mem: 5 / 3,
+      timeslice: 0.9,
+      first_at: t - 3000,
     });
-    expect(Number(web.expires_at) * 1000).toBeGreaterThanOrEqual(t + 1000 + 25 * 3600_000);
+    expect(web.expires_at * 1000).toBeGreaterThanOrEqual(t + 1000 + 25 * 3600_000);
     // The key expires when its recorded field says (compared exactly: the step makes a TTL depend on the time of day).
-    expect(Number(await redis.call('EXPIRETIME', keys.nodeSummary('web-1')))).toBe(Number(web.expires_at));
+    expect(Number(await redis.call('EXPIRETIME', keys.nodeSummary('web-1')))).toBe(web.expires_at);
 
     // Sorted sets of latest times, and the node name index.
     expect(await redis.zrange(keys.nodes, 0, -1, 'WITHSCORES')).toEqual(['web-1', String(t + 700), 'db-1', String(t + 900)]);
@@ -170,5 +171,27 @@ describe('bucket round trip', () => {
       expect(await redis.call('EXPIRETIME', key)).toBe(expiry);
       expect(await redis.hget(key, EXPIRY_FIELD)).toBe(String(expiry));
     }
+  });
+
+  test("a node summary keeps the later expiry when a worker's clock lags, and a tie in time goes to the later apply", async () => {
+    const t = baseTime();
+    const apply = async (now: number, sample: NodeSample) => {
+      const store = new AggregateStore(redis, config.consumerGroup, 'summary-merge', () => now);
+      const id = (await redis.xadd(keys.stream, '*', ENTRY_FIELD, encodeSamples([sample])))!;
+      await redis.xreadgroup('GROUP', config.consumerGroup, 'summary-merge', 'COUNT', 1, 'STREAMS', keys.stream, '>');
+      expect(await store.applyBatch(keys, [{ id, samples: [sample] }])).toEqual({ applied: 1, skipped: 0, samples: 1 });
+      return decodeNodeSummary((await redis.getBuffer(keys.nodeSummary('lagging')))!);
+    };
+    const sample = (at: number, cpu: number): NodeSample => ({ kind: 'node', node: 'lagging', at, timeslice: 1, cpu, mem: 1 });
+    const first = await apply(t + 1000, sample(t, 10));
+    // Two hours behind: its own expiry would be two hour steps earlier.
+    const second = await apply(t + 1000 - 2 * 3600_000, sample(t + 500, 20));
+    expect(second).toEqual({ ...first, last_at: t + 500, cpu: 20 });
+    expect(Number(await redis.call('EXPIRETIME', keys.nodeSummary('lagging')))).toBe(first.expires_at);
+    const tie = await apply(t + 1000, sample(t + 500, 30));
+    expect(tie).toEqual({ ...first, last_at: t + 500, cpu: 30 });
+    // An older sample changes only the first time seen.
+    const older = await apply(t + 1000, sample(t - 60_000, 40));
+    expect(older).toEqual({ ...tie, first_at: t - 60_000 });
   });
 });

@@ -5,7 +5,7 @@
 import { startIngest } from '../../ingest/server';
 import { loadConfig } from '../../shared/config';
 import type { RedisClient } from '../../shared/redis';
-import { globalKeys } from '../../shared/store/keys';
+import { globalKeys, partitionKeys } from '../../shared/store/keys';
 import { checkSchemaVersion, STORAGE_SCHEMA_VERSION } from '../../shared/store/schema-version';
 import { startWorker } from '../../worker/server';
 import { deletePrefix, quietLogger, testEnv, testRedis } from '../support/test-config';
@@ -59,12 +59,26 @@ describe('storage schema version', () => {
     await redis.set(globalKeys(prefix).partitionCount, '1');
     await redis.hset(`${prefix}:{p0}:meta`, 'partitions', '1');
     const refusal =
-      /stored in format 2, but this version reads and writes format 3 \(in format 2 partition keys carried the tags \{p<i>\}.*another KEY_PREFIX/;
+      /stored in format 2, but this version reads and writes format 4 \(in format 2 partition keys carried the tags \{p<i>\}.*another KEY_PREFIX/;
     await expect(startWorker(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
     await expect(startIngest(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
     // The old data stays as it was.
     expect(await redis.get(globalKeys(prefix).schemaVersion)).toBe('2');
     expect(await redis.hgetall(`${prefix}:{p0}:meta`)).toEqual({ partitions: '1' });
+  });
+
+  test('format 3 (node summaries as hashes of decimal text) is refused, saying what changed', async () => {
+    const env = freshEnv();
+    const prefix = env.KEY_PREFIX!;
+    await redis.set(globalKeys(prefix).schemaVersion, '3');
+    await redis.set(globalKeys(prefix).partitionCount, '1');
+    const summary = partitionKeys(prefix, 0, 1).nodeSummary('web-1');
+    await redis.hset(summary, 'last_at', '1700000000000', 'cpu', '5');
+    const refusal =
+      /stored in format 3, but this version reads and writes format 4 \(in format 3 node summaries were hashes of decimal text.*another KEY_PREFIX/;
+    await expect(startWorker(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
+    await expect(startIngest(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
+    expect(await redis.hgetall(summary)).toEqual({ last_at: '1700000000000', cpu: '5' });
   });
 
   test('data written before versions were recorded (a partition count, no version) counts as format 1', async () => {

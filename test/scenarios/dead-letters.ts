@@ -76,7 +76,7 @@ export function deadLetterScenarios(): void {
       const node = 'victim-node';
       const keys = partitionKeys(config.keyPrefix, partitionOf(node, 2), config.streamPartitions);
       // A fault outside the entry: the node's summary key holds the wrong type.
-      await redis.set(keys.nodeSummary(node), 'not a hash');
+      await redis.hset(keys.nodeSummary(node), 'not', 'a summary');
       const before = (await fleetTotals(redis, config.keyPrefix, 2)).samples;
       const postedAt = Date.now();
       const posted = await postJson(`${pipeline.url}/v1/metrics/node/${node}`, { timeslice: 5, cpu: 70, mem: 30, at: baseTime() });

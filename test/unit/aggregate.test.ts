@@ -1,25 +1,19 @@
 import { partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
-import {
-  FIRST_AGGREGATE_KEY,
-  groupWithinBound,
-  MAX_SCRIPT_ARGS,
-  MAX_WIDTH_PER_SAMPLE,
-  planBatch,
-  type ApplyPlan,
-} from '../../shared/store/apply-plan';
+import { groupWithinBound, MAX_SCRIPT_ARGS, MAX_WIDTH_PER_SAMPLE, planBatch, type ApplyPlan } from '../../shared/store/apply-plan';
 import { decodeBucket, type BucketStats } from '../../shared/store/bucket-codec';
 import type { Sample } from '../../shared/samples';
 import { decodeToken, encodeToken } from '../../ingest/consistency-token';
 import { compareIds } from '../../shared/stream-ids';
 
-/** The plan's first section (bucket keys) as key -> bucket -> delta. */
+/** The plan's bucket keys section (after the type checks) as key -> bucket -> delta. */
 function bucketDeltas(plan: ApplyPlan): Map<string, Map<number, BucketStats>> {
   const out = new Map<string, Map<number, BucketStats>>();
   const s = plan.sections;
-  let i = 1;
-  for (let k = 0; k < Number(s[0]); k++) {
-    const key = plan.keys[Number(s[i]) - FIRST_AGGREGATE_KEY]!;
+  let i = 1 + 2 * Number(s[0]);
+  const count = Number(s[i++]);
+  for (let k = 0; k < count; k++) {
+    const key = String(s[i]);
     const m = Number(s[i + 2]);
     const buckets = new Map<number, BucketStats>();
     for (let f = 0; f < m; f++) buckets.set(Number(s[i + 3 + 2 * f]), decodeBucket(s[i + 4 + 2 * f] as Buffer));
@@ -69,9 +63,9 @@ describe('batch planning', () => {
       mem_min: 5,
       mem_max: 20,
     });
-    expect(plan.keys.every((k) => k.startsWith('na:{p2of4-1}:'))).toBe(true);
+    expect([...plan.keyTypes.keys()].every((k) => k.startsWith('na:{p2of4-1}:'))).toBe(true);
     expect(plan.keyTypes.get(keys.nodes)).toBe('zset');
-    expect(plan.keyTypes.get(keys.nodeSummary('a'))).toBe('hash');
+    expect(plan.keyTypes.get(keys.nodeSummary('a'))).toBe('string');
   });
 });
 
@@ -79,8 +73,7 @@ describe('bounded script calls', () => {
   const keys = partitionKeys('na', 0, 4);
   const at = Date.UTC(2026, 0, 1, 10, 0, 5);
   const width = (samples: readonly Sample[]) => {
-    const plan = planBatch(samples, keys, at);
-    return plan.keys.length + plan.sections.length;
+    return planBatch(samples, keys, at).sections.length;
   };
   const entry = (n: number, offset: number): Sample[] =>
     Array.from({ length: n }, (_, i) => ({

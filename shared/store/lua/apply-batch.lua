@@ -14,9 +14,14 @@
   checked with TYPE first: a key of the wrong type fails the call before it changes
   anything (a partial apply would count twice on redelivery).
 
+  The aggregate keys are named in the records, not declared: they all carry the stream's
+  hash tag, so they lie in its slot (which Redis Cluster allows a script to touch), and the
+  script neither converts an index per record nor receives every name twice. The records
+  are built so that the script converts few numbers from text (tonumber costs more than
+  most commands): counts only; buckets and node summaries are binary (the codecs above).
+
   KEYS[1]    the partition stream
   KEYS[2]    the part markers of the entry (used only when applying parts)
-  KEYS[3..]  aggregate keys referenced by the sections (all in the stream's hash slot)
   ARGV[1]    consumer group
   ARGV[2]    consumer name (unused: whichever consumer holds an entry, the first apply counts)
   ARGV[3]    n, the number of entry ids
@@ -24,16 +29,17 @@
   ARGV[4+n]  part p (1-based), or 0 for whole entries
   ARGV[5+n]  part count c (0 for whole entries)
   ARGV[6+n]  seconds the part markers live
-  ARGV[7+n ..]  seven sections, each a count followed by its records (key = index into KEYS):
+  ARGV[7+n ..]  eight sections, each a count followed by its records:
+    checks        key type                                    keys only written: TYPE must be none or type
     bucket keys   key expireAt m, then m pairs: field delta   merge stored buckets (bucket codec); EXPIREAT
                                                              when the hash has no expiry record yet
-    summaries     key at cpu mem timeslice firstAt expireAt   a node's latest sample and first seen;
-                                                             EXPIREAT when expireAt passes the recorded one
-    latest        key member score names                      ZADD GT, one call per key; a member new to it
-                                                             also joins zset KEYS[names] (0: none), score 0
+    summaries     key delta expiresAt                         merge the node summary (summary codec);
+                                                             SET with EXAT, the summary's expiry
+    latest        key names m, then m pairs: member score    ZADD GT; the members also join zset names
+                                                             ('' for none) with NX, score 0
     expiries      key unixSeconds                             EXPIREAT
     prunes        key maxScore                                drop members whose score <= maxScore
-    node prunes   key names maxScore                          like prunes (up to 500 a call), also from KEYS[names]
+    node prunes   key names maxScore                          like prunes (up to 500 a call), also from names
     fields        key field value                             HSET (bookkeeping such as last applied time)
 
   Returns {2, n} when applied and acknowledged; {0} when no entry was pending (nothing
@@ -85,7 +91,7 @@ if part > 0 then
   end
 end
 
--- Reads: every section's records, the stored buckets and summaries, key types.
+-- Reads: the type checks, the stored buckets and summaries.
 local i = 7 + n
 local function section(width)
   local count = tonumber(ARGV[i])
@@ -94,165 +100,139 @@ local function section(width)
   return first, count
 end
 
-local bucketKeys = {}
-do
-  local count = tonumber(ARGV[i])
-  i = i + 1
-  for k = 1, count do
-    local m = tonumber(ARGV[i + 2])
-    local fields = {}
-    for f = 1, m do fields[f] = ARGV[i + 1 + 2 * f] end
-    local stored = redis.call('HMGET', KEYS[tonumber(ARGV[i])], BUCKET_EXPIRY_FIELD, unpack(fields))
-    bucketKeys[k] = { at = i, m = m, stored = stored }
-    for f = 1, m do
-      local value = stored[f + 1]
-      if value and not bucketSizeOk(value, ARGV[i + 2 + 2 * f]) then
-        return redis.error_reply('apply-batch: ' .. KEYS[tonumber(ARGV[i])] .. ' holds a bucket of ' .. #value .. ' bytes')
-      end
-    end
-    i = i + 3 + 2 * m
+local checksAt, checkCount = section(2)
+for r = checksAt, checksAt + 2 * (checkCount - 1), 2 do
+  local actual = redis.call('TYPE', ARGV[r])['ok']
+  if actual ~= 'none' and actual ~= ARGV[r + 1] then
+    return redis.error_reply('WRONGTYPE apply-batch: ' .. ARGV[r] .. ' is a ' .. actual .. ', expected a ' .. ARGV[r + 1])
   end
 end
 
-local summariesAt, summaryCount = section(7)
-local summaries = {}
-for s = 0, summaryCount - 1 do
-  local r = summariesAt + 7 * s
-  summaries[s + 1] = redis.call('HMGET', KEYS[tonumber(ARGV[r])], 'last_at', 'first_at', 'expires_at')
+-- Per bucket key: where its record starts, its bucket count, HMGET's reply (expiry record first).
+local bucketAt, bucketCount, bucketStored = {}, {}, {}
+local bucketKeys = tonumber(ARGV[i])
+i = i + 1
+for k = 1, bucketKeys do
+  local key, m = ARGV[i], tonumber(ARGV[i + 2])
+  local stored
+  if m == 1 then
+    stored = redis.call('HMGET', key, BUCKET_EXPIRY_FIELD, ARGV[i + 3])
+  else
+    local fields = {}
+    for f = 1, m do fields[f] = ARGV[i + 1 + 2 * f] end
+    stored = redis.call('HMGET', key, BUCKET_EXPIRY_FIELD, unpack(fields))
+  end
+  for f = 1, m do
+    local value = stored[f + 1]
+    if value and not bucketSizeOk(value, ARGV[i + 2 + 2 * f]) then
+      return redis.error_reply('apply-batch: ' .. key .. ' holds a bucket of ' .. #value .. ' bytes')
+    end
+  end
+  bucketAt[k], bucketCount[k], bucketStored[k] = i, m, stored
+  i = i + 3 + 2 * m
 end
 
-local latestAt, latestCount = section(4)
+local summariesAt, summaryCount = section(3)
+local summaryStored = {}
+for s = 1, summaryCount do
+  local r = summariesAt + 3 * (s - 1)
+  local stored = redis.call('GET', ARGV[r])
+  if stored and not nodeSummarySizeOk(stored) then
+    return redis.error_reply('apply-batch: ' .. ARGV[r] .. ' holds a node summary of ' .. #stored .. ' bytes')
+  end
+  summaryStored[s] = stored
+end
+
+local latestAt = i
+local latestCount = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, latestCount do i = i + 3 + 2 * tonumber(ARGV[i + 2]) end
 local expiriesAt, expiryCount = section(2)
 local prunesAt, pruneCount = section(2)
 local nodePrunesAt, nodePruneCount = section(3)
 local fieldsAt, fieldCount = section(3)
 
--- Keys that are only written: check each one's type once.
-local checked = {}
-local function wrongType(index, expected)
-  if index == 0 or checked[index] then return nil end
-  checked[index] = true
-  local actual = redis.call('TYPE', KEYS[index])['ok']
-  if actual ~= 'none' and actual ~= expected then
-    return 'WRONGTYPE apply-batch: ' .. KEYS[index] .. ' is a ' .. actual .. ', expected a ' .. expected
-  end
-  return nil
-end
-local function check(first, count, width, offsets, expected)
-  for r = first, first + width * (count - 1), width do
-    for _, offset in ipairs(offsets) do
-      local failure = wrongType(tonumber(ARGV[r + offset]), expected)
-      if failure then return failure end
-    end
-  end
-  return nil
-end
-local failure = check(latestAt, latestCount, 4, { 0, 3 }, 'zset')
-  or check(expiriesAt, expiryCount, 2, { 0 }, 'zset')
-  or check(prunesAt, pruneCount, 2, { 0 }, 'zset')
-  or check(nodePrunesAt, nodePruneCount, 3, { 0, 1 }, 'zset')
-  or check(fieldsAt, fieldCount, 3, { 0 }, 'hash')
-if failure then return redis.error_reply(failure) end
-
 -- Writes.
-for _, b in ipairs(bucketKeys) do
-  local at, stored = b.at, b.stored
-  local key = KEYS[tonumber(ARGV[at])]
-  local args = {}
-  for f = 1, b.m do
-    local delta = ARGV[at + 2 + 2 * f]
-    local current = stored[f + 1]
-    args[2 * f - 1] = ARGV[at + 1 + 2 * f]
-    args[2 * f] = current and mergeBucket(current, delta) or delta
-  end
+for k = 1, bucketKeys do
+  local at, m, stored = bucketAt[k], bucketCount[k], bucketStored[k]
+  local key = ARGV[at]
   -- A hash's expiry is fixed by its chunk: set once, when the hash is created.
   local created = not stored[1]
-  if created then
-    args[#args + 1] = BUCKET_EXPIRY_FIELD
-    args[#args + 1] = ARGV[at + 1]
+  if m == 1 then
+    local delta = ARGV[at + 4]
+    local current = stored[2]
+    local value = current and mergeBucket(current, delta) or delta
+    if created then
+      redis.call('HSET', key, ARGV[at + 3], value, BUCKET_EXPIRY_FIELD, ARGV[at + 1])
+    else
+      redis.call('HSET', key, ARGV[at + 3], value)
+    end
+  else
+    local args = {}
+    for f = 1, m do
+      local delta = ARGV[at + 2 + 2 * f]
+      local current = stored[f + 1]
+      args[2 * f - 1] = ARGV[at + 1 + 2 * f]
+      args[2 * f] = current and mergeBucket(current, delta) or delta
+    end
+    if created then
+      args[#args + 1] = BUCKET_EXPIRY_FIELD
+      args[#args + 1] = ARGV[at + 1]
+    end
+    redis.call('HSET', key, unpack(args))
   end
-  redis.call('HSET', key, unpack(args))
   if created then redis.call('EXPIREAT', key, ARGV[at + 1]) end
 end
 
-for s = 0, summaryCount - 1 do
-  local r = summariesAt + 7 * s
-  local key = KEYS[tonumber(ARGV[r])]
-  local current = summaries[s + 1]
-  local args = {}
-  if tonumber(ARGV[r + 1]) >= tonumber(current[1] or '-1') then
-    args = { 'last_at', ARGV[r + 1], 'cpu', ARGV[r + 2], 'mem', ARGV[r + 3], 'timeslice', ARGV[r + 4] }
+for s = 1, summaryCount do
+  local r = summariesAt + 3 * (s - 1)
+  local stored, value, expiresAt = summaryStored[s], ARGV[r + 1], ARGV[r + 2]
+  if stored then
+    local storedExpiry
+    value, storedExpiry = mergeNodeSummary(stored, value)
+    -- The expiry only moves later (another worker's clock may lag).
+    if storedExpiry then expiresAt = string.format('%d', storedExpiry) end
   end
-  if current[2] == false or tonumber(ARGV[r + 5]) < tonumber(current[2]) then
-    args[#args + 1] = 'first_at'
-    args[#args + 1] = ARGV[r + 5]
-  end
-  local expireAt = ARGV[r + 6]
-  local moved = current[3] == false or tonumber(expireAt) > tonumber(current[3])
-  if moved then
-    args[#args + 1] = 'expires_at'
-    args[#args + 1] = expireAt
-  end
-  if #args > 0 then redis.call('HSET', key, unpack(args)) end
-  if moved then redis.call('EXPIREAT', key, expireAt) end
+  redis.call('SET', ARGV[r], value, 'EXAT', expiresAt)
 end
 
 -- One ZADD per sorted set and LATEST_CHUNK members, not one per member: each redis.call
--- costs microseconds of its own. A set with a name index first asks which members are new.
+-- costs microseconds of its own. A set's name index takes the members with NX (new ones
+-- join with score 0, known ones are left as they are).
 local LATEST_CHUNK = 500
-local latestByKey, latestKeys = {}, {}
-for r = latestAt, latestAt + 4 * (latestCount - 1), 4 do
-  local index = ARGV[r]
-  local group = latestByKey[index]
-  if not group then
-    group = { names = tonumber(ARGV[r + 3]), records = {} }
-    latestByKey[index] = group
-    latestKeys[#latestKeys + 1] = index
-  end
-  group.records[#group.records + 1] = r
-end
-for _, index in ipairs(latestKeys) do
-  local key, group = KEYS[tonumber(index)], latestByKey[index]
-  local records = group.records
-  for first = 1, #records, LATEST_CHUNK do
-    local last = math.min(first + LATEST_CHUNK - 1, #records)
-    local members, pairs = {}, { 'GT' }
-    for j = first, last do
-      local r = records[j]
-      members[#members + 1] = ARGV[r + 1]
-      pairs[#pairs + 1] = ARGV[r + 2]
-      pairs[#pairs + 1] = ARGV[r + 1]
+local record = latestAt + 1
+for _ = 1, latestCount do
+  local key, names, m = ARGV[record], ARGV[record + 1], tonumber(ARGV[record + 2])
+  local first = record + 3
+  record = first + 2 * m
+  for from = first, record - 1, 2 * LATEST_CHUNK do
+    local to = math.min(from + 2 * LATEST_CHUNK, record) - 1
+    local scored, named = { 'GT' }, { 'NX' }
+    for p = from, to, 2 do
+      scored[#scored + 1] = ARGV[p + 1]
+      scored[#scored + 1] = ARGV[p]
+      named[#named + 1] = '0'
+      named[#named + 1] = ARGV[p]
     end
-    local known = group.names > 0 and redis.call('ZMSCORE', key, unpack(members)) or nil
-    redis.call('ZADD', key, unpack(pairs))
-    if known then
-      local added = {}
-      for j, member in ipairs(members) do
-        if not known[j] then
-          added[#added + 1] = 0
-          added[#added + 1] = member
-        end
-      end
-      if #added > 0 then redis.call('ZADD', KEYS[group.names], unpack(added)) end
-    end
+    redis.call('ZADD', key, unpack(scored))
+    if names ~= '' then redis.call('ZADD', names, unpack(named)) end
   end
 end
 
-for r = expiriesAt, expiriesAt + 2 * (expiryCount - 1), 2 do redis.call('EXPIREAT', KEYS[tonumber(ARGV[r])], ARGV[r + 1]) end
+for q = expiriesAt, expiriesAt + 2 * (expiryCount - 1), 2 do redis.call('EXPIREAT', ARGV[q], ARGV[q + 1]) end
 
-for r = prunesAt, prunesAt + 2 * (pruneCount - 1), 2 do redis.call('ZREMRANGEBYSCORE', KEYS[tonumber(ARGV[r])], '-inf', ARGV[r + 1]) end
+for q = prunesAt, prunesAt + 2 * (pruneCount - 1), 2 do redis.call('ZREMRANGEBYSCORE', ARGV[q], '-inf', ARGV[q + 1]) end
 
-for r = nodePrunesAt, nodePrunesAt + 3 * (nodePruneCount - 1), 3 do
+for q = nodePrunesAt, nodePrunesAt + 3 * (nodePruneCount - 1), 3 do
   -- A node forgotten by the latest-time set leaves the paging index with it.
-  local key = KEYS[tonumber(ARGV[r])]
-  local old = redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[r + 2], 'LIMIT', 0, 500)
+  local old = redis.call('ZRANGEBYSCORE', ARGV[q], '-inf', ARGV[q + 2], 'LIMIT', 0, 500)
   if #old > 0 then
-    redis.call('ZREM', key, unpack(old))
-    redis.call('ZREM', KEYS[tonumber(ARGV[r + 1])], unpack(old))
+    redis.call('ZREM', ARGV[q], unpack(old))
+    redis.call('ZREM', ARGV[q + 1], unpack(old))
   end
 end
 
-for r = fieldsAt, fieldsAt + 3 * (fieldCount - 1), 3 do redis.call('HSET', KEYS[tonumber(ARGV[r])], ARGV[r + 1], ARGV[r + 2]) end
+for q = fieldsAt, fieldsAt + 3 * (fieldCount - 1), 3 do redis.call('HSET', ARGV[q], ARGV[q + 1], ARGV[q + 2]) end
 
 if part > 0 and part < parts then
   redis.call('HSET', markers, part, 1)

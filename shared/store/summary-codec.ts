@@ -1,0 +1,73 @@
+/**
+ * The one definition of a node summary (a node's latest sample and the first time it was
+ * seen) and how it is stored: a string of IEEE 754 doubles, little endian, in field order.
+ * apply-batch.lua merges it with the snippet generated here, the readers decode it.
+ *
+ * Binary, not a hash of decimal fields: merging a hash took an HMGET whose reply became a
+ * Lua table, six text-to-number conversions and an HSET per node and apply; a string takes
+ * a GET, two struct.unpack calls and one SET that also sets the expiry.
+ */
+
+/** Fields in storage order. */
+export const NODE_SUMMARY_FIELDS = [
+  /** time of the latest sample (ms) */
+  'last_at',
+  /** the latest sample's values */
+  'cpu',
+  'mem',
+  'timeslice',
+  /** time of the earliest sample seen (ms) */
+  'first_at',
+  /** when the summary expires (unix seconds): it only moves later */
+  'expires_at',
+] as const;
+
+export type NodeSummary = Record<(typeof NODE_SUMMARY_FIELDS)[number], number>;
+
+const BYTES = NODE_SUMMARY_FIELDS.length * 8;
+
+export class NodeSummaryDecodeError extends Error {
+  constructor(bytes: number) {
+    super(`a stored node summary has ${bytes} bytes, expected ${BYTES}`);
+    this.name = 'NodeSummaryDecodeError';
+  }
+}
+
+export function encodeNodeSummary(summary: NodeSummary): Buffer {
+  const out = Buffer.allocUnsafe(BYTES);
+  NODE_SUMMARY_FIELDS.forEach((name, i) => out.writeDoubleLE(summary[name], i * 8));
+  return out;
+}
+
+export function decodeNodeSummary(stored: Buffer): NodeSummary {
+  if (stored.length !== BYTES) throw new NodeSummaryDecodeError(stored.length);
+  const summary = {} as NodeSummary;
+  NODE_SUMMARY_FIELDS.forEach((name, i) => (summary[name] = stored.readDoubleLE(i * 8)));
+  return summary;
+}
+
+/**
+ * The Lua side: `mergeNodeSummary(stored, delta)` answers the merged summary (the later
+ * sample's values win, ties to the delta; the earliest first time; the later expiry) and,
+ * only when the stored expiry is the later one, that expiry (the caller passes the delta's
+ * expiry as text, so the common case formats no number). `nodeSummarySizeOk(stored)` lets
+ * a script check a stored value before it writes.
+ */
+export function luaNodeSummaryCodec(): string {
+  const format = `'<${'d'.repeat(NODE_SUMMARY_FIELDS.length)}'`;
+  return `-- Generated from shared/store/summary-codec.ts: ${NODE_SUMMARY_FIELDS.join(', ')}.
+local function nodeSummarySizeOk(stored)
+  return #stored == ${BYTES}
+end
+
+local function mergeNodeSummary(stored, delta)
+  local sAt, sCpu, sMem, sSlice, sFirst, sExpiry = struct.unpack(${format}, stored)
+  local dAt, dCpu, dMem, dSlice, dFirst, dExpiry = struct.unpack(${format}, delta)
+  if sAt > dAt then dAt, dCpu, dMem, dSlice = sAt, sCpu, sMem, sSlice end
+  if sFirst < dFirst then dFirst = sFirst end
+  local later = nil
+  if sExpiry > dExpiry then dExpiry, later = sExpiry, sExpiry end
+  return struct.pack(${format}, dAt, dCpu, dMem, dSlice, dFirst, dExpiry), later
+end
+`;
+}
