@@ -7,7 +7,8 @@
  *
  * A partition's hash tag depends on the count (shared/store/partition-tag.ts), so the old
  * partitions (old tags) are all sources and the new partitions (new tags) destinations:
- * - a node's keys (summary, seconds, processes) move to the node's new partition;
+ * - a node's keys (seconds, processes) move to the node's new partition, and so does its
+ *   field of the node summary hash;
  * - per-node members of sorted sets (the node list and its name index, each process's
  *   nodes) move likewise;
  * - fleet and process buckets are sums over a partition's nodes, and queries add them up
@@ -39,6 +40,7 @@ import {
   mergeBucketHash,
   mergeSortedSet,
   moveKeys,
+  moveFields,
   moveMembers,
   newPartitionOf,
   scanPartitionKeys,
@@ -176,6 +178,7 @@ async function moveOldPartition(
       if (what.kind === 'obsolete') obsolete.push(key);
       else if (what.kind === 'node') moves.push([key, newPartitionOf(what.node, news).named(name)]);
       else if (what.kind === 'node-members') report.movedMembers += await moveMembers(redis, entry, (node) => newPartitionOf(node, news));
+      else if (what.kind === 'node-fields') report.movedMembers += await moveFields(redis, entry, (node) => newPartitionOf(node, news));
       else if (what.kind === 'idempotency-record') await spreadIdempotencyRecord(redis, entry, news);
       else if (what.kind === 'processes') {
         await mergeSortedSet(redis, key, sumsTarget.processes);

@@ -19,7 +19,7 @@ import {
 import type { NodeSample, Sample } from '../samples';
 
 export type ScriptArg = string | number | Buffer;
-export type KeyType = 'hash' | 'zset' | 'string';
+export type KeyType = 'hash' | 'zset';
 
 export interface ApplyPlan {
   /** The sections of apply-batch.lua, each a count followed by its records (keys named in them). */
@@ -34,22 +34,20 @@ export interface ApplyPlan {
  */
 export const MAX_SCRIPT_ARGS = 20_000;
 
-/** A node summary's expiry moves in whole steps, so the script refreshes it once a step, not per apply. */
-export const SUMMARY_EXPIRY_STEP_SECONDS = 3600;
-
 /**
- * Arguments per record of each section (a bucket key adds 3, then 2 per bucket; a latest-time
- * set adds 3, then 2 per member; a checked key 2).
+ * Arguments per record of each section (a bucket key adds 3, then 2 per bucket; a summary
+ * hash 2, then 2 per node; a latest-time set 3, then 2 per member; a checked key 2).
  */
 const WIDTH = {
   bucketKey: 3,
   bucket: 2,
-  summary: 3,
+  summaryKey: 2,
+  summary: 2,
   latestKey: 3,
   latest: 2,
   expire: 2,
   prune: 2,
-  nodePrune: 3,
+  nodePrune: 4,
   field: 3,
   check: 2,
 } as const;
@@ -69,14 +67,17 @@ interface LatestTimes {
 
 class PlanBuilder {
   private readonly keyTypes = new Map<string, KeyType>();
+  /** Keys the script reads before it writes (the read fails on another type): not checked separately. */
+  private readonly readFirst = new Set<string>();
   private opArgs = SECTION_COUNTS;
 
   private readonly bucketKeys = new Map<string, BucketKey>();
-  private readonly summaries = new Map<string, NodeSummary>();
+  /** summary hash -> node -> summary */
+  private readonly summaries = new Map<string, Map<string, NodeSummary>>();
   private readonly latest = new Map<string, LatestTimes>();
   private readonly expiries = new Map<string, number>();
   private readonly prunes = new Map<string, number>();
-  private readonly nodePrunes = new Map<string, { names: string; maxScore: number }>();
+  private readonly nodePrunes = new Map<string, { names: string; summaries: string; maxScore: number }>();
   private readonly fields: [string, string, string | number][] = [];
 
   /** Arguments the built plan will take. */
@@ -86,17 +87,29 @@ class PlanBuilder {
 
   /** Records the key's type; a key that is only written (not read first) is checked by the script: 2 arguments. */
   private touch(key: string, type: KeyType, width: number): void {
-    if (!this.keyTypes.has(key) && type !== 'string' && !this.bucketKeys.has(key)) this.opArgs += WIDTH.check;
+    if (!this.keyTypes.has(key)) this.opArgs += WIDTH.check;
+    else if (this.readFirst.has(key) === false && this.keyTypes.get(key) !== type) throw new Error(`${key} planned as two types`);
     this.keyTypes.set(key, type);
+    this.opArgs += width;
+  }
+
+  /** A key the script reads (HMGET) before any write. */
+  private touchRead(key: string, width: number): void {
+    if (!this.keyTypes.has(key)) {
+      this.keyTypes.set(key, 'hash');
+      this.readFirst.add(key);
+    } else if (!this.readFirst.has(key)) {
+      // Planned as only written before: its check goes, the read checks it.
+      this.readFirst.add(key);
+      this.opArgs -= WIDTH.check;
+    }
     this.opArgs += width;
   }
 
   addToBucket(key: string, expireAt: number, bucket: number, delta: BucketStats): void {
     let entry = this.bucketKeys.get(key);
     if (entry === undefined) {
-      // Read first by the script (HMGET), so not checked separately.
-      this.keyTypes.set(key, 'hash');
-      this.opArgs += WIDTH.bucketKey;
+      this.touchRead(key, WIDTH.bucketKey);
       entry = { expireAt, buckets: new Map() };
       this.bucketKeys.set(key, entry);
     }
@@ -125,27 +138,32 @@ class PlanBuilder {
     } else if (score > current) times.scores.set(member, score);
   }
 
-  nodeSample(key: string, sample: NodeSample, keepUntil: number): void {
-    const expiresAt = Math.ceil(keepUntil / SUMMARY_EXPIRY_STEP_SECONDS) * SUMMARY_EXPIRY_STEP_SECONDS;
-    const seen = this.summaries.get(key);
+  /** The node's summary in the partition's summary hash `key`: its latest sample and first time seen. */
+  nodeSample(key: string, sample: NodeSample): void {
+    let nodes = this.summaries.get(key);
+    if (nodes === undefined) {
+      this.touchRead(key, WIDTH.summaryKey);
+      nodes = new Map();
+      this.summaries.set(key, nodes);
+    }
+    const { node, at, cpu, mem, timeslice } = sample;
+    const seen = nodes.get(node);
     if (seen === undefined) {
-      // Read first by the script (GET), so not checked separately.
-      this.keyTypes.set(key, 'string');
       this.opArgs += WIDTH.summary;
-      const { at, cpu, mem, timeslice } = sample;
-      this.summaries.set(key, { last_at: at, cpu, mem, timeslice, first_at: at, expires_at: expiresAt });
+      nodes.set(node, { last_at: at, cpu, mem, timeslice, first_at: at });
       return;
     }
-    if (sample.at >= seen.last_at)
-      Object.assign(seen, { last_at: sample.at, cpu: sample.cpu, mem: sample.mem, timeslice: sample.timeslice });
-    if (sample.at < seen.first_at) seen.first_at = sample.at;
-    seen.expires_at = Math.max(seen.expires_at, expiresAt);
+    if (at >= seen.last_at) Object.assign(seen, { last_at: at, cpu, mem, timeslice });
+    if (at < seen.first_at) seen.first_at = at;
   }
 
-  /** EXPIREAT for a sorted set (bucket hashes and node summaries carry their own expiry). */
-  expireAt(key: string, unixSeconds: number): void {
+  /** EXPIREAT for a sorted set or the summary hash (bucket hashes carry their own expiry). */
+  expireAt(key: string, unixSeconds: number, type: KeyType = 'zset'): void {
     const current = this.expiries.get(key);
-    if (current === undefined) this.touch(key, 'zset', WIDTH.expire);
+    if (current === undefined) {
+      if (type === 'hash' && this.readFirst.has(key)) this.opArgs += WIDTH.expire;
+      else this.touch(key, type, WIDTH.expire);
+    }
     if (current === undefined || unixSeconds > current) this.expiries.set(key, unixSeconds);
   }
 
@@ -159,19 +177,20 @@ class PlanBuilder {
     this.prunes.set(key, maxScore);
   }
 
-  /** Like prune, and the pruned members also leave the name index `names`. */
-  pruneNodes(key: string, names: string, maxScore: number): void {
+  /** Like prune, and the pruned members also leave the name index `names` and the summary hash `summaries`. */
+  pruneNodes(key: string, names: string, summaries: string, maxScore: number): void {
     if (!this.nodePrunes.has(key)) {
       this.touch(key, 'zset', WIDTH.nodePrune);
       this.touch(names, 'zset', 0);
+      if (!this.readFirst.has(summaries)) this.touch(summaries, 'hash', 0);
     }
-    this.nodePrunes.set(key, { names, maxScore });
+    this.nodePrunes.set(key, { names, summaries, maxScore });
   }
 
   build(): ApplyPlan {
     const s: ScriptArg[] = [];
     // Keys that are only written: the script checks their types before its first write.
-    const checked = [...this.keyTypes].filter(([key, type]) => type !== 'string' && !this.bucketKeys.has(key));
+    const checked = [...this.keyTypes].filter(([key]) => !this.readFirst.has(key));
     s.push(checked.length);
     for (const [key, type] of checked) s.push(key, type);
     s.push(this.bucketKeys.size);
@@ -180,7 +199,10 @@ class PlanBuilder {
       for (const [bucket, delta] of buckets) s.push(bucket, encodeBucket(delta));
     }
     s.push(this.summaries.size);
-    for (const [key, summary] of this.summaries) s.push(key, encodeNodeSummary(summary), summary.expires_at);
+    for (const [key, nodes] of this.summaries) {
+      s.push(key, nodes.size);
+      for (const [node, summary] of nodes) s.push(node, encodeNodeSummary(summary));
+    }
     s.push(this.latest.size);
     for (const [key, { names, scores }] of this.latest) {
       s.push(key, names ?? '', scores.size);
@@ -191,7 +213,7 @@ class PlanBuilder {
     s.push(this.prunes.size);
     for (const [key, maxScore] of this.prunes) s.push(key, maxScore);
     s.push(this.nodePrunes.size);
-    for (const [key, { names, maxScore }] of this.nodePrunes) s.push(key, names, maxScore);
+    for (const [key, { names, summaries, maxScore }] of this.nodePrunes) s.push(key, names, summaries, maxScore);
     s.push(this.fields.length);
     for (const [key, field, value] of this.fields) s.push(key, field, value);
     return { sections: s, keyTypes: new Map(this.keyTypes) };
@@ -283,9 +305,10 @@ function addSamples(plan: PlanBuilder, samples: readonly Sample[], keys: Partiti
       plan.addToBucket(keys.fleetFine(fineChunk), fineExpiry, fine, sampleBucket(cpu, mem, timeslice, at, false));
       plan.addToBucket(keys.fleetCoarse(coarseChunk), coarseExpiry, coarse, sampleBucket(cpu, mem, timeslice, at, false));
       plan.addToBucket(keys.nodeFine(fineChunk, sample.node), fineExpiry, fine, sampleBucket(cpu, mem, timeslice, at, true));
-      plan.nodeSample(keys.nodeSummary(sample.node), sample, keepUntil);
+      plan.nodeSample(keys.nodeSummaries, sample);
+      plan.expireAt(keys.nodeSummaries, keepUntil, 'hash');
       plan.latestTime(keys.nodes, sample.node, at, keys.nodeNames);
-      plan.pruneNodes(keys.nodes, keys.nodeNames, forgetBefore);
+      plan.pruneNodes(keys.nodes, keys.nodeNames, keys.nodeSummaries, forgetBefore);
     } else {
       const { cpu_used: cpu, mem_used: mem, timeslice, at } = sample;
       const processNodes = keys.processNodes(sample.process);

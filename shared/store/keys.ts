@@ -56,7 +56,8 @@ export interface PartitionKeys {
   /** node name -> latest sample time of that process on that node */
   processNodes(process: string): string;
   nodeFine(chunk: number, node: string): string;
-  nodeSummary(node: string): string;
+  /** node name -> its summary (summary codec); a node leaves it when it leaves `nodes` */
+  readonly nodeSummaries: string;
   /** process name -> latest sample time on that node */
   nodeProcesses(node: string): string;
 }
@@ -87,7 +88,7 @@ export function partitionKeys(prefix: string, partition: number, count: number):
     processCoarse: (chunk, process) => `${base}:proc:m:${chunk}:${process}`,
     processNodes: (process) => `${base}:proc:nodes:${process}`,
     nodeFine: (chunk, node) => `${base}:node:s:${chunk}:${node}`,
-    nodeSummary: (node) => `${base}:node:sum:${node}`,
+    nodeSummaries: `${base}:nodes:sum`,
     nodeProcesses: (node) => `${base}:node:procs:${node}`,
   };
 }

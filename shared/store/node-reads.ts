@@ -7,7 +7,7 @@ import type { BucketStats } from './bucket-codec';
 import { fineChunkOf, type PartitionKeys } from './keys';
 import { partitionOf } from '../partition';
 import type { RedisClient } from '../redis';
-import { pipelineValues } from './replies';
+import { DependencyUnavailableError } from '../errors';
 import { decodeNodeSummary, type NodeSummary } from './summary-codec';
 import { readBuckets } from './window-reads';
 
@@ -60,7 +60,7 @@ export async function readNodeNames(
 
 const summaryOf = (stored: Buffer | null): NodeSummary | null => (stored === null ? null : decodeNodeSummary(stored));
 
-/** The summaries of `names` in their order (null where unknown): one pipeline per partition touched; all or nothing (503). */
+/** The summaries of `names` in their order (null where unknown): one HMGET per partition touched; all or nothing (503). */
 export async function readNodeSummaries(
   redis: RedisClient,
   partitions: readonly PartitionKeys[],
@@ -69,10 +69,10 @@ export async function readNodeSummaries(
   const summaries = new Array<NodeSummary | null>(names.length);
   await Promise.all(
     [...byPartition(partitions, names)].map(async ([p, list]) => {
-      const pipeline = redis.pipeline();
-      for (const { name } of list) pipeline.getBuffer(partitions[p]!.nodeSummary(name));
-      const values = pipelineValues(await pipeline.exec(), list.length);
-      list.forEach(({ at }, i) => (summaries[at] = summaryOf(values[i] as Buffer | null)));
+      const values = await redis.hmgetBuffer(partitions[p]!.nodeSummaries, ...list.map(({ name }) => name)).catch((error: Error) => {
+        throw new DependencyUnavailableError('Redis failed part of the read; nothing partial is answered. Retry later.', error);
+      });
+      list.forEach(({ at }, i) => (summaries[at] = summaryOf(values[i] ?? null)));
     }),
   );
   return summaries;
@@ -80,7 +80,7 @@ export async function readNodeSummaries(
 
 /** A node's summary, or null for an unknown node. */
 export async function readNodeSummary(redis: RedisClient, partitions: readonly PartitionKeys[], node: string): Promise<NodeSummary | null> {
-  return summaryOf(await redis.getBuffer(partitionOfNode(partitions, node).nodeSummary(node)));
+  return summaryOf(await redis.hgetBuffer(partitionOfNode(partitions, node).nodeSummaries, node));
 }
 
 /** The node's latest sample time (ms), or null for an unknown node. */

@@ -27,8 +27,10 @@ export type PartitionKeyKind =
   | { kind: 'own' }
   /** Replay markers, merge markers of an earlier change, parts of applied entries: deleted. */
   | { kind: 'obsolete' }
-  /** One node's key (summary, seconds, processes): moves to the node's new partition. */
+  /** One node's key (seconds, processes): moves to the node's new partition. */
   | { kind: 'node'; node: string }
+  /** The node summaries, a hash with a field per node: each field moves to its node's new partition. */
+  | { kind: 'node-fields' }
   /** A sorted set with one member per node (the node list and its name index, each process's nodes). */
   | { kind: 'node-members' }
   /** The partition's sorted set of latest process times. */
@@ -48,7 +50,6 @@ export interface PartitionKey {
 
 /** The node a per-node key belongs to (node names may contain ':'), or undefined. */
 function nodeOfKey(name: string): string | undefined {
-  if (name.startsWith('node:sum:')) return name.slice('node:sum:'.length);
   if (name.startsWith('node:procs:')) return name.slice('node:procs:'.length);
   const fine = /^node:s:\d+:(.+)$/.exec(name);
   return fine ? fine[1] : undefined;
@@ -60,6 +61,7 @@ function kindOf(key: string, name: string, source: PartitionKeys): PartitionKeyK
   const node = nodeOfKey(name);
   if (node !== undefined) return { kind: 'node', node };
   if (key === source.nodes || key === source.nodeNames || name.startsWith('proc:nodes:')) return { kind: 'node-members' };
+  if (key === source.nodeSummaries) return { kind: 'node-fields' };
   if (key === source.processes) return { kind: 'processes' };
   if (BUCKET_PREFIXES.some((p) => name.startsWith(p))) return { kind: 'buckets' };
   if (name.startsWith(IDEMPOTENCY_PREFIX)) return { kind: 'idempotency-record' };
@@ -131,6 +133,8 @@ export async function deleteKeys(redis: RedisClient, keys: readonly string[]): P
  * is gone (Redis drops an empty sorted set).
  */
 export async function moveMembers(redis: RedisClient, source: PartitionKey, targetOf: (member: string) => PartitionKeys): Promise<number> {
+  // Read before the source empties (an emptied key is gone, and its expiry with it).
+  const ttl = await redis.pttl(source.key);
   const targets = new Set<string>();
   let moved = 0;
   let cursor = '0';
@@ -151,7 +155,42 @@ export async function moveMembers(redis: RedisClient, source: PartitionKey, targ
     await execPerSlotOrThrow(redis, adds);
     await execPerSlotOrThrow(redis, removes);
   } while (cursor !== '0');
-  for (const targetKey of targets) await copyExpiry(redis, source.key, targetKey);
+  if (ttl > 0) for (const targetKey of targets) await extendExpiry(redis, targetKey, ttl);
+  return moved;
+}
+
+/**
+ * Moves the fields of a per-node hash (the node summaries) to the hash of the same name in
+ * each node's new partition (`targetOf` names it). Answers how many fields moved; the emptied
+ * source is gone (Redis drops an empty hash).
+ */
+export async function moveFields(redis: RedisClient, source: PartitionKey, targetOf: (node: string) => PartitionKeys): Promise<number> {
+  // Read before the source empties (an emptied key is gone, and its expiry with it).
+  const ttl = await redis.pttl(source.key);
+  const targets = new Set<string>();
+  let moved = 0;
+  let cursor = '0';
+  do {
+    // Values are binary (summary codec): read them as buffers.
+    const [next, flat] = await redis.hscanBuffer(source.key, cursor, 'COUNT', 1000);
+    cursor = next.toString();
+    const sets: KeyedCommand[] = [];
+    const removes: KeyedCommand[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [node, value] = [flat[i]!.toString(), flat[i + 1]!];
+      removes.push({ key: source.key, add: (p) => p.hdel(source.key, node) });
+      // The hash's own marker field (named '', no node's name): each target writes its own.
+      if (node === '') continue;
+      const targetKey = targetOf(node).named(source.name);
+      sets.push({ key: targetKey, add: (p) => p.hset(targetKey, node, value) });
+      targets.add(targetKey);
+      moved += 1;
+    }
+    // Copy first, then remove: a crash in between leaves a field in both, which a re-run copies again unchanged.
+    await execPerSlotOrThrow(redis, sets);
+    await execPerSlotOrThrow(redis, removes);
+  } while (cursor !== '0');
+  if (ttl > 0) for (const targetKey of targets) await extendExpiry(redis, targetKey, ttl);
   return moved;
 }
 
@@ -194,7 +233,13 @@ export async function mergeBucketHash(redis: RedisClient, source: PartitionKey, 
 
 async function copyExpiry(redis: RedisClient, from: string, to: string): Promise<void> {
   const ttl = await redis.pttl(from);
-  if (ttl > 0) await redis.pexpire(to, ttl, 'GT');
+  if (ttl > 0) await extendExpiry(redis, to, ttl);
+}
+
+/** Gives `key` at least `ttl` ms to live: set where it has no expiry (GT alone counts that as infinite), moved later where shorter. */
+async function extendExpiry(redis: RedisClient, key: string, ttl: number): Promise<void> {
+  await redis.pexpire(key, ttl, 'NX');
+  await redis.pexpire(key, ttl, 'GT');
 }
 
 /**

@@ -9,7 +9,7 @@ import type { RedisClient } from '../redis';
 import { isOutOfMemory } from './redis-errors';
 
 /**
- * 4: a node summary is a string of binary doubles (summary-codec.ts), not a hash of decimal text.
+ * 4: node summaries are binary doubles (summary-codec.ts) in one hash per partition, not a hash of decimal text per node.
  * 3: partition hash tags depend on the partition count (partition-tag.ts: `{p<i>of<N>}`).
  * 2: tags `{p<i>}`; buckets stored as binary doubles with named fields (bucket-codec.ts).
  * 1: the earlier decimal text.
@@ -20,7 +20,7 @@ export const STORAGE_SCHEMA_VERSION = 4;
 const CHANGED_SINCE: Record<number, string> = {
   1: 'buckets were decimal text and partition keys carried the tags {p<i>}',
   2: 'partition keys carried the tags {p<i>}, now {p<i>of<N>} so partitions spread evenly over Redis Cluster slots',
-  3: 'node summaries were hashes of decimal text, now binary strings',
+  3: 'node summaries were hashes of decimal text, now binary fields of one hash per partition',
 };
 
 export class SchemaVersionMismatchError extends Error {

@@ -1,11 +1,13 @@
 /**
  * The one definition of a node summary (a node's latest sample and the first time it was
- * seen) and how it is stored: a string of IEEE 754 doubles, little endian, in field order.
- * apply-batch.lua merges it with the snippet generated here, the readers decode it.
+ * seen) and how it is stored: IEEE 754 doubles, little endian, in field order, as the value
+ * of the node's field in its partition's summary hash. apply-batch.lua merges it with the
+ * snippet generated here, the readers decode it.
  *
- * Binary, not a hash of decimal fields: merging a hash took an HMGET whose reply became a
- * Lua table, six text-to-number conversions and an HSET per node and apply; a string takes
- * a GET, two struct.unpack calls and one SET that also sets the expiry.
+ * Binary in one hash per partition, not a hash of decimal fields per node: merging per-node
+ * hashes took two commands per node and apply, an HMGET whose reply became a Lua table and
+ * six text-to-number conversions; now one HMGET and one HSET serve every node of an apply,
+ * and the merge is two struct.unpack calls.
  */
 
 /** Fields in storage order. */
@@ -18,8 +20,6 @@ export const NODE_SUMMARY_FIELDS = [
   'timeslice',
   /** time of the earliest sample seen (ms) */
   'first_at',
-  /** when the summary expires (unix seconds): it only moves later */
-  'expires_at',
 ] as const;
 
 export type NodeSummary = Record<(typeof NODE_SUMMARY_FIELDS)[number], number>;
@@ -48,10 +48,8 @@ export function decodeNodeSummary(stored: Buffer): NodeSummary {
 
 /**
  * The Lua side: `mergeNodeSummary(stored, delta)` answers the merged summary (the later
- * sample's values win, ties to the delta; the earliest first time; the later expiry) and,
- * only when the stored expiry is the later one, that expiry (the caller passes the delta's
- * expiry as text, so the common case formats no number). `nodeSummarySizeOk(stored)` lets
- * a script check a stored value before it writes.
+ * sample's values win, ties to the delta; the earliest first time); `nodeSummarySizeOk(stored)`
+ * lets a script check a stored value before it writes.
  */
 export function luaNodeSummaryCodec(): string {
   const format = `'<${'d'.repeat(NODE_SUMMARY_FIELDS.length)}'`;
@@ -61,13 +59,11 @@ local function nodeSummarySizeOk(stored)
 end
 
 local function mergeNodeSummary(stored, delta)
-  local sAt, sCpu, sMem, sSlice, sFirst, sExpiry = struct.unpack(${format}, stored)
-  local dAt, dCpu, dMem, dSlice, dFirst, dExpiry = struct.unpack(${format}, delta)
+  local sAt, sCpu, sMem, sSlice, sFirst = struct.unpack(${format}, stored)
+  local dAt, dCpu, dMem, dSlice, dFirst = struct.unpack(${format}, delta)
   if sAt > dAt then dAt, dCpu, dMem, dSlice = sAt, sCpu, sMem, sSlice end
   if sFirst < dFirst then dFirst = sFirst end
-  local later = nil
-  if sExpiry > dExpiry then dExpiry, later = sExpiry, sExpiry end
-  return struct.pack(${format}, dAt, dCpu, dMem, dSlice, dFirst, dExpiry), later
+  return struct.pack(${format}, dAt, dCpu, dMem, dSlice, dFirst)
 end
 `;
 }

@@ -46,12 +46,12 @@ describe('apply key types', () => {
       `WRONGTYPE apply-batch: ${key} is a string, expected a ${expected}`,
     );
     const fleet = keys.fleetFine(fineChunkOf(fineBucketOf(t)));
-    expect(await redis.exists(fleet, keys.nodeSummary('typed-1'), keys.processes)).toBe(0);
+    expect(await redis.exists(fleet, keys.nodeSummaries, keys.processes)).toBe(0);
     expect(await redis.xpending(keys.stream, config.consumerGroup)).toEqual([1, id, id, [['typed', '1']]]);
 
     await redis.del(key);
     expect(await store.applyBatch(keys, [{ id, samples }])).toEqual({ applied: 1, skipped: 0, samples: 2 });
-    expect(await redis.exists(fleet, keys.nodeSummary('typed-1'), keys.processes)).toBe(3);
+    expect(await redis.exists(fleet, keys.nodeSummaries, keys.processes)).toBe(3);
     await deletePrefix(redis, config.keyPrefix);
     await ensureGroup(redis, keys.stream, config.consumerGroup);
   });

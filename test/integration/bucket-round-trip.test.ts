@@ -134,7 +134,7 @@ describe('bucket round trip', () => {
     expect(window).toEqual(summarize([expectedBucket(batches, isNode(), false)], latest, 60));
 
     // Node summary: the latest sample and the first time seen.
-    const web = decodeNodeSummary((await redis.getBuffer(keys.nodeSummary('web-1')))!);
+    const web = decodeNodeSummary((await redis.hgetBuffer(keys.nodeSummaries, 'web-1'))!);
     expect({ last_at: web.last_at, cpu: web.cpu, mem: web.mem, timeslice: web.timeslice, first_at: web.first_at }).toEqual({
       last_at: t + 700,
       cpu: 0.2,
@@ -142,9 +142,8 @@ describe('bucket round trip', () => {
       timeslice: 0.9,
       first_at: t - 3000,
     });
-    expect(web.expires_at * 1000).toBeGreaterThanOrEqual(t + 1000 + 25 * 3600_000);
-    // The key expires when its recorded field says (compared exactly: the step makes a TTL depend on the time of day).
-    expect(Number(await redis.call('EXPIRETIME', keys.nodeSummary('web-1')))).toBe(web.expires_at);
+    // The summary hash lives as long as the coarse buckets after the last apply (a node leaves it with the node list).
+    expect(Number(await redis.call('EXPIRETIME', keys.nodeSummaries))).toBe(Math.ceil((t + 1000 + 25 * 3600_000) / 1000));
 
     // Sorted sets of latest times, and the node name index.
     expect(await redis.zrange(keys.nodes, 0, -1, 'WITHSCORES')).toEqual(['web-1', String(t + 700), 'db-1', String(t + 900)]);
@@ -173,21 +172,19 @@ describe('bucket round trip', () => {
     }
   });
 
-  test("a node summary keeps the later expiry when a worker's clock lags, and a tie in time goes to the later apply", async () => {
+  test('a tie in time goes to the later apply, and an older sample changes only the first time seen', async () => {
     const t = baseTime();
     const apply = async (now: number, sample: NodeSample) => {
       const store = new AggregateStore(redis, config.consumerGroup, 'summary-merge', () => now);
       const id = (await redis.xadd(keys.stream, '*', ENTRY_FIELD, encodeSamples([sample])))!;
       await redis.xreadgroup('GROUP', config.consumerGroup, 'summary-merge', 'COUNT', 1, 'STREAMS', keys.stream, '>');
       expect(await store.applyBatch(keys, [{ id, samples: [sample] }])).toEqual({ applied: 1, skipped: 0, samples: 1 });
-      return decodeNodeSummary((await redis.getBuffer(keys.nodeSummary('lagging')))!);
+      return decodeNodeSummary((await redis.hgetBuffer(keys.nodeSummaries, 'lagging'))!);
     };
     const sample = (at: number, cpu: number): NodeSample => ({ kind: 'node', node: 'lagging', at, timeslice: 1, cpu, mem: 1 });
     const first = await apply(t + 1000, sample(t, 10));
-    // Two hours behind: its own expiry would be two hour steps earlier.
-    const second = await apply(t + 1000 - 2 * 3600_000, sample(t + 500, 20));
+    const second = await apply(t + 1000, sample(t + 500, 20));
     expect(second).toEqual({ ...first, last_at: t + 500, cpu: 20 });
-    expect(Number(await redis.call('EXPIRETIME', keys.nodeSummary('lagging')))).toBe(first.expires_at);
     const tie = await apply(t + 1000, sample(t + 500, 30));
     expect(tie).toEqual({ ...first, last_at: t + 500, cpu: 30 });
     // An older sample changes only the first time seen.

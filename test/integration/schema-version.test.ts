@@ -72,10 +72,11 @@ describe('storage schema version', () => {
     const prefix = env.KEY_PREFIX!;
     await redis.set(globalKeys(prefix).schemaVersion, '3');
     await redis.set(globalKeys(prefix).partitionCount, '1');
-    const summary = partitionKeys(prefix, 0, 1).nodeSummary('web-1');
+    // Format 3's summary of node web-1.
+    const summary = partitionKeys(prefix, 0, 1).named('node:sum:web-1');
     await redis.hset(summary, 'last_at', '1700000000000', 'cpu', '5');
     const refusal =
-      /stored in format 3, but this version reads and writes format 4 \(in format 3 node summaries were hashes of decimal text.*another KEY_PREFIX/;
+      /stored in format 3, but this version reads and writes format 4 \(in format 3 node summaries were hashes of decimal text, now binary fields of one hash per partition\).*another KEY_PREFIX/;
     await expect(startWorker(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
     await expect(startIngest(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
     expect(await redis.hgetall(summary)).toEqual({ last_at: '1700000000000', cpu: '5' });

@@ -1,6 +1,6 @@
 /** Poison entries: dead-lettered at once when they can never apply, the stream flows past, replay counts once. */
 import { ENTRY_FIELD } from '../../shared/store/entry-codec';
-import { partitionKeys } from '../../shared/store/keys';
+import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import type { Config } from '../../shared/config';
 import type { RedisClient } from '../../shared/redis';
@@ -75,11 +75,13 @@ export function deadLetterScenarios(): void {
     test('an entry that cannot be applied is dead-lettered; after the fix, replay counts it exactly once', async () => {
       const node = 'victim-node';
       const keys = partitionKeys(config.keyPrefix, partitionOf(node, 2), config.streamPartitions);
-      // A fault outside the entry: the node's summary key holds the wrong type.
-      await redis.hset(keys.nodeSummary(node), 'not', 'a summary');
+      // A fault outside the entry: the node's seconds of this hour are a string, not a hash.
+      const at = baseTime();
+      const seconds = keys.nodeFine(fineChunkOf(fineBucketOf(at)), node);
+      await redis.set(seconds, 'not a hash');
       const before = (await fleetTotals(redis, config.keyPrefix, 2)).samples;
       const postedAt = Date.now();
-      const posted = await postJson(`${pipeline.url}/v1/metrics/node/${node}`, { timeslice: 5, cpu: 70, mem: 30, at: baseTime() });
+      const posted = await postJson(`${pipeline.url}/v1/metrics/node/${node}`, { timeslice: 5, cpu: 70, mem: 30, at });
       expect(posted.status).toBe(202);
       await waitUntil(async () => (await deadLetters()).count === 1, 15_000, 5);
       console.log(`entry rejected by Redis (WRONGTYPE) dead-lettered ${Date.now() - postedAt} ms after it was posted`);
@@ -89,7 +91,7 @@ export function deadLetterScenarios(): void {
       // Nothing of the failed entry was applied, not even partly.
       expect((await fleetTotals(redis, config.keyPrefix, 2)).samples).toBe(before);
 
-      await redis.del(keys.nodeSummary(node)); // the fix
+      await redis.del(seconds); // the fix
       const replay = await request(`${pipeline.url}/v1/admin/dead-letters/replay`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

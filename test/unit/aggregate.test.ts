@@ -65,7 +65,7 @@ describe('batch planning', () => {
     });
     expect([...plan.keyTypes.keys()].every((k) => k.startsWith('na:{p2of4-1}:'))).toBe(true);
     expect(plan.keyTypes.get(keys.nodes)).toBe('zset');
-    expect(plan.keyTypes.get(keys.nodeSummary('a'))).toBe('string');
+    expect(plan.keyTypes.get(keys.nodeSummaries)).toBe('hash');
   });
 });
 

@@ -34,13 +34,14 @@
                                                              (zset or hash)
     bucket keys   key expireAt m, then m pairs: field delta   merge stored buckets (bucket codec); EXPIREAT
                                                              when the hash has no expiry record yet
-    summaries     key delta expiresAt                         merge the node summary (summary codec);
-                                                             SET with EXAT, the summary's expiry
+    summaries     key m, then m pairs: node delta             merge each node's summary in the hash
+                                                             (summary codec)
     latest        key names m, then m pairs: member score    ZADD GT; the members also join zset names
                                                              ('' for none) with NX, score 0
     expiries      key unixSeconds                             EXPIREAT
     prunes        key maxScore                                drop members whose score <= maxScore
-    node prunes   key names maxScore                          like prunes (up to 500 a call), also from names
+    node prunes   key names summaries maxScore                like prunes (up to 500 a call), also from
+                                                             names and from the summary hash
     fields        key field value                             HSET (bookkeeping such as last applied time)
 
   Returns {2, n} when applied and acknowledged; {0} when no entry was pending (nothing
@@ -137,15 +138,28 @@ for k = 1, bucketKeys do
   i = i + 3 + 2 * m
 end
 
-local summariesAt, summaryCount = section(3)
-local summaryStored = {}
-for s = 1, summaryCount do
-  local r = summariesAt + 3 * (s - 1)
-  local stored = redis.call('GET', ARGV[r])
-  if stored and not nodeSummarySizeOk(stored) then
-    return redis.error_reply('apply-batch: ' .. ARGV[r] .. ' holds a node summary of ' .. #stored .. ' bytes')
+-- Per summary hash: where its record starts, its node count, HMGET's reply (in chunks).
+local SUMMARY_CHUNK = 1000
+local summaryAt, summaryNodes, summaryStored = {}, {}, {}
+local summaryKeys = tonumber(ARGV[i])
+i = i + 1
+for k = 1, summaryKeys do
+  local key, m = ARGV[i], tonumber(ARGV[i + 1])
+  local stored = {}
+  for from = 1, m, SUMMARY_CHUNK do
+    local nodes = {}
+    for j = from, math.min(from + SUMMARY_CHUNK - 1, m) do nodes[#nodes + 1] = ARGV[i + 2 * j] end
+    local values = redis.call('HMGET', key, unpack(nodes))
+    for j = 1, #nodes do
+      local value = values[j]
+      if value and not nodeSummarySizeOk(value) then
+        return redis.error_reply('apply-batch: ' .. key .. ' holds a summary of ' .. #value .. ' bytes for ' .. nodes[j])
+      end
+      stored[from + j - 1] = value
+    end
   end
-  summaryStored[s] = stored
+  summaryAt[k], summaryNodes[k], summaryStored[k] = i, m, stored
+  i = i + 2 + 2 * m
 end
 
 local latestAt = i
@@ -154,7 +168,7 @@ i = i + 1
 for _ = 1, latestCount do i = i + 3 + 2 * tonumber(ARGV[i + 2]) end
 local expiriesAt, expiryCount = section(2)
 local prunesAt, pruneCount = section(2)
-local nodePrunesAt, nodePruneCount = section(3)
+local nodePrunesAt, nodePruneCount = section(4)
 local fieldsAt, fieldCount = section(3)
 
 -- Writes.
@@ -189,16 +203,20 @@ for k = 1, bucketKeys do
   if created then redis.call('EXPIREAT', key, ARGV[at + 1]) end
 end
 
-for s = 1, summaryCount do
-  local r = summariesAt + 3 * (s - 1)
-  local stored, value, expiresAt = summaryStored[s], ARGV[r + 1], ARGV[r + 2]
-  if stored then
-    local storedExpiry
-    value, storedExpiry = mergeNodeSummary(stored, value)
-    -- The expiry only moves later (another worker's clock may lag).
-    if storedExpiry then expiresAt = string.format('%d', storedExpiry) end
+-- A value longer than hash-max-listpack-value keeps the summary hash a hash table: in a
+-- listpack (up to 512 fields by default) every field read or written is a linear scan.
+local SUMMARY_HASH_MARKER = 'node summaries: this value outgrows a listpack value, so the hash stays a hash table'
+for k = 1, summaryKeys do
+  local at, m, stored = summaryAt[k], summaryNodes[k], summaryStored[k]
+  for from = 1, m, SUMMARY_CHUNK do
+    local pairs = from == 1 and { '', SUMMARY_HASH_MARKER } or {}
+    for j = from, math.min(from + SUMMARY_CHUNK - 1, m) do
+      local delta = ARGV[at + 2 * j + 1]
+      pairs[#pairs + 1] = ARGV[at + 2 * j]
+      pairs[#pairs + 1] = stored[j] and mergeNodeSummary(stored[j], delta) or delta
+    end
+    redis.call('HSET', ARGV[at], unpack(pairs))
   end
-  redis.call('SET', ARGV[r], value, 'EXAT', expiresAt)
 end
 
 -- One ZADD per sorted set and LATEST_CHUNK members, not one per member: each redis.call
@@ -228,12 +246,13 @@ for q = expiriesAt, expiriesAt + 2 * (expiryCount - 1), 2 do redis.call('EXPIREA
 
 for q = prunesAt, prunesAt + 2 * (pruneCount - 1), 2 do redis.call('ZREMRANGEBYSCORE', ARGV[q], '-inf', ARGV[q + 1]) end
 
-for q = nodePrunesAt, nodePrunesAt + 3 * (nodePruneCount - 1), 3 do
-  -- A node forgotten by the latest-time set leaves the paging index with it.
-  local old = redis.call('ZRANGEBYSCORE', ARGV[q], '-inf', ARGV[q + 2], 'LIMIT', 0, 500)
+for q = nodePrunesAt, nodePrunesAt + 4 * (nodePruneCount - 1), 4 do
+  -- A node forgotten by the latest-time set leaves the paging index and the summaries with it.
+  local old = redis.call('ZRANGEBYSCORE', ARGV[q], '-inf', ARGV[q + 3], 'LIMIT', 0, 500)
   if #old > 0 then
     redis.call('ZREM', ARGV[q], unpack(old))
     redis.call('ZREM', ARGV[q + 1], unpack(old))
+    redis.call('HDEL', ARGV[q + 2], unpack(old))
   end
 end
 
