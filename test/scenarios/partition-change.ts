@@ -162,8 +162,16 @@ async function auditLayout(redis: RedisClient, prefix: string, partitions: numbe
       if (name !== 'meta' && !name.startsWith('alive:')) problems.push(`stranded: ${key}`);
       continue;
     }
-    const node = /^node:(?:sum|procs):(.+)$/.exec(name)?.[1] ?? /^node:s:\d+:(.+)$/.exec(name)?.[1];
+    const node = /^node:procs:(.+)$/.exec(name)?.[1] ?? /^node:s:\d+:(.+)$/.exec(name)?.[1];
     if (node !== undefined && partitionOf(node, partitions) !== partition) problems.push(`misrouted: ${key}`);
+    if (name === 'nodes:sum') {
+      for (const field of await redis.hkeys(key)) {
+        // '' is the hash's marker field, no node's.
+        if (field !== '' && partitionOf(field, partitions) !== partition) problems.push(`misrouted summary ${field} of ${key}`);
+      }
+    }
+    // Keys that expire as a whole keep an expiry through a move.
+    if ((name === 'nodes:sum' || name.startsWith('proc:nodes:')) && (await redis.pttl(key)) < 0) problems.push(`no expiry: ${key}`);
     if (name === 'nodes' || name === 'nodes:lex' || name.startsWith('proc:nodes:')) {
       for (const member of await redis.zrange(key, 0, -1)) {
         if (partitionOf(member, partitions) !== partition) problems.push(`misrouted member ${member} of ${key}`);
