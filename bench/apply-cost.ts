@@ -12,7 +12,8 @@
  */
 import Redis from 'ioredis';
 import { Command, Option } from 'commander';
-import { startPrivateRedis, type PrivateRedis } from '../launcher/private-redis';
+import { startPrivateRedis } from '../launcher/private-redis';
+import { CountedRedis } from './redis-instructions';
 import { groupWithinBound } from '../shared/store/apply-plan';
 import { AggregateStore, type DecodedEntry } from '../shared/store/batch-apply';
 import { decodeEntry, encodeSamples } from '../shared/store/entry-codec';
@@ -45,6 +46,9 @@ interface Scenario {
 
 interface Measurement {
   samples: number;
+  /** With --instructions: instructions Redis ran per sample for the applies, and per POST for the appends. */
+  applyInstructionsPerSample?: number;
+  appendInstructionsPerPost?: number;
   entries: number;
   redisUsPerSample: number;
   workerUsPerSample: number;
@@ -65,17 +69,17 @@ function samplesOf(node: number, second: number, baseMs: number, processes: numb
   return samples;
 }
 
-/** One POST per node per second, appended through the store layer: one entry each. */
-async function fill(redis: Redis, nodes: number, seconds: number, processes: number, baseMs: number): Promise<void> {
+/** One POST per node per second of [fromSecond, toSecond), appended through the store layer: one entry each. */
+async function fill(redis: Redis, nodes: number, fromSecond: number, toSecond: number, processes: number, baseMs: number): Promise<void> {
   const appender = new SampleAppender(redis, PREFIX, 1);
   let group = 0;
   const posts: Sample[][] = [];
-  for (let second = 0; second < seconds; second++)
+  for (let second = fromSecond; second < toSecond; second++)
     for (let node = 0; node < nodes; node++) posts.push(samplesOf(node, second, baseMs, processes));
   for (let first = 0; first < posts.length; first += APPEND_CONCURRENCY) {
     await Promise.all(
       posts.slice(first, first + APPEND_CONCURRENCY).map(async (samples) => {
-        const result = await appender.append(`g${group++}`, [
+        const result = await appender.append(`g${fromSecond}-${group++}`, [
           { parts: [{ partition: 0, lines: encodeSamples(samples) }], samples: samples.length },
         ]);
         if (result.kind !== 'appended') throw new Error(`append refused: ${result.kind}`);
@@ -126,8 +130,12 @@ function planningCost(keys: PartitionKeys, batches: readonly DecodedEntry[][], s
   return least / samples;
 }
 
+/** Runs `work`; with a counted Redis, answers the instructions Redis ran meanwhile. */
+type Counter = (work: () => Promise<void>) => Promise<number | undefined>;
+
 async function measure(
-  server: PrivateRedis,
+  server: { url: string },
+  count: Counter,
   scenario: Scenario,
   nodes: number,
   seconds: number,
@@ -140,7 +148,8 @@ async function measure(
     const keys = partitionKeys(PREFIX, 0, 1);
     await ensureGroup(redis, keys.stream, GROUP);
     const baseMs = Math.floor(Date.now() / 1000) * 1000 - (WARM_SECONDS + seconds + 5) * 1000;
-    await fill(redis, nodes, WARM_SECONDS + seconds, scenario.processes, baseMs);
+    await fill(redis, nodes, 0, WARM_SECONDS, scenario.processes, baseMs);
+    const appendInstructions = await count(() => fill(redis, nodes, WARM_SECONDS, WARM_SECONDS + seconds, scenario.processes, baseMs));
     const raw = await readAll(new PartitionStream(keys, redis, redis, GROUP, CONSUMER));
     const store = new AggregateStore(redis, GROUP, CONSUMER);
     const warm = WARM_SECONDS * nodes;
@@ -150,7 +159,10 @@ async function measure(
     await resetCommandStats(redis);
     const redisBefore = await redisCpuSeconds(redis);
     const workerBefore = process.cpuUsage();
-    const samples = await applyAll(store, keys, measured, scenario.batchEntries);
+    let samples = 0;
+    const applyInstructions = await count(async () => {
+      samples = await applyAll(store, keys, measured, scenario.batchEntries);
+    });
     const worker = process.cpuUsage(workerBefore);
     const redisAfter = await redisCpuSeconds(redis);
     const stats = await commandStats(redis);
@@ -167,6 +179,8 @@ async function measure(
       .reduce((n, c) => n + c.calls, 0);
     return {
       samples,
+      applyInstructionsPerSample: applyInstructions === undefined ? undefined : applyInstructions / samples,
+      appendInstructionsPerPost: appendInstructions === undefined ? undefined : appendInstructions / measured.length,
       entries: measured.length,
       redisUsPerSample: ((redisAfter - redisBefore) * 1e6) / samples,
       workerUsPerSample: (worker.user + worker.system) / samples,
@@ -193,8 +207,22 @@ async function main(): Promise<void> {
     .addOption(new Option('--processes <n>', 'processes per POST in the variant with processes').default(4).argParser(Number))
     .addOption(new Option('--batches <list>', 'entries per apply').default('60,1000'))
     .addOption(new Option('--commands', "also print each run's costliest commands (INFO commandstats)"))
+    .addOption(
+      new Option(
+        '--instructions',
+        'run Redis under valgrind (callgrind) and report the instructions it runs per sample: repeatable on a busy machine, about 50x slower (use --nodes 200 --seconds 4)',
+      ),
+    )
     .parse(process.argv);
-  const options = program.opts<{ nodes: number; seconds: number; runs: number; processes: number; batches: string; commands?: boolean }>();
+  const options = program.opts<{
+    nodes: number;
+    seconds: number;
+    runs: number;
+    processes: number;
+    batches: string;
+    commands?: boolean;
+    instructions?: boolean;
+  }>();
   const scenarios: Scenario[] = [];
   for (const processes of [0, options.processes]) {
     for (const batchEntries of options.batches.split(',').map(Number)) {
@@ -202,12 +230,19 @@ async function main(): Promise<void> {
       scenarios.push({ label: `1 ${what} per POST, ${batchEntries} entries per apply`, processes, batchEntries });
     }
   }
-  const server = await startPrivateRedis();
+  const counted = options.instructions ? await CountedRedis.start() : undefined;
+  const plain = counted ? undefined : await startPrivateRedis();
+  const server = counted ?? plain!;
+  const count: Counter = async (work) => {
+    if (counted) return counted.count(work);
+    await work();
+    return undefined;
+  };
   try {
     const results = new Map<Scenario, Measurement[]>(scenarios.map((s) => [s, []]));
     for (let run = 0; run < options.runs; run++) {
       for (const scenario of scenarios) {
-        const m = await measure(server, scenario, options.nodes, options.seconds, options.commands ?? false);
+        const m = await measure(server, count, scenario, options.nodes, options.seconds, options.commands ?? false);
         results.get(scenario)!.push(m);
         console.error(
           `run ${run + 1} ${scenario.label}: ${m.samples} samples, Redis ${format(m.redisUsPerSample)} µs, worker ${format(m.workerUsPerSample)} µs, ${format(m.commandsPerEntry, 1)} commands per entry, planning ${format(m.planningUsPerSample)} µs`,
@@ -215,6 +250,20 @@ async function main(): Promise<void> {
       }
     }
     console.log(`\n${options.nodes} nodes, ${options.seconds} s measured, ${options.runs} runs: median (min–max)\n`);
+    if (counted) {
+      // Under valgrind the CPU figures mean nothing; the instruction counts are the measurement.
+      const thousands = (values: (number | undefined)[]) => spread(values.map((v) => (v ?? NaN) / 1000));
+      console.log(
+        '| scenario | samples per run | Redis instructions per sample, apply (thousands) | per POST, append one POST a call (thousands) | Redis commands per entry |',
+      );
+      console.log('|---|---|---|---|---|');
+      for (const [scenario, ms] of results) {
+        console.log(
+          `| ${scenario.label} | ${ms[0]!.samples} | ${thousands(ms.map((m) => m.applyInstructionsPerSample))} | ${thousands(ms.map((m) => m.appendInstructionsPerPost))} | ${format(ms[0]!.commandsPerEntry, 1)} |`,
+        );
+      }
+      return;
+    }
     console.log(
       '| scenario | samples per run | Redis CPU µs per sample | worker CPU µs per sample | of it planning (least of 5) | Redis commands per entry |',
     );
@@ -225,7 +274,8 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await server.destroy();
+    await counted?.stop();
+    await plain?.destroy();
   }
 }
 
