@@ -4,7 +4,8 @@
  * sample. A plan's width (its arguments: keys plus sections) is known while it is built,
  * so callers can keep every script call under MAX_SCRIPT_ARGS.
  */
-import { encodeBucket, mergeInto, sampleBucket, type BucketStats } from './bucket-codec';
+import { addSampleInto, encodeBucket, sampleBucket, type BucketStats } from './bucket-codec';
+import { PlanKeys } from './plan-keys';
 import { encodeNodeSummary, type NodeSummary } from './summary-codec';
 import {
   coarseBucketOf,
@@ -106,7 +107,17 @@ class PlanBuilder {
     this.opArgs += width;
   }
 
-  addToBucket(key: string, expireAt: number, bucket: number, delta: BucketStats): void {
+  /** One sample into a bucket of the hash `key` (extremes: the bucket keeps minima and maxima). */
+  addSample(
+    key: string,
+    expireAt: number,
+    bucket: number,
+    cpu: number,
+    mem: number,
+    timeslice: number,
+    at: number,
+    extremes: boolean,
+  ): void {
     let entry = this.bucketKeys.get(key);
     if (entry === undefined) {
       this.touchRead(key, WIDTH.bucketKey);
@@ -116,9 +127,9 @@ class PlanBuilder {
     const current = entry.buckets.get(bucket);
     if (current === undefined) {
       this.opArgs += WIDTH.bucket;
-      entry.buckets.set(bucket, delta);
+      entry.buckets.set(bucket, sampleBucket(cpu, mem, timeslice, at, extremes));
     } else {
-      mergeInto(current, delta);
+      addSampleInto(current, cpu, mem, timeslice, at);
     }
   }
 
@@ -223,7 +234,7 @@ class PlanBuilder {
 /** Plans the update of one partition's aggregates for a batch of its samples. */
 export function planBatch(samples: readonly Sample[], keys: PartitionKeys, nowMs: number): ApplyPlan {
   const plan = new PlanBuilder();
-  addSamples(plan, samples, keys, nowMs);
+  addSamples(plan, samples, new PlanKeys(keys), nowMs);
   return finish(plan, keys, nowMs);
 }
 
@@ -257,6 +268,7 @@ export function groupWithinBound<T>(
   const groups: PlannedGroup<T>[] = [];
   // Room for the bookkeeping field every plan sets (and its key's type check).
   const bound = maxArgs - WIDTH.field - WIDTH.check - 1;
+  const planKeys = new PlanKeys(keys);
   let builder = new PlanBuilder();
   let current: T[] = [];
   const close = () => {
@@ -267,18 +279,18 @@ export function groupWithinBound<T>(
   for (const item of items) {
     const samples = samplesOf(item);
     if (builder.width + samples.length * MAX_WIDTH_PER_SAMPLE <= bound) {
-      addSamples(builder, samples, keys, nowMs);
+      addSamples(builder, samples, planKeys, nowMs);
       current.push(item);
       continue;
     }
     // It may not fit: plan it alone. Two plans together are at most as wide as both apart.
     const alone = new PlanBuilder();
-    addSamples(alone, samples, keys, nowMs);
+    addSamples(alone, samples, planKeys, nowMs);
     if (alone.width > bound) {
       close();
       groups.push({ items: [item], oversized: true });
     } else if (builder.width + alone.width - SECTION_COUNTS <= bound) {
-      addSamples(builder, samples, keys, nowMs);
+      addSamples(builder, samples, planKeys, nowMs);
       current.push(item);
     } else {
       close();
@@ -290,7 +302,8 @@ export function groupWithinBound<T>(
   return groups;
 }
 
-function addSamples(plan: PlanBuilder, samples: readonly Sample[], keys: PartitionKeys, nowMs: number): void {
+function addSamples(plan: PlanBuilder, samples: readonly Sample[], planKeys: PlanKeys, nowMs: number): void {
+  const { keys } = planKeys;
   const keepUntil = Math.ceil((nowMs + COARSE_RETENTION_MS) / 1000);
   const forgetBefore = nowMs - COARSE_RETENTION_MS;
   for (const sample of samples) {
@@ -301,25 +314,25 @@ function addSamples(plan: PlanBuilder, samples: readonly Sample[], keys: Partiti
     const fineExpiry = fineChunkExpiry(fineChunk);
     const coarseExpiry = coarseChunkExpiry(coarseChunk);
     if (sample.kind === 'node') {
-      const { cpu, mem, timeslice, at } = sample;
-      plan.addToBucket(keys.fleetFine(fineChunk), fineExpiry, fine, sampleBucket(cpu, mem, timeslice, at, false));
-      plan.addToBucket(keys.fleetCoarse(coarseChunk), coarseExpiry, coarse, sampleBucket(cpu, mem, timeslice, at, false));
-      plan.addToBucket(keys.nodeFine(fineChunk, sample.node), fineExpiry, fine, sampleBucket(cpu, mem, timeslice, at, true));
+      const { node, cpu, mem, timeslice, at } = sample;
+      plan.addSample(planKeys.fleetFine(fineChunk), fineExpiry, fine, cpu, mem, timeslice, at, false);
+      plan.addSample(planKeys.fleetCoarse(coarseChunk), coarseExpiry, coarse, cpu, mem, timeslice, at, false);
+      plan.addSample(keys.nodeFine(fineChunk, node), fineExpiry, fine, cpu, mem, timeslice, at, true);
       plan.nodeSample(keys.nodeSummaries, sample);
       plan.expireAt(keys.nodeSummaries, keepUntil, 'hash');
-      plan.latestTime(keys.nodes, sample.node, at, keys.nodeNames);
+      plan.latestTime(keys.nodes, node, at, keys.nodeNames);
       plan.pruneNodes(keys.nodes, keys.nodeNames, keys.nodeSummaries, forgetBefore);
     } else {
-      const { cpu_used: cpu, mem_used: mem, timeslice, at } = sample;
-      const processNodes = keys.processNodes(sample.process);
-      const nodeProcesses = keys.nodeProcesses(sample.node);
-      plan.addToBucket(keys.processFine(fineChunk, sample.process), fineExpiry, fine, sampleBucket(cpu, mem, timeslice, at, false));
-      plan.addToBucket(keys.processCoarse(coarseChunk, sample.process), coarseExpiry, coarse, sampleBucket(cpu, mem, timeslice, at, false));
-      plan.addToBucket(keys.allProcessesFine(fineChunk), fineExpiry, fine, sampleBucket(cpu, mem, timeslice, at, false));
-      plan.addToBucket(keys.allProcessesCoarse(coarseChunk), coarseExpiry, coarse, sampleBucket(cpu, mem, timeslice, at, false));
-      plan.latestTime(processNodes, sample.node, at);
-      plan.latestTime(keys.processes, sample.process, at);
-      plan.latestTime(nodeProcesses, sample.process, at);
+      const { node, process, cpu_used: cpu, mem_used: mem, timeslice, at } = sample;
+      const processNodes = planKeys.processNodes(process);
+      const nodeProcesses = planKeys.nodeProcesses(node);
+      plan.addSample(planKeys.processFine(fineChunk, process), fineExpiry, fine, cpu, mem, timeslice, at, false);
+      plan.addSample(planKeys.processCoarse(coarseChunk, process), coarseExpiry, coarse, cpu, mem, timeslice, at, false);
+      plan.addSample(planKeys.allProcessesFine(fineChunk), fineExpiry, fine, cpu, mem, timeslice, at, false);
+      plan.addSample(planKeys.allProcessesCoarse(coarseChunk), coarseExpiry, coarse, cpu, mem, timeslice, at, false);
+      plan.latestTime(processNodes, node, at);
+      plan.latestTime(keys.processes, process, at);
+      plan.latestTime(nodeProcesses, process, at);
       plan.expireAt(processNodes, keepUntil);
       plan.expireAt(nodeProcesses, keepUntil);
       plan.prune(processNodes, forgetBefore);

@@ -97,6 +97,25 @@ export function mergeInto(into: BucketStats, delta: BucketStats): void {
   }
 }
 
+/**
+ * Adds one sample into `into` by each field's rule: what `mergeInto(into, sampleBucket(...))`
+ * does, without building the sample's bucket (the planner folds every sample this way).
+ */
+export function addSampleInto(into: BucketStats, cpu: number, mem: number, timeslice: number, at: number): void {
+  into.cpu_seconds += cpu * timeslice;
+  into.mem_seconds += mem * timeslice;
+  into.seconds += timeslice;
+  into.samples += 1;
+  into.covers_from_ms = Math.min(into.covers_from_ms, at - timeslice * 1000);
+  into.last_sample_ms = Math.max(into.last_sample_ms, at);
+  if (hasExtremes(into)) {
+    into.cpu_min = Math.min(into.cpu_min, cpu);
+    into.cpu_max = Math.max(into.cpu_max, cpu);
+    into.mem_min = Math.min(into.mem_min, mem);
+    into.mem_max = Math.max(into.mem_max, mem);
+  }
+}
+
 export function encodeBucket(stats: BucketStats): Buffer {
   const count = hasExtremes(stats) ? BUCKET_FIELDS.length : SUM_FIELD_COUNT;
   const out = Buffer.allocUnsafe(count * 8);

@@ -1,4 +1,5 @@
 import {
+  addSampleInto,
   BUCKET_FIELDS,
   BucketDecodeError,
   decodeBucket,
@@ -69,5 +70,21 @@ describe('bucket codec', () => {
       const expression = merge === 'sum' ? `${c} + ${d}` : `(${c} ${merge === 'min' ? '<' : '>'} ${d} and ${c} or ${d})`;
       expect(lua).toMatch(new RegExp(`${expression.replace(/[()+]/g, (x) => `\\${x}`)},? -- ${name}\n`));
     });
+  });
+
+  test('adding a sample in place is merging its bucket, field for field and bit for bit', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647) * 100;
+    for (const extremes of [false, true]) {
+      const viaMerge = sampleBucket(random(), random(), 0.5, 1_700_000_000_000, extremes);
+      const inPlace = { ...viaMerge };
+      for (let i = 0; i < 200; i++) {
+        const [cpu, mem, timeslice, at] = [random(), random() / 3, 0.1 + random() / 10, 1_700_000_000_000 + Math.floor(random() * 1e4)];
+        mergeInto(viaMerge, sampleBucket(cpu, mem, timeslice, at, extremes));
+        addSampleInto(inPlace, cpu, mem, timeslice, at);
+      }
+      expect(encodeBucket(inPlace)).toEqual(encodeBucket(viaMerge));
+      expect(inPlace).toEqual(viaMerge);
+    }
   });
 });
