@@ -127,71 +127,83 @@ export async function deleteKeys(redis: RedisClient, keys: readonly string[]): P
   return deleted.reduce<number>((sum, count) => sum + Number(count), 0);
 }
 
+/** One entry of a per-node collection: its node (undefined: it only goes), and how to copy it into a target key and drop it from the source. */
+interface PerNodeEntry {
+  node: string | undefined;
+  copy: (target: string) => KeyedCommand;
+  drop: KeyedCommand;
+}
+
 /**
- * Moves the members of a per-node sorted set to the set of the same name in each member's
- * new partition (`targetOf` names it). Answers how many members moved; the emptied source
- * is gone (Redis drops an empty sorted set).
+ * Moves every entry of a per-node collection, a scanned page at a time, to the collection of
+ * the same name in its node's new partition (`targetOf` names it), which gets the source's
+ * expiry. Answers how many entries moved; the emptied source is gone (Redis drops it).
  */
-export async function moveMembers(redis: RedisClient, source: PartitionKey, targetOf: (member: string) => PartitionKeys): Promise<number> {
+async function moveByNode(
+  redis: RedisClient,
+  source: PartitionKey,
+  targetOf: (node: string) => PartitionKeys,
+  scanPage: (cursor: string) => Promise<[next: string, entries: PerNodeEntry[]]>,
+): Promise<number> {
   // Read before the source empties (an emptied key is gone, and its expiry with it).
   const ttl = await redis.pttl(source.key);
   const targets = new Set<string>();
   let moved = 0;
   let cursor = '0';
   do {
-    const [next, flat] = await redis.zscan(source.key, cursor, 'COUNT', 1000);
+    const [next, entries] = await scanPage(cursor);
     cursor = next;
-    const adds: KeyedCommand[] = [];
-    const removes: KeyedCommand[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const [member, score] = [flat[i]!, flat[i + 1]!];
-      const targetKey = targetOf(member).named(source.name);
-      adds.push({ key: targetKey, add: (p) => p.zadd(targetKey, 'GT', score, member) });
-      removes.push({ key: source.key, add: (p) => p.zrem(source.key, member) });
+    const copies: KeyedCommand[] = [];
+    for (const { node, copy } of entries) {
+      if (node === undefined) continue;
+      const targetKey = targetOf(node).named(source.name);
+      copies.push(copy(targetKey));
       targets.add(targetKey);
       moved += 1;
     }
-    // Add first, then remove: a crash in between leaves a member in both, which a re-run resolves (latest time wins).
-    await execPerSlotOrThrow(redis, adds);
-    await execPerSlotOrThrow(redis, removes);
+    // Copy first, then drop: a crash in between leaves an entry in both, which a re-run copies again.
+    await execPerSlotOrThrow(redis, copies);
+    await execPerSlotOrThrow(
+      redis,
+      entries.map((entry) => entry.drop),
+    );
   } while (cursor !== '0');
   if (ttl > 0) for (const targetKey of targets) await extendExpiry(redis, targetKey, ttl);
   return moved;
 }
 
-/**
- * Moves the fields of a per-node hash (the node summaries) to the hash of the same name in
- * each node's new partition (`targetOf` names it). Answers how many fields moved; the emptied
- * source is gone (Redis drops an empty hash).
- */
-export async function moveFields(redis: RedisClient, source: PartitionKey, targetOf: (node: string) => PartitionKeys): Promise<number> {
-  // Read before the source empties (an emptied key is gone, and its expiry with it).
-  const ttl = await redis.pttl(source.key);
-  const targets = new Set<string>();
-  let moved = 0;
-  let cursor = '0';
-  do {
-    // Values are binary (summary codec): read them as buffers.
-    const [next, flat] = await redis.hscanBuffer(source.key, cursor, 'COUNT', 1000);
-    cursor = next.toString();
-    const sets: KeyedCommand[] = [];
-    const removes: KeyedCommand[] = [];
+/** The members of a per-node sorted set (the node list, its name index, a process's nodes): a re-run's copy keeps the latest time. */
+export function moveMembers(redis: RedisClient, source: PartitionKey, targetOf: (member: string) => PartitionKeys): Promise<number> {
+  return moveByNode(redis, source, targetOf, async (cursor) => {
+    const [next, flat] = await redis.zscan(source.key, cursor, 'COUNT', 1000);
+    const entries: PerNodeEntry[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const [node, value] = [flat[i]!.toString(), flat[i + 1]!];
-      removes.push({ key: source.key, add: (p) => p.hdel(source.key, node) });
-      // The hash's own marker field (named '', no node's name): each target writes its own.
-      if (node === '') continue;
-      const targetKey = targetOf(node).named(source.name);
-      sets.push({ key: targetKey, add: (p) => p.hset(targetKey, node, value) });
-      targets.add(targetKey);
-      moved += 1;
+      const [member, score] = [flat[i]!, flat[i + 1]!];
+      entries.push({
+        node: member,
+        copy: (target) => ({ key: target, add: (p) => p.zadd(target, 'GT', score, member) }),
+        drop: { key: source.key, add: (p) => p.zrem(source.key, member) },
+      });
     }
-    // Copy first, then remove: a crash in between leaves a field in both, which a re-run copies again unchanged.
-    await execPerSlotOrThrow(redis, sets);
-    await execPerSlotOrThrow(redis, removes);
-  } while (cursor !== '0');
-  if (ttl > 0) for (const targetKey of targets) await extendExpiry(redis, targetKey, ttl);
-  return moved;
+    return [next, entries];
+  });
+}
+
+/** The fields of the node summary hash, one per node (binary values); its marker field only goes, each target writes its own. */
+export function moveFields(redis: RedisClient, source: PartitionKey, targetOf: (node: string) => PartitionKeys): Promise<number> {
+  return moveByNode(redis, source, targetOf, async (cursor) => {
+    const [next, flat] = await redis.hscanBuffer(source.key, cursor, 'COUNT', 1000);
+    const entries: PerNodeEntry[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [field, value] = [flat[i]!.toString(), flat[i + 1]!];
+      entries.push({
+        node: field === '' ? undefined : field,
+        copy: (target) => ({ key: target, add: (p) => p.hset(target, field, value) }),
+        drop: { key: source.key, add: (p) => p.hdel(source.key, field) },
+      });
+    }
+    return [next.toString(), entries];
+  });
 }
 
 /** An old partition's sorted set of latest times into a new partition's (latest wins), then deleted. */

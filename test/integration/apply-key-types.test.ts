@@ -4,28 +4,17 @@
  * stays pending, and applies once the key is fixed.
  */
 import { AggregateStore } from '../../shared/store/batch-apply';
-import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
-import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/keys';
-import { ensureGroup } from '../../shared/store/stream-groups';
+import { fineBucketOf, fineChunkOf } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import type { Sample } from '../../shared/samples';
 import { baseTime } from '../support/build-sample';
-import { deletePrefix, testConfig, testRedis } from '../support/test-config';
+import { onePartitionStore } from '../support/one-partition-store';
 
 describe('apply key types', () => {
-  const config = testConfig({ STREAM_PARTITIONS: '1' });
-  const keys = partitionKeys(config.keyPrefix, 0, config.streamPartitions);
+  const partition = onePartitionStore();
+  const { config, keys } = partition;
   let redis: RedisClient;
-
-  beforeAll(async () => {
-    redis = testRedis(config);
-    await redis.connect();
-    await ensureGroup(redis, keys.stream, config.consumerGroup);
-  });
-  afterAll(async () => {
-    await deletePrefix(redis, config.keyPrefix);
-    await redis.quit();
-  });
+  beforeAll(() => (redis = partition.redis()));
 
   test.each([
     ['the node list, a sorted set', () => keys.nodes, 'zset'],
@@ -39,8 +28,7 @@ describe('apply key types', () => {
     const key = keyOf();
     await redis.set(key, 'not a ' + expected);
     const store = new AggregateStore(redis, config.consumerGroup, 'typed');
-    const id = (await redis.xadd(keys.stream, '*', ENTRY_FIELD, encodeSamples(samples)))!;
-    await redis.xreadgroup('GROUP', config.consumerGroup, 'typed', 'COUNT', 1, 'STREAMS', keys.stream, '>');
+    const id = await partition.deliver('typed', samples);
 
     await expect(store.applyBatch(keys, [{ id, samples }])).rejects.toThrow(
       `WRONGTYPE apply-batch: ${key} is a string, expected a ${expected}`,
@@ -52,7 +40,6 @@ describe('apply key types', () => {
     await redis.del(key);
     expect(await store.applyBatch(keys, [{ id, samples }])).toEqual({ applied: 1, skipped: 0, samples: 2 });
     expect(await redis.exists(fleet, keys.nodeSummaries, keys.processes)).toBe(3);
-    await deletePrefix(redis, config.keyPrefix);
-    await ensureGroup(redis, keys.stream, config.consumerGroup);
+    await partition.reset();
   });
 });

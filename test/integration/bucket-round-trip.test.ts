@@ -4,26 +4,16 @@
  * the second merges into what the first stored), read back through the store's readers and
  * compared, bit for bit, with what the bucket codec computes in TypeScript.
  */
-import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { AggregateStore } from '../../shared/store/batch-apply';
 import { EXPIRY_FIELD, mergeInto, sampleBucket, type BucketStats } from '../../shared/store/bucket-codec';
 import { decodeNodeSummary } from '../../shared/store/summary-codec';
-import {
-  coarseBucketOf,
-  coarseChunkExpiry,
-  coarseChunkOf,
-  fineBucketOf,
-  fineChunkExpiry,
-  fineChunkOf,
-  partitionKeys,
-} from '../../shared/store/keys';
+import { coarseBucketOf, coarseChunkExpiry, coarseChunkOf, fineBucketOf, fineChunkExpiry, fineChunkOf } from '../../shared/store/keys';
 import { AggregateReader, readBuckets } from '../../shared/store/window-reads';
 import type { RedisClient } from '../../shared/redis';
 import type { NodeSample, ProcessSample, Sample } from '../../shared/samples';
-import { ensureGroup } from '../../shared/store/stream-groups';
 import { summarize } from '../../shared/window';
 import { baseTime } from '../support/build-sample';
-import { deletePrefix, testConfig, testRedis } from '../support/test-config';
+import { onePartitionStore } from '../support/one-partition-store';
 
 /** What the buckets of `batches` hold when each batch's delta merges into the stored one. */
 function expectedBucket(batches: readonly (readonly Sample[])[], select: (s: Sample) => boolean, extremes: boolean): BucketStats {
@@ -44,19 +34,10 @@ function expectedBucket(batches: readonly (readonly Sample[])[], select: (s: Sam
 }
 
 describe('bucket round trip', () => {
-  const config = testConfig({ STREAM_PARTITIONS: '1' });
-  const keys = partitionKeys(config.keyPrefix, 0, config.streamPartitions);
+  const partition = onePartitionStore();
+  const { config, keys } = partition;
   let redis: RedisClient;
-
-  beforeAll(async () => {
-    redis = testRedis(config);
-    await redis.connect();
-    await ensureGroup(redis, keys.stream, config.consumerGroup);
-  });
-  afterAll(async () => {
-    await deletePrefix(redis, config.keyPrefix);
-    await redis.quit();
-  });
+  beforeAll(() => (redis = partition.redis()));
 
   test('every bucket kind reads back exactly what TypeScript computes, after two merging applies', async () => {
     const t = Math.floor(baseTime() / 60_000) * 60_000 + 30_000;
@@ -94,8 +75,7 @@ describe('bucket round trip', () => {
     ];
     const store = new AggregateStore(redis, config.consumerGroup, 'round-trip', () => t + 1000);
     for (const batch of [first, second]) {
-      const id = (await redis.xadd(keys.stream, '*', ENTRY_FIELD, encodeSamples(batch)))!;
-      await redis.xreadgroup('GROUP', config.consumerGroup, 'round-trip', 'COUNT', 1, 'STREAMS', keys.stream, '>');
+      const id = await partition.deliver('round-trip', batch);
       expect(await store.applyBatch(keys, [{ id, samples: batch }])).toEqual({ applied: 1, skipped: 0, samples: batch.length });
     }
     const batches = [first, second];
@@ -176,8 +156,7 @@ describe('bucket round trip', () => {
     const t = baseTime();
     const apply = async (now: number, sample: NodeSample) => {
       const store = new AggregateStore(redis, config.consumerGroup, 'summary-merge', () => now);
-      const id = (await redis.xadd(keys.stream, '*', ENTRY_FIELD, encodeSamples([sample])))!;
-      await redis.xreadgroup('GROUP', config.consumerGroup, 'summary-merge', 'COUNT', 1, 'STREAMS', keys.stream, '>');
+      const id = await partition.deliver('summary-merge', [sample]);
       expect(await store.applyBatch(keys, [{ id, samples: [sample] }])).toEqual({ applied: 1, skipped: 0, samples: 1 });
       return decodeNodeSummary((await redis.hgetBuffer(keys.nodeSummaries, 'lagging'))!);
     };
