@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Result } from 'ioredis';
-import type { RedisClient } from '../redis';
+// The client types straight from ioredis: shared/redis.ts registers the scripts on every client it makes.
+import type { Cluster, Redis, Result } from 'ioredis';
 import { luaBucketCodec } from './bucket-codec';
 import { luaNodeSummaryCodec } from './summary-codec';
 
@@ -58,7 +58,7 @@ function withPrelude(lua: string, prelude: string): string {
 }
 
 /** Defines every script's command on the client (once; EVALSHA with EVAL on NOSCRIPT). */
-export function registerScripts(redis: RedisClient): void {
+export function registerScripts(redis: Redis | Cluster): void {
   for (const [name, { file, numberOfKeys, codecs }] of Object.entries(SCRIPTS)) {
     if (name in redis) continue;
     const lua = source(file, codecs);
