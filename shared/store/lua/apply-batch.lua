@@ -11,8 +11,8 @@
   entry and deletes the markers. The caller applies parts in order.
 
   Every read comes before the first write, and the keys that are only written are
-  checked first (a size read, which fails on another type): a key of the wrong type fails the call before it changes
-  anything (a partial apply would count twice on redelivery).
+  checked first (a size read, which fails on another type): a key of the wrong type fails
+  the call before it changes anything (a partial apply would count twice on redelivery).
 
   The aggregate keys are named in the records, not declared: they all carry the stream's
   hash tag, so they lie in its slot (which Redis Cluster allows a script to touch), and the
