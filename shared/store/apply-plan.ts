@@ -89,7 +89,7 @@ class PlanBuilder {
   /** Records the key's type; a key that is only written (not read first) is checked by the script: 2 arguments. */
   private touch(key: string, type: KeyType, width: number): void {
     if (!this.keyTypes.has(key)) this.opArgs += WIDTH.check;
-    else if (this.readFirst.has(key) === false && this.keyTypes.get(key) !== type) throw new Error(`${key} planned as two types`);
+    else if (!this.readFirst.has(key) && this.keyTypes.get(key) !== type) throw new Error(`${key} planned as two types`);
     this.keyTypes.set(key, type);
     this.opArgs += width;
   }
