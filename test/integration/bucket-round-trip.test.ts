@@ -122,6 +122,9 @@ describe('bucket round trip', () => {
       timeslice: 0.9,
       first_at: t - 3000,
     });
+    // A hash table from its first node on (its marker field outgrows a listpack value): a listpack would scan per field.
+    expect(await redis.object('ENCODING', keys.nodeSummaries)).toBe('hashtable');
+    expect(await redis.hlen(keys.nodeSummaries)).toBe(3); // web-1, db-1 and the marker
     // The summary hash lives as long as the coarse buckets after the last apply (a node leaves it with the node list).
     expect(Number(await redis.call('EXPIRETIME', keys.nodeSummaries))).toBe(Math.ceil((t + 1000 + 25 * 3600_000) / 1000));
 
