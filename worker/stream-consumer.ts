@@ -59,8 +59,8 @@ export class StreamConsumer {
   private released = false;
   private nextReleaseProbeAt = 0;
   private lastFailureOutOfMemory = false;
-  /** The last read of new entries found some: the stream is busy, so a short read lingers. */
-  private busy = false;
+  /** The last read of new entries found some, but fewer than it asked for: the next read lingers first. */
+  private lingerFirst = false;
   private readonly watchdog: TimeoutWatchdog;
   private readonly warnings: ThrottledWarnings;
   private readonly stream: PartitionStream;
@@ -183,19 +183,17 @@ export class StreamConsumer {
 
   /**
    * New entries, up to WORKER_BATCH_SIZE and about MAX_SAMPLES_PER_READ samples. While the
-   * stream is busy, a read that found fewer waits WORKER_BATCH_LINGER_MS once and reads
-   * again, so each apply carries more entries (Redis work per call is mostly per bucket and
-   * per key, not per sample).
+   * stream trickles (the last read found some, but fewer than it asked for), the read waits
+   * WORKER_BATCH_LINGER_MS first, so each apply carries more entries (Redis work per call is
+   * mostly per bucket and per key, not per sample) for one read, not two. A full read, or an
+   * idle stream, reads at once.
    */
   private async readNew(): Promise<RawEntry[]> {
     const { config } = this.deps;
     const count = this.readSize.count;
-    let entries = await this.stream.readNew(count, config.workerBlockMs);
-    if (this.busy && entries.length > 0 && entries.length < count && config.workerBatchLingerMs > 0) {
-      await sleep(config.workerBatchLingerMs);
-      entries = entries.concat(await this.stream.readNew(count - entries.length, 0));
-    }
-    this.busy = entries.length > 0;
+    if (this.lingerFirst && config.workerBatchLingerMs > 0) await sleep(config.workerBatchLingerMs);
+    const entries = await this.stream.readNew(count, config.workerBlockMs);
+    this.lingerFirst = entries.length > 0 && entries.length < count;
     return entries;
   }
 
