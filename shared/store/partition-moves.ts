@@ -147,13 +147,13 @@ async function moveByNode(
 ): Promise<number> {
   // Read before the source empties (an emptied key is gone, and its expiry with it).
   const ttl = await redis.pttl(source.key);
-  const targets = new Set<string>();
   let moved = 0;
   let cursor = '0';
   do {
     const [next, entries] = await scanPage(cursor);
     cursor = next;
     const copies: KeyedCommand[] = [];
+    const targets = new Set<string>();
     for (const { node, copy } of entries) {
       if (node === undefined) continue;
       const targetKey = targetOf(node).named(source.name);
@@ -161,6 +161,9 @@ async function moveByNode(
       targets.add(targetKey);
       moved += 1;
     }
+    // Each target gets the source's expiry with its copies, before the source loses them: a
+    // change killed after this page has no target left without one.
+    if (ttl > 0) for (const targetKey of targets) copies.push(...expiryCommands(targetKey, ttl));
     // Copy first, then drop: a crash in between leaves an entry in both, which a re-run copies again.
     await execPerSlotOrThrow(redis, copies);
     await execPerSlotOrThrow(
@@ -168,7 +171,6 @@ async function moveByNode(
       entries.map((entry) => entry.drop),
     );
   } while (cursor !== '0');
-  if (ttl > 0) for (const targetKey of targets) await extendExpiry(redis, targetKey, ttl);
   return moved;
 }
 
@@ -249,9 +251,15 @@ async function copyExpiry(redis: RedisClient, from: string, to: string): Promise
 }
 
 /** Gives `key` at least `ttl` ms to live: set where it has no expiry (GT alone counts that as infinite), moved later where shorter. */
+function expiryCommands(key: string, ttl: number): KeyedCommand[] {
+  return [
+    { key, add: (p) => p.pexpire(key, ttl, 'NX') },
+    { key, add: (p) => p.pexpire(key, ttl, 'GT') },
+  ];
+}
+
 async function extendExpiry(redis: RedisClient, key: string, ttl: number): Promise<void> {
-  await redis.pexpire(key, ttl, 'NX');
-  await redis.pexpire(key, ttl, 'GT');
+  await execPerSlotOrThrow(redis, expiryCommands(key, ttl));
 }
 
 /**

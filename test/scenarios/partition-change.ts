@@ -291,66 +291,91 @@ export function partitionChangeScenarios(options: PartitionChangeOptions): void 
       }
     }, 300_000);
 
-    test(`a change ${options.interruption === 'network-cut-at-bucket-delete' ? 'cut right after merging a bucket, before deleting its source,' : 'killed while moving the data'} finishes on a re-run with every total exact`, async () => {
-      const own = testEnv({ WORKER_BLOCK_MS: '100' });
-      const ownCli = { ...cliEnvironment, KEY_PREFIX: own.KEY_PREFIX! };
-      const few = nodes.slice(0, 120);
-      const proxy =
-        options.interruption === 'network-cut-at-bucket-delete' ? await TcpProxy.start(Number(new URL(own.REDIS_URL!).port)) : undefined;
-      try {
-        const services = await start(own, 4);
-        const items = samplesOf(few, processes);
-        await postAll(services.ingest.url, items);
-        await waitForDrained(redis, own.KEY_PREFIX!, 4, 'aggregators', 60_000);
-        const before = await snapshot(services.ingest.url, few, processes);
-        await services.stop();
-
-        let change: RunningCli;
-        if (proxy) {
-          // The first DEL of an old partition's fleet bucket hash follows its merge (merge-buckets.lua):
-          // the network is cut before it reaches Redis and the command is killed.
-          const bucketDelete = /\*2\r\n\$3\r\ndel\r\n\$\d+\r\n[^\r\n]*\{p\d+of4[^}]*\}:fleet:s:/i;
-          const cut = proxy.cutOnCommand(bucketDelete, 'refuse');
-          change = startCli(['partitions', 'set', '6'], { ...ownCli, REDIS_URL: proxy.url });
-          await Promise.race([cut.fired, change.exited]);
-          expect(cut.hasFired).toBe(true);
-        } else {
-          change = startCli(['partitions', 'set', '6'], ownCli);
-          await waitFor(() => change.stdout().includes('Moving the per-partition state'), 30_000, 'the change to start moving');
-        }
-        change.child.kill('SIGKILL');
-        await change.exited;
-        const show = JSON.parse((await runCli(['partitions', 'show', '--json'], ownCli)).stdout) as { recorded: number; change: unknown };
-        expect(show).toEqual({ recorded: 4, change: { from: 4, to: 6, started_at: expect.any(String) } });
-        if (proxy) {
-          // The merged source is still there, so its samples are in old and new partitions at once:
-          // without the merge marker a re-run would count them twice.
-          const [old, moved] = [await fleetTotals(redis, own.KEY_PREFIX!, 4), await fleetTotals(redis, own.KEY_PREFIX!, 6)];
-          expect(old.samples + moved.samples).toBeGreaterThan(expectedTotals(items).fleet.samples);
-        }
-
-        const otherCount = await runCli(['partitions', 'set', '3'], ownCli);
-        expect({ code: otherCount.code, stderr: otherCount.stderr }).toEqual({
-          code: 1,
-          stderr: expect.stringMatching(/A change from 4 to 6 partitions is unfinished; run "nodeagg partitions set 6" first/),
-        });
-        const rerun = await runCli(['partitions', 'set', '6'], ownCli, 120_000);
-        expect({ code: rerun.code, stderr: rerun.stderr }).toEqual({ code: 0, stderr: '' });
-        expect(rerun.stdout).toMatch(/Resuming the change from 4 to 6 partitions[\s\S]*Done: 6 partitions recorded/);
-
-        expect(await storedTotals(redis, own.KEY_PREFIX!, 6)).toEqual(expectedTotals(items));
-        expect(await auditLayout(redis, own.KEY_PREFIX!, 6)).toEqual([]);
-        const restarted = await start(own, 6);
+    /**
+     * Where the network is cut on one Redis (the command is then killed): right after a bucket
+     * merge, before the delete of its source; and at the first expiry a moved per-node sorted set
+     * gets, which must come before its source loses the members (a re-run finds no source then).
+     */
+    const cuts: { label: string; command: RegExp | undefined; merged: boolean }[] =
+      options.interruption === 'network-cut-at-bucket-delete'
+        ? [
+            {
+              label: 'cut right after merging a bucket, before deleting its source,',
+              command: /\*2\r\n\$3\r\ndel\r\n\$\d+\r\n[^\r\n]*\{p\d+of4[^}]*\}:fleet:s:/i,
+              merged: true,
+            },
+            {
+              // The nodes of a process only one node runs: no other old partition's set moves into its new set.
+              label: 'cut as a moved sorted set gets its expiry',
+              command: /\*4\r\n\$7\r\npexpire\r\n\$\d+\r\n[^\r\n]*\{p\d+of6[^}]*\}:proc:nodes:solo\r\n/i,
+              merged: false,
+            },
+          ]
+        : [{ label: 'killed while moving the data', command: undefined, merged: false }];
+    test.each(cuts)(
+      'a change $label finishes on a re-run with every total exact',
+      async (cutAt) => {
+        const own = testEnv({ WORKER_BLOCK_MS: '100' });
+        const ownCli = { ...cliEnvironment, KEY_PREFIX: own.KEY_PREFIX! };
+        const few = nodes.slice(0, 120);
+        const proxy = cutAt.command ? await TcpProxy.start(Number(new URL(own.REDIS_URL!).port)) : undefined;
         try {
-          expect(await snapshot(restarted.ingest.url, few, processes)).toEqual(before);
+          const services = await start(own, 4);
+          const items: (RawNodeSample | RawProcessSample)[] = [
+            ...samplesOf(few, processes),
+            { node: few[0]!, process: 'solo', at: baseTime(), timeslice: 10, cpu_used: 1, mem_used: 1 },
+          ];
+          await postAll(services.ingest.url, items);
+          await waitForDrained(redis, own.KEY_PREFIX!, 4, 'aggregators', 60_000);
+          const before = await snapshot(services.ingest.url, few, processes);
+          await services.stop();
+
+          let change: RunningCli;
+          if (proxy && cutAt.command) {
+            // The network is cut before the command reaches Redis, and the change is killed.
+            const cut = proxy.cutOnCommand(cutAt.command, 'refuse');
+            change = startCli(['partitions', 'set', '6'], { ...ownCli, REDIS_URL: proxy.url });
+            await Promise.race([cut.fired, change.exited]);
+            expect(cut.hasFired).toBe(true);
+          } else {
+            change = startCli(['partitions', 'set', '6'], ownCli);
+            await waitFor(() => change.stdout().includes('Moving the per-partition state'), 30_000, 'the change to start moving');
+          }
+          change.child.kill('SIGKILL');
+          await change.exited;
+          const show = JSON.parse((await runCli(['partitions', 'show', '--json'], ownCli)).stdout) as { recorded: number; change: unknown };
+          expect(show).toEqual({ recorded: 4, change: { from: 4, to: 6, started_at: expect.any(String) } });
+          if (cutAt.merged) {
+            // The merged source is still there, so its samples are in old and new partitions at once:
+            // without the merge marker a re-run would count them twice.
+            const [old, moved] = [await fleetTotals(redis, own.KEY_PREFIX!, 4), await fleetTotals(redis, own.KEY_PREFIX!, 6)];
+            expect(old.samples + moved.samples).toBeGreaterThan(expectedTotals(items).fleet.samples);
+          }
+
+          const otherCount = await runCli(['partitions', 'set', '3'], ownCli);
+          expect({ code: otherCount.code, stderr: otherCount.stderr }).toEqual({
+            code: 1,
+            stderr: expect.stringMatching(/A change from 4 to 6 partitions is unfinished; run "nodeagg partitions set 6" first/),
+          });
+          const rerun = await runCli(['partitions', 'set', '6'], ownCli, 120_000);
+          expect({ code: rerun.code, stderr: rerun.stderr }).toEqual({ code: 0, stderr: '' });
+          expect(rerun.stdout).toMatch(/Resuming the change from 4 to 6 partitions[\s\S]*Done: 6 partitions recorded/);
+
+          expect(await storedTotals(redis, own.KEY_PREFIX!, 6)).toEqual(expectedTotals(items));
+          expect(await auditLayout(redis, own.KEY_PREFIX!, 6)).toEqual([]);
+          const restarted = await start(own, 6);
+          try {
+            expect(await snapshot(restarted.ingest.url, few, processes)).toEqual(before);
+          } finally {
+            await restarted.stop();
+          }
         } finally {
-          await restarted.stop();
+          await proxy?.close();
+          await deletePrefix(redis, own.KEY_PREFIX!);
         }
-      } finally {
-        await proxy?.close();
-        await deletePrefix(redis, own.KEY_PREFIX!);
-      }
-    }, 120_000);
+      },
+      120_000,
+    );
 
     test('ingest answers 503 with Retry-After while the change waits for the streams to drain, and a stale instance is refused after it', async () => {
       const grown = last * 2;
