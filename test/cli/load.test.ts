@@ -7,8 +7,8 @@ import { distribution } from '../../cli/load/percentile';
 import type { RedisClient } from '../../shared/redis';
 import { fleetTotals } from '../support/aggregate-totals';
 import { waitForDrained } from '../support/stream-drain';
-import { startPipeline, type TestPipeline } from '../support/pipeline';
-import { testConfig, testRedis } from '../support/test-config';
+import { pipelineWithClient, type TestPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
 import { processSampleCount } from '../support/process-totals';
 import { runCli } from '../support/run-cli';
 
@@ -42,17 +42,10 @@ describe('synthetic fleet', () => {
 
 describe('against the pipeline', () => {
   const config = testConfig({ STREAM_PARTITIONS: '3' });
+  const setup = pipelineWithClient(() => config);
   let pipeline: TestPipeline;
   let redis: RedisClient;
-  beforeAll(async () => {
-    pipeline = await startPipeline(config);
-    redis = testRedis(config);
-    await redis.connect();
-  });
-  afterAll(async () => {
-    await redis.quit();
-    await pipeline.stop();
-  });
+  beforeAll(() => ({ pipeline, redis } = setup));
 
   test('a short run: offered = accepted + rejected, and the aggregates hold exactly the accepted', async () => {
     const result = await runCli([

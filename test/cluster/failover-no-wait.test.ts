@@ -1,22 +1,11 @@
 // What REDIS_WAIT_REPLICAS=0 promises: a master killed before its replica caught up loses the samples it alone had answered 202 for; nothing is counted twice.
-import { startPrivateCluster, type PrivateCluster } from '../../launcher/private-cluster';
-import { Cleanup } from '../support/cleanup';
-import { runFailover } from '../support/failover-scenario';
+import { failoverCluster, runFailover } from '../support/failover-scenario';
 
 describe('failover of a master with REDIS_WAIT_REPLICAS=0', () => {
-  let cluster: PrivateCluster;
-  const cleanup = new Cleanup();
-
-  beforeAll(async () => {
-    cluster = await startPrivateCluster({ masters: 3, replicasPerMaster: 1 });
-  }, 60_000);
-  afterEach(() => cleanup.run());
-  afterAll(async () => {
-    await cluster?.destroy();
-  });
+  const { cluster, cleanup } = failoverCluster();
 
   test('the samples the master alone took (202) are lost with it, exactly those and nothing else; none is counted twice', async () => {
-    const figures = await runFailover(cluster, 0, cleanup);
+    const figures = await runFailover(cluster(), 0, cleanup);
     console.log(figures.log);
 
     expect(figures.unexpected).toEqual([]);

@@ -1,22 +1,11 @@
 // A master killed under load with REDIS_WAIT_REPLICAS=1: its replica is promoted, ingest answers 503 meanwhile and recovers by itself, and every sample of a 202 is counted exactly once.
-import { startPrivateCluster, type PrivateCluster } from '../../launcher/private-cluster';
-import { Cleanup } from '../support/cleanup';
-import { runFailover } from '../support/failover-scenario';
+import { failoverCluster, runFailover } from '../support/failover-scenario';
 
 describe('failover of a master with REDIS_WAIT_REPLICAS=1', () => {
-  let cluster: PrivateCluster;
-  const cleanup = new Cleanup();
-
-  beforeAll(async () => {
-    cluster = await startPrivateCluster({ masters: 3, replicasPerMaster: 1 });
-  }, 60_000);
-  afterEach(() => cleanup.run());
-  afterAll(async () => {
-    await cluster?.destroy();
-  });
+  const { cluster, cleanup } = failoverCluster();
 
   test('whatever the master takes after its replica stopped confirming is answered 503 REPLICATION_TIMEOUT; after the promotion the retries are accepted and nothing a 202 reported is lost or doubled', async () => {
-    const figures = await runFailover(cluster, 1, cleanup);
+    const figures = await runFailover(cluster(), 1, cleanup);
     console.log(figures.log);
 
     expect(figures.unexpected).toEqual([]);

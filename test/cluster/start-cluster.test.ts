@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runRedisCli } from '../../launcher/private-cluster';
-import { freePort } from '../../launcher/private-redis';
 import { answers200, postJson, request } from '../support/fetch-json';
+import { startLauncher } from '../support/launcher-process';
 import { portRefuses } from '../support/port-refuses';
 import { waitUntil } from '../support/wait-until';
 import { exited } from '../support/worker-process';
@@ -17,28 +17,15 @@ const SEEDS = /REDIS_CLUSTER_NODES\): (\S+)/;
 const DATA_DIRS = /kept after the session\): (.+)$/m;
 
 test('starts a private cluster, serves the API in cluster mode, and Ctrl-C stops everything', async () => {
-  const [ingestPort, workerPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [LAUNCHER], {
-    env: {
-      ...process.env,
-      // Nothing listens on port 1: the services must use the private cluster, not this.
-      REDIS_URL: 'redis://127.0.0.1:1',
-      INGEST_PORT: String(ingestPort),
-      WORKER_HEALTH_PORT: String(workerPort),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
+  const launcher = await startLauncher(LAUNCHER);
+  const { child, ingestPort, workerPort } = launcher;
   let exit: Awaited<ReturnType<typeof exited>> | undefined;
   let withAppendOnlyFiles: string[] = [];
-  const printed = (pattern: RegExp, separator: string) => pattern.exec(output)?.[1]?.split(separator) ?? [];
+  const printed = (pattern: RegExp, separator: string) => pattern.exec(launcher.output())?.[1]?.split(separator) ?? [];
   try {
     const url = `http://127.0.0.1:${ingestPort}`;
     await waitUntil(() => answers200(`${url}/readyz`), 45_000, 100).catch((error: Error) => {
-      throw new Error(`${error.message}; launcher output:\n${output}`);
+      throw new Error(`${error.message}; launcher output:\n${launcher.output()}`);
     });
     const seeds = printed(SEEDS, ',');
     expect(seeds).toHaveLength(6);

@@ -1,8 +1,7 @@
 /** `npm start`: with no Redis answering, the launcher starts a private one and runs both services. */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '../../launcher/private-redis';
 import { answers200, postJson, request } from '../support/fetch-json';
+import { startLauncher } from '../support/launcher-process';
 import { waitUntil } from '../support/wait-until';
 import { portRefuses } from '../support/port-refuses';
 import { exited } from '../support/worker-process';
@@ -10,22 +9,8 @@ import { exited } from '../support/worker-process';
 const LAUNCHER = join(__dirname, '..', '..', 'dist', 'launcher', 'start-all.js');
 
 test('without a Redis it starts a private one, serves the API, and Ctrl-C stops everything', async () => {
-  // Port 1: nothing listens there, and no other test's Redis can take it meanwhile.
-  const deadRedisPort = 1;
-  const [ingestPort, workerPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [LAUNCHER], {
-    env: {
-      ...process.env,
-      REDIS_URL: `redis://127.0.0.1:${deadRedisPort}`,
-      INGEST_PORT: String(ingestPort),
-      WORKER_HEALTH_PORT: String(workerPort),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
+  const launcher = await startLauncher(LAUNCHER);
+  const { child, ingestPort, workerPort } = launcher;
   try {
     const url = `http://127.0.0.1:${ingestPort}`;
     // Ingest and the worker start side by side: either may be ready first.
@@ -34,9 +19,9 @@ test('without a Redis it starts a private one, serves the API, and Ctrl-C stops 
       30_000,
       100,
     ).catch((error: Error) => {
-      throw new Error(`${error.message}; launcher output:\n${output}`);
+      throw new Error(`${error.message}; launcher output:\n${launcher.output()}`);
     });
-    expect(output).toMatch(/started a private redis-server at redis:\/\/127\.0\.0\.1:\d+/);
+    expect(launcher.output()).toMatch(/started a private redis-server at redis:\/\/127\.0\.0\.1:\d+/);
     const posted = await postJson(`${url}/v1/metrics/node/laptop`, { timeslice: 10, cpu: 12, mem: 34 });
     expect(posted.status).toBe(202);
     const average = await request(`${url}/v1/analytics/nodes/average?after=${posted.body.token}`);
@@ -46,7 +31,7 @@ test('without a Redis it starts a private one, serves the API, and Ctrl-C stops 
     child.kill('SIGINT');
     expect(await done).toEqual({ code: 0, signal: null });
   }
-  const redisPort = /127\.0\.0\.1:(\d+)/.exec(output)?.[1];
+  const redisPort = /127\.0\.0\.1:(\d+)/.exec(launcher.output())?.[1];
   // The private Redis went away with it: its port refuses connections.
   expect(await portRefuses(Number(redisPort))).toBe(true);
 }, 60_000);

@@ -4,15 +4,14 @@ import { partitionKeys } from '../../shared/store/keys';
 import { freePort } from '../../launcher/private-redis';
 import type { Config } from '../../shared/config';
 import type { RedisClient } from '../../shared/redis';
-import { startPipeline, type TestPipeline } from '../support/pipeline';
-import { testConfig, testRedis } from '../support/test-config';
+import { pipelineWithClient, type TestPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
 import { runCli, startCli, waitFor } from '../support/run-cli';
 import { waitUntil } from '../support/wait-until';
 
 /** Runs against the suite's Redis, or the cluster of a test in test/cluster/ (testEnv). */
 export function cliDlqScenarios(): void {
   describe('nodeagg dlq and status', () => {
-    // Made in beforeAll: a cluster test sets REDIS_CLUSTER_NODES in its own beforeAll first.
     let config: Config;
     let pipeline: TestPipeline;
     let redis: RedisClient;
@@ -22,21 +21,16 @@ export function cliDlqScenarios(): void {
       return JSON.parse((await run('dlq', 'list', '--json')).stdout).count;
     }
 
-    beforeAll(async () => {
-      config = testConfig({
+    // The config is made in beforeAll: a cluster test sets REDIS_CLUSTER_NODES in its own beforeAll first.
+    const setup = pipelineWithClient(() =>
+      testConfig({
         STREAM_PARTITIONS: '2',
         DEAD_LETTER_AFTER_DELIVERIES: '2',
         WORKER_CLAIM_IDLE_MS: '100',
         WORKER_CLAIM_INTERVAL_MS: '50',
-      });
-      pipeline = await startPipeline(config);
-      redis = testRedis(config);
-      await redis.connect();
-    });
-    afterAll(async () => {
-      await redis.quit();
-      await pipeline.stop();
-    });
+      }),
+    );
+    beforeAll(() => ({ config, pipeline, redis } = setup));
 
     test('list, status, replay, purge', async () => {
       const entryId = (await redis.xadd(

@@ -8,32 +8,26 @@ import { fleetTotals } from '../support/aggregate-totals';
 import { waitForDrained } from '../support/stream-drain';
 import { baseTime } from '../support/build-sample';
 import { postJson, request } from '../support/fetch-json';
-import { startPipeline, type TestPipeline } from '../support/pipeline';
-import { testConfig, testRedis } from '../support/test-config';
+import { pipelineWithClient, type TestPipeline } from '../support/pipeline';
+import { testConfig } from '../support/test-config';
 import { waitUntil } from '../support/wait-until';
 
 /** Runs against the suite's Redis, or the cluster of a test in test/cluster/ (testEnv). */
 export function deadLetterScenarios(): void {
   describe('dead letters', () => {
-    // Made in beforeAll: a cluster test sets REDIS_CLUSTER_NODES in its own beforeAll first.
     let config: Config;
     let pipeline: TestPipeline;
     let redis: RedisClient;
-    beforeAll(async () => {
-      config = testConfig({
+    // The config is made in beforeAll: a cluster test sets REDIS_CLUSTER_NODES in its own beforeAll first.
+    const setup = pipelineWithClient(() =>
+      testConfig({
         STREAM_PARTITIONS: '2',
         DEAD_LETTER_AFTER_DELIVERIES: '3',
         WORKER_CLAIM_IDLE_MS: '100',
         WORKER_CLAIM_INTERVAL_MS: '50',
-      });
-      pipeline = await startPipeline(config);
-      redis = testRedis(config);
-      await redis.connect();
-    });
-    afterAll(async () => {
-      await redis.quit();
-      await pipeline.stop();
-    });
+      }),
+    );
+    beforeAll(() => ({ config, pipeline, redis } = setup));
 
     async function deadLetters() {
       return (await request(`${pipeline.url}/v1/admin/dead-letters`)).body as {

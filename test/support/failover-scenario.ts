@@ -1,4 +1,27 @@
 /**
+ * The file's own cluster of 3 masters with a replica each (the failover files run side by side,
+ * each on its own), torn down after its tests, and a cleanup run after each test.
+ */
+export function failoverCluster(): { cluster(): PrivateCluster; cleanup: Cleanup } {
+  let cluster: PrivateCluster | undefined;
+  const cleanup = new Cleanup();
+  beforeAll(async () => {
+    cluster = await startPrivateCluster({ masters: 3, replicasPerMaster: 1 });
+  }, 60_000);
+  afterEach(() => cleanup.run());
+  afterAll(async () => {
+    await cluster?.destroy();
+  });
+  return {
+    cluster: () => {
+      if (!cluster) throw new Error('the failover cluster has not started');
+      return cluster;
+    },
+    cleanup,
+  };
+}
+
+/**
  * A master of a private Redis Cluster killed under load (the failover tests). Ingest and a
  * worker run on the cluster; posters send batches with Idempotency-Keys and retry anything but
  * a 202. The master holding partition 0 first loses its replica: the replica is frozen
@@ -9,12 +32,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
-import type { PrivateCluster } from '../../launcher/private-cluster';
+import { startPrivateCluster, type PrivateCluster } from '../../launcher/private-cluster';
 import { loadConfig } from '../../shared/config';
 import { partitionOf } from '../../shared/partition';
 import { allPartitionKeys } from '../../shared/store/keys';
 import { LoadGenerator, nodeNames, type RequestRecord } from './batch-load-generator';
-import type { Cleanup } from './cleanup';
+import { Cleanup } from './cleanup';
 import { nodeOnPort, shardOfSlot, slotOf, waitUntilPromoted, waitUntilReplicating } from './cluster-topology';
 import type { Outcome } from './http-outcomes';
 import { fleetTotals, perNodeCounts } from './aggregate-totals';
