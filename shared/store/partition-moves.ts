@@ -247,7 +247,7 @@ export async function mergeBucketHash(redis: RedisClient, source: PartitionKey, 
 
 async function copyExpiry(redis: RedisClient, from: string, to: string): Promise<void> {
   const ttl = await redis.pttl(from);
-  if (ttl > 0) await extendExpiry(redis, to, ttl);
+  if (ttl > 0) await execPerSlotOrThrow(redis, expiryCommands(to, ttl));
 }
 
 /** Gives `key` at least `ttl` ms to live: set where it has no expiry (GT alone counts that as infinite), moved later where shorter. */
@@ -256,10 +256,6 @@ function expiryCommands(key: string, ttl: number): KeyedCommand[] {
     { key, add: (p) => p.pexpire(key, ttl, 'NX') },
     { key, add: (p) => p.pexpire(key, ttl, 'GT') },
   ];
-}
-
-async function extendExpiry(redis: RedisClient, key: string, ttl: number): Promise<void> {
-  await execPerSlotOrThrow(redis, expiryCommands(key, ttl));
 }
 
 /**
