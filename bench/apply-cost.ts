@@ -213,6 +213,7 @@ async function main(): Promise<void> {
         'run Redis under valgrind (callgrind) and report the instructions it runs per sample: repeatable on a busy machine, about 50x slower (use --nodes 200 --seconds 4)',
       ),
     )
+    .addOption(new Option('--keep-dumps', "with --instructions: keep callgrind's dumps (one per measured piece of work) for callgrind_annotate"))
     .parse(process.argv);
   const options = program.opts<{
     nodes: number;
@@ -222,6 +223,7 @@ async function main(): Promise<void> {
     batches: string;
     commands?: boolean;
     instructions?: boolean;
+    keepDumps?: boolean;
   }>();
   const scenarios: Scenario[] = [];
   for (const processes of [0, options.processes]) {
@@ -230,7 +232,7 @@ async function main(): Promise<void> {
       scenarios.push({ label: `1 ${what} per POST, ${batchEntries} entries per apply`, processes, batchEntries });
     }
   }
-  const counted = options.instructions ? await CountedRedis.start() : undefined;
+  const counted = options.instructions ? await CountedRedis.start(options.keepDumps) : undefined;
   const plain = counted ? undefined : await startPrivateRedis();
   const server = counted ?? plain!;
   const count: Counter = async (work) => {

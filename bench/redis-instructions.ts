@@ -28,9 +28,11 @@ export class CountedRedis {
     readonly url: string,
     private readonly child: ChildProcess,
     private readonly dir: string,
+    private readonly keepDumps: boolean,
   ) {}
 
-  static async start(): Promise<CountedRedis> {
+  /** keepDumps: leave callgrind's dumps (one per count) for callgrind_annotate; their folder is printed at stop. */
+  static async start(keepDumps = false): Promise<CountedRedis> {
     requireCallgrind();
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'nodeagg-callgrind-'));
@@ -62,7 +64,7 @@ export class CountedRedis {
       }
     }
     redis.disconnect();
-    return new CountedRedis(`redis://127.0.0.1:${port}`, child, dir);
+    return new CountedRedis(`redis://127.0.0.1:${port}`, child, dir, keepDumps);
   }
 
   private control(...args: string[]): void {
@@ -85,7 +87,8 @@ export class CountedRedis {
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.kill('SIGTERM');
     await exited;
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.keepDumps) console.log(`callgrind dumps kept in ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -100,7 +103,8 @@ function newestDump(dir: string): string {
 }
 
 function programTotal(file: string): number {
-  const text = execFileSync('callgrind_annotate', [file], { encoding: 'utf8' });
+  // --auto=no: a redis-server built with symbols would otherwise come with its annotated sources.
+  const text = execFileSync('callgrind_annotate', ['--auto=no', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const match = /^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?PROGRAM TOTALS/m.exec(text);
   if (!match) throw new Error(`no total in ${file}`);
   return Number(match[1]!.replace(/,/g, ''));
