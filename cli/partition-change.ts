@@ -178,7 +178,8 @@ async function moveOldPartition(
       if (what.kind === 'obsolete') obsolete.push(key);
       else if (what.kind === 'node') moves.push([key, newPartitionOf(what.node, news).named(name)]);
       else if (what.kind === 'node-members') report.movedMembers += await moveMembers(redis, entry, (node) => newPartitionOf(node, news));
-      else if (what.kind === 'node-fields') report.movedMembers += await moveFields(redis, entry, (node) => newPartitionOf(node, news));
+      else if (what.kind === 'node-fields')
+        report.movedMembers += await moveFields(redis, entry, what.nodeOf, (node) => newPartitionOf(node, news));
       else if (what.kind === 'idempotency-record') await spreadIdempotencyRecord(redis, entry, news);
       else if (what.kind === 'processes') {
         await mergeSortedSet(redis, key, sumsTarget.processes);

@@ -347,7 +347,7 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     defaultValue: '5000',
     parse: integer(100, 3600000),
     accepts: 'an integer from 100 to 3600000',
-    doc: 'Period of the maintenance job (safe trimming, consumer cleanup); one replica runs each tick.',
+    doc: "Period of the maintenance job (safe trimming, consumer cleanup, unlinking the nodes' seconds past their retention); one replica runs each tick.",
   },
   CONSUMER_EXPIRY_MS: {
     key: 'consumerExpiryMs',

@@ -2,8 +2,8 @@
  * The maintenance job: a BullMQ job scheduler emits one job per interval and each job goes
  * to exactly one worker replica, however many are scaled out. A tick trims the partition
  * streams safely and removes consumers that left for good (pending entries of dead
- * consumers are taken over by the live ones' XAUTOCLAIM), then records the pipeline
- * figures that /metrics exports.
+ * consumers are taken over by the live ones' XAUTOCLAIM), unlinks the nodes' 1-second
+ * buckets past their retention, then records the pipeline figures that /metrics exports.
  */
 import { Queue, Worker } from 'bullmq';
 import type { Config } from '../shared/config';
@@ -15,6 +15,7 @@ import { figuresOf } from '../shared/pipeline-figures';
 import { readRecordedFigures, recordFigures } from '../shared/store/recorded-figures';
 import { readPipelineStatus } from '../shared/pipeline-status';
 import { bullConnection, type BullConnection, type RedisClient } from '../shared/redis';
+import { unlinkPastNodeSeconds } from '../shared/store/node-seconds-retention';
 import { tidyPartition, type JanitorReport } from './stream-janitor';
 
 const QUEUE = 'maintenance';
@@ -28,7 +29,7 @@ export class Maintenance {
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Ticks this replica ran (for tests and logs). */
-  readonly ticks: { jobId: string; reports: JanitorReport[] }[] = [];
+  readonly ticks: { jobId: string; reports: JanitorReport[]; unlinkedMinutes: number }[] = [];
 
   constructor(
     private readonly config: Config,
@@ -78,8 +79,10 @@ export class Maintenance {
 
   async tick(jobId: string): Promise<JanitorReport[]> {
     const reports: JanitorReport[] = [];
+    let unlinkedMinutes = 0;
     for (const keys of this.partitions) {
       reports.push(await tidyPartition(this.redis, keys, this.config.consumerGroup, this.config.consumerExpiryMs));
+      unlinkedMinutes += await unlinkPastNodeSeconds(this.redis, keys, Date.now());
     }
     const status = await readPipelineStatus(this.redis, this.partitions, this.config.consumerGroup);
     const previous = await readRecordedFigures(this.redis, this.config.keyPrefix).catch(() => null);
@@ -93,10 +96,12 @@ export class Maintenance {
       }
     }
     await recordFigures(this.redis, this.config.keyPrefix, figures, this.config.maintenanceIntervalMs * 10);
-    this.ticks.push({ jobId, reports });
+    this.ticks.push({ jobId, reports, unlinkedMinutes });
     const trimmed = reports.reduce((n, r) => n + r.trimmed, 0);
     const removed = reports.flatMap((r) => r.removedConsumers);
-    if (trimmed > 0 || removed.length > 0) this.logger.info({ trimmed, removedConsumers: removed }, 'maintenance');
+    if (trimmed > 0 || removed.length > 0 || unlinkedMinutes > 0) {
+      this.logger.info({ trimmed, removedConsumers: removed, unlinkedNodeSecondMinutes: unlinkedMinutes }, 'maintenance');
+    }
     return reports;
   }
 

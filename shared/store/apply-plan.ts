@@ -15,6 +15,9 @@ import {
   fineBucketOf,
   fineChunkExpiry,
   fineChunkOf,
+  nodeSecondField,
+  nodeSecondsChunkExpiry,
+  nodeSecondsChunkOf,
   type PartitionKeys,
 } from './keys';
 import type { NodeSample, Sample } from '../samples';
@@ -57,7 +60,8 @@ const SECTION_COUNTS = 8;
 
 interface BucketKey {
   expireAt: number;
-  buckets: Map<number, BucketStats>;
+  /** field (a bucket number, or a node's second in the shared node hashes) -> bucket */
+  buckets: Map<number | string, BucketStats>;
 }
 
 interface LatestTimes {
@@ -107,11 +111,11 @@ class PlanBuilder {
     this.opArgs += width;
   }
 
-  /** One sample into a bucket of the hash `key` (extremes: the bucket keeps minima and maxima). */
+  /** One sample into the bucket `field` of the hash `key` (extremes: the bucket keeps minima and maxima). */
   addSample(
     key: string,
     expireAt: number,
-    bucket: number,
+    field: number | string,
     cpu: number,
     mem: number,
     timeslice: number,
@@ -124,10 +128,10 @@ class PlanBuilder {
       entry = { expireAt, buckets: new Map() };
       this.bucketKeys.set(key, entry);
     }
-    const current = entry.buckets.get(bucket);
+    const current = entry.buckets.get(field);
     if (current === undefined) {
       this.opArgs += WIDTH.bucket;
-      entry.buckets.set(bucket, sampleBucket(cpu, mem, timeslice, at, extremes));
+      entry.buckets.set(field, sampleBucket(cpu, mem, timeslice, at, extremes));
     } else {
       addSampleInto(current, cpu, mem, timeslice, at);
     }
@@ -207,7 +211,7 @@ class PlanBuilder {
     s.push(this.bucketKeys.size);
     for (const [key, { expireAt, buckets }] of this.bucketKeys) {
       s.push(key, expireAt, buckets.size);
-      for (const [bucket, delta] of buckets) s.push(bucket, encodeBucket(delta));
+      for (const [field, delta] of buckets) s.push(field, encodeBucket(delta));
     }
     s.push(this.summaries.size);
     for (const [key, nodes] of this.summaries) {
@@ -317,7 +321,9 @@ function addSamples(plan: PlanBuilder, samples: readonly Sample[], planKeys: Pla
       const { node, cpu, mem, timeslice, at } = sample;
       plan.addSample(planKeys.fleetFine(fineChunk), fineExpiry, fine, cpu, mem, timeslice, at, false);
       plan.addSample(planKeys.fleetCoarse(coarseChunk), coarseExpiry, coarse, cpu, mem, timeslice, at, false);
-      plan.addSample(keys.nodeFine(fineChunk, node), fineExpiry, fine, cpu, mem, timeslice, at, true);
+      const secondsChunk = nodeSecondsChunkOf(fine);
+      const secondsKey = planKeys.nodeSeconds(secondsChunk);
+      plan.addSample(secondsKey, nodeSecondsChunkExpiry(secondsChunk), nodeSecondField(fine, node), cpu, mem, timeslice, at, true);
       plan.nodeSample(keys.nodeSummaries, sample);
       plan.expireAt(keys.nodeSummaries, keepUntil, 'hash');
       plan.latestTime(keys.nodes, node, at, keys.nodeNames);

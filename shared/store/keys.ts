@@ -8,6 +8,12 @@ import { partitionTag } from './partition-tag';
 /** Fine buckets are 1 s wide and grouped into one hash per hour. */
 export const FINE_BUCKET_MS = 1000;
 export const FINE_CHUNK_MS = 3600 * 1000;
+/**
+ * A node's fine buckets are grouped into one hash per partition and minute, a field per node
+ * and second (nodeSecondField): an apply then reads and writes one hash for all its nodes,
+ * and a minute's hash stays small enough to free at once when it expires.
+ */
+export const NODE_SECONDS_CHUNK_MS = 60 * 1000;
 /** Coarse buckets are 1 min wide and grouped into one hash per day. */
 export const COARSE_BUCKET_MS = 60 * 1000;
 export const COARSE_CHUNK_MS = 24 * 3600 * 1000;
@@ -55,7 +61,8 @@ export interface PartitionKeys {
   processCoarse(chunk: number, process: string): string;
   /** node name -> latest sample time of that process on that node */
   processNodes(process: string): string;
-  nodeFine(chunk: number, node: string): string;
+  /** every node's 1-second buckets of one minute (with extremes), a field per node and second (nodeSecondField) */
+  nodeSeconds(chunk: number): string;
   /** node name -> its summary (summary codec); a node leaves it when it leaves `nodes` */
   readonly nodeSummaries: string;
   /** process name -> latest sample time on that node */
@@ -87,7 +94,7 @@ export function partitionKeys(prefix: string, partition: number, count: number):
     processFine: (chunk, process) => `${base}:proc:s:${chunk}:${process}`,
     processCoarse: (chunk, process) => `${base}:proc:m:${chunk}:${process}`,
     processNodes: (process) => `${base}:proc:nodes:${process}`,
-    nodeFine: (chunk, node) => `${base}:node:s:${chunk}:${node}`,
+    nodeSeconds: (chunk) => `${base}:nodes:s:${chunk}`,
     nodeSummaries: `${base}:nodes:sum`,
     nodeProcesses: (node) => `${base}:node:procs:${node}`,
   };
@@ -106,12 +113,40 @@ export function coarseBucketOf(timeMs: number): number {
 export function fineChunkOf(fineBucket: number): number {
   return Math.floor((fineBucket * FINE_BUCKET_MS) / FINE_CHUNK_MS);
 }
+export function nodeSecondsChunkOf(fineBucket: number): number {
+  return Math.floor((fineBucket * FINE_BUCKET_MS) / NODE_SECONDS_CHUNK_MS);
+}
+const SECONDS_PER_NODE_CHUNK = NODE_SECONDS_CHUNK_MS / FINE_BUCKET_MS;
+/** A node's 1-second bucket in its minute's hash: the second within the minute, then the name (names may hold ':'). */
+export function nodeSecondField(fineBucket: number, node: string): string {
+  return `${fineBucket % SECONDS_PER_NODE_CHUNK}:${node}`;
+}
+/** The node a field of a minute's node hash belongs to, or undefined (its expiry record). */
+export function nodeOfSecondField(field: string): string | undefined {
+  const colon = field.indexOf(':');
+  return colon > 0 ? field.slice(colon + 1) : undefined;
+}
 export function coarseChunkOf(coarseBucket: number): number {
   return Math.floor((coarseBucket * COARSE_BUCKET_MS) / COARSE_CHUNK_MS);
 }
 /** Unix seconds at which a fine chunk's key may expire. */
 export function fineChunkExpiry(chunk: number): number {
   return Math.ceil(((chunk + 1) * FINE_CHUNK_MS + FINE_RETENTION_MS) / 1000);
+}
+/**
+ * A minute's node hash is unlinked by the maintenance job once its retention (FINE_RETENTION_MS)
+ * is over: UNLINK frees a large hash off Redis's main thread, where an expiry (with Redis's
+ * default lazyfree-lazy-expire no) would stall it. Its expiry, this much later, is the backstop.
+ */
+export const NODE_SECONDS_BACKSTOP_MS = 3600 * 1000;
+export function nodeSecondsChunkExpiry(chunk: number): number {
+  return Math.ceil(((chunk + 1) * NODE_SECONDS_CHUNK_MS + FINE_RETENTION_MS + NODE_SECONDS_BACKSTOP_MS) / 1000);
+}
+/** The minutes whose node hash is past its retention at `nowMs` but not yet past its backstop expiry. */
+export function nodeSecondsChunksPastRetention(nowMs: number): number[] {
+  const last = Math.floor((nowMs - FINE_RETENTION_MS) / NODE_SECONDS_CHUNK_MS) - 1;
+  const first = Math.floor((nowMs - FINE_RETENTION_MS - NODE_SECONDS_BACKSTOP_MS) / NODE_SECONDS_CHUNK_MS);
+  return Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
 }
 export function coarseChunkExpiry(chunk: number): number {
   return Math.ceil(((chunk + 1) * COARSE_CHUNK_MS + COARSE_RETENTION_MS) / 1000);

@@ -4,7 +4,7 @@
  * per partition and merges in the process: no pipeline spans partitions (Redis Cluster).
  */
 import type { BucketStats } from './bucket-codec';
-import { fineChunkOf, type PartitionKeys } from './keys';
+import { nodeSecondField, nodeSecondsChunkOf, type PartitionKeys } from './keys';
 import { partitionOf } from '../partition';
 import type { RedisClient } from '../redis';
 import { DependencyUnavailableError } from '../errors';
@@ -102,7 +102,7 @@ export async function readNodeProcesses(
 
 /**
  * A node's 1-second buckets in the order asked (undefined where empty): one HMGET per
- * hourly chunk, pipelined (one node's keys share its partition); all or nothing.
+ * minute's hash, pipelined (one node's keys share its partition); all or nothing.
  */
 export async function readNodeFineBuckets(
   redis: RedisClient,
@@ -111,12 +111,14 @@ export async function readNodeFineBuckets(
   buckets: readonly number[],
 ): Promise<(BucketStats | undefined)[]> {
   const keys = partitionOfNode(partitions, node);
-  const byChunk = new Map<number, number[]>();
+  const byChunk = new Map<number, string[]>();
   for (const b of buckets) {
-    const chunk = fineChunkOf(b);
-    byChunk.set(chunk, [...(byChunk.get(chunk) ?? []), b]);
+    const chunk = nodeSecondsChunkOf(b);
+    let fields = byChunk.get(chunk);
+    if (fields === undefined) byChunk.set(chunk, (fields = []));
+    fields.push(nodeSecondField(b, node));
   }
-  const reads = [...byChunk].map(([chunk, list]) => ({ key: keys.nodeFine(chunk, node), buckets: list }));
+  const reads = [...byChunk].map(([chunk, fields]) => ({ key: keys.nodeSeconds(chunk), fields }));
   return (await readBuckets(redis, reads)).flat();
 }
 

@@ -9,7 +9,7 @@
 import { partitionOf } from '../partition';
 import type { RedisClient } from '../redis';
 import { EXPIRY_FIELD } from './bucket-codec';
-import type { PartitionKeys } from './keys';
+import { nodeOfSecondField, type PartitionKeys } from './keys';
 import { registerScripts } from './scripts';
 import { scanKeys } from './server-nodes';
 import { execPerSlotOrThrow, type KeyedCommand } from './slot-pipelines';
@@ -27,10 +27,13 @@ export type PartitionKeyKind =
   | { kind: 'own' }
   /** Replay markers, merge markers of an earlier change, parts of applied entries: deleted. */
   | { kind: 'obsolete' }
-  /** One node's key (seconds, processes): moves to the node's new partition. */
+  /** One node's key (its processes): moves to the node's new partition. */
   | { kind: 'node'; node: string }
-  /** The node summaries, a hash with a field per node: each field moves to its node's new partition. */
-  | { kind: 'node-fields' }
+  /**
+   * A hash with fields of many nodes (the summaries, a minute's seconds): each field moves to
+   * the hash of the same name in its node's new partition; a field of no node only goes.
+   */
+  | { kind: 'node-fields'; nodeOf: (field: string) => string | undefined }
   /** A sorted set with one member per node (the node list and its name index, each process's nodes). */
   | { kind: 'node-members' }
   /** The partition's sorted set of latest process times. */
@@ -48,20 +51,20 @@ export interface PartitionKey {
   what: PartitionKeyKind;
 }
 
-/** The node a per-node key belongs to (node names may contain ':'), or undefined. */
-function nodeOfKey(name: string): string | undefined {
-  if (name.startsWith('node:procs:')) return name.slice('node:procs:'.length);
-  const fine = /^node:s:\d+:(.+)$/.exec(name);
-  return fine ? fine[1] : undefined;
-}
+const NODE_PROCESSES_PREFIX = 'node:procs:';
+const NODE_SECONDS_PREFIX = 'nodes:s:';
+
+/** The summary hash's fields are node names; its marker field '' is none. */
+const nodeOfSummaryField = (field: string): string | undefined => (field === '' ? undefined : field);
 
 function kindOf(key: string, name: string, source: PartitionKeys): PartitionKeyKind {
   if (key === source.stream || key === source.meta || name.startsWith(HEARTBEAT_PREFIX)) return { kind: 'own' };
   if (OBSOLETE_PREFIXES.some((p) => name.startsWith(p))) return { kind: 'obsolete' };
-  const node = nodeOfKey(name);
-  if (node !== undefined) return { kind: 'node', node };
+  // Node names may contain ':': the name is the rest of the key.
+  if (name.startsWith(NODE_PROCESSES_PREFIX)) return { kind: 'node', node: name.slice(NODE_PROCESSES_PREFIX.length) };
   if (key === source.nodes || key === source.nodeNames || name.startsWith('proc:nodes:')) return { kind: 'node-members' };
-  if (key === source.nodeSummaries) return { kind: 'node-fields' };
+  if (key === source.nodeSummaries) return { kind: 'node-fields', nodeOf: nodeOfSummaryField };
+  if (name.startsWith(NODE_SECONDS_PREFIX)) return { kind: 'node-fields', nodeOf: nodeOfSecondField };
   if (key === source.processes) return { kind: 'processes' };
   if (BUCKET_PREFIXES.some((p) => name.startsWith(p))) return { kind: 'buckets' };
   if (name.startsWith(IDEMPOTENCY_PREFIX)) return { kind: 'idempotency-record' };
@@ -191,15 +194,24 @@ export function moveMembers(redis: RedisClient, source: PartitionKey, targetOf: 
   });
 }
 
-/** The fields of the node summary hash, one per node (binary values); its marker field only goes, each target writes its own. */
-export function moveFields(redis: RedisClient, source: PartitionKey, targetOf: (node: string) => PartitionKeys): Promise<number> {
+/**
+ * The fields of a hash of many nodes (binary values), each to its node's new partition. A
+ * field of no node (the summaries' marker, a bucket hash's expiry record) only goes: the
+ * apply writes its own into each target.
+ */
+export function moveFields(
+  redis: RedisClient,
+  source: PartitionKey,
+  nodeOf: (field: string) => string | undefined,
+  targetOf: (node: string) => PartitionKeys,
+): Promise<number> {
   return moveByNode(redis, source, targetOf, async (cursor) => {
     const [next, flat] = await redis.hscanBuffer(source.key, cursor, 'COUNT', 1000);
     const entries: PerNodeEntry[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const [field, value] = [flat[i]!.toString(), flat[i + 1]!];
       entries.push({
-        node: field === '' ? undefined : field,
+        node: nodeOf(field),
         copy: (target) => ({ key: target, add: (p) => p.hset(target, field, value) }),
         drop: { key: source.key, add: (p) => p.hdel(source.key, field) },
       });

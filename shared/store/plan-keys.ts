@@ -22,6 +22,7 @@ class Memo {
 
 export class PlanKeys {
   private readonly fleetFineKeys: Memo;
+  private readonly nodeSecondsKeys: Memo;
   private readonly fleetCoarseKeys: Memo;
   private readonly allProcessesFineKeys: Memo;
   private readonly allProcessesCoarseKeys: Memo;
@@ -32,6 +33,7 @@ export class PlanKeys {
 
   constructor(readonly keys: PartitionKeys) {
     this.fleetFineKeys = new Memo((chunk) => keys.fleetFine(chunk));
+    this.nodeSecondsKeys = new Memo((chunk) => keys.nodeSeconds(chunk));
     this.fleetCoarseKeys = new Memo((chunk) => keys.fleetCoarse(chunk));
     this.allProcessesFineKeys = new Memo((chunk) => keys.allProcessesFine(chunk));
     this.allProcessesCoarseKeys = new Memo((chunk) => keys.allProcessesCoarse(chunk));
@@ -43,6 +45,9 @@ export class PlanKeys {
 
   fleetFine(chunk: number): string {
     return this.fleetFineKeys.get(chunk, '');
+  }
+  nodeSeconds(chunk: number): string {
+    return this.nodeSecondsKeys.get(chunk, '');
   }
   fleetCoarse(chunk: number): string {
     return this.fleetCoarseKeys.get(chunk, '');

@@ -9,18 +9,20 @@ import type { RedisClient } from '../redis';
 import { isOutOfMemory } from './redis-errors';
 
 /**
+ * 5: a node's 1-second buckets are fields of one hash per partition and minute, not a hash per node and hour.
  * 4: node summaries are binary doubles (summary-codec.ts) in one hash per partition, not a hash of decimal text per node.
  * 3: partition hash tags depend on the partition count (partition-tag.ts: `{p<i>of<N>}`).
  * 2: tags `{p<i>}`; buckets stored as binary doubles with named fields (bucket-codec.ts).
  * 1: the earlier decimal text.
  */
-export const STORAGE_SCHEMA_VERSION = 4;
+export const STORAGE_SCHEMA_VERSION = 5;
 
 /** What changed since an older format, so the refusal can say what the data is. */
 const CHANGED_SINCE: Record<number, string> = {
   1: 'buckets were decimal text and partition keys carried the tags {p<i>}',
   2: 'partition keys carried the tags {p<i>}, now {p<i>of<N>} so partitions spread evenly over Redis Cluster slots',
   3: 'node summaries were hashes of decimal text, now binary fields of one hash per partition',
+  4: "a node's 1-second buckets were a hash per node and hour, now fields of one hash per partition and minute",
 };
 
 export class SchemaVersionMismatchError extends Error {

@@ -10,18 +10,18 @@ import { execPerSlot } from './slot-pipelines';
 import type { ChainableCommander } from 'ioredis';
 import { selectBuckets, summarize, type WindowSummary } from '../window';
 
-/** One hash and the buckets (fields) to read from it. */
+/** One hash and the fields (bucket numbers, or a node's seconds) to read from it. */
 export interface BucketRead {
   key: string;
-  buckets: readonly number[];
+  fields: readonly (number | string)[];
 }
 
 /** One HMGET per read, pipelined (per partition on a cluster); a missing bucket is undefined. */
 export async function readBuckets(redis: RedisClient, reads: readonly BucketRead[]): Promise<(BucketStats | undefined)[][]> {
   if (reads.length === 0) return [];
-  const commands = reads.map(({ key, buckets }) => ({
+  const commands = reads.map(({ key, fields }) => ({
     key,
-    add: (pipeline: ChainableCommander) => pipeline.hmgetBuffer(key, ...buckets.map(String)),
+    add: (pipeline: ChainableCommander) => pipeline.hmgetBuffer(key, ...fields.map(String)),
   }));
   const replies = pipelineValues(await execPerSlot(redis, commands), reads.length);
   return replies.map((values) => (values as (Buffer | null)[]).map((value) => (value === null ? undefined : decodeBucket(value))));
@@ -82,7 +82,7 @@ export class AggregateReader {
     const reads: BucketRead[] = [];
     for (const p of this.partitions) {
       const keyOf = chunkKeyOf(p);
-      for (const range of selection) reads.push({ key: keyOf(range.resolution, range.chunk), buckets: range.buckets });
+      for (const range of selection) reads.push({ key: keyOf(range.resolution, range.chunk), fields: range.buckets });
     }
     return summarize((await readBuckets(this.redis, reads)).flat(), latestMs, windowSeconds);
   }
@@ -116,7 +116,7 @@ export class AggregateReader {
     const replyIndexes: number[][] = [];
     for (const p of this.partitions) {
       for (const [chunk, indexes] of byChunk) {
-        reads.push({ key: coarse ? p.fleetCoarse(chunk) : p.fleetFine(chunk), buckets: indexes.map((i) => buckets[i]!) });
+        reads.push({ key: coarse ? p.fleetCoarse(chunk) : p.fleetFine(chunk), fields: indexes.map((i) => buckets[i]!) });
         replyIndexes.push(indexes);
       }
     }

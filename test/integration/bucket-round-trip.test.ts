@@ -7,7 +7,16 @@
 import { AggregateStore } from '../../shared/store/batch-apply';
 import { EXPIRY_FIELD, mergeInto, sampleBucket, type BucketStats } from '../../shared/store/bucket-codec';
 import { decodeNodeSummary } from '../../shared/store/summary-codec';
-import { coarseBucketOf, coarseChunkExpiry, coarseChunkOf, fineBucketOf, fineChunkExpiry, fineChunkOf } from '../../shared/store/keys';
+import {
+  coarseBucketOf,
+  coarseChunkExpiry,
+  coarseChunkOf,
+  fineBucketOf,
+  fineChunkOf,
+  nodeSecondField,
+  nodeSecondsChunkExpiry,
+  nodeSecondsChunkOf,
+} from '../../shared/store/keys';
 import { AggregateReader, readBuckets } from '../../shared/store/window-reads';
 import type { RedisClient } from '../../shared/redis';
 import type { NodeSample, ProcessSample, Sample } from '../../shared/samples';
@@ -87,12 +96,12 @@ describe('bucket round trip', () => {
 
     const [fleetFine, fleetCoarse, webFine, dbFine, nginxFine, allProcessesCoarse] = (
       await readBuckets(redis, [
-        { key: keys.fleetFine(fineChunkOf(fine)), buckets: [fine] },
-        { key: keys.fleetCoarse(coarseChunkOf(coarseBucketOf(t))), buckets: [coarseBucketOf(t)] },
-        { key: keys.nodeFine(fineChunkOf(fine), 'web-1'), buckets: [fine] },
-        { key: keys.nodeFine(fineChunkOf(fine), 'db-1'), buckets: [fine] },
-        { key: keys.processFine(fineChunkOf(fine), 'nginx'), buckets: [fine] },
-        { key: keys.allProcessesCoarse(coarseChunkOf(coarseBucketOf(t))), buckets: [coarseBucketOf(t)] },
+        { key: keys.fleetFine(fineChunkOf(fine)), fields: [fine] },
+        { key: keys.fleetCoarse(coarseChunkOf(coarseBucketOf(t))), fields: [coarseBucketOf(t)] },
+        { key: keys.nodeSeconds(nodeSecondsChunkOf(fine)), fields: [nodeSecondField(fine, 'web-1')] },
+        { key: keys.nodeSeconds(nodeSecondsChunkOf(fine)), fields: [nodeSecondField(fine, 'db-1')] },
+        { key: keys.processFine(fineChunkOf(fine), 'nginx'), fields: [fine] },
+        { key: keys.allProcessesCoarse(coarseChunkOf(coarseBucketOf(t))), fields: [coarseBucketOf(t)] },
       ])
     ).map((values) => values[0]);
     // Sum buckets.
@@ -147,7 +156,7 @@ describe('bucket round trip', () => {
 
     // Bucket hashes expire with their chunk, set once and recorded in the hash.
     for (const [key, expiry] of [
-      [keys.nodeFine(fineChunkOf(fine), 'web-1'), fineChunkExpiry(fineChunkOf(fine))],
+      [keys.nodeSeconds(nodeSecondsChunkOf(fine)), nodeSecondsChunkExpiry(nodeSecondsChunkOf(fine))],
       [keys.fleetCoarse(coarseChunkOf(coarseBucketOf(t))), coarseChunkExpiry(coarseChunkOf(coarseBucketOf(t)))],
     ] as const) {
       expect(await redis.call('EXPIRETIME', key)).toBe(expiry);
@@ -172,5 +181,38 @@ describe('bucket round trip', () => {
     // An older sample changes only the first time seen.
     const older = await apply(t + 1000, sample(t - 60_000, 40));
     expect(older).toEqual({ ...tie, first_at: t - 60_000 });
+  });
+
+  test("thousands of nodes' seconds in one apply are read and merged a chunk at a time, each exactly", async () => {
+    // A minute of its own (the other tests write the current one).
+    const t = Math.floor(baseTime() / 60_000) * 60_000 - 10 * 60_000 + 10_000;
+    // 2,500 nodes: the minute's hash takes 2,500 fields in one call (chunks of 1,000), twice.
+    const names = Array.from({ length: 2500 }, (_, i) => `wide-${i}`);
+    const batches = [0, 1].map((round) =>
+      names.map((name, i): NodeSample => ({
+        kind: 'node',
+        node: name,
+        at: t + 100 * round,
+        timeslice: 1 + round,
+        cpu: i / 7,
+        mem: round + i / 3,
+      })),
+    );
+    for (const [round, batch] of batches.entries()) {
+      const store = new AggregateStore(redis, config.consumerGroup, 'wide', () => t + 1000 * (round + 1));
+      const id = await partition.deliver('wide', batch);
+      expect(await store.applyBatch(keys, [{ id, samples: batch }])).toEqual({ applied: 1, skipped: 0, samples: batch.length });
+    }
+    const second = fineBucketOf(t);
+    const key = keys.nodeSeconds(nodeSecondsChunkOf(second));
+    const [stored] = await readBuckets(redis, [{ key, fields: names.map((name) => nodeSecondField(second, name)) }]);
+    stored!.forEach((bucket, i) => {
+      expect({ node: names[i], bucket }).toEqual({
+        node: names[i],
+        bucket: expectedBucket(batches, (s) => s.kind === 'node' && s.node === names[i], true),
+      });
+    });
+    expect(await redis.hlen(key)).toBe(names.length + 1); // and the expiry record
+    expect(await redis.call('EXPIRETIME', key)).toBe(nodeSecondsChunkExpiry(nodeSecondsChunkOf(second)));
   });
 });

@@ -59,7 +59,7 @@ describe('storage schema version', () => {
     await redis.set(globalKeys(prefix).partitionCount, '1');
     await redis.hset(`${prefix}:{p0}:meta`, 'partitions', '1');
     const refusal =
-      /stored in format 2, but this version reads and writes format 4 \(in format 2 partition keys carried the tags \{p<i>\}.*another KEY_PREFIX/;
+      /stored in format 2, but this version reads and writes format 5 \(in format 2 partition keys carried the tags \{p<i>\}.*another KEY_PREFIX/;
     await expect(startWorker(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
     await expect(startIngest(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
     // The old data stays as it was.
@@ -67,19 +67,19 @@ describe('storage schema version', () => {
     expect(await redis.hgetall(`${prefix}:{p0}:meta`)).toEqual({ partitions: '1' });
   });
 
-  test('format 3 (node summaries as hashes of decimal text) is refused, saying what changed', async () => {
+  test("format 4 (a node's seconds as a hash per node and hour) is refused, saying what changed", async () => {
     const env = freshEnv();
     const prefix = env.KEY_PREFIX!;
-    await redis.set(globalKeys(prefix).schemaVersion, '3');
+    await redis.set(globalKeys(prefix).schemaVersion, '4');
     await redis.set(globalKeys(prefix).partitionCount, '1');
-    // Format 3's summary of node web-1.
-    const summary = partitionKeys(prefix, 0, 1).named('node:sum:web-1');
-    await redis.hset(summary, 'last_at', '1700000000000', 'cpu', '5');
+    // Format 4's seconds of node web-1 in hour 472,222.
+    const seconds = partitionKeys(prefix, 0, 1).named('node:s:472222:web-1');
+    await redis.hset(seconds, '1700000000', 'bucket');
     const refusal =
-      /stored in format 3, but this version reads and writes format 4 \(in format 3 node summaries were hashes of decimal text, now binary fields of one hash per partition\).*another KEY_PREFIX/;
+      /stored in format 4, but this version reads and writes format 5 \(in format 4 a node's 1-second buckets were a hash per node and hour, now fields of one hash per partition and minute\).*another KEY_PREFIX/;
     await expect(startWorker(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
     await expect(startIngest(loadConfig(env), quietLogger)).rejects.toThrow(refusal);
-    expect(await redis.hgetall(summary)).toEqual({ last_at: '1700000000000', cpu: '5' });
+    expect(await redis.hgetall(seconds)).toEqual({ '1700000000': 'bucket' });
   });
 
   test('data written before versions were recorded (a partition count, no version) counts as format 1', async () => {

@@ -1,6 +1,6 @@
 /** Poison entries: dead-lettered at once when they can never apply, the stream flows past, replay counts once. */
 import { ENTRY_FIELD } from '../../shared/store/entry-codec';
-import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/keys';
+import { fineBucketOf, nodeSecondsChunkOf, partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import type { Config } from '../../shared/config';
 import type { RedisClient } from '../../shared/redis';
@@ -69,9 +69,9 @@ export function deadLetterScenarios(): void {
     test('an entry that cannot be applied is dead-lettered; after the fix, replay counts it exactly once', async () => {
       const node = 'victim-node';
       const keys = partitionKeys(config.keyPrefix, partitionOf(node, 2), config.streamPartitions);
-      // A fault outside the entry: the node's seconds of this hour are a string, not a hash.
+      // A fault outside the entry: the hash of this minute's node seconds is a string.
       const at = baseTime();
-      const seconds = keys.nodeFine(fineChunkOf(fineBucketOf(at)), node);
+      const seconds = keys.nodeSeconds(nodeSecondsChunkOf(fineBucketOf(at)));
       await redis.set(seconds, 'not a hash');
       const before = (await fleetTotals(redis, config.keyPrefix, 2)).samples;
       const postedAt = Date.now();

@@ -8,7 +8,7 @@
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { loadConfig } from '../../shared/config';
 import { partitionOf } from '../../shared/partition';
-import { allPartitionKeys } from '../../shared/store/keys';
+import { allPartitionKeys, nodeOfSecondField } from '../../shared/store/keys';
 import { slotOfKey } from '../../shared/store/partition-tag';
 import { isCluster, type RedisClient } from '../../shared/redis';
 import { startWorker, type RunningWorker } from '../../worker/server';
@@ -162,16 +162,21 @@ async function auditLayout(redis: RedisClient, prefix: string, partitions: numbe
       if (name !== 'meta' && !name.startsWith('alive:')) problems.push(`stranded: ${key}`);
       continue;
     }
-    const node = /^node:procs:(.+)$/.exec(name)?.[1] ?? /^node:s:\d+:(.+)$/.exec(name)?.[1];
+    const node = /^node:procs:(.+)$/.exec(name)?.[1];
     if (node !== undefined && partitionOf(node, partitions) !== partition) problems.push(`misrouted: ${key}`);
-    if (name === 'nodes:sum') {
+    // Hashes with a field per node: the summaries ('' is their marker) and each minute's seconds (their expiry record is no node's).
+    const nodeOfField =
+      name === 'nodes:sum' ? (field: string) => field || undefined : name.startsWith('nodes:s:') ? nodeOfSecondField : undefined;
+    if (nodeOfField !== undefined) {
       for (const field of await redis.hkeys(key)) {
-        // '' is the hash's marker field, no node's.
-        if (field !== '' && partitionOf(field, partitions) !== partition) problems.push(`misrouted summary ${field} of ${key}`);
+        const owner = nodeOfField(field);
+        if (owner !== undefined && partitionOf(owner, partitions) !== partition) problems.push(`misrouted field ${field} of ${key}`);
       }
     }
     // Keys that expire as a whole keep an expiry through a move.
-    if ((name === 'nodes:sum' || name.startsWith('proc:nodes:')) && (await redis.pttl(key)) < 0) problems.push(`no expiry: ${key}`);
+    if (nodeOfField !== undefined || name.startsWith('proc:nodes:')) {
+      if ((await redis.pttl(key)) < 0) problems.push(`no expiry: ${key}`);
+    }
     if (name === 'nodes' || name === 'nodes:lex' || name.startsWith('proc:nodes:')) {
       for (const member of await redis.zrange(key, 0, -1)) {
         if (partitionOf(member, partitions) !== partition) problems.push(`misrouted member ${member} of ${key}`);

@@ -1,7 +1,7 @@
 /** Reads totals straight from the aggregate buckets, to count every sample after a fault. */
-import { allPartitionKeys } from '../../shared/store/keys';
+import { allPartitionKeys, nodeOfSecondField } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
-import { storedBuckets } from '../../shared/store/bucket-codec';
+import { decodeBucket, storedBuckets } from '../../shared/store/bucket-codec';
 import { scanKeys as scanServerKeys } from '../../shared/store/server-nodes';
 
 export interface Totals {
@@ -39,21 +39,22 @@ export async function fleetTotals(redis: RedisClient, prefix: string, partitions
   return totals;
 }
 
-/** Sample count per node from the per-node buckets. */
+/** Sample count per node from the per-node buckets (every minute's hash of the nodes' partitions). */
 export async function perNodeCounts(redis: RedisClient, prefix: string, partitions: number, nodes: string[]): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
+  const counts = new Map<string, number>(nodes.map((node) => [node, 0]));
   const { partitionOf } = await import('../../shared/partition');
-  for (const node of nodes) {
-    const p = allPartitionKeys(prefix, partitions)[partitionOf(node, partitions)]!;
+  const all = allPartitionKeys(prefix, partitions);
+  for (const p of new Set(nodes.map((node) => all[partitionOf(node, partitions)]!))) {
     const pattern = p
-      .nodeFine(0, node)
-      .replace(/:0:/, ':*:')
+      .nodeSeconds(0)
+      .replace(/0$/, '*')
       .replace(/[{}]/g, (c) => `\\${c}`);
-    let n = 0;
     for (const key of await scanKeys(redis, pattern)) {
-      for (const bucket of storedBuckets(await redis.hgetallBuffer(key))) n += bucket.samples;
+      for (const [field, value] of Object.entries(await redis.hgetallBuffer(key))) {
+        const node = nodeOfSecondField(field);
+        if (node !== undefined && counts.has(node)) counts.set(node, counts.get(node)! + decodeBucket(value).samples);
+      }
     }
-    counts.set(node, n);
   }
   return counts;
 }

@@ -2,7 +2,7 @@
  * Records every sample a test sends and checks each one against the aggregates: per node
  * and 1-second bucket, and per process and 1-second bucket, count and time-weighted sums.
  */
-import { fineBucketOf, fineChunkOf, partitionKeys } from '../../shared/store/keys';
+import { fineBucketOf, fineChunkOf, nodeSecondField, nodeSecondsChunkOf, partitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import type { RedisClient } from '../../shared/redis';
 import { decodeBucket } from '../../shared/store/bucket-codec';
@@ -36,8 +36,7 @@ export class SentLedger {
     private readonly partitions: number,
   ) {}
 
-  private add(key: string, at: number, cpu: number, mem: number, timeslice: number): void {
-    const field = String(fineBucketOf(at));
+  private add(key: string, field: string, cpu: number, mem: number, timeslice: number): void {
     const id = `${key}\n${field}`;
     const e = this.expected.get(id) ?? { key, field, samples: 0, cpu_seconds: 0, mem_seconds: 0 };
     e.samples += 1;
@@ -48,13 +47,15 @@ export class SentLedger {
 
   node(s: RawNodeSample): void {
     const keys = partitionKeys(this.prefix, partitionOf(s.node, this.partitions), this.partitions);
-    this.add(keys.nodeFine(fineChunkOf(fineBucketOf(s.at)), s.node), s.at, s.cpu, s.mem, s.timeslice);
+    const second = fineBucketOf(s.at);
+    this.add(keys.nodeSeconds(nodeSecondsChunkOf(second)), nodeSecondField(second, s.node), s.cpu, s.mem, s.timeslice);
     this.samples += 1;
   }
 
   process(s: RawProcessSample): void {
     const keys = partitionKeys(this.prefix, partitionOf(s.node, this.partitions), this.partitions);
-    this.add(keys.processFine(fineChunkOf(fineBucketOf(s.at)), s.process), s.at, s.cpu_used, s.mem_used, s.timeslice);
+    const second = fineBucketOf(s.at);
+    this.add(keys.processFine(fineChunkOf(second), s.process), String(second), s.cpu_used, s.mem_used, s.timeslice);
     this.samples += 1;
   }
 

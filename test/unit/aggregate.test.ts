@@ -6,17 +6,20 @@ import type { Sample } from '../../shared/samples';
 import { decodeToken, encodeToken } from '../../ingest/consistency-token';
 import { compareIds } from '../../shared/stream-ids';
 
-/** The plan's bucket keys section (after the type checks) as key -> bucket -> delta. */
-function bucketDeltas(plan: ApplyPlan): Map<string, Map<number, BucketStats>> {
-  const out = new Map<string, Map<number, BucketStats>>();
+/** The plan's bucket keys section (after the type checks) as key -> field -> delta (fields that are numbers as numbers). */
+function bucketDeltas(plan: ApplyPlan): Map<string, Map<number | string, BucketStats>> {
+  const out = new Map<string, Map<number | string, BucketStats>>();
   const s = plan.sections;
   let i = 1 + 2 * Number(s[0]);
   const count = Number(s[i++]);
   for (let k = 0; k < count; k++) {
     const key = String(s[i]);
     const m = Number(s[i + 2]);
-    const buckets = new Map<number, BucketStats>();
-    for (let f = 0; f < m; f++) buckets.set(Number(s[i + 3 + 2 * f]), decodeBucket(s[i + 4 + 2 * f] as Buffer));
+    const buckets = new Map<number | string, BucketStats>();
+    for (let f = 0; f < m; f++) {
+      const field = s[i + 3 + 2 * f]!;
+      buckets.set(typeof field === 'number' ? field : String(field), decodeBucket(s[i + 4 + 2 * f] as Buffer));
+    }
     out.set(key, buckets);
     i += 3 + 2 * m;
   }
@@ -51,7 +54,7 @@ describe('batch planning', () => {
         },
       ],
     ]);
-    expect(deltas.get(keys.nodeFine(Math.floor(at / 3600000), 'a'))!.get(at / 1000)).toEqual({
+    expect(deltas.get(keys.nodeSeconds(Math.floor(at / 60_000)))!.get(`5:a`)).toEqual({
       cpu_seconds: 170,
       mem_seconds: 205,
       seconds: 11,

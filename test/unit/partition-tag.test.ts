@@ -74,7 +74,15 @@ test('the tags are stable (keys written by one version are found by the next)', 
 test('every key of a partition is in the partition slot, and the tag differs for every count', () => {
   const keys = partitionKeys('na', 3, 8);
   const slot = keySlot(keys.stream);
-  for (const key of [keys.meta, keys.nodes, keys.nodeFine(7, 'n:1'), keys.fleetFine(7), keys.idempotency('x'), keys.named('any')]) {
+  for (const key of [
+    keys.meta,
+    keys.nodes,
+    keys.nodeSeconds(7),
+    keys.nodeProcesses('n:1'),
+    keys.fleetFine(7),
+    keys.idempotency('x'),
+    keys.named('any'),
+  ]) {
     expect({ key, slot: keySlot(key) }).toEqual({ key, slot });
   }
   const streams = [1, 2, 3, 4, 6, 8].flatMap((count) => allPartitionKeys('na', count).map((p) => p.stream));

@@ -114,7 +114,9 @@ for r = checksAt, checksAt + 2 * (checkCount - 1), 2 do
   end
 end
 
--- Per bucket key: where its record starts, its bucket count, HMGET's reply (expiry record first).
+-- Per bucket key: where its record starts, its bucket count, HMGET's reply (expiry record
+-- first). A minute's node hash takes thousands of fields in one apply: they are read and
+-- written CHUNK at a time (unpack has a limit).
 local bucketAt, bucketCount, bucketStored = {}, {}, {}
 local bucketKeys = tonumber(ARGV[i])
 i = i + 1
@@ -124,9 +126,15 @@ for k = 1, bucketKeys do
   if m == 1 then
     stored = redis.call('HMGET', key, BUCKET_EXPIRY_FIELD, ARGV[i + 3])
   else
-    local fields = {}
-    for f = 1, m do fields[f] = ARGV[i + 1 + 2 * f] end
-    stored = redis.call('HMGET', key, BUCKET_EXPIRY_FIELD, unpack(fields))
+    stored = {}
+    for from = 1, m, CHUNK do
+      -- stored[1] is the expiry record (asked in the first chunk), stored[f + 1] bucket f.
+      local fields, shift = {}, from
+      if from == 1 then fields[1], shift = BUCKET_EXPIRY_FIELD, 0 end
+      for f = from, math.min(from + CHUNK - 1, m) do fields[#fields + 1] = ARGV[i + 1 + 2 * f] end
+      local values = redis.call('HMGET', key, unpack(fields))
+      for j = 1, #values do stored[shift + j] = values[j] end
+    end
   end
   for f = 1, m do
     local value = stored[f + 1]
@@ -139,16 +147,15 @@ for k = 1, bucketKeys do
 end
 
 -- Per summary hash: where its record starts, its node count, HMGET's reply (in chunks).
-local SUMMARY_CHUNK = 1000
 local summaryAt, summaryNodes, summaryStored = {}, {}, {}
 local summaryKeys = tonumber(ARGV[i])
 i = i + 1
 for k = 1, summaryKeys do
   local key, m = ARGV[i], tonumber(ARGV[i + 1])
   local stored = {}
-  for from = 1, m, SUMMARY_CHUNK do
+  for from = 1, m, CHUNK do
     local nodes = {}
-    for j = from, math.min(from + SUMMARY_CHUNK - 1, m) do nodes[#nodes + 1] = ARGV[i + 2 * j] end
+    for j = from, math.min(from + CHUNK - 1, m) do nodes[#nodes + 1] = ARGV[i + 2 * j] end
     local values = redis.call('HMGET', key, unpack(nodes))
     for j = 1, #nodes do
       local value = values[j]
@@ -187,18 +194,17 @@ for k = 1, bucketKeys do
       redis.call('HSET', key, ARGV[at + 3], value)
     end
   else
-    local args = {}
-    for f = 1, m do
-      local delta = ARGV[at + 2 + 2 * f]
-      local current = stored[f + 1]
-      args[2 * f - 1] = ARGV[at + 1 + 2 * f]
-      args[2 * f] = current and mergeBucket(current, delta) or delta
+    for from = 1, m, CHUNK do
+      local args = {}
+      if created and from == 1 then args[1], args[2] = BUCKET_EXPIRY_FIELD, ARGV[at + 1] end
+      for f = from, math.min(from + CHUNK - 1, m) do
+        local delta = ARGV[at + 2 + 2 * f]
+        local current = stored[f + 1]
+        args[#args + 1] = ARGV[at + 1 + 2 * f]
+        args[#args + 1] = current and mergeBucket(current, delta) or delta
+      end
+      redis.call('HSET', key, unpack(args))
     end
-    if created then
-      args[#args + 1] = BUCKET_EXPIRY_FIELD
-      args[#args + 1] = ARGV[at + 1]
-    end
-    redis.call('HSET', key, unpack(args))
   end
   if created then redis.call('EXPIREAT', key, ARGV[at + 1]) end
 end
@@ -208,9 +214,9 @@ end
 local SUMMARY_HASH_MARKER = 'node summaries: this value outgrows a listpack value, so the hash stays a hash table'
 for k = 1, summaryKeys do
   local at, m, stored = summaryAt[k], summaryNodes[k], summaryStored[k]
-  for from = 1, m, SUMMARY_CHUNK do
+  for from = 1, m, CHUNK do
     local pairs = from == 1 and { '', SUMMARY_HASH_MARKER } or {}
-    for j = from, math.min(from + SUMMARY_CHUNK - 1, m) do
+    for j = from, math.min(from + CHUNK - 1, m) do
       local delta = ARGV[at + 2 * j + 1]
       pairs[#pairs + 1] = ARGV[at + 2 * j]
       pairs[#pairs + 1] = stored[j] and mergeNodeSummary(stored[j], delta) or delta
