@@ -213,7 +213,9 @@ async function main(): Promise<void> {
         'run Redis under valgrind (callgrind) and report the instructions it runs per sample: repeatable on a busy machine, about 50x slower (use --nodes 200 --seconds 4)',
       ),
     )
-    .addOption(new Option('--keep-dumps', "with --instructions: keep callgrind's dumps (one per measured piece of work) for callgrind_annotate"))
+    .addOption(
+      new Option('--keep-dumps', "with --instructions: keep callgrind's dumps (one per measured piece of work) for callgrind_annotate"),
+    )
     .parse(process.argv);
   const options = program.opts<{
     nodes: number;
