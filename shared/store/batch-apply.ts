@@ -6,7 +6,8 @@
  * atomically with its marker, the last part with the acknowledgement.
  */
 import type { PartitionKeys } from './keys';
-import { registerScripts } from './scripts';
+import { encodeBulkStrings } from './encoded-script';
+import { encodedScript } from './scripts';
 import { compareIds } from '../stream-ids';
 import type { RedisClient } from '../redis';
 import type { Sample } from '../samples';
@@ -71,9 +72,7 @@ export class AggregateStore {
     private readonly consumer: string,
     private readonly now: () => number = Date.now,
     private readonly maxScriptArgs: number = MAX_SCRIPT_ARGS,
-  ) {
-    registerScripts(redis);
-  }
+  ) {}
 
   /** Applies the entries exactly once: only those still pending count, atomically with XACK. */
   async applyBatch(keys: PartitionKeys, entries: readonly DecodedEntry[], onProgress: () => void = () => undefined): Promise<ApplyOutcome> {
@@ -88,14 +87,18 @@ export class AggregateStore {
 
   private async call(keys: PartitionKeys, ids: readonly string[], part: number, parts: number, plan: ApplyPlan): Promise<ApplyReply> {
     // The aggregate keys are named in the sections (all in the stream's slot), not declared.
-    const args: ScriptArg[] = [2, keys.stream, keys.entryParts(ids[0]!)];
-    args.push(this.group, this.consumer, ids.length);
+    const args: ScriptArg[] = [this.group, this.consumer, ids.length];
     // The script reads the pending entries of the ids' range: it takes them in stream order.
     for (const id of [...ids].sort(compareIds)) args.push(id);
     args.push(part, parts, PART_MARKER_TTL_SECONDS);
     for (const arg of plan.sections) args.push(arg);
-    // One array argument: ioredis flattens it, so no call ever spreads a long list.
-    return decodeApplyReply(await this.redis.applyBatch(args));
+    const reply = await encodedScript('applyBatch').call(
+      this.redis,
+      [keys.stream, keys.entryParts(ids[0]!)],
+      encodeBulkStrings(args),
+      args.length,
+    );
+    return decodeApplyReply(reply as (string | number)[]);
   }
 
   /** `plan`: the entries' plan, as grouping made it; replanned only for the entries still pending after a race. */

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Cluster, Redis, Result } from 'ioredis';
 import { luaBucketCodec } from './bucket-codec';
 import { luaNodeSummaryCodec } from './summary-codec';
+import { EncodedScript } from './encoded-script';
 
 type Arg = string | number;
 
@@ -18,8 +19,6 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** append-samples.lua: numKeys, then keys and arguments as the script documents; numeric codes and ids (sample-append.ts reads them). */
     appendSamples(args: Arg[]): Result<(string | number)[], Context>;
-    /** apply-batch.lua: numKeys (2), then keys and arguments as the script documents. */
-    applyBatch(args: (Arg | Buffer)[]): Result<(string | number)[], Context>;
     /** merge-buckets.lua: target hash, source marker, expiry (unix s, 0 = none), then the source's fields and stored buckets. */
     mergeBuckets(target: string, marker: string, expireAt: number, ...fieldsAndValues: (string | Buffer)[]): Result<number, Context>;
     /** remove-consumer.lua: stream, heartbeat key, group, consumer, mode. */
@@ -29,14 +28,18 @@ declare module 'ioredis' {
   }
 }
 
-/** `codecs`: the Lua sides of the codecs whose stored values the script merges, prepended. */
+/**
+ * `codecs`: the Lua sides of the codecs whose stored values the script merges, prepended.
+ * `numberOfKeys: 'encoded'`: not defined on the clients; its caller encodes the arguments
+ * itself (encodedScript, encoded-script.ts).
+ */
 const SCRIPTS = {
   appendSamples: { file: 'append-samples', numberOfKeys: undefined, codecs: [] },
-  applyBatch: { file: 'apply-batch', numberOfKeys: undefined, codecs: [luaBucketCodec, luaNodeSummaryCodec] },
+  applyBatch: { file: 'apply-batch', numberOfKeys: 'encoded', codecs: [luaBucketCodec, luaNodeSummaryCodec] },
   mergeBuckets: { file: 'merge-buckets', numberOfKeys: 2, codecs: [luaBucketCodec] },
   removeConsumer: { file: 'remove-consumer', numberOfKeys: 2, codecs: [] },
   replayEntry: { file: 'replay-entry', numberOfKeys: 2, codecs: [] },
-} as const satisfies Record<string, { file: string; numberOfKeys: number | undefined; codecs: readonly (() => string)[] }>;
+} as const satisfies Record<string, { file: string; numberOfKeys: number | undefined | 'encoded'; codecs: readonly (() => string)[] }>;
 
 const sources = new Map<string, string>();
 
@@ -60,7 +63,7 @@ function withPrelude(lua: string, prelude: string): string {
 /** Defines every script's command on the client (once; EVALSHA with EVAL on NOSCRIPT). */
 export function registerScripts(redis: Redis | Cluster): void {
   for (const [name, { file, numberOfKeys, codecs }] of Object.entries(SCRIPTS)) {
-    if (name in redis) continue;
+    if (name in redis || numberOfKeys === 'encoded') continue;
     const lua = source(file, codecs);
     redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
   }
@@ -69,4 +72,13 @@ export function registerScripts(redis: Redis | Cluster): void {
 /** The source of one script, for tests that run it directly. */
 export function scriptSource(name: keyof typeof SCRIPTS): string {
   return source(SCRIPTS[name].file, SCRIPTS[name].codecs);
+}
+
+const encodedScripts = new Map<string, EncodedScript>();
+
+/** A script whose caller encodes its arguments (one per process: it remembers the connections that loaded it). */
+export function encodedScript(name: 'applyBatch'): EncodedScript {
+  let script = encodedScripts.get(name);
+  if (script === undefined) encodedScripts.set(name, (script = new EncodedScript(scriptSource(name))));
+  return script;
 }

@@ -1,0 +1,117 @@
+/**
+ * A script call whose arguments this module encodes in the Redis protocol itself, in one
+ * pass into one buffer. An apply carries up to MAX_SCRIPT_ARGS arguments, mostly short
+ * names and 48- or 80-byte buckets; ioredis encodes a command holding a Buffer argument
+ * string by string into an array of pieces, which was most of the worker's CPU. The call
+ * behaves like a script ioredis defines: EVAL the first time on a connection, EVALSHA after,
+ * and EVAL again after NOSCRIPT (a restarted or failed-over Redis); on a cluster it goes to
+ * the slot of its keys and follows redirections like any command.
+ */
+import { createHash } from 'node:crypto';
+import { Command, type Cluster, type Redis } from 'ioredis';
+
+export type EncodedArg = string | number | Buffer;
+
+const CR = 13;
+const LF = 10;
+const DOLLAR = 36;
+
+function decimalDigits(n: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  return digits;
+}
+
+/** Arguments as Redis protocol bulk strings (`$<length>\r\n<bytes>\r\n` each). */
+export function encodeBulkStrings(args: readonly EncodedArg[]): Buffer {
+  const values: (string | Buffer)[] = new Array<string | Buffer>(args.length);
+  const sizes: number[] = new Array<number>(args.length);
+  let total = 0;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = typeof arg === 'number' ? String(arg) : arg;
+    const size = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+    values[i] = value;
+    sizes[i] = size;
+    total += 5 + decimalDigits(size) + size;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    const size = sizes[i]!;
+    out[at++] = DOLLAR;
+    at += out.write(String(size), at, 'latin1');
+    out[at++] = CR;
+    out[at++] = LF;
+    if (typeof value !== 'string') at += value.copy(out, at);
+    // A string as long in bytes as in characters is ASCII: latin1 writes it the same, faster.
+    else at += out.write(value, at, size, size === value.length ? 'latin1' : 'utf8');
+    out[at++] = CR;
+    out[at++] = LF;
+  }
+  return out;
+}
+
+function header(name: string, first: string, count: number): Buffer {
+  return Buffer.from(`*${count + 2}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(first)}\r\n${first}\r\n`);
+}
+
+const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.includes('NOSCRIPT');
+
+export class EncodedScript {
+  readonly sha: string;
+  /** Connections (sockets) that have run the script once: they know its SHA. */
+  private readonly loadedOn = new WeakSet<object>();
+
+  constructor(private readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  /** Runs the script: `keys`, then the arguments `encoded` holds (encodeBulkStrings; `count` of them). */
+  async call(client: Redis | Cluster, keys: readonly string[], encoded: Buffer, count: number): Promise<unknown> {
+    const body = Buffer.concat([encodeBulkStrings([keys.length, ...keys]), encoded]);
+    const send = () => client.sendCommand(new ScriptCommand(this, keys, body, count + 1 + keys.length));
+    try {
+      return await send();
+    } catch (error) {
+      // The connection had the script, but Redis lost it: sent again, as EVAL.
+      if (!isNoScript(error)) throw error;
+      return send();
+    }
+  }
+
+  /** The command's name and first argument for a connection: EVAL with the source until it ran there once. */
+  firstFor(socket: object): [name: string, first: string] {
+    if (this.loadedOn.has(socket)) return ['evalsha', this.sha];
+    this.loadedOn.add(socket);
+    return ['eval', this.lua];
+  }
+
+  forget(socket: object): void {
+    this.loadedOn.delete(socket);
+  }
+}
+
+class ScriptCommand extends Command {
+  constructor(
+    private readonly script: EncodedScript,
+    keys: readonly string[],
+    private readonly body: Buffer,
+    private readonly count: number,
+  ) {
+    // What ioredis reads of the arguments: the keys, for a cluster's routing. Replies as
+    // text, as for the scripts ioredis defines.
+    super('evalsha', [script.sha, keys.length, ...keys], { replyEncoding: 'utf8' });
+  }
+
+  override toWritable(socket: object): Buffer {
+    const reject = this.reject;
+    this.reject = (error: Error) => {
+      if (isNoScript(error)) this.script.forget(socket);
+      reject.call(this, error);
+    };
+    const [name, first] = this.script.firstFor(socket);
+    return Buffer.concat([header(name, first, this.count), this.body]);
+  }
+}
