@@ -7,8 +7,8 @@
  *
  * A partition's hash tag depends on the count (shared/store/partition-tag.ts), so the old
  * partitions (old tags) are all sources and the new partitions (new tags) destinations:
- * - a node's keys (seconds, processes) move to the node's new partition, and so does its
- *   field of the node summary hash;
+ * - a node's key of its processes moves to the node's new partition, and so do its fields
+ *   of the hashes shared by nodes (the node summaries, each minute's seconds);
  * - per-node members of sorted sets (the node list and its name index, each process's
  *   nodes) move likewise;
  * - fleet and process buckets are sums over a partition's nodes, and queries add them up
