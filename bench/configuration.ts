@@ -4,6 +4,7 @@ import { ApiClient } from '../cli/api-client';
 import { runOpenLoop, type LoadReport } from '../cli/load/open-loop';
 import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 import { CpuShareMeter, type CpuShare } from './cpu-share';
+import { withMachineLoad, type MachineLoad } from './machine-load';
 import { aggregatedSamples, closedLoop, drain, redisMemory } from './measure';
 import { OtlpFleet, otlpClosedLoop } from './otlp-fleet';
 import { PhaseCostMeter, probeOf, type PhaseCost } from './phase-cost';
@@ -43,8 +44,25 @@ export interface ConfigResult {
     exact: boolean;
     ratio: number;
   };
-  freshness: { rate: number; report: LoadReport; lowRate: number; lowReport: LoadReport };
-  query: { average: WrkResult; process: WrkResult; bareGet: WrkResult; ingestRate: number; ingestAccepted: number; ingestOffered: number };
+  /** load, lowLoad: the whole machine during each freshness phase. */
+  freshness: {
+    rate: number;
+    report: LoadReport;
+    load: MachineLoad | null;
+    lowRate: number;
+    lowReport: LoadReport;
+    lowLoad: MachineLoad | null;
+  };
+  query: {
+    average: WrkResult;
+    process: WrkResult;
+    bareGet: WrkResult;
+    ingestRate: number;
+    ingestAccepted: number;
+    ingestOffered: number;
+    /** The whole machine while the queries ran. */
+    load: MachineLoad | null;
+  };
   memory: {
     perNodeBytes: number;
     perNodeAggregateBytes: number;
@@ -147,21 +165,23 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     const lowRate = Math.max(100, Math.round(samplesPerSecond / 10));
     const freshnessAt = async (rate: number) => {
       log(`freshness: open loop at ${rate} samples/s for ${seconds} s`);
-      const report = await runOpenLoop(client, {
-        nodes: config.nodes,
-        processes: PROCESSES,
-        timeslice: 10,
-        prefix: 'f',
-        rate,
-        durationMs: seconds * 1000,
-        batch: 500,
-        maxInFlight: 256,
-        lingerMs: 100,
-        freshnessEveryMs: 20,
-        requestTimeoutMs: 30_000,
-      });
+      const measured = await withMachineLoad(() =>
+        runOpenLoop(client, {
+          nodes: config.nodes,
+          processes: PROCESSES,
+          timeslice: 10,
+          prefix: 'f',
+          rate,
+          durationMs: seconds * 1000,
+          batch: 500,
+          maxInFlight: 256,
+          lingerMs: 100,
+          freshnessEveryMs: 20,
+          requestTimeoutMs: 30_000,
+        }),
+      );
       await drain(services.ingestUrl, token);
-      return report;
+      return measured;
     };
     const freshness = await freshnessAt(halfRate);
     const lowFreshness = await freshnessAt(lowRate);
@@ -184,11 +204,13 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
       requestTimeoutMs: 30_000,
     });
     await new Promise((r) => setTimeout(r, 1000));
-    const average = await wrk(`${services.ingestUrl}/v1/analytics/nodes/average?timeslice=3600`, {
-      connections: 1,
-      seconds: querySeconds,
-      token,
-    });
+    const { result: average, load: queryLoad } = await withMachineLoad(() =>
+      wrk(`${services.ingestUrl}/v1/analytics/nodes/average?timeslice=3600`, {
+        connections: 1,
+        seconds: querySeconds,
+        token,
+      }),
+    );
     const process_ = await wrk(`${services.ingestUrl}/v1/analytics/processes/nginx`, { connections: 1, seconds: querySeconds, token });
     const bareGet = await wrk(`${services.bareUrl}/v1/analytics/nodes/average?timeslice=3600`, {
       connections: 1,
@@ -220,7 +242,14 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
         cost: batchCost,
       },
       otlp,
-      freshness: { rate: halfRate, report: freshness, lowRate, lowReport: lowFreshness },
+      freshness: {
+        rate: halfRate,
+        report: freshness.result,
+        load: freshness.load,
+        lowRate,
+        lowReport: lowFreshness.result,
+        lowLoad: lowFreshness.load,
+      },
       query: {
         average,
         process: process_,
@@ -228,6 +257,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
         ingestRate,
         ingestAccepted: ingestReport.samples.accepted,
         ingestOffered: ingestReport.samples.offered,
+        load: queryLoad,
       },
       memory: {
         perNodeBytes: Math.round((loaded.usedBytes - empty.usedBytes) / config.queryNodes),

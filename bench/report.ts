@@ -1,5 +1,6 @@
 /** Renders benchmark results as the Markdown tables of docs/BENCHMARKS.md: one column per configuration, goal and baseline beside each figure. */
 import type { ConfigResult } from './configuration';
+import type { MachineLoad } from './machine-load';
 import type { PhaseCost } from './phase-cost';
 
 export interface BenchOutput {
@@ -16,6 +17,8 @@ const n = (v: number | null | undefined, digits = 0) =>
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${n(v, v < 10 ? 2 : 1)}`);
 const below = (v: number | null | undefined, limit: number) => (v === null || v === undefined || !Number.isFinite(v) ? null : v < limit);
 const pair = (a: number | null | undefined, b: number | null | undefined) => `${ms(a)} / ${ms(b)} ms`;
+const machineLoad = (load: MachineLoad | null | undefined) =>
+  load ? `${n(load.busyPercent, 1)} %, ${n(load.runnableMean, 1)} runnable on ${load.cores} cores` : '-';
 
 interface Row {
   figure: string;
@@ -128,9 +131,19 @@ const ROWS: Row[] = [
     value: (r) => pair(r.freshness.report.latency_ms.p50, r.freshness.report.latency_ms.p99),
   },
   {
+    figure: '  the machine meanwhile: CPU busy (all cores), runnable processes (mean)',
+    goal: '',
+    value: (r) => machineLoad(r.freshness.load),
+  },
+  {
     figure: '  freshness p50 / p99 at a tenth of the maximum',
     goal: '',
     value: (r) => `${pair(r.freshness.lowReport.freshness_ms.p50, r.freshness.lowReport.freshness_ms.p99)} at ${n(r.freshness.lowRate)}/s`,
+  },
+  {
+    figure: '  the machine meanwhile',
+    goal: '',
+    value: (r) => machineLoad(r.freshness.lowLoad),
   },
   {
     figure: 'query `nodes/average?timeslice=3600` p50 / p99',
@@ -147,6 +160,11 @@ const ROWS: Row[] = [
     key: (r) => r.query.process.p99Ms,
   },
   { figure: '  baseline: bare Koa GET p50 / p99', goal: '', value: (r) => pair(r.query.bareGet.p50Ms, r.query.bareGet.p99Ms) },
+  {
+    figure: '  the machine during the first query: CPU busy (all cores), runnable processes (mean)',
+    goal: '',
+    value: (r) => machineLoad(r.query.load),
+  },
   {
     figure: '  nodes loaded; ingest meanwhile (accepted / offered)',
     goal: '',
