@@ -5,6 +5,7 @@
  * so callers can keep every script call under MAX_SCRIPT_ARGS.
  */
 import { addSampleInto, encodeBucket, sampleBucket, type BucketStats } from './bucket-codec';
+import { HousekeepingSchedule } from './housekeeping-schedule';
 import { PlanKeys } from './plan-keys';
 import { encodeNodeSummary, type NodeSummary } from './summary-codec';
 import {
@@ -49,7 +50,7 @@ const WIDTH = {
   summary: 2,
   latestKey: 3,
   latest: 2,
-  expire: 2,
+  expire: 3,
   prune: 2,
   nodePrune: 4,
   field: 3,
@@ -80,7 +81,8 @@ class PlanBuilder {
   /** summary hash -> node -> summary */
   private readonly summaries = new Map<string, Map<string, NodeSummary>>();
   private readonly latest = new Map<string, LatestTimes>();
-  private readonly expiries = new Map<string, number>();
+  /** key -> expiry (unix s), and whether it is set in any case or only on a key the call creates */
+  private readonly expiries = new Map<string, { at: number; always: boolean }>();
   private readonly prunes = new Map<string, number>();
   private readonly nodePrunes = new Map<string, { names: string; summaries: string; maxScore: number }>();
   private readonly fields: [string, string, string | number][] = [];
@@ -172,14 +174,21 @@ class PlanBuilder {
     if (at < seen.first_at) seen.first_at = at;
   }
 
-  /** EXPIREAT for a sorted set or the summary hash (bucket hashes carry their own expiry). */
-  expireAt(key: string, unixSeconds: number, type: KeyType = 'zset'): void {
+  /**
+   * EXPIREAT for a sorted set or the summary hash (bucket hashes carry their own expiry).
+   * `always` false: only if the call creates the key (its type check finds it missing), so
+   * a sorted set's expiry moves on when it is tidied, not in every apply.
+   */
+  expireAt(key: string, unixSeconds: number, type: KeyType = 'zset', always = true): void {
     const current = this.expiries.get(key);
     if (current === undefined) {
       if (type === 'hash' && this.readFirst.has(key)) this.opArgs += WIDTH.expire;
       else this.touch(key, type, WIDTH.expire);
+      this.expiries.set(key, { at: unixSeconds, always });
+      return;
     }
-    if (current === undefined || unixSeconds > current) this.expiries.set(key, unixSeconds);
+    if (unixSeconds > current.at) current.at = unixSeconds;
+    current.always ||= always;
   }
 
   setField(key: string, field: string, value: string | number): void {
@@ -224,7 +233,7 @@ class PlanBuilder {
       for (const [member, score] of scores) s.push(member, score);
     }
     s.push(this.expiries.size);
-    for (const [key, at] of this.expiries) s.push(key, at);
+    for (const [key, { at, always }] of this.expiries) s.push(key, at, always ? 1 : 0);
     s.push(this.prunes.size);
     for (const [key, maxScore] of this.prunes) s.push(key, maxScore);
     s.push(this.nodePrunes.size);
@@ -238,7 +247,7 @@ class PlanBuilder {
 /** Plans the update of one partition's aggregates for a batch of its samples. */
 export function planBatch(samples: readonly Sample[], keys: PartitionKeys, nowMs: number): ApplyPlan {
   const plan = new PlanBuilder();
-  addSamples(plan, samples, new PlanKeys(keys), nowMs);
+  addSamples(plan, samples, new PlanKeys(keys), new HousekeepingSchedule(nowMs));
   return finish(plan, keys, nowMs);
 }
 
@@ -273,6 +282,7 @@ export function groupWithinBound<T>(
   // Room for the bookkeeping field every plan sets (and its key's type check).
   const bound = maxArgs - WIDTH.field - WIDTH.check - 1;
   const planKeys = new PlanKeys(keys);
+  const housekeeping = new HousekeepingSchedule(nowMs);
   let builder = new PlanBuilder();
   let current: T[] = [];
   const close = () => {
@@ -283,18 +293,18 @@ export function groupWithinBound<T>(
   for (const item of items) {
     const samples = samplesOf(item);
     if (builder.width + samples.length * MAX_WIDTH_PER_SAMPLE <= bound) {
-      addSamples(builder, samples, planKeys, nowMs);
+      addSamples(builder, samples, planKeys, housekeeping);
       current.push(item);
       continue;
     }
     // It may not fit: plan it alone. Two plans together are at most as wide as both apart.
     const alone = new PlanBuilder();
-    addSamples(alone, samples, planKeys, nowMs);
+    addSamples(alone, samples, planKeys, housekeeping);
     if (alone.width > bound) {
       close();
       groups.push({ items: [item], oversized: true });
     } else if (builder.width + alone.width - SECTION_COUNTS <= bound) {
-      addSamples(builder, samples, planKeys, nowMs);
+      addSamples(builder, samples, planKeys, housekeeping);
       current.push(item);
     } else {
       close();
@@ -306,10 +316,11 @@ export function groupWithinBound<T>(
   return groups;
 }
 
-function addSamples(plan: PlanBuilder, samples: readonly Sample[], planKeys: PlanKeys, nowMs: number): void {
+function addSamples(plan: PlanBuilder, samples: readonly Sample[], planKeys: PlanKeys, housekeeping: HousekeepingSchedule): void {
   const { keys } = planKeys;
-  const keepUntil = Math.ceil((nowMs + COARSE_RETENTION_MS) / 1000);
-  const forgetBefore = nowMs - COARSE_RETENTION_MS;
+  const { keepUntil, forgetBefore } = housekeeping;
+  // The summary hash is refreshed by every apply: it lives as long as the coarse buckets after the last.
+  const summariesUntil = Math.ceil((housekeeping.nowMs + COARSE_RETENTION_MS) / 1000);
   for (const sample of samples) {
     const fine = fineBucketOf(sample.at);
     const coarse = coarseBucketOf(sample.at);
@@ -325,7 +336,7 @@ function addSamples(plan: PlanBuilder, samples: readonly Sample[], planKeys: Pla
       const secondsKey = planKeys.nodeSeconds(secondsChunk);
       plan.addSample(secondsKey, nodeSecondsChunkExpiry(secondsChunk), nodeSecondField(fine, node), cpu, mem, timeslice, at, true);
       plan.nodeSample(keys.nodeSummaries, sample);
-      plan.expireAt(keys.nodeSummaries, keepUntil, 'hash');
+      plan.expireAt(keys.nodeSummaries, summariesUntil, 'hash');
       plan.latestTime(keys.nodes, node, at, keys.nodeNames);
       plan.pruneNodes(keys.nodes, keys.nodeNames, keys.nodeSummaries, forgetBefore);
     } else {
@@ -339,11 +350,13 @@ function addSamples(plan: PlanBuilder, samples: readonly Sample[], planKeys: Pla
       plan.latestTime(processNodes, node, at);
       plan.latestTime(keys.processes, process, at);
       plan.latestTime(nodeProcesses, process, at);
-      plan.expireAt(processNodes, keepUntil);
-      plan.expireAt(nodeProcesses, keepUntil);
-      plan.prune(processNodes, forgetBefore);
+      // A node's and a process's own sets are tidied once an hour (housekeeping-schedule.ts).
+      for (const set of [processNodes, nodeProcesses]) {
+        const due = housekeeping.due(set);
+        plan.expireAt(set, keepUntil, 'zset', due);
+        if (due) plan.prune(set, forgetBefore);
+      }
       plan.prune(keys.processes, forgetBefore);
-      plan.prune(nodeProcesses, forgetBefore);
     }
   }
 }

@@ -38,7 +38,8 @@
                                                              (summary codec)
     latest        key names m, then m pairs: member score    ZADD GT; the members also join zset names
                                                              ('' for none) with NX, score 0
-    expiries      key unixSeconds                             EXPIREAT
+    expiries      key unixSeconds always                      EXPIREAT; always 0: only on a key this call
+                                                             creates (its check found it missing)
     prunes        key maxScore                                drop members whose score <= maxScore
     node prunes   key names summaries maxScore                like prunes (up to 500 a call), also from
                                                              names and from the summary hash
@@ -106,12 +107,16 @@ end
 -- becomes a Lua table, which costs more).
 local SIZE_OF = { zset = 'ZCARD', hash = 'HLEN' }
 local checksAt, checkCount = section(2)
+-- Checked keys that do not exist yet (size 0): this call creates them.
+local missing = {}
 for r = checksAt, checksAt + 2 * (checkCount - 1), 2 do
   local key, expected = ARGV[r], ARGV[r + 1]
-  if type(redis.pcall(SIZE_OF[expected], key)) == 'table' then
+  local size = redis.pcall(SIZE_OF[expected], key)
+  if type(size) == 'table' then
     local actual = redis.call('TYPE', key)['ok']
     return redis.error_reply('WRONGTYPE apply-batch: ' .. key .. ' is a ' .. actual .. ', expected a ' .. expected)
   end
+  if size == 0 then missing[key] = true end
 end
 
 -- Per bucket key: where its record starts, its bucket count, HMGET's reply (expiry record
@@ -173,7 +178,7 @@ local latestAt = i
 local latestCount = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, latestCount do i = i + 3 + 2 * tonumber(ARGV[i + 2]) end
-local expiriesAt, expiryCount = section(2)
+local expiriesAt, expiryCount = section(3)
 local prunesAt, pruneCount = section(2)
 local nodePrunesAt, nodePruneCount = section(4)
 local fieldsAt, fieldCount = section(3)
@@ -248,7 +253,9 @@ for _ = 1, latestCount do
   end
 end
 
-for q = expiriesAt, expiriesAt + 2 * (expiryCount - 1), 2 do redis.call('EXPIREAT', ARGV[q], ARGV[q + 1]) end
+for q = expiriesAt, expiriesAt + 3 * (expiryCount - 1), 3 do
+  if ARGV[q + 2] == '1' or missing[ARGV[q]] then redis.call('EXPIREAT', ARGV[q], ARGV[q + 1]) end
+end
 
 for q = prunesAt, prunesAt + 2 * (pruneCount - 1), 2 do redis.call('ZREMRANGEBYSCORE', ARGV[q], '-inf', ARGV[q + 1]) end
 
