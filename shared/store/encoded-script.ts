@@ -53,8 +53,10 @@ export function encodeBulkStrings(args: readonly EncodedArg[]): Buffer {
   return out;
 }
 
-function header(name: string, first: string, count: number): Buffer {
-  return Buffer.from(`*${count + 2}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(first)}\r\n${first}\r\n`);
+/** The command up to its encoded arguments: name, source or SHA, the key count and the keys. */
+function header(name: string, first: string, keys: readonly string[], count: number): Buffer {
+  const head = `*${2 + 1 + keys.length + count}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(first)}\r\n${first}\r\n`;
+  return Buffer.concat([Buffer.from(head), encodeBulkStrings([keys.length, ...keys])]);
 }
 
 const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.includes('NOSCRIPT');
@@ -70,8 +72,7 @@ export class EncodedScript {
 
   /** Runs the script: `keys`, then the arguments `encoded` holds (encodeBulkStrings; `count` of them). */
   async call(client: Redis | Cluster, keys: readonly string[], encoded: Buffer, count: number): Promise<unknown> {
-    const body = Buffer.concat([encodeBulkStrings([keys.length, ...keys]), encoded]);
-    const send = () => client.sendCommand(new ScriptCommand(this, keys, body, count + 1 + keys.length));
+    const send = () => client.sendCommand(new ScriptCommand(this, keys, encoded, count));
     try {
       return await send();
     } catch (error) {
@@ -96,13 +97,13 @@ export class EncodedScript {
 class ScriptCommand extends Command {
   constructor(
     private readonly script: EncodedScript,
-    keys: readonly string[],
-    private readonly body: Buffer,
+    private readonly scriptKeys: readonly string[],
+    private readonly encoded: Buffer,
     private readonly count: number,
   ) {
     // What ioredis reads of the arguments: the keys, for a cluster's routing. Replies as
     // text, as for the scripts ioredis defines.
-    super('evalsha', [script.sha, keys.length, ...keys], { replyEncoding: 'utf8' });
+    super('evalsha', [script.sha, scriptKeys.length, ...scriptKeys], { replyEncoding: 'utf8' });
   }
 
   override toWritable(socket: object): Buffer {
@@ -112,6 +113,7 @@ class ScriptCommand extends Command {
       reject.call(this, error);
     };
     const [name, first] = this.script.firstFor(socket);
-    return Buffer.concat([header(name, first, this.count), this.body]);
+    // The arguments are copied once, into the buffer written to the socket.
+    return Buffer.concat([header(name, first, this.scriptKeys, this.count), this.encoded]);
   }
 }
