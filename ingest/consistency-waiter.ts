@@ -76,12 +76,15 @@ class PartitionWatch {
     }
   }
 
-  /** Applied = delivered to the group and no entry at or before it still pending. */
+  /**
+   * Applied = delivered to the group and no entry at or before it still pending. The
+   * delivered position is read first, the pending list after its answer: read the other way
+   * round (or in parallel, where a redirected XINFO answers last), an entry delivered
+   * between the two reads looks delivered and not pending.
+   */
   private async appliedUpTo(): Promise<(id: Id) => boolean> {
-    const [info, pending] = await Promise.all([
-      groupInfo(this.redis, this.keys, this.group),
-      pendingSummary(this.redis, this.keys, this.group),
-    ]);
+    const info = await groupInfo(this.redis, this.keys, this.group);
+    const pending = await pendingSummary(this.redis, this.keys, this.group);
     if (info === null) return () => false;
     const delivered = parseId(info.lastDeliveredId);
     const oldestPending = pending.oldestId === null ? undefined : parseId(pending.oldestId);

@@ -23,8 +23,8 @@ export interface RedisClientOptions {
   failFastWhenDisconnected?: boolean;
   /**
    * Sends the commands of concurrent requests in one write (ingest under many connections).
-   * One Redis only: ioredis's cluster auto-pipelines mix slots in one script pipeline and do
-   * not follow MOVED for commands without a key (XINFO), so a cluster sends each command.
+   * One Redis only: ioredis's cluster auto-pipelines mix slots in one script pipeline, so a
+   * cluster sends each command.
    */
   autoPipelining?: boolean;
 }

@@ -9,6 +9,7 @@
 import type { PartitionKeys } from './keys';
 import type { RedisClient } from '../redis';
 import { classifyRedisError } from './redis-errors';
+import { sendRouted } from './routed-command';
 
 export interface GroupInfo {
   name: string;
@@ -81,7 +82,7 @@ export function parseConsumer(reply: readonly unknown[]): ConsumerInfo {
 /** Every group of a stream (by name: also streams not addressed by partition); none when the stream does not exist. */
 export async function streamGroups(redis: RedisClient, stream: string): Promise<GroupInfo[]> {
   try {
-    return ((await redis.xinfo('GROUPS', stream)) as unknown[][]).map(parseGroup);
+    return ((await sendRouted(redis, stream, 'xinfo', ['GROUPS', stream])) as unknown[][]).map(parseGroup);
   } catch (error) {
     if (classifyRedisError(error) === 'no-such-key') return [];
     throw error;
@@ -95,7 +96,7 @@ export async function groupInfo(redis: RedisClient, keys: PartitionKeys, group: 
 
 /** The group's consumers. Fails (NOGROUP / no such key) when the group or stream is missing. */
 export async function groupConsumers(redis: RedisClient, keys: PartitionKeys, group: string): Promise<ConsumerInfo[]> {
-  return ((await redis.xinfo('CONSUMERS', keys.stream, group)) as unknown[][]).map(parseConsumer);
+  return ((await sendRouted(redis, keys.stream, 'xinfo', ['CONSUMERS', keys.stream, group])) as unknown[][]).map(parseConsumer);
 }
 
 /** XPENDING's summary form. Fails with NOGROUP when the group or stream is missing. */
@@ -107,7 +108,7 @@ export async function pendingSummary(redis: RedisClient, keys: PartitionKeys, gr
 /** Length and last id of a partition stream; null when it does not exist. */
 export async function streamInfo(redis: RedisClient, keys: PartitionKeys): Promise<StreamInfo | null> {
   try {
-    const f = fieldsOf((await redis.xinfo('STREAM', keys.stream)) as unknown[]);
+    const f = fieldsOf((await sendRouted(redis, keys.stream, 'xinfo', ['STREAM', keys.stream])) as unknown[]);
     return { length: Number(f.length), lastGeneratedId: String(f['last-generated-id']) };
   } catch (error) {
     if (classifyRedisError(error) === 'no-such-key') return null;

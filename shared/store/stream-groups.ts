@@ -3,6 +3,7 @@ import type { PartitionKeys } from './keys';
 import type { RedisClient } from '../redis';
 import { streamGroups } from './group-info';
 import { classifyRedisError } from './redis-errors';
+import { sendRouted } from './routed-command';
 
 export async function ensureGroups(redis: RedisClient, partitions: readonly PartitionKeys[], group: string): Promise<void> {
   await Promise.all(partitions.map((p) => ensureGroup(redis, p.stream, group)));
@@ -14,7 +15,7 @@ export async function ensureGroup(redis: RedisClient, stream: string, group: str
   if (await groupExists(redis, stream, group)) return;
   try {
     // From the start of the stream: entries appended before the first worker are not skipped.
-    await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+    await sendRouted(redis, stream, 'xgroup', ['CREATE', stream, group, '0', 'MKSTREAM']);
   } catch (error) {
     if (classifyRedisError(error) !== 'group-exists') throw error;
   }
