@@ -4,7 +4,8 @@
  * in the by-hand figures of docs/BENCHMARKS.md); then single-sample POSTs (`wrk -c50`,
  * bench/post.lua) and 1,000-sample NDJSON batches (`wrk -c8`, bench/post-batch.lua). Per phase:
  * requests/s, Redis, ingest and worker CPU per sample, INFO commandstats, and the ingest
- * profile's self time over exactly the wrk run, by area, package and function.
+ * profile's self time over exactly the wrk run, by area, package and function. Last, the bare Koa
+ * handler under the single-POST run, profiled the same way: the baseline's own cost per request.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,7 @@ import { profileFile, readCpuProfile, renderProfileSummary, summarizeProfile, ty
 import { describeMachine } from './machine';
 import { drain } from './measure';
 import { PhaseCostMeter, probeOf, type PhaseCost, type PhaseProbe } from './phase-cost';
+import { processCpuUs } from './process-cpu';
 import { ROOT, startServices } from './services';
 import { requireTools, wrk, type WrkResult } from './tools';
 
@@ -48,6 +50,38 @@ async function runPhase(plan: PhasePlan, ingestUrl: string, probe: PhaseProbe, s
   const to = monotonicUs();
   await drain(ingestUrl, probe.token);
   return { ...plan, wrk: result, cost: await meter.finish(), betweenUs: [from, to] };
+}
+
+/** The bare Koa handler under the single-POST wrk run: what Node's HTTP stack and Koa alone cost per request. */
+interface BareRun {
+  wrk: WrkResult;
+  /** The handler's CPU per request (/proc, under the profiler like ingest's figure). */
+  cpuUsPerRequest: number;
+  betweenUs: [number, number];
+  profile?: ProfileSummary;
+}
+
+async function runBare(bareUrl: string, pid: number, connections: number, seconds: number): Promise<BareRun> {
+  log(`bare Koa handler: wrk -t1 -c${connections} -s bench/post.lua, 2 s warm-up, then ${seconds} s`);
+  await wrk(bareUrl, { connections, script: 'post.lua', seconds: 2 });
+  const from = monotonicUs();
+  const cpuBefore = processCpuUs(pid);
+  const result = await wrk(bareUrl, { connections, script: 'post.lua', seconds });
+  const cpuUsPerRequest = (processCpuUs(pid) - cpuBefore) / result.requests;
+  return { wrk: result, cpuUsPerRequest, betweenUs: [from, monotonicUs()] };
+}
+
+function renderBare(bare: BareRun, connections: number): string {
+  return [
+    `## The bare Koa handler (baseline): \`wrk -t1 -c${connections} -s bench/post.lua\``,
+    '',
+    `Requests/s ${fixed(bare.wrk.requestsPerSecond, 0)} (latency p50 / p99 ${fixed(bare.wrk.p50Ms, 2)} / ${fixed(bare.wrk.p99Ms, 2)} ms); ` +
+      `CPU per request (under the profiler) ${fixed(bare.cpuUsPerRequest, 2)} µs.`,
+    '',
+    bare.profile
+      ? renderProfileSummary(bare.profile, 'Bare handler CPU profile over its wrk run', { count: bare.wrk.requests, unit: 'request' })
+      : '',
+  ].join('\n');
 }
 
 function renderPhase(phase: PhaseResult): string {
@@ -115,17 +149,22 @@ async function main(): Promise<void> {
     { name: '1,000-sample NDJSON batches', script: 'post-batch.lua', connections: options.batchConnections, samplesPerRequest: 1000 },
   ];
 
-  log('starting a private Redis, ingest under --cpu-prof, one worker');
+  log('starting a private Redis, ingest and the bare Koa handler under --cpu-prof, one worker');
+  const bareOut = join(out, 'bare');
+  mkdirSync(bareOut);
   const services = await startServices(1, {
     ingestNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${out}`],
+    bareNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${bareOut}`],
     openApi: !options.withToken,
     servicesDist: options.servicesDist,
   });
   const redis = new Redis(services.redis.url);
   const probe = probeOf(services, redis);
   const phases: PhaseResult[] = [];
+  let bare: BareRun;
   try {
     for (const plan of plans) phases.push(await runPhase(plan, services.ingestUrl, probe, options.seconds));
+    bare = await runBare(services.bareUrl, services.bare.pid!, options.connections, options.seconds);
   } finally {
     redis.disconnect();
     // Ingest writes its profile as it exits.
@@ -137,7 +176,9 @@ async function main(): Promise<void> {
   // Our files are those of the build measured: its checkout is the parent of its dist/.
   const measuredRoot = resolve(services.servicesDist, '..');
   for (const phase of phases) phase.profile = summarizeProfile(profile, measuredRoot, { top: options.top, betweenUs: phase.betweenUs });
-  writeFileSync(join(out, 'profile.json'), JSON.stringify({ machine, options, profileFile: file, phases }, null, 2));
+  const bareFile = profileFile(bareOut);
+  bare.profile = summarizeProfile(readCpuProfile(bareFile), ROOT, { top: options.top, betweenUs: bare.betweenUs });
+  writeFileSync(join(out, 'profile.json'), JSON.stringify({ machine, options, profileFile: file, phases, bare }, null, 2));
   process.stdout.write(
     [
       `# Hot-path profile of ${new Date().toISOString()}`,
@@ -149,6 +190,7 @@ async function main(): Promise<void> {
       ...Object.entries(machine).map(([k, v]) => `- ${k}: ${v}`),
       '',
       ...phases.map(renderPhase),
+      renderBare(bare, options.connections),
     ].join('\n'),
   );
   log(`profile: ${file}; figures: ${join(out, 'profile.json')}`);

@@ -89,6 +89,8 @@ export async function startExtraIngest(services: Services, env: Record<string, s
 export interface ServiceOptions {
   /** Node options of the ingest process, e.g. `--cpu-prof`. */
   ingestNodeArgs?: string[];
+  /** Node options of the bare Koa baseline, e.g. `--cpu-prof` for its profile beside ingest's. */
+  bareNodeArgs?: string[];
   /** No tokens: the API open, as in the by-hand figures of docs/BENCHMARKS.md. */
   openApi?: boolean;
   /**
@@ -155,7 +157,9 @@ export async function startServices(workers: number, options: ServiceOptions = {
     await redis.destroy();
     throw error;
   }
-  const bare = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-koa.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const bare = spawn(process.execPath, [...(options.bareNodeArgs ?? []), join(ROOT, 'dist', 'bench', 'bare-koa.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const barePort = await new Promise<string>((resolve) => bare.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
   return {
     redis: redis.servers[0]!,
