@@ -12,6 +12,7 @@ export function figuresOf(
   now: Date,
   previous: PipelineFigures | null = null,
   stallAfterMs = Infinity,
+  nodeSecondsFields: ReadonlyMap<number, number> = new Map(),
 ): PipelineFigures {
   return {
     recorded_at: now.toISOString(),
@@ -34,6 +35,7 @@ export function figuresOf(
         oldest_pending_id: id,
         oldest_pending_since: since,
         stalled: since !== null && now.getTime() - since >= stallAfterMs,
+        node_seconds_fields: nodeSecondsFields.get(p.partition) ?? 0,
       };
     }),
   };

@@ -42,6 +42,11 @@ export function registerPipelineGauges(registry: Registry, redis: RedisClient, p
     '1 when the partition holds a pending entry that has stayed its oldest for PARTITION_STALL_AFTER_MS (not advancing).',
     (p) => (p.stalled ? 1 : 0),
   );
+  perPartition(
+    'nodeagg_node_seconds_hash_fields',
+    "Fields of the partition's node-seconds hash of the last complete minute (nodes x samples per minute): the largest key a slot move migrates whole.",
+    (p) => p.node_seconds_fields ?? 0,
+  );
   new Gauge({
     name: 'nodeagg_dead_letters',
     help: 'Entries waiting in the dead-letter queue.',

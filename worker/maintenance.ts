@@ -14,11 +14,14 @@ import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { figuresOf } from '../shared/pipeline-figures';
 import { readRecordedFigures, recordFigures } from '../shared/store/recorded-figures';
 import { readPipelineStatus } from '../shared/pipeline-status';
-import { bullConnection, type BullConnection, type RedisClient } from '../shared/redis';
+import { bullConnection, isCluster, type BullConnection, type RedisClient } from '../shared/redis';
 import { unlinkPastNodeSeconds } from '../shared/store/node-seconds-retention';
+import { lastMinuteNodeSecondsFields } from '../shared/store/node-seconds-size';
 import { tidyPartition, type JanitorReport } from './stream-janitor';
 
 const QUEUE = 'maintenance';
+/** Past this many fields a minute hash takes over 100 ms to migrate (bench:slot-move). */
+const LARGE_MINUTE_HASH_FIELDS = 50_000;
 const SCHEDULER_ID = 'pipeline-maintenance';
 
 export class Maintenance {
@@ -80,13 +83,23 @@ export class Maintenance {
   async tick(jobId: string): Promise<JanitorReport[]> {
     const reports: JanitorReport[] = [];
     let unlinkedMinutes = 0;
+    const nodeSecondsFields = new Map<number, number>();
     for (const keys of this.partitions) {
       reports.push(await tidyPartition(this.redis, keys, this.config.consumerGroup, this.config.consumerExpiryMs));
       unlinkedMinutes += await unlinkPastNodeSeconds(this.redis, keys, Date.now());
+      nodeSecondsFields.set(keys.partition, await lastMinuteNodeSecondsFields(this.redis, keys, Date.now()));
     }
+    this.warnOfLargeMinuteHashes(nodeSecondsFields);
     const status = await readPipelineStatus(this.redis, this.partitions, this.config.consumerGroup);
     const previous = await readRecordedFigures(this.redis, this.config.keyPrefix).catch(() => null);
-    const figures = figuresOf(status, await this.deadLetters.count(), new Date(), previous, this.config.partitionStallAfterMs);
+    const figures = figuresOf(
+      status,
+      await this.deadLetters.count(),
+      new Date(),
+      previous,
+      this.config.partitionStallAfterMs,
+      nodeSecondsFields,
+    );
     for (const p of figures.partitions) {
       if (p.stalled && !previous?.partitions.find((q) => q.partition === p.partition)?.stalled) {
         this.logger.error(
@@ -103,6 +116,20 @@ export class Maintenance {
       this.logger.info({ trimmed, removedConsumers: removed, unlinkedNodeSecondMinutes: unlinkedMinutes }, 'maintenance');
     }
     return reports;
+  }
+
+  /**
+   * On a Redis Cluster, moving a partition's slot migrates each minute hash whole, its master
+   * blocked meanwhile: about 100 ms for 50,000 fields, 500 ms for 150,000 (docs/BENCHMARKS.md).
+   */
+  private warnOfLargeMinuteHashes(fields: ReadonlyMap<number, number>): void {
+    const largest = Math.max(0, ...fields.values());
+    if (!isCluster(this.redis) || largest <= LARGE_MINUTE_HASH_FIELDS) return;
+    this.warnings.warn(
+      'minute-hash',
+      { largestFields: largest, partitions: this.partitions.length },
+      `a partition's node seconds of one minute hold ${largest} fields; moving its slot on a Redis Cluster blocks its master for each such hash: raise STREAM_PARTITIONS (docs/RUNBOOK.md, "Moving slots")`,
+    );
   }
 
   async close(): Promise<void> {

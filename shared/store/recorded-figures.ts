@@ -13,6 +13,8 @@ export interface PartitionFigures {
   oldest_pending_since: number | null;
   /** Holds a pending entry that has stayed the oldest for PARTITION_STALL_AFTER_MS: not advancing. */
   stalled: boolean;
+  /** Fields of the node-seconds hash of the last complete minute (node-seconds-size.ts). */
+  node_seconds_fields: number;
 }
 
 export interface PipelineFigures {
