@@ -87,7 +87,8 @@ export function createApp(deps: IngestDeps): Koa {
   // Metrics outermost, so they record the status the error middleware answered.
   app.use(deps.metrics.middleware);
   app.use(errorMiddleware(deps.logger));
-  app.use(redisFailuresAre503(new TimeoutWatchdog([deps.redis], () => deps.logger.warn('Redis keeps timing out; reconnecting'))));
+  const watchdog = new TimeoutWatchdog([deps.redis, deps.appendRedis], () => deps.logger.warn('Redis keeps timing out; reconnecting'));
+  app.use(redisFailuresAre503(watchdog));
   app.use((ctx, next) => {
     if (deps.isDraining() && ctx.method === 'POST') {
       ctx.set('Connection', 'close');

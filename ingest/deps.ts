@@ -15,6 +15,8 @@ import type { NodeCardinality } from './limits/node-cardinality';
 export interface IngestDeps {
   config: Config;
   redis: RedisClient;
+  /** The connection appends go on (server.ts, appendConnection): the timeout watchdog heals it too. */
+  appendRedis: RedisClient;
   logger: Logger;
   partitions: readonly PartitionKeys[];
   writer: SampleWriter;

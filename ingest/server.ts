@@ -71,6 +71,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   const app = createApp({
     config,
     redis,
+    appendRedis,
     logger,
     partitions,
     writer: new SampleWriter(new SampleAppender(appendRedis, config.keyPrefix, config.streamPartitions, replicaWaitOf(config)), {
@@ -120,7 +121,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
       cardinality.stop();
       tokens.stop();
       await deadLetters.close().catch(() => undefined);
-      if (appendRedis !== redis) await appendRedis.quit().catch(() => appendRedis.disconnect());
+      await appendRedis.quit().catch(() => appendRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());
       logger.info('ingest stopped');
     })();
@@ -134,18 +135,18 @@ function replicaWaitOf(config: Config): ReplicaWait | undefined {
 }
 
 /**
- * The connection appends go on. WAIT blocks its connection until the replicas answer, so
- * with REDIS_WAIT_REPLICAS appends get their own: queries, readiness pings and backpressure
- * reads never queue behind a WAIT. Its command timeout leaves room for the WAIT, so Redis's
- * own WAIT timeout answers first.
+ * The connection appends go on, their own. Without auto-pipelining: the group commit already
+ * sends one call at a time for many requests, and with ioredis's auto-pipeline around each
+ * call ingest spent about 1.6 times the CPU per single POST while a worker applied
+ * (docs/BENCHMARKS.md). With REDIS_WAIT_REPLICAS, WAIT blocks this connection until the
+ * replicas answer, and queries, readiness pings and backpressure reads do not queue behind
+ * it; the command timeout then leaves room for the WAIT, so Redis's own timeout answers first.
  */
 async function appendConnection(config: Config, shared: RedisClient): Promise<RedisClient> {
-  if (config.redisWaitReplicas === 0) return shared;
   const client = createRedisClient(config, {
     connectionName: 'ingest-append',
     failFastWhenDisconnected: true,
-    autoPipelining: true,
-    commandTimeoutMs: config.redisCommandTimeoutMs + config.redisWaitTimeoutMs,
+    commandTimeoutMs: config.redisCommandTimeoutMs + (config.redisWaitReplicas > 0 ? config.redisWaitTimeoutMs : 0),
   });
   try {
     await connectOrFail(client, 10_000);
