@@ -6,37 +6,15 @@
  * round; without, ingest alone. Per build: requests/s per round, latency and ingest CPU per
  * request from /proc, the figure least disturbed by other load.
  */
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { freePort } from '../launcher/private-redis';
 import { alternatingRounds, type WrkSide } from './alternating-rounds';
 import { describeMachine } from './machine';
 import { drain } from './measure';
-import { startServices, stopProcess } from './services';
+import { startExtraIngest, startServices, stopProcess } from './services';
 import { requireTools } from './tools';
 
 const log = (line: string) => process.stderr.write(`[bench:ingest-ab] ${line}\n`);
-
-async function startIngestFrom(dist: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(dist, 'ingest', 'main.js')], {
-    env: { ...process.env, ...env, INGEST_PORT: String(port), WORKER_HEALTH_PORT: '0' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ready = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) return { url, child };
-    if (Date.now() > deadline) throw new Error(`the ingest of ${dist} did not become ready`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const fixed = (v: number, digits: number) =>
   Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
@@ -69,7 +47,7 @@ async function main(): Promise<void> {
   requireTools();
   const before = resolve(options.before);
   const services = await startServices(options.worker ? 1 : 0, { openApi: true });
-  const other = await startIngestFrom(before, { ...services.env, API_TOKENS: '' });
+  const other = await startExtraIngest(services, {}, before);
   let result: Record<'before' | 'after', WrkSide>;
   try {
     result = await alternatingRounds(

@@ -71,10 +71,17 @@ export function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts another ingest process on the same Redis, e.g. one without tokens for the auth-cost comparison. */
-export async function startExtraIngest(services: Services, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+/**
+ * Starts another ingest process on the same Redis, e.g. one without tokens for the auth-cost
+ * comparison: of the services' build, or of the build in `dist` (another checkout's dist/).
+ */
+export async function startExtraIngest(
+  services: Services,
+  env: Record<string, string>,
+  dist = services.servicesDist,
+): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = node(services.servicesDist, 'ingest/main.js', {
+  const child = node(dist, 'ingest/main.js', {
     ...services.env,
     INGEST_PORT: String(port),
     WORKER_HEALTH_PORT: '0',
