@@ -10,14 +10,12 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { alternatingRounds, type WrkSide } from './alternating-rounds';
 import { describeMachine } from './machine';
+import { fixed } from './fixed-digits';
 import { drain } from './measure';
 import { startExtraIngest, startServices, stopProcess } from './services';
 import { requireTools } from './tools';
 
 const log = (line: string) => process.stderr.write(`[bench:ingest-ab] ${line}\n`);
-
-const fixed = (v: number, digits: number) =>
-  Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
 
 function row(name: string, side: WrkSide): string {
   return (

@@ -16,6 +16,7 @@ import { describeMachine } from './machine';
 import { drain } from './measure';
 import { PhaseCostMeter, probeOf, type PhaseCost, type PhaseProbe } from './phase-cost';
 import { processCpuUs } from './process-cpu';
+import { fixed } from './fixed-digits';
 import { ROOT, startServices } from './services';
 import { requireTools, wrk, type WrkResult } from './tools';
 
@@ -36,8 +37,6 @@ interface PhaseResult extends PhasePlan {
 
 const log = (line: string) => process.stderr.write(`[bench:profile] ${line}\n`);
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
-const fixed = (v: number, digits: number) =>
-  Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
 
 async function runPhase(plan: PhasePlan, ingestUrl: string, probe: PhaseProbe, seconds: number): Promise<PhaseResult> {
   const options = { connections: plan.connections, script: plan.script, token: probe.token };

@@ -19,6 +19,7 @@ import { startPrivateCluster } from '../launcher/private-cluster';
 import { encodeBucket, sampleBucket } from '../shared/store/bucket-codec';
 import { nodeSecondField, nodeSecondsChunkOf, partitionKeys } from '../shared/store/keys';
 import { describeMachine } from './machine';
+import { fixed } from './fixed-digits';
 
 const SAMPLES_PER_NODE_AND_MINUTE = 6;
 const log = (line: string) => process.stderr.write(`[bench:slot-move] ${line}\n`);
@@ -124,8 +125,6 @@ async function measure(ports: number[], fields: number, keys: number, keysPerMig
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-const fixed = (v: number, digits: number) =>
-  Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
 
 async function main(): Promise<void> {
   const program = new Command('bench:slot-move')

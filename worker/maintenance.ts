@@ -20,9 +20,9 @@ import { lastMinuteNodeSecondsFields } from '../shared/store/node-seconds-size';
 import { tidyPartition, type JanitorReport } from './stream-janitor';
 
 const QUEUE = 'maintenance';
+const SCHEDULER_ID = 'pipeline-maintenance';
 /** Past this many fields a minute hash takes over 100 ms to migrate (bench:slot-move). */
 const LARGE_MINUTE_HASH_FIELDS = 50_000;
-const SCHEDULER_ID = 'pipeline-maintenance';
 
 export class Maintenance {
   private readonly queue: Queue;
