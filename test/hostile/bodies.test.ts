@@ -42,8 +42,10 @@ describe('hostile bodies', () => {
   let pipeline: TestPipeline;
   let redis: RedisClient;
   beforeAll(async () => {
-    // No worker: anything appended stays in the stream for appendedEntries().
-    pipeline = await startPipeline(testConfig({ MAX_BATCH_ITEMS: '10000', BODY_TIMEOUT_MS: '1000' }), { worker: false });
+    // No worker: anything appended stays in the stream for appendedEntries(). The body time
+    // limit is short for the trickling bodies, and long enough for 8 parallel 5 MB bodies on a
+    // busy machine (at 1 s, one of them answered 408 in a CI run).
+    pipeline = await startPipeline(testConfig({ MAX_BATCH_ITEMS: '10000', BODY_TIMEOUT_MS: '3000' }), { worker: false });
     redis = testRedis(pipeline.config);
     await redis.connect();
   });
@@ -239,7 +241,7 @@ describe('hostile bodies', () => {
     const answer = await rawRequest(pipeline.url, {
       head: `POST /v1/metrics/node/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}`,
       chunks: [...body],
-      intervalMs: 300, // the whole body would take 300 ms x 33 bytes, far beyond BODY_TIMEOUT_MS (1 s)
+      intervalMs: 300, // the whole body would take 300 ms x 33 bytes, far beyond BODY_TIMEOUT_MS (3 s)
       timeoutMs: 15_000,
     });
     expect(answer.status).toBe(408);
