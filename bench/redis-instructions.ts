@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { freePort } from '../launcher/private-redis';
+import { freePort } from '../launcher/free-port';
 
 const DUMP = 'callgrind.out';
 const START_TIMEOUT_MS = 60_000;

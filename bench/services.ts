@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePort, startPrivateRedis, type PrivateRedis } from '../launcher/private-redis';
+import { freePort } from '../launcher/free-port';
+import { startPrivateRedis, type PrivateRedis } from '../launcher/private-redis';
 import { startPrivateCluster } from '../launcher/private-cluster';
 import { SCOPES } from '../shared/auth/scopes';
 import { createToken } from '../cli/commands/token';

@@ -4,9 +4,13 @@
  * `redis-cli --cluster create`, masters first, one replica each.
  */
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { freePort, startPrivateRedis, type PrivateRedis } from './private-redis';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from './free-port';
+import { REDIS_LOG_FILE, startPrivateRedis, type PrivateRedis } from './private-redis';
+
+/** A cluster node's bus listens on its port + 10000. */
+const CLUSTER_BUS_OFFSET = 10_000;
 
 export interface PrivateClusterOptions {
   masters?: number;
@@ -50,7 +54,7 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
   const nodes: PrivateRedis[] = [];
   try {
     for (let i = 0; i < count; i += 1) {
-      const port = await freeClusterPort();
+      const port = await freePort([CLUSTER_BUS_OFFSET]);
       nodes.push(
         await startPrivateRedis({
           port,
@@ -121,20 +125,19 @@ async function createSmallCluster(nodes: readonly PrivateRedis[], masters: numbe
   }
 }
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A node also listens on its port + 10000 (the cluster bus): both must be free. */
-async function freeClusterPort(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port + 10000 <= 65535 && (await portIsFree(port + 10000))) return port;
-  }
+/** The last lines of every node's log, for an error that has to say why the cluster did not form. */
+function logTails(nodes: readonly PrivateRedis[], lines = 8): string {
+  return nodes
+    .map((node) => {
+      let log: string;
+      try {
+        log = readFileSync(join(node.dir, REDIS_LOG_FILE), 'utf8');
+      } catch (error) {
+        log = String(error);
+      }
+      return `--- node ${node.port}:\n${log.trimEnd().split('\n').slice(-lines).join('\n')}`;
+    })
+    .join('\n');
 }
 
 function isRunning(node: PrivateRedis): boolean {
@@ -177,7 +180,8 @@ async function waitUntilHealthy(nodes: readonly PrivateRedis[], masters: number,
     const replicasKnown = replicaCount === running.length - masters;
     if (views.every((view) => view.ok) && agreed.size === 1 && liveMasterCount === masters && replicasKnown) return;
     last = JSON.stringify(views);
-    if (Date.now() > deadline) throw new Error(`the private cluster did not become healthy within ${timeoutMs} ms: ${last}`);
+    if (Date.now() > deadline)
+      throw new Error(`the private cluster did not become healthy within ${timeoutMs} ms: ${last}\n${logTails(nodes)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

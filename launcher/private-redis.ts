@@ -1,9 +1,10 @@
 /** Starts a private redis-server on a free port (for `npm start` without a Redis, and tests). */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port';
 
 export interface PrivateRedis {
   url: string;
@@ -18,6 +19,9 @@ export interface PrivateRedis {
   destroy(): Promise<void>;
 }
 
+/** The server's log, in its directory. */
+export const REDIS_LOG_FILE = 'redis.log';
+
 export interface PrivateRedisOptions {
   appendOnly?: boolean;
   port?: number;
@@ -31,17 +35,6 @@ export function programAvailable(program: string): boolean {
 
 export function redisServerAvailable(): boolean {
   return programAvailable('redis-server');
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** One PING over a plain socket: no client library timers outlive the check. */
@@ -83,6 +76,9 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     options.appendOnly ? 'yes' : 'no',
     '--appendfsync',
     'always',
+    // Kept beside the data: a test that fails on a server's behaviour can quote it.
+    '--logfile',
+    join(dir, REDIS_LOG_FILE),
     ...(options.extraArgs ?? []),
   ];
   const url = `redis://127.0.0.1:${port}`;

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort } from '../../launcher/private-redis';
+import { freePort } from '../../launcher/free-port';
 import type { RedisClient } from '../../shared/redis';
 import { perNodeCounts } from '../support/aggregate-totals';
 import { waitForDrained } from '../support/stream-drain';

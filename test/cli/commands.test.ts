@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { renderStatus } from '../../cli/commands/status';
-import { freePort } from '../../launcher/private-redis';
+import { freePort } from '../../launcher/free-port';
 import { startPipeline, type TestPipeline } from '../support/pipeline';
 import { testConfig } from '../support/test-config';
 import { runCli } from '../support/run-cli';

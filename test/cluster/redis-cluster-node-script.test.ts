@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPrivateCluster, type PrivateCluster } from '../../launcher/private-cluster';
-import { waitUntil } from '../support/wait-until';
+import { waitUntil, within } from '../support/wait-until';
 import { exited } from '../support/worker-process';
 
 const SCRIPT = join(__dirname, '..', '..', 'k8s', 'cluster', 'scripts', 'redis-cluster-node.sh');
@@ -32,17 +32,23 @@ function nodesConf(port: number): string {
 test('after every node moved, the script points nodes.conf at the current addresses and the cluster forms again', async () => {
   // Each node announces a name, as the pods do (their DNS name): here one that resolves locally.
   for (const node of cluster.nodes) await cluster.cli(node.port, ['config', 'set', 'cluster-announce-hostname', '127.0.0.1']);
-  await waitUntil(async () => {
-    const views = await Promise.all(cluster.nodes.map((node) => cluster.cli(node.port, ['cluster', 'nodes'])));
-    return views.every((view) =>
-      view
-        .trim()
-        .split('\n')
-        .every((line) => line.split(' ')[1]?.endsWith(',127.0.0.1')),
-    );
-  }, 20_000);
-  for (const node of cluster.nodes) await cluster.cli(node.port, ['cluster', 'saveconfig']);
-  await Promise.all(cluster.nodes.map((node) => node.stop()));
+  await within(
+    25_000,
+    'every node learning the names',
+    waitUntil(async () => {
+      const views = await Promise.all(cluster.nodes.map((node) => cluster.cli(node.port, ['cluster', 'nodes'])));
+      return views.every((view) =>
+        view
+          .trim()
+          .split('\n')
+          .every((line) => line.split(' ')[1]?.endsWith(',127.0.0.1')),
+      );
+    }, 20_000),
+  );
+  for (const node of cluster.nodes)
+    await within(5_000, `saving node ${node.port}'s nodes.conf`, cluster.cli(node.port, ['cluster', 'saveconfig']));
+  // A master's SIGTERM waits up to 10 s (shutdown-timeout) for lagging replicas.
+  await within(20_000, 'stopping every node', Promise.all(cluster.nodes.map((node) => node.stop())));
 
   // Every node "moved": its nodes.conf names only an address nothing listens on.
   for (const node of cluster.nodes) {
@@ -57,16 +63,18 @@ test('after every node moved, the script points nodes.conf at the current addres
       env: { ...process.env, REDIS_NODES_CONF: nodesConf(node.port), POD_IP: '127.0.0.1', REDIS_RESOLVE_SECONDS: '0' },
       stdio: 'ignore',
     });
-    expect(await exited(child)).toEqual({ code: 0, signal: null });
+    expect(await within(5_000, `the script for node ${node.port}`, exited(child))).toEqual({ code: 0, signal: null });
     const lines = readFileSync(nodesConf(node.port), 'utf8').trim().split('\n');
     expect(lines.filter((line) => !line.startsWith('vars')).map((line) => line.split(' ')[1]?.split(':')[0])).toEqual(
       Array(cluster.nodes.length).fill('127.0.0.1'),
     );
   }
 
-  for (const node of cluster.nodes) await node.restart();
-  await cluster.waitUntilHealthy(30_000);
-}, 60_000);
+  for (const node of cluster.nodes) await within(12_000, `restarting node ${node.port}`, node.restart());
+  // A slow machine may need a failover or two before the cluster settles: time for those.
+  await within(65_000, 'the cluster forming again', cluster.waitUntilHealthy(60_000));
+  // Every step above is bounded, and the bounds add up to less than this: a failure names its step.
+}, 300_000);
 
 test('a node whose name does not resolve keeps its old address, and the others are still rewritten', async () => {
   const [node] = cluster.nodes;

@@ -26,7 +26,7 @@ import {
   loadBundle,
 } from '../support/deploy-files';
 import { exitWithin, httpGet, start, startRedis, stop, waitForProcessStatus, type Running } from '../support/entrypoint-processes';
-import { freePort } from '../../launcher/private-redis';
+import { freePort } from '../../launcher/free-port';
 
 const bundle = loadBundle();
 const ctx = projectContext(bundle);

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ROOT } from '../support/deploy-files';
 import { exitWithin, start, stop, type Running } from '../support/entrypoint-processes';
-import { freePort } from '../../launcher/private-redis';
+import { freePort } from '../../launcher/free-port';
 import { waitUntil } from '../support/wait-until';
 
 const INGEST = path.join(ROOT, 'dist', 'ingest', 'main.js');

@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { alertRules, type AlertRule } from '../support/ops-checks';
 import { ROOT, loadKustomization, loadManifests } from '../support/deploy-files';
 import { httpGet, start, stop, type Running } from '../support/entrypoint-processes';
-import { freePort } from '../../launcher/private-redis';
+import { freePort } from '../../launcher/free-port';
 import {
   dashboardQueries,
   exposedFamilies,

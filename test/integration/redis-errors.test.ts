@@ -1,6 +1,7 @@
 /** Real Redis failures, provoked for real, land in the class the store gives them (shared/store/redis-errors.ts). */
 import Redis, { type RedisOptions } from 'ioredis';
-import { freePort, startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
+import { freePort } from '../../launcher/free-port';
+import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { classifyRedisError } from '../../shared/store/redis-errors';
 
 /** The error a command rejects with (fails the test when it succeeds). */

@@ -1,7 +1,7 @@
 /** `nodeagg dlq` and `status` with a real dead letter: list shows it, status counts it, replay and purge act on it. */
 import { ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
-import { freePort } from '../../launcher/private-redis';
+import { freePort } from '../../launcher/free-port';
 import type { Config } from '../../shared/config';
 import type { RedisClient } from '../../shared/redis';
 import { pipelineWithClient, type TestPipeline } from '../support/pipeline';

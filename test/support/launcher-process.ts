@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { freePort } from '../../launcher/private-redis';
+import { freePort } from '../../launcher/free-port';
 
 export interface LauncherProcess {
   child: ChildProcessByStdio<null, Readable, Readable>;

@@ -1,7 +1,7 @@
 // Ingest and worker child processes (from dist/) on free ports, with their output kept for failures.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { freePort } from '../../launcher/private-redis';
+import { freePort } from '../../launcher/free-port';
 import { INGEST_ENTRY, WORKER_ENTRY } from './worker-process';
 import { waitForStatus } from './http-outcomes';
 
