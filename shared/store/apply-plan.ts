@@ -63,6 +63,25 @@ interface BucketKey {
   expireAt: number;
   /** field (a bucket number, or a node's second in the shared node hashes) -> bucket */
   buckets: Map<number | string, BucketStats>;
+  /** The field taken last and its bucket: a fleet-wide hash's samples mostly share a second. */
+  lastField: number | string | undefined;
+  lastBucket: BucketStats | undefined;
+}
+
+/** A hash of one chunk, kept by whoever asks for that chunk again and again. */
+interface ChunkHash {
+  chunk: number;
+  hash: BucketKey;
+}
+
+/**
+ * One process's place in a plan: its hashes and its set of nodes, found with one lookup per
+ * sample instead of one per key (map lookups were most of the planning).
+ */
+interface ProcessPlan {
+  fine: ChunkHash | undefined;
+  coarse: ChunkHash | undefined;
+  nodes: LatestTimes | undefined;
 }
 
 interface LatestTimes {
@@ -86,6 +105,19 @@ class PlanBuilder {
   private readonly prunes = new Map<string, number>();
   private readonly nodePrunes = new Map<string, { names: string; summaries: string; maxScore: number }>();
   private readonly fields: [string, string, string | number][] = [];
+
+  /** Lookups addSamples keeps per plan (see ProcessPlan). */
+  readonly processPlans = new Map<string, ProcessPlan>();
+  /** node -> its set of processes */
+  readonly nodeProcessSets = new Map<string, LatestTimes>();
+  fleetFine: ChunkHash | undefined;
+  fleetCoarse: ChunkHash | undefined;
+  nodeSecondsHash: ChunkHash | undefined;
+  allProcessesFine: ChunkHash | undefined;
+  allProcessesCoarse: ChunkHash | undefined;
+  summaryNodes: Map<string, NodeSummary> | undefined;
+  nodeTimes: LatestTimes | undefined;
+  processTimes: LatestTimes | undefined;
 
   /** Arguments the built plan will take. */
   get width(): number {
@@ -113,10 +145,20 @@ class PlanBuilder {
     this.opArgs += width;
   }
 
-  /** One sample into the bucket `field` of the hash `key` (extremes: the bucket keeps minima and maxima). */
+  /** The plan's bucket hash `key` (created on first use, with the expiry of its chunk). */
+  bucketHash(key: string, expireAt: number): BucketKey {
+    let entry = this.bucketKeys.get(key);
+    if (entry === undefined) {
+      this.touchRead(key, WIDTH.bucketKey);
+      entry = { expireAt, buckets: new Map(), lastField: undefined, lastBucket: undefined };
+      this.bucketKeys.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** One sample into the bucket `field` of a hash (extremes: the bucket keeps minima and maxima). */
   addSample(
-    key: string,
-    expireAt: number,
+    entry: BucketKey,
     field: number | string,
     cpu: number,
     mem: number,
@@ -124,23 +166,24 @@ class PlanBuilder {
     at: number,
     extremes: boolean,
   ): void {
-    let entry = this.bucketKeys.get(key);
-    if (entry === undefined) {
-      this.touchRead(key, WIDTH.bucketKey);
-      entry = { expireAt, buckets: new Map() };
-      this.bucketKeys.set(key, entry);
+    if (field === entry.lastField) {
+      addSampleInto(entry.lastBucket!, cpu, mem, timeslice, at);
+      return;
     }
-    const current = entry.buckets.get(field);
+    let current = entry.buckets.get(field);
     if (current === undefined) {
       this.opArgs += WIDTH.bucket;
-      entry.buckets.set(field, sampleBucket(cpu, mem, timeslice, at, extremes));
+      current = sampleBucket(cpu, mem, timeslice, at, extremes);
+      entry.buckets.set(field, current);
     } else {
       addSampleInto(current, cpu, mem, timeslice, at);
     }
+    entry.lastField = field;
+    entry.lastBucket = current;
   }
 
-  /** ZADD GT: the latest time wins. A member new to the set also joins the name index `names`. */
-  latestTime(key: string, member: string, score: number, names?: string): void {
+  /** The plan's sorted set `key` of latest times (ZADD GT); a member new to it also joins the name index `names`. */
+  latestSet(key: string, names?: string): LatestTimes {
     let times = this.latest.get(key);
     if (times === undefined) {
       this.touch(key, 'zset', WIDTH.latestKey);
@@ -148,6 +191,11 @@ class PlanBuilder {
       times = { names, scores: new Map() };
       this.latest.set(key, times);
     }
+    return times;
+  }
+
+  /** The latest time wins. */
+  latestTime(times: LatestTimes, member: string, score: number): void {
     const current = times.scores.get(member);
     if (current === undefined) {
       this.opArgs += WIDTH.latest;
@@ -155,14 +203,19 @@ class PlanBuilder {
     } else if (score > current) times.scores.set(member, score);
   }
 
-  /** The node's summary in the partition's summary hash `key`: its latest sample and first time seen. */
-  nodeSample(key: string, sample: NodeSample): void {
+  /** The plan's summary hash `key`: node -> summary. */
+  summaryHash(key: string): Map<string, NodeSummary> {
     let nodes = this.summaries.get(key);
     if (nodes === undefined) {
       this.touchRead(key, WIDTH.summaryKey);
       nodes = new Map();
       this.summaries.set(key, nodes);
     }
+    return nodes;
+  }
+
+  /** The node's summary: its latest sample and the first time it was seen. */
+  nodeSample(nodes: Map<string, NodeSummary>, sample: NodeSample): void {
     const { node, at, cpu, mem, timeslice } = sample;
     const seen = nodes.get(node);
     if (seen === undefined) {
@@ -170,7 +223,12 @@ class PlanBuilder {
       nodes.set(node, { last_at: at, cpu, mem, timeslice, first_at: at });
       return;
     }
-    if (at >= seen.last_at) Object.assign(seen, { last_at: at, cpu, mem, timeslice });
+    if (at >= seen.last_at) {
+      seen.last_at = at;
+      seen.cpu = cpu;
+      seen.mem = mem;
+      seen.timeslice = timeslice;
+    }
     if (at < seen.first_at) seen.first_at = at;
   }
 
@@ -316,47 +374,102 @@ export function groupWithinBound<T>(
   return groups;
 }
 
+/** `held` when it is the hash of `chunk`. */
+function heldFor(held: ChunkHash | undefined, chunk: number): ChunkHash | undefined {
+  return held !== undefined && held.chunk === chunk ? held : undefined;
+}
+
 function addSamples(plan: PlanBuilder, samples: readonly Sample[], planKeys: PlanKeys, housekeeping: HousekeepingSchedule): void {
   const { keys } = planKeys;
   const { keepUntil, forgetBefore } = housekeeping;
   // The summary hash is refreshed by every apply: it lives as long as the coarse buckets after the last.
   const summariesUntil = Math.ceil((housekeeping.nowMs + COARSE_RETENTION_MS) / 1000);
+  // A node's and a process's own sets are tidied once an hour (housekeeping-schedule.ts).
+  const tidy = (set: string) => {
+    const due = housekeeping.due(set);
+    plan.expireAt(set, keepUntil, 'zset', due);
+    if (due) plan.prune(set, forgetBefore);
+  };
   for (const sample of samples) {
-    const fine = fineBucketOf(sample.at);
-    const coarse = coarseBucketOf(sample.at);
+    const { node, timeslice, at } = sample;
+    const fine = fineBucketOf(at);
+    const coarse = coarseBucketOf(at);
     const fineChunk = fineChunkOf(fine);
     const coarseChunk = coarseChunkOf(coarse);
-    const fineExpiry = fineChunkExpiry(fineChunk);
-    const coarseExpiry = coarseChunkExpiry(coarseChunk);
     if (sample.kind === 'node') {
-      const { node, cpu, mem, timeslice, at } = sample;
-      plan.addSample(planKeys.fleetFine(fineChunk), fineExpiry, fine, cpu, mem, timeslice, at, false);
-      plan.addSample(planKeys.fleetCoarse(coarseChunk), coarseExpiry, coarse, cpu, mem, timeslice, at, false);
+      const { cpu, mem } = sample;
+      plan.fleetFine = heldFor(plan.fleetFine, fineChunk) ?? {
+        chunk: fineChunk,
+        hash: plan.bucketHash(planKeys.fleetFine(fineChunk), fineChunkExpiry(fineChunk)),
+      };
+      plan.addSample(plan.fleetFine.hash, fine, cpu, mem, timeslice, at, false);
+      plan.fleetCoarse = heldFor(plan.fleetCoarse, coarseChunk) ?? {
+        chunk: coarseChunk,
+        hash: plan.bucketHash(planKeys.fleetCoarse(coarseChunk), coarseChunkExpiry(coarseChunk)),
+      };
+      plan.addSample(plan.fleetCoarse.hash, coarse, cpu, mem, timeslice, at, false);
       const secondsChunk = nodeSecondsChunkOf(fine);
-      const secondsKey = planKeys.nodeSeconds(secondsChunk);
-      plan.addSample(secondsKey, nodeSecondsChunkExpiry(secondsChunk), nodeSecondField(fine, node), cpu, mem, timeslice, at, true);
-      plan.nodeSample(keys.nodeSummaries, sample);
-      plan.expireAt(keys.nodeSummaries, summariesUntil, 'hash');
-      plan.latestTime(keys.nodes, node, at, keys.nodeNames);
-      plan.pruneNodes(keys.nodes, keys.nodeNames, keys.nodeSummaries, forgetBefore);
-    } else {
-      const { node, process, cpu_used: cpu, mem_used: mem, timeslice, at } = sample;
-      const processNodes = planKeys.processNodes(process);
-      const nodeProcesses = planKeys.nodeProcesses(node);
-      plan.addSample(planKeys.processFine(fineChunk, process), fineExpiry, fine, cpu, mem, timeslice, at, false);
-      plan.addSample(planKeys.processCoarse(coarseChunk, process), coarseExpiry, coarse, cpu, mem, timeslice, at, false);
-      plan.addSample(planKeys.allProcessesFine(fineChunk), fineExpiry, fine, cpu, mem, timeslice, at, false);
-      plan.addSample(planKeys.allProcessesCoarse(coarseChunk), coarseExpiry, coarse, cpu, mem, timeslice, at, false);
-      plan.latestTime(processNodes, node, at);
-      plan.latestTime(keys.processes, process, at);
-      plan.latestTime(nodeProcesses, process, at);
-      // A node's and a process's own sets are tidied once an hour (housekeeping-schedule.ts).
-      for (const set of [processNodes, nodeProcesses]) {
-        const due = housekeeping.due(set);
-        plan.expireAt(set, keepUntil, 'zset', due);
-        if (due) plan.prune(set, forgetBefore);
+      plan.nodeSecondsHash = heldFor(plan.nodeSecondsHash, secondsChunk) ?? {
+        chunk: secondsChunk,
+        hash: plan.bucketHash(planKeys.nodeSeconds(secondsChunk), nodeSecondsChunkExpiry(secondsChunk)),
+      };
+      plan.addSample(plan.nodeSecondsHash.hash, nodeSecondField(fine, node), cpu, mem, timeslice, at, true);
+      if (plan.summaryNodes === undefined) {
+        plan.summaryNodes = plan.summaryHash(keys.nodeSummaries);
+        plan.nodeSample(plan.summaryNodes, sample);
+        plan.expireAt(keys.nodeSummaries, summariesUntil, 'hash');
+        plan.nodeTimes = plan.latestSet(keys.nodes, keys.nodeNames);
+        plan.latestTime(plan.nodeTimes, node, at);
+        plan.pruneNodes(keys.nodes, keys.nodeNames, keys.nodeSummaries, forgetBefore);
+      } else {
+        plan.nodeSample(plan.summaryNodes, sample);
+        plan.latestTime(plan.nodeTimes!, node, at);
       }
-      plan.prune(keys.processes, forgetBefore);
+    } else {
+      const { process, cpu_used: cpu, mem_used: mem } = sample;
+      let processPlan = plan.processPlans.get(process);
+      if (processPlan === undefined) {
+        processPlan = { fine: undefined, coarse: undefined, nodes: undefined };
+        plan.processPlans.set(process, processPlan);
+      }
+      processPlan.fine = heldFor(processPlan.fine, fineChunk) ?? {
+        chunk: fineChunk,
+        hash: plan.bucketHash(planKeys.processFine(fineChunk, process), fineChunkExpiry(fineChunk)),
+      };
+      plan.addSample(processPlan.fine.hash, fine, cpu, mem, timeslice, at, false);
+      processPlan.coarse = heldFor(processPlan.coarse, coarseChunk) ?? {
+        chunk: coarseChunk,
+        hash: plan.bucketHash(planKeys.processCoarse(coarseChunk, process), coarseChunkExpiry(coarseChunk)),
+      };
+      plan.addSample(processPlan.coarse.hash, coarse, cpu, mem, timeslice, at, false);
+      plan.allProcessesFine = heldFor(plan.allProcessesFine, fineChunk) ?? {
+        chunk: fineChunk,
+        hash: plan.bucketHash(planKeys.allProcessesFine(fineChunk), fineChunkExpiry(fineChunk)),
+      };
+      plan.addSample(plan.allProcessesFine.hash, fine, cpu, mem, timeslice, at, false);
+      plan.allProcessesCoarse = heldFor(plan.allProcessesCoarse, coarseChunk) ?? {
+        chunk: coarseChunk,
+        hash: plan.bucketHash(planKeys.allProcessesCoarse(coarseChunk), coarseChunkExpiry(coarseChunk)),
+      };
+      plan.addSample(plan.allProcessesCoarse.hash, coarse, cpu, mem, timeslice, at, false);
+
+      // The sets' first use in a plan names them, and registers their tidying once.
+      const newProcessNodes = processPlan.nodes === undefined;
+      if (processPlan.nodes === undefined) processPlan.nodes = plan.latestSet(planKeys.processNodes(process));
+      plan.latestTime(processPlan.nodes, node, at);
+      const firstProcess = plan.processTimes === undefined;
+      if (plan.processTimes === undefined) plan.processTimes = plan.latestSet(keys.processes);
+      plan.latestTime(plan.processTimes, process, at);
+      let nodeProcesses = plan.nodeProcessSets.get(node);
+      const newNodeProcesses = nodeProcesses === undefined;
+      if (nodeProcesses === undefined) {
+        nodeProcesses = plan.latestSet(planKeys.nodeProcesses(node));
+        plan.nodeProcessSets.set(node, nodeProcesses);
+      }
+      plan.latestTime(nodeProcesses, process, at);
+      if (newProcessNodes) tidy(planKeys.processNodes(process));
+      if (newNodeProcesses) tidy(planKeys.nodeProcesses(node));
+      if (firstProcess) plan.prune(keys.processes, forgetBefore);
     }
   }
 }
