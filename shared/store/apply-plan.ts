@@ -157,15 +157,7 @@ class PlanBuilder {
   }
 
   /** One sample into the bucket `field` of a hash (extremes: the bucket keeps minima and maxima). */
-  addSample(
-    entry: BucketKey,
-    field: number | string,
-    cpu: number,
-    mem: number,
-    timeslice: number,
-    at: number,
-    extremes: boolean,
-  ): void {
+  addSample(entry: BucketKey, field: number | string, cpu: number, mem: number, timeslice: number, at: number, extremes: boolean): void {
     if (field === entry.lastField) {
       addSampleInto(entry.lastBucket!, cpu, mem, timeslice, at);
       return;

@@ -35,9 +35,6 @@ function numberAt(parts: string[], i: number, line: number): number {
   return value;
 }
 
-/** Most fields a line can have (a process sample); a line with more is refused. */
-const MOST_FIELDS = 7;
-
 /**
  * Decodes the fields of one stream entry (as XREADGROUP returns them). Walks the payload
  * with indexOf instead of splitting it into lines and each line into fields: the arrays that
@@ -55,17 +52,15 @@ export function decodeEntry(fields: readonly string[]): Sample[] {
   for (let n = 0; start <= payload.length; n++) {
     let end = payload.indexOf('\n', start);
     if (end === -1) end = payload.length;
-    // The line's fields, at most one more than any sample has (enough to refuse the line).
     parts.length = 0;
-    for (let from = start; ; ) {
-      const tab = payload.indexOf('\t', from);
-      if (tab === -1 || tab >= end || parts.length === MOST_FIELDS) {
-        parts.push(payload.slice(from, end));
-        break;
-      }
+    let from = start;
+    let tab = payload.indexOf('\t', from);
+    while (tab !== -1 && tab < end) {
       parts.push(payload.slice(from, tab));
       from = tab + 1;
+      tab = payload.indexOf('\t', from);
     }
+    parts.push(payload.slice(from, end));
     start = end + 1;
     if (parts[0] === 'N' && parts.length === 6) {
       samples.push({

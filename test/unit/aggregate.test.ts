@@ -72,6 +72,56 @@ describe('batch planning', () => {
   });
 });
 
+describe('planning lookups', () => {
+  const keys = partitionKeys('na', 1, 4);
+  const hourStart = Date.UTC(2026, 0, 1, 10, 59, 58);
+
+  test('samples that switch between chunks, processes and nodes land in their own hashes, as one by one', () => {
+    // Back and forth across an hour (fine chunks), a day (coarse chunks) and a minute (node hashes).
+    const times = [hourStart, hourStart + 3_000, hourStart, hourStart + 13 * 3_600_000, hourStart + 1_000, hourStart + 3_000];
+    const samples: Sample[] = [];
+    times.forEach((at, i) => {
+      for (const node of ['a', 'b']) {
+        samples.push({ kind: 'node', node, at, timeslice: 1, cpu: i + 1, mem: 1 });
+        for (const process of ['p', 'q']) samples.push({ kind: 'process', node, process, at, timeslice: 1, cpu_used: i + 1, mem_used: 1 });
+      }
+    });
+    // The reference: each sample's keys and fields named from scratch, counted one by one.
+    const expected = new Map<string, number>();
+    const count = (key: string, field: number | string) => expected.set(`${key} ${field}`, (expected.get(`${key} ${field}`) ?? 0) + 1);
+    for (const sample of samples) {
+      const fine = Math.floor(sample.at / 1000);
+      const coarse = Math.floor(sample.at / 60_000);
+      const fineChunk = Math.floor(sample.at / 3_600_000);
+      const coarseChunk = Math.floor(sample.at / 86_400_000);
+      if (sample.kind === 'node') {
+        count(keys.fleetFine(fineChunk), fine);
+        count(keys.fleetCoarse(coarseChunk), coarse);
+        count(keys.nodeSeconds(Math.floor(sample.at / 60_000)), `${fine % 60}:${sample.node}`);
+      } else {
+        count(keys.processFine(fineChunk, sample.process), fine);
+        count(keys.processCoarse(coarseChunk, sample.process), coarse);
+        count(keys.allProcessesFine(fineChunk), fine);
+        count(keys.allProcessesCoarse(coarseChunk), coarse);
+      }
+    }
+    // Planned whole, and in groups small enough that planning starts over between entries.
+    const entries = samples.map((sample) => [sample]);
+    for (const plans of [
+      [planBatch(samples, keys, hourStart)],
+      groupWithinBound(entries, (s) => s, keys, hourStart, 200).map((g) => (g.oversized ? undefined : g.plan)),
+    ]) {
+      const planned = new Map<string, number>();
+      for (const plan of plans) {
+        for (const [key, buckets] of bucketDeltas(plan!)) {
+          for (const [field, delta] of buckets) planned.set(`${key} ${field}`, (planned.get(`${key} ${field}`) ?? 0) + delta.samples);
+        }
+      }
+      expect(new Map([...planned].sort())).toEqual(new Map([...expected].sort()));
+    }
+  });
+});
+
 describe('bounded script calls', () => {
   const keys = partitionKeys('na', 0, 4);
   const at = Date.UTC(2026, 0, 1, 10, 0, 5);

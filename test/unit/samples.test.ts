@@ -52,6 +52,14 @@ describe('entry codec', () => {
     [[ENTRY_FIELD, 'N\tn\tabc\t1\t1\t1']],
     [[ENTRY_FIELD, 'N\tn\t1\t0\t1\t1']],
     [[ENTRY_FIELD, 'P\tn\tp\t1\t1\t1']],
+    [[ENTRY_FIELD, 'N\tn\t1\t1\t1\t1\t1']],
+    [[ENTRY_FIELD, 'P\tn\tp\t1\t1\t1\t1\t']],
+    [[ENTRY_FIELD, 'N\tn\t1\t1\t1\t1\nP\tn\tp\t1\t1\t1']],
+    [[ENTRY_FIELD, 'N\tn\t1\t1\t1\t1\n']],
+    [[ENTRY_FIELD, 'N\t\t1\t1\t1\t1']],
+    [[ENTRY_FIELD, 'N\tn\t1\t1\t-1\t1']],
+    [[ENTRY_FIELD, 'N\tn\t1\t1\t\t1']],
+    [[ENTRY_FIELD, '']],
   ])('rejects a malformed entry %j', (fields) => {
     expect(() => decodeEntry(fields)).toThrow(EntryDecodeError);
   });
