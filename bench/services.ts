@@ -94,9 +94,27 @@ export async function startExtraIngest(
   return { url, child };
 }
 
+/**
+ * Starts a worker on the services' Redis: of the services' build, or of the build in `dist`
+ * (another checkout's dist/), e.g. to compare two workers' builds in turns.
+ */
+export async function startExtraWorker(
+  services: Services,
+  consumerName: string,
+  dist = services.servicesDist,
+): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = node(dist, 'worker/main.js', { ...services.env, WORKER_HEALTH_PORT: String(port), WORKER_CONSUMER_NAME: consumerName });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/readyz`, 20_000);
+  return { url, child };
+}
+
 export interface ServiceOptions {
   /** Node options of the ingest process, e.g. `--cpu-prof`. */
   ingestNodeArgs?: string[];
+  /** Node options of every worker process, e.g. `--cpu-prof`. */
+  workerNodeArgs?: string[];
   /** Node options of the bare Koa baseline, e.g. `--cpu-prof` for its profile beside ingest's. */
   bareNodeArgs?: string[];
   /** No tokens: the API open, as in the by-hand figures of docs/BENCHMARKS.md. */
@@ -154,7 +172,12 @@ export async function startServices(workers: number, options: ServiceOptions = {
     for (let i = 0; i < workers; i++) {
       const healthPort = await freePort();
       workerProcesses.push(
-        node(servicesDist, 'worker/main.js', { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` }),
+        node(
+          servicesDist,
+          'worker/main.js',
+          { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` },
+          options.workerNodeArgs,
+        ),
       );
       workerUrls.push(`http://127.0.0.1:${healthPort}`);
       await waitHttp(`${workerUrls[i]}/readyz`, 20_000);

@@ -1,0 +1,92 @@
+/**
+ * Is the query tail ingest's own event loop or the machine? The same queries run, round by
+ * round, while the same background load goes to the queried ingest (they share its event
+ * loop), to a second ingest on the same Redis (the queried one only answers queries), or to
+ * ingest while the queries go to the bare Koa handler (no Redis, no work: the machine's own
+ * scheduling tail); and with no load at all.
+ *
+ * With --without-worker the worker stops once the query fleet is loaded: the same rounds
+ * without applies (Redis only appends, so no apply script holds it while a query waits).
+ *
+ *   npm run bench:query-isolation -- [--rate 40000] [--rounds 4] [--seconds 6] [--without-worker]
+ */
+import { parseArgs } from 'node:util';
+import { ApiClient } from '../cli/api-client';
+import { runOpenLoop } from '../cli/load/open-loop';
+import { SyntheticFleet } from '../cli/load/synthetic-fleet';
+import { fixed } from './fixed-digits';
+import { withMachineLoad } from './machine-load';
+import { closedLoop, drain } from './measure';
+import { startExtraIngest, startServices, stopProcess } from './services';
+import { requireTools, wrk } from './tools';
+
+const QUERY = '/v1/analytics/nodes/average?timeslice=3600';
+const PROCESSES = 5;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rate: { type: 'string', default: '40000' },
+      rounds: { type: 'string', default: '4' },
+      seconds: { type: 'string', default: '6' },
+      'without-worker': { type: 'boolean', default: false },
+    },
+  });
+  requireTools();
+  const rate = Number(values.rate);
+  const rounds = Number(values.rounds);
+  const seconds = Number(values.seconds);
+  const services = await startServices(1, { openApi: true });
+  const other = await startExtraIngest(services, {});
+  try {
+    const fleet = new SyntheticFleet({ nodes: 10_000, processes: PROCESSES, timeslice: 10, prefix: 'q' });
+    await closedLoop(services.ingestUrl, fleet, { concurrency: 4, batch: 500, total: 10_000 * (1 + PROCESSES), token: '' });
+    await drain(services.ingestUrl, '');
+    const withWorker = !values['without-worker'];
+    if (!withWorker) await stopProcess(services.workers[0]!);
+    const rows: string[] = [];
+    for (let round = 0; round < rounds; round++) {
+      for (const target of ['this ingest', 'another ingest', 'this ingest; queries to the bare handler', 'nowhere'] as const) {
+        const url = target === 'another ingest' ? other.url : services.ingestUrl;
+        const queryUrl = target.includes('bare') ? services.bareUrl : services.ingestUrl;
+        const background =
+          target === 'nowhere'
+            ? Promise.resolve(undefined)
+            : runOpenLoop(new ApiClient(url, ''), {
+                nodes: 1000,
+                processes: PROCESSES,
+                timeslice: 10,
+                prefix: 'b',
+                rate,
+                durationMs: (seconds + 2) * 1000,
+                batch: 500,
+                maxInFlight: 256,
+                lingerMs: 100,
+                freshnessEveryMs: 0,
+                requestTimeoutMs: 30_000,
+              });
+        await new Promise((r) => setTimeout(r, 1000));
+        const { result, load } = await withMachineLoad(() => wrk(`${queryUrl}${QUERY}`, { connections: 1, seconds, token: '' }));
+        await background;
+        if (withWorker) await drain(services.ingestUrl, '');
+        rows.push(
+          `| ${round + 1} | ${target} | ${fixed(result.requestsPerSecond, 0)} | ${fixed(result.p50Ms, 2)} | ${fixed(result.p99Ms, 2)} | ${fixed(load?.busyPercent ?? NaN, 1)} % |`,
+        );
+        console.log(rows[rows.length - 1]);
+      }
+    }
+    console.log(
+      `\nqueries ${QUERY}, wrk -c1 ${seconds} s; background ${rate} samples/s in 500-sample batches; ${withWorker ? 'one worker applying' : 'no worker'}\n`,
+    );
+    console.log('| round | background load goes to | queries/s | p50 ms | p99 ms | machine busy |\n|---|---|---|---|---|---|');
+    console.log(rows.join('\n'));
+  } finally {
+    await stopProcess(other.child);
+    await services.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
