@@ -25,6 +25,7 @@ import { PartitionStream, type RawEntry } from '../shared/store/partition-stream
 import { classifyFailure, type FailureKind } from './apply-failures';
 import type { WorkerMetrics } from './metrics';
 import { ReadSize } from './read-size';
+import { readLingerMs } from './read-linger';
 
 /**
  * About how many samples one read hands to decoding and planning (a few hundred ms of
@@ -61,6 +62,8 @@ export class StreamConsumer {
   private lastFailureOutOfMemory = false;
   /** The last read of new entries found some, but fewer than it asked for: the next read lingers first. */
   private lingerFirst = false;
+  /** How long the last batch of new entries took to process (ms): the next linger is at least as long (read-linger.ts). */
+  private lastBatchMs = 0;
   private readonly watchdog: TimeoutWatchdog;
   private readonly warnings: ThrottledWarnings;
   private readonly stream: PartitionStream;
@@ -129,8 +132,11 @@ export class StreamConsumer {
         if (this.released && Date.now() >= this.nextReleaseProbeAt) await this.probeReleased();
         if (Date.now() >= this.nextClaimAt) await this.reclaimIdle();
         const entries = await this.readNew();
-        if (entries.length > 0) await this.process(entries);
-        else if (!this.inFlight && !this.released) this.progress();
+        if (entries.length > 0) {
+          const startedAt = performance.now();
+          await this.process(entries);
+          this.lastBatchMs = performance.now() - startedAt;
+        } else if (!this.inFlight && !this.released) this.progress();
         backoff = 50;
         failingSince = 0;
         this.lastFailureOutOfMemory = false;
@@ -184,14 +190,14 @@ export class StreamConsumer {
   /**
    * New entries, up to WORKER_BATCH_SIZE and about MAX_SAMPLES_PER_READ samples. While the
    * stream trickles (the last read found some, but fewer than it asked for), the read waits
-   * WORKER_BATCH_LINGER_MS first, so each apply carries more entries (Redis work per call is
-   * mostly per bucket and per key, not per sample) for one read, not two. A full read, or an
-   * idle stream, reads at once.
+   * WORKER_BATCH_LINGER_MS first (longer after a batch that took longer: read-linger.ts),
+   * so each apply carries more entries (Redis work per call is mostly per bucket and per
+   * key, not per sample) for one read, not two. A full read, or an idle stream, reads at once.
    */
   private async readNew(): Promise<RawEntry[]> {
     const { config } = this.deps;
     const count = this.readSize.count;
-    if (this.lingerFirst && config.workerBatchLingerMs > 0) await sleep(config.workerBatchLingerMs);
+    if (this.lingerFirst && config.workerBatchLingerMs > 0) await sleep(readLingerMs(config.workerBatchLingerMs, this.lastBatchMs));
     const entries = await this.stream.readNew(count, config.workerBlockMs);
     this.lingerFirst = entries.length > 0 && entries.length < count;
     return entries;
