@@ -8,6 +8,7 @@ import { withMachineLoad, type MachineLoad } from './machine-load';
 import { aggregatedSamples, closedLoop, drain, redisMemory } from './measure';
 import { OtlpFleet, otlpClosedLoop } from './otlp-fleet';
 import { PhaseCostMeter, probeOf, type PhaseCost } from './phase-cost';
+import { backgroundLoad } from './background-load';
 import { peakRssMb, startServices, type ServiceOptions } from './services';
 import { wrk, xaddPerSecond, type WrkResult } from './tools';
 
@@ -190,19 +191,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     const ingestRate = Math.max(100, Math.round(samplesPerSecond / 4));
     const querySeconds = Math.max(3, Math.round(seconds / 2));
     log(`queries: wrk -c1, ${querySeconds} s each, while ingest runs at ${ingestRate} samples/s`);
-    const background = runOpenLoop(client, {
-      nodes: config.nodes,
-      processes: PROCESSES,
-      timeslice: 10,
-      prefix: 'b',
-      rate: ingestRate,
-      durationMs: (querySeconds * 3 + 2) * 1000,
-      batch: 500,
-      maxInFlight: 256,
-      lingerMs: 100,
-      freshnessEveryMs: 0,
-      requestTimeoutMs: 30_000,
-    });
+    const background = backgroundLoad(client, { nodes: config.nodes, rate: ingestRate, durationMs: (querySeconds * 3 + 2) * 1000 });
     await new Promise((r) => setTimeout(r, 1000));
     const { result: average, load: queryLoad } = await withMachineLoad(() =>
       wrk(`${services.ingestUrl}/v1/analytics/nodes/average?timeslice=3600`, {

@@ -12,8 +12,8 @@
  */
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../cli/api-client';
-import { runOpenLoop } from '../cli/load/open-loop';
 import { SyntheticFleet } from '../cli/load/synthetic-fleet';
+import { backgroundLoad } from './background-load';
 import { fixed } from './fixed-digits';
 import { withMachineLoad } from './machine-load';
 import { closedLoop, drain } from './measure';
@@ -52,19 +52,7 @@ async function main(): Promise<void> {
         const background =
           target === 'nowhere'
             ? Promise.resolve(undefined)
-            : runOpenLoop(new ApiClient(url, ''), {
-                nodes: 1000,
-                processes: PROCESSES,
-                timeslice: 10,
-                prefix: 'b',
-                rate,
-                durationMs: (seconds + 2) * 1000,
-                batch: 500,
-                maxInFlight: 256,
-                lingerMs: 100,
-                freshnessEveryMs: 0,
-                requestTimeoutMs: 30_000,
-              });
+            : backgroundLoad(new ApiClient(url, ''), { nodes: 1000, rate, durationMs: (seconds + 2) * 1000 });
         await new Promise((r) => setTimeout(r, 1000));
         const { result, load } = await withMachineLoad(() => wrk(`${queryUrl}${QUERY}`, { connections: 1, seconds, token: '' }));
         await background;

@@ -6,7 +6,7 @@
  */
 import { addSampleInto, encodeBucket, sampleBucket, type BucketStats } from './bucket-codec';
 import { HousekeepingSchedule } from './housekeeping-schedule';
-import { PlanKeys } from './plan-keys';
+import { PlanKeys, type KeyNames } from './plan-keys';
 import { encodeNodeSummary, type NodeSummary } from './summary-codec';
 import {
   coarseBucketOf,
@@ -366,9 +366,17 @@ export function groupWithinBound<T>(
   return groups;
 }
 
-/** `held` when it is the hash of `chunk`. */
-function heldFor(held: ChunkHash | undefined, chunk: number): ChunkHash | undefined {
-  return held !== undefined && held.chunk === chunk ? held : undefined;
+/** The hash of `chunk` (and `name`): `held` when it is that chunk's, else the plan's hash of that name. */
+function hashOfChunk(
+  plan: PlanBuilder,
+  held: ChunkHash | undefined,
+  names: KeyNames,
+  chunk: number,
+  name: string,
+  expireAt: (chunk: number) => number,
+): ChunkHash {
+  if (held !== undefined && held.chunk === chunk) return held;
+  return { chunk, hash: plan.bucketHash(names.get(chunk, name), expireAt(chunk)) };
 }
 
 function addSamples(plan: PlanBuilder, samples: readonly Sample[], planKeys: PlanKeys, housekeeping: HousekeepingSchedule): void {
@@ -390,21 +398,12 @@ function addSamples(plan: PlanBuilder, samples: readonly Sample[], planKeys: Pla
     const coarseChunk = coarseChunkOf(coarse);
     if (sample.kind === 'node') {
       const { cpu, mem } = sample;
-      plan.fleetFine = heldFor(plan.fleetFine, fineChunk) ?? {
-        chunk: fineChunk,
-        hash: plan.bucketHash(planKeys.fleetFine(fineChunk), fineChunkExpiry(fineChunk)),
-      };
+      plan.fleetFine = hashOfChunk(plan, plan.fleetFine, planKeys.fleetFine, fineChunk, '', fineChunkExpiry);
       plan.addSample(plan.fleetFine.hash, fine, cpu, mem, timeslice, at, false);
-      plan.fleetCoarse = heldFor(plan.fleetCoarse, coarseChunk) ?? {
-        chunk: coarseChunk,
-        hash: plan.bucketHash(planKeys.fleetCoarse(coarseChunk), coarseChunkExpiry(coarseChunk)),
-      };
+      plan.fleetCoarse = hashOfChunk(plan, plan.fleetCoarse, planKeys.fleetCoarse, coarseChunk, '', coarseChunkExpiry);
       plan.addSample(plan.fleetCoarse.hash, coarse, cpu, mem, timeslice, at, false);
       const secondsChunk = nodeSecondsChunkOf(fine);
-      plan.nodeSecondsHash = heldFor(plan.nodeSecondsHash, secondsChunk) ?? {
-        chunk: secondsChunk,
-        hash: plan.bucketHash(planKeys.nodeSeconds(secondsChunk), nodeSecondsChunkExpiry(secondsChunk)),
-      };
+      plan.nodeSecondsHash = hashOfChunk(plan, plan.nodeSecondsHash, planKeys.nodeSeconds, secondsChunk, '', nodeSecondsChunkExpiry);
       plan.addSample(plan.nodeSecondsHash.hash, nodeSecondField(fine, node), cpu, mem, timeslice, at, true);
       if (plan.summaryNodes === undefined) {
         plan.summaryNodes = plan.summaryHash(keys.nodeSummaries);
@@ -424,25 +423,13 @@ function addSamples(plan: PlanBuilder, samples: readonly Sample[], planKeys: Pla
         processPlan = { fine: undefined, coarse: undefined, nodes: undefined };
         plan.processPlans.set(process, processPlan);
       }
-      processPlan.fine = heldFor(processPlan.fine, fineChunk) ?? {
-        chunk: fineChunk,
-        hash: plan.bucketHash(planKeys.processFine(fineChunk, process), fineChunkExpiry(fineChunk)),
-      };
+      processPlan.fine = hashOfChunk(plan, processPlan.fine, planKeys.processFine, fineChunk, process, fineChunkExpiry);
       plan.addSample(processPlan.fine.hash, fine, cpu, mem, timeslice, at, false);
-      processPlan.coarse = heldFor(processPlan.coarse, coarseChunk) ?? {
-        chunk: coarseChunk,
-        hash: plan.bucketHash(planKeys.processCoarse(coarseChunk, process), coarseChunkExpiry(coarseChunk)),
-      };
+      processPlan.coarse = hashOfChunk(plan, processPlan.coarse, planKeys.processCoarse, coarseChunk, process, coarseChunkExpiry);
       plan.addSample(processPlan.coarse.hash, coarse, cpu, mem, timeslice, at, false);
-      plan.allProcessesFine = heldFor(plan.allProcessesFine, fineChunk) ?? {
-        chunk: fineChunk,
-        hash: plan.bucketHash(planKeys.allProcessesFine(fineChunk), fineChunkExpiry(fineChunk)),
-      };
+      plan.allProcessesFine = hashOfChunk(plan, plan.allProcessesFine, planKeys.allProcessesFine, fineChunk, '', fineChunkExpiry);
       plan.addSample(plan.allProcessesFine.hash, fine, cpu, mem, timeslice, at, false);
-      plan.allProcessesCoarse = heldFor(plan.allProcessesCoarse, coarseChunk) ?? {
-        chunk: coarseChunk,
-        hash: plan.bucketHash(planKeys.allProcessesCoarse(coarseChunk), coarseChunkExpiry(coarseChunk)),
-      };
+      plan.allProcessesCoarse = hashOfChunk(plan, plan.allProcessesCoarse, planKeys.allProcessesCoarse, coarseChunk, '', coarseChunkExpiry);
       plan.addSample(plan.allProcessesCoarse.hash, coarse, cpu, mem, timeslice, at, false);
 
       // The sets' first use in a plan names them, and registers their tidying once.

@@ -5,8 +5,8 @@
  */
 import type { PartitionKeys } from './keys';
 
-/** Names by chunk, then by name. */
-class Memo {
+/** Names of one kind of key, by chunk and name ('' for kinds that have no name). */
+export class KeyNames {
   private readonly byChunk = new Map<number, Map<string, string>>();
 
   constructor(private readonly build: (chunk: number, name: string) => string) {}
@@ -21,49 +21,29 @@ class Memo {
 }
 
 export class PlanKeys {
-  private readonly fleetFineKeys: Memo;
-  private readonly nodeSecondsKeys: Memo;
-  private readonly fleetCoarseKeys: Memo;
-  private readonly allProcessesFineKeys: Memo;
-  private readonly allProcessesCoarseKeys: Memo;
-  private readonly processFineKeys: Memo;
-  private readonly processCoarseKeys: Memo;
-  private readonly processNodesKeys: Memo;
-  private readonly nodeProcessesKeys: Memo;
+  readonly fleetFine: KeyNames;
+  readonly nodeSeconds: KeyNames;
+  readonly fleetCoarse: KeyNames;
+  readonly allProcessesFine: KeyNames;
+  readonly allProcessesCoarse: KeyNames;
+  /** by chunk and process */
+  readonly processFine: KeyNames;
+  readonly processCoarse: KeyNames;
+  private readonly processNodesKeys: KeyNames;
+  private readonly nodeProcessesKeys: KeyNames;
 
   constructor(readonly keys: PartitionKeys) {
-    this.fleetFineKeys = new Memo((chunk) => keys.fleetFine(chunk));
-    this.nodeSecondsKeys = new Memo((chunk) => keys.nodeSeconds(chunk));
-    this.fleetCoarseKeys = new Memo((chunk) => keys.fleetCoarse(chunk));
-    this.allProcessesFineKeys = new Memo((chunk) => keys.allProcessesFine(chunk));
-    this.allProcessesCoarseKeys = new Memo((chunk) => keys.allProcessesCoarse(chunk));
-    this.processFineKeys = new Memo((chunk, process) => keys.processFine(chunk, process));
-    this.processCoarseKeys = new Memo((chunk, process) => keys.processCoarse(chunk, process));
-    this.processNodesKeys = new Memo((_, process) => keys.processNodes(process));
-    this.nodeProcessesKeys = new Memo((_, node) => keys.nodeProcesses(node));
+    this.fleetFine = new KeyNames((chunk) => keys.fleetFine(chunk));
+    this.nodeSeconds = new KeyNames((chunk) => keys.nodeSeconds(chunk));
+    this.fleetCoarse = new KeyNames((chunk) => keys.fleetCoarse(chunk));
+    this.allProcessesFine = new KeyNames((chunk) => keys.allProcessesFine(chunk));
+    this.allProcessesCoarse = new KeyNames((chunk) => keys.allProcessesCoarse(chunk));
+    this.processFine = new KeyNames((chunk, process) => keys.processFine(chunk, process));
+    this.processCoarse = new KeyNames((chunk, process) => keys.processCoarse(chunk, process));
+    this.processNodesKeys = new KeyNames((_, process) => keys.processNodes(process));
+    this.nodeProcessesKeys = new KeyNames((_, node) => keys.nodeProcesses(node));
   }
 
-  fleetFine(chunk: number): string {
-    return this.fleetFineKeys.get(chunk, '');
-  }
-  nodeSeconds(chunk: number): string {
-    return this.nodeSecondsKeys.get(chunk, '');
-  }
-  fleetCoarse(chunk: number): string {
-    return this.fleetCoarseKeys.get(chunk, '');
-  }
-  allProcessesFine(chunk: number): string {
-    return this.allProcessesFineKeys.get(chunk, '');
-  }
-  allProcessesCoarse(chunk: number): string {
-    return this.allProcessesCoarseKeys.get(chunk, '');
-  }
-  processFine(chunk: number, process: string): string {
-    return this.processFineKeys.get(chunk, process);
-  }
-  processCoarse(chunk: number, process: string): string {
-    return this.processCoarseKeys.get(chunk, process);
-  }
   processNodes(process: string): string {
     return this.processNodesKeys.get(0, process);
   }
