@@ -10,7 +10,7 @@
  *
  *   npm run bench:query-isolation -- [--rate 40000] [--rounds 4] [--seconds 6] [--without-worker]
  */
-import { parseArgs } from 'node:util';
+import { Command, Option } from 'commander';
 import { ApiClient } from '../cli/api-client';
 import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 import { backgroundLoad } from './background-load';
@@ -24,25 +24,26 @@ const QUERY = '/v1/analytics/nodes/average?timeslice=3600';
 const PROCESSES = 5;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      rate: { type: 'string', default: '40000' },
-      rounds: { type: 'string', default: '4' },
-      seconds: { type: 'string', default: '6' },
-      'without-worker': { type: 'boolean', default: false },
-    },
-  });
+  const program = new Command('bench:query-isolation')
+    .addOption(new Option('--rate <n>', 'background samples/s').default(40_000).argParser(Number))
+    .addOption(new Option('--rounds <n>', 'rounds of every placement').default(4).argParser(Number))
+    .addOption(new Option('--seconds <n>', 'seconds of queries per round').default(6).argParser(Number))
+    .addOption(new Option('--without-worker', 'stop the worker once the query fleet is loaded'))
+    .parse(process.argv);
+  const { rate, rounds, seconds, withoutWorker } = program.opts<{
+    rate: number;
+    rounds: number;
+    seconds: number;
+    withoutWorker?: boolean;
+  }>();
   requireTools();
-  const rate = Number(values.rate);
-  const rounds = Number(values.rounds);
-  const seconds = Number(values.seconds);
   const services = await startServices(1, { openApi: true });
   const other = await startExtraIngest(services, {});
   try {
     const fleet = new SyntheticFleet({ nodes: 10_000, processes: PROCESSES, timeslice: 10, prefix: 'q' });
     await closedLoop(services.ingestUrl, fleet, { concurrency: 4, batch: 500, total: 10_000 * (1 + PROCESSES), token: '' });
     await drain(services.ingestUrl, '');
-    const withWorker = !values['without-worker'];
+    const withWorker = !withoutWorker;
     if (!withWorker) await stopProcess(services.workers[0]!);
     const rows: string[] = [];
     for (let round = 0; round < rounds; round++) {

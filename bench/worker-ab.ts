@@ -117,7 +117,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: Error) => {
-    process.stderr.write(`bench:worker-ab: ${(error as Error).message}\n`);
+    process.stderr.write(`bench:worker-ab: ${error.message}\n`);
     process.exit(1);
   },
 );
