@@ -335,4 +335,18 @@ describe('bad requests', () => {
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toContain('GET');
   });
+
+  // The write routes have a router of their own (ingest/app.ts): their 405s and OPTIONS must not differ.
+  test.each(['/v1/samples', '/v1/metrics/node/n1', '/v1/metrics/node/n1/process/p1'])(
+    'a write route %s answers 405 and OPTIONS with Allow: POST',
+    async (path) => {
+      const wrong = await request(`${pipeline.url}${path}`, { method: 'PUT', headers: json, body: '{}' });
+      expect(wrong.status).toBe(405);
+      expect(wrong.body.error.code).toBe('METHOD_NOT_ALLOWED');
+      expect(wrong.headers.get('allow')).toBe('POST');
+      const options = await request(`${pipeline.url}${path}`, { method: 'OPTIONS' });
+      expect(options.status).toBe(200);
+      expect(options.headers.get('allow')).toBe('POST');
+    },
+  );
 });
