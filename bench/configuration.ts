@@ -23,7 +23,15 @@ export interface BenchConfig {
 
 export interface ConfigResult {
   config: BenchConfig;
-  singlePost: { service: WrkResult; bare: WrkResult; ratio: number; cost: PhaseCost };
+  /** load, bareLoad: the machine (and the pipeline's or the bare handler's processes) during each wrk run. */
+  singlePost: {
+    service: WrkResult;
+    bare: WrkResult;
+    ratio: number;
+    cost: PhaseCost;
+    load: MachineLoad | null;
+    bareLoad: MachineLoad | null;
+  };
   /** 1,000-sample NDJSON batches from wrk (bench/post-batch.lua): the load of the batch goal for Redis CPU per sample. */
   wrkBatch: { service: WrkResult; samplesPerSecond: number; cost: PhaseCost };
   batch: {
@@ -97,6 +105,15 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
   redisPid.pid = services.redis.process.pid ?? 0;
   const redis = new Redis(services.redis.url);
   const client = new ApiClient(services.ingestUrl, services.token);
+  // Whose waits for a core the freshness and query phases report; the generator is this process.
+  const pipelineProcesses: Record<string, number | 'self'> = {
+    ingest: services.ingest.pid ?? 0,
+    ...Object.fromEntries(services.workers.map((w, i) => [services.workers.length > 1 ? `worker ${i + 1}` : 'worker', w.pid ?? 0])),
+    ...Object.fromEntries(
+      services.redisServers.map((r, i) => [services.redisServers.length > 1 ? `Redis ${i + 1}` : 'Redis', r.process.pid ?? 0]),
+    ),
+    generator: 'self',
+  };
   const token = services.token;
   const probe = probeOf(services, redis);
   try {
@@ -112,11 +129,17 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     // Single-sample POSTs: the same wrk script against the service and against the bare handler.
     log(`single POSTs: wrk -c${CONNECTIONS}, ${seconds} s each (after a 2 s warm-up)`);
     await wrk(services.bareUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
-    const bare = await wrk(services.bareUrl, { connections: CONNECTIONS, seconds, script: 'post.lua', token });
+    const { result: bare, load: bareLoad } = await withMachineLoad(
+      () => wrk(services.bareUrl, { connections: CONNECTIONS, seconds, script: 'post.lua', token }),
+      { 'bare handler': services.bare.pid ?? 0 },
+    );
     await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
     await drain(services.ingestUrl, token);
     const singleMeter = await PhaseCostMeter.begin(probe, { commands: true });
-    const service = await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds, script: 'post.lua', token });
+    const { result: service, load: singleLoad } = await withMachineLoad(
+      () => wrk(services.ingestUrl, { connections: CONNECTIONS, seconds, script: 'post.lua', token }),
+      pipelineProcesses,
+    );
     await drain(services.ingestUrl, token);
     const singleCost = await singleMeter.finish();
 
@@ -166,20 +189,22 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     const lowRate = Math.max(100, Math.round(samplesPerSecond / 10));
     const freshnessAt = async (rate: number) => {
       log(`freshness: open loop at ${rate} samples/s for ${seconds} s`);
-      const measured = await withMachineLoad(() =>
-        runOpenLoop(client, {
-          nodes: config.nodes,
-          processes: PROCESSES,
-          timeslice: 10,
-          prefix: 'f',
-          rate,
-          durationMs: seconds * 1000,
-          batch: 500,
-          maxInFlight: 256,
-          lingerMs: 100,
-          freshnessEveryMs: 20,
-          requestTimeoutMs: 30_000,
-        }),
+      const measured = await withMachineLoad(
+        () =>
+          runOpenLoop(client, {
+            nodes: config.nodes,
+            processes: PROCESSES,
+            timeslice: 10,
+            prefix: 'f',
+            rate,
+            durationMs: seconds * 1000,
+            batch: 500,
+            maxInFlight: 256,
+            lingerMs: 100,
+            freshnessEveryMs: 20,
+            requestTimeoutMs: 30_000,
+          }),
+        pipelineProcesses,
       );
       await drain(services.ingestUrl, token);
       return measured;
@@ -193,12 +218,14 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     log(`queries: wrk -c1, ${querySeconds} s each, while ingest runs at ${ingestRate} samples/s`);
     const background = backgroundLoad(client, { nodes: config.nodes, rate: ingestRate, durationMs: (querySeconds * 3 + 2) * 1000 });
     await new Promise((r) => setTimeout(r, 1000));
-    const { result: average, load: queryLoad } = await withMachineLoad(() =>
-      wrk(`${services.ingestUrl}/v1/analytics/nodes/average?timeslice=3600`, {
-        connections: 1,
-        seconds: querySeconds,
-        token,
-      }),
+    const { result: average, load: queryLoad } = await withMachineLoad(
+      () =>
+        wrk(`${services.ingestUrl}/v1/analytics/nodes/average?timeslice=3600`, {
+          connections: 1,
+          seconds: querySeconds,
+          token,
+        }),
+      pipelineProcesses,
     );
     const process_ = await wrk(`${services.ingestUrl}/v1/analytics/processes/nginx`, { connections: 1, seconds: querySeconds, token });
     const bareGet = await wrk(`${services.bareUrl}/v1/analytics/nodes/average?timeslice=3600`, {
@@ -214,7 +241,14 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     const aggregateBytes = (m: { usedBytes: number; streamBytes: number }) => m.usedBytes - m.streamBytes;
     const result: ConfigResult = {
       config,
-      singlePost: { service, bare, ratio: service.requestsPerSecond / bare.requestsPerSecond, cost: singleCost },
+      singlePost: {
+        service,
+        bare,
+        ratio: service.requestsPerSecond / bare.requestsPerSecond,
+        cost: singleCost,
+        load: singleLoad,
+        bareLoad,
+      },
       wrkBatch: {
         service: wrkBatch,
         samplesPerSecond: Math.round(wrkBatchCost.samples / wrkBatchCost.elapsedS),

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseProcStat } from '../cli/agent/proc-parsers';
+import { RunQueueWaitMeter, type ProcessWait } from './run-queue-wait';
 
 export interface MachineLoad {
   /** Busy share of all CPUs over the phase, percent. */
@@ -14,6 +15,8 @@ export interface MachineLoad {
   /** Mean of the runnable processes sampled over the phase. */
   runnableMean: number;
   cores: number;
+  /** Each named process's share of the phase on a core and waiting for one (run-queue-wait.ts). */
+  processes: ProcessWait[];
 }
 
 const SAMPLE_MS = 100;
@@ -27,8 +30,11 @@ export class MachineLoadMeter {
   private readonly start: { busy: number; total: number } | null;
   private readonly samples: number[] = [];
   private readonly timer: NodeJS.Timeout | undefined;
+  private readonly waits: RunQueueWaitMeter;
 
-  constructor() {
+  /** `processes`: name → pid of the processes whose wait for a core to report. */
+  constructor(processes: Readonly<Record<string, number | 'self'>> = {}) {
+    this.waits = new RunQueueWaitMeter(processes);
     if (process.platform !== 'linux') {
       this.start = null;
       return;
@@ -51,13 +57,17 @@ export class MachineLoadMeter {
       busyPercent: round(((end.busy - this.start.busy) / total) * 100),
       runnableMean: round(counted.reduce((sum, s) => sum + s, 0) / counted.length),
       cores: (stat.match(/^cpu\d+ /gm) ?? []).length,
+      processes: this.waits.finish(),
     };
   }
 }
 
-/** Runs `work` and measures the machine meanwhile. */
-export async function withMachineLoad<T>(work: () => Promise<T>): Promise<{ result: T; load: MachineLoad | null }> {
-  const meter = new MachineLoadMeter();
+/** Runs `work` and measures the machine (and the named processes' waits for a core) meanwhile. */
+export async function withMachineLoad<T>(
+  work: () => Promise<T>,
+  processes: Readonly<Record<string, number | 'self'>> = {},
+): Promise<{ result: T; load: MachineLoad | null }> {
+  const meter = new MachineLoadMeter(processes);
   try {
     const result = await work();
     return { result, load: meter.finish() };

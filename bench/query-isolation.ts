@@ -55,11 +55,15 @@ async function main(): Promise<void> {
             ? Promise.resolve(undefined)
             : backgroundLoad(new ApiClient(url, ''), { nodes: 1000, rate, durationMs: (seconds + 2) * 1000 });
         await new Promise((r) => setTimeout(r, 1000));
-        const { result, load } = await withMachineLoad(() => wrk(`${queryUrl}${QUERY}`, { connections: 1, seconds, token: '' }));
+        const queried = (target.includes('bare') ? services.bare.pid : services.ingest.pid) ?? 0;
+        const { result, load } = await withMachineLoad(() => wrk(`${queryUrl}${QUERY}`, { connections: 1, seconds, token: '' }), {
+          queried,
+        });
+        const wait = load?.processes[0];
         await background;
         if (withWorker) await drain(services.ingestUrl, '');
         rows.push(
-          `| ${round + 1} | ${target} | ${fixed(result.requestsPerSecond, 0)} | ${fixed(result.p50Ms, 2)} | ${fixed(result.p99Ms, 2)} | ${fixed(load?.busyPercent ?? NaN, 1)} % |`,
+          `| ${round + 1} | ${target} | ${fixed(result.requestsPerSecond, 0)} | ${fixed(result.p50Ms, 2)} | ${fixed(result.p99Ms, 2)} | ${fixed(load?.busyPercent ?? NaN, 1)} % | ${fixed(wait?.runningPercent ?? NaN, 0)} / ${fixed(wait?.waitingPercent ?? NaN, 0)} % |`,
         );
         console.log(rows[rows.length - 1]);
       }
@@ -67,7 +71,9 @@ async function main(): Promise<void> {
     console.log(
       `\nqueries ${QUERY}, wrk -c1 ${seconds} s; background ${rate} samples/s in 500-sample batches; ${withWorker ? 'one worker applying' : 'no worker'}\n`,
     );
-    console.log('| round | background load goes to | queries/s | p50 ms | p99 ms | machine busy |\n|---|---|---|---|---|---|');
+    console.log(
+      '| round | background load goes to | queries/s | p50 ms | p99 ms | machine busy | queried process: on a core / waiting for one |\n|---|---|---|---|---|---|---|',
+    );
     console.log(rows.join('\n'));
   } finally {
     await stopProcess(other.child);

@@ -19,6 +19,10 @@ const below = (v: number | null | undefined, limit: number) => (v === null || v 
 const pair = (a: number | null | undefined, b: number | null | undefined) => `${ms(a)} / ${ms(b)} ms`;
 const machineLoad = (load: MachineLoad | null | undefined) =>
   load ? `${n(load.busyPercent, 1)} %, ${n(load.runnableMean, 1)} runnable on ${load.cores} cores` : '-';
+/** Each process's share of the phase on a core / waiting for one (percent). */
+const coreWaits = (load: MachineLoad | null | undefined) =>
+  load?.processes?.length ? load.processes.map((p) => `${p.name} ${n(p.runningPercent, 0)} / ${n(p.waitingPercent, 0)} %`).join(', ') : '-';
+const WAITS_FIGURE = '  each process meanwhile: share of the phase on a core / waiting for one';
 
 interface Row {
   figure: string;
@@ -73,6 +77,10 @@ const ROWS: Row[] = [
     value: (r) => `${r.singlePost.service.non2xx} / ${r.singlePost.service.errors}`,
   },
   ...costRows((r) => r.singlePost.cost, 1, 8),
+  { figure: '  the machine during the service run: CPU busy, runnable processes', goal: '', value: (r) => machineLoad(r.singlePost.load) },
+  { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.singlePost.load) },
+  { figure: '  the machine during the bare handler run', goal: '', value: (r) => machineLoad(r.singlePost.bareLoad) },
+  { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.singlePost.bareLoad) },
   {
     figure: '1,000-sample NDJSON batches from wrk (`-c8`, `bench/post-batch.lua`), samples/s accepted until drained',
     goal: '',
@@ -135,6 +143,7 @@ const ROWS: Row[] = [
     goal: '',
     value: (r) => machineLoad(r.freshness.load),
   },
+  { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.freshness.load) },
   {
     figure: '  freshness p50 / p99 at a tenth of the maximum',
     goal: '',
@@ -145,6 +154,7 @@ const ROWS: Row[] = [
     goal: '',
     value: (r) => machineLoad(r.freshness.lowLoad),
   },
+  { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.freshness.lowLoad) },
   {
     figure: 'query `nodes/average?timeslice=3600` p50 / p99',
     goal: 'p99 < 5 ms',
@@ -165,6 +175,7 @@ const ROWS: Row[] = [
     goal: '',
     value: (r) => machineLoad(r.query.load),
   },
+  { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.query.load) },
   {
     figure: '  nodes loaded; ingest meanwhile (accepted / offered)',
     goal: '',
