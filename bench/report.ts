@@ -19,6 +19,9 @@ const below = (v: number | null | undefined, limit: number) => (v === null || v 
 const pair = (a: number | null | undefined, b: number | null | undefined) => `${ms(a)} / ${ms(b)} ms`;
 const machineLoad = (load: MachineLoad | null | undefined) =>
   load ? `${n(load.busyPercent, 1)} %, ${n(load.runnableMean, 1)} runnable on ${load.cores} cores` : '-';
+const loopDelay = (load: MachineLoad | null | undefined) =>
+  load?.benchLoopDelayP99Ms === undefined ? '-' : `${n(load.benchLoopDelayP99Ms, 1)} ms`;
+const LOOP_DELAY_FIGURE = "  the benchmark's own event-loop delay p99 meanwhile (its timestamps are that late)";
 /** Each process's share of the phase on a core / waiting for one (percent). */
 const coreWaits = (load: MachineLoad | null | undefined) =>
   load?.processes?.length ? load.processes.map((p) => `${p.name} ${n(p.runningPercent, 0)} / ${n(p.waitingPercent, 0)} %`).join(', ') : '-';
@@ -144,6 +147,7 @@ const ROWS: Row[] = [
     value: (r) => machineLoad(r.freshness.load),
   },
   { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.freshness.load) },
+  { figure: LOOP_DELAY_FIGURE, goal: '', value: (r) => loopDelay(r.freshness.load) },
   {
     figure: '  freshness p50 / p99 at a tenth of the maximum',
     goal: '',
@@ -155,6 +159,7 @@ const ROWS: Row[] = [
     value: (r) => machineLoad(r.freshness.lowLoad),
   },
   { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.freshness.lowLoad) },
+  { figure: LOOP_DELAY_FIGURE, goal: '', value: (r) => loopDelay(r.freshness.lowLoad) },
   {
     figure: 'query `nodes/average?timeslice=3600` p50 / p99',
     goal: 'p99 < 5 ms',
