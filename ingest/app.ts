@@ -61,14 +61,12 @@ export function createApp(deps: IngestDeps): Koa {
     metricsGuard: requireScope('metrics'),
   });
 
-  // The write routes every agent hits get a router of their own, tried first: a request
-  // there is matched against 4 routes instead of all of them (matching is per route).
+  // The routes agents post samples to get a router of their own, tried first: a write is
+  // matched against those 6 routes instead of all of them (matching is per route).
   const writes = new Router();
-  for (const router of [metricsRouter(deps), samplesRouter(deps)]) writes.use(router.routes());
+  for (const router of [metricsRouter(deps), samplesRouter(deps), otlpRouter(deps), collectdRouter(deps)]) writes.use(router.routes());
   const api = new Router();
   for (const router of [
-    otlpRouter(deps),
-    collectdRouter(deps),
     analyticsRouter(deps),
     nodesRouter(deps),
     pipelineRouter(deps),
@@ -107,7 +105,7 @@ export function createApp(deps: IngestDeps): Koa {
   app.use(writes.routes());
   app.use(api.routes());
   // Sets 405 with an Allow header (the error middleware renders the body). Both routers add
-  // their path matches to ctx.matched, so one of these covers the write routes too.
+  // their path matches to ctx.matched, so this one answers for the write routes too.
   app.use(api.allowedMethods());
   return app;
 }

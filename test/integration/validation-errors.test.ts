@@ -337,7 +337,7 @@ describe('bad requests', () => {
   });
 
   // The write routes have a router of their own (ingest/app.ts): their 405s and OPTIONS must not differ.
-  test.each(['/v1/samples', '/v1/metrics/node/n1', '/v1/metrics/node/n1/process/p1'])(
+  test.each(['/v1/samples', '/v1/metrics/node/n1', '/v1/metrics/node/n1/process/p1', '/otlp/v1/metrics', '/collectd'])(
     'a write route %s answers 405 and OPTIONS with Allow: POST',
     async (path) => {
       const wrong = await request(`${pipeline.url}${path}`, { method: 'PUT', headers: json, body: '{}' });
