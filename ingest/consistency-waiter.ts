@@ -2,6 +2,8 @@
  * Waits until every entry up to a token's positions is applied (README, read-after-write).
  * One shared poll per partition serves every waiting request: two Redis commands per
  * partition per tick however many requests wait, and a bound on how many may wait at all.
+ * A worker's "applied" hint (applied-signals.ts) cuts the pause before the next poll short:
+ * a poll then follows each apply, so the requests need not wait for the tick.
  */
 import { ConsistencyTimeoutError, TooManyWaitersError } from '../shared/errors';
 import type { PartitionKeys } from '../shared/store/keys';
@@ -9,8 +11,8 @@ import type { RedisClient } from '../shared/redis';
 import { groupInfo, pendingSummary } from '../shared/store/group-info';
 import type { PartitionPosition } from './consistency-token';
 
-/** Pause between two polls of a partition while requests wait on it. */
-const POLL_INTERVAL_MS = 10;
+/** Pause between two polls of a partition while requests wait on it, unless a hint comes first. */
+export const POLL_INTERVAL_MS = 10;
 
 type Id = readonly [bigint, bigint];
 
@@ -33,12 +35,24 @@ interface Waiter {
 class PartitionWatch {
   private readonly waiters = new Set<Waiter>();
   private polling = false;
+  /** An "applied" hint came since the current poll began: poll again without a pause. */
+  private hinted = false;
+  /** Ends the current pause early, while one runs. */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: PartitionKeys,
     private readonly group: string,
+    private readonly pollIntervalMs: number,
   ) {}
+
+  /** Entries of this partition were just applied (the worker's hint). */
+  applied(): void {
+    if (!this.polling) return; // nobody waits
+    this.hinted = true;
+    this.wake?.();
+  }
 
   get size(): number {
     return this.waiters.size;
@@ -51,13 +65,18 @@ class PartitionWatch {
     });
     this.waiters.add(waiter);
     if (!this.polling) void this.poll();
-    return { done, cancel: () => this.waiters.delete(waiter) };
+    const cancel = () => {
+      this.waiters.delete(waiter);
+      if (this.waiters.size === 0) this.wake?.(); // nobody is left to poll for
+    };
+    return { done, cancel };
   }
 
   private async poll(): Promise<void> {
     this.polling = true;
     try {
       while (this.waiters.size > 0) {
+        this.hinted = false;
         const applied = await this.appliedUpTo();
         for (const waiter of this.waiters) {
           if (applied(waiter.id)) {
@@ -65,7 +84,8 @@ class PartitionWatch {
             waiter.resolve();
           }
         }
-        if (this.waiters.size > 0) await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+        // A hint during the poll may tell of an apply the poll read too early to see.
+        if (this.waiters.size > 0 && !this.hinted) await this.pause();
       }
     } catch (error) {
       // Redis failed: every waiter answers 503 now rather than 504 later.
@@ -74,6 +94,17 @@ class PartitionWatch {
     } finally {
       this.polling = false;
     }
+  }
+
+  private pause(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wake?.(), this.pollIntervalMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
   }
 
   /**
@@ -102,8 +133,14 @@ export class ConsistencyWaiter {
     group: string,
     private readonly maxWaitMs: number,
     private readonly maxWaiters: number,
+    pollIntervalMs = POLL_INTERVAL_MS,
   ) {
-    this.watches = partitions.map((p) => new PartitionWatch(redis, p, group));
+    this.watches = partitions.map((p) => new PartitionWatch(redis, p, group, pollIntervalMs));
+  }
+
+  /** A worker's hint that entries of `partition` were just applied (applied-signals.ts). */
+  applied(partition: number): void {
+    this.watches[partition]?.applied();
   }
 
   /** Requests waiting right now. */

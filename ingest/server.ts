@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
-import { allPartitionKeys } from '../shared/store/keys';
+import { allPartitionKeys, type PartitionKeys } from '../shared/store/keys';
 import { registerPipelineGauges } from '../shared/pipeline-gauges';
 import type { Logger } from '../shared/logger';
 import { connectOrFail, createRedisClient, type RedisClient } from '../shared/redis';
@@ -12,6 +12,7 @@ import { ThrottledWarnings } from '../shared/throttled-warnings';
 import { registerRedisMemoryGauges } from '../shared/redis-memory';
 import { DeadLetterQueue } from '../shared/dead-letter-queue';
 import { AggregateReader } from '../shared/store/window-reads';
+import { AppliedSignals } from '../shared/store/applied-signals';
 import { BackpressureMonitor } from './backpressure';
 import { createApp, routesOf, type RouteInfo } from './app';
 import { ConsistencyWaiter } from './consistency-waiter';
@@ -64,6 +65,8 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     config.keyPrefix,
   );
   backpressure.start();
+  const waiter = new ConsistencyWaiter(redis, partitions, config.consumerGroup, config.consistencyWaitMs, config.maxConsistencyWaiters);
+  const signals = await appliedSignals(config, partitions, waiter, logger);
   const deadLetters = new DeadLetterQueue(config, redis);
   const nodes = new NodeReader(redis, partitions);
   const cardinality = new NodeCardinality(nodes, config.maxNodes, logger, metrics.registry);
@@ -85,7 +88,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     deadLetters,
     reader: new AggregateReader(redis, partitions),
     nodes,
-    waiter: new ConsistencyWaiter(redis, partitions, config.consumerGroup, config.consistencyWaitMs, config.maxConsistencyWaiters),
+    waiter,
     metrics,
     tokens: tokens.store,
     cardinality,
@@ -120,6 +123,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
       stopEnsuringGroups();
       cardinality.stop();
       tokens.stop();
+      await signals?.stop();
       await deadLetters.close().catch(() => undefined);
       await appendRedis.quit().catch(() => appendRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());
@@ -156,4 +160,31 @@ async function appendConnection(config: Config, shared: RedisClient): Promise<Re
     throw error;
   }
   return client;
+}
+
+/**
+ * The workers' "applied" hints, which wake the read-after-write waiter before its next poll.
+ * Without them (e.g. an ACL user without channel access: Redis 7 grants none by default)
+ * the waiter still polls, so this warns and goes on.
+ */
+async function appliedSignals(
+  config: Config,
+  partitions: readonly PartitionKeys[],
+  waiter: ConsistencyWaiter,
+  logger: Logger,
+): Promise<AppliedSignals | undefined> {
+  const subscriber = createRedisClient(config, { connectionName: 'ingest-applied-hints', subscriber: true });
+  const signals = new AppliedSignals(subscriber, partitions, (partition) => waiter.applied(partition));
+  try {
+    await connectOrFail(subscriber, Math.max(1000, config.redisCommandTimeoutMs));
+    await signals.start();
+    return signals;
+  } catch (error) {
+    logger.warn(
+      { err: (error as Error).message, channels: partitions.map((p) => p.appliedChannel).slice(0, 2) },
+      "cannot subscribe to the workers' applied hints; read-after-write queries poll every 10 ms instead (docs/ARCHITECTURE.md)",
+    );
+    await signals.stop();
+    return undefined;
+  }
 }

@@ -27,6 +27,8 @@ export interface RedisClientOptions {
    * cluster sends each command.
    */
   autoPipelining?: boolean;
+  /** For sharded pub/sub only (SSUBSCRIBE): a cluster client then keeps a subscriber per master. */
+  subscriber?: boolean;
 }
 
 /** Keep retrying forever with a capped backoff: Redis coming back must heal the service. */
@@ -57,8 +59,14 @@ function clusterSeeds(config: Config): { host: string; port: number }[] {
  * refusals that say the command did not run (TRYAGAIN during a reshard, CLUSTERDOWN during
  * a failover) are followed or retried, at most `maxRedirections` times.
  */
-function clusterOptions(config: Config, redisOptions: ClusterOptions['redisOptions'], failFast: boolean): ClusterOptions {
+function clusterOptions(
+  config: Config,
+  redisOptions: ClusterOptions['redisOptions'],
+  failFast: boolean,
+  subscriber: boolean,
+): ClusterOptions {
   return {
+    shardedSubscribers: subscriber,
     lazyConnect: true,
     scaleReads: 'master',
     enableOfflineQueue: !failFast,
@@ -88,7 +96,12 @@ export function createRedisClient(config: Config, options: RedisClientOptions): 
   const client: RedisClient = config.redisClusterNodes
     ? new Cluster(
         clusterSeeds(config),
-        clusterOptions(config, { ...connectionOptions, ...credentials }, options.failFastWhenDisconnected ?? false),
+        clusterOptions(
+          config,
+          { ...connectionOptions, ...credentials },
+          options.failFastWhenDisconnected ?? false,
+          options.subscriber ?? false,
+        ),
       )
     : new Redis(config.redisUrl, {
         ...connectionOptions,

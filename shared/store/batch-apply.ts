@@ -6,6 +6,7 @@
  * atomically with its marker, the last part with the acknowledgement.
  */
 import type { PartitionKeys } from './keys';
+import { publishApplied } from './applied-signals';
 import { encodeBulkStrings } from './encoded-script';
 import { encodedScript } from './scripts';
 import { compareIds } from '../stream-ids';
@@ -82,6 +83,8 @@ export class AggregateStore {
       else await this.applyWhole(keys, group.items, group.plan, outcome);
       onProgress();
     }
+    // Read-after-write requests waiting on this partition look again now (applied-signals.ts).
+    if (outcome.applied > 0) publishApplied(this.redis, keys);
     return outcome;
   }
 

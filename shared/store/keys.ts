@@ -67,6 +67,8 @@ export interface PartitionKeys {
   readonly nodeSummaries: string;
   /** process name -> latest sample time on that node */
   nodeProcesses(node: string): string;
+  /** Sharded pub/sub channel (in the partition's slot): "entries were just applied" (applied-signals.ts). */
+  readonly appliedChannel: string;
 }
 
 export function partitionKeys(prefix: string, partition: number, count: number): PartitionKeys {
@@ -97,6 +99,7 @@ export function partitionKeys(prefix: string, partition: number, count: number):
     nodeSeconds: (chunk) => `${base}:nodes:s:${chunk}`,
     nodeSummaries: `${base}:nodes:sum`,
     nodeProcesses: (node) => `${base}:node:procs:${node}`,
+    appliedChannel: `${base}:applied`,
   };
 }
 

@@ -38,3 +38,26 @@ test('the waiter answers only once the entry is applied, not when it is delivere
   await waiter.waitFor([{ partition: 0, id: ENTRY }]);
   expect(stream.state()).toBe('applied');
 });
+
+test('a hint that comes while a poll runs makes the waiter poll again at once, not after its pause', async () => {
+  // The entry is applied, and its hint sent, just after the first poll read it as pending: only
+  // a second poll can see it applied, and the pause before it would be ten minutes long.
+  let applied = false;
+  let pendingReads = 0;
+  const client = {
+    sendCommand(command: { resolve(value: unknown): void; promise: Promise<unknown> }) {
+      command.resolve([['name', 'workers', 'consumers', 1, 'pending', 0, 'last-delivered-id', ENTRY]]);
+      return command.promise;
+    },
+    async xpending() {
+      pendingReads += 1;
+      if (applied) return [0, null, null, null];
+      applied = true;
+      waiter.applied(0);
+      return [1, ENTRY, ENTRY, [['c1', '1']]];
+    },
+  };
+  const waiter = new ConsistencyWaiter(client as unknown as RedisClient, [partitionKeys('t', 0, 1)], 'workers', 5_000, 10, 600_000);
+  await waiter.waitFor([{ partition: 0, id: ENTRY }]);
+  expect(pendingReads).toBe(2);
+});

@@ -1,0 +1,44 @@
+/**
+ * A hint that a partition's entries were just applied. The worker publishes one after each
+ * apply; ingest's read-after-write waiter then looks at that partition at once instead of at
+ * its next poll. Sharded pub/sub (SPUBLISH / SSUBSCRIBE) on a channel in the partition's slot,
+ * so on a Redis Cluster only the partition's master carries it. The hint is never needed for
+ * correctness: one lost (a reconnect, a slot move) costs the wait until the next poll.
+ */
+import type { PartitionKeys } from './keys';
+import type { RedisClient } from '../redis';
+
+/** Publishes the hint without waiting for it; a failure is of no consequence (see above). */
+export function publishApplied(redis: RedisClient, keys: PartitionKeys): void {
+  redis.spublish(keys.appliedChannel, '').catch(() => undefined);
+}
+
+/** Subscribes a connection of its own to every partition's hint. */
+export class AppliedSignals {
+  private readonly partitionOf: Map<string, number>;
+  private readonly onMessage = (channel: string) => {
+    const partition = this.partitionOf.get(channel);
+    if (partition !== undefined) this.onApplied(partition);
+  };
+
+  /** `subscriber`: a connection used for nothing else (a subscribed connection runs no other command). */
+  constructor(
+    private readonly subscriber: RedisClient,
+    partitions: readonly PartitionKeys[],
+    private readonly onApplied: (partition: number) => void,
+  ) {
+    this.partitionOf = new Map(partitions.map((p) => [p.appliedChannel, p.partition]));
+  }
+
+  /** Subscribes; the client subscribes again by itself after a reconnect or a slot move. */
+  async start(): Promise<void> {
+    this.subscriber.on('smessage', this.onMessage);
+    // One channel per command: a cluster client takes only channels of one slot per SSUBSCRIBE.
+    await Promise.all([...this.partitionOf.keys()].map((channel) => this.subscriber.ssubscribe(channel)));
+  }
+
+  async stop(): Promise<void> {
+    this.subscriber.off('smessage', this.onMessage);
+    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+  }
+}
