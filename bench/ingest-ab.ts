@@ -45,9 +45,10 @@ async function main(): Promise<void> {
   requireTools();
   const before = resolve(options.before);
   const services = await startServices(options.worker ? 1 : 0, { openApi: true });
-  const other = await startExtraIngest(services, {}, before);
+  let other: Awaited<ReturnType<typeof startExtraIngest>> | undefined;
   let result: Record<'before' | 'after', WrkSide>;
   try {
+    other = await startExtraIngest(services, {}, before);
     result = await alternatingRounds(
       { before: { url: other.url, child: other.child }, after: { url: services.ingestUrl, child: services.ingest } },
       ['before', 'after'],
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
       },
     );
   } finally {
-    await stopProcess(other.child);
+    if (other) await stopProcess(other.child);
     await services.stop();
   }
   const command =

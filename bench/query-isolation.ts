@@ -38,8 +38,9 @@ async function main(): Promise<void> {
   }>();
   requireTools();
   const services = await startServices(1, { openApi: true });
-  const other = await startExtraIngest(services, {});
+  let other: Awaited<ReturnType<typeof startExtraIngest>> | undefined;
   try {
+    other = await startExtraIngest(services, {});
     const fleet = new SyntheticFleet({ nodes: 10_000, processes: PROCESSES, timeslice: 10, prefix: 'q' });
     await closedLoop(services.ingestUrl, fleet, { concurrency: 4, batch: 500, total: 10_000 * (1 + PROCESSES), token: '' });
     await drain(services.ingestUrl, '');
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
     );
     console.log(rows.join('\n'));
   } finally {
-    await stopProcess(other.child);
+    if (other) await stopProcess(other.child);
     await services.stop();
   }
 }

@@ -76,6 +76,16 @@ export function stopProcess(child: ChildProcess): Promise<void> {
  * Starts another ingest process on the same Redis, e.g. one without tokens for the auth-cost
  * comparison: of the services' build, or of the build in `dist` (another checkout's dist/).
  */
+/** Waits for a started service to be ready; one that never is gets stopped, not left running. */
+async function readyOrStopped(child: ChildProcess, url: string): Promise<void> {
+  try {
+    await waitHttp(`${url}/readyz`, 20_000);
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
+}
+
 export async function startExtraIngest(
   services: Services,
   env: Record<string, string>,
@@ -90,7 +100,7 @@ export async function startExtraIngest(
     ...env,
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitHttp(`${url}/readyz`, 20_000);
+  await readyOrStopped(child, url);
   return { url, child };
 }
 
@@ -106,7 +116,7 @@ export async function startExtraWorker(
   const port = await freePort();
   const child = node(dist, 'worker/main.js', { ...services.env, WORKER_HEALTH_PORT: String(port), WORKER_CONSUMER_NAME: consumerName });
   const url = `http://127.0.0.1:${port}`;
-  await waitHttp(`${url}/readyz`, 20_000);
+  await readyOrStopped(child, url);
   return { url, child };
 }
 
