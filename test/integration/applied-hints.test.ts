@@ -1,10 +1,9 @@
 /** The workers' "applied" hints wake ingest's read-after-write waiter (one Redis; the cluster's in test/cluster/). */
-import { Writable } from 'node:stream';
 import Redis from 'ioredis';
-import pino from 'pino';
 import { startIngest } from '../../ingest/server';
 import { startWorker } from '../../worker/server';
 import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
+import { capturingLogger } from '../support/capturing-logger';
 import { hintsWakeTheWaiter } from '../support/applied-hints-scenario';
 import { postJson, request } from '../support/fetch-json';
 import { quietLogger, testConfig } from '../support/test-config';
@@ -27,15 +26,7 @@ describe('a Redis user without channel access', () => {
     await admin.quit();
     const config = testConfig({ REDIS_URL: `redis://nochannels:secret@127.0.0.1:${redis.port}`, STREAM_PARTITIONS: '2' });
     const lines: string[] = [];
-    const logger = pino(
-      { level: 'warn' },
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(chunk.toString());
-          done();
-        },
-      }),
-    );
+    const logger = capturingLogger(lines, 'warn');
     const ingest = await startIngest(config, logger);
     const worker = await startWorker(config, quietLogger);
     try {

@@ -7,10 +7,9 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { startIngest } from '../../ingest/server';
 import { createToken } from '../../cli/commands/token';
+import { capturingLogger } from '../support/capturing-logger';
 import { request } from '../support/fetch-json';
 import { testConfig, testEnv } from '../support/test-config';
 import { bearer } from '../support/tokens';
@@ -25,18 +24,6 @@ function runService(script: string, env: Record<string, string>): Promise<{ code
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, output: `${stdout}${stderr}` });
     });
   });
-}
-
-function capturingLogger(lines: string[]) {
-  return pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    }),
-  );
 }
 
 let dir: string;

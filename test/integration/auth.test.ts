@@ -3,15 +3,14 @@
  * unless it is on the open list, 403 with a token lacking its scope; the anonymous dead-letter purge,
  * listing and replay of the security review are refused and change nothing; logs never hold a token.
  */
-import { Writable } from 'node:stream';
 import type Router from '@koa/router';
-import pino from 'pino';
 import { ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { partitionKeys } from '../../shared/store/keys';
 import type { RedisClient } from '../../shared/redis';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { startWorker, type RunningWorker } from '../../worker/server';
 import { SCOPES, type Scope } from '../../shared/auth/scopes';
+import { capturingLogger } from '../support/capturing-logger';
 import { request } from '../support/fetch-json';
 import { deletePrefix, testConfig, testRedis } from '../support/test-config';
 import { bearer, testTokens } from '../support/tokens';
@@ -64,15 +63,7 @@ const concrete = (path: string) => path.replace(':nodename', 'walk-node').replac
 describe('tokens and scopes', () => {
   const tokens = testTokens();
   const logLines: string[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logLines.push(chunk.toString());
-        done();
-      },
-    }),
-  );
+  const logger = capturingLogger(logLines, 'debug');
   const config = testConfig({
     API_TOKENS: tokens.apiTokens,
     STREAM_PARTITIONS: '2',

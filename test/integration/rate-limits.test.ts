@@ -4,14 +4,13 @@
  * nodeagg_rate_limited_total{token,limit}, logged by token name, and lets the client through
  * again once its window resets (for MAX_NODES: once nodes expire).
  */
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { startIngest, type RunningIngest } from '../../ingest/server';
 import { startWorker, type RunningWorker } from '../../worker/server';
 import { allPartitionKeys } from '../../shared/store/keys';
 import { partitionOf } from '../../shared/partition';
 import type { Config } from '../../shared/config';
 import type { RedisClient } from '../../shared/redis';
+import { capturingLogger } from '../support/capturing-logger';
 import { baseTime } from '../support/build-sample';
 import { request, type JsonResponse } from '../support/fetch-json';
 import { deletePrefix, testConfig, testRedis } from '../support/test-config';
@@ -32,15 +31,7 @@ interface Harness {
 async function start(settings: Record<string, string>, options: { worker?: boolean; open?: boolean } = {}): Promise<Harness> {
   const config = testConfig({ STREAM_PARTITIONS: '2', ...(options.open ? {} : { API_TOKENS: tokens.apiTokens }), ...settings });
   const logs: string[] = [];
-  const logger = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logs.push(chunk.toString());
-        done();
-      },
-    }),
-  );
+  const logger = capturingLogger(logs);
   const ingest = await startIngest(config, logger);
   const worker = options.worker ? await startWorker(config, logger) : undefined;
   const redis = testRedis(config);
