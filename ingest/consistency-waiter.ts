@@ -12,7 +12,7 @@ import { groupInfo, pendingSummary } from '../shared/store/group-info';
 import type { PartitionPosition } from './consistency-token';
 
 /** Pause between two polls of a partition while requests wait on it, unless a hint comes first. */
-export const POLL_INTERVAL_MS = 10;
+const POLL_INTERVAL_MS = 10;
 
 type Id = readonly [bigint, bigint];
 
