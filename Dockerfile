@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 #
 # One image for both roles. The default command runs the ingest HTTP API; the
-# worker overrides it with ["node", "dist/worker/main.js"] (see
-# docker-compose.yml and k8s/worker.yaml).
+# worker overrides it with ["node", "--max-semi-space-size=64",
+# "dist/worker/main.js"] (see docker-compose.yml and k8s/worker.yaml; the flag:
+# docs/DEPLOYMENT.md, "Node flags").
 #
 #   docker build -t node-aggregation:0.1.0 .
 #

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
+import { SERVICE_NODE_FLAGS, type ServiceRole } from './service-node-flags';
 
 /** The configuration the services will read, or exit 2 with the message naming the bad variable. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
@@ -49,8 +50,8 @@ export class ServiceSession {
   startServices(env: NodeJS.ProcessEnv, config: Config): void {
     if (this.stopping) return;
     const dist = join(__dirname, '..');
-    for (const role of ['ingest', 'worker']) {
-      const child = spawn(process.execPath, [join(dist, role, 'main.js')], { env, stdio: 'inherit' });
+    for (const role of ['ingest', 'worker'] as const satisfies readonly ServiceRole[]) {
+      const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[role], join(dist, role, 'main.js')], { env, stdio: 'inherit' });
       child.once('exit', (code) => {
         if (this.stopping) return;
         console.error(`a service exited (code ${code}); stopping the others`);

@@ -323,6 +323,23 @@ const MUTATIONS: Mutation[] = [
     mutate: (b) => editDockerfile(b, 'CMD ["node", "dist/ingest/main.js"]', 'CMD node dist/ingest/main.js'),
   },
   {
+    what: "worker Deployment command without the services' Node flags",
+    check: 'checkEntrypoints',
+    reported:
+      'container worker: command ["node","--max-old-space-size=512","dist/worker/main.js"] leaves out the services\' Node flags --max-semi-space-size=64',
+    mutate: (b) => {
+      container(b, 'worker').command = ['node', '--max-old-space-size=512', 'dist/worker/main.js'];
+    },
+  },
+  {
+    what: "compose worker command without the services' Node flags",
+    check: 'checkEntrypoints',
+    reported: 'service worker: command ["node","dist/worker/main.js"] leaves out the services\' Node flags',
+    mutate: (b) => {
+      service(b, 'worker').command = ['node', 'dist/worker/main.js'];
+    },
+  },
+  {
     what: 'compose worker command typo',
     check: 'checkEntrypoints',
     reported: 'service worker: command ["node","dist/worker/main.ts"]',

@@ -65,6 +65,8 @@ export interface Context {
   entryExists: (file: string) => boolean;
   /** Stream key of a partition, as the code builds it (shared/keys.ts). */
   streamKey: (prefix: string, partition: number, count: number) => string;
+  /** Node flags every start of ingest or worker passes (launcher/service-node-flags.ts). */
+  serviceNodeFlags: Readonly<Record<'ingest' | 'worker', readonly string[]>>;
 }
 
 export type Check = (bundle: Bundle, ctx: Context) => string[];
@@ -98,16 +100,24 @@ function configProblems(ctx: Context, env: Env): string[] {
 
 export interface EntryPoint {
   argv: string[];
+  /** The Node flags before the script. */
+  nodeFlags: string[];
   entry?: string;
   role?: 'ingest' | 'worker';
   portSetting?: string;
   problems: string[];
 }
 
-/** What a command line starts: `node <entry>` with entry one of ENTRY_POINTS, existing in dist/. */
+/**
+ * What a command line starts: `node <flags> <entry>` with entry one of ENTRY_POINTS, existing in
+ * dist/, and the flags the services run with among the flags.
+ */
 export function entryPoint(argv: string[] | undefined, ctx: Context, workdir: string): EntryPoint {
-  if (!argv || argv.length === 0) return { argv: [], problems: ['has no command (exec-form CMD or command)'] };
-  const [program = '', script = ''] = argv;
+  if (!argv || argv.length === 0) return { argv: [], nodeFlags: [], problems: ['has no command (exec-form CMD or command)'] };
+  const [program = '', ...rest] = argv;
+  const flagCount = rest.findIndex((arg) => !arg.startsWith('-'));
+  const nodeFlags = rest.slice(0, flagCount === -1 ? rest.length : flagCount);
+  const script = rest[nodeFlags.length] ?? '';
   const problems: string[] = [];
   if (program !== 'node' && !program.endsWith('/node')) {
     problems.push(`command ${JSON.stringify(argv)} does not start node directly (a shell or wrapper would keep SIGTERM from it)`);
@@ -121,7 +131,13 @@ export function entryPoint(argv: string[] | undefined, ctx: Context, workdir: st
   } else if (!ctx.entryExists(entry)) {
     problems.push(`${entry} does not exist: run \`npm run build\` before the deploy tests`);
   }
-  return { argv, entry, role: known?.role, portSetting: known?.portSetting, problems };
+  const missing = known ? ctx.serviceNodeFlags[known.role].filter((flag) => !nodeFlags.includes(flag)) : [];
+  if (missing.length > 0) {
+    problems.push(
+      `command ${JSON.stringify(argv)} leaves out the services' Node flags ${missing.join(' ')} (launcher/service-node-flags.ts)`,
+    );
+  }
+  return { argv, nodeFlags, entry, role: known?.role, portSetting: known?.portSetting, problems };
 }
 
 /** argv Kubernetes runs: command+args, or the image's ENTRYPOINT with args or CMD. */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SETTINGS, loadConfig } from '../../shared/config';
 import { partitionKeys } from '../../shared/store/keys';
+import { SERVICE_NODE_FLAGS } from '../../launcher/service-node-flags';
 import { HEALTH_PATHS, type Context } from './deploy-checks';
 import { ROOT, type Bundle } from './deploy-files';
 
@@ -16,6 +17,7 @@ export function projectContext(bundle: Bundle): Context {
     appImage,
     entryExists: (file) => existsSync(path.join(ROOT, file)),
     streamKey: (prefix, partition, count) => partitionKeys(prefix, partition, count).stream,
+    serviceNodeFlags: SERVICE_NODE_FLAGS,
   };
 }
 

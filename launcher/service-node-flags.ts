@@ -1,0 +1,18 @@
+/**
+ * The Node.js flags ingest and worker run with, wherever they are started (the image's CMD,
+ * docker-compose.yml, the Kubernetes manifests, `npm start`, the benchmark); the deploy tests
+ * check that every place passes them.
+ *
+ * The worker's read of a stream and the plan of its apply are megabytes of short-lived objects.
+ * With V8's default young generation (16 MB semi-spaces) many are still referenced when it
+ * fills, so they are copied to the old generation and collected there at greater cost; 64 MB
+ * semi-spaces let them die young. Ingest keeps the defaults: there the longer pauses of a
+ * larger young generation lengthen the tail of the queries it answers (docs/DEPLOYMENT.md,
+ * "Node flags").
+ */
+export type ServiceRole = 'ingest' | 'worker';
+
+export const SERVICE_NODE_FLAGS: Readonly<Record<ServiceRole, readonly string[]>> = {
+  ingest: [],
+  worker: ['--max-semi-space-size=64'],
+};
