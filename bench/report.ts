@@ -7,6 +7,8 @@ export interface BenchOutput {
   started: string;
   seconds: number;
   machine: Record<string, string>;
+  /** The Node flags ingest and the workers ran with. */
+  serviceNodeFlags: Readonly<Record<'ingest' | 'worker', readonly string[]>>;
   results: ConfigResult[];
 }
 
@@ -255,6 +257,7 @@ export function renderMarkdown(output: BenchOutput): string {
     `Command: \`npm run bench -- --seconds ${output.seconds}\``,
     '',
     machine,
+    ...(['ingest', 'worker'] as const).map((role) => `- ${role} Node flags: ${output.serviceNodeFlags[role].join(' ') || '(none)'}`),
     '',
     header,
     rule,

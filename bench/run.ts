@@ -14,6 +14,7 @@ import { runConfiguration, type BenchConfig, type ConfigResult } from './configu
 import { waitForQuietMachine } from './cpu-share';
 import { describeMachine } from './machine';
 import { ROOT } from './services';
+import { SERVICE_NODE_FLAGS } from '../launcher/service-node-flags';
 import { requireTools } from './tools';
 
 const CONFIGS: Record<string, BenchConfig> = {
@@ -51,12 +52,26 @@ async function main(): Promise<void> {
     .addOption(
       new Option('--services-dist <dir>', "the build whose ingest and worker are measured (another checkout's dist/; default this one)"),
     )
+    .addOption(
+      new Option(
+        '--ingest-node-flags <flags>',
+        `Node flags of ingest, space-separated ('' for none; default: as deployed, "${SERVICE_NODE_FLAGS.ingest.join(' ')}")`,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--worker-node-flags <flags>',
+        `Node flags of the workers, space-separated ('' for none; default: as deployed, "${SERVICE_NODE_FLAGS.worker.join(' ')}")`,
+      ),
+    )
     .parse(process.argv);
   const options = program.opts<{
     seconds: number;
     configs: string;
     quietWait: number;
     servicesDist?: string;
+    ingestNodeFlags?: string;
+    workerNodeFlags?: string;
     clusterMasters: string;
     clusterPartitions: number;
   }>();
@@ -78,6 +93,12 @@ async function main(): Promise<void> {
         throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(', ')}, auth, replicas, cluster`);
       return config;
     });
+  const flagsOf = (given: string | undefined, deployed: readonly string[]) =>
+    given === undefined ? deployed : given.split(/\s+/).filter((flag) => flag !== '');
+  const serviceNodeFlags = {
+    ingest: flagsOf(options.ingestNodeFlags, SERVICE_NODE_FLAGS.ingest),
+    worker: flagsOf(options.workerNodeFlags, SERVICE_NODE_FLAGS.worker),
+  };
   const machine = describeMachine();
   const started = new Date().toISOString();
   const results: ConfigResult[] = [];
@@ -87,7 +108,7 @@ async function main(): Promise<void> {
       if (busy !== null && busy >= 10)
         process.stderr.write(`[bench] the machine is still ${busy} % busy with other work; measuring anyway (see the CPU rows)\n`);
     }
-    results.push(await runConfiguration(config, options.seconds, { servicesDist: options.servicesDist }));
+    results.push(await runConfiguration(config, options.seconds, { servicesDist: options.servicesDist, serviceNodeFlags }));
   }
   let auth: AuthCostResult | undefined;
   if (withAuth) {
@@ -104,7 +125,7 @@ async function main(): Promise<void> {
     if (options.quietWait > 0) await waitForQuietMachine(10, options.quietWait * 1000);
     cluster.push(await runClusterScaling({ masters, partitions: options.clusterPartitions, workers: 2, seconds: options.seconds }));
   }
-  const output = { started, seconds: options.seconds, machine, results, auth, replicas, cluster };
+  const output = { started, seconds: options.seconds, machine, serviceNodeFlags, results, auth, replicas, cluster };
   mkdirSync(join(ROOT, 'dist', 'bench'), { recursive: true });
   writeFileSync(join(ROOT, 'dist', 'bench', 'results.json'), JSON.stringify(output, null, 2));
   if (results.length > 0) process.stdout.write(renderMarkdown(output));

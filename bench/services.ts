@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../launcher/free-port';
+import { SERVICE_NODE_FLAGS, type ServiceRole } from '../launcher/service-node-flags';
 import { startPrivateRedis, type PrivateRedis } from '../launcher/private-redis';
 import { startPrivateCluster } from '../launcher/private-cluster';
 import { SCOPES } from '../shared/auth/scopes';
@@ -22,6 +23,8 @@ export interface Services {
   env: Record<string, string>;
   /** The dist/ directory ingest and workers run from. */
   servicesDist: string;
+  /** The Node flags each role's processes run with. */
+  serviceNodeFlags: Readonly<Record<ServiceRole, readonly string[]>>;
   ingest: ChildProcess;
   workers: ChildProcess[];
   /** Each worker's health port (/metrics, /readyz). */
@@ -43,7 +46,7 @@ async function waitHttp(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
-function node(dist: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
+function node(dist: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): ChildProcess {
   const child = spawn(process.execPath, [...nodeArgs, join(dist, script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -92,13 +95,12 @@ export async function startExtraIngest(
   dist = services.servicesDist,
 ): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = node(dist, 'ingest/main.js', {
-    ...services.env,
-    INGEST_PORT: String(port),
-    WORKER_HEALTH_PORT: '0',
-    API_TOKENS: '',
-    ...env,
-  });
+  const child = node(
+    dist,
+    'ingest/main.js',
+    { ...services.env, INGEST_PORT: String(port), WORKER_HEALTH_PORT: '0', API_TOKENS: '', ...env },
+    services.serviceNodeFlags.ingest,
+  );
   const url = `http://127.0.0.1:${port}`;
   await readyOrStopped(child, url);
   return { url, child };
@@ -114,16 +116,23 @@ export async function startExtraWorker(
   dist = services.servicesDist,
 ): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = node(dist, 'worker/main.js', { ...services.env, WORKER_HEALTH_PORT: String(port), WORKER_CONSUMER_NAME: consumerName });
+  const child = node(
+    dist,
+    'worker/main.js',
+    { ...services.env, WORKER_HEALTH_PORT: String(port), WORKER_CONSUMER_NAME: consumerName },
+    services.serviceNodeFlags.worker,
+  );
   const url = `http://127.0.0.1:${port}`;
   await readyOrStopped(child, url);
   return { url, child };
 }
 
 export interface ServiceOptions {
-  /** Node options of the ingest process, e.g. `--cpu-prof`. */
+  /** Node flags of the ingest or worker processes (default: SERVICE_NODE_FLAGS, as they are deployed). */
+  serviceNodeFlags?: Partial<Record<ServiceRole, readonly string[]>>;
+  /** More Node options of the ingest process, e.g. `--cpu-prof`. */
   ingestNodeArgs?: string[];
-  /** Node options of every worker process, e.g. `--cpu-prof`. */
+  /** More Node options of every worker process, e.g. `--cpu-prof`. */
   workerNodeArgs?: string[];
   /** Node options of the bare Koa baseline, e.g. `--cpu-prof` for its profile beside ingest's. */
   bareNodeArgs?: string[];
@@ -173,7 +182,11 @@ export async function startServices(workers: number, options: ServiceOptions = {
     ...UNREACHED_LIMITS,
   };
   const servicesDist = resolve(options.servicesDist ?? join(ROOT, 'dist'));
-  const ingest = node(servicesDist, 'ingest/main.js', { ...env, WORKER_HEALTH_PORT: '0' }, options.ingestNodeArgs);
+  const serviceNodeFlags = { ...SERVICE_NODE_FLAGS, ...options.serviceNodeFlags };
+  const ingest = node(servicesDist, 'ingest/main.js', { ...env, WORKER_HEALTH_PORT: '0' }, [
+    ...serviceNodeFlags.ingest,
+    ...(options.ingestNodeArgs ?? []),
+  ]);
   const ingestUrl = `http://127.0.0.1:${ingestPort}`;
   const workerProcesses: ChildProcess[] = [];
   const workerUrls: string[] = [];
@@ -186,7 +199,7 @@ export async function startServices(workers: number, options: ServiceOptions = {
           servicesDist,
           'worker/main.js',
           { ...env, WORKER_HEALTH_PORT: String(healthPort), WORKER_CONSUMER_NAME: `bench-worker-${i}` },
-          options.workerNodeArgs,
+          [...serviceNodeFlags.worker, ...(options.workerNodeArgs ?? [])],
         ),
       );
       workerUrls.push(`http://127.0.0.1:${healthPort}`);
@@ -210,6 +223,7 @@ export async function startServices(workers: number, options: ServiceOptions = {
     bareUrl: `http://127.0.0.1:${barePort}`,
     env,
     servicesDist,
+    serviceNodeFlags,
     ingest,
     workers: workerProcesses,
     workerUrls,
