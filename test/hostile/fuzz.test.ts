@@ -16,6 +16,8 @@ import { startIngest, type RunningIngest } from '../../ingest/server';
 import { allPartitionKeys } from '../../shared/store/keys';
 import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient, type RedisClient } from '../../shared/redis';
+import { answers200 } from '../support/fetch-json';
+import { waitUntil } from '../support/wait-until';
 import { quietLogger, testConfig } from '../support/test-config';
 import { testTokens } from '../support/tokens';
 
@@ -338,6 +340,8 @@ describe.each(modes)('fuzz: every route, hostile requests, $mode', ({ env, crede
     } finally {
       await redisServer.restart();
     }
+    // Ingest serves again once Redis is back (and its connections are settled before the teardown closes them).
+    await waitUntil(() => answers200(`${ingest.url}/readyz`), 30_000, 50);
     delay.disable();
     console.log(
       `fuzz (seed ${seed}): ${RUNS_REDIS_UP + RUNS_REDIS_DOWN} requests in ${((Date.now() - started) / 1000).toFixed(1)} s ` +

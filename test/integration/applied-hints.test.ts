@@ -3,6 +3,10 @@ import Redis from 'ioredis';
 import { startIngest } from '../../ingest/server';
 import { startWorker } from '../../worker/server';
 import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
+import { createRedisClient } from '../../shared/redis';
+import { AppliedSignals } from '../../shared/store/applied-signals';
+import { allPartitionKeys } from '../../shared/store/keys';
+import { waitUntil } from '../support/wait-until';
 import { capturingLogger } from '../support/capturing-logger';
 import { hintsWakeTheWaiter } from '../support/applied-hints-scenario';
 import { postJson, request } from '../support/fetch-json';
@@ -41,6 +45,45 @@ describe('a Redis user without channel access', () => {
     } finally {
       await worker.close();
       await ingest.close();
+    }
+  }, 60_000);
+});
+
+describe('a hint subscriber whose Redis restarts', () => {
+  let redis: PrivateRedis;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+  });
+  afterAll(() => redis?.destroy());
+
+  test('subscribes again by itself and hears the hints that follow', async () => {
+    const config = testConfig({ REDIS_URL: redis.url, STREAM_PARTITIONS: '4' });
+    const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
+    const client = createRedisClient(config, { connectionName: 'hints-restart', subscriber: true });
+    const heard: number[] = [];
+    const signals = new AppliedSignals(client, partitions, (p) => heard.push(p));
+    await client.connect();
+    await signals.start();
+    try {
+      await redis.stop('SIGKILL');
+      await waitUntil(async () => client.status !== 'ready', 10_000, 20);
+      await redis.restart();
+      const publisher = new Redis(redis.url);
+      try {
+        await waitUntil(
+          async () => {
+            await publisher.spublish(partitions[2]!.appliedChannel, '');
+            return heard.includes(2);
+          },
+          10_000,
+          50,
+        );
+      } finally {
+        await publisher.quit();
+      }
+      expect(heard.every((p) => p === 2)).toBe(true);
+    } finally {
+      await signals.stop();
     }
   }, 60_000);
 });
