@@ -1,5 +1,6 @@
 /** Renders benchmark results as the Markdown tables of docs/BENCHMARKS.md: one column per configuration, goal and baseline beside each figure. */
 import type { ConfigResult } from './configuration';
+import type { ServiceRole } from '../launcher/service-node-flags';
 import type { MachineLoad } from './machine-load';
 import type { PhaseCost } from './phase-cost';
 
@@ -8,7 +9,7 @@ export interface BenchOutput {
   seconds: number;
   machine: Record<string, string>;
   /** The Node flags ingest and the workers ran with. */
-  serviceNodeFlags: Readonly<Record<'ingest' | 'worker', readonly string[]>>;
+  serviceNodeFlags: Readonly<Record<ServiceRole, readonly string[]>>;
   results: ConfigResult[];
 }
 

@@ -39,6 +39,7 @@ import {
   type ComposeService,
   type Manifest,
 } from './deploy-files';
+import type { ServiceRole } from '../../launcher/service-node-flags';
 
 /** Health endpoints both processes serve; entrypoint.test.ts checks a running process answers them. */
 export const HEALTH_PATHS: readonly string[] = ['/health', '/livez', '/readyz', '/metrics'];
@@ -66,7 +67,7 @@ export interface Context {
   /** Stream key of a partition, as the code builds it (shared/keys.ts). */
   streamKey: (prefix: string, partition: number, count: number) => string;
   /** Node flags every start of ingest or worker passes (launcher/service-node-flags.ts). */
-  serviceNodeFlags: Readonly<Record<'ingest' | 'worker', readonly string[]>>;
+  serviceNodeFlags: Readonly<Record<ServiceRole, readonly string[]>>;
 }
 
 export type Check = (bundle: Bundle, ctx: Context) => string[];
