@@ -1,17 +1,14 @@
 /**
- * A hint that a partition's entries were just applied. The worker publishes one after each
- * apply; ingest's read-after-write waiter then looks at that partition at once instead of at
- * its next poll. Sharded pub/sub (SPUBLISH / SSUBSCRIBE) on a channel in the partition's slot,
- * so on a Redis Cluster only the partition's master carries it. The hint is never needed for
- * correctness: one lost (a reconnect, a slot move) costs the wait until the next poll.
+ * A hint that a partition's entries were just applied. The worker's apply script publishes
+ * one when it acknowledges entries (apply-batch.lua, inside the script, so it costs Redis no
+ * round trip of its own and arrives only after the apply); ingest's read-after-write waiter
+ * then looks at that partition at once instead of at its next poll. Sharded pub/sub
+ * (SPUBLISH / SSUBSCRIBE) on a channel in the partition's slot, so on a Redis Cluster only
+ * the partition's master carries it. The hint is never needed for correctness: one lost (a
+ * reconnect, a slot move) costs the wait until the next poll.
  */
 import type { PartitionKeys } from './keys';
 import type { RedisClient } from '../redis';
-
-/** Publishes the hint without waiting for it; a failure is of no consequence (see above). */
-export function publishApplied(redis: RedisClient, keys: PartitionKeys): void {
-  redis.spublish(keys.appliedChannel, '').catch(() => undefined);
-}
 
 /** Subscribes a connection of its own to every partition's hint. */
 export class AppliedSignals {

@@ -6,7 +6,6 @@
  * atomically with its marker, the last part with the acknowledgement.
  */
 import type { PartitionKeys } from './keys';
-import { publishApplied } from './applied-signals';
 import { encodeBulkStrings } from './encoded-script';
 import { encodedScript } from './scripts';
 import { compareIds } from '../stream-ids';
@@ -83,8 +82,6 @@ export class AggregateStore {
       else await this.applyWhole(keys, group.items, group.plan, outcome);
       onProgress();
     }
-    // Read-after-write requests waiting on this partition look again now (applied-signals.ts).
-    if (outcome.applied > 0) publishApplied(this.redis, keys);
     return outcome;
   }
 
@@ -93,7 +90,9 @@ export class AggregateStore {
     const args: ScriptArg[] = [this.group, this.consumer, ids.length];
     // The script reads the pending entries of the ids' range: it takes them in stream order.
     for (const id of [...ids].sort(compareIds)) args.push(id);
-    args.push(part, parts, PART_MARKER_TTL_SECONDS);
+    // The script tells read-after-write requests waiting on this partition to look again
+    // (applied-signals.ts) once it acknowledged the entries: no round trip of its own.
+    args.push(part, parts, PART_MARKER_TTL_SECONDS, keys.appliedChannel);
     for (const arg of plan.sections) args.push(arg);
     const reply = await encodedScript('applyBatch').call(
       this.redis,

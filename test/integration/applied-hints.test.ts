@@ -5,7 +5,12 @@ import { startWorker } from '../../worker/server';
 import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient } from '../../shared/redis';
 import { AppliedSignals } from '../../shared/store/applied-signals';
+import { AggregateStore } from '../../shared/store/batch-apply';
+import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { allPartitionKeys } from '../../shared/store/keys';
+import { ensureGroup } from '../../shared/store/stream-groups';
+import type { Sample } from '../../shared/samples';
+import { baseTime } from '../support/build-sample';
 import { waitUntil } from '../support/wait-until';
 import { capturingLogger } from '../support/capturing-logger';
 import { hintsWakeTheWaiter } from '../support/applied-hints-scenario';
@@ -15,6 +20,45 @@ import { quietLogger, testConfig } from '../support/test-config';
 test('an apply wakes the waiter subscribed to the hints, before its next poll', async () => {
   await hintsWakeTheWaiter(testConfig({ STREAM_PARTITIONS: '4' }));
 }, 60_000);
+
+describe('the hint of an apply', () => {
+  let redis: PrivateRedis;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+  });
+  afterAll(() => redis?.destroy());
+
+  test('is published by the apply script as it acknowledges (no command of its own), and not for entries applied before', async () => {
+    const config = testConfig({ REDIS_URL: redis.url, STREAM_PARTITIONS: '2' });
+    const [keys] = allPartitionKeys(config.keyPrefix, config.streamPartitions);
+    const client = new Redis(redis.url);
+    // monitor() opens a connection of its own beside its client's.
+    const monitored = new Redis(redis.url);
+    const monitor = await monitored.monitor();
+    const publishedBy: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args[0]?.toLowerCase() === 'spublish' && args[1] === keys!.appliedChannel) publishedBy.push(source);
+    });
+    try {
+      await ensureGroup(client, keys!.stream, config.consumerGroup);
+      const sample: Sample = { kind: 'node', node: 'hinted', at: baseTime(), timeslice: 1, cpu: 10, mem: 20 };
+      const id = (await client.xadd(keys!.stream, '*', ENTRY_FIELD, encodeSamples([sample])))!;
+      await client.xreadgroup('GROUP', config.consumerGroup, 'c1', 'COUNT', 1, 'STREAMS', keys!.stream, '>');
+      const store = new AggregateStore(client, config.consumerGroup, 'c1');
+      expect(await store.applyBatch(keys!, [{ id, samples: [sample] }])).toEqual({ applied: 1, skipped: 0, samples: 1 });
+      // Another delivery of the same entry changes nothing, so it tells nobody.
+      expect(await store.applyBatch(keys!, [{ id, samples: [sample] }])).toEqual({ applied: 0, skipped: 1, samples: 0 });
+      // MONITOR names who ran each command: a client's address, or "lua" for a script.
+      await waitUntil(async () => publishedBy.length > 0, 5_000, 20);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(publishedBy).toEqual(['lua']);
+    } finally {
+      monitor.disconnect();
+      await monitored.quit();
+      await client.quit();
+    }
+  }, 60_000);
+});
 
 describe('a Redis user without channel access', () => {
   let redis: PrivateRedis;

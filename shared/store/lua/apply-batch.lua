@@ -29,7 +29,9 @@
   ARGV[4+n]  part p (1-based), or 0 for whole entries
   ARGV[5+n]  part count c (0 for whole entries)
   ARGV[6+n]  seconds the part markers live
-  ARGV[7+n ..]  eight sections, each a count followed by its records:
+  ARGV[7+n]  the sharded channel told, once the entries are acknowledged, that they were
+             applied ('' for none): in the script, so the hint costs Redis no round trip
+  ARGV[8+n ..]  eight sections, each a count followed by its records:
     checks        key type                                    keys only written: must be missing or of type
                                                              (zset or hash)
     bucket keys   key expireAt m, then m pairs: field delta   merge stored buckets (bucket codec); EXPIREAT
@@ -54,7 +56,7 @@
 -- memory, instead of failing on a write halfway through.
 local stream, group = KEYS[1], ARGV[1]
 local n = tonumber(ARGV[3])
-local part, parts, markerTtl = tonumber(ARGV[4 + n]), tonumber(ARGV[5 + n]), ARGV[6 + n]
+local part, parts, markerTtl, appliedChannel = tonumber(ARGV[4 + n]), tonumber(ARGV[5 + n]), ARGV[6 + n], ARGV[7 + n]
 local CHUNK = 1000
 local PAGE = 1000
 
@@ -95,7 +97,7 @@ if part > 0 then
 end
 
 -- Reads: the type checks, the stored buckets and summaries.
-local i = 7 + n
+local i = 8 + n
 local function section(width)
   local count = tonumber(ARGV[i])
   local first = i + 1
@@ -280,4 +282,5 @@ if part > 0 then redis.call('DEL', markers) end
 for first = 4, 3 + n, CHUNK do
   redis.call('XACK', stream, group, unpack(ARGV, first, math.min(first + CHUNK - 1, 3 + n)))
 end
+if appliedChannel ~= '' then redis.call('SPUBLISH', appliedChannel, '') end
 return { 2, n }
