@@ -44,24 +44,31 @@ export interface OtlpMapping {
   rejections: Rejection[];
 }
 
-type Attributes = Map<string, string | number | boolean>;
+/**
+ * A point's or a resource's attributes as decoded: looked up by scanning the list (one to a few
+ * entries), not copied into a Map per point; that copy was most of the garbage an export made.
+ */
+type Attributes = readonly OtlpKeyValue[];
 
-function attributesOf(list: OtlpKeyValue[] | undefined): Attributes {
-  const map: Attributes = new Map();
-  for (const kv of list ?? []) {
+const NO_ATTRIBUTES: Attributes = [];
+
+/** The value of `key` (the last entry of that key wins, as in a map built from the list). */
+function attributeValue(attributes: Attributes, key: string): string | number | boolean | undefined {
+  let found: string | number | boolean | undefined;
+  for (const kv of attributes) {
     const v = kv.value;
-    if (!v || !kv.key) continue;
-    if (has(v, 'stringValue')) map.set(kv.key, v.stringValue!);
-    else if (has(v, 'intValue')) map.set(kv.key, int64ToNumber(v.intValue));
-    else if (has(v, 'doubleValue')) map.set(kv.key, v.doubleValue!);
-    else if (has(v, 'boolValue')) map.set(kv.key, v.boolValue!);
+    if (!v || kv.key !== key) continue;
+    if (has(v, 'stringValue')) found = v.stringValue!;
+    else if (has(v, 'intValue')) found = int64ToNumber(v.intValue);
+    else if (has(v, 'doubleValue')) found = v.doubleValue!;
+    else if (has(v, 'boolValue')) found = v.boolValue!;
   }
-  return map;
+  return found;
 }
 
 function firstOf(attributes: Attributes, keys: readonly string[]): string | undefined {
   for (const key of keys) {
-    const value = attributes.get(key);
+    const value = attributeValue(attributes, key);
     if (value !== undefined) return String(value);
   }
   return undefined;
@@ -90,7 +97,7 @@ function pointsOf(metrics: OtlpMetric[], options: OtlpMappingOptions): { points:
         continue;
       }
       const timeslice = delta && start > 0 && time > start ? (time - start) / 1e9 : options.gaugeIntervalSeconds;
-      points.push({ value, timeMs: Math.round(time / 1e6), timeslice, attributes: attributesOf(p.attributes) });
+      points.push({ value, timeMs: Math.round(time / 1e6), timeslice, attributes: p.attributes ?? NO_ATTRIBUTES });
     }
   }
   return { points, unusable };
@@ -98,6 +105,8 @@ function pointsOf(metrics: OtlpMetric[], options: OtlpMappingOptions): { points:
 
 /** Points of one metric grouped by their time: one reading per collection. */
 function readingsOf(points: Point[]): Point[][] {
+  // Usually one collection per export: no grouping needed.
+  if (points.every((p) => p.timeMs === points[0]!.timeMs)) return points.length > 0 ? [points] : [];
   const byTime = new Map<number, Point[]>();
   for (const p of points) {
     const group = byTime.get(p.timeMs);
@@ -138,7 +147,7 @@ function viewsOf(request: OtlpMetricsRequest): ResourceView[] {
       }
     }
     if (metrics.size === 0) continue;
-    const attributes = attributesOf(rm.resource?.attributes);
+    const attributes = rm.resource?.attributes ?? NO_ATTRIBUTES;
     views.push({ attributes, node: firstOf(attributes, ['host.name', 'k8s.node.name']), metrics, resolved: new Map() });
   }
   return views;

@@ -15,6 +15,12 @@ export type OtlpMediaType = keyof typeof OTLP_MEDIA_TYPES;
 
 const PROTO_DIR = join(__dirname, 'proto');
 
+// 64-bit integers (two timestamps a data point) decode as numbers, not Long objects: the
+// mapping reads them as numbers anyway, and the objects were garbage made per point.
+// (protobufjs's documented switch; it is this process's only protobuf user.)
+protobuf.util.Long = null as unknown as typeof protobuf.util.Long;
+protobuf.configure();
+
 function loadRoot(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => (isAbsolute(target) ? target : join(PROTO_DIR, target));

@@ -1,10 +1,10 @@
 /**
  * The parts of an OTLP metrics request the mapping reads: protobufjs messages as decoded (camelCase;
  * a field that was not sent is not an own property and reads as its default; 64-bit integers are
- * Long objects).
+ * numbers, see otlp-protocol.ts).
  */
 
-/** A 64-bit integer as protobufjs gives it: a Long (or a number or string when built by hand). */
+/** A 64-bit integer as decoded: a number (a string from OTLP/JSON, or a Long where a caller built one). */
 export type Int64 = number | string | { toNumber(): number };
 
 export function int64ToNumber(value: Int64 | null | undefined): number {

@@ -46,6 +46,29 @@ describe('OTLP mapping', () => {
     ]);
   });
 
+  test('an attribute sent twice counts with its last scalar value; values of other kinds are passed over', () => {
+    const node = resourceMetrics({ 'host.name': 'first-name' }, [
+      gauge('system.cpu.utilization', T, [
+        { value: 0.75, attrs: { cpu: 'cpu0', state: 'idle' } },
+        { value: 0.25, attrs: { cpu: 'cpu0', state: 'user' } },
+      ]),
+      gauge('system.memory.utilization', T, [{ value: 0.5, attrs: { state: 'used' } }]),
+    ]) as { resource: { attributes: unknown[] }; scopeMetrics: { metrics: { gauge: { dataPoints: { attributes: unknown[] }[] } }[] }[] };
+    node.resource.attributes.push(
+      { key: 'host.name', value: { stringValue: 'last-name' } },
+      { key: 'host.name', value: { arrayValue: { values: [{ stringValue: 'not-a-name' }] } } },
+    );
+    // The idle point says "user" last: only the user point of cpu0 is idle now.
+    const [idle, user] = node.scopeMetrics[0]!.metrics[0]!.gauge.dataPoints;
+    idle!.attributes.push({ key: 'state', value: { stringValue: 'user' } });
+    user!.attributes.push({ key: 'state', value: { stringValue: 'idle' } }, { key: 'state', value: { kvlistValue: { values: [] } } });
+    const { candidates, rejections } = map([node]);
+    expect(rejections).toEqual([]);
+    expect(candidates).toHaveLength(1);
+    expect(candidates[0]!.item).toMatchObject({ node: 'last-name', mem: 50 });
+    expect((candidates[0]!.item as { cpu: number }).cpu).toBeCloseTo(75, 9);
+  });
+
   test('a delta sum takes its own interval as timeslice', () => {
     const request = decodeMetricsRequest(
       encodeMetricsRequest(
