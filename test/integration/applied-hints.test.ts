@@ -67,6 +67,25 @@ describe('a Redis user without channel access', () => {
   });
   afterAll(() => redis?.destroy());
 
+  test('an apply succeeds at once: the hint it may not publish is passed over', async () => {
+    const admin = new Redis(redis.url);
+    await admin.acl('SETUSER', 'nohints', 'on', '>secret', '~*', 'resetchannels', '+@all');
+    await admin.quit();
+    const config = testConfig({ STREAM_PARTITIONS: '2' });
+    const [keys] = allPartitionKeys(config.keyPrefix, config.streamPartitions);
+    const client = new Redis(`redis://nohints:secret@127.0.0.1:${redis.port}`);
+    try {
+      await ensureGroup(client, keys!.stream, config.consumerGroup);
+      const sample: Sample = { kind: 'node', node: 'unhinted', at: baseTime(), timeslice: 1, cpu: 10, mem: 20 };
+      const id = (await client.xadd(keys!.stream, '*', ENTRY_FIELD, encodeSamples([sample])))!;
+      await client.xreadgroup('GROUP', config.consumerGroup, 'c1', 'COUNT', 1, 'STREAMS', keys!.stream, '>');
+      const store = new AggregateStore(client, config.consumerGroup, 'c1');
+      expect(await store.applyBatch(keys!, [{ id, samples: [sample] }])).toEqual({ applied: 1, skipped: 0, samples: 1 });
+    } finally {
+      await client.quit();
+    }
+  }, 60_000);
+
   test('ingest warns once at start, workers apply as before, and ?after= answers through the poll', async () => {
     const admin = new Redis(redis.url);
     // Keys and commands, but no channel: SSUBSCRIBE and SPUBLISH are refused (NOPERM).

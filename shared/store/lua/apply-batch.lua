@@ -282,5 +282,7 @@ if part > 0 then redis.call('DEL', markers) end
 for first = 4, 3 + n, CHUNK do
   redis.call('XACK', stream, group, unpack(ARGV, first, math.min(first + CHUNK - 1, 3 + n)))
 end
-if appliedChannel ~= '' then redis.call('SPUBLISH', appliedChannel, '') end
+-- pcall: a user without access to the channel still applies (the hint is never needed); the
+-- writes above are done, and an error now would only make the caller apply again.
+if appliedChannel ~= '' then redis.pcall('SPUBLISH', appliedChannel, '') end
 return { 2, n }
