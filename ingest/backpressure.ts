@@ -20,6 +20,7 @@ export class BackpressureMonitor {
   /** The partition count the data has (null: not recorded yet). */
   private recordedPartitions: number | null = null;
   private changeRunning = false;
+  private stopped = false;
 
   constructor(
     private readonly redis: RedisClient,
@@ -40,8 +41,11 @@ export class BackpressureMonitor {
   }
 
   start(): void {
+    this.stopped = false;
     const tick = async () => {
       await this.refresh().catch(() => undefined); // Redis down: writes fail on their own
+      // stop() may have come while that read was in flight.
+      if (this.stopped) return;
       this.timer = setTimeout(tick, this.refreshMs);
       this.timer.unref();
     };
@@ -49,6 +53,7 @@ export class BackpressureMonitor {
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
   }
 
