@@ -5,9 +5,9 @@ import { startWorker } from '../../worker/server';
 import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient } from '../../shared/redis';
 import { AppliedSignals } from '../../shared/store/applied-signals';
-import { AggregateStore } from '../../shared/store/batch-apply';
+import { AggregateStore, type DecodedEntry } from '../../shared/store/batch-apply';
 import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
-import { allPartitionKeys } from '../../shared/store/keys';
+import { allPartitionKeys, type PartitionKeys } from '../../shared/store/keys';
 import { ensureGroup } from '../../shared/store/stream-groups';
 import type { Sample } from '../../shared/samples';
 import { baseTime } from '../support/build-sample';
@@ -16,6 +16,15 @@ import { capturingLogger } from '../support/capturing-logger';
 import { hintsWakeTheWaiter } from '../support/applied-hints-scenario';
 import { postJson, request } from '../support/fetch-json';
 import { quietLogger, testConfig } from '../support/test-config';
+
+/** One node sample appended to the partition's stream and read into the group by consumer c1: pending, ready to apply. */
+async function pendingEntry(client: Redis, keys: PartitionKeys, group: string, node: string): Promise<DecodedEntry> {
+  await ensureGroup(client, keys.stream, group);
+  const sample: Sample = { kind: 'node', node, at: baseTime(), timeslice: 1, cpu: 10, mem: 20 };
+  const id = (await client.xadd(keys.stream, '*', ENTRY_FIELD, encodeSamples([sample])))!;
+  await client.xreadgroup('GROUP', group, 'c1', 'COUNT', 1, 'STREAMS', keys.stream, '>');
+  return { id, samples: [sample] };
+}
 
 test('an apply wakes the waiter subscribed to the hints, before its next poll', async () => {
   await hintsWakeTheWaiter(testConfig({ STREAM_PARTITIONS: '4' }));
@@ -40,14 +49,11 @@ describe('the hint of an apply', () => {
       if (args[0]?.toLowerCase() === 'spublish' && args[1] === keys!.appliedChannel) publishedBy.push(source);
     });
     try {
-      await ensureGroup(client, keys!.stream, config.consumerGroup);
-      const sample: Sample = { kind: 'node', node: 'hinted', at: baseTime(), timeslice: 1, cpu: 10, mem: 20 };
-      const id = (await client.xadd(keys!.stream, '*', ENTRY_FIELD, encodeSamples([sample])))!;
-      await client.xreadgroup('GROUP', config.consumerGroup, 'c1', 'COUNT', 1, 'STREAMS', keys!.stream, '>');
+      const entry = await pendingEntry(client, keys!, config.consumerGroup, 'hinted');
       const store = new AggregateStore(client, config.consumerGroup, 'c1');
-      expect(await store.applyBatch(keys!, [{ id, samples: [sample] }])).toEqual({ applied: 1, skipped: 0, samples: 1 });
+      expect(await store.applyBatch(keys!, [entry])).toEqual({ applied: 1, skipped: 0, samples: 1 });
       // Another delivery of the same entry changes nothing, so it tells nobody.
-      expect(await store.applyBatch(keys!, [{ id, samples: [sample] }])).toEqual({ applied: 0, skipped: 1, samples: 0 });
+      expect(await store.applyBatch(keys!, [entry])).toEqual({ applied: 0, skipped: 1, samples: 0 });
       // MONITOR names who ran each command: a client's address, or "lua" for a script.
       await waitUntil(async () => publishedBy.length > 0, 5_000, 20);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -75,12 +81,9 @@ describe('a Redis user without channel access', () => {
     const [keys] = allPartitionKeys(config.keyPrefix, config.streamPartitions);
     const client = new Redis(`redis://nohints:secret@127.0.0.1:${redis.port}`);
     try {
-      await ensureGroup(client, keys!.stream, config.consumerGroup);
-      const sample: Sample = { kind: 'node', node: 'unhinted', at: baseTime(), timeslice: 1, cpu: 10, mem: 20 };
-      const id = (await client.xadd(keys!.stream, '*', ENTRY_FIELD, encodeSamples([sample])))!;
-      await client.xreadgroup('GROUP', config.consumerGroup, 'c1', 'COUNT', 1, 'STREAMS', keys!.stream, '>');
+      const entry = await pendingEntry(client, keys!, config.consumerGroup, 'unhinted');
       const store = new AggregateStore(client, config.consumerGroup, 'c1');
-      expect(await store.applyBatch(keys!, [{ id, samples: [sample] }])).toEqual({ applied: 1, skipped: 0, samples: 1 });
+      expect(await store.applyBatch(keys!, [entry])).toEqual({ applied: 1, skipped: 0, samples: 1 });
     } finally {
       await client.quit();
     }
