@@ -45,7 +45,7 @@ requests_of() { awk '/requests in/ {print $1}' "$1"; }
 non2xx_of() { awk '/Non-2xx/ {print $NF}' "$1"; }
 
 # The machine may be shared: say how busy it was.
-export LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+XX
 REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
@@ -55,10 +55,10 @@ export REDIS_URL="redis://127.0.0.1:$REDIS_PORT" KEY_PREFIX=measure LOG_LEVEL=wa
 sleep 0.5
 node dist/ingest/main.js >"$WORK/ingest.log" 2>&1 &
 INGEST_PID=$!
-PIDS+=($INGEST_PID)
+PIDS+=("$INGEST_PID")
 node --max-semi-space-size=64 dist/worker/main.js >"$WORK/worker.log" 2>&1 &
 WORKER_PID=$!
-PIDS+=($WORKER_PID)
+PIDS+=("$WORKER_PID")
 wait_ready "$INGEST_PORT"
 wait_ready "$WORKER_PORT"
 sleep 2
