@@ -17,6 +17,16 @@ import { hintsWakeTheWaiter } from '../support/applied-hints-scenario';
 import { postJson, request } from '../support/fetch-json';
 import { quietLogger, testConfig } from '../support/test-config';
 
+/** A private Redis for the enclosing describe block: each block watches, restricts or kills its own. */
+function privateRedisOfBlock(): () => PrivateRedis {
+  let redis: PrivateRedis | undefined;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+  });
+  afterAll(() => redis?.destroy());
+  return () => redis!;
+}
+
 /** One node sample appended to the partition's stream and read into the group by consumer c1: pending, ready to apply. */
 async function pendingEntry(client: Redis, keys: PartitionKeys, group: string, node: string): Promise<DecodedEntry> {
   await ensureGroup(client, keys.stream, group);
@@ -31,13 +41,10 @@ test('an apply wakes the waiter subscribed to the hints, before its next poll', 
 }, 60_000);
 
 describe('the hint of an apply', () => {
-  let redis: PrivateRedis;
-  beforeAll(async () => {
-    redis = await startPrivateRedis();
-  });
-  afterAll(() => redis?.destroy());
+  const privateRedis = privateRedisOfBlock();
 
   test('is published by the apply script as it acknowledges (no command of its own), and not for entries applied before', async () => {
+    const redis = privateRedis();
     const config = testConfig({ REDIS_URL: redis.url, STREAM_PARTITIONS: '2' });
     const [keys] = allPartitionKeys(config.keyPrefix, config.streamPartitions);
     const client = new Redis(redis.url);
@@ -67,13 +74,10 @@ describe('the hint of an apply', () => {
 });
 
 describe('a Redis user without channel access', () => {
-  let redis: PrivateRedis;
-  beforeAll(async () => {
-    redis = await startPrivateRedis();
-  });
-  afterAll(() => redis?.destroy());
+  const privateRedis = privateRedisOfBlock();
 
   test('an apply succeeds at once: the hint it may not publish is passed over', async () => {
+    const redis = privateRedis();
     const admin = new Redis(redis.url);
     await admin.acl('SETUSER', 'nohints', 'on', '>secret', '~*', 'resetchannels', '+@all');
     await admin.quit();
@@ -90,6 +94,7 @@ describe('a Redis user without channel access', () => {
   }, 60_000);
 
   test('ingest warns once at start, workers apply as before, and ?after= answers through the poll', async () => {
+    const redis = privateRedis();
     const admin = new Redis(redis.url);
     // Keys and commands, but no channel: SSUBSCRIBE and SPUBLISH are refused (NOPERM).
     await admin.acl('SETUSER', 'nochannels', 'on', '>secret', '~*', 'resetchannels', '+@all');
@@ -116,13 +121,10 @@ describe('a Redis user without channel access', () => {
 });
 
 describe('a hint subscriber whose Redis restarts', () => {
-  let redis: PrivateRedis;
-  beforeAll(async () => {
-    redis = await startPrivateRedis();
-  });
-  afterAll(() => redis?.destroy());
+  const privateRedis = privateRedisOfBlock();
 
   test('subscribes again by itself and hears the hints that follow', async () => {
+    const redis = privateRedis();
     const config = testConfig({ REDIS_URL: redis.url, STREAM_PARTITIONS: '4' });
     const partitions = allPartitionKeys(config.keyPrefix, config.streamPartitions);
     const client = createRedisClient(config, { connectionName: 'hints-restart', subscriber: true });
