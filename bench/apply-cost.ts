@@ -42,6 +42,8 @@ interface Scenario {
   processes: number;
   /** Entries per apply, as the worker reads them. */
   batchEntries: number;
+  /** POSTs joined into one entry (ingest's group commit under load). */
+  postsPerEntry: number;
 }
 
 interface Measurement {
@@ -69,19 +71,32 @@ function samplesOf(node: number, second: number, baseMs: number, processes: numb
   return samples;
 }
 
-/** One POST per node per second of [fromSecond, toSecond), appended through the store layer: one entry each. */
-async function fill(redis: Redis, nodes: number, fromSecond: number, toSecond: number, processes: number, baseMs: number): Promise<void> {
+/**
+ * One POST per node per second of [fromSecond, toSecond), appended through the store layer
+ * `postsPerEntry` POSTs a call, as ingest's group commit joins the POSTs that arrive together:
+ * one entry per call.
+ */
+async function fill(
+  redis: Redis,
+  nodes: number,
+  fromSecond: number,
+  toSecond: number,
+  processes: number,
+  baseMs: number,
+  postsPerEntry: number,
+): Promise<void> {
   const appender = new SampleAppender(redis, PREFIX, 1);
   let group = 0;
   const posts: Sample[][] = [];
   for (let second = fromSecond; second < toSecond; second++)
     for (let node = 0; node < nodes; node++) posts.push(samplesOf(node, second, baseMs, processes));
-  for (let first = 0; first < posts.length; first += APPEND_CONCURRENCY) {
+  const calls: Sample[][][] = [];
+  for (let first = 0; first < posts.length; first += postsPerEntry) calls.push(posts.slice(first, first + postsPerEntry));
+  for (let first = 0; first < calls.length; first += APPEND_CONCURRENCY) {
     await Promise.all(
-      posts.slice(first, first + APPEND_CONCURRENCY).map(async (samples) => {
-        const result = await appender.append(`g${fromSecond}-${group++}`, [
-          { parts: [{ partition: 0, lines: encodeSamples(samples) }], samples: samples.length },
-        ]);
+      calls.slice(first, first + APPEND_CONCURRENCY).map(async (joined) => {
+        const requests = joined.map((samples) => ({ parts: [{ partition: 0, lines: encodeSamples(samples) }], samples: samples.length }));
+        const result = await appender.append(`g${fromSecond}-${group++}`, requests);
         if (result.kind !== 'appended') throw new Error(`append refused: ${result.kind}`);
       }),
     );
@@ -148,11 +163,14 @@ async function measure(
     const keys = partitionKeys(PREFIX, 0, 1);
     await ensureGroup(redis, keys.stream, GROUP);
     const baseMs = Math.floor(Date.now() / 1000) * 1000 - (WARM_SECONDS + seconds + 5) * 1000;
-    await fill(redis, nodes, 0, WARM_SECONDS, scenario.processes, baseMs);
-    const appendInstructions = await count(() => fill(redis, nodes, WARM_SECONDS, WARM_SECONDS + seconds, scenario.processes, baseMs));
+    const { processes, postsPerEntry } = scenario;
+    await fill(redis, nodes, 0, WARM_SECONDS, processes, baseMs, postsPerEntry);
+    const appendInstructions = await count(() =>
+      fill(redis, nodes, WARM_SECONDS, WARM_SECONDS + seconds, processes, baseMs, postsPerEntry),
+    );
     const raw = await readAll(new PartitionStream(keys, redis, redis, GROUP, CONSUMER));
     const store = new AggregateStore(redis, GROUP, CONSUMER);
-    const warm = WARM_SECONDS * nodes;
+    const warm = Math.ceil((WARM_SECONDS * nodes) / postsPerEntry);
     await applyAll(store, keys, raw.slice(0, warm), scenario.batchEntries);
 
     const measured = raw.slice(warm);
@@ -180,7 +198,7 @@ async function measure(
     return {
       samples,
       applyInstructionsPerSample: applyInstructions === undefined ? undefined : applyInstructions / samples,
-      appendInstructionsPerPost: appendInstructions === undefined ? undefined : appendInstructions / measured.length,
+      appendInstructionsPerPost: appendInstructions === undefined ? undefined : appendInstructions / (seconds * nodes),
       entries: measured.length,
       redisUsPerSample: ((redisAfter - redisBefore) * 1e6) / samples,
       workerUsPerSample: (worker.user + worker.system) / samples,
@@ -206,6 +224,11 @@ async function main(): Promise<void> {
     .addOption(new Option('--runs <n>', 'runs of every scenario (the spread is reported)').default(3).argParser(Number))
     .addOption(new Option('--processes <n>', 'processes per POST in the variant with processes').default(4).argParser(Number))
     .addOption(new Option('--batches <list>', 'entries per apply').default('60,1000'))
+    .addOption(
+      new Option('--posts-per-entry <n>', "POSTs joined into one entry, as ingest's group commit joins concurrent POSTs")
+        .default(1)
+        .argParser(Number),
+    )
     .addOption(new Option('--commands', "also print each run's costliest commands (INFO commandstats)"))
     .addOption(
       new Option(
@@ -223,6 +246,7 @@ async function main(): Promise<void> {
     runs: number;
     processes: number;
     batches: string;
+    postsPerEntry: number;
     commands?: boolean;
     instructions?: boolean;
     keepDumps?: boolean;
@@ -231,7 +255,9 @@ async function main(): Promise<void> {
   for (const processes of [0, options.processes]) {
     for (const batchEntries of options.batches.split(',').map(Number)) {
       const what = processes === 0 ? 'node sample' : `node sample + ${processes} processes`;
-      scenarios.push({ label: `1 ${what} per POST, ${batchEntries} entries per apply`, processes, batchEntries });
+      const { postsPerEntry } = options;
+      const entries = postsPerEntry === 1 ? `${batchEntries} entries` : `${batchEntries} entries of ${postsPerEntry} POSTs`;
+      scenarios.push({ label: `1 ${what} per POST, ${entries} per apply`, processes, batchEntries, postsPerEntry });
     }
   }
   const counted = options.instructions ? await CountedRedis.start(options.keepDumps) : undefined;
@@ -258,7 +284,7 @@ async function main(): Promise<void> {
       // Under valgrind the CPU figures mean nothing; the instruction counts are the measurement.
       const thousands = (values: (number | undefined)[]) => spread(values.map((v) => (v ?? NaN) / 1000));
       console.log(
-        '| scenario | samples per run | Redis instructions per sample, apply (thousands) | per POST, append one POST a call (thousands) | Redis commands per entry |',
+        '| scenario | samples per run | Redis instructions per sample, apply (thousands) | per POST, append (thousands) | Redis commands per entry |',
       );
       console.log('|---|---|---|---|---|');
       for (const [scenario, ms] of results) {
