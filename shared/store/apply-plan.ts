@@ -280,7 +280,7 @@ class PlanBuilder {
     s.push(this.latest.size);
     for (const [key, { names, scores }] of this.latest) {
       s.push(key, names ?? '', scores.size);
-      for (const [member, score] of scores) s.push(member, score);
+      for (const [member, score] of scores) s.push(score, member);
     }
     s.push(this.expiries.size);
     for (const [key, { at, always }] of this.expiries) s.push(key, at, always ? 1 : 0);

@@ -2,39 +2,17 @@
 import Redis from 'ioredis';
 import { startIngest } from '../../ingest/server';
 import { startWorker } from '../../worker/server';
-import { startPrivateRedis, type PrivateRedis } from '../../launcher/private-redis';
 import { createRedisClient } from '../../shared/redis';
 import { AppliedSignals } from '../../shared/store/applied-signals';
-import { AggregateStore, type DecodedEntry } from '../../shared/store/batch-apply';
-import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
-import { allPartitionKeys, type PartitionKeys } from '../../shared/store/keys';
-import { ensureGroup } from '../../shared/store/stream-groups';
-import type { Sample } from '../../shared/samples';
-import { baseTime } from '../support/build-sample';
+import { AggregateStore } from '../../shared/store/batch-apply';
+import { allPartitionKeys } from '../../shared/store/keys';
 import { waitUntil } from '../support/wait-until';
 import { capturingLogger } from '../support/capturing-logger';
 import { hintsWakeTheWaiter } from '../support/applied-hints-scenario';
+import { pendingEntry } from '../support/pending-entry';
+import { privateRedisOfBlock } from '../support/private-redis-of-block';
 import { postJson, request } from '../support/fetch-json';
 import { quietLogger, testConfig } from '../support/test-config';
-
-/** A private Redis for the enclosing describe block: each block watches, restricts or kills its own. */
-function privateRedisOfBlock(): () => PrivateRedis {
-  let redis: PrivateRedis | undefined;
-  beforeAll(async () => {
-    redis = await startPrivateRedis();
-  });
-  afterAll(() => redis?.destroy());
-  return () => redis!;
-}
-
-/** One node sample appended to the partition's stream and read into the group by consumer c1: pending, ready to apply. */
-async function pendingEntry(client: Redis, keys: PartitionKeys, group: string, node: string): Promise<DecodedEntry> {
-  await ensureGroup(client, keys.stream, group);
-  const sample: Sample = { kind: 'node', node, at: baseTime(), timeslice: 1, cpu: 10, mem: 20 };
-  const id = (await client.xadd(keys.stream, '*', ENTRY_FIELD, encodeSamples([sample])))!;
-  await client.xreadgroup('GROUP', group, 'c1', 'COUNT', 1, 'STREAMS', keys.stream, '>');
-  return { id, samples: [sample] };
-}
 
 test('an apply wakes the waiter subscribed to the hints, before its next poll', async () => {
   await hintsWakeTheWaiter(testConfig({ STREAM_PARTITIONS: '4' }));

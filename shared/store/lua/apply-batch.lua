@@ -38,8 +38,10 @@
                                                              when the hash has no expiry record yet
     summaries     key m, then m pairs: node delta             merge each node's summary in the hash
                                                              (summary codec)
-    latest        key names m, then m pairs: member score    ZADD GT; the members also join zset names
-                                                             ('' for none) with NX, score 0
+    latest        key names m, then m pairs: score member    ZADD GT (the pairs in ZADD's order, passed
+                                                             on as they are); when a ZADD adds members,
+                                                             its members also join zset names ('' for
+                                                             none) with NX, score 0
     expiries      key unixSeconds always                      EXPIREAT; always 0: only on a key this call
                                                              creates (its check found it missing)
     prunes        key maxScore                                drop members whose score <= maxScore
@@ -133,14 +135,22 @@ for k = 1, bucketKeys do
   if m == 1 then
     stored = redis.call('HMGET', key, BUCKET_EXPIRY_FIELD, ARGV[i + 3])
   else
+    -- stored[1] is the expiry record (asked in the first chunk), stored[f + 1] bucket f.
+    -- Tables fill through a counter: `#t + 1` searches for the end every time.
     stored = {}
     for from = 1, m, CHUNK do
-      -- stored[1] is the expiry record (asked in the first chunk), stored[f + 1] bucket f.
-      local fields, shift = {}, from
-      if from == 1 then fields[1], shift = BUCKET_EXPIRY_FIELD, 0 end
-      for f = from, math.min(from + CHUNK - 1, m) do fields[#fields + 1] = ARGV[i + 1 + 2 * f] end
-      local values = redis.call('HMGET', key, unpack(fields))
-      for j = 1, #values do stored[shift + j] = values[j] end
+      local fields, count = { BUCKET_EXPIRY_FIELD }, 1
+      if from > 1 then fields, count = {}, 0 end
+      for f = from, math.min(from + CHUNK - 1, m) do
+        count = count + 1
+        fields[count] = ARGV[i + 1 + 2 * f]
+      end
+      local values = redis.call('HMGET', key, unpack(fields, 1, count))
+      if from == 1 then
+        stored = values
+      else
+        for j = 1, count do stored[from + j] = values[j] end
+      end
     end
   end
   for f = 1, m do
@@ -161,15 +171,22 @@ for k = 1, summaryKeys do
   local key, m = ARGV[i], tonumber(ARGV[i + 1])
   local stored = {}
   for from = 1, m, CHUNK do
-    local nodes = {}
-    for j = from, math.min(from + CHUNK - 1, m) do nodes[#nodes + 1] = ARGV[i + 2 * j] end
-    local values = redis.call('HMGET', key, unpack(nodes))
-    for j = 1, #nodes do
+    local nodes, count = {}, 0
+    for j = from, math.min(from + CHUNK - 1, m) do
+      count = count + 1
+      nodes[count] = ARGV[i + 2 * j]
+    end
+    local values = redis.call('HMGET', key, unpack(nodes, 1, count))
+    for j = 1, count do
       local value = values[j]
       if value and not nodeSummarySizeOk(value) then
         return redis.error_reply('apply-batch: ' .. key .. ' holds a summary of ' .. #value .. ' bytes for ' .. nodes[j])
       end
-      stored[from + j - 1] = value
+    end
+    if from == 1 then
+      stored = values
+    else
+      for j = 1, count do stored[from + j - 1] = values[j] end
     end
   end
   summaryAt[k], summaryNodes[k], summaryStored[k] = i, m, stored
@@ -202,15 +219,16 @@ for k = 1, bucketKeys do
     end
   else
     for from = 1, m, CHUNK do
-      local args = {}
-      if created and from == 1 then args[1], args[2] = BUCKET_EXPIRY_FIELD, ARGV[at + 1] end
+      local args, count = {}, 0
+      if created and from == 1 then args[1], args[2], count = BUCKET_EXPIRY_FIELD, ARGV[at + 1], 2 end
       for f = from, math.min(from + CHUNK - 1, m) do
         local delta = ARGV[at + 2 + 2 * f]
         local current = stored[f + 1]
-        args[#args + 1] = ARGV[at + 1 + 2 * f]
-        args[#args + 1] = current and mergeBucket(current, delta) or delta
+        args[count + 1] = ARGV[at + 1 + 2 * f]
+        args[count + 2] = current and mergeBucket(current, delta) or delta
+        count = count + 2
       end
-      redis.call('HSET', key, unpack(args))
+      redis.call('HSET', key, unpack(args, 1, count))
     end
   end
   if created then redis.call('EXPIREAT', key, ARGV[at + 1]) end
@@ -222,19 +240,23 @@ local SUMMARY_HASH_MARKER = 'node summaries: this value outgrows a listpack valu
 for k = 1, summaryKeys do
   local at, m, stored = summaryAt[k], summaryNodes[k], summaryStored[k]
   for from = 1, m, CHUNK do
-    local pairs = from == 1 and { '', SUMMARY_HASH_MARKER } or {}
+    local pairs, count = { '', SUMMARY_HASH_MARKER }, 2
+    if from > 1 then pairs, count = {}, 0 end
     for j = from, math.min(from + CHUNK - 1, m) do
       local delta = ARGV[at + 2 * j + 1]
-      pairs[#pairs + 1] = ARGV[at + 2 * j]
-      pairs[#pairs + 1] = stored[j] and mergeNodeSummary(stored[j], delta) or delta
+      pairs[count + 1] = ARGV[at + 2 * j]
+      pairs[count + 2] = stored[j] and mergeNodeSummary(stored[j], delta) or delta
+      count = count + 2
     end
-    redis.call('HSET', ARGV[at], unpack(pairs))
+    redis.call('HSET', ARGV[at], unpack(pairs, 1, count))
   end
 end
 
 -- One ZADD per sorted set and LATEST_CHUNK members, not one per member: each redis.call
--- costs microseconds of its own. A set's name index takes the members with NX (new ones
--- join with score 0, known ones are left as they are).
+-- costs microseconds of its own; the pairs go from ARGV as they are. A member joins the
+-- name index when it joins the set (both leave together, in the node prunes below), so
+-- the index is written only when the ZADD answers that it added members: new ones join
+-- with score 0 (NX), known ones are left as they are.
 local LATEST_CHUNK = 500
 local record = latestAt + 1
 for _ = 1, latestCount do
@@ -243,15 +265,16 @@ for _ = 1, latestCount do
   record = first + 2 * m
   for from = first, record - 1, 2 * LATEST_CHUNK do
     local to = math.min(from + 2 * LATEST_CHUNK, record) - 1
-    local scored, named = { 'GT' }, { 'NX' }
-    for p = from, to, 2 do
-      scored[#scored + 1] = ARGV[p + 1]
-      scored[#scored + 1] = ARGV[p]
-      named[#named + 1] = '0'
-      named[#named + 1] = ARGV[p]
+    local added = redis.call('ZADD', key, 'GT', unpack(ARGV, from, to))
+    if names ~= '' and added > 0 then
+      local named, count = { 'NX' }, 1
+      for p = from, to, 2 do
+        named[count + 1] = '0'
+        named[count + 2] = ARGV[p + 1]
+        count = count + 2
+      end
+      redis.call('ZADD', names, unpack(named, 1, count))
     end
-    redis.call('ZADD', key, unpack(scored))
-    if names ~= '' then redis.call('ZADD', names, unpack(named)) end
   end
 end
 
