@@ -11,7 +11,9 @@ import { encodedScript } from './scripts';
 import { compareIds } from '../stream-ids';
 import type { RedisClient } from '../redis';
 import type { Sample } from '../samples';
-import { groupWithinBound, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan, type KeyType, type ScriptArg } from './apply-plan';
+import { groupWithinBound, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan, type KeyType, type MergedField, type ScriptArg } from './apply-plan';
+import { KnownValues } from './known-values';
+import { KnownValuesUse } from './known-values-use';
 
 export interface DecodedEntry {
   id: string;
@@ -36,20 +38,29 @@ export class WrongKeyTypeError extends Error {
 
 /** What one apply-batch call did: its numeric replies, mapped here and nowhere else. */
 export type ApplyReply =
-  | { kind: 'applied' }
+  | { kind: 'applied'; mergedByRedis: Map<number, Buffer> }
   | { kind: 'none-pending' }
   | { kind: 'some-pending'; ids: string[] }
   | { kind: 'part-applied' }
   | { kind: 'part-applied-before' };
 
-export function decodeApplyReply(reply: readonly (string | number)[]): ApplyReply {
+type ReplyItem = string | number | Buffer;
+
+export function decodeApplyReply(reply: readonly ReplyItem[]): ApplyReply {
   switch (Number(reply[0])) {
-    case 2:
-      return { kind: 'applied' };
+    case 2: {
+      // After the entry count: ordinal and value of each field the script merged itself (when asked).
+      const mergedByRedis = new Map<number, Buffer>();
+      for (let i = 2; i + 1 < reply.length; i += 2) {
+        const value = reply[i + 1]!;
+        mergedByRedis.set(Number(reply[i]), Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'latin1'));
+      }
+      return { kind: 'applied', mergedByRedis };
+    }
     case 0:
       return { kind: 'none-pending' };
     case 1:
-      return { kind: 'some-pending', ids: reply.slice(1).map(String) };
+      return { kind: 'some-pending', ids: reply.slice(1).map((id) => id.toString()) };
     case 3:
       return { kind: 'part-applied' };
     case 4:
@@ -66,12 +77,16 @@ const TYPE_CHECK_CHUNK = 1000;
 const PART_MARKER_TTL_SECONDS = 7 * 86400;
 
 export class AggregateStore {
+  private readonly knownUse = new KnownValuesUse();
+
   constructor(
     private readonly redis: RedisClient,
     private readonly group: string,
     private readonly consumer: string,
     private readonly now: () => number = Date.now,
     private readonly maxScriptArgs: number = MAX_SCRIPT_ARGS,
+    /** What this store's applies wrote, for compare-and-set merges (known-values.ts); null: every merge in Redis. */
+    private readonly known: KnownValues | null = new KnownValues(),
   ) {}
 
   /** Applies the entries exactly once: only those still pending count, atomically with XACK. */
@@ -86,21 +101,55 @@ export class AggregateStore {
   }
 
   private async call(keys: PartitionKeys, ids: readonly string[], part: number, parts: number, plan: ApplyPlan): Promise<ApplyReply> {
+    // Known values serve whole entries; an entry's parts leave every merge to the script.
+    const learning = this.known !== null && part === 0 && this.knownUse.next(keys.partition);
+    const { sections, merged } = plan.encode(learning ? this.known! : undefined, this.maxScriptArgs - plan.width);
     // The aggregate keys are named in the sections (all in the stream's slot), not declared.
     const args: ScriptArg[] = [this.group, this.consumer, ids.length];
     // The script reads the pending entries of the ids' range: it takes them in stream order.
     for (const id of [...ids].sort(compareIds)) args.push(id);
     // The script tells read-after-write requests waiting on this partition to look again
     // (applied-signals.ts) once it acknowledged the entries: no round trip of its own.
-    args.push(part, parts, PART_MARKER_TTL_SECONDS, keys.appliedChannel);
-    for (const arg of plan.sections) args.push(arg);
-    const reply = await encodedScript('applyBatch').call(
-      this.redis,
-      [keys.stream, keys.entryParts(ids[0]!)],
-      encodeBulkStrings(args),
-      args.length,
-    );
-    return decodeApplyReply(reply as (string | number)[]);
+    args.push(part, parts, PART_MARKER_TTL_SECONDS, keys.appliedChannel, learning ? 1 : 0);
+    for (const arg of sections) args.push(arg);
+    let reply: ApplyReply;
+    try {
+      // Binary replies: the script answers the values it merged itself.
+      const raw = await encodedScript('applyBatch').call(
+        this.redis,
+        [keys.stream, keys.entryParts(ids[0]!)],
+        encodeBulkStrings(args),
+        args.length,
+        'binary',
+      );
+      reply = decodeApplyReply(raw as ReplyItem[]);
+    } catch (error) {
+      // The call may have been applied before its reply was lost: what the fields hold is unknown.
+      this.forget(merged);
+      throw error;
+    }
+    if (learning && reply.kind === 'applied') this.learn(keys.partition, merged, reply.mergedByRedis);
+    else this.forget(merged);
+    return reply;
+  }
+
+  /** What the fields hold after an applied call that answered the values the script merged itself. */
+  private learn(partition: number, merged: readonly MergedField[], mergedByRedis: ReadonlyMap<number, Buffer>): void {
+    let matched = 0;
+    merged.forEach(({ kind, key, field, delta, merged: value }, i) => {
+      const answered = mergedByRedis.get(i + 1);
+      if (answered !== undefined) this.known!.set(kind, key, field, answered);
+      else if (value !== undefined) {
+        this.known!.set(kind, key, field, value);
+        matched++;
+      } else this.known!.set(kind, key, field, delta); // a pair whose field was missing
+    });
+    this.knownUse.record(partition, matched, mergedByRedis.size);
+  }
+
+  private forget(merged: readonly MergedField[]): void {
+    if (this.known === null) return;
+    for (const { kind, key, field } of merged) this.known.forget(kind, key, field);
   }
 
   /** `plan`: the entries' plan, as grouping made it; replanned only for the entries still pending after a race. */
