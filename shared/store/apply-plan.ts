@@ -310,13 +310,13 @@ class PlanBuilder {
     const quadsLeft = { count: Math.max(0, Math.floor(room / 2)) };
     s.push(this.bucketKeys.size);
     for (const [key, { expireAt, buckets }] of this.bucketKeys) {
-      const deltas = [...buckets].map(([field, stats]) => [field, encodeBucket(stats)] as const);
-      encodeRecord(s, merged, 'bucket', [key, expireAt], key, deltas, known, quadsLeft);
+      s.push(key, expireAt);
+      encodeRecord(s, merged, 'bucket', key, buckets, encodeBucket, known, quadsLeft);
     }
     s.push(this.summaries.size);
     for (const [key, nodes] of this.summaries) {
-      const deltas = [...nodes].map(([node, summary]) => [node, encodeNodeSummary(summary)] as const);
-      encodeRecord(s, merged, 'summary', [key], key, deltas, known, quadsLeft);
+      s.push(key);
+      encodeRecord(s, merged, 'summary', key, nodes, encodeNodeSummary, known, quadsLeft);
     }
     s.push(this.latest.size);
     for (const [key, { names, scores }] of this.latest) {
@@ -336,36 +336,39 @@ class PlanBuilder {
 }
 
 /**
- * One bucket or summary record: `head`, the pair and quad counts, the pairs (field, delta),
- * then the quads (field, delta, expected, merged) of the fields `known` holds, while
+ * One bucket or summary record after its head: the pair and quad counts, the pairs (field,
+ * delta), then the quads (field, delta, expected, merged) of the fields `known` holds, while
  * `quadsLeft` lasts. `merged` gets every field in that order (the script's ordinals).
  */
-function encodeRecord(
+function encodeRecord<T>(
   s: ScriptArg[],
   merged: MergedField[],
   kind: MergedKind,
-  head: readonly ScriptArg[],
   key: string,
-  deltas: readonly (readonly [FieldName, Buffer])[],
+  deltas: ReadonlyMap<FieldName, T>,
+  encode: (delta: T) => Buffer,
   known: KnownValues | undefined,
   quadsLeft: { count: number },
 ): void {
-  const merge = kind === 'bucket' ? mergeStoredBuckets : mergeStoredSummaries;
-  const quads: [FieldName, Buffer, Buffer, Buffer][] = [];
-  const pairs: (readonly [FieldName, Buffer])[] = [];
-  for (const [field, delta] of deltas) {
+  const countsAt = s.length;
+  s.push(0, 0);
+  const quads: { field: FieldName; delta: Buffer; expected: Buffer }[] = [];
+  for (const [field, stats] of deltas) {
+    const delta = encode(stats);
     const expected = quadsLeft.count > 0 ? known?.get(kind, key, field) : undefined;
     if (expected !== undefined && expected.length === delta.length) {
-      quads.push([field, delta, expected, merge(expected, delta)]);
+      quads.push({ field, delta, expected });
       quadsLeft.count--;
-    } else pairs.push([field, delta]);
+    } else {
+      s.push(field, delta);
+      merged.push({ kind, key, field, delta, merged: undefined });
+    }
   }
-  s.push(...head, pairs.length, quads.length);
-  for (const [field, delta] of pairs) {
-    s.push(field, delta);
-    merged.push({ kind, key, field, delta, merged: undefined });
-  }
-  for (const [field, delta, expected, value] of quads) {
+  s[countsAt] = deltas.size - quads.length;
+  s[countsAt + 1] = quads.length;
+  const merge = kind === 'bucket' ? mergeStoredBuckets : mergeStoredSummaries;
+  for (const { field, delta, expected } of quads) {
+    const value = merge(expected, delta);
     s.push(field, delta, expected, value);
     merged.push({ kind, key, field, delta, merged: value });
   }

@@ -135,16 +135,26 @@ export class AggregateStore {
 
   /** What the fields hold after an applied call that answered the values the script merged itself. */
   private learn(partition: number, merged: readonly MergedField[], mergedByRedis: ReadonlyMap<number, Buffer>): void {
-    let matched = 0;
+    const known = this.known!;
+    const counts = { matched: 0, stale: 0, learned: 0 };
+    let full = false;
     merged.forEach(({ kind, key, field, delta, merged: value }, i) => {
       const answered = mergedByRedis.get(i + 1);
-      if (answered !== undefined) this.known!.set(kind, key, field, answered);
-      else if (value !== undefined) {
-        this.known!.set(kind, key, field, value);
-        matched++;
-      } else this.known!.set(kind, key, field, delta); // a pair whose field was missing
+      full ||= known.full(kind);
+      if (answered !== undefined) {
+        known.set(kind, key, field, answered);
+        if (value === undefined) counts.learned++;
+        else counts.stale++;
+      } else if (value !== undefined) {
+        known.set(kind, key, field, value);
+        counts.matched++;
+      } else if (kind === 'summary') {
+        // A pair whose field was missing now holds its delta. A bucket is remembered only once
+        // merged: a node's next sample mostly falls in another second, its summary never does.
+        known.set(kind, key, field, delta);
+      }
     });
-    this.knownUse.record(partition, matched, mergedByRedis.size);
+    this.knownUse.record(partition, counts, full);
   }
 
   private forget(merged: readonly MergedField[]): void {

@@ -1,16 +1,24 @@
 /**
  * When a partition's applies send known values (compare-and-set merges, known-values.ts).
  * They pay when the compares hold: the worker is the only one applying to the partition's
- * fields, and its known values hold what it applies again. With other workers applying
- * to the same partition, or more fields than the known values keep, Redis merges most
- * fields itself anyway and the known values, and the answers that teach them, only add to
- * the call. Two such calls in a row pause a partition's use of known values for a while.
+ * fields, and its known values hold what it applies again. With other workers applying to
+ * the same partition, most compares fail (stale values); with more fields than the known
+ * values keep, what a call learns only pushes out what the next calls need. Either way the
+ * quads, and the answers that teach them, only add to the calls: two such poor calls in a
+ * row pause a partition's use of known values for a while. Learning while there is room
+ * (a worker that starts, new nodes) is not poor.
  */
 
-/** A call whose fields Redis mostly merged itself, out of at least this many: a poor call. */
+/** A call whose stale or crowding fields outnumber its held compares, with at least this many: a poor call. */
 export const MIN_FIELDS_JUDGED = 32;
 /** Calls of a partition without known values after two poor calls in a row. */
 export const PAUSE_CALLS = 64;
+
+export interface CallMerges {
+  matched: number;
+  stale: number;
+  learned: number;
+}
 
 interface PartitionUse {
   poorInARow: number;
@@ -28,10 +36,14 @@ export class KnownValuesUse {
     return false;
   }
 
-  /** After a call that used known values: `matched` compares held; Redis merged `mergedByRedis` fields itself. */
-  record(partition: number, matched: number, mergedByRedis: number): void {
+  /**
+   * After a call that used known values: `matched` compares held, `stale` failed, Redis
+   * merged `learned` fields the worker did not know; `full`: the known values had no room.
+   */
+  record(partition: number, { matched, stale, learned }: CallMerges, full: boolean): void {
     const use = this.of(partition);
-    const poor = mergedByRedis >= MIN_FIELDS_JUDGED && matched < mergedByRedis;
+    const wasted = stale + (full ? learned : 0);
+    const poor = wasted >= MIN_FIELDS_JUDGED && matched < wasted;
     use.poorInARow = poor ? use.poorInARow + 1 : 0;
     if (use.poorInARow >= 2) {
       use.poorInARow = 0;

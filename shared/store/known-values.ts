@@ -5,53 +5,78 @@
  * when the field still holds the known one, and merges itself otherwise, so a stale belief
  * costs some work, never a wrong aggregate.
  *
- * Bounded, the least recently written fields going first, with room by kind: a node's
- * summary is merged by each of its samples, a 1-second bucket only while samples of its
- * second keep coming, so buckets need only the last seconds' fields.
+ * Bounded, the oldest fields going first, with room by kind: a node's summary is merged by
+ * each of its samples, a 1-second bucket only while samples of its second keep coming, so
+ * buckets need only the last seconds' fields. Values are kept as one-byte strings: a small
+ * Buffer is a slice of a shared 8 KB slab, and keeping it would keep the whole slab.
  */
 
 export type MergedKind = 'bucket' | 'summary';
 export type FieldName = string | number;
 
-/** Fields kept at most, by kind: about 250 bytes each (a 40- to 80-byte value, its names, the map's entry). */
+/** Fields kept at most, by kind: about 250 bytes each (the value, its names, the maps' entries), 6 MB in all. */
 export const KNOWN_VALUES_CAPACITY: Readonly<Record<MergedKind, number>> = { summary: 20_000, bucket: 5_000 };
 
+/** One kind's fields: key -> field -> value; keys in the order they were first written. */
+class KindValues {
+  readonly keys = new Map<string, Map<FieldName, string>>();
+  size = 0;
+}
+
 export class KnownValues {
-  private readonly values: Record<MergedKind, Map<string, Buffer>> = { summary: new Map(), bucket: new Map() };
+  private readonly kinds: Record<MergedKind, KindValues> = { summary: new KindValues(), bucket: new KindValues() };
 
   constructor(readonly capacity: Readonly<Record<MergedKind, number>> = KNOWN_VALUES_CAPACITY) {}
 
   size(kind: MergedKind): number {
-    return this.values[kind].size;
+    return this.kinds[kind].size;
+  }
+
+  /** Whether the kind holds as many fields as it may: what it learns now pushes out what it knew. */
+  full(kind: MergedKind): boolean {
+    return this.kinds[kind].size >= this.capacity[kind];
   }
 
   get(kind: MergedKind, key: string, field: FieldName): Buffer | undefined {
-    return this.values[kind].get(slot(key, field));
+    const value = this.kinds[kind].keys.get(key)?.get(field);
+    return value === undefined ? undefined : Buffer.from(value, 'latin1');
   }
 
-  /** `value` is copied: a slice of a reply would keep the whole reply alive. */
   set(kind: MergedKind, key: string, field: FieldName, value: Buffer): void {
-    const values = this.values[kind];
     const capacity = this.capacity[kind];
     if (capacity <= 0) return;
-    const name = slot(key, field);
-    // Delete first: a Map keeps insertion order, and the oldest entries go first.
-    values.delete(name);
-    values.set(name, Buffer.from(value));
-    if (values.size > capacity) {
-      for (const oldest of values.keys()) {
-        values.delete(oldest);
-        if (values.size <= capacity) break;
-      }
+    const values = this.kinds[kind];
+    let fields = values.keys.get(key);
+    if (fields === undefined) {
+      fields = new Map();
+      values.keys.set(key, fields);
     }
+    // Delete first: a Map keeps insertion order, and the oldest fields go first.
+    if (fields.delete(field)) values.size--;
+    fields.set(field, value.toString('latin1'));
+    values.size++;
+    if (values.size > capacity) this.evict(values, capacity);
   }
 
   forget(kind: MergedKind, key: string, field: FieldName): void {
-    this.values[kind].delete(slot(key, field));
+    const values = this.kinds[kind];
+    const fields = values.keys.get(key);
+    if (fields?.delete(field)) {
+      values.size--;
+      if (fields.size === 0) values.keys.delete(key);
+    }
   }
-}
 
-/** Two names that ran together could only make a compare fail, never a merge wrong. */
-function slot(key: string, field: FieldName): string {
-  return `${key}\u0000${field}`;
+  /** The oldest keys' oldest fields go first (a minute's node hash before the next minute's). */
+  private evict(values: KindValues, capacity: number): void {
+    for (const [key, fields] of values.keys) {
+      for (const field of fields.keys()) {
+        fields.delete(field);
+        values.size--;
+        if (values.size <= capacity) break;
+      }
+      if (fields.size === 0) values.keys.delete(key);
+      if (values.size <= capacity) return;
+    }
+  }
 }
