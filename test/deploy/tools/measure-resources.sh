@@ -45,7 +45,8 @@ requests_of() { awk '/requests in/ {print $1}' "$1"; }
 non2xx_of() { awk '/Non-2xx/ {print $NF}' "$1"; }
 
 # The machine may be shared: say how busy it was.
-XX
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+export LOAD_BEFORE
 REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
