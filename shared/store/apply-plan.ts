@@ -4,11 +4,10 @@
  * sample. A plan's width (its arguments: keys plus sections) is known while it is built,
  * so callers can keep every script call under MAX_SCRIPT_ARGS.
  */
-import { addSampleInto, encodeBucket, mergeStoredBuckets, sampleBucket, type BucketStats } from './bucket-codec';
-import type { FieldName, KnownValues, MergedKind } from './known-values';
+import { addSampleInto, encodeBucket, sampleBucket, type BucketStats } from './bucket-codec';
 import { HousekeepingSchedule } from './housekeeping-schedule';
 import { PlanKeys, type KeyNames } from './plan-keys';
-import { encodeNodeSummary, mergeStoredSummaries, type NodeSummary } from './summary-codec';
+import { encodeNodeSummary, type NodeSummary } from './summary-codec';
 import {
   coarseBucketOf,
   coarseChunkExpiry,
@@ -28,32 +27,10 @@ export type ScriptArg = string | number | Buffer;
 export type KeyType = 'hash' | 'zset';
 
 export interface ApplyPlan {
-  /** The sections of apply-batch.lua with every merge left to the script. */
-  readonly sections: ScriptArg[];
+  /** The sections of apply-batch.lua, each a count followed by its records (keys named in them). */
+  sections: ScriptArg[];
   /** The type each key must have (or not exist). */
   keyTypes: Map<string, KeyType>;
-  /** Arguments of `sections`. */
-  width: number;
-  /**
-   * The sections, with a compare-and-set merge (a quad) for each field whose stored value
-   * `known` holds, while `room` arguments last (a quad takes 2 more than a pair).
-   */
-  encode(known: KnownValues | undefined, room: number): EncodedPlan;
-}
-
-/** A merged field as the call carries it, in the script's ordinal order. */
-export interface MergedField {
-  kind: MergedKind;
-  key: string;
-  field: FieldName;
-  delta: Buffer;
-  /** A quad's merged value, computed from the value `known` held. */
-  merged: Buffer | undefined;
-}
-
-export interface EncodedPlan {
-  sections: ScriptArg[];
-  merged: MergedField[];
 }
 
 /**
@@ -63,14 +40,13 @@ export interface EncodedPlan {
 export const MAX_SCRIPT_ARGS = 20_000;
 
 /**
- * Arguments per record of each section (a bucket key adds 4, then 2 per bucket; a summary
- * hash 3, then 2 per node; a latest-time set 3, then 2 per member; a checked key 2). A
- * compare-and-set merge takes 2 more (encode's room).
+ * Arguments per record of each section (a bucket key adds 3, then 2 per bucket; a summary
+ * hash 2, then 2 per node; a latest-time set 3, then 2 per member; a checked key 2).
  */
 const WIDTH = {
-  bucketKey: 4,
+  bucketKey: 3,
   bucket: 2,
-  summaryKey: 3,
+  summaryKey: 2,
   summary: 2,
   latestKey: 3,
   latest: 2,
@@ -286,37 +262,20 @@ class PlanBuilder {
   }
 
   build(): ApplyPlan {
-    const keyTypes = new Map(this.keyTypes);
-    const encode = (known: KnownValues | undefined, room: number) => this.encode(known, room);
-    let plain: ScriptArg[] | undefined;
-    return {
-      keyTypes,
-      width: this.opArgs,
-      encode,
-      get sections() {
-        plain ??= encode(undefined, 0).sections;
-        return plain;
-      },
-    };
-  }
-
-  private encode(known: KnownValues | undefined, room: number): EncodedPlan {
     const s: ScriptArg[] = [];
-    const merged: MergedField[] = [];
     // Keys that are only written: the script checks their types before its first write.
     const checked = [...this.keyTypes].filter(([key]) => !this.readFirst.has(key));
     s.push(checked.length);
     for (const [key, type] of checked) s.push(key, type);
-    const quadsLeft = { count: Math.max(0, Math.floor(room / 2)) };
     s.push(this.bucketKeys.size);
     for (const [key, { expireAt, buckets }] of this.bucketKeys) {
-      s.push(key, expireAt);
-      encodeRecord(s, merged, 'bucket', key, buckets, encodeBucket, known, quadsLeft);
+      s.push(key, expireAt, buckets.size);
+      for (const [field, delta] of buckets) s.push(field, encodeBucket(delta));
     }
     s.push(this.summaries.size);
     for (const [key, nodes] of this.summaries) {
-      s.push(key);
-      encodeRecord(s, merged, 'summary', key, nodes, encodeNodeSummary, known, quadsLeft);
+      s.push(key, nodes.size);
+      for (const [node, summary] of nodes) s.push(node, encodeNodeSummary(summary));
     }
     s.push(this.latest.size);
     for (const [key, { names, scores }] of this.latest) {
@@ -331,46 +290,7 @@ class PlanBuilder {
     for (const [key, { names, summaries, maxScore }] of this.nodePrunes) s.push(key, names, summaries, maxScore);
     s.push(this.fields.length);
     for (const [key, field, value] of this.fields) s.push(key, field, value);
-    return { sections: s, merged };
-  }
-}
-
-/**
- * One bucket or summary record after its head: the pair and quad counts, the pairs (field,
- * delta), then the quads (field, delta, expected, merged) of the fields `known` holds, while
- * `quadsLeft` lasts. `merged` gets every field in that order (the script's ordinals).
- */
-function encodeRecord<T>(
-  s: ScriptArg[],
-  merged: MergedField[],
-  kind: MergedKind,
-  key: string,
-  deltas: ReadonlyMap<FieldName, T>,
-  encode: (delta: T) => Buffer,
-  known: KnownValues | undefined,
-  quadsLeft: { count: number },
-): void {
-  const countsAt = s.length;
-  s.push(0, 0);
-  const quads: { field: FieldName; delta: Buffer; expected: Buffer }[] = [];
-  for (const [field, stats] of deltas) {
-    const delta = encode(stats);
-    const expected = quadsLeft.count > 0 ? known?.get(kind, key, field) : undefined;
-    if (expected !== undefined && expected.length === delta.length) {
-      quads.push({ field, delta, expected });
-      quadsLeft.count--;
-    } else {
-      s.push(field, delta);
-      merged.push({ kind, key, field, delta, merged: undefined });
-    }
-  }
-  s[countsAt] = deltas.size - quads.length;
-  s[countsAt + 1] = quads.length;
-  const merge = kind === 'bucket' ? mergeStoredBuckets : mergeStoredSummaries;
-  for (const { field, delta, expected } of quads) {
-    const value = merge(expected, delta);
-    s.push(field, delta, expected, value);
-    merged.push({ kind, key, field, delta, merged: value });
+    return { sections: s, keyTypes: new Map(this.keyTypes) };
   }
 }
 

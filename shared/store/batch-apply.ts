@@ -11,9 +11,7 @@ import { encodedScript } from './scripts';
 import { compareIds } from '../stream-ids';
 import type { RedisClient } from '../redis';
 import type { Sample } from '../samples';
-import { groupWithinBound, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan, type KeyType, type MergedField, type ScriptArg } from './apply-plan';
-import { KnownValues } from './known-values';
-import { KnownValuesUse } from './known-values-use';
+import { groupWithinBound, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan, type KeyType, type ScriptArg } from './apply-plan';
 
 export interface DecodedEntry {
   id: string;
@@ -38,29 +36,20 @@ export class WrongKeyTypeError extends Error {
 
 /** What one apply-batch call did: its numeric replies, mapped here and nowhere else. */
 export type ApplyReply =
-  | { kind: 'applied'; mergedByRedis: Map<number, Buffer> }
+  | { kind: 'applied' }
   | { kind: 'none-pending' }
   | { kind: 'some-pending'; ids: string[] }
   | { kind: 'part-applied' }
   | { kind: 'part-applied-before' };
 
-type ReplyItem = string | number | Buffer;
-
-export function decodeApplyReply(reply: readonly ReplyItem[]): ApplyReply {
+export function decodeApplyReply(reply: readonly (string | number)[]): ApplyReply {
   switch (Number(reply[0])) {
-    case 2: {
-      // After the entry count: ordinal and value of each field the script merged itself (when asked).
-      const mergedByRedis = new Map<number, Buffer>();
-      for (let i = 2; i + 1 < reply.length; i += 2) {
-        const value = reply[i + 1]!;
-        mergedByRedis.set(Number(reply[i]), Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'latin1'));
-      }
-      return { kind: 'applied', mergedByRedis };
-    }
+    case 2:
+      return { kind: 'applied' };
     case 0:
       return { kind: 'none-pending' };
     case 1:
-      return { kind: 'some-pending', ids: reply.slice(1).map((id) => id.toString()) };
+      return { kind: 'some-pending', ids: reply.slice(1).map(String) };
     case 3:
       return { kind: 'part-applied' };
     case 4:
@@ -77,16 +66,12 @@ const TYPE_CHECK_CHUNK = 1000;
 const PART_MARKER_TTL_SECONDS = 7 * 86400;
 
 export class AggregateStore {
-  private readonly knownUse = new KnownValuesUse();
-
   constructor(
     private readonly redis: RedisClient,
     private readonly group: string,
     private readonly consumer: string,
     private readonly now: () => number = Date.now,
     private readonly maxScriptArgs: number = MAX_SCRIPT_ARGS,
-    /** What this store's applies wrote, for compare-and-set merges (known-values.ts); null: every merge in Redis. */
-    private readonly known: KnownValues | null = new KnownValues(),
   ) {}
 
   /** Applies the entries exactly once: only those still pending count, atomically with XACK. */
@@ -101,65 +86,21 @@ export class AggregateStore {
   }
 
   private async call(keys: PartitionKeys, ids: readonly string[], part: number, parts: number, plan: ApplyPlan): Promise<ApplyReply> {
-    // Known values serve whole entries; an entry's parts leave every merge to the script.
-    const learning = this.known !== null && part === 0 && this.knownUse.next(keys.partition);
-    const { sections, merged } = plan.encode(learning ? this.known! : undefined, this.maxScriptArgs - plan.width);
     // The aggregate keys are named in the sections (all in the stream's slot), not declared.
     const args: ScriptArg[] = [this.group, this.consumer, ids.length];
     // The script reads the pending entries of the ids' range: it takes them in stream order.
     for (const id of [...ids].sort(compareIds)) args.push(id);
     // The script tells read-after-write requests waiting on this partition to look again
     // (applied-signals.ts) once it acknowledged the entries: no round trip of its own.
-    args.push(part, parts, PART_MARKER_TTL_SECONDS, keys.appliedChannel, learning ? 1 : 0);
-    for (const arg of sections) args.push(arg);
-    let reply: ApplyReply;
-    try {
-      // Binary replies: the script answers the values it merged itself.
-      const raw = await encodedScript('applyBatch').call(
-        this.redis,
-        [keys.stream, keys.entryParts(ids[0]!)],
-        encodeBulkStrings(args),
-        args.length,
-        'binary',
-      );
-      reply = decodeApplyReply(raw as ReplyItem[]);
-    } catch (error) {
-      // The call may have been applied before its reply was lost: what the fields hold is unknown.
-      this.forget(merged);
-      throw error;
-    }
-    if (learning && reply.kind === 'applied') this.learn(keys.partition, merged, reply.mergedByRedis);
-    else this.forget(merged);
-    return reply;
-  }
-
-  /** What the fields hold after an applied call that answered the values the script merged itself. */
-  private learn(partition: number, merged: readonly MergedField[], mergedByRedis: ReadonlyMap<number, Buffer>): void {
-    const known = this.known!;
-    const counts = { matched: 0, stale: 0, learned: 0 };
-    let full = false;
-    merged.forEach(({ kind, key, field, delta, merged: value }, i) => {
-      const answered = mergedByRedis.get(i + 1);
-      full ||= known.full(kind);
-      if (answered !== undefined) {
-        known.set(kind, key, field, answered);
-        if (value === undefined) counts.learned++;
-        else counts.stale++;
-      } else if (value !== undefined) {
-        known.set(kind, key, field, value);
-        counts.matched++;
-      } else if (kind === 'summary') {
-        // A pair whose field was missing now holds its delta. A bucket is remembered only once
-        // merged: a node's next sample mostly falls in another second, its summary never does.
-        known.set(kind, key, field, delta);
-      }
-    });
-    this.knownUse.record(partition, counts, full);
-  }
-
-  private forget(merged: readonly MergedField[]): void {
-    if (this.known === null) return;
-    for (const { kind, key, field } of merged) this.known.forget(kind, key, field);
+    args.push(part, parts, PART_MARKER_TTL_SECONDS, keys.appliedChannel);
+    for (const arg of plan.sections) args.push(arg);
+    const reply = await encodedScript('applyBatch').call(
+      this.redis,
+      [keys.stream, keys.entryParts(ids[0]!)],
+      encodeBulkStrings(args),
+      args.length,
+    );
+    return decodeApplyReply(reply as (string | number)[]);
   }
 
   /** `plan`: the entries' plan, as grouping made it; replanned only for the entries still pending after a race. */

@@ -124,25 +124,6 @@ export function encodeBucket(stats: BucketStats): Buffer {
   return out;
 }
 
-/**
- * Two stored buckets of the same kind merged by each field's rule, byte for byte what the
- * Lua merge writes (the worker's side of a compare-and-set merge, apply-batch.lua).
- */
-export function mergeStoredBuckets(current: Buffer, delta: Buffer): Buffer {
-  const count = current.length / 8;
-  if (delta.length !== current.length || (count !== SUM_FIELD_COUNT && count !== BUCKET_FIELDS.length)) {
-    throw new BucketDecodeError(current.length);
-  }
-  const out = Buffer.allocUnsafe(current.length);
-  for (let i = 0; i < count; i++) {
-    const a = current.readDoubleLE(i * 8);
-    const b = delta.readDoubleLE(i * 8);
-    const merge = BUCKET_FIELDS[i]!.merge;
-    out.writeDoubleLE(merge === 'sum' ? a + b : merge === 'min' ? (a < b ? a : b) : a > b ? a : b, i * 8);
-  }
-  return out;
-}
-
 export function decodeBucket(stored: Buffer): BucketStats {
   const count = stored.length / 8;
   if (count !== SUM_FIELD_COUNT && count !== BUCKET_FIELDS.length) throw new BucketDecodeError(stored.length);

@@ -70,18 +70,9 @@ export class EncodedScript {
     this.sha = createHash('sha1').update(lua).digest('hex');
   }
 
-  /**
-   * Runs the script: `keys`, then the arguments `encoded` holds (encodeBulkStrings; `count` of
-   * them). Bulk strings in the reply come as text, or as Buffers with `replies: 'binary'`.
-   */
-  async call(
-    client: Redis | Cluster,
-    keys: readonly string[],
-    encoded: Buffer,
-    count: number,
-    replies: 'text' | 'binary' = 'text',
-  ): Promise<unknown> {
-    const send = () => client.sendCommand(new ScriptCommand(this, keys, encoded, count, replies === 'text' ? 'utf8' : null));
+  /** Runs the script: `keys`, then the arguments `encoded` holds (encodeBulkStrings; `count` of them). */
+  async call(client: Redis | Cluster, keys: readonly string[], encoded: Buffer, count: number): Promise<unknown> {
+    const send = () => client.sendCommand(new ScriptCommand(this, keys, encoded, count));
     try {
       return await send();
     } catch (error) {
@@ -109,10 +100,10 @@ class ScriptCommand extends Command {
     private readonly scriptKeys: readonly string[],
     private readonly encoded: Buffer,
     private readonly count: number,
-    replyEncoding: 'utf8' | null,
   ) {
-    // What ioredis reads of the arguments: the keys, for a cluster's routing.
-    super('evalsha', [script.sha, scriptKeys.length, ...scriptKeys], { replyEncoding });
+    // What ioredis reads of the arguments: the keys, for a cluster's routing. Replies as
+    // text, as for the scripts ioredis defines.
+    super('evalsha', [script.sha, scriptKeys.length, ...scriptKeys], { replyEncoding: 'utf8' });
   }
 
   override toWritable(socket: object): Buffer {

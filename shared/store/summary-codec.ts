@@ -47,22 +47,6 @@ export function decodeNodeSummary(stored: Buffer): NodeSummary {
 }
 
 /**
- * A stored summary and a delta merged as the Lua side merges them (the later sample's
- * values win, ties to the delta; the earliest first time), byte for byte: the worker's side
- * of a compare-and-set merge (apply-batch.lua).
- */
-export function mergeStoredSummaries(stored: Buffer, delta: Buffer): Buffer {
-  if (stored.length !== BYTES) throw new NodeSummaryDecodeError(stored.length);
-  if (delta.length !== BYTES) throw new NodeSummaryDecodeError(delta.length);
-  const out = Buffer.from(stored.readDoubleLE(0) > delta.readDoubleLE(0) ? stored : delta);
-  const firstAt = (NODE_SUMMARY_FIELDS.length - 1) * 8;
-  const storedFirst = stored.readDoubleLE(firstAt);
-  const deltaFirst = delta.readDoubleLE(firstAt);
-  out.writeDoubleLE(storedFirst < deltaFirst ? storedFirst : deltaFirst, firstAt);
-  return out;
-}
-
-/**
  * The Lua side: `mergeNodeSummary(stored, delta)` answers the merged summary (the later
  * sample's values win, ties to the delta; the earliest first time); `nodeSummarySizeOk(stored)`
  * lets a script check a stored value before it writes.

@@ -56,12 +56,6 @@ describe('a script call with arguments encoded by the store', () => {
     ]);
   });
 
-  test('asked for binary replies, bulk strings come back as Buffers, byte for byte, and integers as numbers', async () => {
-    const binary = Buffer.from([0xff, 0x80, 0, 0xc3, 0x28]);
-    const reply = (await script.call(redis, ['k'], encodeBulkStrings([binary]), 1, 'binary')) as (Buffer | number)[];
-    expect(reply).toEqual([Buffer.from('k'), binary, 5]);
-  });
-
   test('after Redis lost its scripts (SCRIPT FLUSH), the next call loads the script again and answers', async () => {
     await call(['before']);
     expect(await redis.script('EXISTS', script.sha)).toEqual([1]);

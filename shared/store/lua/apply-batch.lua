@@ -31,15 +31,13 @@
   ARGV[6+n]  seconds the part markers live
   ARGV[7+n]  the sharded channel told, once the entries are acknowledged, that they were
              applied ('' for none): in the script, so the hint costs Redis no round trip
-  ARGV[8+n]  '1': answer the values this call merged itself (see the reply), '0': do not
-  ARGV[9+n ..]  eight sections, each a count followed by its records:
+  ARGV[8+n ..]  eight sections, each a count followed by its records:
     checks        key type                                    keys only written: must be missing or of type
                                                              (zset or hash)
-    bucket keys   key expireAt m k, then m pairs: field       merge stored buckets (bucket codec); EXPIREAT
-                  delta, then k quads: field delta expected   when the hash has no expiry record yet
-                  merged
-    summaries     key m k, then m pairs: node delta, then k   merge each node's summary in the hash
-                  quads: node delta expected merged           (summary codec)
+    bucket keys   key expireAt m, then m pairs: field delta   merge stored buckets (bucket codec); EXPIREAT
+                                                             when the hash has no expiry record yet
+    summaries     key m, then m pairs: node delta             merge each node's summary in the hash
+                                                             (summary codec)
     latest        key names m, then m pairs: score member    ZADD GT (the pairs in ZADD's order, passed
                                                              on as they are); when a ZADD adds members,
                                                              its members also join zset names ('' for
@@ -51,17 +49,8 @@
                                                              names and from the summary hash
     fields        key field value                             HSET (bookkeeping such as last applied time)
 
-  A quad is a compare-and-set merge: the caller read `expected` as the stored value (it
-  wrote it) and merged the delta into it itself; when the stored value is `expected`, byte
-  for byte, `merged` is written as it is, else the script merges the delta into what is
-  stored, as for a pair. The codecs' merges cost Redis about 6,000 (a node summary) and
-  10,000 (a bucket with extremes) instructions each; a compare costs almost nothing.
-
-  Returns {2, n} when applied and acknowledged, followed, when ARGV[8+n] asks for them, by
-  an ordinal and a value for each field the script merged itself (a pair whose field was
-  stored, or a quad whose field held another value): ordinals count the fields of the
-  bucket keys, then of the summaries, in record order, pairs before quads; {0} when no
-  entry was pending (nothing done); {1, id...} when only those ids are still pending (nothing done: the caller folds
+  Returns {2, n} when applied and acknowledged; {0} when no entry was pending (nothing
+  done); {1, id...} when only those ids are still pending (nothing done: the caller folds
   just those and calls again); for a part that is not the last, {3} when the part was
   applied now and {4} when an earlier delivery had applied it (nothing done).
 ]]
@@ -70,7 +59,6 @@
 local stream, group = KEYS[1], ARGV[1]
 local n = tonumber(ARGV[3])
 local part, parts, markerTtl, appliedChannel = tonumber(ARGV[4 + n]), tonumber(ARGV[5 + n]), ARGV[6 + n], ARGV[7 + n]
-local answerMerged = ARGV[8 + n] == '1'
 local CHUNK = 1000
 local PAGE = 1000
 
@@ -111,7 +99,7 @@ if part > 0 then
 end
 
 -- Reads: the type checks, the stored buckets and summaries.
-local i = 9 + n
+local i = 8 + n
 local function section(width)
   local count = tonumber(ARGV[i])
   local first = i + 1
@@ -135,64 +123,58 @@ for r = checksAt, checksAt + 2 * (checkCount - 1), 2 do
   if size == 0 then missing[key] = true end
 end
 
--- A bucket or summary record holds m pairs from ARGV[first], then k quads from
--- ARGV[quadsAt] (quadsAt = first + 2 * m): field f (1 .. m + k) is at
---   f <= m and first + 2 * f - 2 or quadsAt + 4 * (f - m) - 4
--- (written out where used: a Lua function call per field costs more than the expression),
--- its delta after it, a quad's expected and merged values after that.
-
--- Per bucket key: where its pairs start, its pair and quad counts, HMGET's reply (expiry
--- record first). A minute's node hash takes thousands of fields in one apply: they are
--- read and written CHUNK at a time (unpack has a limit). Tables fill through a counter:
--- `#t + 1` searches for the end every time.
--- records[r]: ARGV index of its key, first, m, m + k, HMGET's reply, the reply's index of
--- field 1, the codec's merge; the bucket keys first, then the summaries.
-local records = {}
+-- Per bucket key: where its record starts, its bucket count, HMGET's reply (expiry record
+-- first). A minute's node hash takes thousands of fields in one apply: they are read and
+-- written CHUNK at a time (unpack has a limit).
+local bucketAt, bucketCount, bucketStored = {}, {}, {}
 local bucketKeys = tonumber(ARGV[i])
 i = i + 1
-for r = 1, bucketKeys do
-  local key, m, k = ARGV[i], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  local first, total = i + 4, m + k
-  local quadsAt = first + 2 * m
-  local stored = {}
-  for from = 1, total, CHUNK do
+for k = 1, bucketKeys do
+  local key, m = ARGV[i], tonumber(ARGV[i + 2])
+  local stored
+  if m == 1 then
+    stored = redis.call('HMGET', key, BUCKET_EXPIRY_FIELD, ARGV[i + 3])
+  else
     -- stored[1] is the expiry record (asked in the first chunk), stored[f + 1] bucket f.
-    local fields, count = { BUCKET_EXPIRY_FIELD }, 1
-    if from > 1 then fields, count = {}, 0 end
-    for f = from, math.min(from + CHUNK - 1, total) do
-      count = count + 1
-      fields[count] = ARGV[f <= m and first + 2 * f - 2 or quadsAt + 4 * (f - m) - 4]
-    end
-    local values = redis.call('HMGET', key, unpack(fields, 1, count))
-    if from == 1 then
-      stored = values
-    else
-      for j = 1, count do stored[from + j] = values[j] end
+    -- Tables fill through a counter: `#t + 1` searches for the end every time.
+    stored = {}
+    for from = 1, m, CHUNK do
+      local fields, count = { BUCKET_EXPIRY_FIELD }, 1
+      if from > 1 then fields, count = {}, 0 end
+      for f = from, math.min(from + CHUNK - 1, m) do
+        count = count + 1
+        fields[count] = ARGV[i + 1 + 2 * f]
+      end
+      local values = redis.call('HMGET', key, unpack(fields, 1, count))
+      if from == 1 then
+        stored = values
+      else
+        for j = 1, count do stored[from + j] = values[j] end
+      end
     end
   end
-  for f = 1, total do
+  for f = 1, m do
     local value = stored[f + 1]
-    if value and not bucketSizeOk(value, ARGV[(f <= m and first + 2 * f - 2 or quadsAt + 4 * (f - m) - 4) + 1]) then
+    if value and not bucketSizeOk(value, ARGV[i + 2 + 2 * f]) then
       return redis.error_reply('apply-batch: ' .. key .. ' holds a bucket of ' .. #value .. ' bytes')
     end
   end
-  records[r] = { i, first, m, total, stored, 1, mergeBucket }
-  i = quadsAt + 4 * k
+  bucketAt[k], bucketCount[k], bucketStored[k] = i, m, stored
+  i = i + 3 + 2 * m
 end
 
--- Per summary hash: where its pairs start, its pair and quad counts, HMGET's reply (in chunks).
+-- Per summary hash: where its record starts, its node count, HMGET's reply (in chunks).
+local summaryAt, summaryNodes, summaryStored = {}, {}, {}
 local summaryKeys = tonumber(ARGV[i])
 i = i + 1
-for r = 1, summaryKeys do
-  local key, m, k = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  local first, total = i + 3, m + k
-  local quadsAt = first + 2 * m
+for k = 1, summaryKeys do
+  local key, m = ARGV[i], tonumber(ARGV[i + 1])
   local stored = {}
-  for from = 1, total, CHUNK do
+  for from = 1, m, CHUNK do
     local nodes, count = {}, 0
-    for j = from, math.min(from + CHUNK - 1, total) do
+    for j = from, math.min(from + CHUNK - 1, m) do
       count = count + 1
-      nodes[count] = ARGV[j <= m and first + 2 * j - 2 or quadsAt + 4 * (j - m) - 4]
+      nodes[count] = ARGV[i + 2 * j]
     end
     local values = redis.call('HMGET', key, unpack(nodes, 1, count))
     for j = 1, count do
@@ -207,8 +189,8 @@ for r = 1, summaryKeys do
       for j = 1, count do stored[from + j - 1] = values[j] end
     end
   end
-  records[bucketKeys + r] = { i, first, m, total, stored, 0, mergeNodeSummary }
-  i = quadsAt + 4 * k
+  summaryAt[k], summaryNodes[k], summaryStored[k] = i, m, stored
+  i = i + 2 + 2 * m
 end
 
 local latestAt = i
@@ -220,44 +202,54 @@ local prunesAt, pruneCount = section(2)
 local nodePrunesAt, nodePruneCount = section(4)
 local fieldsAt, fieldCount = section(3)
 
--- Writes. A field takes a quad's merged value when it holds what the caller expected, else
--- the delta merged here into what is stored (the delta alone on a missing field). `answered`
--- collects, when asked, the values the caller cannot know: ordinal, value.
+-- Writes.
+for k = 1, bucketKeys do
+  local at, m, stored = bucketAt[k], bucketCount[k], bucketStored[k]
+  local key = ARGV[at]
+  -- A hash's expiry is fixed by its chunk: set once, when the hash is created.
+  local created = not stored[1]
+  if m == 1 then
+    local delta = ARGV[at + 4]
+    local current = stored[2]
+    local value = current and mergeBucket(current, delta) or delta
+    if created then
+      redis.call('HSET', key, ARGV[at + 3], value, BUCKET_EXPIRY_FIELD, ARGV[at + 1])
+    else
+      redis.call('HSET', key, ARGV[at + 3], value)
+    end
+  else
+    for from = 1, m, CHUNK do
+      local args, count = {}, 0
+      if created and from == 1 then args[1], args[2], count = BUCKET_EXPIRY_FIELD, ARGV[at + 1], 2 end
+      for f = from, math.min(from + CHUNK - 1, m) do
+        local delta = ARGV[at + 2 + 2 * f]
+        local current = stored[f + 1]
+        args[count + 1] = ARGV[at + 1 + 2 * f]
+        args[count + 2] = current and mergeBucket(current, delta) or delta
+        count = count + 2
+      end
+      redis.call('HSET', key, unpack(args, 1, count))
+    end
+  end
+  if created then redis.call('EXPIREAT', key, ARGV[at + 1]) end
+end
+
 -- A value longer than hash-max-listpack-value keeps the summary hash a hash table: in a
 -- listpack (up to 512 fields by default) every field read or written is a linear scan.
 local SUMMARY_HASH_MARKER = 'node summaries: this value outgrows a listpack value, so the hash stays a hash table'
-local answered, answeredCount, ordinal = { 2, n }, 2, 0
-for r = 1, #records do
-  local keyAt, first, m, total, stored, shift, merge = unpack(records[r])
-  local quadsAt = first + 2 * m
-  local key, isBucket = ARGV[keyAt], r <= bucketKeys
-  -- A bucket hash's expiry is fixed by its chunk: set once, when the hash is created.
-  local created = isBucket and not stored[1]
-  for from = 1, total, CHUNK do
-    local args, count = {}, 0
-    if from == 1 then
-      if created then args[1], args[2], count = BUCKET_EXPIRY_FIELD, ARGV[keyAt + 1], 2 end
-      if not isBucket then args[1], args[2], count = '', SUMMARY_HASH_MARKER, 2 end
-    end
-    for f = from, math.min(from + CHUNK - 1, total) do
-      local at = f <= m and first + 2 * f - 2 or quadsAt + 4 * (f - m) - 4
-      local current, value = stored[f + shift]
-      ordinal = ordinal + 1
-      if f > m and current == ARGV[at + 2] then
-        value = ARGV[at + 3]
-      else
-        if current then value = merge(current, ARGV[at + 1]) else value = ARGV[at + 1] end
-        if answerMerged and (current or f > m) then
-          answered[answeredCount + 1], answered[answeredCount + 2] = ordinal, value
-          answeredCount = answeredCount + 2
-        end
-      end
-      args[count + 1], args[count + 2] = ARGV[at], value
+for k = 1, summaryKeys do
+  local at, m, stored = summaryAt[k], summaryNodes[k], summaryStored[k]
+  for from = 1, m, CHUNK do
+    local pairs, count = { '', SUMMARY_HASH_MARKER }, 2
+    if from > 1 then pairs, count = {}, 0 end
+    for j = from, math.min(from + CHUNK - 1, m) do
+      local delta = ARGV[at + 2 * j + 1]
+      pairs[count + 1] = ARGV[at + 2 * j]
+      pairs[count + 2] = stored[j] and mergeNodeSummary(stored[j], delta) or delta
       count = count + 2
     end
-    redis.call('HSET', key, unpack(args, 1, count))
+    redis.call('HSET', ARGV[at], unpack(pairs, 1, count))
   end
-  if created then redis.call('EXPIREAT', key, ARGV[keyAt + 1]) end
 end
 
 -- One ZADD per sorted set and LATEST_CHUNK members, not one per member: each redis.call
@@ -316,4 +308,4 @@ end
 -- pcall: a user without access to the channel still applies (the hint is never needed); the
 -- writes above are done, and an error now would only make the caller apply again.
 if appliedChannel ~= '' then redis.pcall('SPUBLISH', appliedChannel, '') end
-return answered
+return { 2, n }
