@@ -44,6 +44,10 @@ interface Scenario {
   batchEntries: number;
   /** POSTs joined into one entry (ingest's group commit under load). */
   postsPerEntry: number;
+  /** POSTs per node and second: more than one merge into the node's 1-second bucket. */
+  postsPerSecond: number;
+  /** Workers applying the batches in turn. */
+  workers: number;
 }
 
 interface Measurement {
@@ -60,9 +64,9 @@ interface Measurement {
   planningUsPerSample: number;
 }
 
-function samplesOf(node: number, second: number, baseMs: number, processes: number): Sample[] {
+function samplesOf(node: number, second: number, baseMs: number, processes: number, post = 0, postsPerSecond = 1): Sample[] {
   const name = `node-${String(node).padStart(4, '0')}`;
-  const at = baseMs + second * 1000 + 500;
+  const at = baseMs + second * 1000 + Math.floor(((post + 0.5) * 1000) / postsPerSecond);
   const cpu = (node * 7 + second) % 100;
   const samples: Sample[] = [{ kind: 'node', node: name, at, timeslice: 1, cpu, mem: (node * 3 + second) % 100 }];
   for (let p = 0; p < processes; p++) {
@@ -72,9 +76,9 @@ function samplesOf(node: number, second: number, baseMs: number, processes: numb
 }
 
 /**
- * One POST per node per second of [fromSecond, toSecond), appended through the store layer
- * `postsPerEntry` POSTs a call, as ingest's group commit joins the POSTs that arrive together:
- * one entry per call.
+ * `postsPerSecond` POSTs per node in each second of [fromSecond, toSecond), appended through
+ * the store layer `postsPerEntry` POSTs a call, as ingest's group commit joins the POSTs that
+ * arrive together: one entry per call.
  */
 async function fill(
   redis: Redis,
@@ -83,13 +87,14 @@ async function fill(
   toSecond: number,
   processes: number,
   baseMs: number,
-  postsPerEntry: number,
+  { postsPerEntry, postsPerSecond }: Pick<Scenario, 'postsPerEntry' | 'postsPerSecond'>,
 ): Promise<void> {
   const appender = new SampleAppender(redis, PREFIX, 1);
   let group = 0;
   const posts: Sample[][] = [];
   for (let second = fromSecond; second < toSecond; second++)
-    for (let node = 0; node < nodes; node++) posts.push(samplesOf(node, second, baseMs, processes));
+    for (let post = 0; post < postsPerSecond; post++)
+      for (let node = 0; node < nodes; node++) posts.push(samplesOf(node, second, baseMs, processes, post, postsPerSecond));
   const calls: Sample[][][] = [];
   for (let first = 0; first < posts.length; first += postsPerEntry) calls.push(posts.slice(first, first + postsPerEntry));
   for (let first = 0; first < calls.length; first += APPEND_CONCURRENCY) {
@@ -121,11 +126,17 @@ function batchesOf(raw: readonly RawEntry[], batchEntries: number): DecodedEntry
   return batches;
 }
 
-async function applyAll(store: AggregateStore, keys: PartitionKeys, raw: readonly RawEntry[], batchEntries: number): Promise<number> {
+/** The batches applied in turn by `stores` (workers sharing the partition: each applies every other batch with two). */
+async function applyAll(
+  stores: readonly AggregateStore[],
+  keys: PartitionKeys,
+  raw: readonly RawEntry[],
+  batchEntries: number,
+): Promise<number> {
   let samples = 0;
-  for (let first = 0; first < raw.length; first += batchEntries) {
+  for (let first = 0, turn = 0; first < raw.length; first += batchEntries, turn++) {
     const batch: DecodedEntry[] = raw.slice(first, first + batchEntries).map(([id, fields]) => ({ id, samples: decodeEntry(fields!) }));
-    const outcome = await store.applyBatch(keys, batch);
+    const outcome = await stores[turn % stores.length]!.applyBatch(keys, batch);
     if (outcome.applied !== batch.length) throw new Error(`applied ${outcome.applied} of ${batch.length} entries`);
     samples += outcome.samples;
   }
@@ -163,15 +174,13 @@ async function measure(
     const keys = partitionKeys(PREFIX, 0, 1);
     await ensureGroup(redis, keys.stream, GROUP);
     const baseMs = Math.floor(Date.now() / 1000) * 1000 - (WARM_SECONDS + seconds + 5) * 1000;
-    const { processes, postsPerEntry } = scenario;
-    await fill(redis, nodes, 0, WARM_SECONDS, processes, baseMs, postsPerEntry);
-    const appendInstructions = await count(() =>
-      fill(redis, nodes, WARM_SECONDS, WARM_SECONDS + seconds, processes, baseMs, postsPerEntry),
-    );
+    const { processes, postsPerEntry, postsPerSecond } = scenario;
+    await fill(redis, nodes, 0, WARM_SECONDS, processes, baseMs, scenario);
+    const appendInstructions = await count(() => fill(redis, nodes, WARM_SECONDS, WARM_SECONDS + seconds, processes, baseMs, scenario));
     const raw = await readAll(new PartitionStream(keys, redis, redis, GROUP, CONSUMER));
-    const store = new AggregateStore(redis, GROUP, CONSUMER);
-    const warm = Math.ceil((WARM_SECONDS * nodes) / postsPerEntry);
-    await applyAll(store, keys, raw.slice(0, warm), scenario.batchEntries);
+    const stores = Array.from({ length: scenario.workers }, (_, w) => new AggregateStore(redis, GROUP, `${CONSUMER}-${w}`));
+    const warm = Math.ceil((WARM_SECONDS * nodes * postsPerSecond) / postsPerEntry);
+    await applyAll(stores, keys, raw.slice(0, warm), scenario.batchEntries);
 
     const measured = raw.slice(warm);
     await resetCommandStats(redis);
@@ -179,7 +188,7 @@ async function measure(
     const workerBefore = process.cpuUsage();
     let samples = 0;
     const applyInstructions = await count(async () => {
-      samples = await applyAll(store, keys, measured, scenario.batchEntries);
+      samples = await applyAll(stores, keys, measured, scenario.batchEntries);
     });
     const worker = process.cpuUsage(workerBefore);
     const redisAfter = await redisCpuSeconds(redis);
@@ -198,7 +207,7 @@ async function measure(
     return {
       samples,
       applyInstructionsPerSample: applyInstructions === undefined ? undefined : applyInstructions / samples,
-      appendInstructionsPerPost: appendInstructions === undefined ? undefined : appendInstructions / (seconds * nodes),
+      appendInstructionsPerPost: appendInstructions === undefined ? undefined : appendInstructions / (seconds * nodes * postsPerSecond),
       entries: measured.length,
       redisUsPerSample: ((redisAfter - redisBefore) * 1e6) / samples,
       workerUsPerSample: (worker.user + worker.system) / samples,
@@ -229,6 +238,10 @@ async function main(): Promise<void> {
         .default(1)
         .argParser(Number),
     )
+    .addOption(new Option('--posts-per-second <n>', 'POSTs per node and second (the same 1-second bucket)').default(1).argParser(Number))
+    .addOption(
+      new Option('--workers <n>', 'workers applying the batches in turn, as workers sharing a partition do').default(1).argParser(Number),
+    )
     .addOption(new Option('--commands', "also print each run's costliest commands (INFO commandstats)"))
     .addOption(
       new Option(
@@ -247,6 +260,8 @@ async function main(): Promise<void> {
     processes: number;
     batches: string;
     postsPerEntry: number;
+    postsPerSecond: number;
+    workers: number;
     commands?: boolean;
     instructions?: boolean;
     keepDumps?: boolean;
@@ -255,9 +270,18 @@ async function main(): Promise<void> {
   for (const processes of [0, options.processes]) {
     for (const batchEntries of options.batches.split(',').map(Number)) {
       const what = processes === 0 ? 'node sample' : `node sample + ${processes} processes`;
-      const { postsPerEntry } = options;
+      const { postsPerEntry, postsPerSecond, workers } = options;
       const entries = postsPerEntry === 1 ? `${batchEntries} entries` : `${batchEntries} entries of ${postsPerEntry} POSTs`;
-      scenarios.push({ label: `1 ${what} per POST, ${entries} per apply`, processes, batchEntries, postsPerEntry });
+      const rate = postsPerSecond === 1 ? '' : `, ${postsPerSecond} POSTs per node and second`;
+      const appliers = workers === 1 ? '' : `, ${workers} workers in turn`;
+      scenarios.push({
+        label: `1 ${what} per POST${rate}, ${entries} per apply${appliers}`,
+        processes,
+        batchEntries,
+        postsPerEntry,
+        postsPerSecond,
+        workers,
+      });
     }
   }
   const counted = options.instructions ? await CountedRedis.start(options.keepDumps) : undefined;
