@@ -11,6 +11,7 @@ import { capturingLogger } from '../support/capturing-logger';
 import { hintsWakeTheWaiter } from '../support/applied-hints-scenario';
 import { pendingEntry } from '../support/pending-entry';
 import { privateRedisOfBlock } from '../support/private-redis-of-block';
+import { watchCommands } from '../support/watched-commands';
 import { postJson, request } from '../support/fetch-json';
 import { quietLogger, testConfig } from '../support/test-config';
 
@@ -26,11 +27,8 @@ describe('the hint of an apply', () => {
     const config = testConfig({ REDIS_URL: redis.url, STREAM_PARTITIONS: '2' });
     const [keys] = allPartitionKeys(config.keyPrefix, config.streamPartitions);
     const client = new Redis(redis.url);
-    // monitor() opens a connection of its own beside its client's.
-    const monitored = new Redis(redis.url);
-    const monitor = await monitored.monitor();
     const publishedBy: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    const watched = await watchCommands(redis.url, (args, source) => {
       if (args[0]?.toLowerCase() === 'spublish' && args[1] === keys!.appliedChannel) publishedBy.push(source);
     });
     try {
@@ -40,12 +38,10 @@ describe('the hint of an apply', () => {
       // Another delivery of the same entry changes nothing, so it tells nobody.
       expect(await store.applyBatch(keys!, [entry])).toEqual({ applied: 0, skipped: 1, samples: 0 });
       // MONITOR names who ran each command: a client's address, or "lua" for a script.
-      await waitUntil(async () => publishedBy.length > 0, 5_000, 20);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await watched.settled(client);
       expect(publishedBy).toEqual(['lua']);
     } finally {
-      monitor.disconnect();
-      await monitored.quit();
+      await watched.stop();
       await client.quit();
     }
   }, 60_000);

@@ -10,7 +10,7 @@ import { baseTime } from '../support/build-sample';
 import { pendingEntry } from '../support/pending-entry';
 import { privateRedisOfBlock } from '../support/private-redis-of-block';
 import { testConfig } from '../support/test-config';
-import { waitUntil } from '../support/wait-until';
+import { watchCommands } from '../support/watched-commands';
 
 describe('the node name index', () => {
   const privateRedis = privateRedisOfBlock();
@@ -20,10 +20,8 @@ describe('the node name index', () => {
     const config = testConfig({ REDIS_URL: redis.url, STREAM_PARTITIONS: '1' });
     const [keys] = allPartitionKeys(config.keyPrefix, config.streamPartitions);
     const client = new Redis(redis.url);
-    const monitored = new Redis(redis.url);
-    const monitor = await monitored.monitor();
     const indexWrites: string[][] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
+    const watched = await watchCommands(redis.url, (args) => {
       if (args[0]?.toLowerCase() === 'zadd' && args[1] === keys!.nodeNames) indexWrites.push(args.slice(2));
     });
     const store = new AggregateStore(client, config.consumerGroup, 'c1');
@@ -31,16 +29,7 @@ describe('the node name index', () => {
       const entry = await pendingEntry(client, keys!, config.consumerGroup, nodes, at);
       expect(await store.applyBatch(keys!, [entry])).toEqual({ applied: 1, skipped: 0, samples: nodes.length });
     };
-    // MONITOR shows a command after it ran; a marker command after each step orders them.
-    const settled = async () => {
-      const marker = `marker-${Math.random()}`;
-      let seen = false;
-      const onMarker = (_time: string, args: string[]) => (seen ||= args[1] === marker);
-      monitor.on('monitor', onMarker);
-      await client.echo(marker);
-      await waitUntil(async () => seen, 5_000, 10);
-      monitor.off('monitor', onMarker);
-    };
+    const settled = () => watched.settled(client);
     try {
       const at = baseTime();
       await apply(['alpha'], at);
@@ -55,8 +44,7 @@ describe('the node name index', () => {
       expect(await client.zrange(keys!.nodeNames, '-', '+', 'BYLEX')).toEqual(['alpha', 'beta']);
       expect(await client.zrange(keys!.nodes, 0, -1)).toEqual(['alpha', 'beta']);
     } finally {
-      monitor.disconnect();
-      await monitored.quit();
+      await watched.stop();
       await client.quit();
     }
   }, 60_000);
