@@ -139,8 +139,8 @@ for k = 1, bucketKeys do
     -- Tables fill through a counter: `#t + 1` searches for the end every time.
     stored = {}
     for from = 1, m, CHUNK do
-      local fields, count = { BUCKET_EXPIRY_FIELD }, 1
-      if from > 1 then fields, count = {}, 0 end
+      local fields, count = {}, 0
+      if from == 1 then fields[1], count = BUCKET_EXPIRY_FIELD, 1 end
       for f = from, math.min(from + CHUNK - 1, m) do
         count = count + 1
         fields[count] = ARGV[i + 1 + 2 * f]
@@ -240,8 +240,8 @@ local SUMMARY_HASH_MARKER = 'node summaries: this value outgrows a listpack valu
 for k = 1, summaryKeys do
   local at, m, stored = summaryAt[k], summaryNodes[k], summaryStored[k]
   for from = 1, m, CHUNK do
-    local pairs, count = { '', SUMMARY_HASH_MARKER }, 2
-    if from > 1 then pairs, count = {}, 0 end
+    local pairs, count = {}, 0
+    if from == 1 then pairs[1], pairs[2], count = '', SUMMARY_HASH_MARKER, 2 end
     for j = from, math.min(from + CHUNK - 1, m) do
       local delta = ARGV[at + 2 * j + 1]
       pairs[count + 1] = ARGV[at + 2 * j]
