@@ -15,11 +15,42 @@ export type EncodedArg = string | number | Buffer;
 const CR = 13;
 const LF = 10;
 const DOLLAR = 36;
+const ZERO = 48;
+
+/**
+ * Up to this many bytes, an argument is copied byte by byte in JavaScript: a Buffer.write
+ * or copy per argument crosses into C++, which cost more than the copy itself for the
+ * short names and buckets an apply is made of (docs/BENCHMARKS.md).
+ */
+const SHORT = 96;
 
 function decimalDigits(n: number): number {
   let digits = 1;
   for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
   return digits;
+}
+
+/** The UTF-8 size of a string: its length when it is short and ASCII (checked here), else Buffer's count. */
+function utf8Size(value: string): number {
+  if (value.length > SHORT) return Buffer.byteLength(value);
+  for (let j = 0; j < value.length; j++) if (value.charCodeAt(j) > 0x7f) return Buffer.byteLength(value);
+  return value.length;
+}
+
+/** Writes a size (a non-negative integer) in decimal at `at`; answers the position after it. */
+function writeSize(out: Buffer, at: number, size: number): number {
+  if (size < 10) {
+    out[at] = ZERO + size;
+    return at + 1;
+  }
+  if (size < 100) {
+    out[at] = ZERO + ((size / 10) | 0);
+    out[at + 1] = ZERO + (size % 10);
+    return at + 2;
+  }
+  const digits = String(size);
+  for (let j = 0; j < digits.length; j++) out[at + j] = digits.charCodeAt(j);
+  return at + digits.length;
 }
 
 /** Arguments as Redis protocol bulk strings (`$<length>\r\n<bytes>\r\n` each). */
@@ -30,7 +61,7 @@ export function encodeBulkStrings(args: readonly EncodedArg[]): Buffer {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const value = typeof arg === 'number' ? String(arg) : arg;
-    const size = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+    const size = typeof value === 'string' ? utf8Size(value) : value.length;
     values[i] = value;
     sizes[i] = size;
     total += 5 + decimalDigits(size) + size;
@@ -41,12 +72,19 @@ export function encodeBulkStrings(args: readonly EncodedArg[]): Buffer {
     const value = values[i]!;
     const size = sizes[i]!;
     out[at++] = DOLLAR;
-    at += out.write(String(size), at, 'latin1');
+    at = writeSize(out, at, size);
     out[at++] = CR;
     out[at++] = LF;
-    if (typeof value !== 'string') at += value.copy(out, at);
-    // A string as long in bytes as in characters is ASCII: latin1 writes it the same, faster.
-    else at += out.write(value, at, size, size === value.length ? 'latin1' : 'utf8');
+    if (size > SHORT) {
+      if (typeof value !== 'string') value.copy(out, at);
+      // A string as long in bytes as in characters is ASCII: latin1 writes it the same, faster.
+      else out.write(value, at, size, size === value.length ? 'latin1' : 'utf8');
+    } else if (typeof value !== 'string') {
+      for (let j = 0; j < size; j++) out[at + j] = value[j]!;
+    } else if (size === value.length) {
+      for (let j = 0; j < size; j++) out[at + j] = value.charCodeAt(j);
+    } else out.write(value, at, size, 'utf8');
+    at += size;
     out[at++] = CR;
     out[at++] = LF;
   }
