@@ -76,3 +76,35 @@ test('a key list is refused exactly when it repeats a key, whatever its length',
     { numRuns: 2000 },
   );
 });
+
+test('keys spelled with escapes or any characters are told apart and matched as JSON.parse reads them', () => {
+  const spellings = (key: string): string[] => {
+    const plain = JSON.stringify(key);
+    const escapedFirst =
+      key.length > 0 ? `"\\u${key.charCodeAt(0).toString(16).padStart(4, '0')}${plain.slice(1 + (plain[1] === '\\' ? 2 : 1))}` : plain;
+    return [plain, escapedFirst];
+  };
+  // Few characters, so keys repeat often, in either spelling.
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.string({ maxLength: 2, unit: fc.constantFrom('a', 'b', 'é', '\n', '"', '\\', '\u0000', '😀') }), fc.boolean()), {
+        maxLength: 12,
+      }),
+      (keys) => {
+        const quoted = keys.map(([key, escape]) => spellings(key)[escape ? 1 : 0]!);
+        const text = `[{"n":{${quoted.map((q) => `${q}:1`).join(',')}}}]`;
+        // Only texts JSON.parse reads the same way: the scan judges the keys it would keep.
+        const parsed = quoted.map((q) => {
+          try {
+            return JSON.parse(q) as string;
+          } catch {
+            return undefined;
+          }
+        });
+        if (parsed.some((key) => key === undefined)) return;
+        expect(refusal(text) !== undefined).toBe(new Set(parsed).size !== parsed.length);
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
