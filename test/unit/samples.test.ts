@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { decodeEntry, encodeSamples, EntryDecodeError, ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { ValidationError } from '../../shared/errors';
 import { parseBatch, parseNodeBody, parseProcessBody, type Sample } from '../../shared/samples';
@@ -46,6 +47,64 @@ describe('entry codec', () => {
     expect(decodeEntry([ENTRY_FIELD, encodeSamples(samples)])).toEqual(samples);
   });
 
+  test('any samples come back from an entry as they went in, numbers bit for bit', () => {
+    const value = fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }).map((v) => (Object.is(v, -0) ? 0 : v));
+    const name = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,20}$/);
+    const sample: fc.Arbitrary<Sample> = fc.oneof(
+      fc.record({
+        kind: fc.constant('node' as const),
+        node: name,
+        at: fc.nat(),
+        timeslice: value.filter((v) => v > 0),
+        cpu: value,
+        mem: value,
+      }),
+      fc.record({
+        kind: fc.constant('process' as const),
+        node: name,
+        process: fc.stringMatching(/^[A-Za-z0-9._ ()-]{1,20}$/),
+        at: fc.nat(),
+        timeslice: value.filter((v) => v > 0),
+        cpu_used: value,
+        mem_used: value,
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(sample, { minLength: 1, maxLength: 20 }), (samples) => {
+        expect(decodeEntry([ENTRY_FIELD, encodeSamples(samples)])).toEqual(samples);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('a number in an entry reads as Number() reads its text, however many digits it has', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[0-9]{1,20}(\.[0-9]{1,20})?$/), (text) => {
+        const [sample] = decodeEntry([ENTRY_FIELD, `N\tn\t${text}\t1\t${text}\t1`]) as [{ at: number; cpu: number }];
+        expect(Object.is(sample.cpu, Number(text))).toBe(true);
+        expect(Object.is(sample.at, Number(text))).toBe(true);
+      }),
+      { numRuns: 5000 },
+    );
+    for (const text of [
+      '1e21',
+      '5e-324',
+      '0.1',
+      '0.30000000000000004',
+      '999999999999999',
+      '9999999999999999',
+      '007',
+      '12.',
+      '1.50',
+      ' 3',
+      '0x10',
+      '-0',
+    ]) {
+      const [sample] = decodeEntry([ENTRY_FIELD, `N\tn\t1\t1\t${text}\t1`]) as [{ cpu: number }];
+      expect(Object.is(sample.cpu, Number(text))).toBe(true);
+    }
+  });
+
   test.each([
     [['x', 'y']],
     [[ENTRY_FIELD, 'Q\tfoo']],
@@ -60,6 +119,17 @@ describe('entry codec', () => {
     [[ENTRY_FIELD, 'N\tn\t1\t1\t-1\t1']],
     [[ENTRY_FIELD, 'N\tn\t1\t1\t\t1']],
     [[ENTRY_FIELD, '']],
+    [[ENTRY_FIELD, 'N\tn\t1\t1\t1\t-1']],
+    [[ENTRY_FIELD, 'N\tn\t1\t1\t1\tInfinity']],
+    [[ENTRY_FIELD, 'N\tn\t1\t1\t1\t1.2.3']],
+    [[ENTRY_FIELD, 'N\tn\t1\t1\t1\t.']],
+    [[ENTRY_FIELD, 'N\tn\t1\t1\t1']],
+    [[ENTRY_FIELD, 'N']],
+    [[ENTRY_FIELD, 'N\n']],
+    [[ENTRY_FIELD, 'NN\tn\t1\t1\t1\t1']],
+    [[ENTRY_FIELD, 'N\tn\t1\t1\t1\t1\t']],
+    [[ENTRY_FIELD, 'P\tn\tp\t1\t0\t1\t1']],
+    [[ENTRY_FIELD, 'P\tn\t\t1\t1\t1\t1\t1']],
   ])('rejects a malformed entry %j', (fields) => {
     expect(() => decodeEntry(fields)).toThrow(EntryDecodeError);
   });
