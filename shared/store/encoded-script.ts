@@ -20,7 +20,8 @@ const ZERO = 48;
 /**
  * Up to this many bytes, an argument is copied byte by byte in JavaScript: a Buffer.write
  * or copy per argument crosses into C++, which cost more than the copy itself for the
- * short names and buckets an apply is made of (docs/BENCHMARKS.md).
+ * short names and buckets an apply is made of (docs/BENCHMARKS.md, "The hot path's
+ * JavaScript per batch sample").
  */
 const SHORT = 96;
 
