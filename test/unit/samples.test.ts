@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { decodeEntry, encodeSamples, EntryDecodeError, ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { ValidationError } from '../../shared/errors';
-import { parseBatch, parseNodeBody, parseProcessBody, type Sample } from '../../shared/samples';
+import { parseBatch, parseNodeBody, parseProcessBody, type NodeSample, type Sample } from '../../shared/samples';
 
 const ctx = { receivedAt: Date.UTC(2026, 0, 1), maxFutureSkewMs: 60_000 };
 
@@ -80,7 +80,7 @@ describe('entry codec', () => {
   test('a number in an entry reads as Number() reads its text, however many digits it has', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[0-9]{1,20}(\.[0-9]{1,20})?$/), (text) => {
-        const [sample] = decodeEntry([ENTRY_FIELD, `N\tn\t${text}\t1\t${text}\t1`]) as [{ at: number; cpu: number }];
+        const sample = decodeEntry([ENTRY_FIELD, `N\tn\t${text}\t1\t${text}\t1`])[0] as NodeSample;
         expect(Object.is(sample.cpu, Number(text))).toBe(true);
         expect(Object.is(sample.at, Number(text))).toBe(true);
       }),
@@ -100,7 +100,7 @@ describe('entry codec', () => {
       '0x10',
       '-0',
     ]) {
-      const [sample] = decodeEntry([ENTRY_FIELD, `N\tn\t1\t1\t${text}\t1`]) as [{ cpu: number }];
+      const sample = decodeEntry([ENTRY_FIELD, `N\tn\t1\t1\t${text}\t1`])[0] as NodeSample;
       expect(Object.is(sample.cpu, Number(text))).toBe(true);
     }
   });
