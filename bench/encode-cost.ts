@@ -3,9 +3,9 @@
  * process (no HTTP, no Redis): ingest's JSON shape scan, validation and entry encoding, the
  * worker's entry decoding, planning and the apply's argument encoding, each beside
  * JSON.parse of the same body (what any handler that parses pays anyway). With
- * `--before <dist>` the same functions of another build are timed in alternated rounds, so a
- * change is measured against its parent in one run. The least time of the rounds counts:
- * other load only ever adds to a round.
+ * `--before <dist>` the same functions of another build are timed too, each build in
+ * processes of its own, alternated, so a change is measured against its parent in one run.
+ * The least time of the rounds counts: other load only ever adds to a round.
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -19,6 +19,7 @@ import { describeMachine } from './machine';
 interface Build {
   checkJsonShape(text: string, limits: { maxItems?: number }): void;
   parseBatch(items: unknown[], ctx: { receivedAt: number; maxFutureSkewMs: number }): unknown[];
+  ENTRY_FIELD: string;
   encodeSamples(samples: readonly unknown[]): string;
   decodeEntry(fields: readonly string[]): unknown[];
   groupWithinBound(
@@ -39,6 +40,7 @@ function loadBuild(dist: string): Build {
   return {
     checkJsonShape: from('ingest/json-shape.js').checkJsonShape,
     parseBatch: from('shared/samples.js').parseBatch,
+    ENTRY_FIELD: from('shared/store/entry-codec.js').ENTRY_FIELD,
     encodeSamples: from('shared/store/entry-codec.js').encodeSamples,
     decodeEntry: from('shared/store/entry-codec.js').decodeEntry,
     groupWithinBound: from('shared/store/apply-plan.js').groupWithinBound,
@@ -65,17 +67,19 @@ function stagesOf(build: Build, bodies: readonly string[]): Record<Stage, () => 
   const samples = parsed.map((items) => build.parseBatch(items, ctx));
   const encoded = samples.map((batch) => build.encodeSamples(batch));
   const keys = build.partitionKeys('bench', 0, 1);
-  const entries = encoded.map((payload, i) => ({ id: `${1_700_000_000_000 + i}-0`, samples: build.decodeEntry(['d', payload]) }));
+  const decode = (payload: string) => build.decodeEntry([build.ENTRY_FIELD, payload]);
+  const entries = encoded.map((payload, i) => ({ id: `${1_700_000_000_000 + i}-0`, samples: decode(payload) }));
+  const samplesOf = (entry: unknown) => (entry as { samples: unknown[] }).samples;
   const sections = build
-    .groupWithinBound(entries, (e) => (e as { samples: unknown[] }).samples, keys, ctx.receivedAt)
+    .groupWithinBound(entries, samplesOf, keys, ctx.receivedAt)
     .flatMap((group) => (group.oversized ? [] : [group.plan.sections]));
   return {
     'JSON.parse (baseline)': () => bodies.forEach((body) => JSON.parse(body)),
     'JSON shape scan': () => bodies.forEach((body) => build.checkJsonShape(body, { maxItems: 10_000 })),
     'validation (parseBatch)': () => parsed.forEach((items) => build.parseBatch(items, ctx)),
     'entry encoding': () => samples.forEach((batch) => build.encodeSamples(batch)),
-    'entry decoding': () => encoded.forEach((payload) => build.decodeEntry(['d', payload])),
-    'planning the apply': () => build.groupWithinBound(entries, (e) => (e as { samples: unknown[] }).samples, keys, ctx.receivedAt),
+    'entry decoding': () => encoded.forEach(decode),
+    'planning the apply': () => build.groupWithinBound(entries, samplesOf, keys, ctx.receivedAt),
     "encoding the apply's arguments": () => sections.forEach((args) => build.encodeBulkStrings(args)),
   };
 }
