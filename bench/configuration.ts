@@ -43,6 +43,8 @@ export interface ConfigResult {
     xaddPerSecond: number;
     ratio: number;
     cost: PhaseCost;
+    /** The machine and the pipeline's processes while the senders posted (not the drain after). */
+    load: MachineLoad | null;
   };
   otlp: {
     samplesPerSecond: number;
@@ -159,7 +161,10 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     const batchFleet = new SyntheticFleet({ nodes: config.nodes, processes: PROCESSES, timeslice: 10, prefix: 'b' });
     const batchMeter = await PhaseCostMeter.begin(probe, { commands: true });
     const t0 = performance.now();
-    const batch = await closedLoop(services.ingestUrl, batchFleet, { concurrency: 4, batch: BATCH, seconds, token });
+    const { result: batch, load: batchLoad } = await withMachineLoad(
+      () => closedLoop(services.ingestUrl, batchFleet, { concurrency: 4, batch: BATCH, seconds, token }),
+      pipelineProcesses,
+    );
     const drained = await drain(services.ingestUrl, token);
     const batchCost = await batchMeter.finish();
     const exact = (await aggregatedSamples(redis, 'node')) - before === batch.acceptedNode;
@@ -263,6 +268,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
         xaddPerSecond: xadd,
         ratio: samplesPerSecond / xadd,
         cost: batchCost,
+        load: batchLoad,
       },
       otlp,
       freshness: {

@@ -103,6 +103,8 @@ const ROWS: Row[] = [
   { figure: '  baseline: redis-benchmark pipelined XADD/s', goal: '', value: (r) => n(r.batch.xaddPerSecond) },
   { figure: '  ratio', goal: '>= 0.4', value: (r) => n(r.batch.ratio, 2), meets: (r) => r.batch.ratio >= 0.4 },
   ...costRows((r) => r.batch.cost, 2),
+  { figure: '  the machine while the senders posted: CPU busy, runnable processes', goal: '', value: (r) => machineLoad(r.batch.load) },
+  { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.batch.load) },
   {
     figure: '  aggregates count exactly the accepted',
     goal: 'yes',
