@@ -11,6 +11,9 @@ import { PhaseCostMeter, probeOf, type PhaseCost } from './phase-cost';
 import { backgroundLoad } from './background-load';
 import { peakRssMb, startServices, type ServiceOptions } from './services';
 import { wrk, xaddPerSecond, type WrkResult } from './tools';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface BenchConfig {
   label: string;
@@ -44,6 +47,17 @@ export interface ConfigResult {
     ratio: number;
     cost: PhaseCost;
     /** The machine and the pipeline's processes while the senders posted (not the drain after). */
+    load: MachineLoad | null;
+  };
+  /** The same fleet's batches end to end, posted by wrk (bench/post-fleet.lua) instead of Node senders. */
+  fleetBatchFromWrk: {
+    samplesPerSecond: number;
+    accepted: number;
+    elapsedS: number;
+    non2xx: number;
+    exact: boolean;
+    ratio: number;
+    cost: PhaseCost;
     load: MachineLoad | null;
   };
   otlp: {
@@ -171,6 +185,35 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     const elapsedS = (drained - t0) / 1000;
     const samplesPerSecond = Math.round(batch.accepted / elapsedS);
 
+    // The same fleet's bodies from wrk, a C client like the baseline's: the generator above is
+    // Node (fetch), and takes about a quarter of a core of the two the pipeline shares.
+    log(`batch ingest from wrk: -c4, the fleet's ${BATCH}-sample bodies, ${seconds} s, then until drained`);
+    const bodiesFile = await fleetBodiesFile(
+      new SyntheticFleet({ nodes: config.nodes, processes: PROCESSES, timeslice: 10, prefix: 'w' }),
+      config.nodes,
+    );
+    const wrkBefore = (await aggregatedSamples(redis, 'node')) + (await aggregatedSamples(redis, 'process'));
+    const wrkFleetMeter = await PhaseCostMeter.begin(probe, { commands: true });
+    const w0 = performance.now();
+    const { result: wrkFleet, load: wrkFleetLoad } = await withMachineLoad(
+      () => wrk(services.ingestUrl, { connections: 4, seconds, script: 'post-fleet.lua', token, env: { BENCH_BODIES: bodiesFile } }),
+      pipelineProcesses,
+    );
+    const wrkElapsedS = ((await drain(services.ingestUrl, token)) - w0) / 1000;
+    const wrkFleetCost = await wrkFleetMeter.finish();
+    const wrkAggregated = (await aggregatedSamples(redis, 'node')) + (await aggregatedSamples(redis, 'process')) - wrkBefore;
+    const wrkFleetPerSecond = Math.round(wrkFleetCost.samples / wrkElapsedS);
+    const fleetBatchFromWrk = {
+      samplesPerSecond: wrkFleetPerSecond,
+      accepted: wrkFleetCost.samples,
+      elapsedS: wrkElapsedS,
+      non2xx: wrkFleet.non2xx,
+      exact: wrkAggregated === wrkFleetCost.samples,
+      ratio: wrkFleetPerSecond / xadd,
+      cost: wrkFleetCost,
+      load: wrkFleetLoad,
+    };
+
     // The same, as OTLP protobuf exports of the hostmetrics receiver (about 1,000 samples each).
     log(`OTLP batch ingest: encoding exports, then 4 senders, ${seconds} s, then until drained`);
     const otlpFleet = new OtlpFleet({ prefix: 'o', nodesPerExport: Math.round(BATCH / (1 + PROCESSES)), processes: PROCESSES, count: 50 });
@@ -190,6 +233,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     };
 
     // Freshness at half the maximum (the goal's figure), and at a tenth of it (the floor), open loop.
+    // The maximum is the one Node senders reached: the freshness load also comes from a Node generator.
     const halfRate = Math.max(100, Math.round(samplesPerSecond / 2));
     const lowRate = Math.max(100, Math.round(samplesPerSecond / 10));
     const freshnessAt = async (rate: number) => {
@@ -270,6 +314,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
         cost: batchCost,
         load: batchLoad,
       },
+      fleetBatchFromWrk,
       otlp,
       freshness: {
         rate: halfRate,
@@ -300,7 +345,8 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
       cpu: meter.finish(),
     };
     log(
-      `${config.label}: done (batch ${samplesPerSecond} samples/s, exact: ${exact}; Redis CPU per sample ` +
+      `${config.label}: done (batch ${wrkFleetPerSecond} samples/s from wrk, ${samplesPerSecond} from Node senders, ` +
+        `exact: ${exact && fleetBatchFromWrk.exact}; Redis CPU per sample ` +
         `${singleCost.redisUsPerSample.toFixed(1)} µs single, ${wrkBatchCost.redisUsPerSample.toFixed(2)} µs in NDJSON batches)`,
     );
     return result;
@@ -308,4 +354,12 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     redis.disconnect();
     await services.stop();
   }
+}
+
+/** The fleet's bodies of BATCH samples, every sample once, one body per line of a file for bench/post-fleet.lua. */
+async function fleetBodiesFile(fleet: SyntheticFleet, nodes: number): Promise<string> {
+  const count = Math.ceil((nodes * (1 + PROCESSES)) / BATCH);
+  const file = join(await mkdtemp(join(tmpdir(), 'nodeagg-bench-')), 'bodies.jsonl');
+  await writeFile(file, Array.from({ length: count }, () => fleet.next(BATCH).body).join('\n') + '\n');
+  return file;
 }

@@ -53,7 +53,7 @@ export function parseWrk(text: string): WrkResult {
  */
 export async function wrk(
   url: string,
-  options: { connections: number; seconds: number; script?: string; token?: string },
+  options: { connections: number; seconds: number; script?: string; token?: string; env?: Record<string, string> },
 ): Promise<WrkResult> {
   const args = [
     '-t1',
@@ -64,7 +64,10 @@ export async function wrk(
     ...(options.token && !options.script ? ['-H', `Authorization: Bearer ${options.token}`] : []),
     url,
   ];
-  const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20, env: { ...process.env, BENCH_TOKEN: options.token ?? '' } });
+  const { stdout } = await run('wrk', args, {
+    maxBuffer: 1 << 20,
+    env: { ...process.env, ...options.env, BENCH_TOKEN: options.token ?? '' },
+  });
   return parseWrk(stdout);
 }
 
