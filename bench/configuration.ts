@@ -11,9 +11,9 @@ import { PhaseCostMeter, probeOf, type PhaseCost } from './phase-cost';
 import { backgroundLoad } from './background-load';
 import { peakRssMb, startServices, type ServiceOptions } from './services';
 import { wrk, xaddPerSecond, type WrkResult } from './tools';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface BenchConfig {
   label: string;
@@ -200,6 +200,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
       pipelineProcesses,
     );
     const wrkElapsedS = ((await drain(services.ingestUrl, token)) - w0) / 1000;
+    await rm(dirname(bodiesFile), { recursive: true, force: true });
     const wrkFleetCost = await wrkFleetMeter.finish();
     const wrkAggregated = (await aggregatedSamples(redis, 'node')) + (await aggregatedSamples(redis, 'process')) - wrkBefore;
     const wrkFleetPerSecond = Math.round(wrkFleetCost.samples / wrkElapsedS);
