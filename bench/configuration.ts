@@ -1,4 +1,7 @@
 /** One benchmark configuration (workers x fleet size), phase by phase, each figure with its baseline. */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import Redis from 'ioredis';
 import { ApiClient } from '../cli/api-client';
 import { runOpenLoop, type LoadReport } from '../cli/load/open-loop';
@@ -11,9 +14,6 @@ import { PhaseCostMeter, probeOf, type PhaseCost } from './phase-cost';
 import { backgroundLoad } from './background-load';
 import { peakRssMb, startServices, type ServiceOptions } from './services';
 import { wrk, xaddPerSecond, type WrkResult } from './tools';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 
 export interface BenchConfig {
   label: string;
@@ -198,9 +198,8 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     const { result: wrkFleet, load: wrkFleetLoad } = await withMachineLoad(
       () => wrk(services.ingestUrl, { connections: 4, seconds, script: 'post-fleet.lua', token, env: { BENCH_BODIES: bodiesFile } }),
       pipelineProcesses,
-    );
+    ).finally(() => rm(dirname(bodiesFile), { recursive: true, force: true }));
     const wrkElapsedS = ((await drain(services.ingestUrl, token)) - w0) / 1000;
-    await rm(dirname(bodiesFile), { recursive: true, force: true });
     const wrkFleetCost = await wrkFleetMeter.finish();
     const wrkAggregated = (await aggregatedSamples(redis, 'node')) + (await aggregatedSamples(redis, 'process')) - wrkBefore;
     const wrkFleetPerSecond = Math.round(wrkFleetCost.samples / wrkElapsedS);
