@@ -68,6 +68,24 @@ function costRows(phase: (r: ConfigResult) => PhaseCost, digits: number, redisGo
   ];
 }
 
+/** A batch phase's last rows: the machine and each process while it was loaded, and its exactness. */
+function batchEndRows(phase: (r: ConfigResult) => { load: ConfigResult['batch']['load']; exact: boolean }): Row[] {
+  return [
+    {
+      figure: '  the machine while the batches were posted: CPU busy, runnable processes',
+      goal: '',
+      value: (r) => machineLoad(phase(r).load),
+    },
+    { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(phase(r).load) },
+    {
+      figure: '  aggregates count exactly the accepted',
+      goal: 'yes',
+      value: (r) => (phase(r).exact ? 'yes' : '**NO**'),
+      meets: (r) => phase(r).exact,
+    },
+  ];
+}
+
 const ROWS: Row[] = [
   {
     figure: 'single-sample POSTs/s (service)',
@@ -109,14 +127,7 @@ const ROWS: Row[] = [
   },
   { figure: '  non-2xx answers', goal: '0', value: (r) => n(r.fleetBatchFromWrk.non2xx), meets: (r) => r.fleetBatchFromWrk.non2xx === 0 },
   ...costRows((r) => r.fleetBatchFromWrk.cost, 2),
-  { figure: '  the machine meanwhile: CPU busy, runnable processes', goal: '', value: (r) => machineLoad(r.fleetBatchFromWrk.load) },
-  { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.fleetBatchFromWrk.load) },
-  {
-    figure: '  aggregates count exactly the accepted',
-    goal: 'yes',
-    value: (r) => (r.fleetBatchFromWrk.exact ? 'yes' : '**NO**'),
-    meets: (r) => r.fleetBatchFromWrk.exact,
-  },
+  ...batchEndRows((r) => r.fleetBatchFromWrk),
   {
     figure: 'the same from 4 Node senders (fetch, in the benchmark), samples/s aggregated end to end',
     goal: '',
@@ -129,14 +140,7 @@ const ROWS: Row[] = [
     value: (r) => n(r.batch.ratio, 2),
   },
   ...costRows((r) => r.batch.cost, 2),
-  { figure: '  the machine while the senders posted: CPU busy, runnable processes', goal: '', value: (r) => machineLoad(r.batch.load) },
-  { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.batch.load) },
-  {
-    figure: '  aggregates count exactly the accepted',
-    goal: 'yes',
-    value: (r) => (r.batch.exact ? 'yes' : '**NO**'),
-    meets: (r) => r.batch.exact,
-  },
+  ...batchEndRows((r) => r.batch),
   {
     figure: 'OTLP protobuf batch ingest, samples/s aggregated end to end',
     goal: '',
