@@ -188,10 +188,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     // The same fleet's bodies from wrk, a C client like the baseline's: the generator above is
     // Node (fetch), and takes about a quarter of a core of the two the pipeline shares.
     log(`batch ingest from wrk: -c4, the fleet's ${BATCH}-sample bodies, ${seconds} s, then until drained`);
-    const bodiesFile = await fleetBodiesFile(
-      new SyntheticFleet({ nodes: config.nodes, processes: PROCESSES, timeslice: 10, prefix: 'w' }),
-      config.nodes,
-    );
+    const bodiesFile = await fleetBodiesFile(new SyntheticFleet({ nodes: config.nodes, processes: PROCESSES, timeslice: 10, prefix: 'w' }));
     const wrkBefore = (await aggregatedSamples(redis, 'node')) + (await aggregatedSamples(redis, 'process'));
     const wrkFleetMeter = await PhaseCostMeter.begin(probe, { commands: true });
     const w0 = performance.now();
@@ -357,8 +354,9 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
 }
 
 /** The fleet's bodies of BATCH samples, every sample once, one body per line of a file for bench/post-fleet.lua. */
-async function fleetBodiesFile(fleet: SyntheticFleet, nodes: number): Promise<string> {
-  const count = Math.ceil((nodes * (1 + PROCESSES)) / BATCH);
+async function fleetBodiesFile(fleet: SyntheticFleet): Promise<string> {
+  const { nodes, processes } = fleet.options;
+  const count = Math.ceil((nodes * (1 + processes)) / BATCH);
   const file = join(await mkdtemp(join(tmpdir(), 'nodeagg-bench-')), 'bodies.jsonl');
   await writeFile(file, Array.from({ length: count }, () => fleet.next(BATCH).body).join('\n') + '\n');
   return file;
