@@ -26,11 +26,11 @@ describe('the hint of an apply', () => {
     const redis = privateRedis();
     const config = testConfig({ REDIS_URL: redis.url, STREAM_PARTITIONS: '2' });
     const [keys] = allPartitionKeys(config.keyPrefix, config.streamPartitions);
-    const client = new Redis(redis.url);
     const publishedBy: string[] = [];
     const watched = await watchCommands(redis.url, (args, source) => {
       if (args[0]?.toLowerCase() === 'spublish' && args[1] === keys!.appliedChannel) publishedBy.push(source);
     });
+    const client = new Redis(redis.url);
     try {
       const entry = await pendingEntry(client, keys!, config.consumerGroup, 'hinted');
       const store = new AggregateStore(client, config.consumerGroup, 'c1');

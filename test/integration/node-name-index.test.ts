@@ -19,11 +19,11 @@ describe('the node name index', () => {
     const redis = privateRedis();
     const config = testConfig({ REDIS_URL: redis.url, STREAM_PARTITIONS: '1' });
     const [keys] = allPartitionKeys(config.keyPrefix, config.streamPartitions);
-    const client = new Redis(redis.url);
     const indexWrites: string[][] = [];
     const watched = await watchCommands(redis.url, (args) => {
       if (args[0]?.toLowerCase() === 'zadd' && args[1] === keys!.nodeNames) indexWrites.push(args.slice(2));
     });
+    const client = new Redis(redis.url);
     const store = new AggregateStore(client, config.consumerGroup, 'c1');
     const apply = async (nodes: string[], at: number) => {
       const entry = await pendingEntry(client, keys!, config.consumerGroup, nodes, at);

@@ -9,10 +9,14 @@ export interface WatchedCommands {
 
 /**
  * Every command Redis runs, as MONITOR reports it: its arguments, and who ran it (a client's
- * address, or "lua" for a script). MONITOR takes a connection of its own.
+ * address, or "lua" for a script). MONITOR takes a connection of its own. Start it before the
+ * test's own clients connect: ioredis enters monitoring mode only after MONITOR's reply, so a
+ * command reported in the same read (another client's connection check, say) is taken for a
+ * reply and fails with "Command queue state error".
  */
 export async function watchCommands(url: string, onCommand: (args: string[], source: string) => void): Promise<WatchedCommands> {
-  const monitored = new Redis(url);
+  // Never connected itself: monitor() opens the monitoring connection, with nothing of ours beside it.
+  const monitored = new Redis(url, { lazyConnect: true });
   const monitor = await monitored.monitor();
   monitor.on('monitor', (_time: string, args: string[], source: string) => onCommand(args, source));
   return {
@@ -25,9 +29,10 @@ export async function watchCommands(url: string, onCommand: (args: string[], sou
       await waitUntil(async () => seen, 5_000, 10);
       monitor.off('monitor', onMarker);
     },
-    async stop() {
+    stop() {
       monitor.disconnect();
-      await monitored.quit();
+      monitored.disconnect();
+      return Promise.resolve();
     },
   };
 }
