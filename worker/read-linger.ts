@@ -1,16 +1,35 @@
 /**
  * How long a read waits while the stream trickles (the last read found entries, but fewer
- * than it asked for). At least WORKER_BATCH_LINGER_MS; after a batch that took longer to
- * process, as long as that batch took, up to MAX_LINGER_FACTOR times the setting. A caught-up
- * worker then applies about as often as it spends applying: an apply's Redis work is mostly
- * per key it touches, so a worker that keeps up with room to spare would otherwise make
- * many thin applies that cost Redis more per sample (docs/BENCHMARKS.md, "A linger that
- * follows the batch"). Under light load a batch takes less than the setting, and the setting
- * alone applies.
+ * than it asked for). At least WORKER_BATCH_LINGER_MS, at most MAX_LINGER_FACTOR times it.
+ * Longer than the setting in two cases, both because an apply's Redis work is mostly per
+ * apply and per key it touches, not per sample (docs/BENCHMARKS.md):
+ * - after a batch that took longer to process: as long as that batch took. A caught-up
+ *   worker then applies about as often as it spends applying, instead of making many thin
+ *   applies ("A linger that follows the batch").
+ * - while thin entries arrive fast (a busy stream of single POSTs): as long as gathering
+ *   FILL_TARGET_SAMPLES takes at the rate the last read saw. Below BUSY_SAMPLES_PER_MS the
+ *   stream is quiet, Redis has time to spare, and the setting keeps samples visible soon.
+ * A read that found FILL_TARGET_SAMPLES or more (batches) lingers as before.
  */
 export const MAX_LINGER_FACTOR = 4;
+/** Samples an apply should carry before its fixed cost stops mattering much (about 15 % of it). */
+export const FILL_TARGET_SAMPLES = 64;
+/** Samples per ms on one partition from which a thin stream counts as busy (800 a second). */
+export const BUSY_SAMPLES_PER_MS = 0.8;
 
-export function readLingerMs(settingMs: number, lastBatchMs: number): number {
+/** What the last read of new entries found: its samples, and the time they came in over. */
+export interface LastRead {
+  samples: number;
+  /** From the read before it returning to this one returning. */
+  windowMs: number;
+}
+
+export function readLingerMs(settingMs: number, lastBatchMs: number, lastRead?: LastRead): number {
   if (settingMs <= 0) return 0;
-  return Math.min(Math.max(settingMs, lastBatchMs), settingMs * MAX_LINGER_FACTOR);
+  let wanted = Math.max(settingMs, lastBatchMs);
+  if (lastRead && lastRead.samples > 0 && lastRead.samples < FILL_TARGET_SAMPLES && lastRead.windowMs > 0) {
+    const perMs = lastRead.samples / lastRead.windowMs;
+    if (perMs >= BUSY_SAMPLES_PER_MS) wanted = Math.max(wanted, FILL_TARGET_SAMPLES / perMs);
+  }
+  return Math.min(wanted, settingMs * MAX_LINGER_FACTOR);
 }

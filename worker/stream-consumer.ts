@@ -25,7 +25,7 @@ import { PartitionStream, type RawEntry } from '../shared/store/partition-stream
 import { classifyFailure, type FailureKind } from './apply-failures';
 import type { WorkerMetrics } from './metrics';
 import { ReadSize } from './read-size';
-import { readLingerMs } from './read-linger';
+import { readLingerMs, type LastRead } from './read-linger';
 
 /**
  * About how many samples one read hands to decoding and planning (a few hundred ms of
@@ -64,6 +64,10 @@ export class StreamConsumer {
   private lingerFirst = false;
   /** How long the last batch of new entries took to process (ms): the next linger is at least as long (read-linger.ts). */
   private lastBatchMs = 0;
+  /** What the last read of new entries found, and when it returned: a busy thin stream lingers longer. */
+  private lastRead: LastRead | undefined;
+  private lastReadAt = 0;
+  private readWindowMs = 0;
   private readonly watchdog: TimeoutWatchdog;
   private readonly warnings: ThrottledWarnings;
   private readonly stream: PartitionStream;
@@ -134,8 +138,9 @@ export class StreamConsumer {
         const entries = await this.readNew();
         if (entries.length > 0) {
           const startedAt = performance.now();
-          await this.process(entries);
+          const samples = await this.process(entries);
           this.lastBatchMs = performance.now() - startedAt;
+          this.lastRead = { samples, windowMs: this.readWindowMs };
         } else if (!this.inFlight && !this.released) this.progress();
         backoff = 50;
         failingSince = 0;
@@ -190,15 +195,20 @@ export class StreamConsumer {
   /**
    * New entries, up to WORKER_BATCH_SIZE and about MAX_SAMPLES_PER_READ samples. While the
    * stream trickles (the last read found some, but fewer than it asked for), the read waits
-   * WORKER_BATCH_LINGER_MS first (longer after a batch that took longer: read-linger.ts),
-   * so each apply carries more entries (Redis work per call is mostly per bucket and per
+   * WORKER_BATCH_LINGER_MS first (longer after a batch that took longer, or while thin
+   * entries arrive fast: read-linger.ts), so each apply carries more entries (Redis work per call is mostly per bucket and per
    * key, not per sample) for one read, not two. A full read, or an idle stream, reads at once.
    */
   private async readNew(): Promise<RawEntry[]> {
     const { config } = this.deps;
     const count = this.readSize.count;
-    if (this.lingerFirst && config.workerBatchLingerMs > 0) await sleep(readLingerMs(config.workerBatchLingerMs, this.lastBatchMs));
+    if (this.lingerFirst && config.workerBatchLingerMs > 0) {
+      await sleep(readLingerMs(config.workerBatchLingerMs, this.lastBatchMs, this.lastRead));
+    }
     const entries = await this.stream.readNew(count, config.workerBlockMs);
+    const now = performance.now();
+    this.readWindowMs = now - this.lastReadAt;
+    this.lastReadAt = now;
     this.lingerFirst = entries.length > 0 && entries.length < count;
     return entries;
   }
@@ -235,14 +245,16 @@ export class StreamConsumer {
     if (!(await this.stream.holdsPending())) this.holdNothing();
   }
 
-  private async process(raw: RawEntry[]): Promise<void> {
+  /** Settles the entries; answers how many samples they held. */
+  private async process(raw: RawEntry[]): Promise<number> {
     this.inFlight = true;
-    await this.settle(raw);
+    const samples = await this.settle(raw);
     this.inFlight = false;
     this.progress();
+    return samples;
   }
 
-  private async settle(raw: RawEntry[]): Promise<void> {
+  private async settle(raw: RawEntry[]): Promise<number> {
     const batch: DecodedEntry[] = [];
     const fieldsOf = new Map<string, string[]>();
     for (const [id, fields] of raw) {
@@ -258,11 +270,10 @@ export class StreamConsumer {
       batch.push({ id, samples });
       fieldsOf.set(id, fields);
     }
-    this.readSize.observe(
-      batch.length,
-      batch.reduce((n, e) => n + e.samples.length, 0),
-    );
+    const samples = batch.reduce((n, e) => n + e.samples.length, 0);
+    this.readSize.observe(batch.length, samples);
     if (batch.length > 0) await this.applyOrIsolate(batch, fieldsOf);
+    return samples;
   }
 
   /**
