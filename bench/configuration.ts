@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Redis from 'ioredis';
 import { ApiClient } from '../cli/api-client';
+import { probeVisibility, type Visibility } from './visibility-probe';
 import { runOpenLoop, type LoadReport } from '../cli/load/open-loop';
 import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 import { CpuShareMeter, type CpuShare } from './cpu-share';
@@ -34,6 +35,8 @@ export interface ConfigResult {
     cost: PhaseCost;
     load: MachineLoad | null;
     bareLoad: MachineLoad | null;
+    /** One POST at a time beside the wrk run: ms from its 202 to a `?after=` query's answer (absent in older results). */
+    visibility?: Visibility;
   };
   /** 1,000-sample NDJSON batches from wrk (bench/post-batch.lua): the load of the batch goal for Redis CPU per sample. */
   wrkBatch: { service: WrkResult; samplesPerSecond: number; cost: PhaseCost };
@@ -152,8 +155,15 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
     await drain(services.ingestUrl, token);
     const singleMeter = await PhaseCostMeter.begin(probe, { commands: true });
-    const { result: service, load: singleLoad } = await withMachineLoad(
-      () => wrk(services.ingestUrl, { connections: CONNECTIONS, seconds, script: 'post.lua', token }),
+    const {
+      result: [service, visibility],
+      load: singleLoad,
+    } = await withMachineLoad(
+      () =>
+        Promise.all([
+          wrk(services.ingestUrl, { connections: CONNECTIONS, seconds, script: 'post.lua', token }),
+          probeVisibility(client, seconds * 1000),
+        ]),
       pipelineProcesses,
     );
     await drain(services.ingestUrl, token);
@@ -294,6 +304,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
         cost: singleCost,
         load: singleLoad,
         bareLoad,
+        visibility,
       },
       wrkBatch: {
         service: wrkBatch,

@@ -3,6 +3,7 @@ import type { ConfigResult } from './configuration';
 import type { ServiceRole } from '../launcher/service-node-flags';
 import type { MachineLoad } from './machine-load';
 import type { PhaseCost } from './phase-cost';
+import type { Visibility } from './visibility-probe';
 
 export interface BenchOutput {
   started: string;
@@ -24,6 +25,8 @@ const machineLoad = (load: MachineLoad | null | undefined) =>
   load ? `${n(load.busyPercent, 1)} %, ${n(load.runnableMean, 1)} runnable on ${load.cores} cores` : '-';
 const loopDelay = (load: MachineLoad | null | undefined) =>
   load?.benchLoopDelayP99Ms === undefined ? '-' : `${n(load.benchLoopDelayP99Ms, 1)} ms`;
+/** Older results files have no visibility probe. */
+const visibility = (v: Visibility | undefined) => (v ? `${pair(v.p50, v.p99)} (${n(v.count)}, ${n(v.errors)})` : '-');
 const LOOP_DELAY_FIGURE = "  the benchmark's own event-loop delay p99 meanwhile (its timestamps are that late)";
 /** Each process's share of the phase on a core / waiting for one (percent). */
 const coreWaits = (load: MachineLoad | null | undefined) =>
@@ -101,6 +104,11 @@ const ROWS: Row[] = [
     value: (r) => `${r.singlePost.service.non2xx} / ${r.singlePost.service.errors}`,
   },
   ...costRows((r) => r.singlePost.cost, 1, 8),
+  {
+    figure: "  a single POST's visibility meanwhile: p50 / p99 from its 202 to a `?after=` query's answer (probes, errors)",
+    goal: '',
+    value: (r) => visibility(r.singlePost.visibility),
+  },
   { figure: '  the machine during the service run: CPU busy, runnable processes', goal: '', value: (r) => machineLoad(r.singlePost.load) },
   { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.singlePost.load) },
   { figure: '  the machine during the bare handler run', goal: '', value: (r) => machineLoad(r.singlePost.bareLoad) },

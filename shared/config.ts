@@ -200,7 +200,7 @@ export const SETTINGS: Readonly<Record<string, Setting>> = Object.freeze({
     defaultValue: '10',
     parse: integer(0, 1000),
     accepts: 'an integer from 0 to 1000',
-    doc: 'While the stream trickles (the last read found fewer than WORKER_BATCH_SIZE entries), the next read waits this long first, or as long as the last batch took to process (at most 4 times this), so each apply carries more entries for one read: longer means less Redis and worker work per sample and later visibility (freshness); 0 = off.',
+    doc: 'While the stream trickles (the last read found fewer than WORKER_BATCH_SIZE entries), the next read waits this long first, or as long as the last batch took to process, or, while single samples stream in (above 200 a second on a partition), until about 64 have come, longer the busier the stream (at most 4 times this), so each apply carries more entries for one read: longer means less Redis and worker work per sample and later visibility (freshness); 0 = off.',
   },
   WORKER_CLAIM_IDLE_MS: {
     key: 'workerClaimIdleMs',

@@ -1,4 +1,4 @@
-import { BUSY_SAMPLES_PER_MS, FILL_TARGET_SAMPLES, MAX_LINGER_FACTOR, readLingerMs } from '../../worker/read-linger';
+import { FILL_TARGET_SAMPLES, MAX_LINGER_FACTOR, QUIET_SAMPLES_PER_MS, readLingerMs } from '../../worker/read-linger';
 
 describe('how long a read waits while the stream trickles', () => {
   test('after a quick batch: the setting', () => {
@@ -38,9 +38,15 @@ describe('how long a read waits while the stream trickles', () => {
   });
 
   test('a quiet stream keeps the setting, so its samples are visible soon', () => {
-    const quiet = BUSY_SAMPLES_PER_MS / 2;
-    expect(readLingerMs(10, 1, { samples: quiet * 12, windowMs: 12 })).toBe(10);
+    expect(readLingerMs(10, 1, { samples: QUIET_SAMPLES_PER_MS * 50, windowMs: 50 })).toBe(10);
     expect(readLingerMs(10, 1, { samples: 1, windowMs: 500 })).toBe(10);
+  });
+
+  test('above a quiet rate the linger grows with the rate: no rate is a cliff', () => {
+    // Twice the quiet rate: twice the setting (64 samples would take longer).
+    expect(readLingerMs(10, 1, { samples: QUIET_SAMPLES_PER_MS * 2 * 50, windowMs: 50 })).toBeCloseTo(20);
+    expect(readLingerMs(10, 1, { samples: QUIET_SAMPLES_PER_MS * 3 * 50, windowMs: 50 })).toBeCloseTo(30);
+    expect(readLingerMs(10, 1, { samples: QUIET_SAMPLES_PER_MS * 4 * 50, windowMs: 50 })).toBe(10 * MAX_LINGER_FACTOR);
   });
 
   test('a read that found the fill target or more (batches) lingers as before', () => {
