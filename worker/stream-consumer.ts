@@ -196,8 +196,9 @@ export class StreamConsumer {
    * New entries, up to WORKER_BATCH_SIZE and about MAX_SAMPLES_PER_READ samples. While the
    * stream trickles (the last read found some, but fewer than it asked for), the read waits
    * WORKER_BATCH_LINGER_MS first (longer after a batch that took longer, or while thin
-   * entries arrive fast: read-linger.ts), so each apply carries more entries (Redis work per call is mostly per bucket and per
-   * key, not per sample) for one read, not two. A full read, or an idle stream, reads at once.
+   * entries stream in: read-linger.ts), so each apply carries more entries (Redis work per
+   * call is mostly per bucket and per key, not per sample) for one read, not two. A full
+   * read, or an idle stream, reads at once.
    */
   private async readNew(): Promise<RawEntry[]> {
     const { config } = this.deps;
