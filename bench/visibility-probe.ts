@@ -27,19 +27,18 @@ export async function probeVisibility(client: ApiClient, durationMs: number): Pr
         timeoutMs: TIMEOUT_MS,
       });
       const token = (posted.body as { token?: string } | undefined)?.token;
-      if (posted.status !== 202 || !token) {
-        errors += 1;
-        continue;
-      }
-      const acceptedAt = performance.now();
-      const read = await client.send(`/v1/analytics/nodes/average?timeslice=1&after=${encodeURIComponent(token)}`, {
-        timeoutMs: TIMEOUT_MS,
-      });
-      if (read.status === 200) times.push(performance.now() - acceptedAt);
-      else errors += 1;
+      if (posted.status === 202 && token) {
+        const acceptedAt = performance.now();
+        const read = await client.send(`/v1/analytics/nodes/average?timeslice=1&after=${encodeURIComponent(token)}`, {
+          timeoutMs: TIMEOUT_MS,
+        });
+        if (read.status === 200) times.push(performance.now() - acceptedAt);
+        else errors += 1;
+      } else errors += 1;
     } catch {
       errors += 1;
     }
+    // Also after a failure: a refused probe must not turn into a busy loop.
     await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
   }
   return { ...distribution(times), errors };
