@@ -199,7 +199,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     // Node (fetch), and takes about a quarter of a core of the two the pipeline shares.
     log(`batch ingest from wrk: -c4, the fleet's ${BATCH}-sample bodies, ${seconds} s, then until drained`);
     const bodiesFile = await fleetBodiesFile(new SyntheticFleet({ nodes: config.nodes, processes: PROCESSES, timeslice: 10, prefix: 'w' }));
-    const wrkBefore = (await aggregatedSamples(redis, 'node')) + (await aggregatedSamples(redis, 'process'));
+    const wrkBefore = await allAggregated(redis);
     const wrkFleetMeter = await PhaseCostMeter.begin(probe, { commands: true });
     const w0 = performance.now();
     const { result: wrkFleet, load: wrkFleetLoad } = await withMachineLoad(
@@ -208,7 +208,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     ).finally(() => rm(dirname(bodiesFile), { recursive: true, force: true }));
     const wrkElapsedS = ((await drain(services.ingestUrl, token)) - w0) / 1000;
     const wrkFleetCost = await wrkFleetMeter.finish();
-    const wrkAggregated = (await aggregatedSamples(redis, 'node')) + (await aggregatedSamples(redis, 'process')) - wrkBefore;
+    const wrkAggregated = (await allAggregated(redis)) - wrkBefore;
     const wrkFleetPerSecond = Math.round(wrkFleetCost.samples / wrkElapsedS);
     const fleetBatchFromWrk = {
       samplesPerSecond: wrkFleetPerSecond,
@@ -293,7 +293,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     await drain(services.ingestUrl, token);
 
     const end = await redisMemory(redis);
-    const samplesRetained = (await aggregatedSamples(redis, 'node')) + (await aggregatedSamples(redis, 'process'));
+    const samplesRetained = await allAggregated(redis);
     const aggregateBytes = (m: { usedBytes: number; streamBytes: number }) => m.usedBytes - m.streamBytes;
     const result: ConfigResult = {
       config,
@@ -371,4 +371,9 @@ async function fleetBodiesFile(fleet: SyntheticFleet): Promise<string> {
   const file = join(await mkdtemp(join(tmpdir(), 'nodeagg-bench-')), 'bodies.jsonl');
   await writeFile(file, Array.from({ length: count }, () => fleet.next(BATCH).body).join('\n') + '\n');
   return file;
+}
+
+/** Samples the node and process aggregates hold together. */
+async function allAggregated(redis: Redis): Promise<number> {
+  return (await aggregatedSamples(redis, 'node')) + (await aggregatedSamples(redis, 'process'));
 }

@@ -67,7 +67,6 @@ export class StreamConsumer {
   /** What the last read of new entries found, and when it returned: a busy thin stream lingers longer. */
   private lastRead: LastRead | undefined;
   private lastReadAt = 0;
-  private readWindowMs = 0;
   private readonly watchdog: TimeoutWatchdog;
   private readonly warnings: ThrottledWarnings;
   private readonly stream: PartitionStream;
@@ -136,11 +135,14 @@ export class StreamConsumer {
         if (this.released && Date.now() >= this.nextReleaseProbeAt) await this.probeReleased();
         if (Date.now() >= this.nextClaimAt) await this.reclaimIdle();
         const entries = await this.readNew();
+        const readAt = performance.now();
+        const windowMs = readAt - this.lastReadAt;
+        this.lastReadAt = readAt;
         if (entries.length > 0) {
           const startedAt = performance.now();
           const samples = await this.process(entries);
           this.lastBatchMs = performance.now() - startedAt;
-          this.lastRead = { samples, windowMs: this.readWindowMs };
+          this.lastRead = { samples, windowMs };
         } else if (!this.inFlight && !this.released) this.progress();
         backoff = 50;
         failingSince = 0;
@@ -207,9 +209,6 @@ export class StreamConsumer {
       await sleep(readLingerMs(config.workerBatchLingerMs, this.lastBatchMs, this.lastRead));
     }
     const entries = await this.stream.readNew(count, config.workerBlockMs);
-    const now = performance.now();
-    this.readWindowMs = now - this.lastReadAt;
-    this.lastReadAt = now;
     this.lingerFirst = entries.length > 0 && entries.length < count;
     return entries;
   }
