@@ -2,7 +2,7 @@
  * `npm run start:cluster`: a private 3-master/3-replica Redis Cluster, ingest and a worker in
  * cluster mode; samples of several partitions go through; Ctrl-C stops every process.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runRedisCli } from '../../launcher/private-cluster';
@@ -61,7 +61,12 @@ test('starts a private cluster, serves the API in cluster mode, and Ctrl-C stops
   } finally {
     const done = exited(child);
     child.kill('SIGINT');
-    exit = await step(30_000, 'stop on Ctrl-C', done).catch(async (error: Error) => {
+    // The launcher stops ingest and the worker (each drains for up to SHUTDOWN_TIMEOUT_MS, 20 s),
+    // then the nodes (a master waits up to Redis's shutdown-timeout, 10 s, for its replica).
+    exit = await step(60_000, 'stop on Ctrl-C', done).catch(async (error: Error) => {
+      const alive = stillRunning(child.pid);
+      error.message += `\nits processes still running:\n${alive.map((p) => `${p.pid} ${p.args}`).join('\n')}`;
+      for (const p of alive) process.kill(p.pid, 'SIGKILL');
       await killHard(child);
       throw error;
     });
@@ -85,3 +90,14 @@ test('without redis-server and redis-cli it says what to install and exits 1', a
   expect(await exited(child)).toEqual({ code: 1, signal: null });
   expect(stderr).toContain('needs redis-server and redis-cli, but redis-server and redis-cli are not on PATH');
 });
+
+/** The launcher's child processes still running (services, cluster nodes). */
+function stillRunning(parent: number | undefined): { pid: number; args: string }[] {
+  if (parent === undefined) return [];
+  const listed = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(parent)], { encoding: 'utf8' }).stdout ?? '';
+  return listed
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => ({ pid: Number(match[1]), args: match[2]! }));
+}
