@@ -19,6 +19,9 @@ export interface PrivateRedis {
   destroy(): Promise<void>;
 }
 
+/** How often a stop repeats its SIGTERM until the server exits. */
+const SIGTERM_REPEAT_MS = 1000;
+
 /** The server's log, in its directory. */
 export const REDIS_LOG_FILE = 'redis.log';
 
@@ -97,7 +100,15 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     // swallowing the owner's own exit code (jest's, after failed tests).
     child.ref();
     child.kill(signal);
-    await exited;
+    // Redis drops a SIGTERM it cannot honour yet ("Writing initial AOF, can't exit": append-only
+    // switched on at run time, or a replica just synced) and runs on; a shutdown under way
+    // ignores a repeated one. (A second SIGINT would exit at once, without saving.)
+    const repeat = signal === 'SIGTERM' ? setInterval(() => child.kill(signal), SIGTERM_REPEAT_MS) : undefined;
+    try {
+      await exited;
+    } finally {
+      clearInterval(repeat);
+    }
   };
   const handle: PrivateRedis = {
     url,
