@@ -17,6 +17,7 @@ import { scopeGuard } from '../shared/auth/scope-guard';
 import { loadTokens } from '../shared/auth/token-source';
 import { AggregateStore } from '../shared/store/batch-apply';
 import { removeConsumer } from '../shared/store/consumer-liveness';
+import { clusterMasterVersions, slotMoveHazardWarning } from '../shared/store/slot-move-hazard';
 import { ConsumerHeartbeat } from './consumer-liveness';
 import { Maintenance } from './maintenance';
 import { createWorkerMetrics } from './metrics';
@@ -35,6 +36,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const redis = createRedisClient(config, { connectionName: `worker:${config.workerConsumerName}` });
   const warnings = new ThrottledWarnings(logger);
   const stopEnsuringGroups = await prepareRedis(redis, config, partitions, warnings);
+  // Once, not awaited: a master that does not answer INFO (a managed service) changes nothing.
+  void clusterMasterVersions(redis).then(
+    (masters) => {
+      const warning = slotMoveHazardWarning(masters);
+      if (warning) logger.warn({ masters }, warning);
+    },
+    (error: Error) => logger.debug({ err: error.message }, "could not read the masters' Redis versions"),
+  );
   const metrics = createWorkerMetrics();
   const store = new AggregateStore(redis, config.consumerGroup, config.workerConsumerName);
   const deadLetters = new DeadLetterQueue(config, redis);
