@@ -13,7 +13,8 @@ import { aggregatedSamples, closedLoop, drain, redisMemory } from './measure';
 import { OtlpFleet, otlpClosedLoop } from './otlp-fleet';
 import { PhaseCostMeter, probeOf, type PhaseCost } from './phase-cost';
 import { backgroundLoad } from './background-load';
-import { peakRssMb, startServices, type ServiceOptions } from './services';
+import { processCpuUs } from './process-cpu';
+import { peakRssMb, startRoutedBaseline, startServices, stopProcess, type ServiceOptions } from './services';
 import { wrk, xaddPerSecond, type WrkResult } from './tools';
 
 export interface BenchConfig {
@@ -37,6 +38,10 @@ export interface ConfigResult {
     bareLoad: MachineLoad | null;
     /** One POST at a time beside the wrk run: ms from its 202 to a `?after=` query's answer (absent in older results). */
     visibility?: Visibility;
+    /** The bare handler's CPU time per request, all its threads as ingest's (absent in older results). */
+    bareUsPerRequest?: number;
+    /** The same handler behind ingest's middleware and write routes (bare-koa.ts `--routed`; absent in older results). */
+    routed?: BaselineRun;
   };
   /** 1,000-sample NDJSON batches from wrk (bench/post-batch.lua): the load of the batch goal for Redis CPU per sample. */
   wrkBatch: { service: WrkResult; samplesPerSecond: number; cost: PhaseCost };
@@ -103,6 +108,22 @@ export interface ConfigResult {
   cpu: CpuShare | null;
 }
 
+/** A baseline server's wrk run, the machine meanwhile, and the server's CPU time per request. */
+export interface BaselineRun {
+  result: WrkResult;
+  load: MachineLoad | null;
+  usPerRequest: number;
+}
+
+async function baselineRun(url: string, pid: number, name: string, seconds: number, token: string): Promise<BaselineRun> {
+  await wrk(url, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
+  const before = processCpuUs(pid);
+  const { result, load } = await withMachineLoad(() => wrk(url, { connections: CONNECTIONS, seconds, script: 'post.lua', token }), {
+    [name]: pid,
+  });
+  return { result, load, usPerRequest: (processCpuUs(pid) - before) / result.requests };
+}
+
 const PROCESSES = 5;
 const BATCH = 1000;
 /** wrk connections of the single-POST phase: the load of the figures in the hot-path issue. */
@@ -147,10 +168,12 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
 
     // Single-sample POSTs: the same wrk script against the service and against the bare handler.
     log(`single POSTs: wrk -c${CONNECTIONS}, ${seconds} s each (after a 2 s warm-up)`);
-    await wrk(services.bareUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
-    const { result: bare, load: bareLoad } = await withMachineLoad(
-      () => wrk(services.bareUrl, { connections: CONNECTIONS, seconds, script: 'post.lua', token }),
-      { 'bare handler': services.bare.pid ?? 0 },
+    const bareRun = await baselineRun(services.bareUrl, services.bare.pid ?? 0, 'bare handler', seconds, token);
+    const { result: bare, load: bareLoad } = bareRun;
+    const routedServer = await startRoutedBaseline();
+    // Stopped once measured: a waited-for child's CPU time counts as the benchmark's own (cpu-share.ts).
+    const routed = await baselineRun(routedServer.url, routedServer.child.pid ?? 0, 'routed handler', seconds, token).finally(() =>
+      stopProcess(routedServer.child),
     );
     await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
     await drain(services.ingestUrl, token);
@@ -305,6 +328,8 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
         load: singleLoad,
         bareLoad,
         visibility,
+        bareUsPerRequest: bareRun.usPerRequest,
+        routed,
       },
       wrkBatch: {
         service: wrkBatch,

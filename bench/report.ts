@@ -99,6 +99,34 @@ const ROWS: Row[] = [
   { figure: '  baseline: bare Koa JSON handler, same wrk script', goal: '', value: (r) => n(r.singlePost.bare.requestsPerSecond) },
   { figure: '  ratio', goal: '>= 0.7', value: (r) => n(r.singlePost.ratio, 2), meets: (r) => r.singlePost.ratio >= 0.7 },
   {
+    figure: "  baseline: the bare handler behind ingest's middleware and write routes (Koa, @koa/router; pass-throughs)",
+    goal: '',
+    value: (r) => n(r.singlePost.routed?.result.requestsPerSecond),
+  },
+  {
+    figure: '  &nbsp;&nbsp;its ratio to the bare handler (what the dispatch alone leaves)',
+    goal: '',
+    value: (r) => (r.singlePost.routed ? n(r.singlePost.routed.result.requestsPerSecond / r.singlePost.bare.requestsPerSecond, 2) : '-'),
+  },
+  {
+    figure: '  CPU per request: bare handler / routed handler / ingest (each process, all threads)',
+    goal: '',
+    value: (r) =>
+      r.singlePost.bareUsPerRequest === undefined
+        ? '-'
+        : `${n(r.singlePost.bareUsPerRequest, 1)} / ${n(r.singlePost.routed?.usPerRequest, 1)} / ${n(r.singlePost.cost.ingestUsPerSample, 1)} µs`,
+  },
+  {
+    figure: "  the ratio's parts: bare over ingest CPU per request x the rest (a core's share: waits, idling)",
+    goal: '',
+    value: (r) => {
+      const bareUs = r.singlePost.bareUsPerRequest;
+      if (bareUs === undefined) return '-';
+      const cpu = bareUs / r.singlePost.cost.ingestUsPerSample;
+      return `${n(cpu, 2)} x ${n(r.singlePost.ratio / cpu, 2)}`;
+    },
+  },
+  {
     figure: '  non-2xx / socket errors (service)',
     goal: '0',
     value: (r) => `${r.singlePost.service.non2xx} / ${r.singlePost.service.errors}`,
@@ -113,6 +141,8 @@ const ROWS: Row[] = [
   { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.singlePost.load) },
   { figure: '  the machine during the bare handler run', goal: '', value: (r) => machineLoad(r.singlePost.bareLoad) },
   { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.singlePost.bareLoad) },
+  { figure: '  the machine during the routed handler run', goal: '', value: (r) => machineLoad(r.singlePost.routed?.load) },
+  { figure: WAITS_FIGURE, goal: '', value: (r) => coreWaits(r.singlePost.routed?.load) },
   {
     figure: '1,000-sample NDJSON batches from wrk (`-c8`, `bench/post-batch.lua`), samples/s accepted until drained',
     goal: '',

@@ -211,16 +211,13 @@ export async function startServices(workers: number, options: ServiceOptions = {
     await redis.destroy();
     throw error;
   }
-  const bare = spawn(process.execPath, [...(options.bareNodeArgs ?? []), join(ROOT, 'dist', 'bench', 'bare-koa.js')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const barePort = await new Promise<string>((resolve) => bare.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  const { child: bare, url: bareUrl } = await startBaseline([], options.bareNodeArgs);
   return {
     redis: redis.servers[0]!,
     redisServers: redis.servers,
     ingestUrl,
     token: bench.token,
-    bareUrl: `http://127.0.0.1:${barePort}`,
+    bareUrl,
     env,
     servicesDist,
     serviceNodeFlags,
@@ -239,6 +236,20 @@ export async function startServices(workers: number, options: ServiceOptions = {
       }
     },
   };
+}
+
+/** A baseline server of bench/bare-koa.ts (`args`: its options), on a free port it prints. */
+async function startBaseline(args: readonly string[], nodeArgs: readonly string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'bench', 'bare-koa.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+/** The bare handler behind ingest's middleware and write routes (bare-koa.ts `--routed`); the caller stops it. */
+export function startRoutedBaseline(): Promise<{ child: ChildProcess; url: string }> {
+  return startBaseline(['--routed']);
 }
 
 /** Peak resident set of a process so far (VmHWM), in MB; Linux only. */

@@ -1,0 +1,64 @@
+/**
+ * The baseline apps: a bare Koa JSON handler that reads and parses the body and answers 202,
+ * doing no I/O; and the same handler behind what a single-sample POST passes through in
+ * ingest before its handler (ingest/app.ts): the app's five middleware as pass-throughs of
+ * the same kind (plain or async), @koa/router with the six write routes in their nested
+ * routers, and each route's middleware (two for the single-sample routes). What the routed one costs beyond the bare one is
+ * Koa's and @koa/router's dispatch, none of ingest's own work.
+ */
+import Koa, { type Context, type Next } from 'koa';
+import Router from '@koa/router';
+import getRawBody from 'raw-body';
+
+async function handler(ctx: Context): Promise<void> {
+  if (ctx.method === 'POST') {
+    const body = JSON.parse(await getRawBody(ctx.req, { limit: '5mb', encoding: 'utf8' })) as unknown;
+    ctx.status = 202;
+    ctx.body = { id: '0-0', token: '0_0-0', ok: typeof body === 'object' };
+  } else {
+    ctx.body = { timeslice: 60, cpu_used: 42.5, mem_used: 61 };
+  }
+}
+
+const plain = (_ctx: Context, next: Next) => next();
+async function wrapping(_ctx: Context, next: Next): Promise<void> {
+  try {
+    await next();
+  } finally {
+    // ingest records metrics or turns errors into answers here
+  }
+}
+
+export function routedApp(): Koa {
+  const app = new Koa();
+  app.proxy = true;
+  app.silent = true;
+  // ingest: nosniff header, metrics, errors, Redis failures, draining
+  app.use((ctx, next) => {
+    ctx.res.setHeader('X-Content-Type-Options', 'nosniff');
+    return next();
+  });
+  app.use(wrapping);
+  app.use(wrapping);
+  app.use(wrapping);
+  app.use(plain);
+  const metrics = new Router();
+  // ingest: requireScope('write') (async), then the body's type check (plain)
+  metrics.post('/v1/metrics/node/:nodename', wrapping, plain, handler);
+  metrics.post('/v1/metrics/nodes/:nodename/process/:processname', wrapping, plain, handler);
+  metrics.post('/v1/metrics/node/:nodename/process/:processname', wrapping, plain, handler);
+  const samples = new Router().post('/v1/samples', wrapping, plain, handler);
+  const otlp = new Router().post('/otlp/v1/metrics', wrapping, wrapping, plain, handler); // and its error format first
+  const collectd = new Router().post('/collectd', wrapping, plain, handler);
+  const writes = new Router();
+  for (const router of [metrics, samples, otlp, collectd]) writes.use(router.routes());
+  app.use(writes.routes());
+  app.use(handler);
+  return app;
+}
+
+export function bareApp(): Koa {
+  const app = new Koa();
+  app.use(handler);
+  return app;
+}
