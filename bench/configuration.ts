@@ -40,8 +40,8 @@ export interface ConfigResult {
     visibility?: Visibility;
     /** The bare handler's CPU time per request, all its threads as ingest's (absent in older results). */
     bareUsPerRequest?: number;
-    /** The same handler behind ingest's middleware and write routes (bare-koa.ts `--routed`; absent in older results). */
-    routed?: BaselineRun;
+    /** The same handler behind ingest's middleware and write routes (baseline-apps.ts), against the bare one in rounds (absent in older results). */
+    dispatch?: DispatchCost;
   };
   /** 1,000-sample NDJSON batches from wrk (bench/post-batch.lua): the load of the batch goal for Redis CPU per sample. */
   wrkBatch: { service: WrkResult; samplesPerSecond: number; cost: PhaseCost };
@@ -124,6 +124,39 @@ async function baselineRun(url: string, pid: number, name: string, seconds: numb
   return { result, load, usPerRequest: (processCpuUs(pid) - before) / result.requests };
 }
 
+/** The routed handler against the bare one, round by round (each round's figures in that order). */
+export interface DispatchCost {
+  routedRequestsPerSecond: number[];
+  bareRequestsPerSecond: number[];
+  routedUsPerRequest: number[];
+  bareUsPerRequest: number[];
+}
+
+/** Rounds of the routed baseline, each followed by one of the bare handler: the machine's speed drifts within minutes. */
+const DISPATCH_ROUNDS = 3;
+
+async function dispatchCost(bare: BaselineServer, routed: BaselineServer, seconds: number, token: string): Promise<DispatchCost> {
+  const cost: DispatchCost = { routedRequestsPerSecond: [], bareRequestsPerSecond: [], routedUsPerRequest: [], bareUsPerRequest: [] };
+  await wrk(routed.url, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
+  for (let round = 0; round < DISPATCH_ROUNDS; round++) {
+    for (const [server, rps, us] of [
+      [routed, cost.routedRequestsPerSecond, cost.routedUsPerRequest],
+      [bare, cost.bareRequestsPerSecond, cost.bareUsPerRequest],
+    ] as const) {
+      const before = processCpuUs(server.pid);
+      const result = await wrk(server.url, { connections: CONNECTIONS, seconds, script: 'post.lua', token });
+      rps.push(result.requestsPerSecond);
+      us.push((processCpuUs(server.pid) - before) / result.requests);
+    }
+  }
+  return cost;
+}
+
+interface BaselineServer {
+  url: string;
+  pid: number;
+}
+
 const PROCESSES = 5;
 const BATCH = 1000;
 /** wrk connections of the single-POST phase: the load of the figures in the hot-path issue. */
@@ -172,9 +205,12 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     const { result: bare, load: bareLoad } = bareRun;
     const routedServer = await startRoutedBaseline();
     // Stopped once measured: a waited-for child's CPU time counts as the benchmark's own (cpu-share.ts).
-    const routed = await baselineRun(routedServer.url, routedServer.child.pid ?? 0, 'routed handler', seconds, token).finally(() =>
-      stopProcess(routedServer.child),
-    );
+    const dispatch = await dispatchCost(
+      { url: services.bareUrl, pid: services.bare.pid ?? 0 },
+      { url: routedServer.url, pid: routedServer.child.pid ?? 0 },
+      Math.max(2, Math.round(seconds / DISPATCH_ROUNDS)),
+      token,
+    ).finally(() => stopProcess(routedServer.child));
     await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
     await drain(services.ingestUrl, token);
     const singleMeter = await PhaseCostMeter.begin(probe, { commands: true });
@@ -329,7 +365,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
         bareLoad,
         visibility,
         bareUsPerRequest: bareRun.usPerRequest,
-        routed,
+        dispatch,
       },
       wrkBatch: {
         service: wrkBatch,
