@@ -41,7 +41,9 @@ export interface ConfigResult {
     /** The bare handler's CPU time per request, all its threads as ingest's (absent in older results). */
     bareUsPerRequest?: number;
     /** The same handler behind ingest's middleware and write routes (baseline-apps.ts), against the bare one in rounds (absent in older results). */
-    dispatch?: DispatchCost;
+    dispatch?: AlternatedRounds;
+    /** Ingest against the bare handler in rounds, after the phase (absent in older results). */
+    alternated?: AlternatedRounds;
   };
   /** 1,000-sample NDJSON batches from wrk (bench/post-batch.lua): the load of the batch goal for Redis CPU per sample. */
   wrkBatch: { service: WrkResult; samplesPerSecond: number; cost: PhaseCost };
@@ -124,32 +126,46 @@ async function baselineRun(url: string, pid: number, name: string, seconds: numb
   return { result, load, usPerRequest: (processCpuUs(pid) - before) / result.requests };
 }
 
-/** The routed handler against the bare one, round by round (each round's figures in that order). */
-export interface DispatchCost {
-  routedRequestsPerSecond: number[];
+/** A server against the bare handler under the same wrk load, in alternated rounds (each round's figures, in order). */
+export interface AlternatedRounds {
+  requestsPerSecond: number[];
   bareRequestsPerSecond: number[];
-  routedUsPerRequest: number[];
+  usPerRequest: number[];
   bareUsPerRequest: number[];
 }
 
-/** Rounds of the routed baseline, each followed by one of the bare handler: the machine's speed drifts within minutes. */
-const DISPATCH_ROUNDS = 3;
+/** Rounds of a server, each followed by one of the bare handler: the machine's speed drifts within minutes. */
+const ROUNDS = 3;
 
-async function dispatchCost(bare: BaselineServer, routed: BaselineServer, seconds: number, token: string): Promise<DispatchCost> {
-  const cost: DispatchCost = { routedRequestsPerSecond: [], bareRequestsPerSecond: [], routedUsPerRequest: [], bareUsPerRequest: [] };
-  await wrk(routed.url, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
-  for (let round = 0; round < DISPATCH_ROUNDS; round++) {
-    for (const [server, rps, us] of [
-      [routed, cost.routedRequestsPerSecond, cost.routedUsPerRequest],
-      [bare, cost.bareRequestsPerSecond, cost.bareUsPerRequest],
-    ] as const) {
-      const before = processCpuUs(server.pid);
-      const result = await wrk(server.url, { connections: CONNECTIONS, seconds, script: 'post.lua', token });
-      rps.push(result.requestsPerSecond);
-      us.push((processCpuUs(server.pid) - before) / result.requests);
-    }
+/**
+ * `settle` runs after each of the server's rounds, before the bare handler's: ingest's rounds
+ * leave the worker applying what they accepted, which would otherwise slow the bare handler's
+ * round (measured: 51 to 62 µs of CPU per request after an ingest round, 40 to 42 after a
+ * routed one).
+ */
+async function alternatedRounds(
+  server: BaselineServer,
+  bare: BaselineServer,
+  seconds: number,
+  token: string,
+  settle: () => Promise<unknown> = async () => undefined,
+): Promise<AlternatedRounds> {
+  const rounds: AlternatedRounds = { requestsPerSecond: [], bareRequestsPerSecond: [], usPerRequest: [], bareUsPerRequest: [] };
+  const measure = async (target: BaselineServer) => {
+    const before = processCpuUs(target.pid);
+    const result = await wrk(target.url, { connections: CONNECTIONS, seconds, script: 'post.lua', token });
+    return { rps: result.requestsPerSecond, us: (processCpuUs(target.pid) - before) / result.requests };
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    const measured = await measure(server);
+    await settle();
+    const baseline = await measure(bare);
+    rounds.requestsPerSecond.push(measured.rps);
+    rounds.usPerRequest.push(measured.us);
+    rounds.bareRequestsPerSecond.push(baseline.rps);
+    rounds.bareUsPerRequest.push(baseline.us);
   }
-  return cost;
+  return rounds;
 }
 
 interface BaselineServer {
@@ -205,10 +221,13 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     const { result: bare, load: bareLoad } = bareRun;
     const routedServer = await startRoutedBaseline();
     // Stopped once measured: a waited-for child's CPU time counts as the benchmark's own (cpu-share.ts).
-    const dispatch = await dispatchCost(
-      { url: services.bareUrl, pid: services.bare.pid ?? 0 },
+    const bareServer = { url: services.bareUrl, pid: services.bare.pid ?? 0 };
+    const roundSeconds = Math.max(2, Math.round(seconds / ROUNDS));
+    await wrk(routedServer.url, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
+    const dispatch = await alternatedRounds(
       { url: routedServer.url, pid: routedServer.child.pid ?? 0 },
-      Math.max(2, Math.round(seconds / DISPATCH_ROUNDS)),
+      bareServer,
+      roundSeconds,
       token,
     ).finally(() => stopProcess(routedServer.child));
     await wrk(services.ingestUrl, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
@@ -227,6 +246,14 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     );
     await drain(services.ingestUrl, token);
     const singleCost = await singleMeter.finish();
+    // The ratio again in rounds beside the bare handler's, which the machine's drift moves less.
+    const alternated = await alternatedRounds(
+      { url: services.ingestUrl, pid: services.ingest.pid ?? 0 },
+      bareServer,
+      roundSeconds,
+      token,
+      () => drain(services.ingestUrl, token),
+    );
 
     // Batches from wrk: 1,000 node samples over the same 1,000 names, as the batch goal is measured.
     log(`NDJSON batches: wrk -c${BATCH_CONNECTIONS}, ${seconds} s, then until drained`);
@@ -366,6 +393,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
         visibility,
         bareUsPerRequest: bareRun.usPerRequest,
         dispatch,
+        alternated,
       },
       wrkBatch: {
         service: wrkBatch,
