@@ -111,7 +111,7 @@ export interface ConfigResult {
 }
 
 /** A baseline server's wrk run, the machine meanwhile, and the server's CPU time per request. */
-export interface BaselineRun {
+interface BaselineRun {
   result: WrkResult;
   load: MachineLoad | null;
   usPerRequest: number;
@@ -140,7 +140,7 @@ const ROUNDS = 3;
 /**
  * `settle` runs after each of the server's rounds, before the bare handler's: ingest's rounds
  * leave the worker applying what they accepted, which would otherwise slow the bare handler's
- * round (measured: 51 to 62 µs of CPU per request after an ingest round, 40 to 42 after a
+ * round (in one run: 51 to 62 µs of CPU per request after an ingest round, 40 to 42 after a
  * routed one).
  */
 async function alternatedRounds(
@@ -216,14 +216,14 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
     const loaded = await redisMemory(redis);
 
     // Single-sample POSTs: the same wrk script against the service and against the bare handler.
-    log(`single POSTs: wrk -c${CONNECTIONS}, ${seconds} s each (after a 2 s warm-up)`);
+    log(`single POSTs: wrk -c${CONNECTIONS}, ${seconds} s each (after a 2 s warm-up), the routed handler and ingest again in rounds`);
     const bareRun = await baselineRun(services.bareUrl, services.bare.pid ?? 0, 'bare handler', seconds, token);
     const { result: bare, load: bareLoad } = bareRun;
-    const routedServer = await startRoutedBaseline();
-    // Stopped once measured: a waited-for child's CPU time counts as the benchmark's own (cpu-share.ts).
     const bareServer = { url: services.bareUrl, pid: services.bare.pid ?? 0 };
     const roundSeconds = Math.max(2, Math.round(seconds / ROUNDS));
+    const routedServer = await startRoutedBaseline();
     await wrk(routedServer.url, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
+    // Stopped once measured: a waited-for child's CPU time counts as the benchmark's own (cpu-share.ts).
     const dispatch = await alternatedRounds(
       { url: routedServer.url, pid: routedServer.child.pid ?? 0 },
       bareServer,
