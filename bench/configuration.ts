@@ -117,13 +117,17 @@ interface BaselineRun {
   usPerRequest: number;
 }
 
-async function baselineRun(url: string, pid: number, name: string, seconds: number, token: string): Promise<BaselineRun> {
-  await wrk(url, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
-  const before = processCpuUs(pid);
-  const { result, load } = await withMachineLoad(() => wrk(url, { connections: CONNECTIONS, seconds, script: 'post.lua', token }), {
-    [name]: pid,
-  });
-  return { result, load, usPerRequest: (processCpuUs(pid) - before) / result.requests };
+/** One wrk run of the single-POST load against a server, and the server's CPU time per request (all its threads). */
+async function measuredRun(target: BaselineServer, seconds: number, token: string): Promise<{ result: WrkResult; usPerRequest: number }> {
+  const before = processCpuUs(target.pid);
+  const result = await wrk(target.url, { connections: CONNECTIONS, seconds, script: 'post.lua', token });
+  return { result, usPerRequest: (processCpuUs(target.pid) - before) / result.requests };
+}
+
+async function baselineRun(target: BaselineServer, name: string, seconds: number, token: string): Promise<BaselineRun> {
+  await wrk(target.url, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });
+  const { result, load } = await withMachineLoad(() => measuredRun(target, seconds, token), { [name]: target.pid });
+  return { result: result.result, load, usPerRequest: result.usPerRequest };
 }
 
 /** A server against the bare handler under the same wrk load, in alternated rounds (each round's figures, in order). */
@@ -151,19 +155,14 @@ async function alternatedRounds(
   settle: () => Promise<unknown> = async () => undefined,
 ): Promise<AlternatedRounds> {
   const rounds: AlternatedRounds = { requestsPerSecond: [], bareRequestsPerSecond: [], usPerRequest: [], bareUsPerRequest: [] };
-  const measure = async (target: BaselineServer) => {
-    const before = processCpuUs(target.pid);
-    const result = await wrk(target.url, { connections: CONNECTIONS, seconds, script: 'post.lua', token });
-    return { rps: result.requestsPerSecond, us: (processCpuUs(target.pid) - before) / result.requests };
-  };
   for (let round = 0; round < ROUNDS; round++) {
-    const measured = await measure(server);
+    const measured = await measuredRun(server, seconds, token);
     await settle();
-    const baseline = await measure(bare);
-    rounds.requestsPerSecond.push(measured.rps);
-    rounds.usPerRequest.push(measured.us);
-    rounds.bareRequestsPerSecond.push(baseline.rps);
-    rounds.bareUsPerRequest.push(baseline.us);
+    const baseline = await measuredRun(bare, seconds, token);
+    rounds.requestsPerSecond.push(measured.result.requestsPerSecond);
+    rounds.usPerRequest.push(measured.usPerRequest);
+    rounds.bareRequestsPerSecond.push(baseline.result.requestsPerSecond);
+    rounds.bareUsPerRequest.push(baseline.usPerRequest);
   }
   return rounds;
 }
@@ -217,9 +216,9 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
 
     // Single-sample POSTs: the same wrk script against the service and against the bare handler.
     log(`single POSTs: wrk -c${CONNECTIONS}, ${seconds} s each (after a 2 s warm-up), the routed handler and ingest again in rounds`);
-    const bareRun = await baselineRun(services.bareUrl, services.bare.pid ?? 0, 'bare handler', seconds, token);
-    const { result: bare, load: bareLoad } = bareRun;
     const bareServer = { url: services.bareUrl, pid: services.bare.pid ?? 0 };
+    const bareRun = await baselineRun(bareServer, 'bare handler', seconds, token);
+    const { result: bare, load: bareLoad } = bareRun;
     const roundSeconds = Math.max(2, Math.round(seconds / ROUNDS));
     const routedServer = await startRoutedBaseline();
     await wrk(routedServer.url, { connections: CONNECTIONS, seconds: 2, script: 'post.lua', token });

@@ -1,5 +1,6 @@
 /** Renders benchmark results as the Markdown tables of docs/BENCHMARKS.md: one column per configuration, goal and baseline beside each figure. */
 import type { ConfigResult } from './configuration';
+import { percentile } from '../cli/load/percentile';
 import type { ServiceRole } from '../launcher/service-node-flags';
 import type { MachineLoad } from './machine-load';
 import type { PhaseCost } from './phase-cost';
@@ -33,10 +34,11 @@ const coreWaits = (load: MachineLoad | null | undefined) =>
   load?.processes?.length ? load.processes.map((p) => `${p.name} ${n(p.runningPercent, 0)} / ${n(p.waitingPercent, 0)} %`).join(', ') : '-';
 const WAITS_FIGURE = '  each process meanwhile: share of the phase on a core / waiting for one';
 
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-};
+const median = (values: readonly number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 /** Per round a / b, as "median (each round)". */
 const roundRatios = <T>(rounds: T | undefined, pick: (rounds: T) => [readonly number[], readonly number[]]) => {
   if (rounds === undefined) return '-';
