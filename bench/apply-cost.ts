@@ -24,6 +24,8 @@ import { ensureGroup } from '../shared/store/stream-groups';
 import type { Sample } from '../shared/samples';
 import { registerScripts } from '../shared/store/scripts';
 import { commandStats, redisCpuSeconds, resetCommandStats } from './redis-accounting';
+import { NativeApplyModel } from './native-apply-model';
+import { aggregatesOf } from './aggregate-snapshot';
 
 const PREFIX = 'bench';
 const GROUP = 'aggregators';
@@ -62,6 +64,8 @@ interface Measurement {
   commandsPerEntry: number;
   /** The worker's planning alone (grouping the batch into calls, each planned): the least of a few repetitions. */
   planningUsPerSample: number;
+  /** With --native-model and --instructions: the same applies done with native commands (native-apply-model.ts). */
+  nativeInstructionsPerSample?: number;
 }
 
 function samplesOf(node: number, second: number, baseMs: number, processes: number, post = 0, postsPerSecond = 1): Sample[] {
@@ -166,6 +170,7 @@ async function measure(
   nodes: number,
   seconds: number,
   showCommands: boolean,
+  nativeModel: boolean,
 ): Promise<Measurement> {
   const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
   try {
@@ -193,6 +198,9 @@ async function measure(
     const worker = process.cpuUsage(workerBefore);
     const redisAfter = await redisCpuSeconds(redis);
     const stats = await commandStats(redis);
+    const nativeInstructions = nativeModel
+      ? await measureNativeModel(server, count, scenario, nodes, seconds, baseMs, await aggregatesOf(redis, PREFIX))
+      : undefined;
     // Time inside each command (wall time, as Redis counts it); EVALSHA holds the script's own Lua work too.
     if (showCommands) {
       for (const c of stats.slice(0, 8)) {
@@ -213,9 +221,52 @@ async function measure(
       workerUsPerSample: (worker.user + worker.system) / samples,
       commandsPerEntry: commands / measured.length,
       planningUsPerSample: planningCost(keys, batchesOf(measured, scenario.batchEntries), samples),
+      nativeInstructionsPerSample: nativeInstructions === undefined ? undefined : nativeInstructions / samples,
     };
   } finally {
     redis.disconnect();
+  }
+}
+
+/**
+ * The same scenario again from an empty Redis (same samples, same times), applied by the
+ * native-commands model; its aggregates must equal the script's (`scriptAggregates`).
+ * Answers the instructions Redis ran for the measured applies.
+ */
+async function measureNativeModel(
+  server: { url: string },
+  count: Counter,
+  scenario: Scenario,
+  nodes: number,
+  seconds: number,
+  baseMs: number,
+  scriptAggregates: string,
+): Promise<number | undefined> {
+  if (scenario.workers !== 1) throw new Error('--native-model measures one worker');
+  const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  const own = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  try {
+    registerScripts(redis);
+    await redis.flushall();
+    const keys = partitionKeys(PREFIX, 0, 1);
+    await ensureGroup(redis, keys.stream, GROUP);
+    // Filled as the script's pass filled (entries end at the same POSTs).
+    await fill(redis, nodes, 0, WARM_SECONDS, scenario.processes, baseMs, scenario);
+    await fill(redis, nodes, WARM_SECONDS, WARM_SECONDS + seconds, scenario.processes, baseMs, scenario);
+    const raw = await readAll(new PartitionStream(keys, redis, redis, GROUP, CONSUMER));
+    const model = new NativeApplyModel(own, GROUP);
+    const warm = Math.ceil((WARM_SECONDS * nodes * scenario.postsPerSecond) / scenario.postsPerEntry);
+    for (const batch of batchesOf(raw.slice(0, warm), scenario.batchEntries)) await model.applyBatch(keys, batch);
+    const instructions = await count(async () => {
+      for (const batch of batchesOf(raw.slice(warm), scenario.batchEntries)) await model.applyBatch(keys, batch);
+    });
+    const modelAggregates = await aggregatesOf(redis, PREFIX);
+    if (modelAggregates !== scriptAggregates) throw new Error('the native model left other aggregates than the script');
+    if ((await redis.xpending(keys.stream, GROUP))[0] !== 0) throw new Error('the native model left entries pending');
+    return instructions;
+  } finally {
+    redis.disconnect();
+    own.disconnect();
   }
 }
 
@@ -250,6 +301,12 @@ async function main(): Promise<void> {
       ),
     )
     .addOption(
+      new Option(
+        '--native-model',
+        'with --instructions: also apply the same entries with native commands instead of the script (native-apply-model.ts), checking both leave the same aggregates',
+      ),
+    )
+    .addOption(
       new Option('--keep-dumps', "with --instructions: keep callgrind's dumps (one per measured piece of work) for callgrind_annotate"),
     )
     .parse(process.argv);
@@ -265,7 +322,9 @@ async function main(): Promise<void> {
     commands?: boolean;
     instructions?: boolean;
     keepDumps?: boolean;
+    nativeModel?: boolean;
   }>();
+  if (options.nativeModel && !options.instructions) throw new Error('--native-model needs --instructions');
   const scenarios: Scenario[] = [];
   for (const processes of [0, options.processes]) {
     for (const batchEntries of options.batches.split(',').map(Number)) {
@@ -296,7 +355,15 @@ async function main(): Promise<void> {
     const results = new Map<Scenario, Measurement[]>(scenarios.map((s) => [s, []]));
     for (let run = 0; run < options.runs; run++) {
       for (const scenario of scenarios) {
-        const m = await measure(server, count, scenario, options.nodes, options.seconds, options.commands ?? false);
+        const m = await measure(
+          server,
+          count,
+          scenario,
+          options.nodes,
+          options.seconds,
+          options.commands ?? false,
+          options.nativeModel ?? false,
+        );
         results.get(scenario)!.push(m);
         console.error(
           `run ${run + 1} ${scenario.label}: ${m.samples} samples, Redis ${format(m.redisUsPerSample)} µs, worker ${format(m.workerUsPerSample)} µs, ${format(m.commandsPerEntry, 1)} commands per entry, planning ${format(m.planningUsPerSample)} µs`,
@@ -307,13 +374,17 @@ async function main(): Promise<void> {
     if (counted) {
       // Under valgrind the CPU figures mean nothing; the instruction counts are the measurement.
       const thousands = (values: (number | undefined)[]) => spread(values.map((v) => (v ?? NaN) / 1000));
+      const native = options.nativeModel ? ' apply with native commands (thousands) | native over script |' : '';
       console.log(
-        '| scenario | samples per run | Redis instructions per sample, apply (thousands) | per POST, append (thousands) | Redis commands per entry |',
+        `| scenario | samples per run | Redis instructions per sample, apply (thousands) | per POST, append (thousands) | Redis commands per entry |${native}`,
       );
-      console.log('|---|---|---|---|---|');
+      console.log(`|---|---|---|---|---|${options.nativeModel ? '---|---|' : ''}`);
       for (const [scenario, ms] of results) {
+        const nativeCells = options.nativeModel
+          ? ` ${thousands(ms.map((m) => m.nativeInstructionsPerSample))} | ${spread(ms.map((m) => m.nativeInstructionsPerSample! / m.applyInstructionsPerSample!))} |`
+          : '';
         console.log(
-          `| ${scenario.label} | ${ms[0]!.samples} | ${thousands(ms.map((m) => m.applyInstructionsPerSample))} | ${thousands(ms.map((m) => m.appendInstructionsPerPost))} | ${format(ms[0]!.commandsPerEntry, 1)} |`,
+          `| ${scenario.label} | ${ms[0]!.samples} | ${thousands(ms.map((m) => m.applyInstructionsPerSample))} | ${thousands(ms.map((m) => m.appendInstructionsPerPost))} | ${format(ms[0]!.commandsPerEntry, 1)} |${nativeCells}`,
         );
       }
       return;
