@@ -14,8 +14,8 @@ import Redis from 'ioredis';
 import { Command, Option } from 'commander';
 import { startPrivateRedis } from '../launcher/private-redis';
 import { CountedRedis } from './redis-instructions';
-import { groupWithinBound } from '../shared/store/apply-plan';
-import { AggregateStore, type DecodedEntry } from '../shared/store/batch-apply';
+import { groupWithinBound, MAX_SCRIPT_ARGS } from '../shared/store/apply-plan';
+import { AggregateStore, type ApplyMethod, type DecodedEntry } from '../shared/store/batch-apply';
 import { decodeEntry, encodeSamples } from '../shared/store/entry-codec';
 import { partitionKeys, type PartitionKeys } from '../shared/store/keys';
 import { PartitionStream, type RawEntry } from '../shared/store/partition-stream';
@@ -24,7 +24,6 @@ import { ensureGroup } from '../shared/store/stream-groups';
 import type { Sample } from '../shared/samples';
 import { registerScripts } from '../shared/store/scripts';
 import { commandStats, redisCpuSeconds, resetCommandStats } from './redis-accounting';
-import { NativeApplyModel } from './native-apply-model';
 import { aggregatesOf } from './aggregate-snapshot';
 
 const PREFIX = 'bench';
@@ -64,8 +63,8 @@ interface Measurement {
   commandsPerEntry: number;
   /** The worker's planning alone (grouping the batch into calls, each planned): the least of a few repetitions. */
   planningUsPerSample: number;
-  /** With --native-model and --instructions: the same applies done with native commands (native-apply-model.ts). */
-  nativeInstructionsPerSample?: number;
+  /** With --beside-script: the same applies through apply-batch.lua, as on a cluster. */
+  scriptInstructionsPerSample?: number;
 }
 
 function samplesOf(node: number, second: number, baseMs: number, processes: number, post = 0, postsPerSecond = 1): Sample[] {
@@ -170,7 +169,8 @@ async function measure(
   nodes: number,
   seconds: number,
   showCommands: boolean,
-  nativeModel: boolean,
+  besideScript: boolean,
+  method: ApplyMethod,
 ): Promise<Measurement> {
   const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
   try {
@@ -183,7 +183,10 @@ async function measure(
     await fill(redis, nodes, 0, WARM_SECONDS, processes, baseMs, scenario);
     const appendInstructions = await count(() => fill(redis, nodes, WARM_SECONDS, WARM_SECONDS + seconds, processes, baseMs, scenario));
     const raw = await readAll(new PartitionStream(keys, redis, redis, GROUP, CONSUMER));
-    const stores = Array.from({ length: scenario.workers }, (_, w) => new AggregateStore(redis, GROUP, `${CONSUMER}-${w}`));
+    const stores = Array.from(
+      { length: scenario.workers },
+      (_, w) => new AggregateStore(redis, GROUP, `${CONSUMER}-${w}`, Date.now, MAX_SCRIPT_ARGS, method),
+    );
     const warm = Math.ceil((WARM_SECONDS * nodes * postsPerSecond) / postsPerEntry);
     await applyAll(stores, keys, raw.slice(0, warm), scenario.batchEntries);
 
@@ -198,8 +201,8 @@ async function measure(
     const worker = process.cpuUsage(workerBefore);
     const redisAfter = await redisCpuSeconds(redis);
     const stats = await commandStats(redis);
-    const nativeInstructions = nativeModel
-      ? await measureNativeModel(server, count, scenario, nodes, seconds, baseMs, await aggregatesOf(redis, PREFIX))
+    const scriptInstructions = besideScript
+      ? await measureScript(server, count, scenario, nodes, seconds, baseMs, await aggregatesOf(redis, PREFIX))
       : undefined;
     // Time inside each command (wall time, as Redis counts it); EVALSHA holds the script's own Lua work too.
     if (showCommands) {
@@ -221,7 +224,7 @@ async function measure(
       workerUsPerSample: (worker.user + worker.system) / samples,
       commandsPerEntry: commands / measured.length,
       planningUsPerSample: planningCost(keys, batchesOf(measured, scenario.batchEntries), samples),
-      nativeInstructionsPerSample: nativeInstructions === undefined ? undefined : nativeInstructions / samples,
+      scriptInstructionsPerSample: scriptInstructions === undefined ? undefined : scriptInstructions / samples,
     };
   } finally {
     redis.disconnect();
@@ -229,44 +232,43 @@ async function measure(
 }
 
 /**
- * The same scenario again from an empty Redis (same samples, same times), applied by the
- * native-commands model; its aggregates must equal the script's (`scriptAggregates`).
- * Answers the instructions Redis ran for the measured applies.
+ * The same scenario again from an empty Redis (same samples, same times), applied through
+ * apply-batch.lua as on a cluster; its aggregates must equal the transactions'
+ * (`transactionAggregates`). Answers the instructions Redis ran for the measured applies.
  */
-async function measureNativeModel(
+async function measureScript(
   server: { url: string },
   count: Counter,
   scenario: Scenario,
   nodes: number,
   seconds: number,
   baseMs: number,
-  scriptAggregates: string,
+  transactionAggregates: string,
 ): Promise<number | undefined> {
-  if (scenario.workers !== 1) throw new Error('--native-model measures one worker');
   const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  const own = new Redis(server.url, { maxRetriesPerRequest: 1 });
   try {
     registerScripts(redis);
     await redis.flushall();
     const keys = partitionKeys(PREFIX, 0, 1);
     await ensureGroup(redis, keys.stream, GROUP);
-    // Filled as the script's pass filled (entries end at the same POSTs).
+    // Filled as the first pass filled (entries end at the same POSTs).
     await fill(redis, nodes, 0, WARM_SECONDS, scenario.processes, baseMs, scenario);
     await fill(redis, nodes, WARM_SECONDS, WARM_SECONDS + seconds, scenario.processes, baseMs, scenario);
     const raw = await readAll(new PartitionStream(keys, redis, redis, GROUP, CONSUMER));
-    const model = new NativeApplyModel(own, GROUP);
+    const stores = Array.from(
+      { length: scenario.workers },
+      (_, w) => new AggregateStore(redis, GROUP, `${CONSUMER}-${w}`, Date.now, MAX_SCRIPT_ARGS, 'script'),
+    );
     const warm = Math.ceil((WARM_SECONDS * nodes * scenario.postsPerSecond) / scenario.postsPerEntry);
-    for (const batch of batchesOf(raw.slice(0, warm), scenario.batchEntries)) await model.applyBatch(keys, batch);
+    await applyAll(stores, keys, raw.slice(0, warm), scenario.batchEntries);
     const instructions = await count(async () => {
-      for (const batch of batchesOf(raw.slice(warm), scenario.batchEntries)) await model.applyBatch(keys, batch);
+      await applyAll(stores, keys, raw.slice(warm), scenario.batchEntries);
     });
-    const modelAggregates = await aggregatesOf(redis, PREFIX);
-    if (modelAggregates !== scriptAggregates) throw new Error('the native model left other aggregates than the script');
-    if ((await redis.xpending(keys.stream, GROUP))[0] !== 0) throw new Error('the native model left entries pending');
+    if ((await aggregatesOf(redis, PREFIX)) !== transactionAggregates)
+      throw new Error('the script left other aggregates than the transactions');
     return instructions;
   } finally {
     redis.disconnect();
-    own.disconnect();
   }
 }
 
@@ -302,8 +304,16 @@ async function main(): Promise<void> {
     )
     .addOption(
       new Option(
-        '--native-model',
-        'with --instructions: also apply the same entries with native commands instead of the script (native-apply-model.ts), checking both leave the same aggregates',
+        '--method <method>',
+        'how whole entries are applied: transaction (native commands, one Redis) or script (apply-batch.lua, as on a cluster)',
+      )
+        .choices(['transaction', 'script'])
+        .default('transaction'),
+    )
+    .addOption(
+      new Option(
+        '--beside-script',
+        'with --instructions: also apply the same entries through apply-batch.lua (as on a cluster), checking both leave the same aggregates',
       ),
     )
     .addOption(
@@ -322,9 +332,12 @@ async function main(): Promise<void> {
     commands?: boolean;
     instructions?: boolean;
     keepDumps?: boolean;
-    nativeModel?: boolean;
+    besideScript?: boolean;
+    method: ApplyMethod;
   }>();
-  if (options.nativeModel && !options.instructions) throw new Error('--native-model needs --instructions');
+  if (options.besideScript && options.method !== 'transaction')
+    throw new Error('--beside-script compares the transactions with the script');
+  if (options.besideScript && !options.instructions) throw new Error('--beside-script needs --instructions');
   const scenarios: Scenario[] = [];
   for (const processes of [0, options.processes]) {
     for (const batchEntries of options.batches.split(',').map(Number)) {
@@ -362,7 +375,8 @@ async function main(): Promise<void> {
           options.nodes,
           options.seconds,
           options.commands ?? false,
-          options.nativeModel ?? false,
+          options.besideScript ?? false,
+          options.method,
         );
         results.get(scenario)!.push(m);
         console.error(
@@ -374,17 +388,17 @@ async function main(): Promise<void> {
     if (counted) {
       // Under valgrind the CPU figures mean nothing; the instruction counts are the measurement.
       const thousands = (values: (number | undefined)[]) => spread(values.map((v) => (v ?? NaN) / 1000));
-      const native = options.nativeModel ? ' apply with native commands (thousands) | native over script |' : '';
+      const script = options.besideScript ? ' apply through the script (thousands) | transactions over script |' : '';
       console.log(
-        `| scenario | samples per run | Redis instructions per sample, apply (thousands) | per POST, append (thousands) | Redis commands per entry |${native}`,
+        `| scenario | samples per run | Redis instructions per sample, apply (thousands) | per POST, append (thousands) | Redis commands per entry |${script}`,
       );
-      console.log(`|---|---|---|---|---|${options.nativeModel ? '---|---|' : ''}`);
+      console.log(`|---|---|---|---|---|${options.besideScript ? '---|---|' : ''}`);
       for (const [scenario, ms] of results) {
-        const nativeCells = options.nativeModel
-          ? ` ${thousands(ms.map((m) => m.nativeInstructionsPerSample))} | ${spread(ms.map((m) => m.nativeInstructionsPerSample! / m.applyInstructionsPerSample!))} |`
+        const scriptCells = options.besideScript
+          ? ` ${thousands(ms.map((m) => m.scriptInstructionsPerSample))} | ${spread(ms.map((m) => m.applyInstructionsPerSample! / m.scriptInstructionsPerSample!))} |`
           : '';
         console.log(
-          `| ${scenario.label} | ${ms[0]!.samples} | ${thousands(ms.map((m) => m.applyInstructionsPerSample))} | ${thousands(ms.map((m) => m.appendInstructionsPerPost))} | ${format(ms[0]!.commandsPerEntry, 1)} |${nativeCells}`,
+          `| ${scenario.label} | ${ms[0]!.samples} | ${thousands(ms.map((m) => m.applyInstructionsPerSample))} | ${thousands(ms.map((m) => m.appendInstructionsPerPost))} | ${format(ms[0]!.commandsPerEntry, 1)} |${scriptCells}`,
         );
       }
       return;

@@ -346,7 +346,7 @@ export class StreamConsumer {
       deliveries,
       failed_at: new Date().toISOString(),
     });
-    await this.stream.acknowledge(id);
+    await this.stream.acknowledgeUnapplied(id);
     metrics.deadLettered.inc();
     this.progress();
     logger.error({ partition: this.keys.partition, id, deliveries, attempts, reason }, 'entry moved to the dead-letter queue');

@@ -1,6 +1,6 @@
 /**
- * A hint that a partition's entries were just applied. The worker's apply script publishes
- * one when it acknowledges entries (apply-batch.lua, inside the script, so it costs Redis no
+ * A hint that a partition's entries were just applied. The worker's apply publishes one with
+ * the acknowledgement (in its transaction, or in apply-batch.lua on a cluster, so it costs no
  * round trip of its own and arrives only after the apply); ingest's read-after-write waiter
  * then looks at that partition at once instead of at its next poll. Sharded pub/sub
  * (SPUBLISH / SSUBSCRIBE) on a channel in the partition's slot, so on a Redis Cluster only

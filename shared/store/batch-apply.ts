@@ -1,9 +1,13 @@
 /**
- * Applies decoded stream entries to a partition's aggregates through apply-batch.lua, in
- * calls bounded by MAX_SCRIPT_ARGS: consecutive entries share a call while their plan
- * fits (a call boundary always falls between entries, each entry applied and acknowledged
- * in one atomic step); an entry too large for one call is applied in parts, each part
+ * Applies decoded stream entries to a partition's aggregates, in calls bounded by
+ * MAX_SCRIPT_ARGS: consecutive entries share a call while their plan fits (a call boundary
+ * always falls between entries, each entry applied and acknowledged in one atomic step); an
+ * entry too large for one call is applied in parts through apply-batch.lua, each part
  * atomically with its marker, the last part with the acknowledgement.
+ *
+ * A call is a MULTI/EXEC of native commands on one Redis (transaction-apply.ts: Redis does
+ * a third of the script's work) and apply-batch.lua on a cluster, where a WATCH would need
+ * a connection per master for every apply in flight.
  */
 import type { PartitionKeys } from './keys';
 import { encodeBulkStrings } from './encoded-script';
@@ -12,6 +16,10 @@ import { compareIds } from '../stream-ids';
 import type { RedisClient } from '../redis';
 import type { Sample } from '../samples';
 import { groupWithinBound, MAX_SCRIPT_ARGS, planBatch, type ApplyPlan, type KeyType, type ScriptArg } from './apply-plan';
+import { isCluster } from '../redis';
+import { TransactionApply } from './transaction-apply';
+import { TransactionConnections } from './transaction-connections';
+import { WrongKeyTypeError } from './wrong-key-type';
 
 export interface DecodedEntry {
   id: string;
@@ -24,14 +32,6 @@ export interface ApplyOutcome {
   /** Entries that another delivery had already applied: they changed nothing. */
   skipped: number;
   samples: number;
-}
-
-/** A key an entry would update holds another type: the entry can never apply as is. */
-export class WrongKeyTypeError extends Error {
-  constructor(key: string, actual: string, expected: string) {
-    super(`WRONGTYPE ${key} is a ${actual}, expected a ${expected}`);
-    this.name = 'WrongKeyTypeError';
-  }
 }
 
 /** What one apply-batch call did: its numeric replies, mapped here and nowhere else. */
@@ -65,14 +65,30 @@ const TYPE_CHECK_CHUNK = 1000;
 /** Part markers outlive any delay an entry can see before its last part is applied. */
 const PART_MARKER_TTL_SECONDS = 7 * 86400;
 
+/** How whole entries are applied: native commands in MULTI/EXEC (one Redis only), or the script. */
+export type ApplyMethod = 'transaction' | 'script';
+
 export class AggregateStore {
+  private readonly transactions: TransactionApply | undefined;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly group: string,
     private readonly consumer: string,
     private readonly now: () => number = Date.now,
     private readonly maxScriptArgs: number = MAX_SCRIPT_ARGS,
-  ) {}
+    method: ApplyMethod = isCluster(redis) ? 'script' : 'transaction',
+  ) {
+    if (method === 'transaction') {
+      if (isCluster(redis)) throw new Error('a Redis Cluster applies through the script');
+      this.transactions = new TransactionApply(new TransactionConnections(redis), group);
+    }
+  }
+
+  /** MULTI/EXECs that found a watched key changed and read again (another apply of the partition came first). */
+  get transactionRetries(): number {
+    return this.transactions?.retries ?? 0;
+  }
 
   /** Applies the entries exactly once: only those still pending count, atomically with XACK. */
   async applyBatch(keys: PartitionKeys, entries: readonly DecodedEntry[], onProgress: () => void = () => undefined): Promise<ApplyOutcome> {
@@ -83,6 +99,12 @@ export class AggregateStore {
       onProgress();
     }
     return outcome;
+  }
+
+  /** Whole entries (part 0), by the store's method. */
+  private async applyEntries(keys: PartitionKeys, ids: readonly string[], plan: ApplyPlan): Promise<ApplyReply> {
+    if (this.transactions) return this.transactions.apply(keys, [...ids].sort(compareIds), plan);
+    return this.call(keys, ids, 0, 0, plan);
   }
 
   private async call(keys: PartitionKeys, ids: readonly string[], part: number, parts: number, plan: ApplyPlan): Promise<ApplyReply> {
@@ -108,11 +130,9 @@ export class AggregateStore {
     let current = entries;
     let currentPlan = plan;
     while (current.length > 0) {
-      const reply = await this.call(
+      const reply = await this.applyEntries(
         keys,
         current.map((e) => e.id),
-        0,
-        0,
         currentPlan,
       );
       if (reply.kind === 'applied') {

@@ -4,7 +4,7 @@
  * fleet spread over the hour. Tidying is dropping members older than the retention and
  * moving the key's expiry on; doing it in every apply cost two Redis commands per key per
  * apply for nothing new. A key an apply creates gets its expiry at once whatever the minute
- * (apply-batch.lua sees it was missing), so no key is ever left without one.
+ * (the apply sees it was missing), so no key is ever left without one.
  */
 import { COARSE_RETENTION_MS } from './keys';
 

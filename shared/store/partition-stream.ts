@@ -76,7 +76,18 @@ export class PartitionStream {
     return this.redis.hlen(this.keys.entryParts(id));
   }
 
-  async acknowledge(id: string): Promise<void> {
-    await this.redis.xack(this.keys.stream, this.group, id);
+  /**
+   * Acknowledges an entry without applying it (it was dead-lettered). The bookkeeping field
+   * written with it changes the partition's meta hash, which every apply transaction
+   * watches: one that read the entry as pending before finds it acknowledged, and does not
+   * apply it too (transaction-apply.ts).
+   */
+  async acknowledgeUnapplied(id: string): Promise<void> {
+    const results = await this.redis
+      .multi()
+      .xack(this.keys.stream, this.group, id)
+      .hset(this.keys.meta, 'last_unapplied_ack_ms', Date.now())
+      .exec();
+    for (const [error] of results ?? []) if (error) throw error;
   }
 }

@@ -15,7 +15,7 @@ import {
   type PendingSummary,
 } from './group-info';
 
-/** The meta hash field apply-batch.lua sets to the time of the last apply (ms). */
+/** The meta hash field every apply sets to the time of the last apply (ms). */
 const LAST_APPLIED_FIELD = 'last_applied_ms';
 
 export interface PartitionStreamState {

@@ -1,8 +1,8 @@
 /**
  * The one definition of a node summary (a node's latest sample and the first time it was
  * seen) and how it is stored: IEEE 754 doubles, little endian, in field order, as the value
- * of the node's field in its partition's summary hash. apply-batch.lua merges it with the
- * snippet generated here, the readers decode it.
+ * of the node's field in its partition's summary hash. The apply merges it (mergeNodeSummary
+ * in a transaction, the Lua snippet generated here in apply-batch.lua), the readers decode it.
  *
  * Binary in one hash per partition, not a hash of decimal fields per node: merging per-node
  * hashes took two commands per node and apply, an HMGET whose reply became a Lua table and
@@ -47,6 +47,19 @@ export function decodeNodeSummary(stored: Buffer): NodeSummary {
 }
 
 /**
+ * The summary hash's field '' holds this value, longer than hash-max-listpack-value, so the
+ * hash stays a hash table: in a listpack (up to 512 fields by default) every field read or
+ * written is a linear scan. Readers skip the field.
+ */
+export const SUMMARY_HASH_MARKER = 'node summaries: this value outgrows a listpack value, so the hash stays a hash table';
+
+/** The later sample's values win (ties to `delta`), with the earlier first time: what the Lua merge does. */
+export function mergeNodeSummary(stored: NodeSummary, delta: NodeSummary): NodeSummary {
+  const latest = stored.last_at > delta.last_at ? stored : delta;
+  return { ...latest, first_at: Math.min(stored.first_at, delta.first_at) };
+}
+
+/**
  * The Lua side: `mergeNodeSummary(stored, delta)` answers the merged summary (the later
  * sample's values win, ties to the delta; the earliest first time); `nodeSummarySizeOk(stored)`
  * lets a script check a stored value before it writes.
@@ -54,6 +67,7 @@ export function decodeNodeSummary(stored: Buffer): NodeSummary {
 export function luaNodeSummaryCodec(): string {
   const format = `'<${'d'.repeat(NODE_SUMMARY_FIELDS.length)}'`;
   return `-- Generated from shared/store/summary-codec.ts: ${NODE_SUMMARY_FIELDS.join(', ')}.
+local SUMMARY_HASH_MARKER = '${SUMMARY_HASH_MARKER}'
 local function nodeSummarySizeOk(stored)
   return #stored == ${BYTES}
 end

@@ -18,13 +18,13 @@ import {
 } from '../support/redis-audit';
 import { waitForDrained } from '../support/stream-drain';
 import { startIngestProcess, startWorkerProcess } from '../support/service-processes';
-import { APPLIED_REPLY, SCRIPT_ON_STREAM, STREAM_ENTRIES_REPLY, TcpProxy } from '../support/tcp-proxy';
+import { STREAM_ENTRIES_REPLY, TcpProxy, TRANSACTION_APPLIED_REPLY, TRANSACTION_ON_STREAM } from '../support/tcp-proxy';
 
 const PARTITIONS = 4;
 const CUT_MS = 1500;
 const NODES = nodeNames('cut-host', 48);
-/** The worker's apply: apply-batch.lua through EVALSHA on a partition stream. */
-const APPLY_COMMAND = SCRIPT_ON_STREAM;
+/** The worker's apply on one Redis: a MULTI/EXEC acknowledging entries of a partition stream. */
+const APPLY_COMMAND = TRANSACTION_ON_STREAM;
 
 interface Fault {
   /** Entries the worker held (delivered, not acknowledged) right after the network went. */
@@ -177,8 +177,8 @@ describe('worker network cut from Redis', () => {
       await withTimeout(trigger.fired, 10_000, 'an apply');
       // Redis applies and acknowledges the batch; the worker never hears of it. Then the reset.
       const deadline = Date.now() + 5000;
-      while (proxy.droppedReplies(APPLIED_REPLY) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      const appliedUnheard = proxy.droppedReplies(APPLIED_REPLY);
+      while (proxy.droppedReplies(TRANSACTION_APPLIED_REPLY) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const appliedUnheard = proxy.droppedReplies(TRANSACTION_APPLIED_REPLY);
       proxy.cut('refuse');
       const stranded = await pendingOf(admin, prefix, PARTITIONS, group, consumer);
       expect(appliedUnheard).toBeGreaterThan(0);

@@ -18,7 +18,7 @@ import type { RawNodeSample } from '../support/reference-model';
 import { SentLedger } from '../support/sent-ledger';
 import { quietLogger, testEnv } from '../support/test-config';
 import { waitUntil } from '../support/wait-until';
-import { SCRIPT_ON_STREAM, TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy, TRANSACTION_ON_STREAM } from '../support/tcp-proxy';
 
 const PARTITIONS = 4;
 
@@ -67,7 +67,7 @@ describe('a stuck partition', () => {
     // The owner reaches Redis through a proxy that goes dark when it sends its first apply.
     owner = await startWorker(loadConfig({ ...env, REDIS_URL: proxy.url, WORKER_CONSUMER_NAME: 'owner-a' }), quietLogger);
     expect(await livez(owner)).toBe(200);
-    const cut = proxy.cutOnCommand(SCRIPT_ON_STREAM, 'hold');
+    const cut = proxy.cutOnCommand(TRANSACTION_ON_STREAM, 'hold');
     const ledger = new SentLedger(env.KEY_PREFIX!, PARTITIONS);
     const t = baseTime();
     const items: RawNodeSample[] = Array.from({ length: 400 }, (_, i) => ({

@@ -22,13 +22,16 @@ test('an apply wakes the waiter subscribed to the hints, before its next poll', 
 describe('the hint of an apply', () => {
   const privateRedis = privateRedisOfBlock();
 
-  test('is published by the apply script as it acknowledges (no command of its own), and not for entries applied before', async () => {
+  test("is published in the apply's transaction, right after its acknowledgement, and not for entries applied before", async () => {
     const redis = privateRedis();
     const config = testConfig({ REDIS_URL: redis.url, STREAM_PARTITIONS: '2' });
     const [keys] = allPartitionKeys(config.keyPrefix, config.streamPartitions);
-    const publishedBy: string[] = [];
+    const seen: string[] = [];
     const watched = await watchCommands(redis.url, (args, source) => {
-      if (args[0]?.toLowerCase() === 'spublish' && args[1] === keys!.appliedChannel) publishedBy.push(source);
+      const name = args[0]?.toLowerCase();
+      if (name === 'spublish' && args[1] === keys!.appliedChannel) seen.push(`spublish by ${source}`);
+      if (name === 'xack' && args[1] === keys!.stream) seen.push(`xack by ${source}`);
+      if (name === 'exec') seen.push(`exec by ${source}`);
     });
     const client = new Redis(redis.url);
     try {
@@ -37,9 +40,11 @@ describe('the hint of an apply', () => {
       expect(await store.applyBatch(keys!, [entry])).toEqual({ applied: 1, skipped: 0, samples: 1 });
       // Another delivery of the same entry changes nothing, so it tells nobody.
       expect(await store.applyBatch(keys!, [entry])).toEqual({ applied: 0, skipped: 1, samples: 0 });
-      // MONITOR names who ran each command: a client's address, or "lua" for a script.
+      // MONITOR shows the commands a transaction ran, then its EXEC, each with the client that sent it.
       await watched.settled(client);
-      expect(publishedBy).toEqual(['lua']);
+      expect(seen).toHaveLength(3);
+      const source = seen[0]!.replace('xack by ', '');
+      expect(seen).toEqual([`xack by ${source}`, `spublish by ${source}`, `exec by ${source}`]);
     } finally {
       await watched.stop();
       await client.quit();

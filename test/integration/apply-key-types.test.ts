@@ -31,7 +31,7 @@ describe('apply key types', () => {
     const id = await partition.deliver('typed', samples);
 
     await expect(store.applyBatch(keys, [{ id, samples }])).rejects.toThrow(
-      `WRONGTYPE apply-batch: ${key} is a string, expected a ${expected}`,
+      new RegExp(`^WRONGTYPE (apply-batch: )?${key} is a string, expected a ${expected}$`),
     );
     const fleet = keys.fleetFine(fineChunkOf(fineBucketOf(t)));
     expect(await redis.exists(fleet, keys.nodeSummaries, keys.processes)).toBe(0);

@@ -1,10 +1,12 @@
 /**
- * TypeScript -> Lua -> TypeScript for every kind of stored aggregate: deltas planned in
- * TypeScript, applied through the real apply-batch script on a real Redis (two batches, so
- * the second merges into what the first stored), read back through the store's readers and
- * compared, bit for bit, with what the bucket codec computes in TypeScript.
+ * TypeScript -> Redis -> TypeScript for every kind of stored aggregate: deltas planned in
+ * TypeScript, applied on a real Redis (two batches, so the second merges into what the first
+ * stored) both ways the store applies them, through the apply-batch script (its Lua merge, as
+ * on a cluster) and as a transaction (the TypeScript merge, on one Redis), read back through
+ * the store's readers and compared, bit for bit, with what the bucket codec computes.
  */
-import { AggregateStore } from '../../shared/store/batch-apply';
+import { AggregateStore, type ApplyMethod } from '../../shared/store/batch-apply';
+import { MAX_SCRIPT_ARGS } from '../../shared/store/apply-plan';
 import { EXPIRY_FIELD, mergeInto, sampleBucket, type BucketStats } from '../../shared/store/bucket-codec';
 import { decodeNodeSummary } from '../../shared/store/summary-codec';
 import {
@@ -42,7 +44,7 @@ function expectedBucket(batches: readonly (readonly Sample[])[], select: (s: Sam
   return stored!;
 }
 
-describe('bucket round trip', () => {
+describe.each<ApplyMethod>(['script', 'transaction'])('bucket round trip, applied by %s', (method) => {
   const partition = onePartitionStore();
   const { config, keys } = partition;
   let redis: RedisClient;
@@ -82,7 +84,7 @@ describe('bucket round trip', () => {
       proc('nginx', 'web-1', t + 800, 2 / 9, 0.3),
       proc('postgres', 'db-1', t + 500, 55.5, 1 / 11),
     ];
-    const store = new AggregateStore(redis, config.consumerGroup, 'round-trip', () => t + 1000);
+    const store = new AggregateStore(redis, config.consumerGroup, 'round-trip', () => t + 1000, MAX_SCRIPT_ARGS, method);
     for (const batch of [first, second]) {
       const id = await partition.deliver('round-trip', batch);
       expect(await store.applyBatch(keys, [{ id, samples: batch }])).toEqual({ applied: 1, skipped: 0, samples: batch.length });
@@ -167,7 +169,7 @@ describe('bucket round trip', () => {
   test('a tie in time goes to the later apply, and an older sample changes only the first time seen', async () => {
     const t = baseTime();
     const apply = async (now: number, sample: NodeSample) => {
-      const store = new AggregateStore(redis, config.consumerGroup, 'summary-merge', () => now);
+      const store = new AggregateStore(redis, config.consumerGroup, 'summary-merge', () => now, MAX_SCRIPT_ARGS, method);
       const id = await partition.deliver('summary-merge', [sample]);
       expect(await store.applyBatch(keys, [{ id, samples: [sample] }])).toEqual({ applied: 1, skipped: 0, samples: 1 });
       return decodeNodeSummary((await redis.hgetBuffer(keys.nodeSummaries, 'lagging'))!);
@@ -199,7 +201,7 @@ describe('bucket round trip', () => {
       })),
     );
     for (const [round, batch] of batches.entries()) {
-      const store = new AggregateStore(redis, config.consumerGroup, 'wide', () => t + 1000 * (round + 1));
+      const store = new AggregateStore(redis, config.consumerGroup, 'wide', () => t + 1000 * (round + 1), MAX_SCRIPT_ARGS, method);
       const id = await partition.deliver('wide', batch);
       expect(await store.applyBatch(keys, [{ id, samples: batch }])).toEqual({ applied: 1, skipped: 0, samples: batch.length });
     }

@@ -74,6 +74,26 @@ describe('two consumers racing for the same pending entries', () => {
     expect(pending[0]).toBe(0);
   });
 
+  test('disjoint batches applied at once merge into the same buckets without losing an update', async () => {
+    const before = await fleetTotals(redis, config.keyPrefix, 1);
+    const a = new AggregateStore(redis, config.consumerGroup, 'a');
+    const b = new AggregateStore(other, config.consumerGroup, 'b');
+    for (let round = 0; round < 20; round++) {
+      const entries = await appendEntries(30, 10);
+      // Every batch reads and writes the same fleet and node buckets; none of their entries overlap.
+      const results = await Promise.all([
+        a.applyBatch(keys, entries.slice(0, 10)),
+        b.applyBatch(keys, entries.slice(10, 20)),
+        a.applyBatch(keys, entries.slice(20)),
+      ]);
+      expect(results.map((r) => r.applied)).toEqual([10, 10, 10]);
+    }
+    const after = await fleetTotals(redis, config.keyPrefix, 1);
+    expect(after.samples - before.samples).toBe(20 * 30 * 10);
+    // On one Redis the applies are transactions: some found a watched key changed and read again.
+    expect(a.transactionRetries + b.transactionRetries).toBeGreaterThan(0);
+  });
+
   test('a batch whose entries were all applied elsewhere changes nothing', async () => {
     const entries = await appendEntries(5, 4);
     const before = await fleetTotals(redis, config.keyPrefix, 1);

@@ -50,7 +50,7 @@ describe('worker linger', () => {
     }
     await waitUntil(async () => (await fleetTotals(redis, env.KEY_PREFIX!, 1)).samples === ENTRIES, 20_000, 20);
     const counts = await commandCounts(redis);
-    // Every apply acknowledges its entries with one XACK inside the script.
+    // Every apply acknowledges its entries with one XACK, in its transaction.
     const applies = counts.xack ?? 0;
     const reads = counts.xreadgroup ?? 0;
     console.log(`${ENTRIES} entries, one every ${TRICKLE_MS} ms or more: ${applies} applies, ${reads} reads`);

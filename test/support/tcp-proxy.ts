@@ -264,8 +264,14 @@ function matchesAfter(pattern: RegExp, text: string, from: number): boolean {
 export const SCRIPT_ON_STREAM =
   /\$7\r\nevalsha\r\n\$40\r\n[0-9a-f]{40}\r\n\$\d+\r\n\d+\r\n\$\d+\r\n[^\r\n]*:\{p\d+of\d+(?:-\d+)?\}:stream\r\n/i;
 
-/** apply-batch.lua's answer when it applied and acknowledged a batch: `{2, n}`. */
-export const APPLIED_REPLY = /\*2\r\n:2\r\n:\d+\r\n/;
+/**
+ * The worker's apply on one Redis (transaction-apply.ts): a MULTI/EXEC whose XACK names a
+ * partition stream.
+ */
+export const TRANSACTION_ON_STREAM = /\$4\r\nxack\r\n\$\d+\r\n[^\r\n]*:\{p\d+of\d+(?:-\d+)?\}:stream\r\n/i;
+
+/** EXEC's answer when the transaction ran (an array after the QUEUED replies; an aborted one is `*-1`). */
+export const TRANSACTION_APPLIED_REPLY = /\+QUEUED\r\n\*[1-9]\d*\r\n/;
 
 /** A reply carrying stream entries with node samples (XREADGROUP, XAUTOCLAIM, XRANGE). */
 export const STREAM_ENTRIES_REPLY = /\$1\r\nd\r\n\$\d+\r\nN\t/;

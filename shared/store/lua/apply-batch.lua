@@ -234,9 +234,7 @@ for k = 1, bucketKeys do
   if created then redis.call('EXPIREAT', key, ARGV[at + 1]) end
 end
 
--- A value longer than hash-max-listpack-value keeps the summary hash a hash table: in a
--- listpack (up to 512 fields by default) every field read or written is a linear scan.
-local SUMMARY_HASH_MARKER = 'node summaries: this value outgrows a listpack value, so the hash stays a hash table'
+-- SUMMARY_HASH_MARKER (summary codec) keeps the summary hash a hash table.
 for k = 1, summaryKeys do
   local at, m, stored = summaryAt[k], summaryNodes[k], summaryStored[k]
   for from = 1, m, CHUNK do

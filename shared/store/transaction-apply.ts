@@ -1,0 +1,225 @@
+/**
+ * Applies a plan with native commands instead of apply-batch.lua, on one Redis (not a
+ * cluster), exactly once as the script does: the stored buckets and summaries are read
+ * under WATCH, merged here with the codecs' merges, and written back together with XACK in
+ * one MULTI/EXEC. EXEC does nothing if a watched key changed (or expired) since the WATCH;
+ * the apply then reads again. Another delivery of the same entries writes the same keys, so
+ * the pending check below cannot go stale unnoticed.
+ *
+ * Why: in the script, Lua's own machinery (arguments made Lua strings, every redis.call's
+ * conversions, tables, garbage) cost Redis about two thirds of an apply; the same writes as
+ * native commands take 0.4 of the script's instructions per node sample
+ * (docs/BENCHMARKS.md, "An apply without the script").
+ *
+ * What the script guaranteed, kept:
+ * - nothing is written when a key holds another type: the reads (HMGET, TYPE) fail or
+ *   tell before MULTI, and the keys are watched until EXEC;
+ * - nothing is written over maxmemory: Redis refuses the whole transaction (EXECABORT,
+ *   whose cause, the OOM reply, is what this throws);
+ * - the hint to read-after-write waiters follows the acknowledgement, in the transaction;
+ *   a user without access to its channel (NOPERM discards the transaction) applies without
+ *   it from then on.
+ */
+import type { Redis } from 'ioredis';
+import type { ApplyPlan } from './apply-plan';
+import type { ApplyReply } from './batch-apply';
+import { BucketDecodeError, decodeBucket, encodeBucket, EXPIRY_FIELD, mergeInto } from './bucket-codec';
+import type { PartitionKeys } from './keys';
+import { readPlanSections, type PlanSections } from './plan-sections';
+import { decodeNodeSummary, encodeNodeSummary, mergeNodeSummary, NodeSummaryDecodeError, SUMMARY_HASH_MARKER } from './summary-codec';
+import type { TransactionConnections } from './transaction-connections';
+import { WrongKeyTypeError } from './wrong-key-type';
+
+/** Entries of the pending list read per XPENDING page. */
+const PENDING_PAGE = 1000;
+/** Members a node prune removes per apply (as the script). */
+const NODE_PRUNE_LIMIT = 500;
+const NODE_SUMMARY_BYTES = 40;
+
+type Reply = [Error | null, unknown];
+type Outcome = Extract<ApplyReply, { kind: 'applied' | 'none-pending' | 'some-pending' }>;
+
+/** What the reads before MULTI found. */
+interface Reads {
+  pendingFound: Set<string>;
+  /** The last id of a full first page: more of the range to read. */
+  pendingPageEnd: string | undefined;
+  missing: Set<string>;
+  storedBuckets: (Buffer | null)[][];
+  storedSummaries: (Buffer | null)[][];
+  prunedNodes: string[][];
+}
+
+export class TransactionApply {
+  /** EXECs that did nothing because another apply changed a watched key first. */
+  retries = 0;
+  /** Redis refused the hint's channel to this user (NOPERM): applies go on without it. */
+  private hintRefused = false;
+
+  constructor(
+    private readonly connections: TransactionConnections,
+    private readonly group: string,
+  ) {}
+
+  /** `ids` in stream order. */
+  async apply(keys: PartitionKeys, ids: readonly string[], plan: ApplyPlan): Promise<Outcome> {
+    const sections = readPlanSections(plan.sections);
+    const watched = new Set<string>();
+    for (const { key } of sections.bucketHashes) watched.add(key);
+    for (const { key } of sections.summaries) watched.add(key);
+    for (const [key] of sections.checks) watched.add(key);
+    const connection = await this.connections.take();
+    let clean = false;
+    try {
+      for (;;) {
+        const generation = connection.generation;
+        await connection.redis.watch(...watched);
+        const reads = await this.read(connection.redis, keys, ids, sections);
+        const pending = await this.pendingOf(connection.redis, keys, ids, reads);
+        if (pending.length < ids.length) {
+          await connection.redis.unwatch();
+          clean = true;
+          return pending.length === 0 ? { kind: 'none-pending' } : { kind: 'some-pending', ids: pending };
+        }
+        const transaction = this.writes(connection.redis, keys, ids, sections, reads);
+        // A connection made since the WATCH holds none: watch again there.
+        if (connection.generation !== generation) continue;
+        const results = await transaction.exec().catch((error: Error & { previousErrors?: Error[] }) => {
+          // EXECABORT: Redis refused a queued command and ran none; throw the refusal.
+          const refusals = error.previousErrors ?? [];
+          if (!this.hintRefused && refusals.length > 0 && refusals.every((e) => /^NOPERM\b.*channel/i.test(e.message))) {
+            this.hintRefused = true;
+            return 'hint refused' as const;
+          }
+          throw refusals[0] ?? error;
+        });
+        if (results === 'hint refused') continue;
+        if (results === null) {
+          this.retries++;
+          continue;
+        }
+        for (const [error] of results) if (error) throw error;
+        clean = true;
+        return { kind: 'applied' };
+      }
+    } finally {
+      // After a failure the connection may hold watches, or be half-open (a command timed
+      // out): a new one serves the next apply.
+      if (clean) this.connections.give(connection);
+      else this.connections.discard(connection);
+    }
+  }
+
+  /** One round trip: the first page of the pending range, the type checks, the stored values. */
+  private async read(redis: Redis, keys: PartitionKeys, ids: readonly string[], sections: PlanSections): Promise<Reads> {
+    const pipeline = redis.pipeline();
+    pipeline.xpending(keys.stream, this.group, ids[0]!, ids[ids.length - 1]!, PENDING_PAGE);
+    for (const [key] of sections.checks) pipeline.type(key);
+    for (const { key, buckets } of sections.bucketHashes) pipeline.hmgetBuffer(key, EXPIRY_FIELD, ...buckets.map(([field]) => field));
+    for (const { key, nodes } of sections.summaries) pipeline.hmgetBuffer(key, ...nodes.map(([node]) => node));
+    for (const { key, maxScore } of sections.nodePrunes) pipeline.zrangebyscore(key, '-inf', maxScore, 'LIMIT', 0, NODE_PRUNE_LIMIT);
+    const replies = ((await pipeline.exec()) ?? []) as Reply[];
+    let at = 0;
+    const next = (): unknown => {
+      const [error, value] = replies[at++] ?? [new Error('a read of the apply had no reply'), null];
+      if (error) throw error;
+      return value;
+    };
+    const page = next() as [string, ...unknown[]][];
+    const missing = new Set<string>();
+    for (const [key, expected] of sections.checks) {
+      const actual = next() as string;
+      if (actual === 'none') missing.add(key);
+      else if (actual !== expected) throw new WrongKeyTypeError(key, actual, expected);
+    }
+    const storedBuckets = sections.bucketHashes.map(() => next() as (Buffer | null)[]);
+    const storedSummaries = sections.summaries.map(() => next() as (Buffer | null)[]);
+    const prunedNodes = sections.nodePrunes.map(() => next() as string[]);
+    return {
+      pendingFound: new Set(page.map(([id]) => id)),
+      pendingPageEnd: page.length === PENDING_PAGE ? page[page.length - 1]![0] : undefined,
+      missing,
+      storedBuckets,
+      storedSummaries,
+      prunedNodes,
+    };
+  }
+
+  /** The ids still pending (on any consumer), reading further pages of the range if the first was full. */
+  private async pendingOf(redis: Redis, keys: PartitionKeys, ids: readonly string[], reads: Reads): Promise<string[]> {
+    const found = reads.pendingFound;
+    let end = reads.pendingPageEnd;
+    const last = ids[ids.length - 1]!;
+    while (end !== undefined && ids.some((id) => !found.has(id))) {
+      const page = (await redis.xpending(keys.stream, this.group, `(${end}`, last, PENDING_PAGE)) as [string, ...unknown[]][];
+      for (const [id] of page) found.add(id);
+      end = page.length === PENDING_PAGE ? page[page.length - 1]![0] : undefined;
+    }
+    return ids.filter((id) => found.has(id));
+  }
+
+  /** The transaction: merged buckets and summaries, the sets, expiries, prunes, bookkeeping, XACK. */
+  private writes(redis: Redis, keys: PartitionKeys, ids: readonly string[], sections: PlanSections, reads: Reads) {
+    const transaction = redis.multi();
+    sections.bucketHashes.forEach(({ key, expireAt, buckets }, k) => {
+      const stored = reads.storedBuckets[k]!;
+      // A hash's expiry is fixed by its chunk: set once, when the hash is created.
+      const created = stored[0] === null;
+      const args: (string | Buffer)[] = created ? [EXPIRY_FIELD, expireAt] : [];
+      buckets.forEach(([field, delta], f) => {
+        const current = stored[f + 1];
+        if (!current) {
+          args.push(field, delta);
+          return;
+        }
+        // As the script's bucketSizeOk: a stored bucket of another form is never merged.
+        if (current.length !== delta.length) throw new BucketDecodeError(current.length);
+        const merged = decodeBucket(current);
+        mergeInto(merged, decodeBucket(delta));
+        args.push(field, encodeBucket(merged));
+      });
+      transaction.hset(key, ...args);
+      if (created) transaction.expireat(key, expireAt);
+    });
+    sections.summaries.forEach(({ key, nodes }, k) => {
+      const stored = reads.storedSummaries[k]!;
+      const args: (string | Buffer)[] = ['', SUMMARY_HASH_MARKER];
+      nodes.forEach(([node, delta], j) => {
+        const current = stored[j];
+        if (!current) {
+          args.push(node, delta);
+          return;
+        }
+        if (current.length !== NODE_SUMMARY_BYTES) throw new NodeSummaryDecodeError(current.length);
+        args.push(node, encodeNodeSummary(mergeNodeSummary(decodeNodeSummary(current), decodeNodeSummary(delta))));
+      });
+      transaction.hset(key, ...args);
+    });
+    // A node joins the name index when it joins the node set. Its summary is written with
+    // both and leaves with both (the node prunes), so a node without a stored summary is
+    // the one new to them: only those are written (the script asked ZADD's count instead).
+    const summarized = new Set<string>();
+    sections.summaries.forEach(({ nodes }, k) => nodes.forEach(([node], j) => reads.storedSummaries[k]![j] && summarized.add(node)));
+    for (const { key, names, pairs } of sections.latest) {
+      transaction.zadd(key, 'GT', ...pairs);
+      if (names === '') continue;
+      const named: (string | number)[] = [];
+      for (let p = 1; p < pairs.length; p += 2) if (!summarized.has(String(pairs[p]))) named.push(0, pairs[p]!);
+      if (named.length > 0) transaction.zadd(names, 'NX', ...named);
+    }
+    for (const { key, at, always } of sections.expiries) if (always || reads.missing.has(key)) transaction.expireat(key, at);
+    for (const [key, maxScore] of sections.prunes) transaction.zremrangebyscore(key, '-inf', maxScore);
+    sections.nodePrunes.forEach(({ key, names, summaries }, q) => {
+      // A node forgotten by the latest-time set leaves the name index and the summaries with it.
+      const old = reads.prunedNodes[q]!;
+      if (old.length === 0) return;
+      transaction.zrem(key, ...old);
+      transaction.zrem(names, ...old);
+      transaction.hdel(summaries, ...old);
+    });
+    for (const [key, field, value] of sections.fields) transaction.hset(key, field, value);
+    transaction.xack(keys.stream, this.group, ...ids);
+    if (!this.hintRefused) transaction.spublish(keys.appliedChannel, '');
+    return transaction;
+  }
+}
