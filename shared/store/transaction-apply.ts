@@ -20,10 +20,11 @@
  *   a user without access to its channel (NOPERM discards the transaction) applies without
  *   it from then on.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Command, Redis } from 'ioredis';
 import type { ApplyPlan } from './apply-plan';
 import type { ApplyReply } from './batch-apply';
 import { BucketDecodeError, decodeBucket, encodeBucket, EXPIRY_FIELD, mergeInto } from './bucket-codec';
+import { EncodedCommand } from './encoded-command';
 import type { PartitionKeys } from './keys';
 import { readPlanSections, type PlanSections } from './plan-sections';
 import { decodeNodeSummary, encodeNodeSummary, mergeNodeSummary, NodeSummaryDecodeError, SUMMARY_HASH_MARKER } from './summary-codec';
@@ -37,6 +38,11 @@ const NODE_PRUNE_LIMIT = 500;
 const NODE_SUMMARY_BYTES = 40;
 
 type Reply = [Error | null, unknown];
+
+/** ioredis types multi() as a ChainableCommander; it is a Pipeline, whose sendCommand queues a prepared command. */
+function queue(transaction: ChainableCommander, command: Command): void {
+  (transaction as ChainableCommander & { sendCommand(command: Command): unknown }).sendCommand(command);
+}
 type Outcome = Extract<ApplyReply, { kind: 'applied' | 'none-pending' | 'some-pending' }>;
 
 /** What the reads before MULTI found. */
@@ -165,7 +171,7 @@ export class TransactionApply {
       const stored = reads.storedBuckets[k]!;
       // A hash's expiry is fixed by its chunk: set once, when the hash is created.
       const created = stored[0] === null;
-      const args: (string | Buffer)[] = created ? [EXPIRY_FIELD, expireAt] : [];
+      const args: (string | Buffer)[] = created ? [key, EXPIRY_FIELD, expireAt] : [key];
       buckets.forEach(([field, delta], f) => {
         const current = stored[f + 1];
         if (!current) {
@@ -178,12 +184,12 @@ export class TransactionApply {
         mergeInto(merged, decodeBucket(delta));
         args.push(field, encodeBucket(merged));
       });
-      transaction.hset(key, ...args);
+      queue(transaction, new EncodedCommand('hset', args));
       if (created) transaction.expireat(key, expireAt);
     });
     sections.summaries.forEach(({ key, nodes }, k) => {
       const stored = reads.storedSummaries[k]!;
-      const args: (string | Buffer)[] = ['', SUMMARY_HASH_MARKER];
+      const args: (string | Buffer)[] = [key, '', SUMMARY_HASH_MARKER];
       nodes.forEach(([node, delta], j) => {
         const current = stored[j];
         if (!current) {
@@ -193,7 +199,7 @@ export class TransactionApply {
         if (current.length !== NODE_SUMMARY_BYTES) throw new NodeSummaryDecodeError(current.length);
         args.push(node, encodeNodeSummary(mergeNodeSummary(decodeNodeSummary(current), decodeNodeSummary(delta))));
       });
-      transaction.hset(key, ...args);
+      queue(transaction, new EncodedCommand('hset', args));
     });
     // A node joins the name index when it joins the node set. Its summary is written with
     // both and leaves with both (the node prunes), so a node without a stored summary is
@@ -201,7 +207,7 @@ export class TransactionApply {
     const summarized = new Set<string>();
     sections.summaries.forEach(({ nodes }, k) => nodes.forEach(([node], j) => reads.storedSummaries[k]![j] && summarized.add(node)));
     for (const { key, names, pairs } of sections.latest) {
-      transaction.zadd(key, 'GT', ...pairs);
+      queue(transaction, new EncodedCommand('zadd', [key, 'GT', ...pairs]));
       if (names === '') continue;
       const named: (string | number)[] = [];
       for (let p = 1; p < pairs.length; p += 2) if (!summarized.has(String(pairs[p]))) named.push(0, pairs[p]!);
@@ -218,7 +224,7 @@ export class TransactionApply {
       transaction.hdel(summaries, ...old);
     });
     for (const [key, field, value] of sections.fields) transaction.hset(key, field, value);
-    transaction.xack(keys.stream, this.group, ...ids);
+    queue(transaction, new EncodedCommand('xack', [keys.stream, this.group, ...ids]));
     if (!this.hintRefused) transaction.spublish(keys.appliedChannel, '');
     return transaction;
   }
