@@ -53,10 +53,21 @@ export function decodeNodeSummary(stored: Buffer): NodeSummary {
  */
 export const SUMMARY_HASH_MARKER = 'node summaries: this value outgrows a listpack value, so the hash stays a hash table';
 
-/** The later sample's values win (ties to `delta`), with the earlier first time: what the Lua merge does. */
-export function mergeNodeSummary(stored: NodeSummary, delta: NodeSummary): NodeSummary {
-  const latest = stored.last_at > delta.last_at ? stored : delta;
-  return { ...latest, first_at: Math.min(stored.first_at, delta.first_at) };
+const LAST_AT_OFFSET = NODE_SUMMARY_FIELDS.indexOf('last_at') * 8;
+const FIRST_AT_OFFSET = NODE_SUMMARY_FIELDS.indexOf('first_at') * 8;
+
+/**
+ * What the Lua merge does, on the stored forms: the later sample's values win (ties to
+ * `delta`), with the earlier first time. Reads only the two times: an apply merges every
+ * node's summary, and decoding both into objects was most of the worker's garbage.
+ */
+export function mergeStoredNodeSummary(stored: Buffer, delta: Buffer): Buffer {
+  if (stored.length !== BYTES) throw new NodeSummaryDecodeError(stored.length);
+  const latest = stored.readDoubleLE(LAST_AT_OFFSET) > delta.readDoubleLE(LAST_AT_OFFSET) ? stored : delta;
+  const firstAt = Math.min(stored.readDoubleLE(FIRST_AT_OFFSET), delta.readDoubleLE(FIRST_AT_OFFSET));
+  const merged = Buffer.from(latest);
+  merged.writeDoubleLE(firstAt, FIRST_AT_OFFSET);
+  return merged;
 }
 
 /**

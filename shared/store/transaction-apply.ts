@@ -27,7 +27,7 @@ import { BucketDecodeError, decodeBucket, encodeBucket, EXPIRY_FIELD, mergeInto 
 import { EncodedCommand } from './encoded-command';
 import type { PartitionKeys } from './keys';
 import { readPlanSections, type PlanSections } from './plan-sections';
-import { decodeNodeSummary, encodeNodeSummary, mergeNodeSummary, NodeSummaryDecodeError, SUMMARY_HASH_MARKER } from './summary-codec';
+import { mergeStoredNodeSummary, SUMMARY_HASH_MARKER } from './summary-codec';
 import type { TransactionConnections } from './transaction-connections';
 import { WrongKeyTypeError } from './wrong-key-type';
 
@@ -35,14 +35,14 @@ import { WrongKeyTypeError } from './wrong-key-type';
 const PENDING_PAGE = 1000;
 /** Members a node prune removes per apply (as the script). */
 const NODE_PRUNE_LIMIT = 500;
-const NODE_SUMMARY_BYTES = 40;
 
 type Reply = [Error | null, unknown];
 
-/** ioredis types multi() as a ChainableCommander; it is a Pipeline, whose sendCommand queues a prepared command. */
+/** ioredis types pipeline() and multi() as ChainableCommander; each is a Pipeline, whose sendCommand queues a prepared command. */
 function queue(transaction: ChainableCommander, command: Command): void {
   (transaction as ChainableCommander & { sendCommand(command: Command): unknown }).sendCommand(command);
 }
+
 type Outcome = Extract<ApplyReply, { kind: 'applied' | 'none-pending' | 'some-pending' }>;
 
 /** What the reads before MULTI found. */
@@ -79,8 +79,7 @@ export class TransactionApply {
     try {
       for (;;) {
         const generation = connection.generation;
-        await connection.redis.watch(...watched);
-        const reads = await this.read(connection.redis, keys, ids, sections);
+        const reads = await this.watchAndRead(connection.redis, watched, keys, ids, sections);
         const pending = await this.pendingOf(connection.redis, keys, ids, reads);
         if (pending.length < ids.length) {
           await connection.redis.unwatch();
@@ -116,16 +115,30 @@ export class TransactionApply {
     }
   }
 
-  /** One round trip: the first page of the pending range, the type checks, the stored values. */
-  private async read(redis: Redis, keys: PartitionKeys, ids: readonly string[], sections: PlanSections): Promise<Reads> {
+  /**
+   * One round trip: WATCH, then the first page of the pending range, the type checks and the
+   * stored values (Redis runs a pipeline's commands in order, so the reads come after the WATCH).
+   */
+  private async watchAndRead(
+    redis: Redis,
+    watched: ReadonlySet<string>,
+    keys: PartitionKeys,
+    ids: readonly string[],
+    sections: PlanSections,
+  ): Promise<Reads> {
     const pipeline = redis.pipeline();
+    pipeline.watch(...watched);
     pipeline.xpending(keys.stream, this.group, ids[0]!, ids[ids.length - 1]!, PENDING_PAGE);
     for (const [key] of sections.checks) pipeline.type(key);
-    for (const { key, buckets } of sections.bucketHashes) pipeline.hmgetBuffer(key, EXPIRY_FIELD, ...buckets.map(([field]) => field));
-    for (const { key, nodes } of sections.summaries) pipeline.hmgetBuffer(key, ...nodes.map(([node]) => node));
+    // Encoded here (thousands of fields); no reply encoding: the values come as Buffers.
+    for (const { key, buckets } of sections.bucketHashes) {
+      queue(pipeline, new EncodedCommand('hmget', [key, EXPIRY_FIELD, ...buckets.map(([field]) => field)]));
+    }
+    for (const { key, nodes } of sections.summaries) queue(pipeline, new EncodedCommand('hmget', [key, ...nodes.map(([node]) => node)]));
     for (const { key, maxScore } of sections.nodePrunes) pipeline.zrangebyscore(key, '-inf', maxScore, 'LIMIT', 0, NODE_PRUNE_LIMIT);
     const replies = ((await pipeline.exec()) ?? []) as Reply[];
-    let at = 0;
+    let at = 1;
+    if (replies[0]?.[0]) throw replies[0][0];
     const next = (): unknown => {
       const [error, value] = replies[at++] ?? [new Error('a read of the apply had no reply'), null];
       if (error) throw error;
@@ -196,8 +209,7 @@ export class TransactionApply {
           args.push(node, delta);
           return;
         }
-        if (current.length !== NODE_SUMMARY_BYTES) throw new NodeSummaryDecodeError(current.length);
-        args.push(node, encodeNodeSummary(mergeNodeSummary(decodeNodeSummary(current), decodeNodeSummary(delta))));
+        args.push(node, mergeStoredNodeSummary(current, delta));
       });
       queue(transaction, new EncodedCommand('hset', args));
     });
