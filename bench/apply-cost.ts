@@ -162,6 +162,37 @@ function planningCost(keys: PartitionKeys, batches: readonly DecodedEntry[][], s
 /** Runs `work`; with a counted Redis, answers the instructions Redis ran meanwhile. */
 type Counter = (work: () => Promise<void>) => Promise<number | undefined>;
 
+/**
+ * An emptied Redis filled with the scenario's entries (`count` measures the appends of the
+ * measured ones), every entry delivered, and the first seconds' entries applied to warm the
+ * keys up; answers what is left to measure. The same times give the same entries.
+ */
+async function prepare(
+  redis: Redis,
+  count: Counter,
+  scenario: Scenario,
+  nodes: number,
+  seconds: number,
+  baseMs: number,
+  method: ApplyMethod,
+): Promise<{ keys: PartitionKeys; stores: AggregateStore[]; measured: RawEntry[]; appendInstructions: number | undefined }> {
+  registerScripts(redis);
+  await redis.flushall();
+  const keys = partitionKeys(PREFIX, 0, 1);
+  await ensureGroup(redis, keys.stream, GROUP);
+  const { processes, postsPerEntry, postsPerSecond } = scenario;
+  await fill(redis, nodes, 0, WARM_SECONDS, processes, baseMs, scenario);
+  const appendInstructions = await count(() => fill(redis, nodes, WARM_SECONDS, WARM_SECONDS + seconds, processes, baseMs, scenario));
+  const raw = await readAll(new PartitionStream(keys, redis, redis, GROUP, CONSUMER));
+  const stores = Array.from(
+    { length: scenario.workers },
+    (_, w) => new AggregateStore(redis, GROUP, `${CONSUMER}-${w}`, Date.now, MAX_SCRIPT_ARGS, method),
+  );
+  const warm = Math.ceil((WARM_SECONDS * nodes * postsPerSecond) / postsPerEntry);
+  await applyAll(stores, keys, raw.slice(0, warm), scenario.batchEntries);
+  return { keys, stores, measured: raw.slice(warm), appendInstructions };
+}
+
 async function measure(
   server: { url: string },
   count: Counter,
@@ -174,23 +205,8 @@ async function measure(
 ): Promise<Measurement> {
   const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
   try {
-    registerScripts(redis);
-    await redis.flushall();
-    const keys = partitionKeys(PREFIX, 0, 1);
-    await ensureGroup(redis, keys.stream, GROUP);
     const baseMs = Math.floor(Date.now() / 1000) * 1000 - (WARM_SECONDS + seconds + 5) * 1000;
-    const { processes, postsPerEntry, postsPerSecond } = scenario;
-    await fill(redis, nodes, 0, WARM_SECONDS, processes, baseMs, scenario);
-    const appendInstructions = await count(() => fill(redis, nodes, WARM_SECONDS, WARM_SECONDS + seconds, processes, baseMs, scenario));
-    const raw = await readAll(new PartitionStream(keys, redis, redis, GROUP, CONSUMER));
-    const stores = Array.from(
-      { length: scenario.workers },
-      (_, w) => new AggregateStore(redis, GROUP, `${CONSUMER}-${w}`, Date.now, MAX_SCRIPT_ARGS, method),
-    );
-    const warm = Math.ceil((WARM_SECONDS * nodes * postsPerSecond) / postsPerEntry);
-    await applyAll(stores, keys, raw.slice(0, warm), scenario.batchEntries);
-
-    const measured = raw.slice(warm);
+    const { keys, stores, measured, appendInstructions } = await prepare(redis, count, scenario, nodes, seconds, baseMs, method);
     await resetCommandStats(redis);
     const redisBefore = await redisCpuSeconds(redis);
     const workerBefore = process.cpuUsage();
@@ -247,22 +263,13 @@ async function measureScript(
 ): Promise<number | undefined> {
   const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
   try {
-    registerScripts(redis);
-    await redis.flushall();
-    const keys = partitionKeys(PREFIX, 0, 1);
-    await ensureGroup(redis, keys.stream, GROUP);
-    // Filled as the first pass filled (entries end at the same POSTs).
-    await fill(redis, nodes, 0, WARM_SECONDS, scenario.processes, baseMs, scenario);
-    await fill(redis, nodes, WARM_SECONDS, WARM_SECONDS + seconds, scenario.processes, baseMs, scenario);
-    const raw = await readAll(new PartitionStream(keys, redis, redis, GROUP, CONSUMER));
-    const stores = Array.from(
-      { length: scenario.workers },
-      (_, w) => new AggregateStore(redis, GROUP, `${CONSUMER}-${w}`, Date.now, MAX_SCRIPT_ARGS, 'script'),
-    );
-    const warm = Math.ceil((WARM_SECONDS * nodes * scenario.postsPerSecond) / scenario.postsPerEntry);
-    await applyAll(stores, keys, raw.slice(0, warm), scenario.batchEntries);
+    const uncounted: Counter = async (work) => {
+      await work();
+      return undefined;
+    };
+    const { keys, stores, measured } = await prepare(redis, uncounted, scenario, nodes, seconds, baseMs, 'script');
     const instructions = await count(async () => {
-      await applyAll(stores, keys, raw.slice(warm), scenario.batchEntries);
+      await applyAll(stores, keys, measured, scenario.batchEntries);
     });
     if ((await aggregatesOf(redis, PREFIX)) !== transactionAggregates)
       throw new Error('the script left other aggregates than the transactions');
