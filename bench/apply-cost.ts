@@ -234,7 +234,8 @@ async function measure(
     return {
       samples,
       applyInstructionsPerSample: applyInstructions === undefined ? undefined : applyInstructions / samples,
-      appendInstructionsPerPost: appendInstructions === undefined ? undefined : appendInstructions / (seconds * nodes * postsPerSecond),
+      appendInstructionsPerPost:
+        appendInstructions === undefined ? undefined : appendInstructions / (seconds * nodes * scenario.postsPerSecond),
       entries: measured.length,
       redisUsPerSample: ((redisAfter - redisBefore) * 1e6) / samples,
       workerUsPerSample: (worker.user + worker.system) / samples,

@@ -3,7 +3,8 @@
  * - `transient`: Redis or the network cannot take the call now (connection lost, timeout,
  *   out of memory, loading, busy script, failover). Retried with back-off, never dead-lettered.
  * - `deterministic`: the entry itself, or what its keys hold, fails every time (undecodable
- *   entry, wrong key type, a stored bucket or summary of another form, a script error). Isolated, then dead-lettered at once.
+ *   entry, wrong key type, a stored bucket or summary of another form, a script error).
+ *   Isolated, then dead-lettered at once.
  * - `unexpected`: any other JavaScript error. Isolated, retried in place a few times, then
  *   dead-lettered.
  */
