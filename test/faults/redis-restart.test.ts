@@ -10,6 +10,7 @@ import {
   auditStreams,
   connectAdmin,
   connectionsByName,
+  isTransactionConnection,
   countAggregates,
   explainUnreported,
   sameCounts,
@@ -59,9 +60,7 @@ describe('Redis crash and restart under load', () => {
     for (const worker of workers) cleanup.add(() => worker.kill());
     const services = [ingest, ...workers];
     const pids = services.map((s) => s.pid);
-    // The worker's transaction connections are made as applies run at once (one per apply in
-    // flight, so at most one per partition): their number is checked apart.
-    const isTransactionConnection = (name: string) => name.endsWith(':tx');
+    // The worker's transaction connections vary with the applies in flight: checked apart.
     const serviceConnections = (name: string) =>
       (name.startsWith('ingest') || name.startsWith('worker:')) && !isTransactionConnection(name);
 

@@ -207,6 +207,14 @@ export function sameCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string
   return true;
 }
 
+/**
+ * A worker's apply-transaction connection (`<name>:tx`): made as applies run at the same
+ * time, so their number varies from moment to moment (at most one per partition).
+ */
+export function isTransactionConnection(name: string): boolean {
+  return name.endsWith(':tx');
+}
+
 /** Client connections by name (CLIENT LIST), for names passing `filter`. */
 export async function connectionsByName(redis: RedisClient, filter: (name: string) => boolean): Promise<Map<string, number>> {
   const list = (await redis.client('LIST')) as string;
