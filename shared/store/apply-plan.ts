@@ -1,12 +1,13 @@
 /**
- * Folds a batch of samples into per-bucket deltas and lays them out as the sections of
- * apply-batch.lua. Pure: no Redis. The script's work is per bucket and per key, not per
- * sample. A plan's width (its arguments: keys plus sections) is known while it is built,
- * so callers can keep every script call under MAX_SCRIPT_ARGS.
+ * Folds a batch of samples into per-bucket deltas: a plan's records (plan-records.ts), which
+ * the transaction applies and the script takes as sections. Pure: no Redis. An apply's work
+ * is per bucket and per key, not per sample. A plan's width (its arguments: keys plus
+ * sections) is known while it is built, so callers can keep every apply under MAX_SCRIPT_ARGS.
  */
 import { addSampleInto, encodeBucket, sampleBucket, type BucketStats } from './bucket-codec';
 import { HousekeepingSchedule } from './housekeeping-schedule';
 import { PlanKeys, type KeyNames } from './plan-keys';
+import { scriptSections, type PlanRecords } from './plan-records';
 import { encodeNodeSummary, type NodeSummary } from './summary-codec';
 import {
   coarseBucketOf,
@@ -27,8 +28,10 @@ export type ScriptArg = string | number | Buffer;
 export type KeyType = 'hash' | 'zset';
 
 export interface ApplyPlan {
-  /** The sections of apply-batch.lua, each a count followed by its records (keys named in them). */
-  sections: ScriptArg[];
+  /** What to read, merge and write (the transaction applies these). */
+  records: PlanRecords;
+  /** The records as the sections of apply-batch.lua (keys named in them), laid out when first asked for. */
+  readonly sections: ScriptArg[];
   /** The type each key must have (or not exist). */
   keyTypes: Map<string, KeyType>;
 }
@@ -262,35 +265,37 @@ class PlanBuilder {
   }
 
   build(): ApplyPlan {
-    const s: ScriptArg[] = [];
-    // Keys that are only written: the script checks their types before its first write.
-    const checked = [...this.keyTypes].filter(([key]) => !this.readFirst.has(key));
-    s.push(checked.length);
-    for (const [key, type] of checked) s.push(key, type);
-    s.push(this.bucketKeys.size);
-    for (const [key, { expireAt, buckets }] of this.bucketKeys) {
-      s.push(key, expireAt, buckets.size);
-      for (const [field, delta] of buckets) s.push(field, encodeBucket(delta));
-    }
-    s.push(this.summaries.size);
-    for (const [key, nodes] of this.summaries) {
-      s.push(key, nodes.size);
-      for (const [node, summary] of nodes) s.push(node, encodeNodeSummary(summary));
-    }
-    s.push(this.latest.size);
-    for (const [key, { names, scores }] of this.latest) {
-      s.push(key, names ?? '', scores.size);
-      for (const [member, score] of scores) s.push(score, member);
-    }
-    s.push(this.expiries.size);
-    for (const [key, { at, always }] of this.expiries) s.push(key, at, always ? 1 : 0);
-    s.push(this.prunes.size);
-    for (const [key, maxScore] of this.prunes) s.push(key, maxScore);
-    s.push(this.nodePrunes.size);
-    for (const [key, { names, summaries, maxScore }] of this.nodePrunes) s.push(key, names, summaries, maxScore);
-    s.push(this.fields.length);
-    for (const [key, field, value] of this.fields) s.push(key, field, value);
-    return { sections: s, keyTypes: new Map(this.keyTypes) };
+    const records: PlanRecords = {
+      // Keys that are only written: their types are checked before the first write.
+      checks: [...this.keyTypes].filter(([key]) => !this.readFirst.has(key)),
+      bucketHashes: [...this.bucketKeys].map(([key, { expireAt, buckets }]) => ({
+        key,
+        expireAt,
+        buckets: [...buckets].map(([field, delta]): [number | string, Buffer] => [field, encodeBucket(delta)]),
+      })),
+      summaries: [...this.summaries].map(([key, nodes]) => ({
+        key,
+        nodes: [...nodes].map(([node, summary]): [string, Buffer] => [node, encodeNodeSummary(summary)]),
+      })),
+      latest: [...this.latest].map(([key, { names, scores }]) => {
+        const pairs: (string | number)[] = [];
+        for (const [member, score] of scores) pairs.push(score, member);
+        return { key, names: names ?? '', pairs };
+      }),
+      expiries: [...this.expiries].map(([key, { at, always }]) => ({ key, at, always })),
+      prunes: [...this.prunes],
+      nodePrunes: [...this.nodePrunes].map(([key, prune]) => ({ key, ...prune })),
+      fields: this.fields,
+    };
+    const keyTypes = new Map(this.keyTypes);
+    let sections: ScriptArg[] | undefined;
+    return {
+      records,
+      keyTypes,
+      get sections() {
+        return (sections ??= scriptSections(records));
+      },
+    };
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The one definition of a node summary (a node's latest sample and the first time it was
  * seen) and how it is stored: IEEE 754 doubles, little endian, in field order, as the value
- * of the node's field in its partition's summary hash. The apply merges it (mergeNodeSummary
+ * of the node's field in its partition's summary hash. The apply merges it (mergeStoredNodeSummary
  * in a transaction, the Lua snippet generated here in apply-batch.lua), the readers decode it.
  *
  * Binary in one hash per partition, not a hash of decimal fields per node: merging per-node

@@ -25,8 +25,9 @@ import type { ApplyPlan } from './apply-plan';
 import type { ApplyReply } from './batch-apply';
 import { BucketDecodeError, decodeBucket, encodeBucket, EXPIRY_FIELD, mergeInto } from './bucket-codec';
 import { EncodedCommand } from './encoded-command';
+import type { EncodedArg } from './encoded-script';
 import type { PartitionKeys } from './keys';
-import { readPlanSections, type PlanSections } from './plan-sections';
+import type { PlanRecords } from './plan-records';
 import { mergeStoredNodeSummary, SUMMARY_HASH_MARKER } from './summary-codec';
 import type { TransactionConnections } from './transaction-connections';
 import { WrongKeyTypeError } from './wrong-key-type';
@@ -69,7 +70,7 @@ export class TransactionApply {
 
   /** `ids` in stream order. */
   async apply(keys: PartitionKeys, ids: readonly string[], plan: ApplyPlan): Promise<Outcome> {
-    const sections = readPlanSections(plan.sections);
+    const sections = plan.records;
     const watched = new Set<string>();
     for (const { key } of sections.bucketHashes) watched.add(key);
     for (const { key } of sections.summaries) watched.add(key);
@@ -124,7 +125,7 @@ export class TransactionApply {
     watched: ReadonlySet<string>,
     keys: PartitionKeys,
     ids: readonly string[],
-    sections: PlanSections,
+    sections: PlanRecords,
   ): Promise<Reads> {
     const pipeline = redis.pipeline();
     pipeline.watch(...watched);
@@ -178,13 +179,13 @@ export class TransactionApply {
   }
 
   /** The transaction: merged buckets and summaries, the sets, expiries, prunes, bookkeeping, XACK. */
-  private writes(redis: Redis, keys: PartitionKeys, ids: readonly string[], sections: PlanSections, reads: Reads) {
+  private writes(redis: Redis, keys: PartitionKeys, ids: readonly string[], sections: PlanRecords, reads: Reads) {
     const transaction = redis.multi();
     sections.bucketHashes.forEach(({ key, expireAt, buckets }, k) => {
       const stored = reads.storedBuckets[k]!;
       // A hash's expiry is fixed by its chunk: set once, when the hash is created.
       const created = stored[0] === null;
-      const args: (string | Buffer)[] = created ? [key, EXPIRY_FIELD, expireAt] : [key];
+      const args: EncodedArg[] = created ? [key, EXPIRY_FIELD, expireAt] : [key];
       buckets.forEach(([field, delta], f) => {
         const current = stored[f + 1];
         if (!current) {
