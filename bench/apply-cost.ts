@@ -10,6 +10,8 @@
  * process.cpuUsage(), both over the samples applied. The first seconds warm the keys up
  * (a node's hour hash and summary exist, as in a steady state) and are not counted.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Command, Option } from 'commander';
 import { startPrivateRedis } from '../launcher/private-redis';
@@ -25,6 +27,8 @@ import type { Sample } from '../shared/samples';
 import { registerScripts } from '../shared/store/scripts';
 import { commandStats, redisCpuSeconds, resetCommandStats } from './redis-accounting';
 import { aggregatesOf } from './aggregate-snapshot';
+import { mainThreadCpuUs } from './process-cpu';
+import { profiled } from './in-process-profile';
 
 const PREFIX = 'bench';
 const GROUP = 'aggregators';
@@ -59,6 +63,8 @@ interface Measurement {
   entries: number;
   redisUsPerSample: number;
   workerUsPerSample: number;
+  /** Of it, the worker's main thread (the rest is V8's helper threads: garbage collection, compilation). */
+  workerMainThreadUsPerSample: number;
   /** Commands the scripts ran (besides EVALSHA itself), per entry. */
   commandsPerEntry: number;
   /** The worker's planning alone (grouping the batch into calls, each planned): the least of a few repetitions. */
@@ -202,6 +208,8 @@ async function measure(
   showCommands: boolean,
   besideScript: boolean,
   method: ApplyMethod,
+  /** Where to write a CPU profile of the measured applies (the worker's side). */
+  profileFile?: string,
 ): Promise<Measurement> {
   const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
   try {
@@ -210,11 +218,14 @@ async function measure(
     await resetCommandStats(redis);
     const redisBefore = await redisCpuSeconds(redis);
     const workerBefore = process.cpuUsage();
+    const mainThreadBefore = mainThreadCpuUs();
     let samples = 0;
     const applyInstructions = await count(async () => {
-      samples = await applyAll(stores, keys, measured, scenario.batchEntries);
+      const work = () => applyAll(stores, keys, measured, scenario.batchEntries);
+      samples = await (profileFile ? profiled(profileFile, work) : work());
     });
     const worker = process.cpuUsage(workerBefore);
+    const mainThread = mainThreadCpuUs() - mainThreadBefore;
     const redisAfter = await redisCpuSeconds(redis);
     const stats = await commandStats(redis);
     const scriptInstructions = besideScript
@@ -239,6 +250,7 @@ async function measure(
       entries: measured.length,
       redisUsPerSample: ((redisAfter - redisBefore) * 1e6) / samples,
       workerUsPerSample: (worker.user + worker.system) / samples,
+      workerMainThreadUsPerSample: mainThread / samples,
       commandsPerEntry: commands / measured.length,
       planningUsPerSample: planningCost(keys, batchesOf(measured, scenario.batchEntries), samples),
       scriptInstructionsPerSample: scriptInstructions === undefined ? undefined : scriptInstructions / samples,
@@ -325,6 +337,12 @@ async function main(): Promise<void> {
       ),
     )
     .addOption(
+      new Option(
+        '--cpu-profile <dir>',
+        "write a CPU profile of each run's measured applies (the worker's side) into <dir>, for profile-summary",
+      ),
+    )
+    .addOption(
       new Option('--keep-dumps', "with --instructions: keep callgrind's dumps (one per measured piece of work) for callgrind_annotate"),
     )
     .parse(process.argv);
@@ -342,6 +360,7 @@ async function main(): Promise<void> {
     keepDumps?: boolean;
     besideScript?: boolean;
     method: ApplyMethod;
+    cpuProfile?: string;
   }>();
   if (options.besideScript && options.method !== 'transaction')
     throw new Error('--beside-script compares the transactions with the script');
@@ -374,8 +393,10 @@ async function main(): Promise<void> {
   };
   try {
     const results = new Map<Scenario, Measurement[]>(scenarios.map((s) => [s, []]));
+    if (options.cpuProfile) mkdirSync(options.cpuProfile, { recursive: true });
     for (let run = 0; run < options.runs; run++) {
-      for (const scenario of scenarios) {
+      for (const [s, scenario] of scenarios.entries()) {
+        const profileFile = options.cpuProfile && join(options.cpuProfile, `apply-${options.method}-${s + 1}-run${run + 1}.cpuprofile`);
         const m = await measure(
           server,
           count,
@@ -385,10 +406,11 @@ async function main(): Promise<void> {
           options.commands ?? false,
           options.besideScript ?? false,
           options.method,
+          profileFile,
         );
         results.get(scenario)!.push(m);
         console.error(
-          `run ${run + 1} ${scenario.label}: ${m.samples} samples, Redis ${format(m.redisUsPerSample)} µs, worker ${format(m.workerUsPerSample)} µs, ${format(m.commandsPerEntry, 1)} commands per entry, planning ${format(m.planningUsPerSample)} µs`,
+          `run ${run + 1} ${scenario.label}: ${m.samples} samples, Redis ${format(m.redisUsPerSample)} µs, worker ${format(m.workerUsPerSample)} µs (main thread ${format(m.workerMainThreadUsPerSample)}), ${format(m.commandsPerEntry, 1)} commands per entry, planning ${format(m.planningUsPerSample)} µs`,
         );
       }
     }
@@ -412,12 +434,12 @@ async function main(): Promise<void> {
       return;
     }
     console.log(
-      '| scenario | samples per run | Redis CPU µs per sample | worker CPU µs per sample | of it planning (least of 5) | Redis commands per entry |',
+      '| scenario | samples per run | Redis CPU µs per sample | worker CPU µs per sample | of it the main thread | of it planning (least of 5) | Redis commands per entry |',
     );
-    console.log('|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|');
     for (const [scenario, ms] of results) {
       console.log(
-        `| ${scenario.label} | ${ms[0]!.samples} | ${spread(ms.map((m) => m.redisUsPerSample))} | ${spread(ms.map((m) => m.workerUsPerSample))} | ${spread(ms.map((m) => m.planningUsPerSample))} | ${format(ms[0]!.commandsPerEntry, 1)} |`,
+        `| ${scenario.label} | ${ms[0]!.samples} | ${spread(ms.map((m) => m.redisUsPerSample))} | ${spread(ms.map((m) => m.workerUsPerSample))} | ${spread(ms.map((m) => m.workerMainThreadUsPerSample))} | ${spread(ms.map((m) => m.planningUsPerSample))} | ${format(ms[0]!.commandsPerEntry, 1)} |`,
       );
     }
   } finally {

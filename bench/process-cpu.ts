@@ -23,3 +23,11 @@ export function processTicks(pid: number | 'self', withChildren = false): number
 export function processCpuUs(pid: number): number {
   return processTicks(pid) * CLOCK_TICK_US;
 }
+
+/**
+ * utime + stime of this process's main thread alone, in microseconds (10 ms resolution): the
+ * rest of a Node process's CPU is V8's helper threads (garbage collection, compilation).
+ */
+export function mainThreadCpuUs(): number {
+  return processTicks(`self/task/${process.pid}` as 'self') * CLOCK_TICK_US;
+}
