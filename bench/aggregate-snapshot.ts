@@ -1,9 +1,11 @@
 /**
  * Every aggregate a prefix holds, as one comparable text: two applies of the same samples
  * must leave equal snapshots. The streams and the apply's own bookkeeping (the time of
- * the last apply) are left out; of an expiry, only whether a key has one.
+ * the last apply) are left out; of an expiry, only whether a key has one; of a node's time
+ * in the node set, only its step (node-times.ts: the transaction writes it once a step).
  */
 import type Redis from 'ioredis';
+import { NODE_TIME_STEP_MS } from '../shared/store/node-times';
 
 const BOOKKEEPING_FIELDS = new Set(['last_applied_ms']);
 
@@ -29,8 +31,15 @@ export async function aggregatesOf(redis: Redis, prefix: string): Promise<string
         .map((field) => `${field}=${fields[field]!.toString('hex')}`)
         .join(',');
       if (value === '') continue;
-    } else if (type === 'zset') value = (await redis.zrange(key, 0, -1, 'WITHSCORES')).join(',');
-    else if (type === 'string') value = (await redis.getBuffer(key))?.toString('hex') ?? '';
+    } else if (type === 'zset') {
+      const flat = await redis.zrange(key, 0, -1, 'WITHSCORES');
+      if (!key.endsWith(':nodes')) value = flat.join(',');
+      else {
+        const steps: string[] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) steps.push(`${flat[i]}=step ${Math.floor(Number(flat[i + 1]) / NODE_TIME_STEP_MS)}`);
+        value = steps.sort().join(',');
+      }
+    } else if (type === 'string') value = (await redis.getBuffer(key))?.toString('hex') ?? '';
     else value = type;
     lines.push(`${key} ${type} ${expires ? 'expires' : 'lasts'} ${value}`);
   }

@@ -184,6 +184,9 @@ async function moveOldPartition(
       else if (what.kind === 'processes') {
         await mergeSortedSet(redis, key, sumsTarget.processes);
         report.mergedHashes += 1;
+      } else if (what.kind === 'fleet-latest') {
+        await mergeSortedSet(redis, key, sumsTarget.fleetLatest);
+        report.mergedHashes += 1;
       } else if (what.kind === 'buckets') {
         await mergeBucketHash(redis, entry, sumsTarget);
         report.mergedHashes += 1;

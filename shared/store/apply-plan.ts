@@ -6,6 +6,7 @@
  */
 import { addSampleInto, encodeBucket, sampleBucket, type BucketStats } from './bucket-codec';
 import { HousekeepingSchedule } from './housekeeping-schedule';
+import { FLEET_LATEST_MEMBER } from './node-times';
 import { PlanKeys, type KeyNames } from './plan-keys';
 import { scriptSections, type PlanRecords } from './plan-records';
 import { encodeNodeSummary, type NodeSummary } from './summary-codec';
@@ -90,6 +91,8 @@ interface ProcessPlan {
 interface LatestTimes {
   /** The name index new members also join, if any. */
   names: string | undefined;
+  /** The summary hash of the members (nodes), if their times follow node-times.ts. */
+  summaries: string | undefined;
   scores: Map<string, number>;
 }
 
@@ -120,6 +123,7 @@ class PlanBuilder {
   allProcessesCoarse: ChunkHash | undefined;
   summaryNodes: Map<string, NodeSummary> | undefined;
   nodeTimes: LatestTimes | undefined;
+  fleetLatest: LatestTimes | undefined;
   processTimes: LatestTimes | undefined;
 
   /** Arguments the built plan will take. */
@@ -177,13 +181,16 @@ class PlanBuilder {
     entry.lastBucket = current;
   }
 
-  /** The plan's sorted set `key` of latest times (ZADD GT); a member new to it also joins the name index `names`. */
-  latestSet(key: string, names?: string): LatestTimes {
+  /**
+   * The plan's sorted set `key` of latest times (ZADD GT); a member new to it also joins the
+   * name index `names`; `summaries`: the members are that hash's nodes (node-times.ts).
+   */
+  latestSet(key: string, names?: string, summaries?: string): LatestTimes {
     let times = this.latest.get(key);
     if (times === undefined) {
       this.touch(key, 'zset', WIDTH.latestKey);
       if (names !== undefined) this.touch(names, 'zset', 0);
-      times = { names, scores: new Map() };
+      times = { names, summaries, scores: new Map() };
       this.latest.set(key, times);
     }
     return times;
@@ -277,10 +284,10 @@ class PlanBuilder {
         key,
         nodes: [...nodes].map(([node, summary]): [string, Buffer] => [node, encodeNodeSummary(summary)]),
       })),
-      latest: [...this.latest].map(([key, { names, scores }]) => {
+      latest: [...this.latest].map(([key, { names, summaries, scores }]) => {
         const pairs: (string | number)[] = [];
         for (const [member, score] of scores) pairs.push(score, member);
-        return { key, names: names ?? '', pairs };
+        return { key, names: names ?? '', summaries: summaries ?? '', pairs };
       }),
       expiries: [...this.expiries].map(([key, { at, always }]) => ({ key, at, always })),
       prunes: [...this.prunes],
@@ -414,12 +421,15 @@ function addSamples(plan: PlanBuilder, samples: readonly Sample[], planKeys: Pla
         plan.summaryNodes = plan.summaryHash(keys.nodeSummaries);
         plan.nodeSample(plan.summaryNodes, sample);
         plan.expireAt(keys.nodeSummaries, summariesUntil, 'hash');
-        plan.nodeTimes = plan.latestSet(keys.nodes, keys.nodeNames);
+        plan.nodeTimes = plan.latestSet(keys.nodes, keys.nodeNames, keys.nodeSummaries);
         plan.latestTime(plan.nodeTimes, node, at);
+        plan.fleetLatest = plan.latestSet(keys.fleetLatest);
+        plan.latestTime(plan.fleetLatest, FLEET_LATEST_MEMBER, at);
         plan.pruneNodes(keys.nodes, keys.nodeNames, keys.nodeSummaries, forgetBefore);
       } else {
         plan.nodeSample(plan.summaryNodes, sample);
         plan.latestTime(plan.nodeTimes!, node, at);
+        plan.latestTime(plan.fleetLatest!, FLEET_LATEST_MEMBER, at);
       }
     } else {
       const { process, cpu_used: cpu, mem_used: mem } = sample;

@@ -31,8 +31,10 @@ export interface PartitionKeys {
   /** This partition's key of the given name (the part after the tag). */
   named(name: string): string;
   readonly stream: string;
-  /** node name -> latest node sample time (ms) */
+  /** node name -> its latest node sample time (ms), or a time at most a step before it (node-times.ts) */
   readonly nodes: string;
+  /** one member (FLEET_LATEST_MEMBER) scored with the partition's latest node sample time (ms): where fleet windows end */
+  readonly fleetLatest: string;
   /** the same node names, all with score 0: a lexicographic index for paging (ZRANGE BYLEX) */
   readonly nodeNames: string;
   /** process name -> latest process sample time (ms) */
@@ -81,6 +83,7 @@ export function partitionKeys(prefix: string, partition: number, count: number):
     named: (name) => `${base}:${name}`,
     stream: `${base}:stream`,
     nodes: `${base}:nodes`,
+    fleetLatest: `${base}:fleet:latest`,
     nodeNames: `${base}:nodes:lex`,
     processes: `${base}:procs`,
     meta: `${base}:meta`,

@@ -38,6 +38,8 @@ export type PartitionKeyKind =
   | { kind: 'node-members' }
   /** The partition's sorted set of latest process times. */
   | { kind: 'processes' }
+  /** The partition's latest node sample time (one member): the later one wins. */
+  | { kind: 'fleet-latest' }
   /** A fleet or process bucket hash. */
   | { kind: 'buckets' }
   /** An Idempotency-Key record of a request stored before the change. */
@@ -66,6 +68,7 @@ function kindOf(key: string, name: string, source: PartitionKeys): PartitionKeyK
   if (key === source.nodeSummaries) return { kind: 'node-fields', nodeOf: nodeOfSummaryField };
   if (name.startsWith(NODE_SECONDS_PREFIX)) return { kind: 'node-fields', nodeOf: nodeOfSecondField };
   if (key === source.processes) return { kind: 'processes' };
+  if (key === source.fleetLatest) return { kind: 'fleet-latest' };
   if (BUCKET_PREFIXES.some((p) => name.startsWith(p))) return { kind: 'buckets' };
   if (name.startsWith(IDEMPOTENCY_PREFIX)) return { kind: 'idempotency-record' };
   return { kind: 'unknown' };

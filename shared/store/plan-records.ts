@@ -20,8 +20,12 @@ export interface PlanRecords {
   bucketHashes: BucketHashRecord[];
   /** node -> the summary to merge in (summary codec), per summary hash */
   summaries: { key: string; nodes: [string, Buffer][] }[];
-  /** ZADD GT pairs (score, member); members new to the set also join `names` ('' for none). */
-  latest: { key: string; names: string; pairs: (string | number)[] }[];
+  /**
+   * ZADD GT pairs (score, member); members new to the set also join `names` ('' for none).
+   * `summaries` ('' for none): the members are nodes of that summary hash, and an apply that
+   * reads their stored summaries may leave out a time that starts no new step (node-times.ts).
+   */
+  latest: { key: string; names: string; summaries: string; pairs: (string | number)[] }[];
   /** `always` false: only when the key did not exist before this apply. */
   expiries: { key: string; at: number; always: boolean }[];
   prunes: [key: string, maxScore: number][];

@@ -56,6 +56,12 @@ export const SUMMARY_HASH_MARKER = 'node summaries: this value outgrows a listpa
 const LAST_AT_OFFSET = NODE_SUMMARY_FIELDS.indexOf('last_at') * 8;
 const FIRST_AT_OFFSET = NODE_SUMMARY_FIELDS.indexOf('first_at') * 8;
 
+/** The latest sample's time of a stored summary, without decoding the rest. */
+export function storedLastAt(stored: Buffer): number {
+  if (stored.length !== BYTES) throw new NodeSummaryDecodeError(stored.length);
+  return stored.readDoubleLE(LAST_AT_OFFSET);
+}
+
 /**
  * What the Lua merge does, on the stored forms: the later sample's values win (ties to
  * `delta`), with the earlier first time. Reads only the two times: an apply merges every

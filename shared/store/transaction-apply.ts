@@ -27,8 +27,9 @@ import { BucketDecodeError, decodeBucket, encodeBucket, EXPIRY_FIELD, mergeInto 
 import { EncodedCommand } from './encoded-command';
 import type { EncodedArg } from './encoded-script';
 import type { PartitionKeys } from './keys';
+import { nodeTimeMoves } from './node-times';
 import type { PlanRecords } from './plan-records';
-import { mergeStoredNodeSummary, SUMMARY_HASH_MARKER } from './summary-codec';
+import { mergeStoredNodeSummary, storedLastAt, SUMMARY_HASH_MARKER } from './summary-codec';
 import type { TransactionConnections } from './transaction-connections';
 import { WrongKeyTypeError } from './wrong-key-type';
 
@@ -42,6 +43,19 @@ type Reply = [Error | null, unknown];
 /** ioredis types pipeline() and multi() as ChainableCommander; each is a Pipeline, whose sendCommand queues a prepared command. */
 function queue(transaction: ChainableCommander, command: Command): void {
   (transaction as ChainableCommander & { sendCommand(command: Command): unknown }).sendCommand(command);
+}
+
+/** node -> its stored summary, of the plan's summary hash `key`, as the reads found them. */
+function storedSummariesOf(sections: PlanRecords, reads: Reads, key: string): Map<string, Buffer> {
+  const stored = new Map<string, Buffer>();
+  sections.summaries.forEach(({ key: summaries, nodes }, k) => {
+    if (summaries !== key) return;
+    nodes.forEach(([node], j) => {
+      const summary = reads.storedSummaries[k]![j];
+      if (summary) stored.set(node, summary);
+    });
+  });
+  return stored;
 }
 
 type Outcome = Extract<ApplyReply, { kind: 'applied' | 'none-pending' | 'some-pending' }>;
@@ -214,17 +228,25 @@ export class TransactionApply {
       });
       queue(transaction, new EncodedCommand('hset', args));
     });
-    // A node joins the name index when it joins the node set. Its summary is written with
-    // both and leaves with both (the node prunes), so a node without a stored summary is
-    // the one new to them: only those are written (the script asked ZADD's count instead).
-    const summarized = new Set<string>();
-    sections.summaries.forEach(({ nodes }, k) => nodes.forEach(([node], j) => reads.storedSummaries[k]![j] && summarized.add(node)));
-    for (const { key, names, pairs } of sections.latest) {
-      queue(transaction, new EncodedCommand('zadd', [key, 'GT', ...pairs]));
-      if (names === '') continue;
+    for (const { key, names, summaries, pairs } of sections.latest) {
+      if (summaries === '') {
+        queue(transaction, new EncodedCommand('zadd', [key, 'GT', ...pairs]));
+        continue;
+      }
+      // A node joins the name index when it joins the node set. Its summary is written with
+      // both and leaves with both (the node prunes), so a node without a stored summary is
+      // the one new to them: only those are named (the script asked ZADD's count instead).
+      const stored = storedSummariesOf(sections, reads, summaries);
+      const moved: (string | number)[] = [];
       const named: (string | number)[] = [];
-      for (let p = 1; p < pairs.length; p += 2) if (!summarized.has(String(pairs[p]))) named.push(0, pairs[p]!);
-      if (named.length > 0) transaction.zadd(names, 'NX', ...named);
+      for (let p = 0; p < pairs.length; p += 2) {
+        const [score, node] = [pairs[p] as number, String(pairs[p + 1])];
+        const summary = stored.get(node);
+        if (nodeTimeMoves(summary && storedLastAt(summary), score)) moved.push(score, node);
+        if (!summary) named.push(0, node);
+      }
+      if (moved.length > 0) queue(transaction, new EncodedCommand('zadd', [key, 'GT', ...moved]));
+      if (named.length > 0 && names !== '') transaction.zadd(names, 'NX', ...named);
     }
     for (const { key, at, always } of sections.expiries) if (always || reads.missing.has(key)) transaction.expireat(key, at);
     for (const [key, maxScore] of sections.prunes) transaction.zremrangebyscore(key, '-inf', maxScore);

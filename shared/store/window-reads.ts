@@ -5,6 +5,7 @@
 import { decodeBucket, type BucketStats } from './bucket-codec';
 import { coarseBucketOf, coarseChunkOf, COARSE_BUCKET_MS, fineBucketOf, fineChunkOf, FINE_BUCKET_MS, type PartitionKeys } from './keys';
 import type { RedisClient } from '../redis';
+import { FLEET_LATEST_MEMBER } from './node-times';
 import { pipelineValues } from './replies';
 import { execPerSlot } from './slot-pipelines';
 import type { ChainableCommander } from 'ioredis';
@@ -76,6 +77,27 @@ export class AggregateReader {
     return latest;
   }
 
+  /**
+   * The fleet's latest node sample time (the T of fleet windows): per partition with nodes,
+   * its recorded latest time, or the node set's highest time where data written before that
+   * record has none (node-times.ts: at most a step early); null when no partition has nodes.
+   */
+  private async fleetLatest(): Promise<number | null> {
+    const perPartition = await Promise.all(
+      this.partitions.map(async (p) => {
+        const [top, recorded] = await Promise.all([
+          this.redis.zrange(p.nodes, -1, -1, 'WITHSCORES'),
+          this.redis.zscore(p.fleetLatest, FLEET_LATEST_MEMBER),
+        ]);
+        if (top.length < 2) return null;
+        return Math.max(Number(top[1]), recorded === null ? -Infinity : Number(recorded));
+      }),
+    );
+    let latest: number | null = null;
+    for (const time of perPartition) if (time !== null) latest = Math.max(latest ?? -Infinity, time);
+    return latest;
+  }
+
   /** Reads the window's buckets from every partition, one HMGET per chunk key. */
   async readWindow(chunkKeyOf: (p: PartitionKeys) => ChunkKey, latestMs: number, windowSeconds: number): Promise<WindowSummary> {
     const selection = selectBuckets(latestMs, windowSeconds, this.now());
@@ -88,7 +110,7 @@ export class AggregateReader {
   }
 
   async fleetAverage(windowSeconds: number): Promise<WindowSummary | null> {
-    const latest = await this.latest((p) => p.nodes);
+    const latest = await this.fleetLatest();
     if (latest === null) return null;
     return this.readWindow((p) => (res, chunk) => (res === 'fine' ? p.fleetFine(chunk) : p.fleetCoarse(chunk)), latest, windowSeconds);
   }
@@ -99,7 +121,7 @@ export class AggregateReader {
    * minute buckets, shorter ones the 1-second buckets; null for an empty fleet.
    */
   async fleetSeries(windowSeconds: number, stepSeconds: number): Promise<{ step: number; points: FleetSeriesPoint[] } | null> {
-    const latest = await this.latest((p) => p.nodes);
+    const latest = await this.fleetLatest();
     if (latest === null) return null;
     const coarse = stepSeconds >= 60;
     const bucketMs = coarse ? COARSE_BUCKET_MS : FINE_BUCKET_MS;

@@ -20,6 +20,7 @@ describe('apply key types', () => {
 
   test.each([
     ['the node list, a sorted set', () => keys.nodes, 'zset'],
+    ["the fleet's latest time, a sorted set", () => keys.fleetLatest, 'zset'],
     ['the bookkeeping hash', () => keys.meta, 'hash'],
   ])('%s holding a string fails the apply before any write; fixed, the entry applies once', async (_, keyOf, expected) => {
     const t = baseTime();
