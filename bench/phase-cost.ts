@@ -4,7 +4,7 @@
  * start of the load until the pipeline is drained, so every sample's apply is inside.
  */
 import type Redis from 'ioredis';
-import { commandStats, mergeCommandStats, redisCpuSeconds, resetCommandStats, type CommandStat } from './redis-accounting';
+import { commandStats, mergeCommandStats, redisCpuParts, resetCommandStats, type CommandStat } from './redis-accounting';
 import { processCpuUs } from './process-cpu';
 import type { Services } from './services';
 
@@ -48,6 +48,8 @@ export interface PhaseCost {
   /** Share of one core Redis used over the phase, percent (all servers together). */
   redisCorePercent: number;
   redisUsPerSample: number;
+  /** Of it, in the kernel (used_cpu_sys): reading and writing its connections, mostly. */
+  redisSysUsPerSample: number;
   /** Each server's CPU over the phase, in the probe's order (one entry for a single Redis). */
   redisCpuSByServer: number[];
   ingestUsPerSample: number;
@@ -69,17 +71,24 @@ async function counter(url: string, name: string, token: string): Promise<number
 interface Reading {
   at: number;
   redisCpuS: number[];
+  /** used_cpu_sys of all servers together. */
+  redisSysS: number;
   accepted: number;
   applied: number;
   ingestUs: number;
   workerUs: number;
 }
 
+async function redisReading(servers: readonly Redis[]): Promise<Pick<Reading, 'redisCpuS' | 'redisSysS'>> {
+  const parts = await Promise.all(servers.map(redisCpuParts));
+  return { redisCpuS: parts.map(({ user, sys }) => user + sys), redisSysS: parts.reduce((sum, { sys }) => sum + sys, 0) };
+}
+
 async function read(probe: PhaseProbe): Promise<Reading> {
   const applied = await Promise.all(probe.workerUrls.map((url) => counter(url, 'nodeagg_samples_applied_total', probe.token)));
   return {
     at: performance.now(),
-    redisCpuS: await Promise.all(probe.redisServers.map(redisCpuSeconds)),
+    ...(await redisReading(probe.redisServers)),
     accepted: await counter(probe.ingestUrl, 'nodeagg_samples_accepted_total', probe.token),
     applied: applied.reduce((a, b) => a + b, 0),
     ingestUs: processCpuUs(probe.ingestPid),
@@ -115,6 +124,7 @@ export class PhaseCostMeter {
       redisCpuS,
       redisCorePercent: (redisCpuS / elapsedS) * 100,
       redisUsPerSample: perSample(redisCpuS * 1e6),
+      redisSysUsPerSample: perSample((end.redisSysS - this.start.redisSysS) * 1e6),
       redisCpuSByServer,
       ingestUsPerSample: perSample(end.ingestUs - this.start.ingestUs),
       workerUsPerSample: perSample(end.workerUs - this.start.workerUs),

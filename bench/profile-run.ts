@@ -93,7 +93,7 @@ function renderPhase(phase: PhaseResult): string {
     `| requests/s (latency p50 / p99) | ${fixed(phase.wrk.requestsPerSecond, 0)} (${fixed(phase.wrk.p50Ms, 2)} / ${fixed(phase.wrk.p99Ms, 2)} ms) |`,
     `| non-2xx / socket errors | ${phase.wrk.non2xx} / ${phase.wrk.errors} |`,
     `| samples accepted (workers' own count) | ${fixed(cost.samples, 0)} (${fixed(cost.workerApplied, 0)}) |`,
-    `| Redis CPU per sample | ${fixed(cost.redisUsPerSample, 2)} µs (${fixed(cost.redisCpuS, 3)} s over ${fixed(cost.elapsedS, 1)} s, ${fixed(cost.redisCorePercent, 1)} % of a core) |`,
+    `| Redis CPU per sample | ${fixed(cost.redisUsPerSample, 2)} µs (${fixed(cost.redisCpuS, 3)} s over ${fixed(cost.elapsedS, 1)} s, ${fixed(cost.redisCorePercent, 1)} % of a core; in the kernel ${fixed(cost.redisSysUsPerSample, 2)} µs) |`,
     `| ingest CPU per sample (under the profiler) | ${fixed(cost.ingestUsPerSample, 2)} µs |`,
     `| worker CPU per sample | ${fixed(cost.workerUsPerSample, 2)} µs |`,
     '',

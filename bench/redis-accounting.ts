@@ -4,11 +4,17 @@
  */
 import type Redis from 'ioredis';
 
-/** used_cpu_user + used_cpu_sys: all of the server's threads, in seconds. */
-export async function redisCpuSeconds(redis: Redis): Promise<number> {
+/** used_cpu_user and used_cpu_sys (in the kernel: reading and writing its connections, mostly): all of the server's threads, in seconds. */
+export async function redisCpuParts(redis: Redis): Promise<{ user: number; sys: number }> {
   const info = await redis.info('cpu');
   const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  return field('used_cpu_user') + field('used_cpu_sys');
+  return { user: field('used_cpu_user'), sys: field('used_cpu_sys') };
+}
+
+/** used_cpu_user + used_cpu_sys: all of the server's threads, in seconds. */
+export async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const { user, sys } = await redisCpuParts(redis);
+  return user + sys;
 }
 
 export interface CommandStat {
