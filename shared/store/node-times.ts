@@ -5,7 +5,7 @@
  *
  * Why apart: moving a node's score on every sample moved its entry in the sorted set's skip
  * list, a third of the Redis instructions of a node sample's apply (docs/BENCHMARKS.md,
- * "Run of a node's time written once a minute"). An apply that has read the node's stored
+ * "a node's time written once a minute"). An apply that has read the node's stored
  * summary (the transaction) writes the node's time only when its sample starts a new step;
  * the script writes it on every sample. Either way a node's score lies within one step
  * before its latest sample, so it is forgotten at most a step before the retention ends.
