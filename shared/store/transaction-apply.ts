@@ -58,6 +58,16 @@ function storedSummariesOf(sections: PlanRecords, reads: Reads, key: string): Ma
   return stored;
 }
 
+/** Members of the latest-time set `key` that this apply gives a time above `maxScore`. */
+function renewedMembers(sections: PlanRecords, key: string, maxScore: number): Set<string> {
+  const renewed = new Set<string>();
+  for (const { key: set, pairs } of sections.latest) {
+    if (set !== key) continue;
+    for (let p = 0; p < pairs.length; p += 2) if (Number(pairs[p]) > maxScore) renewed.add(String(pairs[p + 1]));
+  }
+  return renewed;
+}
+
 type Outcome = Extract<ApplyReply, { kind: 'applied' | 'none-pending' | 'some-pending' }>;
 
 /** What the reads before MULTI found. */
@@ -250,9 +260,11 @@ export class TransactionApply {
     }
     for (const { key, at, always } of sections.expiries) if (always || reads.missing.has(key)) transaction.expireat(key, at);
     for (const [key, maxScore] of sections.prunes) transaction.zremrangebyscore(key, '-inf', maxScore);
-    sections.nodePrunes.forEach(({ key, names, summaries }, q) => {
+    sections.nodePrunes.forEach(({ key, names, summaries, maxScore }, q) => {
       // A node forgotten by the latest-time set leaves the name index and the summaries with it.
-      const old = reads.prunedNodes[q]!;
+      // The list was read before this apply's times: a node that posts again stays.
+      const renewed = renewedMembers(sections, key, maxScore);
+      const old = reads.prunedNodes[q]!.filter((node) => !renewed.has(node));
       if (old.length === 0) return;
       transaction.zrem(key, ...old);
       transaction.zrem(names, ...old);

@@ -76,3 +76,28 @@ describe.each<ApplyMethod>(['script', 'transaction'])('node times, applied by %s
     expect(await reader().fleetAverage(60)).toBeNull();
   });
 });
+
+describe.each<ApplyMethod>(['script', 'transaction'])('a node back after the retention, applied by %s', (method) => {
+  const partition = onePartitionStore();
+  const { config, keys } = partition;
+  let redis: RedisClient;
+  beforeAll(() => (redis = partition.redis()));
+
+  test('stays known with its new sample, though the same apply forgets what else went silent', async () => {
+    const now = Math.floor(baseTime() / 1000) * 1000;
+    const day = 26 * 3600_000;
+    const sample = (node: string, at: number): NodeSample => ({ kind: 'node', node, at, timeslice: 1, cpu: 1, mem: 1 });
+    const apply = async (atMs: number, samples: NodeSample[]) => {
+      const store = new AggregateStore(redis, config.consumerGroup, 'returning', () => atMs, MAX_SCRIPT_ARGS, method);
+      const id = await partition.deliver('returning', samples);
+      expect(await store.applyBatch(keys, [{ id, samples }])).toEqual({ applied: 1, skipped: 0, samples: samples.length });
+    };
+    // Both seen a day and more ago; then only 'returning' posts again.
+    await apply(now - day, [sample('returning', now - day), sample('silent', now - day)]);
+    await apply(now, [sample('returning', now)]);
+    expect(await redis.zrange(keys.nodes, 0, -1)).toEqual(['returning']);
+    expect(await redis.zrange(keys.nodeNames, 0, -1)).toEqual(['returning']);
+    expect(await redis.hexists(keys.nodeSummaries, 'returning')).toBe(1);
+    expect(await redis.hexists(keys.nodeSummaries, 'silent')).toBe(0);
+  });
+});
