@@ -23,7 +23,7 @@
 import type { ChainableCommander, Command, Redis } from 'ioredis';
 import type { ApplyPlan } from './apply-plan';
 import type { ApplyReply } from './batch-apply';
-import { BucketDecodeError, decodeBucket, encodeBucket, EXPIRY_FIELD, mergeInto } from './bucket-codec';
+import { EXPIRY_FIELD, mergeStoredBucket } from './bucket-codec';
 import { EncodedCommand } from './encoded-command';
 import type { EncodedArg } from './encoded-script';
 import type { PartitionKeys } from './keys';
@@ -216,11 +216,8 @@ export class TransactionApply {
           args.push(field, delta);
           return;
         }
-        // As the script's bucketSizeOk: a stored bucket of another form is never merged.
-        if (current.length !== delta.length) throw new BucketDecodeError(current.length);
-        const merged = decodeBucket(current);
-        mergeInto(merged, decodeBucket(delta));
-        args.push(field, encodeBucket(merged));
+        // As the script's bucketSizeOk: a stored bucket of another form is never merged (it throws).
+        args.push(field, mergeStoredBucket(current, delta));
       });
       queue(transaction, new EncodedCommand('hset', args));
       if (created) transaction.expireat(key, expireAt);

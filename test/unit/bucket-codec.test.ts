@@ -6,6 +6,7 @@ import {
   encodeBucket,
   luaBucketCodec,
   mergeInto,
+  mergeStoredBucket,
   sampleBucket,
   SUM_FIELD_COUNT,
 } from '../../shared/store/bucket-codec';
@@ -51,6 +52,23 @@ describe('bucket codec', () => {
       mem_min: 5,
       mem_max: 20,
     });
+  });
+
+  test('merging the stored forms is decoding both, merging and encoding, bit for bit', () => {
+    for (const extremes of [false, true]) {
+      const stored = sampleBucket(1 / 3, 1e-300, 0.7, 1_700_000_000_123, extremes);
+      mergeInto(stored, sampleBucket(99.99, 2 / 7, 2.5, 1_700_000_000_999, extremes));
+      const delta = sampleBucket(0.1, 5e300, 1.1, 1_699_999_999_000, extremes);
+      const expected = decodeBucket(encodeBucket(stored));
+      mergeInto(expected, decodeBucket(encodeBucket(delta)));
+      const merged = mergeStoredBucket(encodeBucket(stored), encodeBucket(delta));
+      expect(merged.equals(encodeBucket(expected))).toBe(true);
+    }
+    // Of another size than the delta, or of no bucket's size: refused, naming the stored size.
+    const sum = encodeBucket(sampleBucket(1, 2, 3, 4_000, false));
+    const withExtremes = encodeBucket(sampleBucket(1, 2, 3, 4_000, true));
+    expect(() => mergeStoredBucket(withExtremes, sum)).toThrow(/80 bytes, expected 48 or 80/);
+    expect(() => mergeStoredBucket(Buffer.alloc(7 * 8), Buffer.alloc(7 * 8))).toThrow(BucketDecodeError);
   });
 
   test('a stored value of another size is refused with a clear error', () => {
