@@ -174,7 +174,16 @@ async function appliedSignals(
   logger: Logger,
 ): Promise<AppliedSignals | undefined> {
   const subscriber = createRedisClient(config, { connectionName: 'ingest-applied-hints', subscriber: true });
-  const signals = new AppliedSignals(subscriber, partitions, (partition) => waiter.applied(partition));
+  const signals = new AppliedSignals(
+    subscriber,
+    partitions,
+    (partition) => waiter.applied(partition),
+    (error) =>
+      logger.warn(
+        { err: error.message, channels: partitions.map((p) => p.appliedChannel).slice(0, 2) },
+        "cannot subscribe again to the workers' applied hints after a reconnect; read-after-write queries poll every 10 ms instead",
+      ),
+  );
   try {
     await connectOrFail(subscriber, Math.max(1000, config.redisCommandTimeoutMs));
     await signals.start();

@@ -27,7 +27,10 @@ export interface RedisClientOptions {
    * cluster sends each command.
    */
   autoPipelining?: boolean;
-  /** For sharded pub/sub only (SSUBSCRIBE): a cluster client then keeps a subscriber per master. */
+  /**
+   * For sharded pub/sub only (SSUBSCRIBE): a cluster client then keeps a subscriber per master;
+   * one Redis's client leaves subscribing again after a reconnect to its user (applied-signals.ts).
+   */
   subscriber?: boolean;
 }
 
@@ -110,6 +113,8 @@ export function createRedisClient(config: Config, options: RedisClientOptions): 
         enableOfflineQueue: !options.failFastWhenDisconnected,
         enableAutoPipelining: options.autoPipelining ?? false,
         retryStrategy: reconnectDelay,
+        // A subscriber subscribes again itself (applied-signals.ts), where a refusal is caught.
+        autoResubscribe: !(options.subscriber ?? false),
       });
   registerScripts(client);
   // Connection errors are reported through readiness and failed commands; an unhandled

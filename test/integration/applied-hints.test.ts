@@ -99,6 +99,47 @@ describe('a Redis user without channel access', () => {
   }, 60_000);
 });
 
+describe('a Redis user that loses its channels while ingest runs', () => {
+  const privateRedis = privateRedisOfBlock();
+
+  test('ingest warns, keeps answering through the poll, and leaves no refusal unhandled (which would end the process)', async () => {
+    const redis = privateRedis();
+    const admin = new Redis(redis.url);
+    await admin.acl('SETUSER', 'revoked', 'on', '>secret', '~*', '&*', '+@all');
+    const config = testConfig({ REDIS_URL: `redis://revoked:secret@127.0.0.1:${redis.port}`, STREAM_PARTITIONS: '2' });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const lines: string[] = [];
+    const ingest = await startIngest(config, capturingLogger(lines, 'warn'));
+    const worker = await startWorker(config, quietLogger);
+    try {
+      const subscriberId = async () =>
+        ((await admin.client('LIST')) as string)
+          .split('\n')
+          .find((line) => line.includes('name=ingest-applied-hints'))
+          ?.split(' ')[0];
+      const first = await subscriberId();
+      expect(first).toBeDefined();
+      // Redis closes a subscriber whose channels are revoked; it connects again and is refused them.
+      await admin.acl('SETUSER', 'revoked', 'resetchannels');
+      await waitUntil(async () => lines.some((line) => line.includes('NOPERM')), 10_000, 20);
+      expect(await subscriberId()).not.toBe(first);
+      const posted = await postJson(`${ingest.url}/v1/metrics/node/revoked`, { timeslice: 10, cpu: 30, mem: 50 });
+      expect(posted.status).toBe(202);
+      const read = await request(`${ingest.url}/v1/analytics/nodes/average?timeslice=60&after=${encodeURIComponent(posted.body.token)}`);
+      expect(read.status).toBe(200);
+      expect(read.body.cpu_used).toBe(30);
+    } finally {
+      await worker.close();
+      await ingest.close();
+      await admin.quit();
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  }, 60_000);
+});
+
 describe('a hint subscriber whose Redis restarts', () => {
   const privateRedis = privateRedisOfBlock();
 
