@@ -45,19 +45,6 @@ function queue(transaction: ChainableCommander, command: Command): void {
   (transaction as ChainableCommander & { sendCommand(command: Command): unknown }).sendCommand(command);
 }
 
-/** node -> its stored summary, of the plan's summary hash `key`, as the reads found them. */
-function storedSummariesOf(sections: PlanRecords, reads: Reads, key: string): Map<string, Buffer> {
-  const stored = new Map<string, Buffer>();
-  sections.summaries.forEach(({ key: summaries, nodes }, k) => {
-    if (summaries !== key) return;
-    nodes.forEach(([node], j) => {
-      const summary = reads.storedSummaries[k]![j];
-      if (summary) stored.set(node, summary);
-    });
-  });
-  return stored;
-}
-
 /** Members of the latest-time set `key` that this apply gives a time above `maxScore`. */
 function renewedMembers(sections: PlanRecords, key: string, maxScore: number): Set<string> {
   const renewed = new Set<string>();
@@ -222,8 +209,12 @@ export class TransactionApply {
       queue(transaction, new EncodedCommand('hset', args));
       if (created) transaction.expireat(key, expireAt);
     });
+    // summary hash -> node -> its stored summary, as the reads found them (the node times need them).
+    const storedSummaries = new Map<string, Map<string, Buffer>>();
     sections.summaries.forEach(({ key, nodes }, k) => {
       const stored = reads.storedSummaries[k]!;
+      const byNode = new Map<string, Buffer>();
+      storedSummaries.set(key, byNode);
       const args: (string | Buffer)[] = [key, '', SUMMARY_HASH_MARKER];
       nodes.forEach(([node, delta], j) => {
         const current = stored[j];
@@ -231,6 +222,7 @@ export class TransactionApply {
           args.push(node, delta);
           return;
         }
+        byNode.set(node, current);
         args.push(node, mergeStoredNodeSummary(current, delta));
       });
       queue(transaction, new EncodedCommand('hset', args));
@@ -243,7 +235,7 @@ export class TransactionApply {
       // A node joins the name index when it joins the node set. Its summary is written with
       // both and leaves with both (the node prunes), so a node without a stored summary is
       // the one new to them: only those are named (the script asked ZADD's count instead).
-      const stored = storedSummariesOf(sections, reads, summaries);
+      const stored = storedSummaries.get(summaries) ?? new Map<string, Buffer>();
       const moved: (string | number)[] = [];
       const named: (string | number)[] = [];
       for (let p = 0; p < pairs.length; p += 2) {
@@ -260,8 +252,10 @@ export class TransactionApply {
     sections.nodePrunes.forEach(({ key, names, summaries, maxScore }, q) => {
       // A node forgotten by the latest-time set leaves the name index and the summaries with it.
       // The list was read before this apply's times: a node that posts again stays.
+      const found = reads.prunedNodes[q]!;
+      if (found.length === 0) return;
       const renewed = renewedMembers(sections, key, maxScore);
-      const old = reads.prunedNodes[q]!.filter((node) => !renewed.has(node));
+      const old = found.filter((node) => !renewed.has(node));
       if (old.length === 0) return;
       transaction.zrem(key, ...old);
       transaction.zrem(names, ...old);

@@ -15,6 +15,15 @@ import { watchCommands } from '../support/watched-commands';
 import { postJson, request } from '../support/fetch-json';
 import { quietLogger, testConfig } from '../support/test-config';
 
+/** A node sample posted to `url`'s ingest, then read back with `?after=` its token: the apply's answer. */
+async function expectReadAfterWrite(url: string, node: string, cpu: number): Promise<void> {
+  const posted = await postJson(`${url}/v1/metrics/node/${node}`, { timeslice: 10, cpu, mem: 50 });
+  expect(posted.status).toBe(202);
+  const read = await request(`${url}/v1/analytics/nodes/average?timeslice=60&after=${encodeURIComponent(posted.body.token)}`);
+  expect(read.status).toBe(200);
+  expect(read.body.cpu_used).toBe(cpu);
+}
+
 test('an apply wakes the waiter subscribed to the hints, before its next poll', async () => {
   await hintsWakeTheWaiter(testConfig({ STREAM_PARTITIONS: '4' }));
 }, 60_000);
@@ -87,11 +96,7 @@ describe('a Redis user without channel access', () => {
       const warnings = lines.filter((line) => line.includes("cannot subscribe to the workers' applied hints"));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain('NOPERM');
-      const posted = await postJson(`${ingest.url}/v1/metrics/node/hintless`, { timeslice: 10, cpu: 40, mem: 50 });
-      expect(posted.status).toBe(202);
-      const read = await request(`${ingest.url}/v1/analytics/nodes/average?timeslice=60&after=${encodeURIComponent(posted.body.token)}`);
-      expect(read.status).toBe(200);
-      expect(read.body.cpu_used).toBe(40);
+      await expectReadAfterWrite(ingest.url, 'hintless', 40);
     } finally {
       await worker.close();
       await ingest.close();
@@ -125,11 +130,7 @@ describe('a Redis user that loses its channels while ingest runs', () => {
       await admin.acl('SETUSER', 'revoked', 'resetchannels');
       await waitUntil(async () => lines.some((line) => line.includes('NOPERM')), 10_000, 20);
       expect(await subscriberId()).not.toBe(first);
-      const posted = await postJson(`${ingest.url}/v1/metrics/node/revoked`, { timeslice: 10, cpu: 30, mem: 50 });
-      expect(posted.status).toBe(202);
-      const read = await request(`${ingest.url}/v1/analytics/nodes/average?timeslice=60&after=${encodeURIComponent(posted.body.token)}`);
-      expect(read.status).toBe(200);
-      expect(read.body.cpu_used).toBe(30);
+      await expectReadAfterWrite(ingest.url, 'revoked', 30);
     } finally {
       await worker.close();
       await ingest.close();
