@@ -5,7 +5,7 @@
 import { Queue, type Job } from 'bullmq';
 import type { Config } from './config';
 import { globalKeys } from './store/keys';
-import { replayEntry } from './store/dead-letter-replay';
+import { replayEntry, unmarkDeadLetter, type ReplayResult } from './store/dead-letter-entries';
 import { bullConnection, type BullConnection, type RedisClient } from './redis';
 
 export interface DeadLetter {
@@ -16,6 +16,18 @@ export interface DeadLetter {
   reason: string;
   deliveries: number;
   failed_at: string;
+  /**
+   * Set on every letter since dead-lettering marks the entry as it acknowledges it: replay
+   * appends the entry only with that mark. Letters from before replay without the check.
+   */
+  marked_on_ack?: true;
+}
+
+/** What a replay did: letters appended, letters dropped because a consumer applied their entry, letters kept while their entry is pending. */
+export interface ReplayOutcome {
+  replayed: number;
+  already_applied: number;
+  still_pending: number;
 }
 
 export interface DeadLetterView extends DeadLetter {
@@ -23,6 +35,9 @@ export interface DeadLetterView extends DeadLetter {
 }
 
 const QUEUE = 'dead-letters';
+
+/** A letter's job id: its entry, so adding one twice stores it once. */
+const letterId = (partition: number, entryId: string): string => `${partition}-${entryId}`;
 /** How long close() lets a connection still being set up finish first. */
 const CLOSE_READY_WAIT_MS = 2000;
 
@@ -42,9 +57,17 @@ export class DeadLetterQueue {
     this.queue.on('error', () => undefined); // connection trouble surfaces through the callers
   }
 
-  /** Adds a letter; the job id is the entry, so a repeated add (after a crash) is a no-op. */
+  /**
+   * Adds a letter before its entry is acknowledged (so a crash in between loses nothing);
+   * the job id is the entry, so a repeated add (after a crash) is a no-op.
+   */
   async add(letter: DeadLetter): Promise<void> {
-    await this.queue.add('dead-letter', letter, { jobId: `${letter.partition}-${letter.entry_id}` });
+    await this.queue.add('dead-letter', { ...letter, marked_on_ack: true }, { jobId: letterId(letter.partition, letter.entry_id) });
+  }
+
+  /** Removes the letter of an entry a consumer applied after all. */
+  async remove(partition: number, entryId: string): Promise<void> {
+    await this.queue.remove(letterId(partition, entryId));
   }
 
   async count(): Promise<number> {
@@ -62,29 +85,39 @@ export class DeadLetterQueue {
     return found.filter((job): job is Job<DeadLetter> => job !== undefined && job !== null);
   }
 
-  /** Appends each letter's entry to its stream again (once), then removes the letter. */
-  async replay(ids?: readonly string[]): Promise<number> {
-    let replayed = 0;
+  /**
+   * Appends each letter's entry to its stream again (once), then removes the letter; drops
+   * a letter whose entry a consumer applied, keeps one whose entry is still pending.
+   */
+  async replay(ids?: readonly string[]): Promise<ReplayOutcome> {
+    const outcome: ReplayOutcome = { replayed: 0, already_applied: 0, still_pending: 0 };
+    const { keyPrefix, streamPartitions, consumerGroup } = this.config;
     for (const job of await this.jobs(ids)) {
-      if (
-        await replayEntry(
-          this.redis,
-          this.config.keyPrefix,
-          job.data.partition,
-          this.config.streamPartitions,
-          job.data.entry_id,
-          job.data.fields,
-        )
-      )
-        replayed++;
+      const { partition, entry_id: entryId, fields, marked_on_ack: markerRequired = false } = job.data;
+      const result: ReplayResult = await replayEntry(this.redis, keyPrefix, streamPartitions, consumerGroup, {
+        partition,
+        entryId,
+        fields,
+        markerRequired,
+      });
+      if (result === 'pending') {
+        outcome.still_pending++;
+        continue;
+      }
+      if (result === 'replayed') outcome.replayed++;
+      if (result === 'applied') outcome.already_applied++;
       await job.remove();
     }
-    return replayed;
+    return outcome;
   }
 
+  /** Unmarks each entry first: a crash before its letter goes leaves a letter replay drops, never one it appends. */
   async purge(ids?: readonly string[]): Promise<number> {
     const jobs = await this.jobs(ids);
-    for (const job of jobs) await job.remove();
+    for (const job of jobs) {
+      await unmarkDeadLetter(this.redis, this.config.keyPrefix, this.config.streamPartitions, job.data.partition, job.data.entry_id);
+      await job.remove();
+    }
     return jobs.length;
   }
 

@@ -329,7 +329,7 @@ export class StreamConsumer {
     await this.deadLetter(entry.id, fields, `apply failed: ${(error as Error)?.message ?? String(error)}`, attempts);
   }
 
-  /** Moves a failed entry to the dead-letter queue and acknowledges it (idempotent: the job id is the entry). */
+  /** Moves a failed entry to the dead-letter queue and acknowledges it (idempotent: the job id is the entry), unless a consumer applied it meanwhile. */
   private async deadLetter(id: string, fields: string[], reason: string, attempts: number): Promise<void> {
     const { metrics, logger, deadLetters } = this.deps;
     metrics.poisonEntries.inc();
@@ -346,9 +346,16 @@ export class StreamConsumer {
       deliveries,
       failed_at: new Date().toISOString(),
     });
-    await this.stream.acknowledgeUnapplied(id);
-    metrics.deadLettered.inc();
+    const acknowledgement = await this.stream.acknowledgeDeadLettered(id);
     this.progress();
+    if (acknowledgement === 'applied') {
+      // Another consumer applied it after our pending check: its letter would count it twice.
+      await deadLetters.remove(this.keys.partition, id);
+      logger.warn({ partition: this.keys.partition, id }, 'entry applied by another consumer while being dead-lettered: no letter kept');
+      return;
+    }
+    if (acknowledgement === 'acknowledged-before') return; // another consumer dead-lettered it
+    metrics.deadLettered.inc();
     logger.error({ partition: this.keys.partition, id, deliveries, attempts, reason }, 'entry moved to the dead-letter queue');
   }
 }

@@ -75,6 +75,8 @@ function listCommand(): Command {
     });
 }
 
+const entries = (count: number): string => `${num(count, 0)} entr${count === 1 ? 'y' : 'ies'}`;
+
 function replayCommand(): Command {
   return new Command('replay')
     .description('put dead-lettered entries back on their stream (all of them, or the ids given)')
@@ -82,14 +84,18 @@ function replayCommand(): Command {
     .action(async (ids: string[], _options: unknown, command: Command) => {
       const { client, globals } = clientOf(command);
       const answer = await admin(() =>
-        client.request<{ replayed: number }>(`${ROUTE}/replay`, {
+        client.request<{ replayed: number; already_applied?: number; still_pending?: number }>(`${ROUTE}/replay`, {
           method: 'POST',
           contentType: 'application/json', // required even without a body (no cross-site form can send it)
           ...(ids.length > 0 ? { body: JSON.stringify({ ids }) } : {}),
         }),
       );
       if (globals.json) return printJson(answer);
-      printLine(`replayed ${num(answer.replayed, 0)} entr${answer.replayed === 1 ? 'y' : 'ies'}`);
+      printLine(`replayed ${entries(answer.replayed)}`);
+      // Older services answer only `replayed`.
+      if (answer.already_applied)
+        printLine(`dropped ${entries(answer.already_applied)} a worker applied after all (replaying would count them twice)`);
+      if (answer.still_pending) printLine(`kept ${entries(answer.still_pending)} still being dead-lettered: replay again in a minute`);
     });
 }
 

@@ -42,7 +42,7 @@ export function deadLettersRouter(deps: IngestDeps): Router {
   const limits = { maxBytes: 1_000_000, timeoutMs: deps.config.bodyTimeoutMs };
   router.post('/replay', requireScope('admin'), acceptsBody({ types: [JSON_TYPE], maxBytes: limits.maxBytes }), async (ctx) => {
     const ids = idsFrom(await readJsonBody(ctx, limits, { optional: true }));
-    ctx.body = { replayed: await withDeadLetterDeadline(deps, () => deps.deadLetters.replay(ids)) };
+    ctx.body = await withDeadLetterDeadline(deps, () => deps.deadLetters.replay(ids));
   });
 
   router.delete('/', requireScope('admin'), async (ctx) => {

@@ -43,6 +43,8 @@ export interface PartitionKeys {
   readonly meta: string;
   /** marks a dead-lettered entry as replayed, so a retried replay appends nothing */
   replayed(entryId: string): string;
+  /** exists from the acknowledgement that dead-lettered the entry until its letter is replayed or purged: replay requires it */
+  deadLettered(entryId: string): string;
   /** marks a removed partition's bucket hash as merged into this one (merge-buckets.lua), so a re-run merges nothing */
   mergeMarker(sourceKey: string): string;
   /** the parts of one oversized entry already applied (apply-batch.lua) */
@@ -88,6 +90,7 @@ export function partitionKeys(prefix: string, partition: number, count: number):
     processes: `${base}:procs`,
     meta: `${base}:meta`,
     replayed: (entryId) => `${base}:replayed:${entryId}`,
+    deadLettered: (entryId) => `${base}:dead-lettered:${entryId}`,
     mergeMarker: (sourceKey) => `${base}:merged:${sourceKey}`,
     entryParts: (entryId) => `${base}:parts:${entryId}`,
     idempotency: (keyHash) => `${base}:idem:${keyHash}`,

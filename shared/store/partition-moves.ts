@@ -17,7 +17,7 @@ import { execPerSlotOrThrow, type KeyedCommand } from './slot-pipelines';
 /** Fleet and process buckets: sums over a partition's nodes. */
 const BUCKET_PREFIXES = ['fleet:s:', 'fleet:m:', 'procs:s:', 'procs:m:', 'proc:s:', 'proc:m:'];
 /** Keys that name entries of the drained stream or sources of an earlier change: of no use under new tags. */
-const OBSOLETE_PREFIXES = ['replayed:', 'merged:', 'parts:'];
+const OBSOLETE_PREFIXES = ['replayed:', 'dead-lettered:', 'merged:', 'parts:'];
 const HEARTBEAT_PREFIX = 'alive:';
 const IDEMPOTENCY_PREFIX = 'idem:';
 
@@ -25,7 +25,7 @@ const IDEMPOTENCY_PREFIX = 'idem:';
 export type PartitionKeyKind =
   /** The stream (dropped once drained), the meta hash (kept as a tombstone), heartbeats (they expire). */
   | { kind: 'own' }
-  /** Replay markers, merge markers of an earlier change, parts of applied entries: deleted. */
+  /** Replay and dead-letter markers, merge markers of an earlier change, parts of applied entries: deleted. */
   | { kind: 'obsolete' }
   /** One node's key (its processes): moves to the node's new partition. */
   | { kind: 'node'; node: string }

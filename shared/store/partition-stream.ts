@@ -3,6 +3,7 @@
  * entries on a connection of its own, its own pending ones, idle ones of others) and the
  * pending-entry bookkeeping around a dead letter.
  */
+import { acknowledgeDeadLetter, type DeadLetterAcknowledgement } from './dead-letter-entries';
 import type { PartitionKeys } from './keys';
 import type { RedisClient } from '../redis';
 
@@ -77,17 +78,10 @@ export class PartitionStream {
   }
 
   /**
-   * Acknowledges an entry without applying it (it was dead-lettered). The bookkeeping field
-   * written with it changes the partition's meta hash, which every apply transaction
-   * watches: one that read the entry as pending before finds it acknowledged, and does not
-   * apply it too (transaction-apply.ts).
+   * Acknowledges an entry without applying it (it was dead-lettered) and marks it so, only
+   * if it is still pending (dead-letter-entries.ts): 'applied' when a consumer applied it first.
    */
-  async acknowledgeUnapplied(id: string): Promise<void> {
-    const results = await this.redis
-      .multi()
-      .xack(this.keys.stream, this.group, id)
-      .hset(this.keys.meta, 'last_unapplied_ack_ms', Date.now())
-      .exec();
-    for (const [error] of results ?? []) if (error) throw error;
+  acknowledgeDeadLettered(id: string): Promise<DeadLetterAcknowledgement> {
+    return acknowledgeDeadLetter(this.redis, this.keys, this.group, id);
   }
 }

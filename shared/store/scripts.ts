@@ -23,8 +23,19 @@ declare module 'ioredis' {
     mergeBuckets(target: string, marker: string, expireAt: number, ...fieldsAndValues: (string | Buffer)[]): Result<number, Context>;
     /** remove-consumer.lua: stream, heartbeat key, group, consumer, mode. */
     removeConsumer(stream: string, heartbeat: string, group: string, consumer: string, mode: string): Result<number, Context>;
-    /** replay-entry.lua: stream, replay marker, marker TTL, then the entry's fields. */
-    replayEntry(stream: string, marker: string, ttlSeconds: number, ...fields: string[]): Result<string | null, Context>;
+    /** acknowledge-dead-letter.lua: stream, meta hash, dead-letter marker, group, entry id, now (ms); a numeric code. */
+    acknowledgeDeadLetter(stream: string, meta: string, marker: string, group: string, id: string, nowMs: number): Result<number, Context>;
+    /** replay-entry.lua: stream, replay marker, dead-letter marker, replay marker TTL, group, entry id, '1'/'0' (marker required), then the entry's fields; a code and the new id. */
+    replayEntry(
+      stream: string,
+      replayMarker: string,
+      deadLetterMarker: string,
+      ttlSeconds: number,
+      group: string,
+      id: string,
+      markerRequired: '1' | '0',
+      ...fields: string[]
+    ): Result<[code: number, id?: string], Context>;
   }
 }
 
@@ -34,11 +45,12 @@ declare module 'ioredis' {
  * itself (encodedScript, encoded-script.ts).
  */
 const SCRIPTS = {
+  acknowledgeDeadLetter: { file: 'acknowledge-dead-letter', numberOfKeys: 3, codecs: [] },
   appendSamples: { file: 'append-samples', numberOfKeys: undefined, codecs: [] },
   applyBatch: { file: 'apply-batch', numberOfKeys: 'encoded', codecs: [luaBucketCodec, luaNodeSummaryCodec] },
   mergeBuckets: { file: 'merge-buckets', numberOfKeys: 2, codecs: [luaBucketCodec] },
   removeConsumer: { file: 'remove-consumer', numberOfKeys: 2, codecs: [] },
-  replayEntry: { file: 'replay-entry', numberOfKeys: 2, codecs: [] },
+  replayEntry: { file: 'replay-entry', numberOfKeys: 3, codecs: [] },
 } as const satisfies Record<string, { file: string; numberOfKeys: number | undefined | 'encoded'; codecs: readonly (() => string)[] }>;
 
 const sources = new Map<string, string>();

@@ -105,6 +105,25 @@ describe('posting and querying', () => {
     expect(replay.code).toBe(0);
     expect(replay.stdout).toBe('replayed 0 entries\n');
   });
+
+  test('dlq replay says which letters it dropped and which it kept', async () => {
+    const answer = { replayed: 2, already_applied: 1, still_pending: 3 };
+    const server = createServer((_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const serviceUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const replay = await runCli(['--url', serviceUrl, 'dlq', 'replay']);
+      expect(replay.code).toBe(0);
+      expect(replay.stdout).toBe(
+        'replayed 2 entries\n' +
+          'dropped 1 entry a worker applied after all (replaying would count them twice)\n' +
+          'kept 3 entries still being dead-lettered: replay again in a minute\n',
+      );
+      expect(JSON.parse((await runCli(['--url', serviceUrl, '--json', 'dlq', 'replay'])).stdout)).toEqual(answer);
+    } finally {
+      server.close();
+    }
+  });
 });
 
 test('status renders a service that reports neither dead letters nor pending age', () => {

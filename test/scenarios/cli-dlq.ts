@@ -1,5 +1,8 @@
 /** `nodeagg dlq` and `status` with a real dead letter: list shows it, status counts it, replay and purge act on it. */
-import { ENTRY_FIELD } from '../../shared/store/entry-codec';
+import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
+import { DeadLetterQueue } from '../../shared/dead-letter-queue';
+import { baseTime } from '../support/build-sample';
+import { waitForDrained } from '../support/stream-drain';
 import { partitionKeys } from '../../shared/store/keys';
 import { freePort } from '../../launcher/free-port';
 import type { Config } from '../../shared/config';
@@ -59,6 +62,33 @@ export function cliDlqScenarios(): void {
 
       const purge = await run('dlq', 'purge', '--id', JSON.parse((await run('dlq', 'list', '--json')).stdout).items[0].id);
       expect(purge).toMatchObject({ code: 0, stdout: 'purged 1 entry\n' });
+      expect(await deadLetterCount()).toBe(0);
+    });
+
+    test('replay drops a letter whose entry a worker applied (a worker died between the letter and its acknowledgement)', async () => {
+      const keys = partitionKeys(config.keyPrefix, 0, config.streamPartitions);
+      const fields = [ENTRY_FIELD, encodeSamples([{ kind: 'node', node: 'applied-anyway', at: baseTime(), timeslice: 1, cpu: 5, mem: 5 }])];
+      const entryId = (await redis.xadd(keys.stream, '*', ...fields))!;
+      await waitForDrained(redis, config.keyPrefix, config.streamPartitions, config.consumerGroup, 15_000);
+      const letters = new DeadLetterQueue(config, redis);
+      try {
+        await letters.add({
+          partition: 0,
+          entry_id: entryId,
+          fields,
+          reason: 'stored before a crash',
+          deliveries: 1,
+          failed_at: new Date().toISOString(),
+        });
+      } finally {
+        await letters.close();
+      }
+      expect(await deadLetterCount()).toBe(1);
+      const replay = await run('dlq', 'replay');
+      expect(replay).toMatchObject({
+        code: 0,
+        stdout: 'replayed 0 entries\ndropped 1 entry a worker applied after all (replaying would count them twice)\n',
+      });
       expect(await deadLetterCount()).toBe(0);
     });
 

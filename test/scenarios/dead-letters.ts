@@ -91,12 +91,12 @@ export function deadLetterScenarios(): void {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ ids: [letter.id] }),
       });
-      expect(replay.body).toEqual({ replayed: 1 });
+      expect(replay.body).toEqual({ replayed: 1, already_applied: 0, still_pending: 0 });
       const again = await request(`${pipeline.url}/v1/admin/dead-letters/replay`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
       });
-      expect(again.body).toEqual({ replayed: 0 });
+      expect(again.body).toEqual({ replayed: 0, already_applied: 0, still_pending: 0 });
       await waitForDrained(redis, config.keyPrefix, 2, config.consumerGroup, 15_000);
       await waitUntil(async () => (await request(`${pipeline.url}/v1/nodes/${node}`)).status === 200);
       expect((await fleetTotals(redis, config.keyPrefix, 2)).samples).toBe(before + 1);
