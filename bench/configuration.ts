@@ -14,6 +14,8 @@ import { OtlpFleet, otlpClosedLoop } from './otlp-fleet';
 import { PhaseCostMeter, probeOf, type PhaseCost } from './phase-cost';
 import { backgroundLoad } from './background-load';
 import { processCpuUs } from './process-cpu';
+import { realtimeThreads } from './realtime';
+import { applyDelaysBetween, readApplyDelays, type ApplyDelays } from './apply-delay';
 import { peakRssMb, startRoutedBaseline, startServices, stopProcess, type ServiceOptions } from './services';
 import { wrk, xaddPerSecond, type WrkResult } from './tools';
 
@@ -87,6 +89,9 @@ export interface ConfigResult {
     lowRate: number;
     lowReport: LoadReport;
     lowLoad: MachineLoad | null;
+    /** The workers' own figure over each phase (apply-delay.ts); absent in older results. */
+    applyDelays?: ApplyDelays;
+    lowApplyDelays?: ApplyDelays;
   };
   query: {
     average: WrkResult;
@@ -108,6 +113,8 @@ export interface ConfigResult {
   };
   rss: { ingestMb: number | null; workerMb: (number | null)[]; bareMb: number | null };
   cpu: CpuShare | null;
+  /** At the end, each pipeline process's threads and how many ran under SCHED_FIFO (`--realtime`; absent in older results). */
+  threads?: { name: string; threads: number; fifo: number }[];
 }
 
 /** A baseline server's wrk run, the machine meanwhile, and the server's CPU time per request. */
@@ -180,7 +187,17 @@ const CONNECTIONS = 50;
 const BATCH_CONNECTIONS = 8;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-export async function runConfiguration(config: BenchConfig, seconds: number, serviceOptions: ServiceOptions = {}): Promise<ConfigResult> {
+/**
+ * `loadMaximum`: the rate the freshness and query loads are fractions of, instead of this run's
+ * batch figure from Node senders; fixed, it loads runs that differ in one thing (e.g. --realtime,
+ * which moves the batch figure) alike.
+ */
+export async function runConfiguration(
+  config: BenchConfig,
+  seconds: number,
+  serviceOptions: ServiceOptions = {},
+  loadMaximum?: number,
+): Promise<ConfigResult> {
   log(`${config.label}: starting Redis, ingest, ${config.workers} worker(s), bare Koa`);
   const redisPid = { pid: 0 };
   const meter = new CpuShareMeter(() => [
@@ -326,10 +343,12 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
 
     // Freshness at half the maximum (the goal's figure), and at a tenth of it (the floor), open loop.
     // The maximum is the one Node senders reached: the freshness load also comes from a Node generator.
-    const halfRate = Math.max(100, Math.round(samplesPerSecond / 2));
-    const lowRate = Math.max(100, Math.round(samplesPerSecond / 10));
+    const maximum = loadMaximum ?? samplesPerSecond;
+    const halfRate = Math.max(100, Math.round(maximum / 2));
+    const lowRate = Math.max(100, Math.round(maximum / 10));
     const freshnessAt = async (rate: number) => {
       log(`freshness: open loop at ${rate} samples/s for ${seconds} s`);
+      const delaysBefore = await readApplyDelays(services.workerUrls, token);
       const measured = await withMachineLoad(
         () =>
           runOpenLoop(client, {
@@ -348,13 +367,13 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
         pipelineProcesses,
       );
       await drain(services.ingestUrl, token);
-      return measured;
+      return { ...measured, applyDelays: applyDelaysBetween(delaysBefore, await readApplyDelays(services.workerUrls, token)) };
     };
     const freshness = await freshnessAt(halfRate);
     const lowFreshness = await freshnessAt(lowRate);
 
     // Queries with the query fleet loaded, while ingest runs at a quarter of the maximum.
-    const ingestRate = Math.max(100, Math.round(samplesPerSecond / 4));
+    const ingestRate = Math.max(100, Math.round(maximum / 4));
     const querySeconds = Math.max(3, Math.round(seconds / 2));
     log(`queries: wrk -c1, ${querySeconds} s each, while ingest runs at ${ingestRate} samples/s`);
     const background = backgroundLoad(client, { nodes: config.nodes, rate: ingestRate, durationMs: (querySeconds * 3 + 2) * 1000 });
@@ -419,6 +438,8 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
         lowRate,
         lowReport: lowFreshness.result,
         lowLoad: lowFreshness.load,
+        applyDelays: freshness.applyDelays,
+        lowApplyDelays: lowFreshness.applyDelays,
       },
       query: {
         average,
@@ -439,6 +460,7 @@ export async function runConfiguration(config: BenchConfig, seconds: number, ser
       },
       rss: { ingestMb: peakRssMb(services.ingest), workerMb: services.workers.map(peakRssMb), bareMb: peakRssMb(services.bare) },
       cpu: meter.finish(),
+      threads: Object.entries(pipelineProcesses).flatMap(([name, pid]) => (pid === 'self' ? [] : [{ name, ...realtimeThreads(pid) }])),
     };
     log(
       `${config.label}: done (batch ${wrkFleetPerSecond} samples/s from wrk, ${samplesPerSecond} from Node senders, ` +

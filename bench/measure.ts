@@ -17,12 +17,14 @@ export async function drain(url: string, token: string, timeoutMs = 300_000): Pr
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-    const view = (await (await fetch(`${url}/v1/pipeline`, { headers })).json()) as {
-      totals: PipelineTotals;
-    };
-    if (view.totals.lag === 0 && view.totals.pending === 0) return performance.now();
-    if (Date.now() > deadline)
-      throw new Error(`the pipeline did not drain within ${timeoutMs} ms (lag ${view.totals.lag}, pending ${view.totals.pending})`);
+    const response = await fetch(`${url}/v1/pipeline`, { headers });
+    // A 503 (Redis too busy to answer in time) says nothing about the drain: ask again.
+    const view = response.ok ? ((await response.json()) as { totals: PipelineTotals }) : undefined;
+    if (view && view.totals.lag === 0 && view.totals.pending === 0) return performance.now();
+    if (Date.now() > deadline) {
+      const state = view ? `lag ${view.totals.lag}, pending ${view.totals.pending}` : `the last answer was ${response.status}`;
+      throw new Error(`the pipeline did not drain within ${timeoutMs} ms (${state})`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }

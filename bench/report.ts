@@ -5,6 +5,8 @@ import type { ServiceRole } from '../launcher/service-node-flags';
 import type { MachineLoad } from './machine-load';
 import type { PhaseCost } from './phase-cost';
 import type { Visibility } from './visibility-probe';
+import type { ApplyDelays } from './apply-delay';
+import { REALTIME_PRIORITY, REDIS_REALTIME_PRIORITY, type RealtimeProcess } from './realtime';
 
 export interface BenchOutput {
   started: string;
@@ -12,6 +14,10 @@ export interface BenchOutput {
   machine: Record<string, string>;
   /** The Node flags ingest and the workers ran with. */
   serviceNodeFlags: Readonly<Record<ServiceRole, readonly string[]>>;
+  /** The processes run under the real-time FIFO scheduler (`--realtime`; absent in older results). */
+  realtime?: readonly RealtimeProcess[];
+  /** `--load-maximum`: the rate the freshness and query loads were fractions of, when not each run's own batch figure. */
+  loadMaximum?: number;
   results: ConfigResult[];
 }
 
@@ -28,6 +34,8 @@ const loopDelay = (load: MachineLoad | null | undefined) =>
   load?.benchLoopDelayP99Ms === undefined ? '-' : `${n(load.benchLoopDelayP99Ms, 1)} ms`;
 /** Older results files have no visibility probe. */
 const visibility = (v: Visibility | undefined) => (v ? `${pair(v.p50, v.p99)} (${n(v.count)}, ${n(v.errors)})` : '-');
+/** Older results files have no apply delays; the quantiles are interpolated within the histogram's buckets. */
+const applyDelays = (d: ApplyDelays | undefined) => (d ? `${pair(d.p50Ms, d.p99Ms)} (${n(d.entries)})` : '-');
 const LOOP_DELAY_FIGURE = "  the benchmark's own event-loop delay p99 meanwhile (its timestamps are that late)";
 /** Each process's share of the phase on a core / waiting for one (percent). */
 const coreWaits = (load: MachineLoad | null | undefined) =>
@@ -229,6 +237,11 @@ const ROWS: Row[] = [
     key: (r) => r.freshness.report.freshness_ms.p99,
   },
   {
+    figure: "  the workers' own: append to applied p50 / p99 (nodeagg_apply_delay_seconds, entries)",
+    goal: '',
+    value: (r) => applyDelays(r.freshness.applyDelays),
+  },
+  {
     figure: '  offered rate (accepted / offered samples)',
     goal: '',
     value: (r) => `${n(r.freshness.rate)}/s (${n(r.freshness.report.samples.accepted)} / ${n(r.freshness.report.samples.offered)})`,
@@ -249,6 +262,11 @@ const ROWS: Row[] = [
     figure: '  freshness p50 / p99 at a tenth of the maximum',
     goal: '',
     value: (r) => `${pair(r.freshness.lowReport.freshness_ms.p50, r.freshness.lowReport.freshness_ms.p99)} at ${n(r.freshness.lowRate)}/s`,
+  },
+  {
+    figure: "  the workers' own at a tenth",
+    goal: '',
+    value: (r) => applyDelays(r.freshness.lowApplyDelays),
   },
   {
     figure: '  the machine meanwhile',
@@ -327,6 +345,15 @@ function commandTable(results: ConfigResult[], title: string, phase: (r: ConfigR
   ];
 }
 
+/** Which processes ran real-time, and per configuration how many of each pipeline process's threads did at the end. */
+function realtimeLine(output: BenchOutput): string {
+  if (!output.realtime?.length) return 'none (every process at normal priority)';
+  const threads = output.results.map(
+    (r) => `${r.config.label}: ${(r.threads ?? []).map((t) => `${t.name} ${t.fifo} of ${t.threads}`).join(', ')}`,
+  );
+  return `${output.realtime.join(', ')}; threads under it at the end: ${threads.join('; ')}`;
+}
+
 export function renderMarkdown(output: BenchOutput): string {
   const results = output.results;
   const first = results[0];
@@ -349,10 +376,13 @@ export function renderMarkdown(output: BenchOutput): string {
   return [
     `## Run of ${output.started}`,
     '',
-    `Command: \`npm run bench -- --seconds ${output.seconds}\``,
+    `Command: \`npm run bench -- --seconds ${output.seconds}${output.realtime?.length ? ` --realtime ${output.realtime.join(',')}` : ''}${
+      output.loadMaximum === undefined ? '' : ` --load-maximum ${output.loadMaximum}`
+    }\``,
     '',
     machine,
     ...(['ingest', 'worker'] as const).map((role) => `- ${role} Node flags: ${output.serviceNodeFlags[role].join(' ') || '(none)'}`),
+    `- real-time (SCHED_FIFO, every thread; Redis ${REDIS_REALTIME_PRIORITY}, Node ${REALTIME_PRIORITY}): ${realtimeLine(output)}`,
     '',
     header,
     rule,

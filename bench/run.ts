@@ -16,6 +16,7 @@ import { describeMachine } from './machine';
 import { ROOT } from './services';
 import { SERVICE_NODE_FLAGS } from '../launcher/service-node-flags';
 import { requireTools } from './tools';
+import { parseRealtime, REALTIME_PRIORITY, REALTIME_PROCESSES, REDIS_REALTIME_PRIORITY } from './realtime';
 
 const CONFIGS: Record<string, BenchConfig> = {
   base: { label: '1 worker, 1,000 nodes', workers: 1, nodes: 1000, queryNodes: 10_000 },
@@ -64,6 +65,19 @@ async function main(): Promise<void> {
         `Node flags of the workers, space-separated ('' for none; default: as deployed, "${SERVICE_NODE_FLAGS.worker.join(' ')}")`,
       ),
     )
+    .addOption(
+      new Option(
+        '--realtime <list>',
+        `the configurations' processes (${REALTIME_PROCESSES.join(', ')}) to run under the real-time FIFO scheduler ` +
+          `(chrt -f, every thread: Node ${REALTIME_PRIORITY}, Redis ${REDIS_REALTIME_PRIORITY}; needs root), the load tools and baselines at normal priority`,
+      ).default(''),
+    )
+    .addOption(
+      new Option(
+        '--load-maximum <samples/s>',
+        "the rate the freshness and query loads are half, a tenth and a quarter of (default: each run's batch figure from Node senders)",
+      ).argParser(Number),
+    )
     .parse(process.argv);
   const options = program.opts<{
     seconds: number;
@@ -74,6 +88,8 @@ async function main(): Promise<void> {
     workerNodeFlags?: string;
     clusterMasters: string;
     clusterPartitions: number;
+    realtime: string;
+    loadMaximum?: number;
   }>();
   requireTools();
   const names = options.configs.split(',').map((name) => name.trim());
@@ -99,6 +115,9 @@ async function main(): Promise<void> {
     ingest: flagsOf(options.ingestNodeFlags, SERVICE_NODE_FLAGS.ingest),
     worker: flagsOf(options.workerNodeFlags, SERVICE_NODE_FLAGS.worker),
   };
+  const realtime = parseRealtime(options.realtime);
+  if (options.loadMaximum !== undefined && !(options.loadMaximum > 0))
+    throw new Error(`--load-maximum wants samples per second above 0, got "${options.loadMaximum}"`);
   const machine = describeMachine();
   const started = new Date().toISOString();
   const results: ConfigResult[] = [];
@@ -108,7 +127,14 @@ async function main(): Promise<void> {
       if (busy !== null && busy >= 10)
         process.stderr.write(`[bench] the machine is still ${busy} % busy with other work; measuring anyway (see the CPU rows)\n`);
     }
-    results.push(await runConfiguration(config, options.seconds, { servicesDist: options.servicesDist, serviceNodeFlags }));
+    results.push(
+      await runConfiguration(
+        config,
+        options.seconds,
+        { servicesDist: options.servicesDist, serviceNodeFlags, realtime },
+        options.loadMaximum,
+      ),
+    );
   }
   let auth: AuthCostResult | undefined;
   if (withAuth) {
@@ -125,7 +151,18 @@ async function main(): Promise<void> {
     if (options.quietWait > 0) await waitForQuietMachine(10, options.quietWait * 1000);
     cluster.push(await runClusterScaling({ masters, partitions: options.clusterPartitions, workers: 2, seconds: options.seconds }));
   }
-  const output = { started, seconds: options.seconds, machine, serviceNodeFlags, results, auth, replicas, cluster };
+  const output = {
+    started,
+    seconds: options.seconds,
+    machine,
+    serviceNodeFlags,
+    realtime,
+    loadMaximum: options.loadMaximum,
+    results,
+    auth,
+    replicas,
+    cluster,
+  };
   mkdirSync(join(ROOT, 'dist', 'bench'), { recursive: true });
   writeFileSync(join(ROOT, 'dist', 'bench', 'results.json'), JSON.stringify(output, null, 2));
   if (results.length > 0) process.stdout.write(renderMarkdown(output));

@@ -8,6 +8,7 @@ import { startPrivateRedis, type PrivateRedis } from '../launcher/private-redis'
 import { startPrivateCluster } from '../launcher/private-cluster';
 import { SCOPES } from '../shared/auth/scopes';
 import { createToken } from '../cli/commands/token';
+import { makeRealtime, REALTIME_PRIORITY, REDIS_REALTIME_PRIORITY, type RealtimeProcess } from './realtime';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -147,6 +148,8 @@ export interface ServiceOptions {
   clusterMasters?: number;
   /** STREAM_PARTITIONS (default: the services' own). */
   partitions?: number;
+  /** These processes of the pipeline under the real-time FIFO scheduler (realtime.ts); the baselines never. */
+  realtime?: readonly RealtimeProcess[];
 }
 
 /** One private Redis, or a private cluster of `masters` masters: what the services connect to. */
@@ -205,6 +208,11 @@ export async function startServices(workers: number, options: ServiceOptions = {
       workerUrls.push(`http://127.0.0.1:${healthPort}`);
       await waitHttp(`${workerUrls[i]}/readyz`, 20_000);
     }
+    // Once started, so every thread each has started by then is found; later ones inherit the policy.
+    const realtime = options.realtime ?? [];
+    if (realtime.includes('redis')) for (const server of redis.servers) makeRealtime(server.process.pid, REDIS_REALTIME_PRIORITY);
+    if (realtime.includes('ingest')) makeRealtime(ingest.pid, REALTIME_PRIORITY);
+    if (realtime.includes('worker')) for (const worker of workerProcesses) makeRealtime(worker.pid, REALTIME_PRIORITY);
   } catch (error) {
     // A service that never became ready leaves nothing running behind (least of all the Redis servers).
     for (const child of [ingest, ...workerProcesses]) child.kill('SIGKILL');
