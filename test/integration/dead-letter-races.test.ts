@@ -6,21 +6,17 @@
  * store and a real dead-letter queue on a real Redis; only the owner's faults are injected.
  */
 import { Queue } from 'bullmq';
-import { encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
+import { decodeEntry, encodeSamples, ENTRY_FIELD } from '../../shared/store/entry-codec';
 import { DeadLetterQueue, type DeadLetter } from '../../shared/dead-letter-queue';
 import { acknowledgeDeadLetter } from '../../shared/store/dead-letter-entries';
-import { globalKeys, partitionKeys, type PartitionKeys } from '../../shared/store/keys';
+import { globalKeys, type PartitionKeys } from '../../shared/store/keys';
 import { bullConnection, type RedisClient } from '../../shared/redis';
 import type { NodeSample } from '../../shared/samples';
-import { ensureGroup } from '../../shared/store/stream-groups';
 import { AggregateStore, type ApplyOutcome, type DecodedEntry } from '../../shared/store/batch-apply';
-import { decodeEntry } from '../../shared/store/entry-codec';
-import { createWorkerMetrics } from '../../worker/metrics';
-import { StreamConsumer } from '../../worker/stream-consumer';
 import { fleetTotals } from '../support/aggregate-totals';
-import { waitForDrained } from '../support/stream-drain';
 import { baseTime } from '../support/build-sample';
-import { deletePrefix, quietLogger, testConfig, testRedis } from '../support/test-config';
+import { onePartitionConsumers } from '../support/one-partition-consumer';
+import { testRedis } from '../support/test-config';
 import { waitUntil } from '../support/wait-until';
 
 /** An owner whose apply of the "doomed" node's samples always fails (a bug in its build). */
@@ -34,53 +30,26 @@ class BrokenStore extends AggregateStore {
 }
 
 describe('dead letters racing the apply', () => {
-  const config = testConfig({ STREAM_PARTITIONS: '1', DEAD_LETTER_AFTER_DELIVERIES: '1' });
-  const keys = partitionKeys(config.keyPrefix, 0, config.streamPartitions);
+  const partition = onePartitionConsumers({ DEAD_LETTER_AFTER_DELIVERIES: '1' });
+  const { config, keys } = partition;
   let redis: RedisClient;
-  let reader: RedisClient;
   let deadLetters: DeadLetterQueue;
-
-  beforeAll(async () => {
-    redis = testRedis(config);
-    reader = testRedis(config);
-    await Promise.all([redis.connect(), reader.connect()]);
-    await ensureGroup(redis, keys.stream, config.consumerGroup);
-    deadLetters = new DeadLetterQueue(config, redis);
-  });
-  afterAll(async () => {
-    await deadLetters.close();
-    await deletePrefix(redis, config.keyPrefix);
-    await Promise.all([redis.quit(), reader.quit()]);
+  beforeAll(() => {
+    redis = partition.redis();
+    deadLetters = partition.deadLetters();
   });
   afterEach(async () => {
     await deadLetters.purge();
   });
 
+  const brokenStore = () => new BrokenStore(redis, config.consumerGroup, 'owner');
   const doomedSamples = (count: number): NodeSample[] =>
     Array.from({ length: count }, (_, i) => ({ kind: 'node', node: 'doomed', at: baseTime() - i * 1000, timeslice: 1, cpu: 30, mem: 30 }));
-
-  function consumer(name: string, store: AggregateStore, letters: DeadLetterQueue, connection: RedisClient, claim = false) {
-    return new StreamConsumer(keys, {
-      config: { ...config, workerConsumerName: name, ...(claim ? { workerClaimIdleMs: 200, workerClaimIntervalMs: 50 } : {}) },
-      redis,
-      reader: connection,
-      store,
-      deadLetters: letters,
-      metrics: createWorkerMetrics(),
-      logger: quietLogger,
-    });
-  }
 
   async function replayAllAndDrain(): Promise<Awaited<ReturnType<DeadLetterQueue['replay']>>> {
     const replayed = await deadLetters.replay();
     // Whatever the replay appended is applied by a healthy consumer before the count.
-    const healthy = consumer('after-replay', new AggregateStore(redis, config.consumerGroup, 'after-replay'), deadLetters, reader);
-    healthy.start();
-    try {
-      await waitForDrained(redis, config.keyPrefix, 1, config.consumerGroup, 20_000);
-    } finally {
-      await healthy.stop();
-    }
+    await partition.runUntilDrained(partition.consumer('after-replay', new AggregateStore(redis, config.consumerGroup, 'after-replay')));
     return replayed;
   }
 
@@ -96,12 +65,9 @@ describe('dead letters racing the apply', () => {
       }
     }
     const raced = new RacedLetters(config, redis);
-    const owner = consumer('owner', new BrokenStore(redis, config.consumerGroup, 'owner'), raced, reader);
-    owner.start();
     try {
-      await waitForDrained(redis, config.keyPrefix, 1, config.consumerGroup, 20_000);
+      await partition.runUntilDrained(partition.consumer('owner', brokenStore(), { deadLetters: raced }));
     } finally {
-      await owner.stop();
       await raced.close();
     }
     expect((await fleetTotals(redis, config.keyPrefix, 1)).samples).toBe(before + 4);
@@ -122,7 +88,7 @@ describe('dead letters racing the apply', () => {
       }
     }
     const crashing = new CrashingLetters(config, redis);
-    const owner = consumer('owner', new BrokenStore(redis, config.consumerGroup, 'owner'), crashing, reader);
+    const owner = partition.consumer('owner', brokenStore(), { deadLetters: crashing });
     owner.start();
     await waitUntil(async () => (await deadLetters.count()) === 1, 20_000);
     await owner.stop();
@@ -134,12 +100,12 @@ describe('dead letters racing the apply', () => {
     // A healthy worker (the fixed build) takes the idle entry over and applies it.
     const otherReader = testRedis(config);
     await otherReader.connect();
-    const other = consumer('other', new AggregateStore(redis, config.consumerGroup, 'other'), deadLetters, otherReader, true);
-    other.start();
+    const claiming = { workerClaimIdleMs: 200, workerClaimIntervalMs: 50 };
     try {
-      await waitForDrained(redis, config.keyPrefix, 1, config.consumerGroup, 20_000);
+      await partition.runUntilDrained(
+        partition.consumer('other', new AggregateStore(redis, config.consumerGroup, 'other'), { reader: otherReader, config: claiming }),
+      );
     } finally {
-      await other.stop();
       await otherReader.quit();
     }
     expect((await fleetTotals(redis, config.keyPrefix, 1)).samples).toBe(before + 3);
@@ -153,13 +119,7 @@ describe('dead letters racing the apply', () => {
   test('a letter its owner acknowledged is replayed once, and purging one unmarks its entry', async () => {
     const before = (await fleetTotals(redis, config.keyPrefix, 1)).samples;
     const first = (await redis.xadd(keys.stream, '*', ENTRY_FIELD, encodeSamples(doomedSamples(2))))!;
-    const owner = consumer('owner', new BrokenStore(redis, config.consumerGroup, 'owner'), deadLetters, reader);
-    owner.start();
-    try {
-      await waitForDrained(redis, config.keyPrefix, 1, config.consumerGroup, 20_000);
-    } finally {
-      await owner.stop();
-    }
+    await partition.runUntilDrained(partition.consumer('owner', brokenStore()));
     expect(await redis.exists(keys.deadLettered(first))).toBe(1);
     const [letter] = await deadLetters.list(10);
     expect(letter).toMatchObject({ entry_id: first, marked_on_ack: true });
@@ -169,13 +129,7 @@ describe('dead letters racing the apply', () => {
     expect((await fleetTotals(redis, config.keyPrefix, 1)).samples).toBe(before + 2);
 
     const second = (await redis.xadd(keys.stream, '*', ENTRY_FIELD, encodeSamples(doomedSamples(2))))!;
-    const again = consumer('owner', new BrokenStore(redis, config.consumerGroup, 'owner'), deadLetters, reader);
-    again.start();
-    try {
-      await waitForDrained(redis, config.keyPrefix, 1, config.consumerGroup, 20_000);
-    } finally {
-      await again.stop();
-    }
+    await partition.runUntilDrained(partition.consumer('owner', brokenStore()));
     expect(await redis.exists(keys.deadLettered(second))).toBe(1);
     expect(await deadLetters.purge()).toBe(1);
     expect(await redis.exists(keys.deadLettered(second))).toBe(0);
