@@ -5,7 +5,7 @@
 import { Queue, type Job } from 'bullmq';
 import type { Config } from './config';
 import { globalKeys } from './store/keys';
-import { replayEntry, unmarkDeadLetter, type ReplayResult } from './store/dead-letter-entries';
+import { replayEntry, unmarkDeadLetter } from './store/dead-letter-entries';
 import { bullConnection, type BullConnection, type RedisClient } from './redis';
 
 export interface DeadLetter {
@@ -94,7 +94,7 @@ export class DeadLetterQueue {
     const { keyPrefix, streamPartitions, consumerGroup } = this.config;
     for (const job of await this.jobs(ids)) {
       const { partition, entry_id: entryId, fields, marked_on_ack: markerRequired = false } = job.data;
-      const result: ReplayResult = await replayEntry(this.redis, keyPrefix, streamPartitions, consumerGroup, {
+      const result = await replayEntry(this.redis, keyPrefix, streamPartitions, consumerGroup, {
         partition,
         entryId,
         fields,

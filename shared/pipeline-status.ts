@@ -3,6 +3,7 @@ import type { PartitionKeys } from './store/keys';
 import type { RedisClient } from './redis';
 import { readPartitionStreamState } from './store/pipeline-reads';
 import { shardsOf, type Shard } from './store/shard-map';
+import { idAgeMs } from './stream-ids';
 
 export interface ConsumerStatus {
   name: string;
@@ -75,7 +76,7 @@ async function readPartition(redis: RedisClient, keys: PartitionKeys, group: str
     // Without the group every entry is undelivered; with it, Redis may not know (null).
     lag: info ? info.lag : length,
     pending: info ? info.pending : 0,
-    oldest_pending_age_ms: oldestPendingId === null ? null : Math.max(0, Date.now() - Number(oldestPendingId.split('-')[0])),
+    oldest_pending_age_ms: oldestPendingId === null ? null : idAgeMs(oldestPendingId, Date.now()),
     oldest_pending_id: oldestPendingId,
     last_delivered_id: info ? info.lastDeliveredId : null,
     consumers: consumers.map((c) => ({ name: c.name, pending: c.pending, idle_ms: c.idleMs })),

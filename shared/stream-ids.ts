@@ -21,3 +21,8 @@ export function isValidId(id: string): boolean {
   const match = /^(\d{1,20})-(\d{1,20})$/.exec(id);
   return match !== null && BigInt(match[1]!) <= MAX_ID_PART && BigInt(match[2]!) <= MAX_ID_PART;
 }
+
+/** How long ago Redis appended the entry (its id's ms part), by `now`; 0 for a clock behind Redis's. */
+export function idAgeMs(id: string, now: number): number {
+  return Math.max(0, now - Number(id.slice(0, id.indexOf('-'))));
+}

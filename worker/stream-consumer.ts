@@ -25,6 +25,7 @@ import { PartitionStream, type RawEntry } from '../shared/store/partition-stream
 import { classifyFailure, type FailureKind } from './apply-failures';
 import type { WorkerMetrics } from './metrics';
 import { ReadSize } from './read-size';
+import { idAgeMs } from '../shared/stream-ids';
 import { readLingerMs, type LastRead } from './read-linger';
 
 /**
@@ -362,9 +363,8 @@ export class StreamConsumer {
   }
 }
 
-/** An entry's stream id starts with the time Redis appended it (ms); a worker clock behind Redis's reads as 0. */
 function observeApplyDelays(metrics: WorkerMetrics, entries: readonly DecodedEntry[], committedAt: number): void {
-  for (const { id } of entries) metrics.applyDelay.observe(Math.max(0, committedAt - Number(id.slice(0, id.indexOf('-')))) / 1000);
+  for (const { id } of entries) metrics.applyDelay.observe(idAgeMs(id, committedAt) / 1000);
 }
 
 function sleep(ms: number): Promise<void> {
