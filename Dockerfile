@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # One image for both roles. The default command runs the ingest HTTP API; the
-# worker overrides it with ["node", "--max-semi-space-size=64",
+# worker overrides it with ["node", "--max-semi-space-size=32",
 # "dist/worker/main.js"] (see docker-compose.yml and k8s/worker.yaml; the flag:
 # docs/DEPLOYMENT.md, "Node flags").
 #

@@ -326,7 +326,7 @@ const MUTATIONS: Mutation[] = [
     what: "worker Deployment command without the services' Node flags",
     check: 'checkEntrypoints',
     reported:
-      'container worker: command ["node","--max-old-space-size=512","dist/worker/main.js"] leaves out the services\' Node flags --max-semi-space-size=64',
+      'container worker: command ["node","--max-old-space-size=512","dist/worker/main.js"] leaves out the services\' Node flags --max-semi-space-size=32',
     mutate: (b) => {
       container(b, 'worker').command = ['node', '--max-old-space-size=512', 'dist/worker/main.js'];
     },

@@ -27,5 +27,5 @@ test.each([
 
 test('a start without them is told apart', () => {
   expect(flagsOfStarts('node dist/worker/main.js', 'worker')).toEqual([[]]);
-  expect(flagsOfStarts('node --max-semi-space-size=64 dist/worker/main.js', 'worker')).toEqual([['--max-semi-space-size=64']]);
+  expect(flagsOfStarts('node --max-semi-space-size=32 dist/worker/main.js', 'worker')).toEqual([['--max-semi-space-size=32']]);
 });

@@ -57,7 +57,7 @@ sleep 0.5
 node dist/ingest/main.js >"$WORK/ingest.log" 2>&1 &
 INGEST_PID=$!
 PIDS+=("$INGEST_PID")
-node --max-semi-space-size=64 dist/worker/main.js >"$WORK/worker.log" 2>&1 &
+node --max-semi-space-size=32 dist/worker/main.js >"$WORK/worker.log" 2>&1 &
 WORKER_PID=$!
 PIDS+=("$WORKER_PID")
 wait_ready "$INGEST_PORT"
