@@ -7,10 +7,10 @@
  * With V8's default young generation (16 MB semi-spaces) many are still referenced when it
  * fills, so they are copied to the old generation and collected there at greater cost; 32 MB
  * semi-spaces let most of them die young. Not 64 (Node 24's default): each collection copies
- * what the applies in flight hold, and with 64 MB that stopped the worker twice as long, for
- * the same total time and 70 to 100 MB more RSS. Ingest keeps the defaults: there the longer
- * pauses of a larger young generation lengthen the tail of the queries it answers
- * (docs/DEPLOYMENT.md, "Node flags").
+ * what the applies in flight hold, and with 64 MB that stopped the worker about 1.7 times as
+ * long, for the same total time and 60 to 80 MB more peak RSS. Ingest keeps the defaults:
+ * there the longer pauses of a larger young generation lengthen the tail of the queries it
+ * answers (docs/DEPLOYMENT.md, "Node flags").
  */
 export type ServiceRole = 'ingest' | 'worker';
 
