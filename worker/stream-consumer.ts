@@ -22,10 +22,10 @@ import { recordedPartitionCount } from '../shared/store/partition-count';
 import type { DeadLetterQueue } from '../shared/dead-letter-queue';
 import type { AggregateStore, DecodedEntry } from '../shared/store/batch-apply';
 import { PartitionStream, type RawEntry } from '../shared/store/partition-stream';
+import { idAgeMs } from '../shared/stream-ids';
 import { classifyFailure, type FailureKind } from './apply-failures';
 import type { WorkerMetrics } from './metrics';
 import { ReadSize } from './read-size';
-import { idAgeMs } from '../shared/stream-ids';
 import { readLingerMs, type LastRead } from './read-linger';
 
 /**
