@@ -55,7 +55,7 @@ const STAGES = [
   'validation (parseBatch)',
   'entry encoding',
   'entry decoding',
-  'planning the apply',
+  'planning the apply, its sections laid out',
   "encoding the apply's arguments",
 ] as const;
 type Stage = (typeof STAGES)[number];
@@ -79,7 +79,10 @@ function stagesOf(build: Build, bodies: readonly string[]): Record<Stage, () => 
     'validation (parseBatch)': () => parsed.forEach((items) => build.parseBatch(items, ctx)),
     'entry encoding': () => samples.forEach((batch) => build.encodeSamples(batch)),
     'entry decoding': () => encoded.forEach(decode),
-    'planning the apply': () => build.groupWithinBound(entries, samplesOf, keys, ctx.receivedAt),
+    // With the sections: since the planner's records are its own maps, buckets are encoded when written.
+    'planning the apply, its sections laid out': () => {
+      for (const group of build.groupWithinBound(entries, samplesOf, keys, ctx.receivedAt)) if (!group.oversized) void group.plan.sections;
+    },
     "encoding the apply's arguments": () => sections.forEach((args) => build.encodeBulkStrings(args)),
   };
 }

@@ -4,12 +4,12 @@
  * is per bucket and per key, not per sample. A plan's width (its arguments: keys plus
  * sections) is known while it is built, so callers can keep every apply under MAX_SCRIPT_ARGS.
  */
-import { addSampleInto, encodeBucket, sampleBucket, type BucketStats } from './bucket-codec';
+import { addSampleInto, sampleBucket, type BucketStats } from './bucket-codec';
 import { HousekeepingSchedule } from './housekeeping-schedule';
 import { FLEET_LATEST_MEMBER } from './node-times';
 import { PlanKeys, type KeyNames } from './plan-keys';
 import { scriptSections, type PlanRecords } from './plan-records';
-import { encodeNodeSummary, type NodeSummary } from './summary-codec';
+import type { NodeSummary } from './summary-codec';
 import {
   coarseBucketOf,
   coarseChunkExpiry,
@@ -34,7 +34,7 @@ export interface ApplyPlan {
   /** The records as the sections of apply-batch.lua (keys named in them), laid out when first asked for. */
   readonly sections: ScriptArg[];
   /** The type each key must have (or not exist). */
-  keyTypes: Map<string, KeyType>;
+  keyTypes: ReadonlyMap<string, KeyType>;
 }
 
 /**
@@ -271,38 +271,38 @@ class PlanBuilder {
     this.nodePrunes.set(key, { names, summaries, maxScore });
   }
 
+  /** The plan: its records are this builder's maps (plan-records.ts), so nothing may be added after. */
   build(): ApplyPlan {
     const records: PlanRecords = {
       // Keys that are only written: their types are checked before the first write.
       checks: [...this.keyTypes].filter(([key]) => !this.readFirst.has(key)),
-      bucketHashes: [...this.bucketKeys].map(([key, { expireAt, buckets }]) => ({
-        key,
-        expireAt,
-        buckets: [...buckets].map(([field, delta]): [number | string, Buffer] => [field, encodeBucket(delta)]),
-      })),
-      summaries: [...this.summaries].map(([key, nodes]) => ({
-        key,
-        nodes: [...nodes].map(([node, summary]): [string, Buffer] => [node, encodeNodeSummary(summary)]),
-      })),
-      latest: [...this.latest].map(([key, { names, summaries, scores }]) => {
-        const pairs: (string | number)[] = [];
-        for (const [member, score] of scores) pairs.push(score, member);
-        return { key, names: names ?? '', summaries: summaries ?? '', pairs };
-      }),
-      expiries: [...this.expiries].map(([key, { at, always }]) => ({ key, at, always })),
-      prunes: [...this.prunes],
-      nodePrunes: [...this.nodePrunes].map(([key, prune]) => ({ key, ...prune })),
+      bucketHashes: this.bucketKeys,
+      summaries: this.summaries,
+      latest: this.latest,
+      expiries: this.expiries,
+      prunes: this.prunes,
+      nodePrunes: this.nodePrunes,
       fields: this.fields,
     };
-    const keyTypes = new Map(this.keyTypes);
-    let sections: ScriptArg[] | undefined;
-    return {
-      records,
-      keyTypes,
-      get sections() {
-        return (sections ??= scriptSections(records));
-      },
-    };
+    return new BuiltPlan(records, this.keyTypes);
+  }
+}
+
+/**
+ * A class, not an object literal with a getter: planning built such literals at about twice
+ * the time per sample, its heap twice as large and collected by full collections
+ * (docs/BENCHMARKS.md, "The planner's records").
+ */
+class BuiltPlan implements ApplyPlan {
+  private laidOut: ScriptArg[] | undefined;
+
+  constructor(
+    readonly records: PlanRecords,
+    readonly keyTypes: ReadonlyMap<string, KeyType>,
+  ) {}
+
+  get sections(): ScriptArg[] {
+    return (this.laidOut ??= scriptSections(this.records));
   }
 }
 

@@ -23,13 +23,13 @@
 import type { ChainableCommander, Command, Redis } from 'ioredis';
 import type { ApplyPlan } from './apply-plan';
 import type { ApplyReply } from './batch-apply';
-import { EXPIRY_FIELD, mergeStoredBucket } from './bucket-codec';
+import { encodeBucket, EXPIRY_FIELD, mergeStoredBucket } from './bucket-codec';
 import { EncodedCommand } from './encoded-command';
 import type { EncodedArg } from './encoded-script';
 import type { PartitionKeys } from './keys';
 import { nodeTimeMoves } from './node-times';
 import type { PlanRecords } from './plan-records';
-import { mergeStoredNodeSummary, storedLastAt, SUMMARY_HASH_MARKER } from './summary-codec';
+import { encodeNodeSummary, mergeStoredNodeSummary, storedLastAt, SUMMARY_HASH_MARKER } from './summary-codec';
 import type { TransactionConnections } from './transaction-connections';
 import { WrongKeyTypeError } from './wrong-key-type';
 
@@ -48,10 +48,8 @@ function queue(transaction: ChainableCommander, command: Command): void {
 /** Members of the latest-time set `key` that this apply gives a time above `maxScore`. */
 function renewedMembers(sections: PlanRecords, key: string, maxScore: number): Set<string> {
   const renewed = new Set<string>();
-  for (const { key: set, pairs } of sections.latest) {
-    if (set !== key) continue;
-    for (let p = 0; p < pairs.length; p += 2) if (Number(pairs[p]) > maxScore) renewed.add(String(pairs[p + 1]));
-  }
+  const scores = sections.latest.get(key)?.scores;
+  if (scores) for (const [member, score] of scores) if (score > maxScore) renewed.add(member);
   return renewed;
 }
 
@@ -83,8 +81,8 @@ export class TransactionApply {
   async apply(keys: PartitionKeys, ids: readonly string[], plan: ApplyPlan): Promise<Outcome> {
     const sections = plan.records;
     const watched = new Set<string>();
-    for (const { key } of sections.bucketHashes) watched.add(key);
-    for (const { key } of sections.summaries) watched.add(key);
+    for (const key of sections.bucketHashes.keys()) watched.add(key);
+    for (const key of sections.summaries.keys()) watched.add(key);
     for (const [key] of sections.checks) watched.add(key);
     const connection = await this.connections.take();
     let clean = false;
@@ -143,11 +141,11 @@ export class TransactionApply {
     pipeline.xpending(keys.stream, this.group, ids[0]!, ids[ids.length - 1]!, PENDING_PAGE);
     for (const [key] of sections.checks) pipeline.type(key);
     // Encoded here (thousands of fields); no reply encoding: the values come as Buffers.
-    for (const { key, buckets } of sections.bucketHashes) {
-      queue(pipeline, new EncodedCommand('hmget', [key, EXPIRY_FIELD, ...buckets.map(([field]) => field)]));
+    for (const [key, { buckets }] of sections.bucketHashes) {
+      queue(pipeline, new EncodedCommand('hmget', [key, EXPIRY_FIELD, ...buckets.keys()]));
     }
-    for (const { key, nodes } of sections.summaries) queue(pipeline, new EncodedCommand('hmget', [key, ...nodes.map(([node]) => node)]));
-    for (const { key, maxScore } of sections.nodePrunes) pipeline.zrangebyscore(key, '-inf', maxScore, 'LIMIT', 0, NODE_PRUNE_LIMIT);
+    for (const [key, nodes] of sections.summaries) queue(pipeline, new EncodedCommand('hmget', [key, ...nodes.keys()]));
+    for (const [key, { maxScore }] of sections.nodePrunes) pipeline.zrangebyscore(key, '-inf', maxScore, 'LIMIT', 0, NODE_PRUNE_LIMIT);
     const replies = ((await pipeline.exec()) ?? []) as Reply[];
     let at = 1;
     if (replies[0]?.[0]) throw replies[0][0];
@@ -163,9 +161,10 @@ export class TransactionApply {
       if (actual === 'none') missing.add(key);
       else if (actual !== expected) throw new WrongKeyTypeError(key, actual, expected);
     }
-    const storedBuckets = sections.bucketHashes.map(() => next() as (Buffer | null)[]);
-    const storedSummaries = sections.summaries.map(() => next() as (Buffer | null)[]);
-    const prunedNodes = sections.nodePrunes.map(() => next() as string[]);
+    const replyPer = <T>(records: ReadonlyMap<string, unknown>) => Array.from({ length: records.size }, () => next() as T);
+    const storedBuckets = replyPer<(Buffer | null)[]>(sections.bucketHashes);
+    const storedSummaries = replyPer<(Buffer | null)[]>(sections.summaries);
+    const prunedNodes = replyPer<string[]>(sections.nodePrunes);
     return {
       pendingFound: new Set(page.map(([id]) => id)),
       pendingPageEnd: page.length === PENDING_PAGE ? page[page.length - 1]![0] : undefined,
@@ -192,44 +191,42 @@ export class TransactionApply {
   /** The transaction: merged buckets and summaries, the sets, expiries, prunes, bookkeeping, XACK. */
   private writes(redis: Redis, keys: PartitionKeys, ids: readonly string[], sections: PlanRecords, reads: Reads) {
     const transaction = redis.multi();
-    sections.bucketHashes.forEach(({ key, expireAt, buckets }, k) => {
-      const stored = reads.storedBuckets[k]!;
+    let hashIndex = 0;
+    for (const [key, { expireAt, buckets }] of sections.bucketHashes) {
+      const stored = reads.storedBuckets[hashIndex++]!;
       // A hash's expiry is fixed by its chunk: set once, when the hash is created.
       const created = stored[0] === null;
       const args: EncodedArg[] = created ? [key, EXPIRY_FIELD, expireAt] : [key];
-      buckets.forEach(([field, delta], f) => {
-        const current = stored[f + 1];
-        if (!current) {
-          args.push(field, delta);
-          return;
-        }
+      let storedIndex = 1; // after the expiry field
+      for (const [field, delta] of buckets) {
+        const current = stored[storedIndex++];
         // As the script's bucketSizeOk: a stored bucket of another form is never merged (it throws).
-        args.push(field, mergeStoredBucket(current, delta));
-      });
+        args.push(field, current ? mergeStoredBucket(current, encodeBucket(delta)) : encodeBucket(delta));
+      }
       queue(transaction, new EncodedCommand('hset', args));
       if (created) transaction.expireat(key, expireAt);
-    });
+    }
     // summary hash -> node -> its stored summary, as the reads found them (the node times need them).
     const storedSummaries = new Map<string, Map<string, Buffer>>();
-    sections.summaries.forEach(({ key, nodes }, k) => {
-      const stored = reads.storedSummaries[k]!;
+    let summaryIndex = 0;
+    for (const [key, nodes] of sections.summaries) {
+      const stored = reads.storedSummaries[summaryIndex++]!;
       const byNode = new Map<string, Buffer>();
       storedSummaries.set(key, byNode);
       const args: (string | Buffer)[] = [key, '', SUMMARY_HASH_MARKER];
-      nodes.forEach(([node, delta], j) => {
-        const current = stored[j];
-        if (!current) {
-          args.push(node, delta);
-          return;
-        }
-        byNode.set(node, current);
-        args.push(node, mergeStoredNodeSummary(current, delta));
-      });
+      let nodeIndex = 0;
+      for (const [node, summary] of nodes) {
+        const current = stored[nodeIndex++];
+        if (current) byNode.set(node, current);
+        args.push(node, current ? mergeStoredNodeSummary(current, encodeNodeSummary(summary)) : encodeNodeSummary(summary));
+      }
       queue(transaction, new EncodedCommand('hset', args));
-    });
-    for (const { key, names, summaries, pairs } of sections.latest) {
-      if (summaries === '') {
-        queue(transaction, new EncodedCommand('zadd', [key, 'GT', ...pairs]));
+    }
+    for (const [key, { names, summaries, scores }] of sections.latest) {
+      if (summaries === undefined) {
+        const pairs: (string | number)[] = [key, 'GT'];
+        for (const [member, score] of scores) pairs.push(score, member);
+        queue(transaction, new EncodedCommand('zadd', pairs));
         continue;
       }
       // A node joins the name index when it joins the node set. Its summary is written with
@@ -238,29 +235,29 @@ export class TransactionApply {
       const stored = storedSummaries.get(summaries) ?? new Map<string, Buffer>();
       const moved: (string | number)[] = [];
       const named: (string | number)[] = [];
-      for (let p = 0; p < pairs.length; p += 2) {
-        const [score, node] = [pairs[p] as number, String(pairs[p + 1])];
+      for (const [node, score] of scores) {
         const summary = stored.get(node);
         if (nodeTimeMoves(summary && storedLastAt(summary), score)) moved.push(score, node);
         if (!summary) named.push(0, node);
       }
       if (moved.length > 0) queue(transaction, new EncodedCommand('zadd', [key, 'GT', ...moved]));
-      if (named.length > 0 && names !== '') transaction.zadd(names, 'NX', ...named);
+      if (named.length > 0 && names !== undefined) transaction.zadd(names, 'NX', ...named);
     }
-    for (const { key, at, always } of sections.expiries) if (always || reads.missing.has(key)) transaction.expireat(key, at);
+    for (const [key, { at, always }] of sections.expiries) if (always || reads.missing.has(key)) transaction.expireat(key, at);
     for (const [key, maxScore] of sections.prunes) transaction.zremrangebyscore(key, '-inf', maxScore);
-    sections.nodePrunes.forEach(({ key, names, summaries, maxScore }, q) => {
+    let pruneIndex = 0;
+    for (const [key, { names, summaries, maxScore }] of sections.nodePrunes) {
       // A node forgotten by the latest-time set leaves the name index and the summaries with it.
       // The list was read before this apply's times: a node that posts again stays.
-      const found = reads.prunedNodes[q]!;
-      if (found.length === 0) return;
+      const found = reads.prunedNodes[pruneIndex++]!;
+      if (found.length === 0) continue;
       const renewed = renewedMembers(sections, key, maxScore);
       const old = found.filter((node) => !renewed.has(node));
-      if (old.length === 0) return;
+      if (old.length === 0) continue;
       transaction.zrem(key, ...old);
       transaction.zrem(names, ...old);
       transaction.hdel(summaries, ...old);
-    });
+    }
     for (const [key, field, value] of sections.fields) transaction.hset(key, field, value);
     queue(transaction, new EncodedCommand('xack', [keys.stream, this.group, ...ids]));
     if (!this.hintRefused) transaction.spublish(keys.appliedChannel, '');
