@@ -77,6 +77,30 @@ describe('entry codec', () => {
     );
   });
 
+  test('consecutive samples of one node, and names of one length or one prefix, each decode to their own node', () => {
+    // The decoder reuses the last node's name when the next is the same: names that share a
+    // length or a prefix must never be taken for it.
+    const node = fc.constantFrom('n1', 'n2', 'n12', 'n1x', 'n', 'xn1');
+    const sample: fc.Arbitrary<Sample> = fc.oneof(
+      fc.record({ kind: fc.constant('node' as const), node, at: fc.nat(), timeslice: fc.constant(10), cpu: fc.nat(), mem: fc.nat() }),
+      fc.record({
+        kind: fc.constant('process' as const),
+        node,
+        process: fc.constantFrom('n1', 'nginx'),
+        at: fc.nat(),
+        timeslice: fc.constant(10),
+        cpu_used: fc.nat(),
+        mem_used: fc.nat(),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(sample, { minLength: 1, maxLength: 30 }), (samples) => {
+        expect(decodeEntry([ENTRY_FIELD, encodeSamples(samples)])).toEqual(samples);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   test('a number in an entry reads as Number() reads its text, however many digits it has', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[0-9]{1,20}(\.[0-9]{1,20})?$/), (text) => {
