@@ -289,7 +289,7 @@ class PlanBuilder {
 }
 
 /**
- * A class, not an object literal with a getter: planning built such literals at about twice
+ * A class, not an object literal with a getter: with such literals planning took up to twice
  * the time per sample, its heap twice as large and collected by full collections
  * (docs/BENCHMARKS.md, "The planner's records").
  */
