@@ -8,7 +8,7 @@ import { addSampleInto, sampleBucket, type BucketStats } from './bucket-codec';
 import { HousekeepingSchedule } from './housekeeping-schedule';
 import { FLEET_LATEST_MEMBER } from './node-times';
 import { PlanKeys, type KeyNames } from './plan-keys';
-import { scriptSections, type PlanRecords } from './plan-records';
+import { scriptSections, type BucketHashRecord, type LatestRecord, type PlanRecords } from './plan-records';
 import type { NodeSummary } from './summary-codec';
 import {
   coarseBucketOf,
@@ -63,9 +63,8 @@ const WIDTH = {
 /** The section counts every plan carries. */
 const SECTION_COUNTS = 8;
 
-interface BucketKey {
-  expireAt: number;
-  /** field (a bucket number, or a node's second in the shared node hashes) -> bucket */
+/** A bucket hash's record, as the planner fills it. */
+interface BucketKey extends BucketHashRecord {
   buckets: Map<number | string, BucketStats>;
   /** The field taken last and its bucket: a fleet-wide hash's samples mostly share a second. */
   lastField: number | string | undefined;
@@ -88,11 +87,8 @@ interface ProcessPlan {
   nodes: LatestTimes | undefined;
 }
 
-interface LatestTimes {
-  /** The name index new members also join, if any. */
-  names: string | undefined;
-  /** The summary hash of the members (nodes), if their times follow node-times.ts. */
-  summaries: string | undefined;
+/** A latest-time set's record, as the planner fills it. */
+interface LatestTimes extends LatestRecord {
   scores: Map<string, number>;
 }
 
