@@ -1,12 +1,16 @@
 /**
- * The ingest load beside the query phases: `nodeagg load`'s open-loop generator at a fixed
- * rate, 500-sample batches of a fleet with 5 processes per node, no freshness probes.
+ * The ingest load beside the query phases: `nodeagg load`'s open-loop generator in a process of
+ * its own (load-generator.ts) at a fixed rate, 500-sample batches of a fleet with 5 processes
+ * per node, no freshness probes. Returned ready; `run()` starts it.
  */
-import type { ApiClient } from '../cli/api-client';
-import { runOpenLoop, type LoadReport } from '../cli/load/open-loop';
+import { startLoadGenerator, type LoadGenerator } from './load-generator';
 
-export function backgroundLoad(client: ApiClient, options: { nodes: number; rate: number; durationMs: number }): Promise<LoadReport> {
-  return runOpenLoop(client, {
+export function backgroundLoad(
+  url: string,
+  token: string,
+  options: { nodes: number; rate: number; durationMs: number },
+): Promise<LoadGenerator> {
+  return startLoadGenerator(url, token, {
     nodes: options.nodes,
     processes: 5,
     timeslice: 10,

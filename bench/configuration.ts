@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import Redis from 'ioredis';
 import { ApiClient } from '../cli/api-client';
 import { probeVisibility, type Visibility } from './visibility-probe';
-import { runOpenLoop, type LoadReport } from '../cli/load/open-loop';
+import type { LoadReport } from '../cli/load/open-loop';
 import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 import { CpuShareMeter, type CpuShare } from './cpu-share';
 import { withMachineLoad, type MachineLoad } from './machine-load';
@@ -13,6 +13,7 @@ import { aggregatedSamples, closedLoop, drain, redisMemory } from './measure';
 import { OtlpFleet, otlpClosedLoop } from './otlp-fleet';
 import { PhaseCostMeter, probeOf, type PhaseCost } from './phase-cost';
 import { backgroundLoad } from './background-load';
+import { startLoadGenerator } from './load-generator';
 import { processCpuUs } from './process-cpu';
 import { realtimeThreads } from './realtime';
 import { applyDelaysBetween, readApplyDelays, type ApplyDelays } from './apply-delay';
@@ -210,7 +211,8 @@ export async function runConfiguration(
   redisPid.pid = services.redis.process.pid ?? 0;
   const redis = new Redis(services.redis.url);
   const client = new ApiClient(services.ingestUrl, services.token);
-  // Whose waits for a core the freshness and query phases report; the generator is this process.
+  // Whose waits for a core the phases report. The batch phases' Node senders are this process;
+  // the freshness and query phases' generator is a process of its own, named per phase.
   const pipelineProcesses: Record<string, number | 'self'> = {
     ingest: services.ingest.pid ?? 0,
     ...Object.fromEntries(services.workers.map((w, i) => [services.workers.length > 1 ? `worker ${i + 1}` : 'worker', w.pid ?? 0])),
@@ -349,22 +351,21 @@ export async function runConfiguration(
     const freshnessAt = async (rate: number) => {
       log(`freshness: open loop at ${rate} samples/s for ${seconds} s`);
       const delaysBefore = await readApplyDelays(services.workerUrls, token);
-      const measured = await withMachineLoad(
-        () =>
-          runOpenLoop(client, {
-            nodes: config.nodes,
-            processes: PROCESSES,
-            timeslice: 10,
-            prefix: 'f',
-            rate,
-            durationMs: seconds * 1000,
-            batch: 500,
-            maxInFlight: 256,
-            lingerMs: 100,
-            freshnessEveryMs: 20,
-            requestTimeoutMs: 30_000,
-          }),
-        pipelineProcesses,
+      const generator = await startLoadGenerator(services.ingestUrl, token, {
+        nodes: config.nodes,
+        processes: PROCESSES,
+        timeslice: 10,
+        prefix: 'f',
+        rate,
+        durationMs: seconds * 1000,
+        batch: 500,
+        maxInFlight: 256,
+        lingerMs: 100,
+        freshnessEveryMs: 20,
+        requestTimeoutMs: 30_000,
+      });
+      const measured = await withMachineLoad(() => generator.run(), { ...pipelineProcesses, generator: generator.pid }).finally(() =>
+        generator.stop(),
       );
       await drain(services.ingestUrl, token);
       return { ...measured, applyDelays: applyDelaysBetween(delaysBefore, await readApplyDelays(services.workerUrls, token)) };
@@ -376,7 +377,12 @@ export async function runConfiguration(
     const ingestRate = Math.max(100, Math.round(maximum / 4));
     const querySeconds = Math.max(3, Math.round(seconds / 2));
     log(`queries: wrk -c1, ${querySeconds} s each, while ingest runs at ${ingestRate} samples/s`);
-    const background = backgroundLoad(client, { nodes: config.nodes, rate: ingestRate, durationMs: (querySeconds * 3 + 2) * 1000 });
+    const generator = await backgroundLoad(services.ingestUrl, token, {
+      nodes: config.nodes,
+      rate: ingestRate,
+      durationMs: (querySeconds * 3 + 2) * 1000,
+    });
+    const background = generator.run();
     await new Promise((r) => setTimeout(r, 1000));
     const { result: average, load: queryLoad } = await withMachineLoad(
       () =>
@@ -385,7 +391,7 @@ export async function runConfiguration(
           seconds: querySeconds,
           token,
         }),
-      pipelineProcesses,
+      { ...pipelineProcesses, generator: generator.pid },
     );
     const process_ = await wrk(`${services.ingestUrl}/v1/analytics/processes/nginx`, { connections: 1, seconds: querySeconds, token });
     const bareGet = await wrk(`${services.bareUrl}/v1/analytics/nodes/average?timeslice=3600`, {
@@ -393,7 +399,7 @@ export async function runConfiguration(
       seconds: querySeconds,
       token,
     });
-    const ingestReport = await background;
+    const ingestReport = await background.finally(() => generator.stop());
     await drain(services.ingestUrl, token);
 
     const end = await redisMemory(redis);

@@ -6,7 +6,6 @@
  * Linux only; null elsewhere.
  */
 import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { parseProcStat } from '../cli/agent/proc-parsers';
 import { RunQueueWaitMeter, type ProcessWait } from './run-queue-wait';
 
@@ -18,16 +17,9 @@ export interface MachineLoad {
   cores: number;
   /** Each named process's share of the phase on a core and waiting for one (run-queue-wait.ts). */
   processes: ProcessWait[];
-  /**
-   * How late this process's own event loop ran its callbacks, p99 in ms: the generator's
-   * timestamps (e.g. of a freshness probe's answer) are taken that late.
-   */
-  benchLoopDelayP99Ms: number;
 }
 
 const SAMPLE_MS = 100;
-/** The histogram records each interval's whole length: its delay is what lies beyond this. */
-const LOOP_DELAY_RESOLUTION_MS = 10;
 
 function runnableNow(stat: string): number {
   const match = /^procs_running (\d+)$/m.exec(stat);
@@ -39,12 +31,10 @@ export class MachineLoadMeter {
   private readonly samples: number[] = [];
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly waits: RunQueueWaitMeter;
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
 
   /** `processes`: name → pid of the processes whose wait for a core to report. */
   constructor(processes: Readonly<Record<string, number | 'self'>> = {}) {
     this.waits = new RunQueueWaitMeter(processes);
-    this.loopDelay.enable();
     if (process.platform !== 'linux') {
       this.start = null;
       return;
@@ -56,7 +46,6 @@ export class MachineLoadMeter {
 
   finish(): MachineLoad | null {
     clearInterval(this.timer);
-    this.loopDelay.disable();
     if (this.start === null) return null;
     const stat = readFileSync('/proc/stat', 'utf8');
     const end = parseProcStat(stat);
@@ -69,7 +58,6 @@ export class MachineLoadMeter {
       runnableMean: round(counted.reduce((sum, s) => sum + s, 0) / counted.length),
       cores: (stat.match(/^cpu\d+ /gm) ?? []).length,
       processes: this.waits.finish(),
-      benchLoopDelayP99Ms: round(Math.max(0, this.loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS)),
     };
   }
 }

@@ -11,7 +11,6 @@
  *   npm run bench:query-isolation -- [--rate 40000] [--rounds 4] [--seconds 6] [--without-worker]
  */
 import { Command, Option } from 'commander';
-import { ApiClient } from '../cli/api-client';
 import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 import { backgroundLoad } from './background-load';
 import { fixed } from './fixed-digits';
@@ -51,17 +50,16 @@ async function main(): Promise<void> {
       for (const target of ['this ingest', 'another ingest', 'this ingest; queries to the bare handler', 'nowhere'] as const) {
         const url = target === 'another ingest' ? other.url : services.ingestUrl;
         const queryUrl = target.includes('bare') ? services.bareUrl : services.ingestUrl;
-        const background =
-          target === 'nowhere'
-            ? Promise.resolve(undefined)
-            : backgroundLoad(new ApiClient(url, ''), { nodes: 1000, rate, durationMs: (seconds + 2) * 1000 });
+        const generator =
+          target === 'nowhere' ? undefined : await backgroundLoad(url, '', { nodes: 1000, rate, durationMs: (seconds + 2) * 1000 });
+        const background = generator?.run();
         await new Promise((r) => setTimeout(r, 1000));
         const queried = (target.includes('bare') ? services.bare.pid : services.ingest.pid) ?? 0;
         const { result, load } = await withMachineLoad(() => wrk(`${queryUrl}${QUERY}`, { connections: 1, seconds, token: '' }), {
           queried,
         });
         const wait = load?.processes[0];
-        await background;
+        await background?.finally(() => generator?.stop());
         if (withWorker) await drain(services.ingestUrl, '');
         rows.push(
           `| ${round + 1} | ${target} | ${fixed(result.requestsPerSecond, 0)} | ${fixed(result.p50Ms, 2)} | ${fixed(result.p99Ms, 2)} | ${fixed(load?.busyPercent ?? NaN, 1)} % | ${fixed(wait?.runningPercent ?? NaN, 0)} / ${fixed(wait?.waitingPercent ?? NaN, 0)} % |`,

@@ -25,6 +25,10 @@ export function renderLoadReport(r: LoadReport): string {
       `p50 ${ms(r.latency_ms.p50)}, p99 ${ms(r.latency_ms.p99)}, max ${ms(r.latency_ms.max)} (${num(r.latency_ms.count, 0)} requests)`,
     ],
     [
+      'sent late',
+      `p50 ${ms(r.sent_late_ms.p50)}, p99 ${ms(r.sent_late_ms.p99)}, max ${ms(r.sent_late_ms.max)} behind the timetable (the generator's own lateness, counted in latency)`,
+    ],
+    [
       'freshness',
       r.freshness_ms.count === 0 && r.freshness_ms.timeouts === 0
         ? 'not sampled'

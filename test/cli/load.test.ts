@@ -1,7 +1,8 @@
 /** `nodeagg load`: exact accounting (offered = accepted + rejected) and the aggregates count exactly the accepted. */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LoadReport } from '../../cli/load/open-loop';
+import type { ApiClient, ApiResponse } from '../../cli/api-client';
+import { runOpenLoop, type LoadReport } from '../../cli/load/open-loop';
 import { SyntheticFleet } from '../../cli/load/synthetic-fleet';
 import { distribution } from '../../cli/load/percentile';
 import type { RedisClient } from '../../shared/redis';
@@ -73,6 +74,7 @@ describe('against the pipeline', () => {
     expect(report.samples.accepted).toBe(1200);
     expect(report.samples.accepted_node_samples).toBe(400);
     expect(report.latency_ms.count).toBe(report.requests.sent);
+    expect(report.sent_late_ms.count).toBe(report.requests.sent);
     expect(report.freshness_ms.count).toBeGreaterThan(0);
 
     await waitForDrained(redis, config.keyPrefix, 3, config.consumerGroup, 15_000);
@@ -97,10 +99,40 @@ describe('against the pipeline', () => {
       '0',
     ]);
     expect(result.code).toBe(0);
-    for (const label of ['target', 'offered', 'sent', 'accepted', 'rejected', 'achieved', 'latency', 'freshness']) {
+    for (const label of ['target', 'offered', 'sent', 'accepted', 'rejected', 'achieved', 'latency', 'sent late', 'freshness']) {
       expect(result.stdout).toMatch(new RegExp(`^${label}\\s+\\S`, 'm'));
     }
     expect(result.stdout).toMatch(/^offered\s+100 samples$/m);
+  });
+});
+
+describe("the generator's own lateness", () => {
+  test('a generator held up reports how late it sent, and counts it in latency', async () => {
+    const answered: ApiResponse = { status: 202, body: { token: '0_1-0' } } as ApiResponse;
+    const client = { send: () => Promise.resolve(answered) } as unknown as ApiClient;
+    const blockedMs = 300;
+    // A batch is due every 10 ms; 150 ms in, the event loop is held for 300 ms.
+    setTimeout(() => {
+      const until = Date.now() + blockedMs;
+      while (Date.now() < until);
+    }, 150);
+    const report = await runOpenLoop(client, {
+      nodes: 10,
+      processes: 1,
+      timeslice: 10,
+      prefix: 'late',
+      rate: 1000,
+      durationMs: 800,
+      batch: 10,
+      maxInFlight: 256,
+      lingerMs: 100,
+      freshnessEveryMs: 0,
+      requestTimeoutMs: 1000,
+    });
+    expect(report.sent_late_ms.count).toBe(report.requests.sent);
+    // The batches due while it was held left up to that late; latency counts from when they were due.
+    expect(report.sent_late_ms.max!).toBeGreaterThanOrEqual(blockedMs - 60);
+    expect(report.latency_ms.max!).toBeGreaterThanOrEqual(report.sent_late_ms.max!);
   });
 });
 
