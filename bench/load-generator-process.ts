@@ -6,7 +6,7 @@
  * and paused the generator for hundreds of milliseconds at 100,000 nodes).
  */
 import { ApiClient } from '../cli/api-client';
-import { runOpenLoop, type LoadOptions } from '../cli/load/open-loop';
+import { runOpenLoop, type LoadOptions, type LoadReport } from '../cli/load/open-loop';
 import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 
 export interface GeneratorStart {
@@ -15,8 +15,7 @@ export interface GeneratorStart {
   options: LoadOptions;
 }
 
-export type GeneratorMessage =
-  { kind: 'ready' } | { kind: 'report'; report: Awaited<ReturnType<typeof runOpenLoop>> } | { kind: 'failed'; message: string };
+export type GeneratorMessage = { kind: 'ready' } | { kind: 'report'; report: LoadReport } | { kind: 'failed'; message: string };
 
 function send(message: GeneratorMessage): Promise<void> {
   return new Promise((resolve) => process.send!(message, undefined, undefined, () => resolve()));
