@@ -31,7 +31,9 @@ const below = (v: number | null | undefined, limit: number) => (v === null || v 
 const pair = (a: number | null | undefined, b: number | null | undefined) => `${ms(a)} / ${ms(b)} ms`;
 const machineLoad = (load: MachineLoad | null | undefined) =>
   load ? `${n(load.busyPercent, 1)} %, ${n(load.runnableMean, 1)} runnable on ${load.cores} cores` : '-';
-const sentLate = (report: LoadReport) => `${n(report.sent_late_ms.p99, 1)} / ${n(report.sent_late_ms.max, 1)} ms`;
+/** Older results files have no generator lateness. */
+const sentLate = (report: LoadReport) =>
+  report.sent_late_ms ? `${n(report.sent_late_ms.p99, 1)} / ${n(report.sent_late_ms.max, 1)} ms` : '-';
 /** Older results files have no visibility probe. */
 const visibility = (v: Visibility | undefined) => (v ? `${pair(v.p50, v.p99)} (${n(v.count)}, ${n(v.errors)})` : '-');
 /** Older results files have no apply delays; the quantiles are interpolated within the histogram's buckets. */
