@@ -40,6 +40,13 @@ export interface SeriesPoint {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The windows of a node's detail: label and seconds. */
+const DETAIL_WINDOWS = [
+  ['1m', 60],
+  ['5m', 300],
+  ['15m', 900],
+] as const;
+
 function overview(name: string, summary: NodeSummary | null): NodeOverview {
   if (summary === null) return { name, first_seen: null, last_seen: null, latest: null };
   return {
@@ -84,14 +91,10 @@ export class NodeReader {
     ]);
     if (summary === null) return null;
     const latest = summary.last_at;
+    // The three windows are read at once: one round trip for all of them.
+    const views = await Promise.all(DETAIL_WINDOWS.map(([, seconds]) => this.nodeWindow(node, latest, seconds)));
     const windows: Record<string, WindowView> = {};
-    for (const [label, seconds] of [
-      ['1m', 60],
-      ['5m', 300],
-      ['15m', 900],
-    ] as const) {
-      windows[label] = view(await this.nodeWindow(node, latest, seconds));
-    }
+    DETAIL_WINDOWS.forEach(([label], i) => (windows[label] = view(views[i]!)));
     const procs = processes.map((p) => ({ name: p.name, last_seen: iso(p.lastSeenMs) }));
     procs.sort((a, b) => (a.name < b.name ? -1 : 1));
     return { ...overview(node, summary), windows, processes: procs };

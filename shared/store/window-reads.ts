@@ -6,6 +6,7 @@ import { decodeBucket, type BucketStats } from './bucket-codec';
 import { coarseBucketOf, coarseChunkOf, COARSE_BUCKET_MS, fineBucketOf, fineChunkOf, FINE_BUCKET_MS, type PartitionKeys } from './keys';
 import type { RedisClient } from '../redis';
 import { FLEET_LATEST_MEMBER } from './node-times';
+import { RememberedLatest } from './remembered-latest';
 import { pipelineValues } from './replies';
 import { execPerSlot } from './slot-pipelines';
 import type { ChainableCommander } from 'ioredis';
@@ -60,7 +61,29 @@ export interface FleetSeriesPoint extends SeriesSums {
   t: string;
 }
 
+/** What a query reads for one latest time: its bucket reads, and what it needs to use the replies. */
+interface ReadPlan {
+  reads: BucketRead[];
+}
+
+/** Both lists name the same keys and fields in the same order. */
+export function sameReads(a: readonly BucketRead[], b: readonly BucketRead[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.key !== y.key || x.fields.length !== y.fields.length) return false;
+    for (let f = 0; f < x.fields.length; f++) if (x.fields[f] !== y.fields[f]) return false;
+  }
+  return true;
+}
+
+/** The latest time of the fleet's windows (every fleet query reads the same one). */
+const FLEET_QUERIES = 'fleet';
+
 export class AggregateReader {
+  private readonly remembered = new RememberedLatest();
+
   constructor(
     private readonly redis: RedisClient,
     private readonly partitions: readonly PartitionKeys[],
@@ -98,31 +121,60 @@ export class AggregateReader {
     return latest;
   }
 
-  /** Reads the window's buckets from every partition, one HMGET per chunk key. */
-  async readWindow(chunkKeyOf: (p: PartitionKeys) => ChunkKey, latestMs: number, windowSeconds: number): Promise<WindowSummary> {
+  /**
+   * The latest time and what `planFor` reads for it, in one round trip when it can: the reads
+   * the query's remembered latest plans go out with the read of the latest, and are used when
+   * the latest found plans the very same reads; otherwise (or with nothing remembered) the
+   * reads follow the latest, as they must. Null when there is no latest.
+   */
+  private async readAtLatest<P extends ReadPlan>(
+    query: string,
+    latestOf: () => Promise<number | null>,
+    planFor: (latestMs: number) => P,
+  ): Promise<{ latest: number; plan: P; buckets: (BucketStats | undefined)[][] } | null> {
+    const guess = this.remembered.get(query);
+    const guessed = guess === undefined ? undefined : planFor(guess).reads;
+    // A failed early read costs the query nothing: the reads are made again below.
+    const [latest, early] = await Promise.all([latestOf(), guessed && readBuckets(this.redis, guessed).catch(() => undefined)]);
+    if (latest === null) return null;
+    this.remembered.set(query, latest);
+    const plan = planFor(latest);
+    const buckets = guessed && early && sameReads(guessed, plan.reads) ? early : await readBuckets(this.redis, plan.reads);
+    return { latest, plan, buckets };
+  }
+
+  /** One HMGET per partition and chunk key of the window (T - q, T]. */
+  private windowReads(chunkKeyOf: (p: PartitionKeys) => ChunkKey, latestMs: number, windowSeconds: number): ReadPlan {
     const selection = selectBuckets(latestMs, windowSeconds, this.now());
     const reads: BucketRead[] = [];
     for (const p of this.partitions) {
       const keyOf = chunkKeyOf(p);
       for (const range of selection) reads.push({ key: keyOf(range.resolution, range.chunk), fields: range.buckets });
     }
+    return { reads };
+  }
+
+  /** Reads the window's buckets from every partition, one HMGET per chunk key. */
+  async readWindow(chunkKeyOf: (p: PartitionKeys) => ChunkKey, latestMs: number, windowSeconds: number): Promise<WindowSummary> {
+    const { reads } = this.windowReads(chunkKeyOf, latestMs, windowSeconds);
     return summarize((await readBuckets(this.redis, reads)).flat(), latestMs, windowSeconds);
   }
 
   async fleetAverage(windowSeconds: number): Promise<WindowSummary | null> {
-    const latest = await this.fleetLatest();
-    if (latest === null) return null;
-    return this.readWindow((p) => (res, chunk) => (res === 'fine' ? p.fleetFine(chunk) : p.fleetCoarse(chunk)), latest, windowSeconds);
+    const fleetChunks =
+      (p: PartitionKeys): ChunkKey =>
+      (res, chunk) =>
+        res === 'fine' ? p.fleetFine(chunk) : p.fleetCoarse(chunk);
+    const read = await this.readAtLatest(
+      FLEET_QUERIES,
+      () => this.fleetLatest(),
+      (latest) => this.windowReads(fleetChunks, latest, windowSeconds),
+    );
+    return read && summarize(read.buckets.flat(), read.latest, windowSeconds);
   }
 
-  /**
-   * The fleet's time-weighted CPU and memory per `step` seconds over the `windowSeconds`
-   * before the latest node sample (the fleet page's chart). Whole-minute steps read the
-   * minute buckets, shorter ones the 1-second buckets; null for an empty fleet.
-   */
-  async fleetSeries(windowSeconds: number, stepSeconds: number): Promise<{ step: number; points: FleetSeriesPoint[] } | null> {
-    const latest = await this.fleetLatest();
-    if (latest === null) return null;
+  /** The chart's buckets for one latest time, and where each reply's values go. */
+  private seriesPlan(latest: number, windowSeconds: number, stepSeconds: number) {
     const coarse = stepSeconds >= 60;
     const bucketMs = coarse ? COARSE_BUCKET_MS : FINE_BUCKET_MS;
     const step = coarse ? Math.max(1, Math.round(stepSeconds / 60)) : Math.max(1, Math.round(stepSeconds));
@@ -142,8 +194,24 @@ export class AggregateReader {
         replyIndexes.push(indexes);
       }
     }
+    return { reads, replyIndexes, buckets, count, step, bucketMs };
+  }
+
+  /**
+   * The fleet's time-weighted CPU and memory per `step` seconds over the `windowSeconds`
+   * before the latest node sample (the fleet page's chart). Whole-minute steps read the
+   * minute buckets, shorter ones the 1-second buckets; null for an empty fleet.
+   */
+  async fleetSeries(windowSeconds: number, stepSeconds: number): Promise<{ step: number; points: FleetSeriesPoint[] } | null> {
+    const read = await this.readAtLatest(
+      FLEET_QUERIES,
+      () => this.fleetLatest(),
+      (latest) => this.seriesPlan(latest, windowSeconds, stepSeconds),
+    );
+    if (read === null) return null;
+    const { buckets, replyIndexes, count, step, bucketMs } = read.plan;
     const perBucket: (BucketStats | undefined)[][] = buckets.map(() => []);
-    (await readBuckets(this.redis, reads)).forEach((values, r) => {
+    read.buckets.forEach((values, r) => {
       values.forEach((b, i) => perBucket[replyIndexes[r]![i]!]!.push(b));
     });
     const points: FleetSeriesPoint[] = [];
