@@ -8,8 +8,13 @@
  * With --without-worker the worker stops once the query fleet is loaded: the same rounds
  * without applies (Redis only appends, so no apply script holds it while a query waits).
  *
- *   npm run bench:query-isolation -- [--rate 40000] [--rounds 4] [--seconds 6] [--without-worker]
+ * With --before <dist> the rounds compare two builds instead: another build's ingest (e.g. a
+ * checkout of an older commit, built) runs beside this one on the same Redis, and each round
+ * queries each build, once with the load going to the queried ingest and once to a third.
+ *
+ *   npm run bench:query-isolation -- [--rate 40000] [--rounds 4] [--seconds 6] [--without-worker] [--before <dist>]
  */
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { SyntheticFleet } from '../cli/load/synthetic-fleet';
 import { backgroundLoad } from './background-load';
@@ -28,18 +33,42 @@ async function main(): Promise<void> {
     .addOption(new Option('--rounds <n>', 'rounds of every placement').default(4).argParser(Number))
     .addOption(new Option('--seconds <n>', 'seconds of queries per round').default(6).argParser(Number))
     .addOption(new Option('--without-worker', 'stop the worker once the query fleet is loaded'))
+    .addOption(new Option('--before <dist>', "compare this build's queries with another build's (its dist/ directory)"))
     .parse(process.argv);
-  const { rate, rounds, seconds, withoutWorker } = program.opts<{
+  const { rate, rounds, seconds, withoutWorker, before } = program.opts<{
     rate: number;
     rounds: number;
     seconds: number;
     withoutWorker?: boolean;
+    before?: string;
   }>();
   requireTools();
   const services = await startServices(1, { openApi: true });
   let other: Awaited<ReturnType<typeof startExtraIngest>> | undefined;
+  let older: Awaited<ReturnType<typeof startExtraIngest>> | undefined;
   try {
     other = await startExtraIngest(services, {});
+    if (before !== undefined) older = await startExtraIngest(services, {}, resolve(before));
+    const here = { url: services.ingestUrl, pid: services.ingest.pid ?? 0 };
+    const bare = { url: services.bareUrl, pid: services.bare.pid ?? 0 };
+    // Where the background load goes (its ingest's URL), and which process answers the queries.
+    const placements: { name: string; loadTo?: string; queries: { url: string; pid: number } }[] = older
+      ? [
+          { name: 'this build, with the load', loadTo: here.url, queries: here },
+          { name: 'the build before, with the load', loadTo: older.url, queries: { url: older.url, pid: older.child.pid ?? 0 } },
+          { name: 'this build, the load on another ingest', loadTo: other.url, queries: here },
+          {
+            name: 'the build before, the load on another ingest',
+            loadTo: other.url,
+            queries: { url: older.url, pid: older.child.pid ?? 0 },
+          },
+        ]
+      : [
+          { name: 'this ingest', loadTo: here.url, queries: here },
+          { name: 'another ingest', loadTo: other.url, queries: here },
+          { name: 'this ingest; queries to the bare handler', loadTo: here.url, queries: bare },
+          { name: 'nowhere', queries: here },
+        ];
     const fleet = new SyntheticFleet({ nodes: 10_000, processes: PROCESSES, timeslice: 10, prefix: 'q' });
     await closedLoop(services.ingestUrl, fleet, { concurrency: 4, batch: 500, total: 10_000 * (1 + PROCESSES), token: '' });
     await drain(services.ingestUrl, '');
@@ -47,16 +76,13 @@ async function main(): Promise<void> {
     if (!withWorker) await stopProcess(services.workers[0]!);
     const rows: string[] = [];
     for (let round = 0; round < rounds; round++) {
-      for (const target of ['this ingest', 'another ingest', 'this ingest; queries to the bare handler', 'nowhere'] as const) {
-        const url = target === 'another ingest' ? other.url : services.ingestUrl;
-        const queryUrl = target.includes('bare') ? services.bareUrl : services.ingestUrl;
+      for (const { name: target, loadTo, queries } of placements) {
         const generator =
-          target === 'nowhere' ? undefined : await backgroundLoad(url, '', { nodes: 1000, rate, durationMs: (seconds + 2) * 1000 });
+          loadTo === undefined ? undefined : await backgroundLoad(loadTo, '', { nodes: 1000, rate, durationMs: (seconds + 2) * 1000 });
         const background = generator?.run();
         await new Promise((r) => setTimeout(r, 1000));
-        const queried = (target.includes('bare') ? services.bare.pid : services.ingest.pid) ?? 0;
-        const { result, load } = await withMachineLoad(() => wrk(`${queryUrl}${QUERY}`, { connections: 1, seconds, token: '' }), {
-          queried,
+        const { result, load } = await withMachineLoad(() => wrk(`${queries.url}${QUERY}`, { connections: 1, seconds, token: '' }), {
+          queried: queries.pid,
         });
         const wait = load?.processes[0];
         await background?.finally(() => generator?.stop());
@@ -75,6 +101,7 @@ async function main(): Promise<void> {
     );
     console.log(rows.join('\n'));
   } finally {
+    if (older) await stopProcess(older.child);
     if (other) await stopProcess(other.child);
     await services.stop();
   }
