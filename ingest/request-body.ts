@@ -5,6 +5,7 @@
  */
 import type { Context } from 'koa';
 import { createGunzip } from 'node:zlib';
+import type { IncomingMessage } from 'node:http';
 import type { Readable, Transform } from 'node:stream';
 import { BadRequestError, PayloadTooLargeError, RequestTimeoutError, UnsupportedMediaTypeError } from '../shared/errors';
 import { bodyTypeOf, NDJSON_TYPE } from './body-types';
@@ -57,6 +58,23 @@ function collect(source: Readable, limits: BodyLimits): Promise<Buffer> {
   });
 }
 
+/**
+ * The body, when it is already whole in the request's buffer and nothing has read from it yet:
+ * the usual small POST arrives with its headers, and Node's parser has buffered all of it (its
+ * Content-Length, or the whole message) by the time the route reads. Taken in one read,
+ * without listeners, a timer or a wait.
+ */
+function alreadyArrived(req: IncomingMessage, limits: BodyLimits): Buffer | undefined {
+  if (req.readableFlowing !== null || req.readableDidRead) return undefined;
+  const declared = req.headers['content-length'];
+  const whole = req.complete || (declared !== undefined && declared !== '' && req.readableLength === Number(declared));
+  if (!whole) return undefined;
+  if (req.readableLength > limits.maxBytes) throw new BodyTooLarge();
+  return (req.read() as Buffer | null) ?? NO_BYTES;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
 /** The raw body (a route that declared acceptsBody()), gunzipped when so encoded, within the limits. */
 export async function readBytes(ctx: Context, limits: BodyLimits): Promise<Buffer> {
   const encoding = (ctx.req.headers['content-encoding'] || 'identity').trim().toLowerCase();
@@ -70,6 +88,10 @@ export async function readBytes(ctx: Context, limits: BodyLimits): Promise<Buffe
     throw new UnsupportedMediaTypeError(`Content-Encoding ${encoding.slice(0, 40)} is not supported; send gzip or no encoding.`);
   }
   try {
+    if (!gunzip) {
+      const whole = alreadyArrived(ctx.req, limits);
+      if (whole) return whole;
+    }
     // The 408 answer closes the connection, which also ends the abandoned read.
     return await collect(source, limits);
   } catch (error) {

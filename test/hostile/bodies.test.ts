@@ -263,6 +263,72 @@ describe('hostile bodies', () => {
     expect(answer.closed).toBe(true);
   });
 
+  describe('a body that arrives whole with its headers is read at once', () => {
+    const head = (path: string, headers: string) =>
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n${headers}`;
+
+    test('as a body that follows its headers later', async () => {
+      const body = JSON.stringify(ok);
+      const before = await appendedEntries();
+      const whole = await rawRequest(pipeline.url, {
+        head: head('/v1/metrics/node/whole', `Content-Length: ${body.length}`),
+        withHead: body,
+      });
+      const later = await rawRequest(pipeline.url, {
+        head: head('/v1/metrics/node/later', `Content-Length: ${body.length}`),
+        chunks: [body.slice(0, 5), body.slice(5)],
+        intervalMs: 50,
+      });
+      expect([whole.status, later.status]).toEqual([202, 202]);
+      expect(await appendedEntries()).toBe(before + 2);
+    });
+
+    test('and the kept-alive connection it came on carries the next requests', async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const sockets = new Set<unknown>();
+      const post = (node: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest(`${pipeline.url}/v1/metrics/node/${node}`, { method: 'POST', agent, headers: json }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('socket', (socket) => sockets.add(socket));
+          req.on('error', reject);
+          req.end(JSON.stringify(ok)); // Node's client sends a small body in the write of its headers
+        });
+      try {
+        const before = await appendedEntries();
+        expect([await post('kept-1'), await post('kept-2'), await post('kept-3')]).toEqual([202, 202, 202]);
+        expect(sockets.size).toBe(1);
+        expect(await appendedEntries()).toBe(before + 3);
+      } finally {
+        agent.destroy();
+      }
+    });
+
+    test('an empty one is 400 EMPTY_BODY', async () => {
+      const answer = await rawRequest(pipeline.url, { head: head('/v1/metrics/node/empty', 'Content-Length: 0') });
+      expect(answer.status).toBe(400);
+      expect(answer.text).toContain('"EMPTY_BODY"');
+    });
+
+    test('one over MAX_BODY_BYTES, chunked (no Content-Length to refuse it first), is 413, and nothing is stored', async () => {
+      const ingest = await startIngest(testConfig({ MAX_BODY_BYTES: '1024' }), quietLogger);
+      try {
+        const items = JSON.stringify(Array.from({ length: 30 }, () => okItem));
+        expect(items.length).toBeGreaterThan(1024);
+        const chunked = `${items.length.toString(16)}\r\n${items}\r\n0\r\n\r\n`;
+        const before = await appendedEntries();
+        const answer = await rawRequest(ingest.url, { head: head('/v1/samples', 'Transfer-Encoding: chunked'), withHead: chunked });
+        expect(answer.status).toBe(413);
+        expect(answer.text).toContain('"PAYLOAD_TOO_LARGE"');
+        expect(await appendedEntries()).toBe(before);
+      } finally {
+        await ingest.close();
+      }
+    });
+  });
+
   test("Node's header, request and keep-alive timeouts are set", async () => {
     const ingest = await startIngest(testConfig({ BODY_TIMEOUT_MS: '30000' }), quietLogger);
     try {

@@ -14,6 +14,8 @@ export interface RawAnswer {
 export interface RawRequest {
   /** Request line and headers, without the blank line that ends them. */
   head: string;
+  /** Body bytes sent in the same write as the head (before any of `chunks`). */
+  withHead?: string | Buffer;
   /** Body chunks, sent one every `intervalMs` (nothing when left out). */
   chunks?: (string | Buffer)[];
   intervalMs?: number;
@@ -41,7 +43,10 @@ export function rawRequest(baseUrl: string, req: RawRequest): Promise<RawAnswer>
     socket.on('close', () => finish(true));
     socket.on('error', () => finish(true));
     socket.on('connect', () => {
-      socket.write(`${req.head}\r\n\r\n`);
+      const head = Buffer.from(`${req.head}\r\n\r\n`);
+      const withHead = req.withHead === undefined ? Buffer.alloc(0) : Buffer.from(req.withHead);
+      socket.write(Buffer.concat([head, withHead]));
+      sent += withHead.length;
       const chunks = [...(req.chunks ?? [])];
       trickle = setInterval(() => {
         const chunk = chunks.shift();
