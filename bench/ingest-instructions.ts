@@ -1,0 +1,202 @@
+/**
+ * `npm run bench:ingest-instructions -- --before <dist>`: the instructions ingest's own process
+ * runs per single-sample POST, this checkout's build beside another's (e.g. a checkout of an
+ * older commit, built), each under valgrind's callgrind in turn. CPU time per request moves
+ * by tens of percent within seconds on a shared machine; an instruction count moves only with
+ * what the process does (a few percent here: group sizes and collections follow timing), so
+ * small changes to ingest's own work show. Kernel time (the socket calls) is not counted.
+ *
+ * Per run: ingest (API open, limits out of reach, no worker) on a private Redis, a warm-up of
+ * twice `--requests` POSTs so the JIT has compiled the hot path, then counting on, `--requests`
+ * POSTs (bench/post.lua's body and 1,000 node names, 50 connections kept alive), the dump
+ * read: the main thread's count (the event loop: ingest's JavaScript, Node's, the scavenges)
+ * and all threads' (V8's compiler and collector helpers too). About 50 times slower than
+ * natively: a run of 8,000 POSTs takes about a minute.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { freePort } from '../launcher/free-port';
+import { startPrivateRedis } from '../launcher/private-redis';
+import { describeMachine } from './machine';
+import { fixed } from './fixed-digits';
+import { ROOT, UNREACHED_LIMITS } from './services';
+
+const log = (line: string) => process.stderr.write(`[bench:ingest-instructions] ${line}\n`);
+const CONNECTIONS = 50;
+const BODY = '{"timeslice":10,"cpu":42.5,"mem":61}';
+const READY_TIMEOUT_MS = 120_000;
+
+function requireValgrind(): void {
+  const missing = ['valgrind', 'callgrind_control'].filter((tool) => spawnSync('which', [tool], { stdio: 'ignore' }).status !== 0);
+  if (missing.length > 0) throw new Error(`needs ${missing.join(', ')}; on Debian/Ubuntu: sudo apt-get install -y valgrind`);
+}
+
+function getStatus(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+/** `count` single POSTs over 50 kept-alive connections; answers how many were not 202. */
+async function post(url: string, agent: Agent, count: number): Promise<number> {
+  let next = 0;
+  let refused = 0;
+  const one = (n: number) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${url}/v1/metrics/node/wrk-${n % 1000}`,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(BODY);
+    });
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (next < count) if ((await one(next++)) !== 202) refused++;
+    }),
+  );
+  return refused;
+}
+
+function stopped(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+interface Count {
+  mainThread: number;
+  allThreads: number;
+}
+
+/** Instructions per POST of one build's ingest. */
+async function countOnce(dist: string, redisUrl: string, requests: number): Promise<Count> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'nodeagg-ingest-callgrind-'));
+  const env = {
+    ...process.env,
+    REDIS_URL: redisUrl,
+    KEY_PREFIX: `instructions${port}`,
+    INGEST_HOST: '127.0.0.1',
+    INGEST_PORT: String(port),
+    WORKER_HEALTH_PORT: '0',
+    LOG_LEVEL: 'warn',
+    API_TOKENS: '',
+    API_TOKENS_FILE: '',
+    ...UNREACHED_LIMITS,
+  };
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      // V8 writes and rewrites its machine code in memory.
+      '--smc-check=all-non-file',
+      // One dump per thread: the first is the main thread's.
+      '--separate-threads=yes',
+      `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
+      process.execPath,
+      join(dist, 'ingest', 'main.js'),
+    ],
+    { env, stdio: 'ignore' },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  try {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while ((await getStatus(`${url}/readyz`)) !== 200) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`ingest of ${dist} did not become ready under valgrind`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const warmUpRefused = await post(url, agent, 2 * requests);
+    execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
+    const refused = await post(url, agent, requests);
+    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
+    if (warmUpRefused + refused > 0) throw new Error(`${warmUpRefused + refused} POSTs were not answered 202`);
+    let allThreads = 0;
+    let mainThread = 0;
+    for (const file of readdirSync(dir)) {
+      const match = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(join(dir, file), 'utf8'));
+      if (!match) continue;
+      allThreads += Number(match[1]);
+      if (file.endsWith('-01')) mainThread += Number(match[1]);
+    }
+    if (mainThread === 0) throw new Error('callgrind wrote no count of the main thread');
+    return { mainThread: mainThread / requests, allThreads: allThreads / requests };
+  } finally {
+    agent.destroy();
+    await stopped(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const program = new Command('bench:ingest-instructions')
+    .description("instructions per single POST of this checkout's ingest and another build's, under callgrind")
+    .requiredOption('--before <dist>', "the other build's dist/ directory")
+    .addOption(new Option('--requests <n>', 'POSTs counted per run (and as many before, to warm up)').default(8000).argParser(Number))
+    .addOption(new Option('--runs <n>', 'runs per build, alternated').default(3).argParser(Number))
+    .parse(process.argv);
+  const options = program.opts<{ before: string; requests: number; runs: number }>();
+  requireValgrind();
+  const builds = { before: resolve(options.before), after: join(ROOT, 'dist') };
+  const counts: Record<'before' | 'after', Count[]> = { before: [], after: [] };
+  const redis = await startPrivateRedis();
+  try {
+    for (let run = 0; run < options.runs; run++) {
+      for (const side of ['before', 'after'] as const) {
+        log(`run ${run + 1}: ${side} (${builds[side]}), ${options.requests} POSTs to warm up, ${options.requests} counted`);
+        counts[side].push(await countOnce(builds[side], redis.url, options.requests));
+        const count = counts[side].at(-1)!;
+        log(`  ${fixed(count.mainThread, 0)} instructions per POST on the main thread, ${fixed(count.allThreads, 0)} in all`);
+      }
+    }
+  } finally {
+    await redis.destroy();
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const cells = (xs: number[]) => `${fixed(median(xs), 0)} | ${xs.map((x) => fixed(x, 0)).join(', ')}`;
+  const row = (name: string, runs: Count[]) =>
+    `| ${name} | ${cells(runs.map((c) => c.mainThread))} | ${cells(runs.map((c) => c.allThreads))} |`;
+  const ratio = (pick: (c: Count) => number) => fixed(median(counts.after.map(pick)) / median(counts.before.map(pick)), 3);
+  process.stdout.write(
+    [
+      `# Ingest instructions per single POST, ${new Date().toISOString()}`,
+      '',
+      `Command: \`npm run bench:ingest-instructions -- --before ${options.before} --requests ${options.requests} --runs ${options.runs}\``,
+      '',
+      ...Object.entries(describeMachine()).map(([k, v]) => `- ${k}: ${v}`),
+      '',
+      '| build | main thread, median | each run | all threads, median | each run |',
+      '|---|---|---|---|---|',
+      row(`before (${options.before})`, counts.before),
+      row('after (this checkout)', counts.after),
+      '',
+      `After / before (medians): main thread x${ratio((c) => c.mainThread)}, all threads x${ratio((c) => c.allThreads)}.`,
+      '',
+    ].join('\n'),
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`bench:ingest-instructions: ${error.message}\n`);
+    process.exit(1);
+  },
+);
