@@ -10,7 +10,7 @@
  *
  * With --before <dist> the rounds compare two builds instead: another build's ingest (e.g. a
  * checkout of an older commit, built) runs beside this one on the same Redis, and each round
- * queries each build, once with the load going to the queried ingest and once to a third.
+ * queries each build with the load going to the queried ingest, to a third, and nowhere.
  *
  *   npm run bench:query-isolation -- [--rate 40000] [--rounds 4] [--seconds 6] [--without-worker] [--before <dist>]
  */
@@ -62,6 +62,8 @@ async function main(): Promise<void> {
             loadTo: other.url,
             queries: { url: older.url, pid: older.child.pid ?? 0 },
           },
+          { name: 'this build, no load', queries: here },
+          { name: 'the build before, no load', queries: { url: older.url, pid: older.child.pid ?? 0 } },
         ]
       : [
           { name: 'this ingest', loadTo: here.url, queries: here },
