@@ -12,7 +12,7 @@
  * checkout of an older commit, built) runs beside this one on the same Redis, and each round
  * queries each build with the load going to the queried ingest, to a third, and nowhere.
  *
- *   npm run bench:query-isolation -- [--rate 40000] [--rounds 4] [--seconds 6] [--without-worker] [--before <dist>]
+ *   npm run bench:query-isolation -- [--rate 40000] [--rounds 4] [--seconds 6] [--without-worker] [--before <dist>] [--query <path>]
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -24,7 +24,7 @@ import { closedLoop, drain } from './measure';
 import { startExtraIngest, startServices, stopProcess } from './services';
 import { requireTools, wrk } from './tools';
 
-const QUERY = '/v1/analytics/nodes/average?timeslice=3600';
+const DEFAULT_QUERY = '/v1/analytics/nodes/average?timeslice=3600';
 const PROCESSES = 5;
 
 async function main(): Promise<void> {
@@ -34,13 +34,15 @@ async function main(): Promise<void> {
     .addOption(new Option('--seconds <n>', 'seconds of queries per round').default(6).argParser(Number))
     .addOption(new Option('--without-worker', 'stop the worker once the query fleet is loaded'))
     .addOption(new Option('--before <dist>', "compare this build's queries with another build's (its dist/ directory)"))
+    .addOption(new Option('--query <path>', 'the query each round asks').default(DEFAULT_QUERY))
     .parse(process.argv);
-  const { rate, rounds, seconds, withoutWorker, before } = program.opts<{
+  const { rate, rounds, seconds, withoutWorker, before, query } = program.opts<{
     rate: number;
     rounds: number;
     seconds: number;
     withoutWorker?: boolean;
     before?: string;
+    query: string;
   }>();
   requireTools();
   const services = await startServices(1, { openApi: true });
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
           loadTo === undefined ? undefined : await backgroundLoad(loadTo, '', { nodes: 1000, rate, durationMs: (seconds + 2) * 1000 });
         const background = generator?.run();
         await new Promise((r) => setTimeout(r, 1000));
-        const { result, load } = await withMachineLoad(() => wrk(`${queries.url}${QUERY}`, { connections: 1, seconds, token: '' }), {
+        const { result, load } = await withMachineLoad(() => wrk(`${queries.url}${query}`, { connections: 1, seconds, token: '' }), {
           queried: queries.pid,
         });
         const wait = load?.processes[0];
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      `\nqueries ${QUERY}, wrk -c1 ${seconds} s; background ${rate} samples/s in 500-sample batches; ${withWorker ? 'one worker applying' : 'no worker'}\n`,
+      `\nqueries ${query}, wrk -c1 ${seconds} s; background ${rate} samples/s in 500-sample batches; ${withWorker ? 'one worker applying' : 'no worker'}\n`,
     );
     console.log(
       '| round | background load goes to | queries/s | p50 ms | p99 ms | machine busy | queried process: on a core / waiting for one |\n|---|---|---|---|---|---|---|',
