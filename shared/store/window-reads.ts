@@ -6,7 +6,6 @@ import { decodeBucket, type BucketStats } from './bucket-codec';
 import { coarseBucketOf, coarseChunkOf, COARSE_BUCKET_MS, fineBucketOf, fineChunkOf, FINE_BUCKET_MS, type PartitionKeys } from './keys';
 import type { RedisClient } from '../redis';
 import { FLEET_LATEST_MEMBER } from './node-times';
-import { countAfter, countAround, countFrom } from './instance-count';
 import { RememberedLatest } from './remembered-latest';
 import { pipelineValues } from './replies';
 import { execPerSlot } from './slot-pipelines';
@@ -126,15 +125,13 @@ export class AggregateReader {
    * The latest time and what `planFor` reads for it, in one round trip when it can: the reads
    * the query's remembered latest plans go out with the read of the latest, and are used when
    * the latest found plans the very same reads; otherwise (or with nothing remembered) the
-   * reads follow the latest, as they must; `alongside`, given the latest, runs beside them.
-   * Null when there is no latest.
+   * reads follow the latest, as they must. Null when there is no latest.
    */
-  private async readAtLatest<P extends ReadPlan, A = undefined>(
+  private async readAtLatest<P extends ReadPlan>(
     query: string,
     latestOf: () => Promise<number | null>,
     planFor: (latestMs: number) => P,
-    alongside?: (latestMs: number) => Promise<A>,
-  ): Promise<{ latest: number; plan: P; buckets: (BucketStats | undefined)[][]; alongside: A | undefined } | null> {
+  ): Promise<{ latest: number; plan: P; buckets: (BucketStats | undefined)[][] } | null> {
     const guess = this.remembered.get(query);
     const guessed = guess === undefined ? undefined : planFor(guess).reads;
     // A failed early read costs the query nothing: the reads are made again below.
@@ -142,11 +139,8 @@ export class AggregateReader {
     if (latest === null) return null;
     this.remembered.set(query, latest);
     const plan = planFor(latest);
-    const [buckets, more] = await Promise.all([
-      guessed && early && sameReads(guessed, plan.reads) ? early : readBuckets(this.redis, plan.reads),
-      alongside?.(latest),
-    ]);
-    return { latest, plan, buckets, alongside: more };
+    const buckets = guessed && early && sameReads(guessed, plan.reads) ? early : await readBuckets(this.redis, plan.reads);
+    return { latest, plan, buckets };
   }
 
   /** One HMGET per partition and chunk key of the window (T - q, T]. */
@@ -243,34 +237,19 @@ export class AggregateReader {
     return { timeslice: summary.timeslice, names: [...new Set(lists.flat())].sort() };
   }
 
-  /**
-   * A process's window and its instances. Once the query has seen T, the buckets and the count
-   * go out with the read of T (instance-count.ts), and neither is read again while T selects
-   * the same buckets and its edge moved less than the count's band.
-   */
   async processWindow(process: string, windowSeconds: number): Promise<ProcessWindow | null> {
-    const query = `process:${process}`;
-    const keys = this.partitions.map((p) => p.processNodes(process));
-    const guess = this.remembered.get(query);
-    // A failed early count costs the query nothing: it is counted again.
-    const early = guess === undefined ? undefined : countAround(this.redis, keys, guess - windowSeconds * 1000).catch(() => undefined);
-    const processChunks =
-      (p: PartitionKeys): ChunkKey =>
-      (res, chunk) =>
-        res === 'fine' ? p.processFine(chunk, process) : p.processCoarse(chunk, process);
-    const read = await this.readAtLatest(
-      query,
-      () => this.latest((p) => p.processNodes(process)),
-      (latest) => this.windowReads(processChunks, latest, windowSeconds),
-      async (latest) => {
-        const edge = latest - windowSeconds * 1000;
-        const around = await early;
-        return (around && countFrom(around, edge)) ?? countAfter(this.redis, keys, edge);
-      },
-    );
-    if (read === null) return null;
-    const summary = summarize(read.buckets.flat(), read.latest, windowSeconds);
+    const latest = await this.latest((p) => p.processNodes(process));
+    if (latest === null) return null;
+    const edge = latest - windowSeconds * 1000;
+    const [summary, counts] = await Promise.all([
+      this.readWindow(
+        (p) => (res, chunk) => (res === 'fine' ? p.processFine(chunk, process) : p.processCoarse(chunk, process)),
+        latest,
+        windowSeconds,
+      ),
+      Promise.all(this.partitions.map((p) => this.redis.zcount(p.processNodes(process), `(${edge}`, '+inf'))),
+    ]);
     if (summary.samples === 0) return null;
-    return { ...summary, instances: read.alongside! };
+    return { ...summary, instances: counts.reduce((a, b) => a + b, 0) };
   }
 }

@@ -9,8 +9,7 @@ import { fineBucketOf, fineChunkOf } from '../../shared/store/keys';
 import { AggregateReader } from '../../shared/store/window-reads';
 import { NodeReader } from '../../ingest/node-reader';
 import type { RedisClient } from '../../shared/redis';
-import type { NodeSample, ProcessSample } from '../../shared/samples';
-import { EDGE_BAND_MS } from '../../shared/store/instance-count';
+import type { NodeSample } from '../../shared/samples';
 import { onePartitionStore } from '../support/one-partition-store';
 import { countRoundTrips, type RoundTrips } from '../support/round-trips';
 
@@ -31,17 +30,7 @@ const start = hour + 10 * 60_000;
 const now = () => start + 3_600_000 + 20 * 60_000;
 const sample = (at: number, cpu: number): NodeSample => ({ kind: 'node', node: 'n1', at, timeslice: 1, cpu, mem: 50 });
 
-const nginx = (node: string, at: number): ProcessSample => ({
-  kind: 'process',
-  node,
-  process: 'nginx',
-  at,
-  timeslice: 1,
-  cpu_used: 5,
-  mem_used: 7,
-});
-
-async function apply(...samples: (NodeSample | ProcessSample)[]): Promise<void> {
+async function apply(...samples: NodeSample[]): Promise<void> {
   const store = new AggregateStore(redis, config.consumerGroup, 'round-trips', now, MAX_SCRIPT_ARGS, 'script');
   for (const one of samples) {
     const id = await partition.deliver('round-trips', [one]);
@@ -137,48 +126,4 @@ test("a node's detail reads its summary, then its three windows in one round tri
   expect(detail).toEqual(await new NodeReader(redis, [keys]).detail('n1'));
   expect(trips.of('hget')).toEqual([0]);
   expect(trips.of('hmget')).toEqual([1]);
-});
-
-describe("a process's window and its instances", () => {
-  test('a repeated query reads the buckets and the count with the latest time', async () => {
-    await apply(nginx('a', start), nginx('b', start + 1000));
-    const reader = new AggregateReader(trips.client, [keys], now);
-    const first = await measured(() => reader.processWindow('nginx', 60));
-    expect(first).toMatchObject({ instances: 2, samples: 2 });
-    expect(trips.of('zcount')).toEqual([1]);
-    expect(await measured(() => reader.processWindow('nginx', 60))).toEqual(first);
-    expect([trips.of('zcount'), trips.of('hmget')]).toEqual([[0], [0]]);
-    expect(first).toEqual(await fresh().processWindow('nginx', 60));
-  });
-
-  test('a node that the moving edge left behind is counted out from the band, without another count', async () => {
-    await apply(nginx('a', start), nginx('b', start + 2000));
-    const reader = new AggregateReader(trips.client, [keys], now);
-    expect(await reader.processWindow('nginx', 5)).toMatchObject({ instances: 2 });
-    // T moves 4 s on: the edge passes a's sample, not b's.
-    await apply(nginx('c', start + 6000));
-    const moved = await measured(() => reader.processWindow('nginx', 5));
-    expect(moved).toMatchObject({ instances: 2 });
-    expect(moved).toEqual(await fresh().processWindow('nginx', 5));
-    expect(trips.of('zcount')).toEqual([0]);
-  });
-
-  test('an edge that moved past the band is counted again', async () => {
-    await apply(nginx('a', start), nginx('b', start + 1000));
-    const reader = new AggregateReader(trips.client, [keys], now);
-    expect(await reader.processWindow('nginx', 5)).toMatchObject({ instances: 2 });
-    await apply(nginx('c', start + 1000 + EDGE_BAND_MS + 2000));
-    const moved = await measured(() => reader.processWindow('nginx', 5));
-    expect(moved).toMatchObject({ instances: 1 });
-    expect(moved).toEqual(await fresh().processWindow('nginx', 5));
-    expect(trips.of('zcount')).toEqual([0, 1]);
-  });
-
-  test('a process with no sample any more answers null, whatever was remembered', async () => {
-    await apply(nginx('a', start));
-    const reader = new AggregateReader(trips.client, [keys], now);
-    expect(await reader.processWindow('nginx', 5)).not.toBeNull();
-    await redis.del(keys.processNodes('nginx'));
-    expect(await reader.processWindow('nginx', 5)).toBeNull();
-  });
 });
