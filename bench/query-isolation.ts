@@ -53,19 +53,16 @@ async function main(): Promise<void> {
     if (before !== undefined) older = await startExtraIngest(services, {}, resolve(before));
     const here = { url: services.ingestUrl, pid: services.ingest.pid ?? 0 };
     const bare = { url: services.bareUrl, pid: services.bare.pid ?? 0 };
+    const earlier = older && { url: older.url, pid: older.child.pid ?? 0 };
     // Where the background load goes (its ingest's URL), and which process answers the queries.
-    const placements: { name: string; loadTo?: string; queries: { url: string; pid: number } }[] = older
+    const placements: { name: string; loadTo?: string; queries: { url: string; pid: number } }[] = earlier
       ? [
           { name: 'this build, with the load', loadTo: here.url, queries: here },
-          { name: 'the build before, with the load', loadTo: older.url, queries: { url: older.url, pid: older.child.pid ?? 0 } },
+          { name: 'the build before, with the load', loadTo: earlier.url, queries: earlier },
           { name: 'this build, the load on another ingest', loadTo: other.url, queries: here },
-          {
-            name: 'the build before, the load on another ingest',
-            loadTo: other.url,
-            queries: { url: older.url, pid: older.child.pid ?? 0 },
-          },
+          { name: 'the build before, the load on another ingest', loadTo: other.url, queries: earlier },
           { name: 'this build, no load', queries: here },
-          { name: 'the build before, no load', queries: { url: older.url, pid: older.child.pid ?? 0 } },
+          { name: 'the build before, no load', queries: earlier },
         ]
       : [
           { name: 'this ingest', loadTo: here.url, queries: here },

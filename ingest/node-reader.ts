@@ -93,8 +93,7 @@ export class NodeReader {
     const latest = summary.last_at;
     // The three windows are read at once: one round trip for all of them.
     const views = await Promise.all(DETAIL_WINDOWS.map(([, seconds]) => this.nodeWindow(node, latest, seconds)));
-    const windows: Record<string, WindowView> = {};
-    DETAIL_WINDOWS.forEach(([label], i) => (windows[label] = view(views[i]!)));
+    const windows: Record<string, WindowView> = Object.fromEntries(DETAIL_WINDOWS.map(([label], i) => [label, view(views[i]!)]));
     const procs = processes.map((p) => ({ name: p.name, last_seen: iso(p.lastSeenMs) }));
     procs.sort((a, b) => (a.name < b.name ? -1 : 1));
     return { ...overview(node, summary), windows, processes: procs };

@@ -6,7 +6,6 @@ import { decodeBucket, type BucketStats } from './bucket-codec';
 import { coarseBucketOf, coarseChunkOf, COARSE_BUCKET_MS, fineBucketOf, fineChunkOf, FINE_BUCKET_MS, type PartitionKeys } from './keys';
 import type { RedisClient } from '../redis';
 import { FLEET_LATEST_MEMBER } from './node-times';
-import { RememberedLatest } from './remembered-latest';
 import { pipelineValues } from './replies';
 import { execPerSlot } from './slot-pipelines';
 import type { ChainableCommander } from 'ioredis';
@@ -78,11 +77,13 @@ export function sameReads(a: readonly BucketRead[], b: readonly BucketRead[]): b
   return true;
 }
 
-/** The latest time of the fleet's windows (every fleet query reads the same one). */
-const FLEET_QUERIES = 'fleet';
-
 export class AggregateReader {
-  private readonly remembered = new RememberedLatest();
+  /**
+   * The fleet's latest time as the last fleet query found it (every fleet query reads the same
+   * one): the guess its next query's bucket reads go out with, used only when the latest found
+   * then selects the very same buckets.
+   */
+  private fleetLatestSeen: number | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -122,22 +123,19 @@ export class AggregateReader {
   }
 
   /**
-   * The latest time and what `planFor` reads for it, in one round trip when it can: the reads
-   * the query's remembered latest plans go out with the read of the latest, and are used when
-   * the latest found plans the very same reads; otherwise (or with nothing remembered) the
-   * reads follow the latest, as they must. Null when there is no latest.
+   * The fleet's latest time and what `planFor` reads for it, in one round trip when it can: the
+   * reads the latest seen last plans go out with the read of the latest, and are used when the
+   * latest found plans the very same reads; otherwise (or before any fleet query) the reads
+   * follow the latest, as they must. Null for an empty fleet.
    */
-  private async readAtLatest<P extends ReadPlan>(
-    query: string,
-    latestOf: () => Promise<number | null>,
+  private async readAtFleetLatest<P extends ReadPlan>(
     planFor: (latestMs: number) => P,
   ): Promise<{ latest: number; plan: P; buckets: (BucketStats | undefined)[][] } | null> {
-    const guess = this.remembered.get(query);
-    const guessed = guess === undefined ? undefined : planFor(guess).reads;
+    const guessed = this.fleetLatestSeen === undefined ? undefined : planFor(this.fleetLatestSeen).reads;
     // A failed early read costs the query nothing: the reads are made again below.
-    const [latest, early] = await Promise.all([latestOf(), guessed && readBuckets(this.redis, guessed).catch(() => undefined)]);
+    const [latest, early] = await Promise.all([this.fleetLatest(), guessed && readBuckets(this.redis, guessed).catch(() => undefined)]);
     if (latest === null) return null;
-    this.remembered.set(query, latest);
+    this.fleetLatestSeen = latest;
     const plan = planFor(latest);
     const buckets = guessed && early && sameReads(guessed, plan.reads) ? early : await readBuckets(this.redis, plan.reads);
     return { latest, plan, buckets };
@@ -165,11 +163,7 @@ export class AggregateReader {
       (p: PartitionKeys): ChunkKey =>
       (res, chunk) =>
         res === 'fine' ? p.fleetFine(chunk) : p.fleetCoarse(chunk);
-    const read = await this.readAtLatest(
-      FLEET_QUERIES,
-      () => this.fleetLatest(),
-      (latest) => this.windowReads(fleetChunks, latest, windowSeconds),
-    );
+    const read = await this.readAtFleetLatest((latest) => this.windowReads(fleetChunks, latest, windowSeconds));
     return read && summarize(read.buckets.flat(), read.latest, windowSeconds);
   }
 
@@ -203,11 +197,7 @@ export class AggregateReader {
    * minute buckets, shorter ones the 1-second buckets; null for an empty fleet.
    */
   async fleetSeries(windowSeconds: number, stepSeconds: number): Promise<{ step: number; points: FleetSeriesPoint[] } | null> {
-    const read = await this.readAtLatest(
-      FLEET_QUERIES,
-      () => this.fleetLatest(),
-      (latest) => this.seriesPlan(latest, windowSeconds, stepSeconds),
-    );
+    const read = await this.readAtFleetLatest((latest) => this.seriesPlan(latest, windowSeconds, stepSeconds));
     if (read === null) return null;
     const { buckets, replyIndexes, count, step, bucketMs } = read.plan;
     const perBucket: (BucketStats | undefined)[][] = buckets.map(() => []);
