@@ -6,6 +6,9 @@
  * what the process does (a few percent here: group sizes and collections follow timing), so
  * small changes to ingest's own work show. Kernel time (the socket calls) is not counted.
  *
+ * `--baselines`: also the bare Koa handler and the routed one (bench/baseline-apps.ts) in each
+ * run, so ingest's own work shows as instructions over the routed handler's, which does none.
+ *
  * Per run: ingest (API open, limits out of reach, no worker) on a private Redis, a warm-up of
  * twice `--requests` POSTs so the JIT has compiled the hot path, then counting on, `--requests`
  * POSTs (bench/post.lua's body and 1,000 node names, 50 connections kept alive), the dump
@@ -84,22 +87,42 @@ interface Count {
   allThreads: number;
 }
 
-/** Instructions per POST of one build's ingest. */
-async function countOnce(dist: string, redisUrl: string, requests: number): Promise<Count> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'nodeagg-ingest-callgrind-'));
-  const env = {
-    ...process.env,
-    REDIS_URL: redisUrl,
-    KEY_PREFIX: `instructions${port}`,
-    INGEST_HOST: '127.0.0.1',
-    INGEST_PORT: String(port),
-    WORKER_HEALTH_PORT: '0',
-    LOG_LEVEL: 'warn',
-    API_TOKENS: '',
-    API_TOKENS_FILE: '',
-    ...UNREACHED_LIMITS,
+/** What is counted: a server's command line, its environment and the path that answers 200 once it is ready. */
+interface Target {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  readyPath: string;
+}
+
+function ingestTarget(dist: string, redisUrl: string, port: number): Target {
+  return {
+    argv: [join(dist, 'ingest', 'main.js')],
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl,
+      KEY_PREFIX: `instructions${port}`,
+      INGEST_HOST: '127.0.0.1',
+      INGEST_PORT: String(port),
+      WORKER_HEALTH_PORT: '0',
+      LOG_LEVEL: 'warn',
+      API_TOKENS: '',
+      API_TOKENS_FILE: '',
+      ...UNREACHED_LIMITS,
+    },
+    readyPath: '/readyz',
   };
+}
+
+/** The bare handler, or with `--routed` the one behind ingest's middleware and write routes. */
+function baselineTarget(args: string[], port: number): Target {
+  return { argv: [join(ROOT, 'dist', 'bench', 'bare-koa.js'), ...args], env: { ...process.env, PORT: String(port) }, readyPath: '/' };
+}
+
+/** Instructions per POST of one server. */
+async function countOnce(target: (port: number) => Target, requests: number): Promise<Count> {
+  const port = await freePort();
+  const { argv, env, readyPath } = target(port);
+  const dir = mkdtempSync(join(tmpdir(), 'nodeagg-ingest-callgrind-'));
   const child = spawn(
     'valgrind',
     [
@@ -111,7 +134,7 @@ async function countOnce(dist: string, redisUrl: string, requests: number): Prom
       '--separate-threads=yes',
       `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
       process.execPath,
-      join(dist, 'ingest', 'main.js'),
+      ...argv,
     ],
     { env, stdio: 'ignore' },
   );
@@ -119,8 +142,8 @@ async function countOnce(dist: string, redisUrl: string, requests: number): Prom
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   try {
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    while ((await getStatus(`${url}/readyz`)) !== 200) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`ingest of ${dist} did not become ready under valgrind`);
+    while ((await getStatus(`${url}${readyPath}`)) !== 200) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${argv.join(' ')} did not become ready under valgrind`);
       await new Promise((r) => setTimeout(r, 500));
     }
     const warmUpRefused = await post(url, agent, 2 * requests);
@@ -145,24 +168,38 @@ async function countOnce(dist: string, redisUrl: string, requests: number): Prom
   }
 }
 
+type Side = 'before' | 'after' | 'routed' | 'bare';
+const SIDE_NAMES: Record<Side, string> = {
+  before: 'before',
+  after: 'after (this checkout)',
+  routed: "the routed handler (the app's middleware and write routes, no work)",
+  bare: 'the bare Koa handler',
+};
+
 async function main(): Promise<void> {
   const program = new Command('bench:ingest-instructions')
     .description("instructions per single POST of this checkout's ingest and another build's, under callgrind")
     .requiredOption('--before <dist>', "the other build's dist/ directory")
     .addOption(new Option('--requests <n>', 'POSTs counted per run (and as many before, to warm up)').default(8000).argParser(Number))
     .addOption(new Option('--runs <n>', 'runs per build, alternated').default(3).argParser(Number))
+    .option('--baselines', 'also count the bare Koa handler and the routed one in each run')
     .parse(process.argv);
-  const options = program.opts<{ before: string; requests: number; runs: number }>();
+  const options = program.opts<{ before: string; requests: number; runs: number; baselines?: boolean }>();
   requireValgrind();
-  const builds = { before: resolve(options.before), after: join(ROOT, 'dist') };
-  const counts: Record<'before' | 'after', Count[]> = { before: [], after: [] };
+  const targets: Partial<Record<Side, (port: number) => Target>> = {};
+  const sides: Side[] = options.baselines ? ['before', 'after', 'routed', 'bare'] : ['before', 'after'];
+  const counts: Partial<Record<Side, Count[]>> = {};
   const redis = await startPrivateRedis();
+  targets.before = (port) => ingestTarget(resolve(options.before), redis.url, port);
+  targets.after = (port) => ingestTarget(join(ROOT, 'dist'), redis.url, port);
+  targets.routed = (port) => baselineTarget(['--routed'], port);
+  targets.bare = (port) => baselineTarget([], port);
   try {
     for (let run = 0; run < options.runs; run++) {
-      for (const side of ['before', 'after'] as const) {
-        log(`run ${run + 1}: ${side} (${builds[side]}), ${options.requests} POSTs to warm up, ${options.requests} counted`);
-        counts[side].push(await countOnce(builds[side], redis.url, options.requests));
-        const count = counts[side].at(-1)!;
+      for (const side of sides) {
+        log(`run ${run + 1}: ${SIDE_NAMES[side]}, ${options.requests} POSTs to warm up, ${options.requests} counted`);
+        const count = await countOnce(targets[side]!, options.requests);
+        (counts[side] ??= []).push(count);
         log(`  ${fixed(count.mainThread, 0)} instructions per POST on the main thread, ${fixed(count.allThreads, 0)} in all`);
       }
     }
@@ -171,23 +208,35 @@ async function main(): Promise<void> {
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const cells = (xs: number[]) => `${fixed(median(xs), 0)} | ${xs.map((x) => fixed(x, 0)).join(', ')}`;
-  const row = (name: string, runs: Count[]) =>
-    `| ${name} | ${cells(runs.map((c) => c.mainThread))} | ${cells(runs.map((c) => c.allThreads))} |`;
-  const ratio = (pick: (c: Count) => number) => fixed(median(counts.after.map(pick)) / median(counts.before.map(pick)), 3);
+  const row = (side: Side) => {
+    const runs = counts[side]!;
+    const name = side === 'before' ? `before (${options.before})` : SIDE_NAMES[side];
+    return `| ${name} | ${cells(runs.map((c) => c.mainThread))} | ${cells(runs.map((c) => c.allThreads))} |`;
+  };
+  const ratio = (side: Side, pick: (c: Count) => number) => fixed(median(counts[side]!.map(pick)) / median(counts.before!.map(pick)), 3);
+  const mainThread = (c: Count) => c.mainThread;
+  const allThreads = (c: Count) => c.allThreads;
+  const mainThreadOver = (side: Side, base: Side) =>
+    fixed(median(counts[side]!.map(mainThread)) - median(counts[base]!.map(mainThread)), 0);
   process.stdout.write(
     [
       `# Ingest instructions per single POST, ${new Date().toISOString()}`,
       '',
-      `Command: \`npm run bench:ingest-instructions -- --before ${options.before} --requests ${options.requests} --runs ${options.runs}\``,
+      `Command: \`npm run bench:ingest-instructions -- --before ${options.before} --requests ${options.requests} --runs ${options.runs}${options.baselines ? ' --baselines' : ''}\``,
       '',
       ...Object.entries(describeMachine()).map(([k, v]) => `- ${k}: ${v}`),
       '',
-      '| build | main thread, median | each run | all threads, median | each run |',
+      '| server | main thread, median | each run | all threads, median | each run |',
       '|---|---|---|---|---|',
-      row(`before (${options.before})`, counts.before),
-      row('after (this checkout)', counts.after),
+      ...sides.map(row),
       '',
-      `After / before (medians): main thread x${ratio((c) => c.mainThread)}, all threads x${ratio((c) => c.allThreads)}.`,
+      `After / before (medians): main thread x${ratio('after', mainThread)}, all threads x${ratio('after', allThreads)}.`,
+      ...(options.baselines
+        ? [
+            `Main thread over the routed handler (ingest's own work): before ${mainThreadOver('before', 'routed')}, ` +
+              `after ${mainThreadOver('after', 'routed')}; the routed handler over the bare one: ${mainThreadOver('routed', 'bare')}.`,
+          ]
+        : []),
       '',
     ].join('\n'),
   );
