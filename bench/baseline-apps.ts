@@ -35,7 +35,7 @@ export function routedApp(): Koa {
   app.silent = true;
   // ingest: nosniff header, metrics, errors, Redis failures, draining
   app.use((ctx, next) => {
-    ctx.res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (ctx.method !== 'POST') ctx.res.setHeader('x-content-type-options', 'nosniff');
     return next();
   });
   app.use(wrapping);

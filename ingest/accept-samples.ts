@@ -25,9 +25,12 @@ export async function acceptSamples(
   options: AcceptOptions = {},
 ): Promise<void> {
   const admission = await admitSamples(ctx, ctx.accessControl, deps.cardinality, samples);
-  const given = ctx.get('Idempotency-Key') || undefined;
+  // Read directly, not through ctx.get(), which lower-cases the name per request (Node's already are).
+  const header = ctx.req.headers['idempotency-key'];
+  const given = typeof header === 'string' && header !== '' ? header : undefined;
   const derived = given === undefined && options.derivedIdempotency?.ttlSeconds ? options.derivedIdempotency : undefined;
-  const claim = idempotencyClaim(given ?? derived?.key, ctx.path.replace(/\/$/, ''), body);
+  const key = given ?? derived?.key;
+  const claim = key === undefined ? undefined : idempotencyClaim(key, ctx.path.replace(/\/$/, ''), body);
   if (claim && derived) claim.ttlSeconds = derived.ttlSeconds;
   const result = await deps.writer.write(samples, claim);
   admission.stored();

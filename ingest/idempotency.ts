@@ -13,8 +13,7 @@ export interface IdempotencyClaim {
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
-export function idempotencyClaim(key: string | undefined, path: string, body: unknown): IdempotencyClaim | undefined {
-  if (key === undefined) return undefined;
+export function idempotencyClaim(key: string, path: string, body: unknown): IdempotencyClaim {
   if (!KEY_PATTERN.test(key)) {
     throw new BadRequestError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters.', [
       { field: 'Idempotency-Key', message: 'invalid' },

@@ -127,9 +127,27 @@ describe('fleet page files', () => {
     for (const file of list(UI_DIR)) expect(readFileSync(join(shipped, file)).equals(readFileSync(join(UI_DIR, file)))).toBe(true);
   });
 
-  test('JSON answers carry nosniff too', async () => {
-    const answer = await fetch(`${pipeline.url}/v1/pipeline`);
-    expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+  test('JSON answers carry nosniff too, errors and HEAD answers as well', async () => {
+    for (const [method, path, status] of [
+      ['GET', '/v1/pipeline', 200],
+      ['HEAD', '/v1/pipeline', 200],
+      ['GET', '/v1/no-such-route', 404],
+      ['DELETE', '/v1/pipeline', 405],
+    ] as const) {
+      const answer = await fetch(`${pipeline.url}${path}`, { method });
+      expect([method, path, answer.status]).toEqual([method, path, status]);
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  });
+
+  test("a POST's answer, which goes back to its sender and which no page loads, goes without it", async () => {
+    const accepted = await fetch(`${pipeline.url}/v1/metrics/node/nosniff-probe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ timeslice: 10, cpu: 1, mem: 1 }),
+    });
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.get('x-content-type-options')).toBeNull();
   });
 });
 
