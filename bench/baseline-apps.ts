@@ -3,8 +3,9 @@
  * doing no I/O; and the same handler behind what a single-sample POST passes through in
  * ingest before its handler (ingest/app.ts): the app's five middleware as pass-throughs of
  * the same kind (plain or async), @koa/router with the six write routes in their nested
- * routers, and each route's middleware (two for the single-sample routes). What the routed one costs beyond the bare one is
- * Koa's and @koa/router's dispatch, none of ingest's own work.
+ * routers, and the middleware a route has before its handler (none but OTLP's error format:
+ * a write's checks run in its handler's frame, ingest/write-route.ts). What the routed one
+ * costs beyond the bare one is Koa's and @koa/router's dispatch, none of ingest's own work.
  */
 import Koa, { type Context, type Next } from 'koa';
 import Router from '@koa/router';
@@ -43,13 +44,12 @@ export function routedApp(): Koa {
   app.use(wrapping);
   app.use(plain);
   const metrics = new Router();
-  // ingest: requireScope('write') (async), then the body's type check (plain)
-  metrics.post('/v1/metrics/node/:nodename', wrapping, plain, handler);
-  metrics.post('/v1/metrics/nodes/:nodename/process/:processname', wrapping, plain, handler);
-  metrics.post('/v1/metrics/node/:nodename/process/:processname', wrapping, plain, handler);
-  const samples = new Router().post('/v1/samples', wrapping, plain, handler);
-  const otlp = new Router().post('/otlp/v1/metrics', wrapping, wrapping, plain, handler); // and its error format first
-  const collectd = new Router().post('/collectd', wrapping, plain, handler);
+  metrics.post('/v1/metrics/node/:nodename', handler);
+  metrics.post('/v1/metrics/nodes/:nodename/process/:processname', handler);
+  metrics.post('/v1/metrics/node/:nodename/process/:processname', handler);
+  const samples = new Router().post('/v1/samples', handler);
+  const otlp = new Router().post('/otlp/v1/metrics', wrapping, handler); // its error format
+  const collectd = new Router().post('/collectd', handler);
   const writes = new Router();
   for (const router of [metrics, samples, otlp, collectd]) writes.use(router.routes());
   app.use(writes.routes());

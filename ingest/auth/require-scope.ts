@@ -1,4 +1,4 @@
-/** `requireScope('write')`: the route middleware every protected ingest route declares (see docs/SECURITY.md). */
+/** `requireScope('read')`: the route middleware a protected route other than a write declares (see docs/SECURITY.md); writes go through write-route.ts. */
 import type { Context, Middleware } from 'koa';
 import type { Scope } from '../../shared/auth/scopes';
 import type { AccessControl } from './access-control';
@@ -16,9 +16,14 @@ function accessControlOf(ctx: Context): AccessControl {
   return access;
 }
 
+/** Admits the request for `scope` or throws its 401/403/429 (what requireScope() checks). */
+export function admitScope(ctx: Context, scope: Scope): Promise<void> {
+  return accessControlOf(ctx).admit(ctx, scope);
+}
+
 export function requireScope(scope: Scope): Middleware {
   return async (ctx, next) => {
-    await accessControlOf(ctx).admit(ctx, scope);
+    await admitScope(ctx, scope);
     await next();
   };
 }

@@ -3,10 +3,10 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { parseNodeBody, parseProcessBody } from '../../shared/samples';
 import type { IngestDeps } from '../deps';
-import { requireScope } from '../auth/require-scope';
 import { acceptSamples } from '../accept-samples';
-import { acceptsBody, JSON_TYPE } from '../body-types';
+import { JSON_TYPE } from '../body-types';
 import { readJsonBody } from '../request-body';
+import { writeRoute } from '../write-route';
 import type { Sample } from '../../shared/samples';
 import type { WriteResult } from '../sample-writer';
 
@@ -18,20 +18,26 @@ export function metricsRouter(deps: IngestDeps): Router {
   const context = () => ({ receivedAt: Date.now(), maxFutureSkewMs: deps.config.maxFutureSkewMs });
 
   const limits = { maxBytes: deps.config.maxBodyBytes, timeoutMs: deps.config.bodyTimeoutMs };
-  const jsonBody = acceptsBody({ types: [JSON_TYPE], maxBytes: limits.maxBytes });
+  const jsonBody = { types: [JSON_TYPE], maxBytes: limits.maxBytes };
 
   const accept = (ctx: Context, body: unknown, sample: Sample) => acceptSamples(ctx, deps, body, [sample], singleAnswer);
 
-  router.post('/v1/metrics/node/:nodename', requireScope('write'), jsonBody, async (ctx) => {
-    const body = await readJsonBody(ctx, limits);
-    await accept(ctx, body, parseNodeBody(ctx.params.nodename!, body, context()));
-  });
+  router.post(
+    '/v1/metrics/node/:nodename',
+    writeRoute(jsonBody, async (ctx) => {
+      const body = await readJsonBody(ctx, limits);
+      await accept(ctx, body, parseNodeBody(ctx.params.nodename!, body, context()));
+    }),
+  );
 
   for (const path of ['/v1/metrics/nodes/:nodename/process/:processname', '/v1/metrics/node/:nodename/process/:processname']) {
-    router.post(path, requireScope('write'), jsonBody, async (ctx) => {
-      const body = await readJsonBody(ctx, limits);
-      await accept(ctx, body, parseProcessBody(ctx.params.nodename!, ctx.params.processname!, body, context()));
-    });
+    router.post(
+      path,
+      writeRoute(jsonBody, async (ctx) => {
+        const body = await readJsonBody(ctx, limits);
+        await accept(ctx, body, parseProcessBody(ctx.params.nodename!, ctx.params.processname!, body, context()));
+      }),
+    );
   }
   return router;
 }

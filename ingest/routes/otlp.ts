@@ -9,12 +9,12 @@ import type { Context, Next } from 'koa';
 import { BadRequestError, PayloadTooLargeError } from '../../shared/errors';
 import { acceptSamples } from '../accept-samples';
 import { summarizeRejections, validateCandidates } from '../agent-candidates';
-import { requireScope } from '../auth/require-scope';
 import type { IngestDeps } from '../deps';
 import { otlpErrorBody } from '../otlp/otlp-errors';
 import { mapMetricsRequest } from '../otlp/otlp-mapping';
 import { OTLP_MEDIA_TYPES, decodeMetricsRequest, encodeExportResponse, type OtlpFormat, type OtlpMediaType } from '../otlp/otlp-protocol';
-import { acceptsBody, bodyTypeOf } from '../body-types';
+import { bodyTypeOf } from '../body-types';
+import { writeRoute } from '../write-route';
 import { readBytes } from '../request-body';
 
 /** Media types this route accepts; anything else is 415. */
@@ -53,38 +53,42 @@ export function otlpRouter(deps: IngestDeps): Router {
   const router = new Router();
   const { maxBodyBytes, bodyTimeoutMs } = deps.config;
   const limits = { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs };
-  const otlpBody = acceptsBody({ types: OTLP_ACCEPTED_TYPES, maxBytes: maxBodyBytes });
-  router.post('/otlp/v1/metrics', otlpErrors, requireScope('write'), otlpBody, async (ctx) => {
-    const format = OTLP_MEDIA_TYPES[bodyTypeOf(ctx) as OtlpMediaType];
-    const intervalSeconds = gaugeInterval(ctx, deps.config.otlpGaugeIntervalSeconds);
-    const body = await readBytes(ctx, limits);
-    const request = decodeMetricsRequest(body, format, deps.config.maxAgentPoints);
-    const mapping = mapMetricsRequest(request, { gaugeIntervalSeconds: intervalSeconds });
-    const { samples, rejections } = validateCandidates(mapping.candidates, {
-      receivedAt: Date.now(),
-      maxFutureSkewMs: deps.config.maxFutureSkewMs,
-    });
-    if (samples.length > deps.config.maxBatchItems) {
-      throw new PayloadTooLargeError(
-        `An export makes at most ${deps.config.maxBatchItems} samples; this one makes ${samples.length}. Send smaller batches.`,
-      );
-    }
-    const allRejections = [...mapping.rejections, ...rejections];
-    const rejected = allRejections.reduce((sum, r) => sum + r.units, 0);
-    const partial =
-      rejected > 0 ? { rejectedDataPoints: rejected, errorMessage: summarizeRejections(allRejections, 'data point') } : undefined;
-    if (format === 'protobuf') ctx.type = 'application/x-protobuf';
-    if (samples.length === 0) {
-      ctx.status = 200;
-      ctx.body = encodeExportResponse(format, partial);
-      return;
-    }
-    // Exporters retry with the same bytes and send only static headers: the body's digest is the key.
-    const digest = createHash('sha256').update(body).digest('hex');
-    await acceptSamples(ctx, deps, samples, samples, () => encodeExportResponse(format, partial), {
-      status: 200,
-      derivedIdempotency: { key: `otlp:${digest}`, ttlSeconds: deps.config.agentIdempotencyTtlSeconds },
-    });
-  });
+  const otlpBody = { types: OTLP_ACCEPTED_TYPES, maxBytes: maxBodyBytes };
+  router.post(
+    '/otlp/v1/metrics',
+    otlpErrors,
+    writeRoute(otlpBody, async (ctx) => {
+      const format = OTLP_MEDIA_TYPES[bodyTypeOf(ctx) as OtlpMediaType];
+      const intervalSeconds = gaugeInterval(ctx, deps.config.otlpGaugeIntervalSeconds);
+      const body = await readBytes(ctx, limits);
+      const request = decodeMetricsRequest(body, format, deps.config.maxAgentPoints);
+      const mapping = mapMetricsRequest(request, { gaugeIntervalSeconds: intervalSeconds });
+      const { samples, rejections } = validateCandidates(mapping.candidates, {
+        receivedAt: Date.now(),
+        maxFutureSkewMs: deps.config.maxFutureSkewMs,
+      });
+      if (samples.length > deps.config.maxBatchItems) {
+        throw new PayloadTooLargeError(
+          `An export makes at most ${deps.config.maxBatchItems} samples; this one makes ${samples.length}. Send smaller batches.`,
+        );
+      }
+      const allRejections = [...mapping.rejections, ...rejections];
+      const rejected = allRejections.reduce((sum, r) => sum + r.units, 0);
+      const partial =
+        rejected > 0 ? { rejectedDataPoints: rejected, errorMessage: summarizeRejections(allRejections, 'data point') } : undefined;
+      if (format === 'protobuf') ctx.type = 'application/x-protobuf';
+      if (samples.length === 0) {
+        ctx.status = 200;
+        ctx.body = encodeExportResponse(format, partial);
+        return;
+      }
+      // Exporters retry with the same bytes and send only static headers: the body's digest is the key.
+      const digest = createHash('sha256').update(body).digest('hex');
+      await acceptSamples(ctx, deps, samples, samples, () => encodeExportResponse(format, partial), {
+        status: 200,
+        derivedIdempotency: { key: `otlp:${digest}`, ttlSeconds: deps.config.agentIdempotencyTtlSeconds },
+      });
+    }),
+  );
   return router;
 }

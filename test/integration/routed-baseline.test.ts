@@ -58,7 +58,8 @@ describe("the benchmark's routed baseline has ingest's shape", () => {
 
   test('the same write routes, each with the same middleware before its handler', () => {
     const routes = writeRoutes(ingest.app);
-    expect(routes).toContain('POST /v1/metrics/node/:nodename: async plain');
+    expect(routes).toContain('POST /v1/metrics/node/:nodename: ');
+    expect(routes).toContain('POST /otlp/v1/metrics: async');
     expect(writeRoutes(routedApp())).toEqual(routes);
   });
 });
