@@ -3,7 +3,7 @@
  * token's `write` scope and request rate, then the body's type and declared length from the
  * headers, before a byte of the body is read. As two route middleware (requireScope() and
  * acceptsBody()) they cost @koa/router a step each per request, a bound `next` and a promise:
- * about 3 % of a single POST's instructions (docs/BENCHMARKS.md).
+ * about 4 % of a single POST's instructions (docs/BENCHMARKS.md).
  */
 import type { Context, Middleware } from 'koa';
 import { admitScope } from './auth/require-scope';
