@@ -180,7 +180,7 @@ async function main(): Promise<void> {
   const program = new Command('bench:ingest-instructions')
     .description("instructions per single POST of this checkout's ingest and another build's, under callgrind")
     .requiredOption('--before <dist>', "the other build's dist/ directory")
-    .addOption(new Option('--requests <n>', 'POSTs counted per run (and as many before, to warm up)').default(8000).argParser(Number))
+    .addOption(new Option('--requests <n>', 'POSTs counted per run (twice as many before, to warm up)').default(8000).argParser(Number))
     .addOption(new Option('--runs <n>', 'runs per build, alternated').default(3).argParser(Number))
     .option('--baselines', 'also count the bare Koa handler and the routed one in each run')
     .parse(process.argv);
@@ -197,7 +197,7 @@ async function main(): Promise<void> {
   try {
     for (let run = 0; run < options.runs; run++) {
       for (const side of sides) {
-        log(`run ${run + 1}: ${SIDE_NAMES[side]}, ${options.requests} POSTs to warm up, ${options.requests} counted`);
+        log(`run ${run + 1}: ${SIDE_NAMES[side]}, ${2 * options.requests} POSTs to warm up, ${options.requests} counted`);
         const count = await countOnce(targets[side]!, options.requests);
         (counts[side] ??= []).push(count);
         log(`  ${fixed(count.mainThread, 0)} instructions per POST on the main thread, ${fixed(count.allThreads, 0)} in all`);
