@@ -186,19 +186,20 @@ async function main(): Promise<void> {
     .parse(process.argv);
   const options = program.opts<{ before: string; requests: number; runs: number; baselines?: boolean }>();
   requireValgrind();
-  const targets: Partial<Record<Side, (port: number) => Target>> = {};
   const sides: Side[] = options.baselines ? ['before', 'after', 'routed', 'bare'] : ['before', 'after'];
   const counts: Partial<Record<Side, Count[]>> = {};
   const redis = await startPrivateRedis();
-  targets.before = (port) => ingestTarget(resolve(options.before), redis.url, port);
-  targets.after = (port) => ingestTarget(join(ROOT, 'dist'), redis.url, port);
-  targets.routed = (port) => baselineTarget(['--routed'], port);
-  targets.bare = (port) => baselineTarget([], port);
+  const targets: Record<Side, (port: number) => Target> = {
+    before: (port) => ingestTarget(resolve(options.before), redis.url, port),
+    after: (port) => ingestTarget(join(ROOT, 'dist'), redis.url, port),
+    routed: (port) => baselineTarget(['--routed'], port),
+    bare: (port) => baselineTarget([], port),
+  };
   try {
     for (let run = 0; run < options.runs; run++) {
       for (const side of sides) {
         log(`run ${run + 1}: ${SIDE_NAMES[side]}, ${2 * options.requests} POSTs to warm up, ${options.requests} counted`);
-        const count = await countOnce(targets[side]!, options.requests);
+        const count = await countOnce(targets[side], options.requests);
         (counts[side] ??= []).push(count);
         log(`  ${fixed(count.mainThread, 0)} instructions per POST on the main thread, ${fixed(count.allThreads, 0)} in all`);
       }
