@@ -1,6 +1,7 @@
 /** The accepting half of every POST: limits, idempotency, append (with backpressure), the answer. */
 import type { Context } from 'koa';
 import type { Sample } from '../shared/samples';
+import { setAnswer } from './answer';
 import type { IngestDeps } from './deps';
 import { idempotencyClaim } from './idempotency';
 import { admitSamples } from './limits/sample-admission';
@@ -34,8 +35,7 @@ export async function acceptSamples(
   if (claim && derived) claim.ttlSeconds = derived.ttlSeconds;
   const result = await deps.writer.write(samples, claim);
   admission.stored();
-  if (result.replayed) ctx.set('Idempotent-Replayed', 'true');
+  if (result.replayed) ctx.response.set('Idempotent-Replayed', 'true');
   else deps.metrics.samplesAccepted.inc(samples.length);
-  ctx.status = options.status ?? 202;
-  ctx.body = answer(result);
+  setAnswer(ctx, options.status ?? 202, answer(result));
 }

@@ -84,7 +84,7 @@ export function createApp(deps: IngestDeps): Koa {
     // says, never guessed. A POST's answer goes to the client that sent it and no page loads
     // it, so it goes without: each header costs Node about 3 % of a single POST's instructions
     // (docs/BENCHMARKS.md). The name in lower case is the one Node keys it by: no conversion.
-    if (ctx.method !== 'POST') ctx.res.setHeader('x-content-type-options', 'nosniff');
+    if (ctx.request.method !== 'POST') ctx.res.setHeader('x-content-type-options', 'nosniff');
     return next();
   });
   // Metrics outermost, so they record the status the error middleware answered.
@@ -93,7 +93,7 @@ export function createApp(deps: IngestDeps): Koa {
   const watchdog = new TimeoutWatchdog([deps.redis, deps.appendRedis], () => deps.logger.warn('Redis keeps timing out; reconnecting'));
   app.use(redisFailuresAre503(watchdog));
   app.use((ctx, next) => {
-    if (deps.isDraining() && ctx.method === 'POST') {
+    if (deps.isDraining() && ctx.request.method === 'POST') {
       ctx.set('Connection', 'close');
       throw new DependencyUnavailableError('The service is shutting down; retry on another instance.');
     }

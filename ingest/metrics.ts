@@ -59,7 +59,9 @@ export function createIngestMetrics(waitReplicas = 0): IngestMetrics {
     try {
       await next();
     } finally {
-      requests.record(ctx.method, routeTemplateOf(ctx), ctx.status, (performance.now() - startedAt) / 1000);
+      // Through ctx.request and ctx.response, not ctx's delegating getters (see answer.ts).
+      const method = ctx.request.method;
+      requests.record(method, routeTemplateOf(ctx, method), ctx.response.status, (performance.now() - startedAt) / 1000);
     }
   };
   return { registry, samplesAccepted, authRejected, rateLimited, replicationTimeouts, middleware };
@@ -75,13 +77,13 @@ interface MatchedLayer {
  * names must not explode label cardinality) and never a middleware's pattern: the router's
  * matched layers include router.use() middleware, whose paths are regular expressions.
  */
-export function routeTemplateOf(ctx: Context): string {
+export function routeTemplateOf(ctx: Context, method: string): string {
   const matched = (ctx as { matched?: MatchedLayer[] }).matched;
   if (matched === undefined) return 'unmatched';
   let firstRoute: string | undefined;
   for (const layer of matched) {
     if (layer.methods.length === 0 || typeof layer.path !== 'string') continue;
-    if (layer.methods.includes(ctx.method)) return layer.path;
+    if (layer.methods.includes(method)) return layer.path;
     firstRoute ??= layer.path;
   }
   return firstRoute ?? 'unmatched';
