@@ -1,11 +1,11 @@
 /**
  * Sets a route's answer on Koa's response object itself. `ctx.status = …` and `ctx.body = …`
  * go through Koa's delegating setters, which store `this.response[name]` with the name in a
- * variable: V8 cannot make that store fast and hands each one to its runtime, which then looks
- * up and calls the response's own setter. A single POST made three such calls (status, body,
- * and the length Koa's respond() sets after stringifying a JSON body), about 15,000 of its
- * instructions with the setters' own work (docs/BENCHMARKS.md). A JSON answer goes as its
- * text, its type set first, so respond() sends it as it is.
+ * variable: behind the router V8 did not make that store fast, and handed each one to its
+ * runtime, which looks up and calls the response's own setter. A single POST made three such
+ * calls (status, body, and the length Koa's respond() sets after stringifying a JSON body),
+ * about 15,000 of its instructions with the setters' own work (docs/BENCHMARKS.md). A JSON
+ * answer goes as its text, its type set first, so respond() sends it as it is.
  */
 import type { Context } from 'koa';
 
