@@ -1,5 +1,5 @@
 /**
- * Sets a route's answer on Koa's response object itself. `ctx.status = …` and `ctx.body = …`
+ * Sets a write route's answer on Koa's response object itself. `ctx.status = …` and `ctx.body = …`
  * go through Koa's delegating setters, which store `this.response[name]` with the name in a
  * variable: behind the router V8 did not make that store fast, and handed each one to its
  * runtime, which looks up and calls the response's own setter. A single POST made three such

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import { BadRequestError, PayloadTooLargeError } from '../../shared/errors';
 import { acceptSamples } from '../accept-samples';
+import { setAnswer } from '../answer';
 import { summarizeRejections, validateCandidates } from '../agent-candidates';
 import { mapValueLists, parseValueLists } from '../collectd/collectd-mapping';
 import type { IngestDeps } from '../deps';
@@ -50,8 +51,7 @@ export function collectdRouter(deps: IngestDeps): Router {
         ...(rejections.length > 0 ? { reason: summarizeRejections(rejections, 'value list') } : {}),
       };
       if (samples.length === 0) {
-        ctx.status = 202;
-        ctx.body = { accepted: 0, ...counts, ids: [], token: null };
+        setAnswer(ctx, 202, { accepted: 0, ...counts, ids: [], token: null });
         return;
       }
       // write_http cannot send a per-request key: the body's digest makes a re-sent POST count once.

@@ -8,6 +8,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { BadRequestError, PayloadTooLargeError } from '../../shared/errors';
 import { acceptSamples } from '../accept-samples';
+import { setAnswer } from '../answer';
 import { summarizeRejections, validateCandidates } from '../agent-candidates';
 import type { IngestDeps } from '../deps';
 import { otlpErrorBody } from '../otlp/otlp-errors';
@@ -78,8 +79,7 @@ export function otlpRouter(deps: IngestDeps): Router {
         rejected > 0 ? { rejectedDataPoints: rejected, errorMessage: summarizeRejections(allRejections, 'data point') } : undefined;
       if (format === 'protobuf') ctx.type = 'application/x-protobuf';
       if (samples.length === 0) {
-        ctx.status = 200;
-        ctx.body = encodeExportResponse(format, partial);
+        setAnswer(ctx, 200, encodeExportResponse(format, partial));
         return;
       }
       // Exporters retry with the same bytes and send only static headers: the body's digest is the key.
