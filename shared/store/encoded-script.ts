@@ -5,7 +5,8 @@
  * string by string into an array of pieces, which was most of the worker's CPU. The call
  * behaves like a script ioredis defines: EVAL the first time on a connection, EVALSHA after,
  * and EVAL again after NOSCRIPT (a restarted or failed-over Redis); on a cluster it goes to
- * the slot of its keys and follows redirections like any command.
+ * the slot of its keys and follows redirections like any command. The store's scripts with
+ * many arguments per call (the apply, the group commit's append) go this way.
  */
 import { createHash } from 'node:crypto';
 import { Command, type Cluster, type Redis } from 'ioredis';
@@ -98,7 +99,8 @@ function header(name: string, first: string, keys: readonly string[], count: num
   return Buffer.concat([Buffer.from(head), encodeBulkStrings([keys.length, ...keys])]);
 }
 
-const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.includes('NOSCRIPT');
+/** Redis did not have the script (it ran nothing): the call may be sent again. */
+export const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.includes('NOSCRIPT');
 
 export class EncodedScript {
   readonly sha: string;
@@ -111,7 +113,7 @@ export class EncodedScript {
 
   /** Runs the script: `keys`, then the arguments `encoded` holds (encodeBulkStrings; `count` of them). */
   async call(client: Redis | Cluster, keys: readonly string[], encoded: Buffer, count: number): Promise<unknown> {
-    const send = () => client.sendCommand(new ScriptCommand(this, keys, encoded, count));
+    const send = () => client.sendCommand(this.command(keys, encoded, count));
     try {
       return await send();
     } catch (error) {
@@ -119,6 +121,11 @@ export class EncodedScript {
       if (!isNoScript(error)) throw error;
       return send();
     }
+  }
+
+  /** One call as a command, for a pipeline (its caller sends it again after NOSCRIPT, as `call` does). */
+  command(keys: readonly string[], encoded: Buffer, count: number): Command {
+    return new ScriptCommand(this, keys, encoded, count);
   }
 
   /** The command's name and first argument for a connection: EVAL with the source until it ran there once. */
@@ -140,9 +147,12 @@ class ScriptCommand extends Command {
     private readonly encoded: Buffer,
     private readonly count: number,
   ) {
-    // What ioredis reads of the arguments: the keys, for a cluster's routing. Replies as
-    // text, as for the scripts ioredis defines.
-    super('evalsha', [script.sha, scriptKeys.length, ...scriptKeys], { replyEncoding: 'utf8' });
+    // Replies as text, as for the scripts ioredis defines. No arguments given here: ioredis's
+    // constructor copies them with Array.prototype.flat, which V8 runs generically, about 1,000
+    // instructions per argument (docs/BENCHMARKS.md).
+    super('evalsha', [], { replyEncoding: 'utf8' });
+    // What ioredis reads of the arguments, once it needs them: the keys, for a cluster's routing.
+    this.args = [script.sha, scriptKeys.length, ...scriptKeys];
   }
 
   override toWritable(socket: object): Buffer {

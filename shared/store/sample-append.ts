@@ -6,10 +6,12 @@
  * own outcome from its partitions' replies. Builds the keys and arguments and maps the
  * script's numeric replies to typed results; callers never see either.
  */
+import { Pipeline } from 'ioredis';
 import { isCluster, type RedisClient } from '../redis';
+import { encodeBulkStrings, isNoScript } from './encoded-script';
 import { ENTRY_FIELD, GROUP_FIELD } from './entry-codec';
 import { partitionKeys, type PartitionKeys } from './keys';
-import { registerScripts } from './scripts';
+import { encodedScript, registerScripts } from './scripts';
 
 /** One request's encoded sample lines for one partition. */
 export interface PartitionLines {
@@ -162,7 +164,7 @@ export class SampleAppender {
 
   private async appendInOneCall(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
     const call = this.scriptCall(groupId, requests);
-    const { reply, replicated } = await this.run(call.args);
+    const { reply, replicated } = await this.run(call.keys, call.args);
     if (reply[0] === GROUP_PAUSED) return { kind: 'paused' };
     if (reply[0] === GROUP_RECOUNT) return { kind: 'recount', partitions: Number(reply[1]) };
     if (reply[0] !== GROUP_APPENDED) throw new Error(`append-samples replied ${String(reply[0])}`);
@@ -179,12 +181,28 @@ export class SampleAppender {
    * of its own connection on its own master, so both go in one pipeline: same connection,
    * nothing of ours in between, and on a cluster the node of the call's keys (ioredis routes
    * a pipeline by its keys; WAIT has none). A WAIT that fails or falls short leaves the
-   * script's outcome known but unconfirmed (its stored requests: `unreplicated`).
+   * script's outcome known but unconfirmed (its stored requests: `unreplicated`). The
+   * arguments are encoded here (encoded-script.ts): ioredis's own encoding of a call's
+   * arguments cost ingest more than the rest of the append (docs/BENCHMARKS.md).
    */
-  private async run(args: (string | number)[]): Promise<{ reply: (string | number)[]; replicated: boolean }> {
+  private async run(
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<{ reply: (string | number)[]; replicated: boolean }> {
+    const script = encodedScript('appendSamples');
+    const encoded = encodeBulkStrings(args);
     const wait = this.replicaWait;
-    if (!wait || wait.replicas === 0) return { reply: await this.redis.appendSamples(args), replicated: true };
-    const results = (await this.redis.pipeline().appendSamples(args).wait(wait.replicas, wait.timeoutMs).exec()) ?? [];
+    if (!wait || wait.replicas === 0) {
+      return { reply: (await script.call(this.redis, keys, encoded, args.length)) as (string | number)[], replicated: true };
+    }
+    const send = async () => {
+      const pipeline = new Pipeline(this.redis);
+      pipeline.sendCommand(script.command(keys, encoded, args.length));
+      return (await pipeline.wait(wait.replicas, wait.timeoutMs).exec()) ?? [];
+    };
+    let results = await send();
+    // Redis lost the script (nothing ran, and WAIT waited for nothing): sent again, as EVAL.
+    if (isNoScript(results[0]?.[0])) results = await send();
     const [appended, waited] = results;
     if (!appended) throw new Error('the append pipeline returned no reply');
     if (appended[0]) throw appended[0];
@@ -232,7 +250,10 @@ export class SampleAppender {
   }
 
   /** The script's keys and arguments (append-samples.lua documents them). */
-  private scriptCall(groupId: string, requests: readonly AppendRequest[]): { args: (string | number)[]; streamIndex: Map<number, number> } {
+  private scriptCall(
+    groupId: string,
+    requests: readonly AppendRequest[],
+  ): { keys: string[]; args: (string | number)[]; streamIndex: Map<number, number> } {
     const touched = new Set<number>();
     for (const request of requests) for (const part of request.parts) touched.add(part.partition);
     const order = [...touched].sort((a, b) => a - b);
@@ -273,7 +294,7 @@ export class SampleAppender {
         args.push(streamIndex.get(partition)!, lines);
       }
     }
-    return { args: [keys.length, ...keys, ...args], streamIndex };
+    return { keys, args, streamIndex };
   }
 
   /**

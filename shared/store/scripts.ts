@@ -1,7 +1,7 @@
 /**
  * Every Lua script of the store, registered once per client with its type. A script is
  * `lua/<file>.lua`; the table below names its ioredis command and how many keys it takes
- * (undefined: the caller passes the key count first, for scripts whose key count varies).
+ * ('encoded': its caller encodes the keys and arguments itself, see below).
  * Callers get typed commands on the client (ioredis module augmentation), never a cast.
  */
 import { readFileSync } from 'node:fs';
@@ -12,13 +12,9 @@ import { luaBucketCodec } from './bucket-codec';
 import { luaNodeSummaryCodec } from './summary-codec';
 import { EncodedScript } from './encoded-script';
 
-type Arg = string | number;
-
 // RedisCommander is the command interface of both Redis and Cluster: one augmentation types both.
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** append-samples.lua: numKeys, then keys and arguments as the script documents; numeric codes and ids (sample-append.ts reads them). */
-    appendSamples(args: Arg[]): Result<(string | number)[], Context>;
     /** merge-buckets.lua: target hash, source marker, expiry (unix s, 0 = none), then the source's fields and stored buckets. */
     mergeBuckets(target: string, marker: string, expireAt: number, ...fieldsAndValues: (string | Buffer)[]): Result<number, Context>;
     /** remove-consumer.lua: stream, heartbeat key, group, consumer, mode. */
@@ -46,12 +42,12 @@ declare module 'ioredis' {
  */
 const SCRIPTS = {
   acknowledgeDeadLetter: { file: 'acknowledge-dead-letter', numberOfKeys: 3, codecs: [] },
-  appendSamples: { file: 'append-samples', numberOfKeys: undefined, codecs: [] },
+  appendSamples: { file: 'append-samples', numberOfKeys: 'encoded', codecs: [] },
   applyBatch: { file: 'apply-batch', numberOfKeys: 'encoded', codecs: [luaBucketCodec, luaNodeSummaryCodec] },
   mergeBuckets: { file: 'merge-buckets', numberOfKeys: 2, codecs: [luaBucketCodec] },
   removeConsumer: { file: 'remove-consumer', numberOfKeys: 2, codecs: [] },
   replayEntry: { file: 'replay-entry', numberOfKeys: 3, codecs: [] },
-} as const satisfies Record<string, { file: string; numberOfKeys: number | undefined | 'encoded'; codecs: readonly (() => string)[] }>;
+} as const satisfies Record<string, { file: string; numberOfKeys: number | 'encoded'; codecs: readonly (() => string)[] }>;
 
 const sources = new Map<string, string>();
 
@@ -77,7 +73,7 @@ export function registerScripts(redis: Redis | Cluster): void {
   for (const [name, { file, numberOfKeys, codecs }] of Object.entries(SCRIPTS)) {
     if (name in redis || numberOfKeys === 'encoded') continue;
     const lua = source(file, codecs);
-    redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
+    redis.defineCommand(name, { lua, numberOfKeys });
   }
 }
 
@@ -89,7 +85,7 @@ export function scriptSource(name: keyof typeof SCRIPTS): string {
 const encodedScripts = new Map<string, EncodedScript>();
 
 /** A script whose caller encodes its arguments (one per process: it remembers the connections that loaded it). */
-export function encodedScript(name: 'applyBatch'): EncodedScript {
+export function encodedScript(name: 'applyBatch' | 'appendSamples'): EncodedScript {
   let script = encodedScripts.get(name);
   if (script === undefined) encodedScripts.set(name, (script = new EncodedScript(scriptSource(name))));
   return script;

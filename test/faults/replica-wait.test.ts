@@ -106,6 +106,28 @@ describe('ingest waiting for a replica (REDIS_WAIT_REPLICAS=1)', () => {
     expect(pipeline.body.replication).toEqual({ wait_replicas: 1, wait_timeout_ms: WAIT_TIMEOUT_MS });
   }, 60_000);
 
+  test('after the master lost its scripts (SCRIPT FLUSH), a write waiting for its replica loads the script again: 202, on the replica, appended once', async () => {
+    const env = envFor('waitflush');
+    const admin = await connectAdmin(loadConfig(env));
+    cleanup.add(() => admin.quit());
+    const ingest = await startIngestProcess(env);
+    cleanup.add(() => ingest.kill());
+    const fromReplica = await clientOf(replica.url, env);
+
+    // The first write runs the script on ingest's connection; after the flush that connection
+    // asks for it by its SHA and is answered NOSCRIPT (nothing ran, and WAIT waited for nothing).
+    expect((await postJson(`${ingest.url}/v1/samples`, batch('flush-before', 3, 1), { 'Idempotency-Key': 'flush-1' })).status).toBe(202);
+    await admin.script('FLUSH');
+    const after = await postJson(`${ingest.url}/v1/samples`, batch('flush-after', 3, 2), { 'Idempotency-Key': 'flush-2' });
+
+    expect(after.status).toBe(202);
+    expect(after.body.accepted).toBe(3);
+    const [partition, id] = String(after.body.token).split('_');
+    expect(await fromReplica.xrange(partitionKeys(env.KEY_PREFIX, Number(partition), PARTITIONS).stream, id!, id!)).toHaveLength(1);
+    expect(await entriesAdded(admin, env.KEY_PREFIX, PARTITIONS)).toBe(2);
+    expect(await metricOf(ingest.url, 'nodeagg_replication_timeouts_total')).toBe(0);
+  }, 60_000);
+
   test('without its replica ingest answers 503 REPLICATION_TIMEOUT (the samples are on the master); once it is back a retry with the same key is answered 202 and every sample counts once', async () => {
     const env = envFor('waitdown');
     const config = loadConfig(env);
