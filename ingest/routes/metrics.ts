@@ -4,14 +4,15 @@ import type { Context } from 'koa';
 import { parseNodeBody, parseProcessBody } from '../../shared/samples';
 import type { IngestDeps } from '../deps';
 import { acceptSamples } from '../accept-samples';
+import { JsonText } from '../answer';
 import { JSON_TYPE } from '../body-types';
 import { readJsonBody } from '../request-body';
 import { writeRoute } from '../write-route';
 import type { Sample } from '../../shared/samples';
 import type { WriteResult } from '../sample-writer';
 
-/** The answer to a single-sample POST: its stream entry id and consistency token. */
-const singleAnswer = (result: WriteResult) => ({ id: result.ids[0], token: result.token });
+/** The answer to a single-sample POST: its stream entry id and consistency token (`{"id":…,"token":…}`). */
+const singleAnswer = (result: WriteResult) => new JsonText(`{"id":"${result.ids[0]!}","token":"${result.token}"}`);
 
 export function metricsRouter(deps: IngestDeps): Router {
   const router = new Router();

@@ -52,10 +52,13 @@ describe('the answers of the write routes', () => {
     ['/v1/metrics/nodes/answer-a/process/nginx', { timeslice: 10, cpu_used: 1.5, mem_used: 2 }],
     ['/v1/metrics/node/answer-a/process/nginx', { timeslice: 10, cpu_used: 1.5, mem_used: 2 }],
   ])('POST %s answers 202 with its entry id and token as JSON', async (path, sample) => {
-    const body = expectJsonAnswer(await post(`${pipeline.url}${path}`, JSON.stringify(sample)), 202);
+    const answer = await post(`${pipeline.url}${path}`, JSON.stringify(sample));
+    const body = expectJsonAnswer(answer, 202);
     expect(Object.keys(body)).toEqual(['id', 'token']);
     expect(body.id).toMatch(ENTRY_ID);
     expect(body.token).toMatch(TOKEN);
+    // Written as text by the route (no JSON.stringify): the same bytes JSON.stringify writes.
+    expect(answer.text).toBe(JSON.stringify({ id: body.id, token: body.token }));
   });
 
   test('a batch answers 202 with its count, ids and token as JSON', async () => {
