@@ -2,8 +2,9 @@
  * The baseline apps: a bare Koa JSON handler that reads and parses the body and answers 202,
  * doing no I/O; and the same handler behind what a single-sample POST passes through in
  * ingest before its handler (ingest/app.ts): the app's five middleware as pass-throughs of
- * the same kind (plain or async), @koa/router with the six write routes in their nested
- * routers, and the middleware a route has before its handler (none but OTLP's error format:
+ * the same kind (plain or async), @koa/router with the six write routes in their routers (the
+ * three single-sample routes first, then the batch routes' nested routers), and the
+ * middleware a route has before its handler (none but OTLP's error format:
  * a write's checks run in its handler's frame, ingest/write-route.ts). What the routed one
  * costs beyond the bare one is Koa's and @koa/router's dispatch, none of ingest's own work.
  */
@@ -50,9 +51,10 @@ export function routedApp(): Koa {
   const samples = new Router().post('/v1/samples', handler);
   const otlp = new Router().post('/otlp/v1/metrics', wrapping, handler); // its error format
   const collectd = new Router().post('/collectd', handler);
-  const writes = new Router();
-  for (const router of [metrics, samples, otlp, collectd]) writes.use(router.routes());
-  app.use(writes.routes());
+  const batchWrites = new Router();
+  for (const router of [samples, otlp, collectd]) batchWrites.use(router.routes());
+  app.use(metrics.routes());
+  app.use(batchWrites.routes());
   app.use(handler);
   return app;
 }
