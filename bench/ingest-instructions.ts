@@ -18,8 +18,8 @@
  *
  * Work on a timer (the backpressure read every BACKPRESSURE_REFRESH_MS) runs per second of
  * wall time, not per POST: under callgrind, with about 60 times fewer POSTs a second than
- * natively, each POST would carry 60 times its share of it (about 3,000 instructions per POST
- * instead of 50). The counted ingest reads it BACKGROUND_STRETCH times less often, so that
+ * natively, each POST would carry 60 times its share of it (about 1,500 instructions per POST
+ * instead of 25, measured). The counted ingest reads it BACKGROUND_STRETCH times less often, so that
  * each POST carries about its native share.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';

@@ -9,7 +9,7 @@
  * many arguments per call (the apply, the group commit's append) go this way.
  */
 import { createHash } from 'node:crypto';
-import { Command, type Cluster, type Redis } from 'ioredis';
+import { Command, Pipeline, type Cluster, type Redis } from 'ioredis';
 
 export type EncodedArg = string | number | Buffer;
 
@@ -100,7 +100,7 @@ function header(name: string, first: string, keys: readonly string[], count: num
 }
 
 /** Redis did not have the script (it ran nothing): the call may be sent again. */
-export const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.includes('NOSCRIPT');
+const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.includes('NOSCRIPT');
 
 export class EncodedScript {
   readonly sha: string;
@@ -123,8 +123,29 @@ export class EncodedScript {
     }
   }
 
-  /** One call as a command, for a pipeline (its caller sends it again after NOSCRIPT, as `call` does). */
-  command(keys: readonly string[], encoded: Buffer, count: number): Command {
+  /**
+   * Runs the script in a pipeline, followed by what `then` adds (e.g. WAIT on the same
+   * connection), and answers every reply. After NOSCRIPT (nothing ran, so nothing after it
+   * waited for anything) the whole pipeline goes again, the script as EVAL.
+   */
+  async callThen(
+    client: Redis | Cluster,
+    keys: readonly string[],
+    encoded: Buffer,
+    count: number,
+    then: (pipeline: Pipeline) => void,
+  ): Promise<[Error | null, unknown][]> {
+    const send = async () => {
+      const pipeline = new Pipeline(client);
+      pipeline.sendCommand(this.command(keys, encoded, count));
+      then(pipeline);
+      return (await pipeline.exec()) ?? [];
+    };
+    const results = await send();
+    return isNoScript(results[0]?.[0]) ? send() : results;
+  }
+
+  private command(keys: readonly string[], encoded: Buffer, count: number): Command {
     return new ScriptCommand(this, keys, encoded, count);
   }
 

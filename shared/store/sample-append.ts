@@ -6,9 +6,8 @@
  * own outcome from its partitions' replies. Builds the keys and arguments and maps the
  * script's numeric replies to typed results; callers never see either.
  */
-import { Pipeline } from 'ioredis';
 import { isCluster, type RedisClient } from '../redis';
-import { encodeBulkStrings, isNoScript } from './encoded-script';
+import { encodeBulkStrings } from './encoded-script';
 import { ENTRY_FIELD, GROUP_FIELD } from './entry-codec';
 import { partitionKeys, type PartitionKeys } from './keys';
 import { encodedScript, registerScripts } from './scripts';
@@ -195,15 +194,9 @@ export class SampleAppender {
     if (!wait || wait.replicas === 0) {
       return { reply: (await script.call(this.redis, keys, encoded, args.length)) as (string | number)[], replicated: true };
     }
-    const send = async () => {
-      const pipeline = new Pipeline(this.redis);
-      pipeline.sendCommand(script.command(keys, encoded, args.length));
-      return (await pipeline.wait(wait.replicas, wait.timeoutMs).exec()) ?? [];
-    };
-    let results = await send();
-    // Redis lost the script (nothing ran, and WAIT waited for nothing): sent again, as EVAL.
-    if (isNoScript(results[0]?.[0])) results = await send();
-    const [appended, waited] = results;
+    const [appended, waited] = await script.callThen(this.redis, keys, encoded, args.length, (pipeline) =>
+      pipeline.wait(wait.replicas, wait.timeoutMs),
+    );
     if (!appended) throw new Error('the append pipeline returned no reply');
     if (appended[0]) throw appended[0];
     const confirmations = waited && !waited[0] ? Number(waited[1]) : 0;

@@ -65,6 +65,22 @@ describe('a script call with arguments encoded by the store', () => {
     expect(await redis.script('EXISTS', script.sha)).toEqual([1]);
   });
 
+  test('in a pipeline with a command after it, a lost script sends the whole pipeline again: every reply, the script run once', async () => {
+    const counting = new EncodedScript("return redis.call('INCR', KEYS[1])");
+    const key = 'encoded-script-test:runs';
+    await redis.del(key);
+    const callThen = () => counting.callThen(redis, [key], encodeBulkStrings([]), 0, (pipeline) => pipeline.get(key));
+    expect(await callThen()).toEqual([
+      [null, 1],
+      [null, '1'],
+    ]);
+    await redis.script('FLUSH');
+    expect(await callThen()).toEqual([
+      [null, 2],
+      [null, '2'],
+    ]);
+  });
+
   test('an error the script raises reaches the caller, and the connection stays usable', async () => {
     const failing = new EncodedScript("return redis.error_reply('refused: ' .. ARGV[1])");
     await expect(failing.call(redis, ['k'], encodeBulkStrings(['x']), 1)).rejects.toThrow('refused: x');
