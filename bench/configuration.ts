@@ -18,6 +18,7 @@ import { processCpuUs } from './process-cpu';
 import { realtimeThreads } from './realtime';
 import { applyDelaysBetween, readApplyDelays, type ApplyDelays } from './apply-delay';
 import { peakRssMb, startRoutedBaseline, startServices, stopProcess, type ServiceOptions } from './services';
+import { roundTripPrice, type RoundTripPrice } from './round-trip-price';
 import { wrk, xaddPerSecond, type WrkResult } from './tools';
 
 export interface BenchConfig {
@@ -47,6 +48,8 @@ export interface ConfigResult {
     dispatch?: AlternatedRounds;
     /** Ingest against the bare handler in rounds, after the phase (absent in older results). */
     alternated?: AlternatedRounds;
+    /** What a round trip costs this Redis, measured after the phase (absent in older results). */
+    roundTrip?: RoundTripPrice;
   };
   /** 1,000-sample NDJSON batches from wrk (bench/post-batch.lua): the load of the batch goal for Redis CPU per sample. */
   wrkBatch: { service: WrkResult; samplesPerSecond: number; cost: PhaseCost };
@@ -264,6 +267,7 @@ export async function runConfiguration(
     );
     await drain(services.ingestUrl, token);
     const singleCost = await singleMeter.finish();
+    const roundTrip = await roundTripPrice(redis, services.redis.port);
     // The ratio again in rounds beside the bare handler's, which the machine's drift moves less.
     const alternated = await alternatedRounds(
       { url: services.ingestUrl, pid: services.ingest.pid ?? 0 },
@@ -418,6 +422,7 @@ export async function runConfiguration(
         bareUsPerRequest: bareRun.usPerRequest,
         dispatch,
         alternated,
+        roundTrip,
       },
       wrkBatch: {
         service: wrkBatch,

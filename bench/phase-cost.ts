@@ -4,7 +4,7 @@
  * start of the load until the pipeline is drained, so every sample's apply is inside.
  */
 import type Redis from 'ioredis';
-import { commandStats, mergeCommandStats, redisCpuParts, resetCommandStats, type CommandStat } from './redis-accounting';
+import { commandStats, mergeCommandStats, redisCpuParts, redisTraffic, resetCommandStats, type CommandStat } from './redis-accounting';
 import { processCpuUs } from './process-cpu';
 import type { Services } from './services';
 
@@ -52,6 +52,13 @@ export interface PhaseCost {
   redisSysUsPerSample: number;
   /** Each server's CPU over the phase, in the probe's order (one entry for a single Redis). */
   redisCpuSByServer: number[];
+  /** Redis's reads of client connections per sample (requests arriving: round trips), all servers (absent in older results). */
+  redisReadsPerSample?: number;
+  /** Its writes to client connections per sample (replies sent), all servers (absent in older results). */
+  redisWritesPerSample?: number;
+  /** Bytes Redis received / sent per sample (requests and replies), all servers (absent in older results). */
+  redisBytesInPerSample?: number;
+  redisBytesOutPerSample?: number;
   ingestUsPerSample: number;
   workerUsPerSample: number;
   /** INFO commandstats over the phase, when asked for (CONFIG RESETSTAT at its start). */
@@ -73,15 +80,28 @@ interface Reading {
   redisCpuS: number[];
   /** used_cpu_sys of all servers together. */
   redisSysS: number;
+  redisReads: number;
+  redisWrites: number;
+  redisBytesIn: number;
+  redisBytesOut: number;
   accepted: number;
   applied: number;
   ingestUs: number;
   workerUs: number;
 }
 
-async function redisReading(servers: readonly Redis[]): Promise<Pick<Reading, 'redisCpuS' | 'redisSysS'>> {
-  const parts = await Promise.all(servers.map(redisCpuParts));
-  return { redisCpuS: parts.map(({ user, sys }) => user + sys), redisSysS: parts.reduce((sum, { sys }) => sum + sys, 0) };
+async function redisReading(
+  servers: readonly Redis[],
+): Promise<Pick<Reading, 'redisCpuS' | 'redisSysS' | 'redisReads' | 'redisWrites' | 'redisBytesIn' | 'redisBytesOut'>> {
+  const [parts, io] = await Promise.all([Promise.all(servers.map(redisCpuParts)), Promise.all(servers.map(redisTraffic))]);
+  return {
+    redisCpuS: parts.map(({ user, sys }) => user + sys),
+    redisSysS: parts.reduce((sum, { sys }) => sum + sys, 0),
+    redisReads: io.reduce((sum, { reads }) => sum + reads, 0),
+    redisWrites: io.reduce((sum, { writes }) => sum + writes, 0),
+    redisBytesIn: io.reduce((sum, { bytesIn }) => sum + bytesIn, 0),
+    redisBytesOut: io.reduce((sum, { bytesOut }) => sum + bytesOut, 0),
+  };
 }
 
 async function read(probe: PhaseProbe): Promise<Reading> {
@@ -126,6 +146,10 @@ export class PhaseCostMeter {
       redisUsPerSample: perSample(redisCpuS * 1e6),
       redisSysUsPerSample: perSample((end.redisSysS - this.start.redisSysS) * 1e6),
       redisCpuSByServer,
+      redisReadsPerSample: perSample(end.redisReads - this.start.redisReads),
+      redisWritesPerSample: perSample(end.redisWrites - this.start.redisWrites),
+      redisBytesInPerSample: perSample(end.redisBytesIn - this.start.redisBytesIn),
+      redisBytesOutPerSample: perSample(end.redisBytesOut - this.start.redisBytesOut),
       ingestUsPerSample: perSample(end.ingestUs - this.start.ingestUs),
       workerUsPerSample: perSample(end.workerUs - this.start.workerUs),
       ...(this.withCommands ? { commands: mergeCommandStats(await Promise.all(this.probe.redisServers.map(commandStats))) } : {}),

@@ -17,6 +17,30 @@ export async function redisCpuSeconds(redis: Redis): Promise<number> {
   return user + sys;
 }
 
+/**
+ * How often Redis read from and wrote to its client connections (INFO stats): a read for
+ * each arrival of requests on a connection, however many it carries; a write for each reply
+ * sent, also the replies no request asked for then (a blocked read released, a message to a
+ * subscriber); and the bytes of both.
+ */
+export interface RedisTraffic {
+  reads: number;
+  writes: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export async function redisTraffic(redis: Redis): Promise<RedisTraffic> {
+  const info = await redis.info('stats');
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+  return {
+    reads: field('total_reads_processed'),
+    writes: field('total_writes_processed'),
+    bytesIn: field('total_net_input_bytes'),
+    bytesOut: field('total_net_output_bytes'),
+  };
+}
+
 export interface CommandStat {
   command: string;
   calls: number;

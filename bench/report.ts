@@ -115,6 +115,46 @@ function batchEndRows(phase: (r: ConfigResult) => { load: ConfigResult['batch'][
   ];
 }
 
+/** Older results files have no round-trip counts or price. */
+const readsAndWrites = (cost: PhaseCost) =>
+  cost.redisReadsPerSample === undefined ? '-' : `${n(cost.redisReadsPerSample, 3)} / ${n(cost.redisWritesPerSample, 3)}`;
+
+/** The single-POST phase's Redis CPU split: its round trips at the price of a PING's, and the rest. */
+const roundTripRows: Row[] = [
+  {
+    figure: "  &nbsp;&nbsp;Redis's reads of client connections / writes to them, per sample (requests arriving: round trips; replies)",
+    goal: '',
+    value: (r) => readsAndWrites(r.singlePost.cost),
+  },
+  {
+    figure: '  &nbsp;&nbsp;bytes Redis received / sent per sample (requests; replies)',
+    goal: '',
+    value: (r) => {
+      const cost = r.singlePost.cost;
+      return cost.redisBytesInPerSample === undefined ? '-' : `${n(cost.redisBytesInPerSample)} / ${n(cost.redisBytesOutPerSample)}`;
+    },
+  },
+  {
+    figure:
+      "  &nbsp;&nbsp;baseline: a round trip's Redis CPU (redis-benchmark PING from one connection, one at a time; of it in the kernel)",
+    goal: '',
+    value: (r) => {
+      const price = r.singlePost.roundTrip;
+      return price ? `${us(price.usPerRoundTrip, 1)} (${us(price.sysUsPerRoundTrip, 1)})` : '-';
+    },
+  },
+  {
+    figure: '  &nbsp;&nbsp;Redis CPU per sample in its round trips at that price / the rest (the commands, their arguments and replies)',
+    goal: '',
+    value: (r) => {
+      const { roundTrip: price, cost } = r.singlePost;
+      if (!price || cost.redisReadsPerSample === undefined) return '-';
+      const inRoundTrips = cost.redisReadsPerSample * price.usPerRoundTrip;
+      return `${us(inRoundTrips, 1)} / ${us(cost.redisUsPerSample - inRoundTrips, 1)}`;
+    },
+  },
+];
+
 const ROWS: Row[] = [
   {
     figure: 'single-sample POSTs/s (service)',
@@ -169,6 +209,7 @@ const ROWS: Row[] = [
     value: (r) => `${r.singlePost.service.non2xx} / ${r.singlePost.service.errors}`,
   },
   ...costRows((r) => r.singlePost.cost, 1, 8),
+  ...roundTripRows,
   {
     figure: "  a single POST's visibility meanwhile: p50 / p99 from its 202 to a `?after=` query's answer (probes, errors)",
     goal: '',
