@@ -4,7 +4,16 @@
  * start of the load until the pipeline is drained, so every sample's apply is inside.
  */
 import type Redis from 'ioredis';
-import { commandStats, mergeCommandStats, redisCpuParts, redisTraffic, resetCommandStats, type CommandStat } from './redis-accounting';
+import {
+  commandStats,
+  mergeCommandStats,
+  redisCpuParts,
+  redisTraffic,
+  resetCommandStats,
+  sumTraffic,
+  type CommandStat,
+  type RedisTraffic,
+} from './redis-accounting';
 import { processCpuUs } from './process-cpu';
 import type { Services } from './services';
 
@@ -80,27 +89,20 @@ interface Reading {
   redisCpuS: number[];
   /** used_cpu_sys of all servers together. */
   redisSysS: number;
-  redisReads: number;
-  redisWrites: number;
-  redisBytesIn: number;
-  redisBytesOut: number;
+  /** All servers together. */
+  redisTraffic: RedisTraffic;
   accepted: number;
   applied: number;
   ingestUs: number;
   workerUs: number;
 }
 
-async function redisReading(
-  servers: readonly Redis[],
-): Promise<Pick<Reading, 'redisCpuS' | 'redisSysS' | 'redisReads' | 'redisWrites' | 'redisBytesIn' | 'redisBytesOut'>> {
-  const [parts, io] = await Promise.all([Promise.all(servers.map(redisCpuParts)), Promise.all(servers.map(redisTraffic))]);
+async function redisReading(servers: readonly Redis[]): Promise<Pick<Reading, 'redisCpuS' | 'redisSysS' | 'redisTraffic'>> {
+  const [parts, traffic] = await Promise.all([Promise.all(servers.map(redisCpuParts)), Promise.all(servers.map(redisTraffic))]);
   return {
     redisCpuS: parts.map(({ user, sys }) => user + sys),
     redisSysS: parts.reduce((sum, { sys }) => sum + sys, 0),
-    redisReads: io.reduce((sum, { reads }) => sum + reads, 0),
-    redisWrites: io.reduce((sum, { writes }) => sum + writes, 0),
-    redisBytesIn: io.reduce((sum, { bytesIn }) => sum + bytesIn, 0),
-    redisBytesOut: io.reduce((sum, { bytesOut }) => sum + bytesOut, 0),
+    redisTraffic: sumTraffic(traffic),
   };
 }
 
@@ -146,10 +148,10 @@ export class PhaseCostMeter {
       redisUsPerSample: perSample(redisCpuS * 1e6),
       redisSysUsPerSample: perSample((end.redisSysS - this.start.redisSysS) * 1e6),
       redisCpuSByServer,
-      redisReadsPerSample: perSample(end.redisReads - this.start.redisReads),
-      redisWritesPerSample: perSample(end.redisWrites - this.start.redisWrites),
-      redisBytesInPerSample: perSample(end.redisBytesIn - this.start.redisBytesIn),
-      redisBytesOutPerSample: perSample(end.redisBytesOut - this.start.redisBytesOut),
+      redisReadsPerSample: perSample(end.redisTraffic.reads - this.start.redisTraffic.reads),
+      redisWritesPerSample: perSample(end.redisTraffic.writes - this.start.redisTraffic.writes),
+      redisBytesInPerSample: perSample(end.redisTraffic.bytesIn - this.start.redisTraffic.bytesIn),
+      redisBytesOutPerSample: perSample(end.redisTraffic.bytesOut - this.start.redisTraffic.bytesOut),
       ingestUsPerSample: perSample(end.ingestUs - this.start.ingestUs),
       workerUsPerSample: perSample(end.workerUs - this.start.workerUs),
       ...(this.withCommands ? { commands: mergeCommandStats(await Promise.all(this.probe.redisServers.map(commandStats))) } : {}),

@@ -4,11 +4,15 @@
  */
 import type Redis from 'ioredis';
 
+/** A numeric field of an INFO section's text (NaN when absent). */
+function infoField(info: string, name: string): number {
+  return Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+}
+
 /** used_cpu_user and used_cpu_sys (in the kernel: reading and writing its connections, mostly): all of the server's threads, in seconds. */
 export async function redisCpuParts(redis: Redis): Promise<{ user: number; sys: number }> {
   const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  return { user: field('used_cpu_user'), sys: field('used_cpu_sys') };
+  return { user: infoField(info, 'used_cpu_user'), sys: infoField(info, 'used_cpu_sys') };
 }
 
 /** used_cpu_user + used_cpu_sys: all of the server's threads, in seconds. */
@@ -32,13 +36,18 @@ export interface RedisTraffic {
 
 export async function redisTraffic(redis: Redis): Promise<RedisTraffic> {
   const info = await redis.info('stats');
-  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
   return {
-    reads: field('total_reads_processed'),
-    writes: field('total_writes_processed'),
-    bytesIn: field('total_net_input_bytes'),
-    bytesOut: field('total_net_output_bytes'),
+    reads: infoField(info, 'total_reads_processed'),
+    writes: infoField(info, 'total_writes_processed'),
+    bytesIn: infoField(info, 'total_net_input_bytes'),
+    bytesOut: infoField(info, 'total_net_output_bytes'),
   };
+}
+
+/** Several servers' traffic as one (a cluster's masters). */
+export function sumTraffic(perServer: readonly RedisTraffic[]): RedisTraffic {
+  const sum = (pick: (t: RedisTraffic) => number) => perServer.reduce((total, t) => total + pick(t), 0);
+  return { reads: sum((t) => t.reads), writes: sum((t) => t.writes), bytesIn: sum((t) => t.bytesIn), bytesOut: sum((t) => t.bytesOut) };
 }
 
 export interface CommandStat {

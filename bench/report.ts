@@ -115,24 +115,21 @@ function batchEndRows(phase: (r: ConfigResult) => { load: ConfigResult['batch'][
   ];
 }
 
-/** Older results files have no round-trip counts or price. */
-const readsAndWrites = (cost: PhaseCost) =>
-  cost.redisReadsPerSample === undefined ? '-' : `${n(cost.redisReadsPerSample, 3)} / ${n(cost.redisWritesPerSample, 3)}`;
+/** Two figures of a phase as "a / b"; older results files have neither. */
+const slashPair = (a: number | undefined, b: number | undefined, digits: number) =>
+  a === undefined ? '-' : `${n(a, digits)} / ${n(b, digits)}`;
 
 /** The single-POST phase's Redis CPU split: its round trips at the price of a PING's, and the rest. */
 const roundTripRows: Row[] = [
   {
     figure: "  &nbsp;&nbsp;Redis's reads of client connections / writes to them, per sample (requests arriving: round trips; replies)",
     goal: '',
-    value: (r) => readsAndWrites(r.singlePost.cost),
+    value: (r) => slashPair(r.singlePost.cost.redisReadsPerSample, r.singlePost.cost.redisWritesPerSample, 3),
   },
   {
     figure: '  &nbsp;&nbsp;bytes Redis received / sent per sample (requests; replies)',
     goal: '',
-    value: (r) => {
-      const cost = r.singlePost.cost;
-      return cost.redisBytesInPerSample === undefined ? '-' : `${n(cost.redisBytesInPerSample)} / ${n(cost.redisBytesOutPerSample)}`;
-    },
+    value: (r) => slashPair(r.singlePost.cost.redisBytesInPerSample, r.singlePost.cost.redisBytesOutPerSample, 0),
   },
   {
     figure:
@@ -144,7 +141,8 @@ const roundTripRows: Row[] = [
     },
   },
   {
-    figure: '  &nbsp;&nbsp;Redis CPU per sample in its round trips at that price / the rest (the commands, their arguments and replies)',
+    figure:
+      '  &nbsp;&nbsp;Redis CPU per sample in its round trips at that price / the rest (beyond a bare round trip: the commands, their arguments and replies)',
     goal: '',
     value: (r) => {
       const { roundTrip: price, cost } = r.singlePost;

@@ -3,7 +3,7 @@
  * PING from one connection, one request at a time, so that every request wakes Redis on its
  * own (as at the light load of the single-POST phase), divided into Redis's CPU per request.
  * A phase's Redis CPU per sample splits into its round trips at this price and the rest:
- * the work of the commands and of their arguments and replies.
+ * what Redis does beyond a bare round trip (the commands, their arguments and replies).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
