@@ -82,7 +82,11 @@ end
 
 local reply = { 0 }
 for i = 1, n do
-  if #lines[i] > 0 then
+  -- One part (the unkeyed requests' lines, joined by the caller) goes in as it came: a
+  -- concatenation would copy it.
+  if #lines[i] == 1 then
+    reply[i + 1] = redis.call('XADD', KEYS[i], '*', ARGV[4], lines[i][1], ARGV[5], ARGV[3])
+  elseif #lines[i] > 1 then
     reply[i + 1] = redis.call('XADD', KEYS[i], '*', ARGV[4], table.concat(lines[i], '\n'), ARGV[5], ARGV[3])
   else
     reply[i + 1] = ''
