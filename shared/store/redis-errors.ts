@@ -65,6 +65,14 @@ const CLIENT_CONNECTION_MESSAGES = /^Connection is closed\./;
 const CLUSTER_CONNECTION_MESSAGES =
   /^(None of startup nodes is available|Too many Cluster redirections|Cluster is (disconnected|disconnecting|ended))/;
 
+/** Our own: a call given up before anything reached Redis (its connection could not be made). */
+export class NotSentError extends Error {
+  constructor(cause: unknown) {
+    super(`not sent: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'NotSentError';
+  }
+}
+
 /** ioredis declares ReplyError as `any`; it is redis-errors' Error subclass for error replies. */
 const ReplyErrorClass = ReplyError as new (message: string) => Error;
 
@@ -91,6 +99,7 @@ export function classifyRedisError(error: unknown): RedisErrorClass {
     return 'rejected';
   }
   if (!(error instanceof Error)) return 'not-redis';
+  if (error instanceof NotSentError) return 'not-sent';
   // MaxRetriesPerRequestError is one of redis-errors' AbortErrors: the connection failed while the command waited.
   if (error instanceof MaxRetriesPerRequestError || ABORTED.has(error.name)) return 'unavailable';
   if (OFFLINE_QUEUE_REFUSAL.test(error.message)) return 'not-sent';

@@ -9,8 +9,10 @@
 import { isCluster, type RedisClient } from '../redis';
 import { encodeBulkStrings } from './encoded-script';
 import { ENTRY_FIELD, GROUP_FIELD } from './entry-codec';
-import { partitionKeys, type PartitionKeys } from './keys';
+import { globalKeys, partitionKeys, type PartitionKeys } from './keys';
 import { encodedScript, registerScripts } from './scripts';
+import { TransactionAppend } from './transaction-append';
+import { TransactionConnections } from './transaction-connections';
 
 /** One request's encoded sample lines for one partition. */
 export interface PartitionLines {
@@ -69,6 +71,9 @@ export interface ReplicaWait {
 
 /** Where a request whose reply was lost stands, per partition, as Redis shows it now. */
 export type PartStatus = { kind: 'stored'; id: string } | { kind: 'absent' } | { kind: 'conflict' };
+
+/** 'auto': a transaction where one can go (one Redis, no Idempotency-Key), else the script. */
+export type AppendMethod = 'auto' | 'script';
 
 /** The script's reply codes (append-samples.lua). */
 const GROUP_APPENDED = 0;
@@ -129,6 +134,8 @@ function mergePartOutcomes(request: AppendRequest, parts: readonly RequestOutcom
 
 export class SampleAppender {
   private readonly partitions: PartitionKeys[];
+  /** On one Redis, groups without Idempotency-Keys go in a transaction instead of the script. */
+  private readonly transactions: TransactionAppend | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -136,9 +143,14 @@ export class SampleAppender {
     partitionCount: number,
     /** Absent or 0 replicas: an append is done once the master has it. */
     readonly replicaWait?: ReplicaWait,
+    /** 'script': every group through append-samples.lua, as on a cluster (the benchmark's comparison). */
+    method: AppendMethod = 'auto',
   ) {
     registerScripts(redis);
     this.partitions = Array.from({ length: partitionCount }, (_, p) => partitionKeys(prefix, p, partitionCount));
+    if (!isCluster(redis) && method === 'auto') {
+      this.transactions = new TransactionAppend(new TransactionConnections(redis), globalKeys(prefix), partitionCount, replicaWait);
+    }
   }
 
   /** True when appends wait for replicas: an outcome settled after a lost reply has no confirmation. */
@@ -158,7 +170,39 @@ export class SampleAppender {
    */
   async append(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
     if (isCluster(this.redis)) return this.appendPerPartition(groupId, requests);
+    if (this.transactions && requests.every((request) => !request.idempotency)) return this.appendInTransaction(groupId, requests);
     return this.appendInOneCall(groupId, requests);
+  }
+
+  /** Requests without keys need no records: their lines, joined per partition, in one transaction. */
+  private async appendInTransaction(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
+    const lines = new Map<number, string[]>();
+    for (const request of requests) {
+      for (const part of request.parts) {
+        const joined = lines.get(part.partition);
+        if (joined) joined.push(part.lines);
+        else lines.set(part.partition, [part.lines]);
+      }
+    }
+    const order = [...lines.keys()].sort((a, b) => a - b);
+    const result = await this.transactions!.append(
+      groupId,
+      order.map((p) => ({ stream: this.partitions[p]!.stream, lines: lines.get(p)!.join('\n') })),
+    );
+    if (result.kind !== 'appended') return result;
+    const idOf = new Map(order.map((p, i) => [p, result.ids[i]!]));
+    return {
+      kind: 'appended',
+      outcomes: requests.map((request): RequestOutcome => {
+        const stored: StoredOutcome = {
+          kind: 'stored',
+          ids: request.parts.map((part) => idOf.get(part.partition)!),
+          accepted: request.samples,
+          replayed: false,
+        };
+        return result.replicated ? stored : { kind: 'unreplicated', stored };
+      }),
+    };
   }
 
   private async appendInOneCall(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {

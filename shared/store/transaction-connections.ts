@@ -5,8 +5,10 @@
  * connection they were made from ends.
  *
  * Each queues nothing while disconnected and resends nothing after a reconnect: a MULTI/EXEC
- * resent on a new connection would run without the WATCH made on the old one. `generation`
- * counts its connections, so an apply sees that one was replaced since its WATCH.
+ * resent on a new connection would run without the WATCH made on the old one. Commands in
+ * flight when a connection closes fail at once (`maxRetriesPerRequest: 0`): without a resend,
+ * ioredis would otherwise leave them unanswered until a command timeout, or for ever without
+ * one. `generation` counts its connections, so a caller sees that one was replaced since its WATCH.
  */
 import type { Redis } from 'ioredis';
 
@@ -34,6 +36,7 @@ export class TransactionConnections {
       lazyConnect: true,
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
     });
     redis.on('error', () => undefined); // failures reach the apply through its commands
     const connection: TransactionConnection = { redis, generation: 0 };

@@ -16,7 +16,7 @@ import {
 } from '../support/redis-audit';
 import { waitForDrained } from '../support/stream-drain';
 import { startIngestProcess, startWorkerProcess } from '../support/service-processes';
-import { SCRIPT_ON_STREAM, TcpProxy } from '../support/tcp-proxy';
+import { APPEND_ON_STREAM, TcpProxy } from '../support/tcp-proxy';
 
 const PARTITIONS = 4;
 const NODES = nodeNames('reply-host', 24);
@@ -70,7 +70,7 @@ describe('ingest write whose reply is lost', () => {
     await load.waitFor(() => load.count(202) >= 20, 20_000, '20 accepted requests before the fault');
 
     // The append script of the next request goes through; its reply, and any later one on that connection, does not.
-    const trigger = proxy.dropRepliesFromCommand(SCRIPT_ON_STREAM);
+    const trigger = proxy.dropRepliesFromCommand(APPEND_ON_STREAM);
     await load.waitFor(() => trigger.hasFired, 10_000, 'a write through the proxy');
     // The write reached Redis (its entries are in the streams, no 202 reported them yet); its reply is gone.
     const deadline = Date.now() + 5000;

@@ -181,8 +181,11 @@ describe('ingest waiting for a replica (REDIS_WAIT_REPLICAS=1)', () => {
     const worker = await startWorkerProcess(env, 'wait-lost-worker');
     cleanup.add(() => worker.kill());
 
-    // The first call on a connection sends the script's source (EVAL); the dropped one must be an EVALSHA.
-    expect((await postJson(`${ingest.url}/v1/samples`, batch('lost-warm-up', 1, 4))).status).toBe(202);
+    // The first call on a connection sends the script's source (EVAL); the dropped one must be an
+    // EVALSHA. Keyed, so it goes through the script (a group without keys is a transaction).
+    expect((await postJson(`${ingest.url}/v1/samples`, batch('lost-warm-up', 1, 4), { 'Idempotency-Key': 'lost-warm-up' })).status).toBe(
+      202,
+    );
     const keyed = batch('lost-keyed', 4, 3);
     const trigger = proxy.dropRepliesFromCommand(SCRIPT_ON_STREAM);
     const answered = postJson(`${ingest.url}/v1/samples`, keyed, { 'Idempotency-Key': 'lost-1' });

@@ -265,6 +265,14 @@ export const SCRIPT_ON_STREAM =
   /\$7\r\nevalsha\r\n\$40\r\n[0-9a-f]{40}\r\n\$\d+\r\n\d+\r\n\$\d+\r\n[^\r\n]*:\{p\d+of\d+(?:-\d+)?\}:stream\r\n/i;
 
 /**
+ * Ingest's append, either way it goes: the script call above, or (one Redis, no
+ * Idempotency-Key in the group) the transaction's XADD to a partition stream
+ * (transaction-append.ts). The worker never sends XADD to a partition stream.
+ */
+const XADD_ON_STREAM = /\$4\r\nxadd\r\n\$\d+\r\n[^\r\n]*:\{p\d+of\d+(?:-\d+)?\}:stream\r\n/i;
+export const APPEND_ON_STREAM = new RegExp(`(?:${SCRIPT_ON_STREAM.source})|(?:${XADD_ON_STREAM.source})`, 'i');
+
+/**
  * The worker's apply on one Redis (transaction-apply.ts): a MULTI/EXEC whose XACK names a
  * partition stream.
  */
