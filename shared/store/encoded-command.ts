@@ -8,14 +8,22 @@
 import { Command } from 'ioredis';
 import { encodeBulkStrings, type EncodedArg } from './encoded-script';
 
+/** A command in the Redis protocol, to be sent as it is (see EncodedCommand). */
+export function encodeCommand(name: string, args: readonly EncodedArg[]): Buffer {
+  const head = Buffer.from(`*${args.length + 1}\r\n$${name.length}\r\n${name}\r\n`);
+  return Buffer.concat([head, encodeBulkStrings(args)]);
+}
+
 export class EncodedCommand extends Command {
   private readonly encoded: Buffer;
 
-  /** Only on a connection to one Redis: ioredis sees no keys, so a cluster could not route it. */
-  constructor(name: string, args: readonly EncodedArg[]) {
+  /**
+   * Only on a connection to one Redis: ioredis sees no keys, so a cluster could not route it.
+   * `args` may be the whole command encoded once by encodeCommand, for a command sent often.
+   */
+  constructor(name: string, args: readonly EncodedArg[] | Buffer) {
     super(name, []);
-    const head = Buffer.from(`*${args.length + 1}\r\n$${name.length}\r\n${name}\r\n`);
-    this.encoded = Buffer.concat([head, encodeBulkStrings(args)]);
+    this.encoded = Buffer.isBuffer(args) ? args : encodeCommand(name, args);
   }
 
   override toWritable(): Buffer {
