@@ -92,6 +92,19 @@ function parseRecord(record: string): { fingerprint: string; id: string } | unde
   return fingerprint !== undefined && id !== undefined ? { fingerprint, id } : undefined;
 }
 
+/** The requests' lines joined per partition (in request order), partitions in the order first met. */
+function linesByPartition(requests: readonly AppendRequest[]): Map<number, string> {
+  const parts = new Map<number, string[]>();
+  for (const request of requests) {
+    for (const { partition, lines } of request.parts) {
+      const joined = parts.get(partition);
+      if (joined) joined.push(lines);
+      else parts.set(partition, [lines]);
+    }
+  }
+  return new Map([...parts].map(([partition, lines]) => [partition, lines.join('\n')]));
+}
+
 /** Each request's outcome from an appended group's reply: {0, entry ids, per keyed request its code [, accepted, ids]}. */
 function outcomesOf(reply: (string | number)[], requests: readonly AppendRequest[], streamIndex: Map<number, number>): AppendOutcome[] {
   const entryIds = reply.slice(1, streamIndex.size + 1).map(String);
@@ -176,18 +189,11 @@ export class SampleAppender {
 
   /** Requests without keys need no records: their lines, joined per partition, in one transaction. */
   private async appendInTransaction(groupId: string, requests: readonly AppendRequest[]): Promise<GroupAppendResult> {
-    const lines = new Map<number, string[]>();
-    for (const request of requests) {
-      for (const part of request.parts) {
-        const joined = lines.get(part.partition);
-        if (joined) joined.push(part.lines);
-        else lines.set(part.partition, [part.lines]);
-      }
-    }
+    const lines = linesByPartition(requests);
     const order = [...lines.keys()].sort((a, b) => a - b);
     const result = await this.transactions!.append(
       groupId,
-      order.map((p) => ({ stream: this.partitions[p]!.stream, lines: lines.get(p)!.join('\n') })),
+      order.map((p) => ({ stream: this.partitions[p]!.stream, lines: lines.get(p)! })),
     );
     if (result.kind !== 'appended') return result;
     const idOf = new Map(order.map((p, i) => [p, result.ids[i]!]));
@@ -298,19 +304,8 @@ export class SampleAppender {
     const keys: string[] = order.map((p) => this.partitions[p]!.stream);
     for (const p of order) keys.push(this.partitions[p]!.meta);
     // Requests without a key need no reply of their own: their lines go in as one pseudo-request.
-    const unkeyed = new Map<number, string[]>();
-    const keyed: AppendRequest[] = [];
-    for (const request of requests) {
-      if (request.idempotency) {
-        keyed.push(request);
-        continue;
-      }
-      for (const { partition, lines } of request.parts) {
-        const joined = unkeyed.get(partition);
-        if (joined) joined.push(lines);
-        else unkeyed.set(partition, [lines]);
-      }
-    }
+    const unkeyed = linesByPartition(requests.filter((request) => !request.idempotency));
+    const keyed = requests.filter((request) => request.idempotency);
     const args: (string | number)[] = [
       this.partitions.length,
       order.length,
@@ -321,7 +316,7 @@ export class SampleAppender {
     ];
     if (unkeyed.size > 0) {
       args.push('', 0, 0, unkeyed.size);
-      for (const [partition, lines] of unkeyed) args.push(streamIndex.get(partition)!, lines.join('\n'));
+      for (const [partition, lines] of unkeyed) args.push(streamIndex.get(partition)!, lines);
     }
     for (const request of keyed) {
       const { keyHash, fingerprint, ttlSeconds } = request.idempotency!;

@@ -113,7 +113,8 @@ export class TransactionAppend {
       }
     } catch (error) {
       // A command that timed out or a closed connection: the next append takes a new one.
-      if (classifyRedisError(error) === 'unavailable' || classifyRedisError(error) === 'not-redis') this.dropConnection();
+      const kind = classifyRedisError(error);
+      if (kind === 'unavailable' || kind === 'not-redis') this.dropConnection();
       throw error;
     }
   }
