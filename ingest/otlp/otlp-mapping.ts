@@ -13,6 +13,7 @@ import {
   type OtlpMetric,
   type OtlpMetricsRequest,
   type OtlpNumberPoint,
+  type OtlpResourceMetrics,
 } from './otlp-types';
 
 const M = {
@@ -81,8 +82,11 @@ interface Point {
   attributes: Attributes;
 }
 
-/** A metric's number points, with value, time and timeslice resolved; unusable ones counted apart. */
-function pointsOf(metrics: OtlpMetric[], options: OtlpMappingOptions): { points: Point[]; unusable: number } {
+/**
+ * A metric's number points, with value, time and timeslice resolved; unusable ones counted apart.
+ * Without `keepAttributes` the points hold nothing of the decoded message.
+ */
+function pointsOf(metrics: OtlpMetric[], options: OtlpMappingOptions, keepAttributes = true): { points: Point[]; unusable: number } {
   const points: Point[] = [];
   let unusable = 0;
   for (const metric of metrics) {
@@ -97,7 +101,8 @@ function pointsOf(metrics: OtlpMetric[], options: OtlpMappingOptions): { points:
         continue;
       }
       const timeslice = delta && start > 0 && time > start ? (time - start) / 1e9 : options.gaugeIntervalSeconds;
-      points.push({ value, timeMs: Math.round(time / 1e6), timeslice, attributes: p.attributes ?? NO_ATTRIBUTES });
+      const attributes = keepAttributes ? (p.attributes ?? NO_ATTRIBUTES) : NO_ATTRIBUTES;
+      points.push({ value, timeMs: Math.round(time / 1e6), timeslice, attributes });
     }
   }
   return { points, unusable };
@@ -133,42 +138,33 @@ function pointsFor(view: ResourceView, name: string, options: OtlpMappingOptions
   return resolved;
 }
 
-/** The resources that carry any metric of the mapping, with those metrics by name; the others cost nothing more. */
-function viewsOf(request: OtlpMetricsRequest): ResourceView[] {
-  const views: ResourceView[] = [];
-  for (const rm of request.resourceMetrics ?? []) {
-    const metrics = new Map<string, OtlpMetric[]>();
-    for (const sm of rm.scopeMetrics ?? []) {
-      for (const metric of sm.metrics ?? []) {
-        if (!metric.name || !MAPPED.has(metric.name)) continue;
-        const list = metrics.get(metric.name);
-        if (list) list.push(metric);
-        else metrics.set(metric.name, [metric]);
-      }
+/** A resource that carries any metric of the mapping, with those metrics by name; undefined for the others (they cost nothing more). */
+function viewOf(rm: OtlpResourceMetrics): ResourceView | undefined {
+  const metrics = new Map<string, OtlpMetric[]>();
+  for (const sm of rm.scopeMetrics ?? []) {
+    for (const metric of sm.metrics ?? []) {
+      if (!metric.name || !MAPPED.has(metric.name)) continue;
+      const list = metrics.get(metric.name);
+      if (list) list.push(metric);
+      else metrics.set(metric.name, [metric]);
     }
-    if (metrics.size === 0) continue;
-    const attributes = rm.resource?.attributes ?? NO_ATTRIBUTES;
-    views.push({ attributes, node: firstOf(attributes, ['host.name', 'k8s.node.name']), metrics, resolved: new Map() });
   }
-  return views;
+  if (metrics.size === 0) return undefined;
+  const attributes = rm.resource?.attributes ?? NO_ATTRIBUTES;
+  return { attributes, node: firstOf(attributes, ['host.name', 'k8s.node.name']), metrics, resolved: new Map() };
 }
 
-/** Logical CPUs per node, from the node's per-CPU points or system.cpu.logical.count in this export. */
-function cpuCounts(views: ResourceView[], options: OtlpMappingOptions): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const view of views) {
-    if (view.node === undefined) continue;
-    let count = 0;
-    for (const name of [M.cpuUtilization, M.cpuTime]) {
-      const { points } = pointsFor(view, name, options);
-      for (const reading of readingsOf(points)) {
-        count = Math.max(count, new Set(reading.map((p) => firstOf(p.attributes, CPU_ID_KEYS) ?? '')).size);
-      }
+/** Logical CPUs of a node's resource, from its per-CPU points or system.cpu.logical.count; 0 when it has neither. */
+function cpuCountOf(view: ResourceView, options: OtlpMappingOptions): number {
+  let count = 0;
+  for (const name of [M.cpuUtilization, M.cpuTime]) {
+    const { points } = pointsFor(view, name, options);
+    for (const reading of readingsOf(points)) {
+      count = Math.max(count, new Set(reading.map((p) => firstOf(p.attributes, CPU_ID_KEYS) ?? '')).size);
     }
-    for (const p of pointsFor(view, M.cpuCount, options).points) count = Math.max(count, p.value);
-    if (count > 0) counts.set(view.node, Math.max(counts.get(view.node) ?? 0, count));
   }
-  return counts;
+  for (const p of pointsFor(view, M.cpuCount, options).points) count = Math.max(count, p.value);
+  return count;
 }
 
 class MappingBuilder {
@@ -178,6 +174,12 @@ class MappingBuilder {
 
   reject(units: number, reason: string): void {
     if (units > 0) this.rejections.push({ units, reason });
+  }
+
+  /** Another builder's node samples and rejections, after this one's. */
+  append(other: MappingBuilder): void {
+    for (const candidate of other.candidates) this.candidates.push(candidate);
+    for (const rejection of other.rejections) this.rejections.push(rejection);
   }
 
   /** Processes of one name on one node at one time are summed, as the nodeagg agent does. */
@@ -274,18 +276,36 @@ function mapNode(view: ResourceView, node: string, options: OtlpMappingOptions, 
   }
 }
 
-function mapProcess(
-  view: ResourceView,
-  node: string,
-  cpuCount: number | undefined,
-  options: OtlpMappingOptions,
-  out: MappingBuilder,
-): void {
-  const cpu = pointsFor(view, M.procCpuUtilization, options);
-  const mem = pointsFor(view, M.procMemUsage, options);
+/**
+ * What mapping a process resource needs, taken from its decoded messages as it is decoded: it is
+ * mapped at the end of the export, once the CPU count of its node is known (its host resource
+ * may come later), and by then its messages are gone.
+ */
+interface ProcessView {
+  /** process.executable.name or process.command. */
+  name: string | undefined;
+  cpu: { points: Point[]; unusable: number };
+  mem: { points: Point[]; unusable: number };
+  /** Points of the three process metrics. */
+  all: number;
+  cpuTimePoints: number;
+}
+
+/** Undefined for a resource without process metrics. */
+function processViewOf(view: ResourceView, options: OtlpMappingOptions): ProcessView | undefined {
   const all = countPoints(view, [M.procCpuUtilization, M.procMemUsage, M.procCpuTime]);
-  if (all === 0) return;
-  const name = firstOf(view.attributes, ['process.executable.name', 'process.command']);
+  if (all === 0) return undefined;
+  return {
+    name: firstOf(view.attributes, ['process.executable.name', 'process.command']),
+    cpu: pointsOf(view.metrics.get(M.procCpuUtilization) ?? [], options, false),
+    mem: pointsOf(view.metrics.get(M.procMemUsage) ?? [], options, false),
+    all,
+    cpuTimePoints: countPoints(view, [M.procCpuTime]),
+  };
+}
+
+function mapProcess(view: ProcessView, node: string, cpuCount: number | undefined, out: MappingBuilder): void {
+  const { cpu, mem, all, name } = view;
   if (name === undefined) {
     out.reject(all, `host ${node}: a process resource has neither process.executable.name nor process.command`);
     return;
@@ -293,7 +313,7 @@ function mapProcess(
   out.reject(cpu.unusable + mem.unusable, `process ${name} on ${node}: data points without a finite value or a time`);
   if (cpu.points.length === 0) {
     out.reject(
-      countPoints(view, [M.procCpuTime]),
+      view.cpuTimePoints,
       `process ${name} on ${node}: process.cpu.time is a cumulative counter and not usable alone; enable process.cpu.utilization`,
     );
     out.reject(mem.points.length, `process ${name} on ${node}: process.memory.usage makes a sample only with process.cpu.utilization`);
@@ -329,20 +349,57 @@ function mapProcess(
   }
 }
 
-export function mapMetricsRequest(request: OtlpMetricsRequest, options: OtlpMappingOptions): OtlpMapping {
-  const views = viewsOf(request);
-  const counts = cpuCounts(views, options);
-  const out = new MappingBuilder();
-  for (const view of views) {
-    if (view.node === undefined) {
-      out.reject(
-        countPoints(view, [...MAPPED]),
-        'a resource has neither host.name nor k8s.node.name (add the resourcedetection processor or a host resource detector)',
-      );
-      continue;
+/** One mapped resource, in the export's order: what its node part gave, and its process part to map at the end. */
+type MappedResource =
+  { node: undefined; unnamedPoints: number } | { node: string; nodePart: MappingBuilder; processPart: ProcessView | undefined };
+
+/**
+ * Maps an export's resources as they are decoded (add), then the whole (finish): the node
+ * samples, process samples and rejections come out in the order of a mapping of the whole
+ * request, resource by resource.
+ */
+export class OtlpMapper {
+  private readonly resources: MappedResource[] = [];
+  /** Logical CPUs per node, the largest any of its resources in this export gave. */
+  private readonly cpuCounts = new Map<string, number>();
+
+  constructor(private readonly options: OtlpMappingOptions) {}
+
+  add(rm: OtlpResourceMetrics): void {
+    const view = viewOf(rm);
+    if (!view) return;
+    const node = view.node;
+    if (node === undefined) {
+      this.resources.push({ node, unnamedPoints: countPoints(view, [...MAPPED]) });
+      return;
     }
-    mapNode(view, view.node, options, out);
-    mapProcess(view, view.node, counts.get(view.node), options, out);
+    const count = cpuCountOf(view, this.options);
+    if (count > 0) this.cpuCounts.set(node, Math.max(this.cpuCounts.get(node) ?? 0, count));
+    const nodePart = new MappingBuilder();
+    mapNode(view, node, this.options, nodePart);
+    this.resources.push({ node, nodePart, processPart: processViewOf(view, this.options) });
   }
-  return { candidates: out.candidates, rejections: out.rejections };
+
+  finish(): OtlpMapping {
+    const out = new MappingBuilder();
+    for (const resource of this.resources) {
+      if (resource.node === undefined) {
+        out.reject(
+          resource.unnamedPoints,
+          'a resource has neither host.name nor k8s.node.name (add the resourcedetection processor or a host resource detector)',
+        );
+        continue;
+      }
+      out.append(resource.nodePart);
+      if (resource.processPart) mapProcess(resource.processPart, resource.node, this.cpuCounts.get(resource.node), out);
+    }
+    return { candidates: out.candidates, rejections: out.rejections };
+  }
+}
+
+/** Maps a whole decoded request (OtlpMapper over its resources). */
+export function mapMetricsRequest(request: OtlpMetricsRequest, options: OtlpMappingOptions): OtlpMapping {
+  const mapper = new OtlpMapper(options);
+  for (const rm of request.resourceMetrics ?? []) mapper.add(rm);
+  return mapper.finish();
 }

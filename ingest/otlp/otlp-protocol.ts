@@ -6,7 +6,7 @@
 import { isAbsolute, join } from 'node:path';
 import protobuf from 'protobufjs';
 import { BadRequestError, PayloadTooLargeError } from '../../shared/errors';
-import type { OtlpMetricsRequest } from './otlp-types';
+import type { OtlpMetricsRequest, OtlpResourceMetrics } from './otlp-types';
 
 export type OtlpFormat = 'protobuf' | 'json';
 
@@ -34,32 +34,71 @@ const RequestType = root.lookupType('opentelemetry.proto.collector.metrics.v1.Ex
 const ResponseType = root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse');
 const StatusType = root.lookupType('google.rpc.Status');
 
+const ResourceMetricsType = root.lookupType('opentelemetry.proto.metrics.v1.ResourceMetrics');
+
 const DATA_KINDS = ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'] as const;
 
-/** The largest of the counts of resources, metrics and data points, taken before anything else is done with a request. */
-function countParts(request: OtlpMetricsRequest): number {
-  let points = 0;
-  let metrics = 0;
-  const resources = request.resourceMetrics?.length ?? 0;
-  for (const rm of request.resourceMetrics ?? []) {
+/** ExportMetricsServiceRequest.resource_metrics: field 1, length-delimited. */
+const RESOURCE_METRICS_FIELD = 1;
+const LENGTH_DELIMITED = 2;
+
+/**
+ * The counts of resources, metrics and data points seen so far; each is bounded by
+ * `maxPoints`, checked as each resource is decoded, before anything else is done with it.
+ */
+class PartCounts {
+  private resources = 0;
+  private metrics = 0;
+  private points = 0;
+
+  constructor(private readonly maxPoints: number) {}
+
+  add(rm: OtlpResourceMetrics): void {
+    this.resources++;
     for (const sm of rm.scopeMetrics ?? []) {
-      metrics += sm.metrics?.length ?? 0;
+      this.metrics += sm.metrics?.length ?? 0;
       for (const metric of sm.metrics ?? []) {
-        for (const kind of DATA_KINDS) points += metric[kind]?.dataPoints?.length ?? 0;
+        for (const kind of DATA_KINDS) this.points += metric[kind]?.dataPoints?.length ?? 0;
       }
     }
-  }
-  return Math.max(points, metrics, resources);
-}
-
-function decodeMessage(body: Buffer, format: OtlpFormat): protobuf.Message {
-  if (format === 'protobuf') {
-    try {
-      return RequestType.decode(body);
-    } catch (error) {
-      throw new BadRequestError('INVALID_PROTOBUF', `The body is not an OTLP ExportMetricsServiceRequest: ${shortMessage(error)}`);
+    const parts = Math.max(this.points, this.metrics, this.resources);
+    if (parts > this.maxPoints) {
+      // Empty resources or metrics cost work too: each count is bounded like the data points.
+      throw new PayloadTooLargeError(
+        `An export holds at most ${this.maxPoints} data points (and as many resources and metrics); this one has more. Send smaller batches.`,
+      );
     }
   }
+}
+
+/**
+ * Hands each ResourceMetrics of a protobuf request to `visit` as it is decoded, so a resource's
+ * decoded messages are garbage once it is mapped: decoding the whole request first kept an
+ * export's messages (megabytes) alive through the young generation's collections, which then
+ * copied and promoted them (docs/BENCHMARKS.md, "OTLP exports decoded resource by resource").
+ */
+function visitProtobuf(body: Buffer, counts: PartCounts, visit: (rm: OtlpResourceMetrics) => void): void {
+  try {
+    const reader = protobuf.Reader.create(body);
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      const wireType = tag & 7;
+      if (tag >>> 3 !== RESOURCE_METRICS_FIELD) {
+        reader.skipType(wireType);
+        continue;
+      }
+      if (wireType !== LENGTH_DELIMITED) throw new Error(`field ${RESOURCE_METRICS_FIELD} has wire type ${wireType}`);
+      const rm = ResourceMetricsType.decode(reader, reader.uint32()) as unknown as OtlpResourceMetrics;
+      counts.add(rm);
+      visit(rm);
+    }
+  } catch (error) {
+    if (error instanceof PayloadTooLargeError) throw error;
+    throw new BadRequestError('INVALID_PROTOBUF', `The body is not an OTLP ExportMetricsServiceRequest: ${shortMessage(error)}`);
+  }
+}
+
+function decodeJson(body: Buffer): OtlpMetricsRequest {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -73,24 +112,36 @@ function decodeMessage(body: Buffer, format: OtlpFormat): protobuf.Message {
     );
   }
   try {
-    return RequestType.fromObject(parsed);
+    // The decoded message is read as it is (no conversion to plain objects: it would cost as much again).
+    return RequestType.fromObject(parsed) as unknown as OtlpMetricsRequest;
   } catch (error) {
     throw new BadRequestError('INVALID_OTLP_JSON', `The body is not an OTLP/JSON ExportMetricsServiceRequest: ${shortMessage(error)}`);
   }
 }
 
-/** Decodes a request; 400 when malformed, 413 when it holds more than `maxPoints` data points. */
-export function decodeMetricsRequest(body: Buffer, format: OtlpFormat, maxPoints: number): OtlpMetricsRequest {
-  // The decoded message is read as it is (no conversion to plain objects: it would cost as much again).
-  const request = decodeMessage(body, format) as unknown as OtlpMetricsRequest;
-  // Empty resources or metrics cost work too: each count is bounded like the data points.
-  const parts = countParts(request);
-  if (parts > maxPoints) {
-    throw new PayloadTooLargeError(
-      `An export holds at most ${maxPoints} data points (and as many resources and metrics); this one has ${parts}. Send smaller batches.`,
-    );
+/**
+ * Hands each ResourceMetrics of a request to `visit`, in order; 400 when the body is malformed,
+ * 413 when it holds more than `maxPoints` data points (or resources, or metrics). A malformed
+ * body can fail after some resources were visited: the caller keeps nothing of a failed decode.
+ */
+export function visitResourceMetrics(body: Buffer, format: OtlpFormat, maxPoints: number, visit: (rm: OtlpResourceMetrics) => void): void {
+  const counts = new PartCounts(maxPoints);
+  if (format === 'protobuf') {
+    visitProtobuf(body, counts, visit);
+    return;
   }
-  return request;
+  const request = decodeJson(body);
+  const resources = request.resourceMetrics ?? [];
+  // All counted before any is visited: a JSON body is decoded whole anyway.
+  for (const rm of resources) counts.add(rm);
+  for (const rm of resources) visit(rm);
+}
+
+/** Decodes a whole request (for tests); the same checks as visitResourceMetrics. */
+export function decodeMetricsRequest(body: Buffer, format: OtlpFormat, maxPoints: number): OtlpMetricsRequest {
+  const resourceMetrics: OtlpResourceMetrics[] = [];
+  visitResourceMetrics(body, format, maxPoints, (rm) => resourceMetrics.push(rm));
+  return { resourceMetrics };
 }
 
 export interface PartialSuccess {

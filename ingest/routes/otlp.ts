@@ -12,8 +12,8 @@ import { setAnswer } from '../answer';
 import { summarizeRejections, validateCandidates } from '../agent-candidates';
 import type { IngestDeps } from '../deps';
 import { otlpErrorBody } from '../otlp/otlp-errors';
-import { mapMetricsRequest } from '../otlp/otlp-mapping';
-import { OTLP_MEDIA_TYPES, decodeMetricsRequest, encodeExportResponse, type OtlpFormat, type OtlpMediaType } from '../otlp/otlp-protocol';
+import { OtlpMapper } from '../otlp/otlp-mapping';
+import { OTLP_MEDIA_TYPES, encodeExportResponse, visitResourceMetrics, type OtlpFormat, type OtlpMediaType } from '../otlp/otlp-protocol';
 import { bodyTypeOf } from '../body-types';
 import { writeRoute } from '../write-route';
 import { readBytes } from '../request-body';
@@ -62,8 +62,10 @@ export function otlpRouter(deps: IngestDeps): Router {
       const format = OTLP_MEDIA_TYPES[bodyTypeOf(ctx) as OtlpMediaType];
       const intervalSeconds = gaugeInterval(ctx, deps.config.otlpGaugeIntervalSeconds);
       const body = await readBytes(ctx, limits);
-      const request = decodeMetricsRequest(body, format, deps.config.maxAgentPoints);
-      const mapping = mapMetricsRequest(request, { gaugeIntervalSeconds: intervalSeconds });
+      // Mapped as each resource is decoded: an export's decoded messages never live all at once.
+      const mapper = new OtlpMapper({ gaugeIntervalSeconds: intervalSeconds });
+      visitResourceMetrics(body, format, deps.config.maxAgentPoints, (rm) => mapper.add(rm));
+      const mapping = mapper.finish();
       const { samples, rejections } = validateCandidates(mapping.candidates, {
         receivedAt: Date.now(),
         maxFutureSkewMs: deps.config.maxFutureSkewMs,

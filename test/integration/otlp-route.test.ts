@@ -215,6 +215,28 @@ describe('POST /otlp/v1/metrics', () => {
           code: 'INVALID_PROTOBUF',
         },
         {
+          name: 'resource_metrics not length-delimited',
+          send: () => postOtlp(pipeline.url, Buffer.from([0x08, 0x05]), 'application/x-protobuf'),
+          status: 400,
+          format: 'protobuf',
+          code: 'INVALID_PROTOBUF',
+        },
+        {
+          name: 'whole resources, then the body breaks off',
+          send: () => {
+            const whole = encodeMetricsRequest(
+              exportRequest([
+                hostResource({ node: 'otlp-never-3', timeMs: t, idle: [0.5], memUsedShare: 0.5 }),
+                hostResource({ node: 'otlp-never-4', timeMs: t, idle: [0.5], memUsedShare: 0.5 }),
+              ]),
+            );
+            return postOtlp(pipeline.url, whole.subarray(0, whole.length - 3), 'application/x-protobuf');
+          },
+          status: 400,
+          format: 'protobuf',
+          code: 'INVALID_PROTOBUF',
+        },
+        {
           name: 'not JSON',
           send: () => postOtlp(pipeline.url, '{"resourceMetrics": [', 'application/json'),
           status: 400,

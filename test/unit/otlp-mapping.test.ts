@@ -1,6 +1,8 @@
 /** The OTLP mapping of docs/AGENTS.md, rule by rule. */
-import { mapMetricsRequest } from '../../ingest/otlp/otlp-mapping';
-import { decodeMetricsRequest, encodeMetricsRequest } from '../../ingest/otlp/otlp-protocol';
+import { mapMetricsRequest, OtlpMapper } from '../../ingest/otlp/otlp-mapping';
+import { decodeMetricsRequest, encodeMetricsRequest, visitResourceMetrics } from '../../ingest/otlp/otlp-protocol';
+import type { OtlpResourceMetrics } from '../../ingest/otlp/otlp-types';
+import { BadRequestError, PayloadTooLargeError } from '../../shared/errors';
 import { cumulativeSum, exportRequest, gauge, resourceMetrics } from '../support/otlp-fixtures';
 
 const T = 1_800_000_000_000;
@@ -109,6 +111,80 @@ describe('OTLP mapping', () => {
     ]);
     expect(candidates).toEqual([]);
     expect(rejections).toEqual([{ units: 2, reason: expect.stringContaining('send system.cpu.utilization or system.cpu.logical.count') }]);
+  });
+});
+
+describe('resource by resource', () => {
+  const host = (node: string, cpus: number) =>
+    resourceMetrics({ 'host.name': node }, [
+      gauge(
+        'system.cpu.utilization',
+        T,
+        Array.from({ length: cpus }, (_, cpu) => ({ value: 0.5, attrs: { cpu: `cpu${cpu}`, state: 'idle' } })),
+      ),
+      gauge('system.memory.utilization', T, [{ value: 0.25, attrs: { state: 'used' } }]),
+    ]);
+  const process = (node: string, name: string) =>
+    resourceMetrics({ 'host.name': node, 'process.executable.name': name }, [
+      gauge('process.cpu.utilization', T, [{ value: 0.125 }]),
+      gauge('process.memory.usage', T, [{ value: 1048576 }]),
+    ]);
+
+  test("a process resource before its host's takes the host's CPU count; samples and rejections keep the export's order", () => {
+    const { candidates, rejections } = map([
+      process('h1', 'nginx'),
+      resourceMetrics({ 'service.name': 'no-host' }, [gauge('system.cpu.utilization', T, [{ value: 1, attrs: { state: 'idle' } }])]),
+      host('h1', 2),
+      process('h2', 'java'),
+      host('h2', 4),
+      process('h1', 'nginx'),
+    ]);
+    expect(candidates.map((c) => c.item)).toEqual([
+      { node: 'h1', process: 'nginx', at: T, timeslice: 60, cpu_used: 50, mem_used: 2 },
+      { node: 'h1', timeslice: 60, at: T, cpu: 50, mem: 25 },
+      { node: 'h2', process: 'java', at: T, timeslice: 60, cpu_used: 50, mem_used: 1 },
+      { node: 'h2', timeslice: 60, at: T, cpu: 50, mem: 25 },
+    ]);
+    expect(rejections).toEqual([{ units: 1, reason: expect.stringContaining('neither host.name nor k8s.node.name') }]);
+  });
+
+  test('the mapper fed as the protobuf is decoded gives what a mapping of the whole request gives', () => {
+    const resources = [process('h1', 'a'), host('h1', 2), process('h1', 'b'), process('h9', 'orphan'), host('h2', 1)];
+    const body = encodeMetricsRequest(exportRequest(resources));
+    const mapper = new OtlpMapper({ gaugeIntervalSeconds: 60 });
+    visitResourceMetrics(body, 'protobuf', 10_000, (rm) => mapper.add(rm));
+    expect(mapper.finish()).toEqual(mapMetricsRequest(exportRequest(resources) as never, { gaugeIntervalSeconds: 60 }));
+  });
+
+  test('fields other than resource_metrics are skipped, as a protobuf parser must', () => {
+    const body = encodeMetricsRequest(exportRequest([host('h1', 1)]));
+    // Field 15 as a varint, and field 14 as bytes, around the resource.
+    const unknown = Buffer.concat([Buffer.from([0x78, 0x96, 0x01]), body, Buffer.from([0x72, 0x02, 0x61, 0x62])]);
+    const visited: OtlpResourceMetrics[] = [];
+    visitResourceMetrics(unknown, 'protobuf', 10_000, (rm) => visited.push(rm));
+    expect(visited).toHaveLength(1);
+  });
+
+  test('resource_metrics with a wire type other than length-delimited is refused', () => {
+    // Field 1 as a varint.
+    expect(() => visitResourceMetrics(Buffer.from([0x08, 0x05]), 'protobuf', 10_000, () => undefined)).toThrow(BadRequestError);
+  });
+
+  test('a body that breaks off after whole resources is refused after visiting them: the caller keeps nothing of it', () => {
+    const body = encodeMetricsRequest(exportRequest([host('h1', 1), host('h2', 1)]));
+    const visited: OtlpResourceMetrics[] = [];
+    const attempt = () => visitResourceMetrics(body.subarray(0, body.length - 3), 'protobuf', 10_000, (rm) => visited.push(rm));
+    expect(attempt).toThrow(BadRequestError);
+    expect(attempt).toThrow(/not an OTLP ExportMetricsServiceRequest/);
+    expect(visited.length).toBeGreaterThan(0);
+  });
+
+  test('the bound on resources, metrics and points stops the decode at the resource that passes it', () => {
+    const body = encodeMetricsRequest(exportRequest(Array.from({ length: 10 }, (_, i) => host(`h${i}`, 1))));
+    let visited = 0;
+    // Each host has 2 points: the third resource passes 5.
+    expect(() => visitResourceMetrics(body, 'protobuf', 5, () => visited++)).toThrow(PayloadTooLargeError);
+    expect(visited).toBe(2);
   });
 });
 
