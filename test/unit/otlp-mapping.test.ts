@@ -148,6 +148,15 @@ describe('resource by resource', () => {
     expect(rejections).toEqual([{ units: 1, reason: expect.stringContaining('neither host.name nor k8s.node.name') }]);
   });
 
+  test("a node's 2,000 process resources before its host resource all take the host's CPU count", () => {
+    const processes = Array.from({ length: 2000 }, (_, i) => process('big-host', `proc-${i}`));
+    const { candidates, rejections } = map([...processes, host('big-host', 8)]);
+    expect(rejections).toEqual([]);
+    expect(candidates).toHaveLength(2001);
+    expect(candidates[1999]!.item).toEqual({ node: 'big-host', process: 'proc-1999', at: T, timeslice: 60, cpu_used: 100, mem_used: 1 });
+    expect(candidates[2000]!.item).toMatchObject({ node: 'big-host', cpu: 50, mem: 25 });
+  });
+
   test('the mapper fed as the protobuf is decoded gives what a mapping of the whole request gives', () => {
     const resources = [process('h1', 'a'), host('h1', 2), process('h1', 'b'), process('h9', 'orphan'), host('h2', 1)];
     const body = encodeMetricsRequest(exportRequest(resources));
