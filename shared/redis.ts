@@ -5,6 +5,7 @@
  */
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { parseClusterSeeds, type Config } from './config';
+import { failInFlightOnClose } from './store/in-flight-on-close';
 import { registerScripts } from './store/scripts';
 
 export type RedisClient = Redis | Cluster;
@@ -117,6 +118,7 @@ export function createRedisClient(config: Config, options: RedisClientOptions): 
         autoResubscribe: !(options.subscriber ?? false),
       });
   registerScripts(client);
+  if (!isCluster(client)) failInFlightOnClose(client);
   // Connection errors are reported through readiness and failed commands; an unhandled
   // 'error' event must not crash the process.
   client.on('error', () => undefined);
