@@ -185,6 +185,11 @@ interface BaselineServer {
 
 const PROCESSES = 5;
 const BATCH = 1000;
+
+/** The OTLP phase's exports: each a batch's worth of samples (a node with its processes), 50 distinct. */
+export function otlpPhaseFleet(): OtlpFleet {
+  return new OtlpFleet({ prefix: 'o', nodesPerExport: Math.round(BATCH / (1 + PROCESSES)), processes: PROCESSES, count: 50 });
+}
 /** wrk connections of the single-POST phase: the load of the figures in the hot-path issue. */
 const CONNECTIONS = 50;
 /** wrk connections of the NDJSON batch phase (the same issue's batch load). */
@@ -331,7 +336,7 @@ export async function runConfiguration(
 
     // The same, as OTLP protobuf exports of the hostmetrics receiver (about 1,000 samples each).
     log(`OTLP batch ingest: encoding exports, then 4 senders, ${seconds} s, then until drained`);
-    const otlpFleet = new OtlpFleet({ prefix: 'o', nodesPerExport: Math.round(BATCH / (1 + PROCESSES)), processes: PROCESSES, count: 50 });
+    const otlpFleet = otlpPhaseFleet();
     const otlpBefore = await aggregatedSamples(redis, 'node');
     const o0 = performance.now();
     const otlpLoop = await otlpClosedLoop(services.ingestUrl, otlpFleet, { concurrency: 4, seconds, token });

@@ -97,6 +97,9 @@ export class OtlpFleet {
   }
 }
 
+/** Idempotency-Keys run on across loops (a warm-up, then the phase): a key used again with another export would be a 422. */
+let nextKey = 0;
+
 export interface OtlpLoopResult {
   accepted: number;
   acceptedNode: number;
@@ -116,7 +119,6 @@ export async function otlpClosedLoop(
 ): Promise<OtlpLoopResult> {
   const result: OtlpLoopResult = { accepted: 0, acceptedNode: 0, points: 0, requests: 0, statuses: {} };
   const end = performance.now() + options.seconds * 1000;
-  let sequence = 0;
   const sender = async () => {
     while (performance.now() < end) {
       const e = fleet.next();
@@ -124,7 +126,7 @@ export async function otlpClosedLoop(
         method: 'POST',
         headers: {
           'content-type': 'application/x-protobuf',
-          'idempotency-key': `bench-otlp-${sequence++}`,
+          'idempotency-key': `bench-otlp-${nextKey++}`,
           authorization: `Bearer ${options.token}`,
         },
         body: e.body,

@@ -2,7 +2,8 @@
  * `npm run bench:profile`: the profile of the hot path in one command. A private Redis, one
  * ingest under `node --cpu-prof` and one worker (4 partitions, LOG_LEVEL=warn, the API open as
  * in the by-hand figures of docs/BENCHMARKS.md); then single-sample POSTs (`wrk -c50`,
- * bench/post.lua) and 1,000-sample NDJSON batches (`wrk -c8`, bench/post-batch.lua). Per phase:
+ * bench/post.lua), 1,000-sample NDJSON batches (`wrk -c8`, bench/post-batch.lua) and OTLP protobuf
+ * exports (4 senders, the exports of the benchmark's OTLP phase; ingest's peak RSS too). Per phase:
  * requests/s, Redis, ingest and worker CPU per sample, INFO commandstats, and the ingest
  * profile's self time over exactly the wrk run, by area, package and function. Last, the bare Koa
  * handler under the single-POST run, profiled the same way: the baseline's own cost per request.
@@ -18,6 +19,9 @@ import { PhaseCostMeter, probeOf, type PhaseCost, type PhaseProbe } from './phas
 import { processCpuUs } from './process-cpu';
 import { fixed } from './fixed-digits';
 import { ROOT, startServices } from './services';
+import { otlpPhaseFleet } from './configuration';
+import { otlpClosedLoop, type OtlpLoopResult } from './otlp-fleet';
+import { PeakRss } from './peak-rss';
 import { requireTools, wrk, type WrkResult } from './tools';
 
 interface PhasePlan {
@@ -49,6 +53,62 @@ async function runPhase(plan: PhasePlan, ingestUrl: string, probe: PhaseProbe, s
   const to = monotonicUs();
   await drain(ingestUrl, probe.token);
   return { ...plan, wrk: result, cost: await meter.finish(), betweenUs: [from, to] };
+}
+
+/** OTLP protobuf exports from 4 senders, as the benchmark's OTLP phase posts them. */
+interface OtlpPhaseResult {
+  loop: OtlpLoopResult;
+  /** Accepted samples over the time until the pipeline drained. */
+  samplesPerSecond: number;
+  cost: PhaseCost;
+  /** Ingest's largest RSS during the phase (its VmRSS, read every 50 ms). */
+  ingestPeakRssMb: number;
+  betweenUs: [number, number];
+  profile?: ProfileSummary;
+}
+
+const OTLP_SENDERS = 4;
+
+async function runOtlpPhase(ingestUrl: string, ingestPid: number, probe: PhaseProbe, seconds: number): Promise<OtlpPhaseResult> {
+  log(`OTLP protobuf exports: ${OTLP_SENDERS} senders, 2 s warm-up, then ${seconds} s`);
+  const fleet = otlpPhaseFleet();
+  const options = { concurrency: OTLP_SENDERS, seconds: 2, token: probe.token };
+  await otlpClosedLoop(ingestUrl, fleet, options);
+  await drain(ingestUrl, probe.token);
+  const meter = await PhaseCostMeter.begin(probe, { commands: true });
+  const peakRss = PeakRss.follow(ingestPid);
+  const startedAt = performance.now();
+  const from = monotonicUs();
+  const loop = await otlpClosedLoop(ingestUrl, fleet, { ...options, seconds });
+  const to = monotonicUs();
+  await drain(ingestUrl, probe.token);
+  const elapsedS = (performance.now() - startedAt) / 1000;
+  const ingestPeakRssMb = peakRss.stop();
+  return { loop, samplesPerSecond: loop.accepted / elapsedS, cost: await meter.finish(), ingestPeakRssMb, betweenUs: [from, to] };
+}
+
+function renderOtlpPhase(phase: OtlpPhaseResult): string {
+  const { cost, loop } = phase;
+  const statuses = Object.entries(loop.statuses)
+    .map(([status, count]) => `${status}: ${count}`)
+    .join(', ');
+  const lines = [
+    `## OTLP protobuf exports: ${OTLP_SENDERS} senders, the benchmark's OTLP exports`,
+    '',
+    '| figure | value |',
+    '|---|---|',
+    `| samples/s accepted until drained (data points in them) | ${fixed(phase.samplesPerSecond, 0)} (${fixed(loop.points, 0)}) |`,
+    `| answers (status: count) | ${statuses} |`,
+    `| Redis CPU per sample | ${fixed(cost.redisUsPerSample, 2)} µs (${fixed(cost.redisCorePercent, 1)} % of a core) |`,
+    `| ingest CPU per sample (under the profiler) | ${fixed(cost.ingestUsPerSample, 2)} µs |`,
+    `| worker CPU per sample | ${fixed(cost.workerUsPerSample, 2)} µs |`,
+    `| ingest peak RSS in the phase | ${fixed(phase.ingestPeakRssMb, 1)} MB |`,
+    '',
+  ];
+  if (phase.profile) {
+    lines.push(renderProfileSummary(phase.profile, 'Ingest CPU profile over the OTLP exports', { count: loop.accepted, unit: 'sample' }));
+  }
+  return lines.join('\n');
 }
 
 /** The bare Koa handler under the single-POST wrk run: what Node's HTTP stack and Koa alone cost per request. */
@@ -160,9 +220,11 @@ async function main(): Promise<void> {
   const redis = new Redis(services.redis.url);
   const probe = probeOf(services, redis);
   const phases: PhaseResult[] = [];
+  let otlp: OtlpPhaseResult;
   let bare: BareRun;
   try {
     for (const plan of plans) phases.push(await runPhase(plan, services.ingestUrl, probe, options.seconds));
+    otlp = await runOtlpPhase(services.ingestUrl, services.ingest.pid!, probe, options.seconds);
     bare = await runBare(services.bareUrl, services.bare.pid!, options.connections, options.seconds);
   } finally {
     redis.disconnect();
@@ -175,9 +237,10 @@ async function main(): Promise<void> {
   // Our files are those of the build measured: its checkout is the parent of its dist/.
   const measuredRoot = resolve(services.servicesDist, '..');
   for (const phase of phases) phase.profile = summarizeProfile(profile, measuredRoot, { top: options.top, betweenUs: phase.betweenUs });
+  otlp.profile = summarizeProfile(profile, measuredRoot, { top: options.top, betweenUs: otlp.betweenUs });
   const bareFile = profileFile(bareOut);
   bare.profile = summarizeProfile(readCpuProfile(bareFile), ROOT, { top: options.top, betweenUs: bare.betweenUs });
-  writeFileSync(join(out, 'profile.json'), JSON.stringify({ machine, options, profileFile: file, phases, bare }, null, 2));
+  writeFileSync(join(out, 'profile.json'), JSON.stringify({ machine, options, profileFile: file, phases, otlp, bare }, null, 2));
   process.stdout.write(
     [
       `# Hot-path profile of ${new Date().toISOString()}`,
@@ -189,6 +252,7 @@ async function main(): Promise<void> {
       ...Object.entries(machine).map(([k, v]) => `- ${k}: ${v}`),
       '',
       ...phases.map(renderPhase),
+      renderOtlpPhase(otlp),
       renderBare(bare, options.connections),
     ].join('\n'),
   );
