@@ -78,22 +78,28 @@ class PartCounts {
  * copied and promoted them (docs/BENCHMARKS.md, "OTLP exports decoded resource by resource").
  */
 function visitProtobuf(body: Buffer, counts: PartCounts, visit: (rm: OtlpResourceMetrics) => void): void {
+  const reader = protobuf.Reader.create(body);
+  while (reader.pos < reader.len) {
+    const rm = nextResourceMetrics(reader);
+    if (rm === undefined) continue;
+    counts.add(rm);
+    // Outside the decode's catch: a failure of the mapping is not the body's fault.
+    visit(rm);
+  }
+}
+
+/** The next field's ResourceMetrics; undefined for another field (skipped). 400 when the bytes are not protobuf. */
+function nextResourceMetrics(reader: protobuf.Reader): OtlpResourceMetrics | undefined {
   try {
-    const reader = protobuf.Reader.create(body);
-    while (reader.pos < reader.len) {
-      const tag = reader.uint32();
-      const wireType = tag & 7;
-      if (tag >>> 3 !== RESOURCE_METRICS_FIELD) {
-        reader.skipType(wireType);
-        continue;
-      }
-      if (wireType !== LENGTH_DELIMITED) throw new Error(`field ${RESOURCE_METRICS_FIELD} has wire type ${wireType}`);
-      const rm = ResourceMetricsType.decode(reader, reader.uint32()) as unknown as OtlpResourceMetrics;
-      counts.add(rm);
-      visit(rm);
+    const tag = reader.uint32();
+    const wireType = tag & 7;
+    if (tag >>> 3 !== RESOURCE_METRICS_FIELD) {
+      reader.skipType(wireType);
+      return undefined;
     }
+    if (wireType !== LENGTH_DELIMITED) throw new Error(`field ${RESOURCE_METRICS_FIELD} has wire type ${wireType}`);
+    return ResourceMetricsType.decode(reader, reader.uint32()) as unknown as OtlpResourceMetrics;
   } catch (error) {
-    if (error instanceof PayloadTooLargeError) throw error;
     throw new BadRequestError('INVALID_PROTOBUF', `The body is not an OTLP ExportMetricsServiceRequest: ${shortMessage(error)}`);
   }
 }

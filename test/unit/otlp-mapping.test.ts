@@ -188,6 +188,14 @@ describe('resource by resource', () => {
     expect(visited.length).toBeGreaterThan(0);
   });
 
+  test("a failure of the visit is not reported as the body's fault", () => {
+    const body = encodeMetricsRequest(exportRequest([host('h1', 1)]));
+    const failing = () => {
+      throw new TypeError('a bug in the mapping');
+    };
+    expect(() => visitResourceMetrics(body, 'protobuf', 10_000, failing)).toThrow(TypeError);
+  });
+
   test('the bound on resources, metrics and points stops the decode at the resource that passes it', () => {
     const body = encodeMetricsRequest(exportRequest(Array.from({ length: 10 }, (_, i) => host(`h${i}`, 1))));
     let visited = 0;
