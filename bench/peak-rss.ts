@@ -6,12 +6,13 @@ import { readFileSync } from 'node:fs';
 
 const EVERY_MS = 50;
 
-function rssKb(pid: number): number {
+/** A field of /proc/<pid>/status in kB (VmRSS, VmHWM); 0 once the process is gone. Linux only. */
+export function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) : 0;
   } catch {
-    return 0; // the process is gone
+    return 0;
   }
 }
 
@@ -29,7 +30,7 @@ export class PeakRss {
   }
 
   private read(): void {
-    this.peakKb = Math.max(this.peakKb, rssKb(this.pid));
+    this.peakKb = Math.max(this.peakKb, procStatusKb(this.pid, 'VmRSS'));
   }
 
   /** Stops reading; the peak in MB. */

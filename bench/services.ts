@@ -1,6 +1,5 @@
 /** Starts what a benchmark configuration measures: a private Redis, ingest, N workers, and the bare Koa baseline. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../launcher/free-port';
 import { SERVICE_NODE_FLAGS, type ServiceRole } from '../launcher/service-node-flags';
@@ -8,6 +7,7 @@ import { startPrivateRedis, type PrivateRedis } from '../launcher/private-redis'
 import { startPrivateCluster } from '../launcher/private-cluster';
 import { SCOPES } from '../shared/auth/scopes';
 import { createToken } from '../cli/commands/token';
+import { procStatusKb } from './peak-rss';
 import { makeRealtime, REALTIME_PRIORITY, REDIS_REALTIME_PRIORITY, type RealtimeProcess } from './realtime';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -260,12 +260,8 @@ export function startRoutedBaseline(): Promise<{ child: ChildProcess; url: strin
   return startBaseline(['--routed']);
 }
 
-/** Peak resident set of a process so far (VmHWM), in MB; Linux only. */
+/** Peak resident set of a process so far (VmHWM), in MB; null when it cannot be read. */
 export function peakRssMb(child: ChildProcess): number | null {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-    return match ? Math.round(Number(match[1]) / 102.4) / 10 : null;
-  } catch {
-    return null;
-  }
+  const kb = child.pid === undefined ? 0 : procStatusKb(child.pid, 'VmHWM');
+  return kb > 0 ? Math.round(kb / 102.4) / 10 : null;
 }

@@ -27,6 +27,8 @@ const M = {
   procMemUsage: 'process.memory.usage',
 } as const;
 const MAPPED = new Set<string>(Object.values(M));
+/** The metrics a node sample or a CPU count comes from. */
+const HOST_METRICS = [M.cpuUtilization, M.cpuTime, M.cpuCount, M.memUtilization, M.memUsage];
 
 // Attribute names changed across semantic-convention versions; the Collector and the SDKs use different ones.
 const CPU_STATE_KEYS = ['cpu.mode', 'system.cpu.state', 'state'];
@@ -351,7 +353,7 @@ function mapProcess(view: ProcessView, node: string, cpuCount: number | undefine
 
 /** One mapped resource, in the export's order: what its node part gave, and its process part to map at the end. */
 type MappedResource =
-  { node: undefined; unnamedPoints: number } | { node: string; nodePart: MappingBuilder; processPart: ProcessView | undefined };
+  { node: undefined; unnamedPoints: number } | { node: string; nodePart: MappingBuilder | undefined; processPart: ProcessView | undefined };
 
 /**
  * Maps an export's resources as they are decoded (add), then the whole (finish): the node
@@ -373,10 +375,14 @@ export class OtlpMapper {
       this.resources.push({ node, unnamedPoints: countPoints(view, [...MAPPED]) });
       return;
     }
-    const count = cpuCountOf(view, this.options);
-    if (count > 0) this.cpuCounts.set(node, Math.max(this.cpuCounts.get(node) ?? 0, count));
-    const nodePart = new MappingBuilder();
-    mapNode(view, node, this.options, nodePart);
+    // A process resource carries no host metric: it gives no CPU count and no node sample.
+    let nodePart: MappingBuilder | undefined;
+    if (HOST_METRICS.some((name) => view.metrics.has(name))) {
+      const count = cpuCountOf(view, this.options);
+      if (count > 0) this.cpuCounts.set(node, Math.max(this.cpuCounts.get(node) ?? 0, count));
+      nodePart = new MappingBuilder();
+      mapNode(view, node, this.options, nodePart);
+    }
     this.resources.push({ node, nodePart, processPart: processViewOf(view, this.options) });
   }
 
@@ -390,7 +396,7 @@ export class OtlpMapper {
         );
         continue;
       }
-      out.append(resource.nodePart);
+      if (resource.nodePart) out.append(resource.nodePart);
       if (resource.processPart) mapProcess(resource.processPart, resource.node, this.cpuCounts.get(resource.node), out);
     }
     return { candidates: out.candidates, rejections: out.rejections };
