@@ -17,6 +17,8 @@ const UNITS: Record<'requests' | 'samples' | 'new_nodes', string> = {
   new_nodes: 'new node names per minute',
 };
 
+const admitted = (): void => undefined;
+
 export class TokenLimits {
   private readonly limiters: Record<'requests' | 'samples' | 'new_nodes', RateLimiterMemory>;
 
@@ -24,10 +26,12 @@ export class TokenLimits {
     config: Config,
     private readonly onLimited: LimitedListener,
   ) {
+    // Each limiter keeps its own store, so no prefix: keyed by the token's name itself, not by
+    // a prefixed copy that is built and hashed again on every request.
     this.limiters = {
-      requests: new RateLimiterMemory({ points: config.rateLimitRequestsPerSecond, duration: 1 }),
-      samples: new RateLimiterMemory({ points: config.rateLimitSamplesPerSecond, duration: 1 }),
-      new_nodes: new RateLimiterMemory({ points: config.newNodesPerMinute, duration: 60 }),
+      requests: new RateLimiterMemory({ points: config.rateLimitRequestsPerSecond, duration: 1, keyPrefix: '' }),
+      samples: new RateLimiterMemory({ points: config.rateLimitSamplesPerSecond, duration: 1, keyPrefix: '' }),
+      new_nodes: new RateLimiterMemory({ points: config.newNodesPerMinute, duration: 60, keyPrefix: '' }),
     };
   }
 
@@ -43,18 +47,22 @@ export class TokenLimits {
     return this.take('new_nodes', token, count);
   }
 
-  /** Consumes `count` points of the token's window; over the limit throws 429 with Retry-After. */
-  private async take(limit: 'requests' | 'samples' | 'new_nodes', token: string, count: number): Promise<void> {
+  /**
+   * Consumes `count` points of the token's window; over the limit rejects with 429 and
+   * Retry-After. Not an async function: the limiter's promise with one `then`, no frame of its
+   * own on every request.
+   */
+  private take(limit: 'requests' | 'samples' | 'new_nodes', token: string, count: number): Promise<void> {
     const limiter = this.limiters[limit];
     if (count > limiter.points) {
       // Could never pass, however long the client waited: say so instead of a 429 loop.
-      throw new PayloadTooLargeError(
-        `This request has ${count} ${limit === 'samples' ? 'samples' : 'new node names'}; the token "${token}" may send at most ${limiter.points} ${UNITS[limit]}. Split it.`,
+      return Promise.reject(
+        new PayloadTooLargeError(
+          `This request has ${count} ${limit === 'samples' ? 'samples' : 'new node names'}; the token "${token}" may send at most ${limiter.points} ${UNITS[limit]}. Split it.`,
+        ),
       );
     }
-    try {
-      await limiter.consume(token, count);
-    } catch (caught) {
+    return limiter.consume(token, count).then(admitted, (caught: unknown) => {
       if (!(caught instanceof RateLimiterRes)) throw caught;
       const retryAfter = Math.max(1, Math.ceil(caught.msBeforeNext / 1000));
       this.onLimited(token, limit, retryAfter);
@@ -62,6 +70,6 @@ export class TokenLimits {
         `The token "${token}" is over its limit of ${limiter.points} ${UNITS[limit]} on this ingest replica; retry after ${retryAfter} s.`,
         retryAfter,
       );
-    }
+    });
   }
 }
