@@ -8,6 +8,8 @@
  *
  * `--baselines`: also the bare Koa handler and the routed one (bench/baseline-apps.ts) in each
  * run, so ingest's own work shows as instructions over the routed handler's, which does none.
+ * `--with-token`: ingest requires a token and every POST carries one, as in the benchmark's
+ * phases (the baselines get the same header and check nothing); else the API is open.
  *
  * Per run: ingest (API open, limits out of reach, no worker) on a private Redis, a warm-up of
  * twice `--requests` POSTs so the JIT has compiled the hot path, then counting on, `--requests`
@@ -31,6 +33,8 @@ import { Command, Option } from 'commander';
 import { freePort } from '../launcher/free-port';
 import { SETTINGS } from '../shared/config';
 import { startPrivateRedis } from '../launcher/private-redis';
+import { createToken } from '../cli/commands/token';
+import { SCOPES } from '../shared/auth/scopes';
 import { describeMachine } from './machine';
 import { fixed } from './fixed-digits';
 import { ROOT, UNREACHED_LIMITS } from './services';
@@ -38,6 +42,7 @@ import { ROOT, UNREACHED_LIMITS } from './services';
 const log = (line: string) => process.stderr.write(`[bench:ingest-instructions] ${line}\n`);
 const CONNECTIONS = 50;
 const BODY = '{"timeslice":10,"cpu":42.5,"mem":61}';
+const HEADERS = { 'content-type': 'application/json' };
 const READY_TIMEOUT_MS = 120_000;
 /** How much less often the counted ingest does its timed work (about callgrind's slowdown): 500 ms becomes 30 s. */
 const BACKGROUND_STRETCH = 60;
@@ -60,14 +65,14 @@ function getStatus(url: string): Promise<number> {
 }
 
 /** `count` single POSTs over 50 kept-alive connections; answers how many were not 202. */
-async function post(url: string, agent: Agent, count: number): Promise<number> {
+async function post(url: string, agent: Agent, count: number, token: string): Promise<number> {
   let next = 0;
   let refused = 0;
   const one = (n: number) =>
     new Promise<number>((resolve, reject) => {
       const req = request(
         `${url}/v1/metrics/node/wrk-${n % 1000}`,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        { method: 'POST', agent, headers: token ? { ...HEADERS, authorization: `Bearer ${token}` } : HEADERS },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
@@ -104,7 +109,8 @@ interface Target {
   readyPath: string;
 }
 
-function ingestTarget(dist: string, redisUrl: string, port: number): Target {
+/** `tokenLine`: API_TOKENS, '' for the open API. */
+function ingestTarget(dist: string, redisUrl: string, port: number, tokenLine: string): Target {
   return {
     argv: [join(dist, 'ingest', 'main.js')],
     env: {
@@ -115,7 +121,7 @@ function ingestTarget(dist: string, redisUrl: string, port: number): Target {
       INGEST_PORT: String(port),
       WORKER_HEALTH_PORT: '0',
       LOG_LEVEL: 'warn',
-      API_TOKENS: '',
+      API_TOKENS: tokenLine,
       API_TOKENS_FILE: '',
       ...UNREACHED_LIMITS,
       BACKPRESSURE_REFRESH_MS: String(BACKPRESSURE_REFRESH_MS * BACKGROUND_STRETCH),
@@ -130,7 +136,7 @@ function baselineTarget(args: string[], port: number): Target {
 }
 
 /** Instructions per POST of one server. */
-async function countOnce(target: (port: number) => Target, requests: number): Promise<Count> {
+async function countOnce(target: (port: number) => Target, requests: number, token: string): Promise<Count> {
   const port = await freePort();
   const { argv, env, readyPath } = target(port);
   const dir = mkdtempSync(join(tmpdir(), 'nodeagg-ingest-callgrind-'));
@@ -157,9 +163,9 @@ async function countOnce(target: (port: number) => Target, requests: number): Pr
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${argv.join(' ')} did not become ready under valgrind`);
       await new Promise((r) => setTimeout(r, 500));
     }
-    const warmUpRefused = await post(url, agent, 2 * requests);
+    const warmUpRefused = await post(url, agent, 2 * requests, token);
     execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
-    const refused = await post(url, agent, requests);
+    const refused = await post(url, agent, requests, token);
     execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
     if (warmUpRefused + refused > 0) throw new Error(`${warmUpRefused + refused} POSTs were not answered 202`);
     let allThreads = 0;
@@ -194,15 +200,17 @@ async function main(): Promise<void> {
     .addOption(new Option('--requests <n>', 'POSTs counted per run (twice as many before, to warm up)').default(8000).argParser(Number))
     .addOption(new Option('--runs <n>', 'runs per build, alternated').default(3).argParser(Number))
     .option('--baselines', 'also count the bare Koa handler and the routed one in each run')
+    .option('--with-token', "a token on every POST, as in the benchmark's phases: ingest checks it, the baselines get the header only")
     .parse(process.argv);
-  const options = program.opts<{ before: string; requests: number; runs: number; baselines?: boolean }>();
+  const options = program.opts<{ before: string; requests: number; runs: number; baselines?: boolean; withToken?: boolean }>();
   requireValgrind();
   const sides: Side[] = options.baselines ? ['before', 'after', 'routed', 'bare'] : ['before', 'after'];
   const counts: Partial<Record<Side, Count[]>> = {};
   const redis = await startPrivateRedis();
+  const bench = options.withToken ? createToken('bench', [...SCOPES]) : { line: '', token: '' };
   const targets: Record<Side, (port: number) => Target> = {
-    before: (port) => ingestTarget(resolve(options.before), redis.url, port),
-    after: (port) => ingestTarget(join(ROOT, 'dist'), redis.url, port),
+    before: (port) => ingestTarget(resolve(options.before), redis.url, port, bench.line),
+    after: (port) => ingestTarget(join(ROOT, 'dist'), redis.url, port, bench.line),
     routed: (port) => baselineTarget(['--routed'], port),
     bare: (port) => baselineTarget([], port),
   };
@@ -210,7 +218,7 @@ async function main(): Promise<void> {
     for (let run = 0; run < options.runs; run++) {
       for (const side of sides) {
         log(`run ${run + 1}: ${SIDE_NAMES[side]}, ${2 * options.requests} POSTs to warm up, ${options.requests} counted`);
-        const count = await countOnce(targets[side], options.requests);
+        const count = await countOnce(targets[side], options.requests, bench.token);
         (counts[side] ??= []).push(count);
         log(`  ${fixed(count.mainThread, 0)} instructions per POST on the main thread, ${fixed(count.allThreads, 0)} in all`);
       }
@@ -234,7 +242,7 @@ async function main(): Promise<void> {
     [
       `# Ingest instructions per single POST, ${new Date().toISOString()}`,
       '',
-      `Command: \`npm run bench:ingest-instructions -- --before ${options.before} --requests ${options.requests} --runs ${options.runs}${options.baselines ? ' --baselines' : ''}\``,
+      `Command: \`npm run bench:ingest-instructions -- --before ${options.before} --requests ${options.requests} --runs ${options.runs}${options.baselines ? ' --baselines' : ''}${options.withToken ? ' --with-token' : ''}\``,
       '',
       ...Object.entries(describeMachine()).map(([k, v]) => `- ${k}: ${v}`),
       '',
