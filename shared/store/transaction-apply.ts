@@ -11,9 +11,19 @@
  * native commands take 0.4 of the script's instructions per node sample
  * (docs/BENCHMARKS.md, "An apply without the script").
  *
+ * What is watched: the hashes read and merged (buckets, summaries) and the hash only written
+ * (the partition's meta hash, which a dead letter's acknowledgement writes too). Not the
+ * sorted sets: their writes commute (ZADD GT, ZADD NX, prunes below a score; a node leaves
+ * its sets only with its summary, which is watched), and Redis (up to 7.4 at least) checks
+ * each key a WATCH names against every key the connection already watches, so an apply of
+ * process samples, with a sorted set per node, spent up to a third of its Redis time in
+ * WATCH (docs/BENCHMARKS.md, "Sorted sets no longer watched").
+ *
  * What the script guaranteed, kept:
  * - nothing is written when a key holds another type: the reads (HMGET, TYPE) fail or
- *   tell before MULTI, and the keys are watched until EXEC;
+ *   tell before MULTI, and the hashes are watched until EXEC (a sorted set turned into
+ *   another type in between, which only a foreign write could do, fails its own writes and
+ *   the rest applies);
  * - nothing is written over maxmemory: Redis refuses the whole transaction (EXECABORT,
  *   whose cause, the OOM reply, is what this throws);
  * - the hint to read-after-write waiters follows the acknowledgement, in the transaction;
@@ -83,7 +93,7 @@ export class TransactionApply {
     const watched = new Set<string>();
     for (const key of sections.bucketHashes.keys()) watched.add(key);
     for (const key of sections.summaries.keys()) watched.add(key);
-    for (const [key] of sections.checks) watched.add(key);
+    for (const [key, type] of sections.checks) if (type === 'hash') watched.add(key);
     const connection = await this.connections.take();
     let clean = false;
     try {
