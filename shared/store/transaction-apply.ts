@@ -2,28 +2,32 @@
  * Applies a plan with native commands instead of apply-batch.lua, on one Redis (not a
  * cluster), exactly once as the script does: the stored buckets and summaries are read
  * under WATCH, merged here with the codecs' merges, and written back together with XACK in
- * one MULTI/EXEC. EXEC does nothing if a watched key changed (or expired) since the WATCH;
- * the apply then reads again. Another delivery of the same entries writes the same keys, so
- * the pending check below cannot go stale unnoticed.
+ * one MULTI/EXEC. EXEC does nothing if the watched key changed since the WATCH; the apply
+ * then reads again.
  *
  * Why: in the script, Lua's own machinery (arguments made Lua strings, every redis.call's
  * conversions, tables, garbage) cost Redis about two thirds of an apply; the same writes as
  * native commands take 0.4 of the script's instructions per node sample
  * (docs/BENCHMARKS.md, "An apply without the script").
  *
- * What is watched: the hashes read and merged (buckets, summaries) and the hash only written
- * (the partition's meta hash, which a dead letter's acknowledgement writes too). Not the
- * sorted sets: their writes commute (ZADD GT, ZADD NX, prunes below a score; a node leaves
- * its sets only with its summary, which is watched), and Redis (up to 7.4 at least) checks
- * each key a WATCH names against every key the connection already watches, so an apply of
- * process samples, with a sorted set per node, spent up to a third of its Redis time in
- * WATCH (docs/BENCHMARKS.md, "Sorted sets no longer watched").
+ * What is watched: the partition's meta hash alone. Every atomic step that writes the
+ * partition's aggregates writes it too (every apply, by this transaction or by the script,
+ * sets its last applied time; a dead letter's acknowledgement marks it), so any of them
+ * between this WATCH and EXEC makes EXEC do nothing: another delivery of the same entries
+ * (the pending check cannot go stale unnoticed), and any apply whose writes ours would
+ * overwrite with merges of older reads. Not every key read: Redis (7.0 to 7.4 at least)
+ * checks each key a WATCH names against every key the connection already watches, n²/2
+ * comparisons, and an apply of process samples reads two hashes per process: at 400
+ * processes a POST, WATCH was two thirds of the apply's Redis time (docs/BENCHMARKS.md,
+ * "One key watched"). What a WATCH of a key also caught, its expiry or the maintenance
+ * job's unlink between the read and EXEC, is made harmless instead: every bucket hash
+ * written gets its chunk's expiry again (EXPIREAT, the same time every apply), so a hash
+ * written back after it went ends as it would have.
  *
  * What the script guaranteed, kept:
  * - nothing is written when a key holds another type: the reads (HMGET, TYPE) fail or
- *   tell before MULTI, and the hashes are watched until EXEC (a sorted set turned into
- *   another type in between, which only a foreign write could do, fails its own writes and
- *   the rest applies);
+ *   tell before MULTI (a key turned into another type between the read and EXEC, which only
+ *   a foreign write could do, fails its own writes while the rest applies);
  * - nothing is written over maxmemory: Redis refuses the whole transaction (EXECABORT,
  *   whose cause, the OOM reply, is what this throws);
  * - the hint to read-after-write waiters follows the acknowledgement, in the transaction;
@@ -90,16 +94,12 @@ export class TransactionApply {
   /** `ids` in stream order. */
   async apply(keys: PartitionKeys, ids: readonly string[], plan: ApplyPlan): Promise<Outcome> {
     const sections = plan.records;
-    const watched = new Set<string>();
-    for (const key of sections.bucketHashes.keys()) watched.add(key);
-    for (const key of sections.summaries.keys()) watched.add(key);
-    for (const [key, type] of sections.checks) if (type === 'hash') watched.add(key);
     const connection = await this.connections.take();
     let clean = false;
     try {
       for (;;) {
         const generation = connection.generation;
-        const reads = await this.watchAndRead(connection.redis, watched, keys, ids, sections);
+        const reads = await this.watchAndRead(connection.redis, keys, ids, sections);
         const pending = await this.pendingOf(connection.redis, keys, ids, reads);
         if (pending.length < ids.length) {
           await connection.redis.unwatch();
@@ -139,15 +139,9 @@ export class TransactionApply {
    * One round trip: WATCH, then the first page of the pending range, the type checks and the
    * stored values (Redis runs a pipeline's commands in order, so the reads come after the WATCH).
    */
-  private async watchAndRead(
-    redis: Redis,
-    watched: ReadonlySet<string>,
-    keys: PartitionKeys,
-    ids: readonly string[],
-    sections: PlanRecords,
-  ): Promise<Reads> {
+  private async watchAndRead(redis: Redis, keys: PartitionKeys, ids: readonly string[], sections: PlanRecords): Promise<Reads> {
     const pipeline = redis.pipeline();
-    pipeline.watch(...watched);
+    pipeline.watch(keys.meta);
     pipeline.xpending(keys.stream, this.group, ids[0]!, ids[ids.length - 1]!, PENDING_PAGE);
     for (const [key] of sections.checks) pipeline.type(key);
     // Encoded here (thousands of fields); no reply encoding: the values come as Buffers.
@@ -204,7 +198,7 @@ export class TransactionApply {
     let hashIndex = 0;
     for (const [key, { expireAt, buckets }] of sections.bucketHashes) {
       const stored = reads.storedBuckets[hashIndex++]!;
-      // A hash's expiry is fixed by its chunk: set once, when the hash is created.
+      // A hash's expiry is fixed by its chunk; its field marks a hash this apply creates.
       const created = stored[0] === null;
       const args: EncodedArg[] = created ? [key, EXPIRY_FIELD, expireAt] : [key];
       let storedIndex = 1; // after the expiry field
@@ -214,7 +208,8 @@ export class TransactionApply {
         args.push(field, current ? mergeStoredBucket(current, encodeBucket(delta)) : encodeBucket(delta));
       }
       queue(transaction, new EncodedCommand('hset', args));
-      if (created) transaction.expireat(key, expireAt);
+      // Every time, not only when created: the hash may have gone since it was read (see above).
+      transaction.expireat(key, expireAt);
     }
     // summary hash -> node -> its stored summary, as the reads found them (the node times need them).
     const storedSummaries = new Map<string, Map<string, Buffer>>();
