@@ -87,6 +87,21 @@ async function runOtlpPhase(ingestUrl: string, ingestPid: number, probe: PhasePr
   return { loop, samplesPerSecond: loop.accepted / elapsedS, cost: await meter.finish(), ingestPeakRssMb, betweenUs: [from, to] };
 }
 
+/** The phase's costliest Redis commands (INFO commandstats), per sample. */
+function renderCommands(cost: PhaseCost): string[] {
+  return [
+    '| Redis command | calls | calls per 1,000 samples | µs per call (wall) | µs per sample (wall) |',
+    '|---|---|---|---|---|',
+    ...(cost.commands ?? [])
+      .slice(0, 15)
+      .map(
+        (c) =>
+          `| ${c.command.toUpperCase()} | ${fixed(c.calls, 0)} | ${fixed((c.calls * 1000) / cost.samples, 1)} | ${fixed(c.usecPerCall, 2)} | ${fixed(c.usec / cost.samples, 2)} |`,
+      ),
+    '',
+  ];
+}
+
 function renderOtlpPhase(phase: OtlpPhaseResult): string {
   const { cost, loop } = phase;
   const statuses = Object.entries(loop.statuses)
@@ -104,6 +119,7 @@ function renderOtlpPhase(phase: OtlpPhaseResult): string {
     `| worker CPU per sample | ${fixed(cost.workerUsPerSample, 2)} µs |`,
     `| ingest peak RSS in the phase | ${fixed(phase.ingestPeakRssMb, 1)} MB |`,
     '',
+    ...renderCommands(cost),
   ];
   if (phase.profile) {
     lines.push(renderProfileSummary(phase.profile, 'Ingest CPU profile over the OTLP exports', { count: loop.accepted, unit: 'sample' }));
@@ -157,15 +173,7 @@ function renderPhase(phase: PhaseResult): string {
     `| ingest CPU per sample (under the profiler) | ${fixed(cost.ingestUsPerSample, 2)} µs |`,
     `| worker CPU per sample | ${fixed(cost.workerUsPerSample, 2)} µs |`,
     '',
-    '| Redis command | calls | calls per 1,000 samples | µs per call (wall) | µs per sample (wall) |',
-    '|---|---|---|---|---|',
-    ...(cost.commands ?? [])
-      .slice(0, 15)
-      .map(
-        (c) =>
-          `| ${c.command.toUpperCase()} | ${fixed(c.calls, 0)} | ${fixed((c.calls * 1000) / cost.samples, 1)} | ${fixed(c.usecPerCall, 2)} | ${fixed(c.usec / cost.samples, 2)} |`,
-      ),
-    '',
+    ...renderCommands(cost),
   ];
   if (phase.profile) {
     const samplesInWindow = phase.wrk.requests * phase.samplesPerRequest;
