@@ -15,7 +15,7 @@
  * sets its last applied time; a dead letter's acknowledgement marks it), so any of them
  * between this WATCH and EXEC makes EXEC do nothing: another delivery of the same entries
  * (the pending check cannot go stale unnoticed), and any apply whose writes ours would
- * overwrite with merges of older reads. Not every key read: Redis (7.0 to 7.4 at least)
+ * overwrite with merges of older reads. Not every key read: Redis (7.0 and 7.2 at least)
  * checks each key a WATCH names against every key the connection already watches, n²/2
  * comparisons, and an apply of process samples reads two hashes per process: at 400
  * processes a POST, WATCH was two thirds of the apply's Redis time (docs/BENCHMARKS.md,
