@@ -18,11 +18,11 @@
  * overwrite with merges of older reads. Not every key read: Redis (7.0 and 7.2 at least)
  * checks each key a WATCH names against every key the connection already watches, n²/2
  * comparisons, and an apply of process samples reads two hashes per process: at 400
- * processes a POST, WATCH was three quarters of the apply's Redis instructions (docs/BENCHMARKS.md,
- * "One key watched"). What a WATCH of a key also caught, its expiry or the maintenance
- * job's unlink between the read and EXEC, is made harmless instead: every bucket hash
- * written gets its chunk's expiry again (EXPIREAT, the same time every apply), so a hash
- * written back after it went ends as it would have.
+ * processes a POST, WATCH was three quarters of the apply's Redis instructions
+ * (docs/BENCHMARKS.md, "One key watched"). What a WATCH of a key also caught, its expiry
+ * or the maintenance job's unlink between the read and EXEC, is made harmless instead:
+ * every bucket hash written gets its chunk's expiry again (EXPIREAT, the same time every
+ * apply), so a hash written back after it went ends as it would have.
  *
  * What the script guaranteed, kept:
  * - nothing is written when a key holds another type: the reads (HMGET, TYPE) fail or
